@@ -1,0 +1,367 @@
+/**
+ * Probe clients, modelled on the tools the kernel oracle used: `ping` (raw ICMP socket,
+ * 16-byte timeval + pattern payload, PMTU discovery modes), a TCP client that connects, reads
+ * the server's line and closes, and a UDP client that sends one datagram per socket and waits
+ * for the answer. Each attempt records what came back: TTL, which endpoint answered, the
+ * source address that endpoint saw, and errors exactly as the tools would print them.
+ */
+import type { Ipv4Addr } from '../wire/addr.js';
+import { formatIpv4 } from '../wire/addr.js';
+import type { Nanos } from '../sim/time.js';
+import type { Timer } from '../sim/scheduler.js';
+import type { NetNs } from '../net/netns.js';
+import type { PmtuDisc, SocketError } from '../net/sockets.js';
+import type { TcpSocket } from '../net/tcp.js';
+import type { ProbeProtocol } from '../kube/model.js';
+import { parseBanner } from './servers.js';
+
+/** A probe ready to run: endpoints resolved. */
+export interface ProbeSpec {
+  readonly name: string;
+  readonly flow: number;
+  readonly fromNs: NetNs;
+  readonly fromName: string;
+  readonly dst: Ipv4Addr;
+  /** The destination as the user wrote it. */
+  readonly to: string;
+  readonly port: number | undefined;
+  readonly protocol: ProbeProtocol;
+  readonly count: number;
+  readonly size: number;
+  readonly pmtudisc: PmtuDisc;
+  readonly interval: Nanos;
+  readonly start: Nanos;
+  readonly timeout: Nanos;
+  readonly sourcePort: number | undefined;
+}
+
+/** One attempt of a probe (one echo, one connection, one datagram). */
+export interface ProbeAttempt {
+  readonly index: number;
+  /** Virtual time the attempt started (ns). */
+  readonly t: Nanos;
+  ok: boolean;
+  /** Whether anything was put on the wire (false for local errors such as EMSGSIZE). */
+  sent: boolean;
+  rttNs: Nanos | undefined;
+  ttl: number | undefined;
+  /** Client source port (tcp/udp). */
+  sourcePort: number | undefined;
+  answeredBy: string | undefined;
+  /** The source address:port the answering endpoint saw. */
+  serverSaw: string | undefined;
+  /** Who the reply came from (IP), e.g. the ClusterIP after un-DNAT. */
+  replyFrom: string | undefined;
+  error: string | undefined;
+}
+
+/** The outcome of a probe. */
+export interface ProbeResult {
+  readonly name: string;
+  readonly protocol: ProbeProtocol;
+  readonly from: string;
+  readonly to: string;
+  readonly dst: string;
+  readonly port: number | undefined;
+  readonly flow: number;
+  sent: number;
+  replies: number;
+  lost: number;
+  localErrors: number;
+  attempts: ProbeAttempt[];
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Runs one probe inside the emulated network; `done` fires once when every attempt has finished. */
+export class ProbeRun {
+  readonly result: ProbeResult;
+  private pending: number;
+  private finished = false;
+
+  constructor(
+    readonly spec: ProbeSpec,
+    private readonly done: (r: ProbeResult) => void,
+  ) {
+    this.result = {
+      name: spec.name,
+      protocol: spec.protocol,
+      from: spec.fromName,
+      to: spec.to,
+      dst: formatIpv4(spec.dst),
+      port: spec.port,
+      flow: spec.flow,
+      sent: 0,
+      replies: 0,
+      lost: 0,
+      localErrors: 0,
+      attempts: [],
+    };
+    this.pending = spec.count;
+  }
+
+  /** Schedules the probe's attempts on the scheduler. */
+  schedule(): void {
+    const sched = this.spec.fromNs.world.sched;
+    if (this.spec.count === 0) {
+      this.finish();
+      return;
+    }
+    if (this.spec.protocol === 'icmp') {
+      sched.schedule(this.spec.start, () => this.startPing(), null);
+      return;
+    }
+    for (let i = 0; i < this.spec.count; i++) {
+      sched.schedule(this.spec.start + i * this.spec.interval, (idx: number) => (this.spec.protocol === 'tcp' ? this.startTcp(idx) : this.startUdp(idx)), i);
+    }
+  }
+
+  private newAttempt(index: number): ProbeAttempt {
+    const a: ProbeAttempt = {
+      index,
+      t: this.spec.fromNs.world.now,
+      ok: false,
+      sent: false,
+      rttNs: undefined,
+      ttl: undefined,
+      sourcePort: undefined,
+      answeredBy: undefined,
+      serverSaw: undefined,
+      replyFrom: undefined,
+      error: undefined,
+    };
+    this.result.attempts[index] = a;
+    return a;
+  }
+
+  private settle(a: ProbeAttempt): void {
+    if (a.ok) this.result.replies++;
+    else if (a.sent) this.result.lost++;
+    else this.result.localErrors++;
+    if (a.sent) this.result.sent++;
+    this.pending--;
+    if (this.pending === 0) this.finish();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.done(this.result);
+  }
+
+  private trace(text: string): void {
+    const w = this.spec.fromNs.world;
+    if (w.tracer.on) w.tracer.hop('app', this.spec.fromNs.label, undefined, undefined, this.spec.flow, text);
+  }
+
+  // ───────────── ping ─────────────
+
+  private startPing(): void {
+    const { fromNs: ns, spec } = { fromNs: this.spec.fromNs, spec: this.spec };
+    const ident = 1000 + ns.rng.nextInt(31000);
+    const sock = ns.sockets.openPing(ident, spec.flow);
+    sock.pmtudisc = spec.pmtudisc;
+    const attempts = new Map<number, { a: ProbeAttempt; settled: boolean }>();
+    let remaining = spec.count;
+    const settle = (seq: number): void => {
+      const e = attempts.get(seq);
+      if (e === undefined || e.settled) return;
+      e.settled = true;
+      this.settle(e.a);
+      if (--remaining === 0) sock.close();
+    };
+    sock.onReply = (seq, _data, info) => {
+      const e = attempts.get(seq);
+      if (e === undefined || e.settled) return;
+      e.a.ok = true;
+      e.a.rttNs = ns.world.now - e.a.t;
+      e.a.ttl = info.ttl;
+      e.a.replyFrom = formatIpv4(info.from);
+      e.a.answeredBy = formatIpv4(info.from);
+      this.trace(`ping: ${spec.size + 8} bytes from ${formatIpv4(info.from)}: icmp_seq=${seq} ttl=${info.ttl} time=${(e.a.rttNs / 1e6).toFixed(3)} ms`);
+      settle(seq);
+    };
+    sock.onError = (seq, err) => {
+      const e = attempts.get(seq);
+      if (e === undefined || e.settled) return;
+      e.a.error = err.message;
+      this.trace(`ping: ${err.message} (icmp_seq=${seq})`);
+      settle(seq);
+    };
+    const sched = ns.world.sched;
+    for (let i = 0; i < spec.count; i++) {
+      sched.schedule(i * spec.interval, (idx: number) => {
+        const seq = idx + 1;
+        const a = this.newAttempt(idx);
+        attempts.set(seq, { a, settled: false });
+        const err = sock.sendEcho(spec.dst, seq, pingPayload(spec.size, ns.world.now));
+        if (err !== undefined) {
+          a.error = err.message;
+          this.trace(`ping: ${err.message}`);
+          settle(seq);
+          return;
+        }
+        a.sent = true;
+        sched.schedule(spec.timeout, (s: number) => {
+          const e = attempts.get(s);
+          if (e !== undefined && !e.settled) {
+            e.a.error ??= 'no reply';
+            settle(s);
+          }
+        }, seq);
+      }, i);
+    }
+  }
+
+  // ───────────── tcp ─────────────
+
+  private startTcp(index: number): void {
+    const spec = this.spec;
+    const ns = spec.fromNs;
+    const a = this.newAttempt(index);
+    let received = '';
+    let settled = false;
+    let sock: TcpSocket | undefined;
+    let timer: Timer | null = null;
+    const finish = (err: string | undefined): void => {
+      if (settled) return;
+      settled = true;
+      timer?.cancel();
+      if (err !== undefined && !a.ok) a.error = err;
+      this.settle(a);
+    };
+    const res = ns.sockets.tcp.connect(spec.dst, spec.port ?? 0, spec.sourcePort ?? 0, spec.flow, {
+      onConnected: () => {
+        a.rttNs = ns.world.now - a.t;
+      },
+      onData: (_s, data) => {
+        received += decoder.decode(data, { stream: true });
+      },
+      onEof: (s) => {
+        const banner = parseBanner(received);
+        if (banner !== undefined) {
+          a.ok = true;
+          a.answeredBy = banner.server;
+          a.serverSaw = `${banner.peer}:${banner.peerPort}`;
+        }
+        a.replyFrom = formatIpv4(s.remoteAddr);
+        this.trace(`tcp client ${s}: read ${JSON.stringify(received)} then EOF; closing`);
+        s.close();
+      },
+      onClosed: (_s, err) => finish(err ? formatSocketError(err) : a.ok ? undefined : 'connection closed without a reply'),
+    });
+    if ('errno' in res) {
+      a.error = formatSocketError(res);
+      settled = true;
+      this.settle(a);
+      return;
+    }
+    sock = res;
+    a.sent = true;
+    a.sourcePort = sock.localPort;
+    // like the oracle's client: give up connecting after `timeout` (socat connect-timeout)
+    timer = ns.world.sched.schedule(spec.timeout, () => {
+      if (sock !== undefined && (sock.state === 'SYN_SENT' || sock.state === 'ESTABLISHED' || sock.state === 'CLOSE_WAIT')) {
+        const wasConnecting = sock.state === 'SYN_SENT';
+        this.trace(`tcp client ${sock}: ${wasConnecting ? 'Connection timed out' : 'timed out waiting for the reply'} after ${spec.timeout / 1e9}s`);
+        sock.destroy(undefined, true);
+        finish(wasConnecting ? 'Connection timed out' : 'timed out waiting for the reply');
+      }
+    }, null);
+  }
+
+  // ───────────── udp ─────────────
+
+  private startUdp(index: number): void {
+    const spec = this.spec;
+    const ns = spec.fromNs;
+    const a = this.newAttempt(index);
+    const sock = ns.sockets.openUdp(0, spec.sourcePort ?? 0, spec.flow);
+    if ('errno' in sock) {
+      a.error = formatSocketError(sock);
+      this.settle(a);
+      return;
+    }
+    sock.pmtudisc = spec.pmtudisc;
+    sock.connect(spec.dst, spec.port ?? 0);
+    a.sourcePort = sock.localPort;
+    let settled = false;
+    const finish = (): void => {
+      if (settled) return;
+      settled = true;
+      sock.close();
+      this.settle(a);
+    };
+    sock.onMessage = (data, info) => {
+      const text = decoder.decode(data);
+      const banner = parseBanner(text);
+      a.ok = true;
+      a.rttNs = ns.world.now - a.t;
+      a.ttl = info.ttl;
+      a.replyFrom = formatIpv4(info.from);
+      if (banner !== undefined) {
+        a.answeredBy = banner.server;
+        a.serverSaw = `${banner.peer}:${banner.peerPort}`;
+      }
+      this.trace(`udp client :${sock.localPort}: reply from ${formatIpv4(info.from)}:${info.fromPort} ${JSON.stringify(text)}`);
+      finish();
+    };
+    sock.onError = (err) => {
+      a.error = formatSocketError(err);
+      this.trace(`udp client :${sock.localPort}: ${a.error}`);
+      finish();
+    };
+    const err = sock.send(udpPayload(spec.size));
+    if (err !== undefined) {
+      a.error = formatSocketError(err);
+      finish();
+      return;
+    }
+    a.sent = true;
+    ns.world.sched.schedule(spec.timeout, () => {
+      if (!settled) {
+        a.error = 'no reply';
+        finish();
+      }
+    }, null);
+  }
+}
+
+/** iputils ping's payload: a 16-byte struct timeval (little-endian) then bytes 0x10, 0x11, ... */
+export function pingPayload(size: number, now: Nanos): Uint8Array {
+  const data = new Uint8Array(size);
+  for (let i = 0; i < size; i++) data[i] = i & 0xff;
+  if (size >= 16) {
+    const secs = Math.floor(now / 1e9);
+    const usec = Math.floor((now % 1e9) / 1e3);
+    const v = new DataView(data.buffer);
+    v.setUint32(0, secs >>> 0, true);
+    v.setUint32(4, Math.floor(secs / 0x1_0000_0000), true);
+    v.setUint32(8, usec, true);
+    v.setUint32(12, 0, true);
+  }
+  return data;
+}
+
+/** The UDP probe payload: `probe\n` repeated or cut to `size` bytes. */
+export function udpPayload(size: number): Uint8Array {
+  const unit = encoder.encode('probe\n');
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) out[i] = unit[i % unit.length]!;
+  return out;
+}
+
+/** Formats a socket error as a tool would print it. */
+export function formatSocketError(err: SocketError): string {
+  switch (err.errno) {
+    case 'ECONNREFUSED':
+      return 'Connection refused';
+    case 'ETIMEDOUT':
+      return 'Connection timed out';
+    case 'ECONNRESET':
+      return 'Connection reset by peer';
+    default:
+      return err.message;
+  }
+}

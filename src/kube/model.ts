@@ -1,0 +1,200 @@
+/**
+ * The cluster model: plain data describing nodes, pods, services and the scenario after
+ * loading, scheduling and address allocation. No behaviour lives here; the network builder
+ * turns it into emulated devices, and nothing downstream writes back into it.
+ */
+import type { Ipv4Addr, MacAddr } from '../wire/addr.js';
+import type { Nanos } from '../sim/time.js';
+
+/** An IPv4 prefix, `addr` being the network address (host bits zero). */
+export interface Cidr {
+  readonly addr: Ipv4Addr;
+  readonly len: number;
+}
+
+/** Where in the input an object came from, for error messages and traces. */
+export interface SourceRef {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+}
+
+/** Pod network plugin settings (flannel is the only plugin modelled so far). */
+export interface CniModel {
+  readonly plugin: 'flannel';
+  /** `vxlan` encapsulates between nodes; `host-gw` routes pod subnets via node IPs on the shared L2 underlay. */
+  readonly backend: 'vxlan' | 'host-gw';
+  /** VXLAN network identifier (flannel's default 1 → device `flannel.1`). */
+  readonly vni: number;
+  /** VXLAN UDP destination port (Linux's default 8472 when flannel leaves Port at 0). */
+  readonly port: number;
+  /** Pod and overlay MTU: underlay MTU − 50 for vxlan, the underlay MTU for host-gw. */
+  readonly mtu: number;
+  /** The bridge CNI's hairpinMode (flannel sets true). */
+  readonly hairpinMode: boolean;
+  /** flanneld --ip-masq (FLANNEL-POSTRTG rules). */
+  readonly ipMasq: boolean;
+}
+
+/** Link delays in nanoseconds. */
+export interface LinkDelays {
+  /** One-way delay across a veth pair (pod ↔ node). */
+  readonly veth: Nanos;
+  /** One-way delay node ↔ node across the underlay segment. */
+  readonly underlay: Nanos;
+}
+
+/** The shared L2 segment the nodes' eth0 sit on. */
+export interface UnderlayModel {
+  readonly cidr: Cidr;
+  readonly mtu: number;
+  /** A default gateway on the underlay (it black-holes what it would forward upstream), if any. */
+  readonly gateway: Ipv4Addr | undefined;
+}
+
+/** A Kubernetes taint, as on `node.spec.taints`. */
+export interface TaintModel {
+  readonly key: string;
+  readonly value: string;
+  readonly effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+
+/** One node: its underlay address and the pod subnet flannel serves from it. */
+export interface NodeModel {
+  readonly name: string;
+  /** Index in registration order (0-based); decides the default podCIDR and MAC scheme. */
+  readonly index: number;
+  readonly ip: Ipv4Addr;
+  readonly podCIDR: Cidr;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly taints: readonly TaintModel[];
+  readonly schedulable: boolean;
+  readonly source: SourceRef | undefined;
+}
+
+/** A container port as declared in a pod spec. */
+export interface ContainerPortModel {
+  readonly name: string | undefined;
+  readonly containerPort: number;
+  readonly protocol: 'TCP' | 'UDP' | 'SCTP';
+}
+
+/** A container; podnet runs a small echo server on each declared port. */
+export interface ContainerModel {
+  readonly name: string;
+  readonly ports: readonly ContainerPortModel[];
+}
+
+/** A pod with its node and address fixed. */
+export interface PodModel {
+  readonly namespace: string;
+  readonly name: string;
+  readonly nodeName: string;
+  readonly ip: Ipv4Addr;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly containers: readonly ContainerModel[];
+  readonly hostNetwork: boolean;
+  readonly ready: boolean;
+  /** `spec.hostname` (defaults to the pod name) and `spec.subdomain`, used by DNS. */
+  readonly hostname: string;
+  readonly subdomain: string | undefined;
+  /** Name of the workload that created it (`Deployment/web`), if any. */
+  readonly ownerRef: string | undefined;
+  readonly source: SourceRef | undefined;
+}
+
+/** A host outside the cluster on the underlay segment (a client, a router, a database). */
+export interface ExternalHostModel {
+  readonly name: string;
+  readonly ip: Ipv4Addr;
+  readonly mtu: number;
+  /** Extra static routes, e.g. a pod subnet via a node (`10.244.2.0/24 via 172.18.0.2`). */
+  readonly routes: readonly RouteModel[];
+  /** TCP/UDP ports on which it runs an echo server. */
+  readonly ports: readonly ContainerPortModel[];
+  readonly source: SourceRef | undefined;
+}
+
+/** A static IPv4 route. */
+export interface RouteModel {
+  readonly dst: Cidr;
+  readonly via: Ipv4Addr;
+}
+
+/** Protocols a probe can use. */
+export type ProbeProtocol = 'icmp' | 'tcp' | 'udp';
+
+/** One traffic probe of a Scenario. */
+export interface ProbeModel {
+  readonly name: string;
+  /** Endpoint reference: `pod/<ns>/<name>`-style resolved later by the network (see endpoints.ts). */
+  readonly from: string;
+  /** Destination as written: an IP, `ip:port`, `pod/<name>[:port]`, or later a DNS name. */
+  readonly to: string;
+  readonly protocol: ProbeProtocol;
+  readonly port: number | undefined;
+  /** Client source port to pin (random ephemeral port when undefined). */
+  readonly sourcePort: number | undefined;
+  readonly count: number;
+  /** ICMP/UDP payload bytes (ping -s), or TCP request bytes. */
+  readonly size: number;
+  /** Don't-fragment: `do` (ping -M do), `dont`, or `want` (Linux's default). */
+  readonly pmtudisc: 'do' | 'dont' | 'want';
+  readonly interval: Nanos;
+  /** When the probe starts, relative to the scenario start. */
+  readonly start: Nanos;
+  /** How long to wait for a reply before counting a loss. */
+  readonly timeout: Nanos;
+  readonly source: SourceRef | undefined;
+}
+
+/** The traffic to run. */
+export interface ScenarioModel {
+  readonly name: string;
+  readonly probes: readonly ProbeModel[];
+  /** Virtual time the run stops at (after the last probe's timeout when undefined). */
+  readonly duration: Nanos | undefined;
+}
+
+/** Everything a run needs, after loading and allocation. */
+export interface ClusterModel {
+  readonly name: string;
+  readonly clusterCIDR: Cidr;
+  readonly serviceCIDR: Cidr;
+  readonly nodeCIDRMaskSize: number;
+  readonly cni: CniModel;
+  readonly underlay: UnderlayModel;
+  readonly links: LinkDelays;
+  readonly nodes: readonly NodeModel[];
+  readonly pods: readonly PodModel[];
+  readonly externalHosts: readonly ExternalHostModel[];
+  readonly scenario: ScenarioModel | undefined;
+  /** Files the model was loaded from (empty for the built-in default). */
+  readonly files: readonly string[];
+}
+
+/** Deterministic MAC scheme shared with the kernel conformance topology. */
+export const MAC_PREFIX = {
+  /** Pod eth0 and cni0: 0a:58 + IPv4, as the CNI bridge plugin assigns. */
+  pod: 0x0a58,
+  /** Host side of a pod's veth: 02:ee + pod IPv4. */
+  hostVeth: 0x02ee,
+  /** flannel.1 VTEP: 02:f1 + the device's 10.244.N.0 address. */
+  vtep: 0x02f1,
+  /** Node eth0: 02:42 + node IPv4 (Docker/kind style). */
+  node: 0x0242,
+  /** Underlay switch ports: 02:ff + peer IPv4. */
+  wirePort: 0x02ff,
+} as const;
+
+/** Formats a Cidr as `a.b.c.d/len`. */
+export function formatCidr(c: Cidr): string {
+  return `${(c.addr >>> 24) & 255}.${(c.addr >>> 16) & 255}.${(c.addr >>> 8) & 255}.${c.addr & 255}/${c.len}`;
+}
+
+/** A pod's display name: `name` in the default namespace, `ns/name` elsewhere. */
+export function podDisplayName(pod: Pick<PodModel, 'namespace' | 'name'>): string {
+  return pod.namespace === 'default' ? pod.name : `${pod.namespace}/${pod.name}`;
+}
+
+export type { Ipv4Addr, MacAddr };

@@ -1,0 +1,203 @@
+/**
+ * Builds the emulated data path of a cluster model the way kubelet, the bridge CNI plugin and
+ * flanneld wire a real node (../shared/reference/datapath.md §4): per node a host netns with
+ * eth0 on the underlay, cni0 (gateway .1/24), flannel.1 (.0/32, permanent neighbour and FDB
+ * entries, `via .0 onlink` routes); per pod a netns with eth0 (MTU 1450) and a host-side veth on
+ * cni0 with hairpin mode; an underlay switch joining nodes, external hosts and the gateway.
+ */
+import type { Ipv4Addr } from '../wire/addr.js';
+import { formatIpv4, macFromIpv4 } from '../wire/addr.js';
+import { hashString } from '../sim/rng.js';
+import { World } from '../net/world.js';
+import { NetNs } from '../net/netns.js';
+import { BridgeDevice } from '../net/bridge.js';
+import { VxlanDevice } from '../net/vxlan.js';
+import { createVethPair } from '../net/veth.js';
+import type { VethDevice } from '../net/veth.js';
+import { makeRoute } from '../net/route.js';
+import type { ClusterModel, ExternalHostModel, NodeModel, PodModel } from './model.js';
+import { MAC_PREFIX, podDisplayName } from './model.js';
+
+/** A node as built: its host netns and devices. */
+export interface BuiltNode {
+  readonly model: NodeModel;
+  readonly ns: NetNs;
+  readonly eth0: VethDevice;
+  readonly cni0: BridgeDevice;
+  /** flannel.1 (vxlan backend only). */
+  readonly vtep: VxlanDevice | undefined;
+  /** cni0's address (.1), the pods' gateway. */
+  readonly gateway: Ipv4Addr;
+  /** flannel.1's address (.0), or 0 without vxlan. */
+  readonly vtepAddr: Ipv4Addr;
+}
+
+/** A pod as built. */
+export interface BuiltPod {
+  readonly model: PodModel;
+  /** The pod's own netns, or its node's for hostNetwork pods. */
+  readonly ns: NetNs;
+  readonly node: BuiltNode;
+  /** eth0 and the host-side veth (undefined for hostNetwork pods). */
+  readonly eth0: VethDevice | undefined;
+  readonly hostVeth: VethDevice | undefined;
+  /** Short name for traces: `client`, `shop/web-0`. */
+  readonly display: string;
+}
+
+/** An external host (or the underlay gateway) as built. */
+export interface BuiltExternal {
+  readonly model: ExternalHostModel;
+  readonly ns: NetNs;
+  readonly eth0: VethDevice;
+}
+
+/** The emulated network of a cluster. */
+export class Network {
+  readonly nodes = new Map<string, BuiltNode>();
+  readonly pods = new Map<string, BuiltPod>();
+  readonly externals = new Map<string, BuiltExternal>();
+  readonly podsByIp = new Map<Ipv4Addr, BuiltPod>();
+  /** The underlay L2 switch (its own netns with one bridge). */
+  readonly underlay: { ns: NetNs; bridge: BridgeDevice };
+  gateway: BuiltExternal | undefined;
+
+  constructor(
+    readonly world: World,
+    readonly model: ClusterModel,
+  ) {
+    const ns = new NetNs(world, 'switch/underlay', 'underlay', 'switch', 'underlay');
+    const bridge = new BridgeDevice(ns, 'br-underlay', macFromIpv4(MAC_PREFIX.wirePort, model.underlay.cidr.addr), model.underlay.mtu, 'underlay switch');
+    this.underlay = { ns, bridge };
+  }
+
+  /** Looks up a pod by `name` (default namespace) or `ns/name`. */
+  pod(ref: string): BuiltPod | undefined {
+    const key = ref.includes('/') ? ref : `default/${ref}`;
+    return this.pods.get(key);
+  }
+}
+
+/** Deterministic host-side veth name: `veth` + 8 hex digits (as the CNI plugin's random names look). */
+export function hostVethName(pod: Pick<PodModel, 'namespace' | 'name'>, taken: Set<string>): string {
+  let salt = 0;
+  for (;;) {
+    const h = hashString(`${pod.namespace}/${pod.name}${salt ? `#${salt}` : ''}`);
+    const name = `veth${h.toString(16).padStart(8, '0')}`;
+    if (!taken.has(name)) {
+      taken.add(name);
+      return name;
+    }
+    salt++;
+  }
+}
+
+/** Builds the emulated network for a cluster model in a fresh world seeded with `seed`. */
+export function buildNetwork(model: ClusterModel, seed: number): Network {
+  const world = new World(seed);
+  world.vxlanPorts = model.cni.backend === 'vxlan' ? [model.cni.port] : [];
+  const net = new Network(world, model);
+  const underlayDelay = Math.max(0, Math.round(model.links.underlay / 2));
+  const underlayLen = model.underlay.cidr.len;
+
+  const attachToUnderlay = (ns: NetNs, ip: Ipv4Addr, mac: number, mtu: number, portName: string, role: string): VethDevice => {
+    const [eth0, port] = createVethPair(ns, 'eth0', mac, net.underlay.ns, portName, macFromIpv4(MAC_PREFIX.wirePort, ip), mtu, underlayDelay, {
+      a: role,
+      b: `underlay switch port to ${ns.label}`,
+    });
+    net.underlay.bridge.addPort(port, false);
+    ns.addAddress(eth0, ip, underlayLen);
+    return eth0;
+  };
+
+  // underlay gateway: forwards nothing anywhere useful (a black-holing upstream)
+  let portIndex = 0;
+  if (model.underlay.gateway !== undefined) {
+    const gwIp = model.underlay.gateway;
+    const ns = new NetNs(world, 'ext/gateway', 'gw', 'external', 'underlay');
+    ns.sysctl.ipForward = true;
+    const eth0 = attachToUnderlay(ns, gwIp, macFromIpv4(MAC_PREFIX.node, gwIp), model.underlay.mtu, `port${portIndex++}`, 'underlay gateway');
+    ns.fib.main.add(makeRoute({ dst: 0, len: 0, type: 'blackhole', scope: 'universe' }));
+    net.gateway = { model: { name: 'gateway', ip: gwIp, mtu: model.underlay.mtu, routes: [], ports: [], source: undefined }, ns, eth0 };
+  }
+
+  const vxlan = model.cni.backend === 'vxlan';
+  for (const n of model.nodes) {
+    const ns = new NetNs(world, `node/${n.name}`, n.name, 'node', n.name);
+    ns.sysctl.ipForward = true;
+    ns.sysctl.bridgeNfCallIptables = true;
+    const eth0 = attachToUnderlay(ns, n.ip, macFromIpv4(MAC_PREFIX.node, n.ip), model.underlay.mtu, `port${portIndex++}`, `${n.name} uplink`);
+    if (model.underlay.gateway !== undefined) {
+      ns.fib.main.add(makeRoute({ dst: 0, len: 0, gateway: model.underlay.gateway, dev: eth0 }));
+    }
+    const gateway = (n.podCIDR.addr + 1) >>> 0;
+    const cni0 = new BridgeDevice(ns, 'cni0', macFromIpv4(MAC_PREFIX.pod, gateway), model.cni.mtu, `${n.name} pod bridge (gateway ${formatIpv4(gateway)})`);
+    ns.addAddress(cni0, gateway, n.podCIDR.len);
+    let vtep: VxlanDevice | undefined;
+    const vtepAddr = vxlan ? n.podCIDR.addr : 0;
+    if (vxlan) {
+      vtep = new VxlanDevice(ns, `flannel.${model.cni.vni}`, macFromIpv4(MAC_PREFIX.vtep, vtepAddr), model.cni.mtu, model.cni.vni, model.cni.port, n.ip, `${n.name} VXLAN VTEP`);
+      ns.addAddress(vtep, vtepAddr, 32);
+    }
+    net.nodes.set(n.name, { model: n, ns, eth0, cni0, vtep, gateway, vtepAddr });
+  }
+
+  // flannel's per-lease programming on every node for every other node
+  for (const local of net.nodes.values()) {
+    for (const remote of net.nodes.values()) {
+      if (remote === local) continue;
+      const cidr = remote.model.podCIDR;
+      if (vxlan && local.vtep && remote.vtep) {
+        local.ns.neigh.addPermanent(local.vtep, remote.vtepAddr, remote.vtep.mac);
+        local.vtep.addFdb(remote.vtep.mac, remote.model.ip);
+        local.ns.fib.main.add(makeRoute({ dst: cidr.addr, len: cidr.len, gateway: remote.vtepAddr, dev: local.vtep, onlink: true }));
+      } else {
+        local.ns.fib.main.add(makeRoute({ dst: cidr.addr, len: cidr.len, gateway: remote.model.ip, dev: local.eth0 }));
+      }
+    }
+  }
+
+  // pods
+  const vethNames = new Map<string, Set<string>>();
+  for (const p of model.pods) {
+    const node = net.nodes.get(p.nodeName);
+    if (node === undefined) throw new Error(`pod ${p.namespace}/${p.name}: node ${p.nodeName} not in the model`);
+    const display = podDisplayName(p);
+    if (p.hostNetwork) {
+      const bp: BuiltPod = { model: p, ns: node.ns, node, eth0: undefined, hostVeth: undefined, display };
+      net.pods.set(`${p.namespace}/${p.name}`, bp);
+      continue;
+    }
+    const ns = new NetNs(world, `pod/${p.namespace}/${p.name}`, `pod:${display}`, 'pod', node.model.name);
+    const taken = vethNames.get(node.model.name) ?? new Set<string>();
+    vethNames.set(node.model.name, taken);
+    const [eth0, hostVeth] = createVethPair(
+      ns,
+      'eth0',
+      macFromIpv4(MAC_PREFIX.pod, p.ip),
+      node.ns,
+      hostVethName(p, taken),
+      macFromIpv4(MAC_PREFIX.hostVeth, p.ip),
+      model.cni.mtu,
+      model.links.veth,
+      { a: `${display} eth0`, b: `host side of ${display}'s veth` },
+    );
+    node.cni0.addPort(hostVeth, model.cni.hairpinMode);
+    ns.addAddress(eth0, p.ip, node.model.podCIDR.len);
+    ns.fib.main.add(makeRoute({ dst: 0, len: 0, gateway: node.gateway, dev: eth0 }));
+    ns.fib.main.add(makeRoute({ dst: model.clusterCIDR.addr, len: model.clusterCIDR.len, gateway: node.gateway, dev: eth0 }));
+    const bp: BuiltPod = { model: p, ns, node, eth0, hostVeth, display };
+    net.pods.set(`${p.namespace}/${p.name}`, bp);
+    net.podsByIp.set(p.ip, bp);
+  }
+
+  // external hosts on the underlay
+  for (const e of model.externalHosts) {
+    const ns = new NetNs(world, `ext/${e.name}`, `ext:${e.name}`, 'external', 'underlay');
+    const eth0 = attachToUnderlay(ns, e.ip, macFromIpv4(MAC_PREFIX.node, e.ip), e.mtu, `port${portIndex++}`, `external host ${e.name}`);
+    if (model.underlay.gateway !== undefined) ns.fib.main.add(makeRoute({ dst: 0, len: 0, gateway: model.underlay.gateway, dev: eth0 }));
+    for (const r of e.routes) ns.fib.main.add(makeRoute({ dst: r.dst.addr, len: r.dst.len, gateway: r.via, dev: eth0 }));
+    net.externals.set(e.name, { model: e, ns, eth0 });
+  }
+  return net;
+}

@@ -1,0 +1,244 @@
+/**
+ * The Linux bridge (net/bridge): ports, a learning FDB with 300 s ageing, flooding of
+ * broadcast and unknown unicast, hairpin mode per port, and frames for the bridge's own MAC
+ * passed up to the host stack (which, not the bridge, answers ARP for the gateway address).
+ */
+import type { MacAddr } from '../wire/addr.js';
+import { MAC_BROADCAST, formatMac, isMulticastMac } from '../wire/addr.js';
+import { EthernetView } from '../wire/ethernet.js';
+import { sec } from '../sim/time.js';
+import { NetDevice } from './device.js';
+import type { Packet } from './packet.js';
+import type { NetNs } from './netns.js';
+
+/** A bridge port (`bridge link`). */
+export class BridgePort {
+  /** hairpin_mode: frames may leave through the port they came in on. */
+  hairpin: boolean;
+  learning = true;
+  flood = true;
+
+  constructor(
+    readonly bridge: BridgeDevice,
+    readonly dev: NetDevice,
+    hairpin: boolean,
+  ) {
+    this.hairpin = hairpin;
+  }
+}
+
+/** An FDB entry (`bridge fdb`). */
+export interface FdbEntry {
+  readonly mac: MacAddr;
+  port: BridgePort | null;
+  /** Local entries belong to the bridge or a port's own MAC: frames to them go up to the host. */
+  readonly local: boolean;
+  readonly permanent: boolean;
+  updated: number;
+}
+
+/**
+ * br_netfilter: what a bridge asks netfilter about IPv4 frames it bridges when
+ * net.bridge.bridge-nf-call-iptables=1 (implemented by the netfilter module).
+ */
+export interface BridgeNetfilter {
+  /**
+   * PREROUTING for a frame arriving on a port. Returns 'accept' to continue bridging (the frame
+   * may have been DNATed and its destination MAC rewritten: the bridged-DNAT path), 'routed'
+   * when the frame was handed to the host stack, or 'drop'/'stolen'.
+   */
+  preRouting(br: BridgeDevice, inPort: BridgePort, pkt: Packet): 'accept' | 'routed' | 'drop' | 'stolen';
+  /** FORWARD then POSTROUTING for a bridged frame about to leave through `outPort`. */
+  forward(br: BridgeDevice, inPort: BridgePort, outPort: BridgePort, pkt: Packet): 'accept' | 'drop' | 'stolen';
+}
+
+/** A Linux bridge device such as cni0. */
+export class BridgeDevice extends NetDevice {
+  readonly kind = 'bridge' as const;
+  readonly ports: BridgePort[] = [];
+  private fdb = new Map<MacAddr, FdbEntry>();
+  /** Ageing time for learned entries (BR_DEFAULT_AGEING_TIME = 300 s). */
+  ageingTime = sec(300);
+  /** Set when the host netns has bridge-nf-call-iptables=1 and a netfilter installed. */
+  nf: BridgeNetfilter | null = null;
+
+  constructor(ns: NetNs, name: string, mac: MacAddr, mtu: number, role = '') {
+    super(ns, name, mac, mtu, role);
+    this.fdb.set(mac, { mac, port: null, local: true, permanent: true, updated: 0 });
+  }
+
+  /** `ip link set dev master br`: enslaves a device; its own MAC becomes a local FDB entry. */
+  addPort(dev: NetDevice, hairpin: boolean): BridgePort {
+    if (dev.ns !== this.ns) throw new Error(`${dev.point.name} is not in ${this.ns.label}`);
+    const port = new BridgePort(this, dev, hairpin);
+    dev.master = this;
+    dev.port = port;
+    this.ports.push(port);
+    this.fdb.set(dev.mac, { mac: dev.mac, port, local: true, permanent: true, updated: 0 });
+    return port;
+  }
+
+  /** FDB entries that have not aged out (`bridge fdb show br cni0`). */
+  fdbEntries(): FdbEntry[] {
+    const now = this.ns.world.now;
+    return [...this.fdb.values()].filter((e) => e.permanent || now - e.updated <= this.ageingTime);
+  }
+
+  /** Removes learned entries (`bridge fdb flush`). */
+  flushFdb(): void {
+    for (const [mac, e] of this.fdb) if (!e.permanent) this.fdb.delete(mac);
+  }
+
+  private trace(pkt: Packet, kind: 'bridge' | 'fdb', text: string, data?: Record<string, string | number | boolean>): void {
+    const w = this.ns.world;
+    pkt.note(text);
+    if (w.tracer.on) w.tracer.hop(kind, this.ns.label, this.name, pkt.id, pkt.flow, text, data);
+  }
+
+  /** br_fdb_find with ageing applied lazily (an expired entry is as good as gone). */
+  private lookup(mac: MacAddr, pkt: Packet): FdbEntry | undefined {
+    const e = this.fdb.get(mac);
+    if (e === undefined || e.permanent) return e;
+    if (this.ns.world.now - e.updated > this.ageingTime) {
+      this.fdb.delete(mac);
+      if (this.ns.world.tracer.active) this.trace(pkt, 'fdb', `fdb entry ${formatMac(mac)} aged out (${this.ageingTime / 1e9}s without traffic from it)`);
+      return undefined;
+    }
+    return e;
+  }
+
+  /** br_fdb_update: learn the source MAC on the ingress port. */
+  private learn(port: BridgePort, src: MacAddr, pkt: Packet): void {
+    if (!port.learning) return;
+    const now = this.ns.world.now;
+    const e = this.fdb.get(src);
+    if (e === undefined) {
+      this.fdb.set(src, { mac: src, port, local: false, permanent: false, updated: now });
+      if (this.ns.world.tracer.active) this.trace(pkt, 'fdb', `learned ${formatMac(src)} on port ${port.dev.name}`, { mac: formatMac(src), port: port.dev.name });
+      return;
+    }
+    if (e.local) return; // "received packet with own address as source address"
+    if (e.port !== port || now - e.updated > this.ageingTime) {
+      e.port = port;
+      if (this.ns.world.tracer.active) this.trace(pkt, 'fdb', `learned ${formatMac(src)} on port ${port.dev.name}`, { mac: formatMac(src), port: port.dev.name });
+    }
+    e.updated = now;
+  }
+
+  /** br_handle_frame: a frame arrived on a port. */
+  handleFrame(port: BridgePort, pkt: Packet): void {
+    if (pkt.len < 14) {
+      port.dev.drop(pkt, 'runt frame');
+      return;
+    }
+    const eth = new EthernetView(pkt.buf, pkt.off);
+    const src = eth.src;
+    if (isMulticastMac(src) || src === 0) {
+      port.dev.drop(pkt, `invalid source MAC ${formatMac(src)}`);
+      return;
+    }
+    this.learn(port, src, pkt);
+    const nf = this.nf;
+    if (nf !== null && eth.ethertype === 0x0800) {
+      const v = nf.preRouting(this, port, pkt);
+      if (v === 'routed' || v === 'stolen') return;
+      if (v === 'drop') {
+        port.dev.drop(pkt, 'dropped by br_netfilter PREROUTING');
+        return;
+      }
+    }
+    this.handleFrameFinish(port, pkt);
+  }
+
+  /** br_handle_frame_finish: deliver up, forward, or flood. */
+  handleFrameFinish(inPort: BridgePort, pkt: Packet): void {
+    const eth = new EthernetView(pkt.buf, pkt.off);
+    const dst = eth.dst;
+    const tracing = this.ns.world.tracer.active;
+    if (dst === MAC_BROADCAST || isMulticastMac(dst)) {
+      if (tracing) this.trace(pkt, 'bridge', `${dst === MAC_BROADCAST ? 'broadcast' : 'multicast'} from ${inPort.dev.name}: flood to ports and pass a copy up to the host`, { action: 'flood' });
+      this.flood(pkt, inPort, true);
+      return;
+    }
+    const e = this.lookup(dst, pkt);
+    if (e !== undefined && e.local) {
+      if (tracing) this.trace(pkt, 'bridge', `dst ${formatMac(dst)} is ${e.port === null ? this.name : e.port.dev.name}'s own MAC: up to the host stack`, { action: 'local' });
+      this.receiveLocal(pkt);
+      return;
+    }
+    if (e !== undefined && e.port !== null) {
+      this.forwardTo(inPort, e.port, pkt, 'fdb');
+      return;
+    }
+    if (tracing) this.trace(pkt, 'bridge', `unknown unicast ${formatMac(dst)}: flood`, { action: 'flood' });
+    this.flood(pkt, inPort, false);
+  }
+
+  /** Frame for the bridge device itself: appears on cni0 and enters the host stack. */
+  private receiveLocal(pkt: Packet): void {
+    super.receive(pkt);
+  }
+
+  /** The bridge device never has a master: what reaches `receive` is for the host stack. */
+  override receive(pkt: Packet): void {
+    super.receive(pkt);
+  }
+
+  private forwardTo(inPort: BridgePort | null, out: BridgePort, pkt: Packet, why: string): void {
+    if (out === inPort && !out.hairpin) {
+      out.dev.drop(pkt, `destination is behind the ingress port ${out.dev.name} and hairpin mode is off`);
+      return;
+    }
+    if (this.ns.world.tracer.active) {
+      this.trace(pkt, 'bridge', `forward to port ${out.dev.name}${out === inPort ? ' (hairpin: back out the ingress port)' : ''} (${why})`, { action: 'forward', port: out.dev.name });
+    }
+    const nf = this.nf;
+    if (nf !== null && inPort !== null && new EthernetView(pkt.buf, pkt.off).ethertype === 0x0800) {
+      const v = nf.forward(this, inPort, out, pkt);
+      if (v === 'stolen') return;
+      if (v === 'drop') {
+        out.dev.drop(pkt, 'dropped by br_netfilter FORWARD');
+        return;
+      }
+    }
+    out.dev.xmit(pkt);
+  }
+
+  /** br_flood: every port but the ingress (unless hairpin), plus the host when `up`. */
+  private flood(pkt: Packet, inPort: BridgePort | null, up: boolean): void {
+    const targets: BridgePort[] = [];
+    for (const p of this.ports) {
+      if (!p.flood || !p.dev.up) continue;
+      if (p === inPort && !p.hairpin) continue;
+      targets.push(p);
+    }
+    const copies = targets.length + (up ? 1 : 0);
+    let used = 0;
+    for (const p of targets) {
+      const copy = ++used === copies ? pkt : this.ns.world.clonePacket(pkt);
+      this.forwardTo(inPort, p, copy, 'flood');
+    }
+    if (up) this.receiveLocal(used === copies - 1 ? pkt : this.ns.world.clonePacket(pkt));
+  }
+
+  /** br_dev_xmit: the host stack sends through the bridge device. */
+  protected transmit(pkt: Packet): void {
+    const eth = new EthernetView(pkt.buf, pkt.off);
+    const dst = eth.dst;
+    if (dst === MAC_BROADCAST || isMulticastMac(dst)) {
+      this.flood(pkt, null, false);
+      return;
+    }
+    const e = this.lookup(dst, pkt);
+    if (e !== undefined && e.port !== null && !e.local) {
+      this.forwardTo(null, e.port, pkt, 'fdb');
+      return;
+    }
+    if (e !== undefined && e.local) {
+      this.drop(pkt, 'frame from the host to its own MAC');
+      return;
+    }
+    if (this.ns.world.tracer.active) this.trace(pkt, 'bridge', `unknown unicast ${formatMac(dst)} from the host: flood`, { action: 'flood' });
+    this.flood(pkt, null, false);
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Network devices. A device belongs to one netns; frames leave through `xmit` (dev_queue_xmit)
+ * and arrive through `receive` (netif_receive_skb), which hands them to the bridge the device is
+ * enslaved to, or to its netns's stack. Links deliver frames only through the scheduler.
+ */
+import type { MacAddr } from '../wire/addr.js';
+import { formatMac } from '../wire/addr.js';
+import type { Nanos } from '../sim/time.js';
+import type { CapturePoint } from '../trace/tracer.js';
+import type { Packet } from './packet.js';
+import type { NetNs } from './netns.js';
+import type { BridgeDevice, BridgePort } from './bridge.js';
+import { describeFrame } from './describe.js';
+
+/** Kinds of device, as `ip -d link` would name them. */
+export type DeviceKind = 'veth' | 'bridge' | 'vxlan' | 'loopback';
+
+/** Base class of every emulated device. */
+export abstract class NetDevice {
+  abstract readonly kind: DeviceKind;
+  readonly ifindex: number;
+  /** Interface is administratively up. */
+  up = true;
+  /** IFF_NOARP: neighbour resolution is not needed (loopback). */
+  noarp = false;
+  /** The bridge this device is a port of (cni0), if any. */
+  master: BridgeDevice | null = null;
+  port: BridgePort | null = null;
+  /** Capture point, when captures are on. */
+  readonly point: CapturePoint;
+  /** Free-text role shown in traces (`client's veth`). */
+  role: string;
+  rxPackets = 0;
+  txPackets = 0;
+  rxBytes = 0;
+  txBytes = 0;
+  drops = 0;
+
+  constructor(
+    readonly ns: NetNs,
+    readonly name: string,
+    public mac: MacAddr,
+    public mtu: number,
+    role = '',
+  ) {
+    this.ifindex = ns.nextIfindex();
+    this.role = role;
+    this.point = { name: `${ns.label}/${name}`, description: role || `${name} in ${ns.label}`, group: ns.group };
+    ns.attach(this);
+  }
+
+  /** Device-specific transmission of a frame already counted and captured. */
+  protected abstract transmit(pkt: Packet): void;
+
+  /** Sends a frame out of this device (dev_queue_xmit): capture, count, transmit. */
+  xmit(pkt: Packet): void {
+    if (!this.up) {
+      this.drop(pkt, 'device is down');
+      return;
+    }
+    this.txPackets++;
+    this.txBytes += pkt.len;
+    const w = this.ns.world;
+    if (w.tracer.active) this.traceFrame(pkt, 'out');
+    this.transmit(pkt);
+  }
+
+  /** A frame arrives on this device from its link (netif_receive_skb). */
+  receive(pkt: Packet): void {
+    if (!this.up) {
+      this.drop(pkt, 'device is down');
+      return;
+    }
+    this.rxPackets++;
+    this.rxBytes += pkt.len;
+    const w = this.ns.world;
+    if (w.tracer.active) this.traceFrame(pkt, 'in');
+    if (this.master !== null && this.port !== null) this.master.handleFrame(this.port, pkt);
+    else this.ns.stack.netifReceive(this, pkt);
+  }
+
+  /** Drops a frame with a reason (traced). */
+  drop(pkt: Packet, reason: string): void {
+    this.drops++;
+    const w = this.ns.world;
+    if (w.tracer.on) w.tracer.hop('drop', this.ns.label, this.name, pkt.id, pkt.flow, `drop: ${reason}`, { reason });
+  }
+
+  /** Emits the rx/tx hop event and the capture record for a frame. */
+  protected traceFrame(pkt: Packet, dir: 'in' | 'out'): void {
+    const w = this.ns.world;
+    const summary = describeFrame(pkt.buf, pkt.off, pkt.len, this.ns.world.vxlanPorts);
+    const notes = pkt.takeNotes();
+    const text = `${dir === 'out' ? 'tx' : 'rx'} ${summary}`;
+    if (w.tracer.on) {
+      w.tracer.hop(dir === 'out' ? 'tx' : 'rx', this.ns.label, this.name, pkt.id, pkt.flow, text, { len: pkt.len });
+    }
+    if (w.tracer.capturing) {
+      const where = `${dir === 'out' ? 'sent by' : 'received by'} ${this.point.name}${this.role ? ` (${this.role})` : ''}`;
+      w.tracer.capture(this.point, dir, pkt.buf, pkt.off, pkt.len, notes ? `${where}; ${notes}` : where);
+    }
+  }
+
+  /** `name (mac)` for traces. */
+  toString(): string {
+    return `${this.ns.label}/${this.name} (${formatMac(this.mac)})`;
+  }
+}
+
+/** Delivers a packet to the device stored in `pkt.rxDev` (link delivery event, no closure per hop). */
+export function deliverToRxDev(pkt: Packet): void {
+  const dev = pkt.rxDev as NetDevice;
+  pkt.rxDev = null;
+  dev.receive(pkt);
+}
+
+/** Schedules `dev.receive(pkt)` after `delay`. */
+export function scheduleReceive(dev: NetDevice, pkt: Packet, delay: Nanos): void {
+  pkt.rxDev = dev;
+  dev.ns.world.sched.schedule(delay, deliverToRxDev, pkt);
+}

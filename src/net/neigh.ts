@@ -1,0 +1,460 @@
+/**
+ * The IPv4 neighbour (ARP) table of one netns, following Linux's state machine
+ * (net/core/neighbour.c, net/ipv4/arp.c): INCOMPLETE with broadcast solicitations,
+ * REACHABLE for a random 15–45 s after confirmation, STALE, DELAY for 5 s on first use of a
+ * stale entry, then unicast PROBEs; entries learned from received requests start STALE.
+ */
+import type { Ipv4Addr, MacAddr } from '../wire/addr.js';
+import { MAC_BROADCAST, MAC_ZERO, formatIpv4, formatMac } from '../wire/addr.js';
+import { ARPOP_REPLY, ARPOP_REQUEST, ARP_LEN, ArpView, emitArp } from '../wire/arp.js';
+import { ETHERTYPE_ARP, ETH_HLEN, EthernetView } from '../wire/ethernet.js';
+import { Ipv4View } from '../wire/ipv4.js';
+import { isWireError } from '../wire/errors.js';
+import type { Timer } from '../sim/scheduler.js';
+import { NS_PER_S, sec, ms } from '../sim/time.js';
+import type { NetDevice } from './device.js';
+import type { Packet } from './packet.js';
+import { PktType } from './packet.js';
+import type { NetNs } from './netns.js';
+
+/** NUD states (bit values as in the kernel). */
+export const enum Nud {
+  None = 0x00,
+  Incomplete = 0x01,
+  Reachable = 0x02,
+  Stale = 0x04,
+  Delay = 0x08,
+  Probe = 0x10,
+  Failed = 0x20,
+  Noarp = 0x40,
+  Permanent = 0x80,
+}
+
+const NUD_CONNECTED = Nud.Permanent | Nud.Noarp | Nud.Reachable;
+const NUD_VALID = Nud.Permanent | Nud.Noarp | Nud.Reachable | Nud.Probe | Nud.Stale | Nud.Delay;
+const NUD_IN_TIMER = Nud.Incomplete | Nud.Reachable | Nud.Delay | Nud.Probe;
+
+/** State names as `ip neigh` prints them. */
+export function nudName(state: Nud): string {
+  switch (state) {
+    case Nud.None: return 'NONE';
+    case Nud.Incomplete: return 'INCOMPLETE';
+    case Nud.Reachable: return 'REACHABLE';
+    case Nud.Stale: return 'STALE';
+    case Nud.Delay: return 'DELAY';
+    case Nud.Probe: return 'PROBE';
+    case Nud.Failed: return 'FAILED';
+    case Nud.Noarp: return 'NOARP';
+    case Nud.Permanent: return 'PERMANENT';
+    default: return `0x${(state as number).toString(16)}`;
+  }
+}
+
+/** Tunables (net.ipv4.neigh.default.*), kernel defaults. */
+export interface NeighParams {
+  baseReachableTime: number;
+  delayFirstProbeTime: number;
+  retransTime: number;
+  ucastProbes: number;
+  mcastProbes: number;
+  mcastReprobes: number;
+  appProbes: number;
+  /** ARP replies arriving within locktime of the last update do not override it. */
+  locktime: number;
+  /** Bytes of packets queued per unresolved entry (unres_qlen_bytes). */
+  unresQlenBytes: number;
+}
+
+/** Linux defaults. */
+export const DEFAULT_NEIGH_PARAMS: NeighParams = {
+  baseReachableTime: sec(30),
+  delayFirstProbeTime: sec(5),
+  retransTime: sec(1),
+  ucastProbes: 3,
+  mcastProbes: 3,
+  mcastReprobes: 0,
+  appProbes: 0,
+  locktime: sec(1),
+  unresQlenBytes: 212992,
+};
+
+/** One neighbour entry. */
+export class NeighEntry {
+  state: Nud = Nud.None;
+  mac: MacAddr = MAC_ZERO;
+  probes = 0;
+  confirmed: number;
+  updated: number;
+  used: number;
+  timer: Timer | null = null;
+  queue: Packet[] = [];
+  queueBytes = 0;
+
+  constructor(
+    readonly dev: NetDevice,
+    readonly ip: Ipv4Addr,
+    now: number,
+    baseReachable: number,
+  ) {
+    this.updated = now;
+    this.used = now;
+    this.confirmed = now - 2 * baseReachable;
+  }
+}
+
+/** The neighbour table of one netns. */
+export class NeighTable {
+  readonly params: NeighParams;
+  private entries = new Map<number, NeighEntry>();
+  /** Randomised reachable time (base/2 .. 3·base/2), redrawn every 300 s as neigh_periodic_work does. */
+  private reachableTime: number;
+  private reachableDrawnAt = 0;
+
+  constructor(
+    private readonly ns: NetNs,
+    params: Partial<NeighParams> = {},
+  ) {
+    this.params = { ...DEFAULT_NEIGH_PARAMS, ...params };
+    this.reachableTime = this.randReachTime();
+  }
+
+  private key(dev: NetDevice, ip: Ipv4Addr): number {
+    return dev.ifindex * 0x1_0000_0000 + (ip >>> 0);
+  }
+
+  private randReachTime(): number {
+    const base = this.params.baseReachableTime;
+    // neigh_rand_reach_time: base/2 + random in [0, base)
+    return Math.floor(base / 2) + Math.floor(this.ns.rng.nextFloat() * base);
+  }
+
+  private currentReachableTime(): number {
+    const now = this.ns.world.now;
+    if (now - this.reachableDrawnAt >= sec(300)) {
+      this.reachableDrawnAt = now;
+      this.reachableTime = this.randReachTime();
+    }
+    return this.reachableTime;
+  }
+
+  /** Looks up an entry without creating it. */
+  lookup(dev: NetDevice, ip: Ipv4Addr): NeighEntry | undefined {
+    return this.entries.get(this.key(dev, ip));
+  }
+
+  private create(dev: NetDevice, ip: Ipv4Addr): NeighEntry {
+    const k = this.key(dev, ip);
+    let n = this.entries.get(k);
+    if (n === undefined) {
+      n = new NeighEntry(dev, ip, this.ns.world.now, this.params.baseReachableTime);
+      this.entries.set(k, n);
+    }
+    return n;
+  }
+
+  /** Adds a permanent entry (`ip neigh add ... lladdr ... nud permanent`). */
+  addPermanent(dev: NetDevice, ip: Ipv4Addr, mac: MacAddr): void {
+    const n = this.create(dev, ip);
+    this.cancelTimer(n);
+    n.state = Nud.Permanent;
+    n.mac = mac;
+  }
+
+  /** Removes non-permanent entries (`ip neigh flush all`). */
+  flush(): void {
+    for (const [k, n] of this.entries) {
+      if (n.state === Nud.Permanent) continue;
+      this.cancelTimer(n);
+      this.entries.delete(k);
+    }
+  }
+
+  /** All entries (for `ip neigh show`-like dumps and tests). */
+  all(): NeighEntry[] {
+    return [...this.entries.values()];
+  }
+
+  /** Transmits an IPv4 packet to `nexthop` on `dev`, resolving its MAC first if needed. */
+  output(dev: NetDevice, nexthop: Ipv4Addr, pkt: Packet): void {
+    if (dev.noarp) {
+      this.sendWithMac(dev, pkt, MAC_ZERO);
+      return;
+    }
+    const n = this.create(dev, nexthop);
+    const now = this.ns.world.now;
+    n.used = now;
+    const st = n.state;
+    if (st & NUD_CONNECTED) {
+      this.sendWithMac(dev, pkt, n.mac);
+      return;
+    }
+    if (st & (Nud.Delay | Nud.Probe)) {
+      this.sendWithMac(dev, pkt, n.mac);
+      return;
+    }
+    if (st === Nud.Stale) {
+      // __neigh_event_send: first use of a stale entry starts the DELAY timer
+      this.setState(n, Nud.Delay, 'first use of a stale entry');
+      n.updated = now;
+      this.armTimer(n, this.params.delayFirstProbeTime);
+      this.sendWithMac(dev, pkt, n.mac);
+      return;
+    }
+    if (st === Nud.None || st === Nud.Failed) {
+      n.probes = this.params.ucastProbes;
+      this.setState(n, Nud.Incomplete, 'resolving');
+      n.updated = now;
+      this.enqueue(n, pkt);
+      this.armTimer(n, Math.max(this.params.retransTime, ms(10)));
+      this.solicit(n);
+      n.probes++;
+      return;
+    }
+    // INCOMPLETE: queue behind the pending resolution
+    this.enqueue(n, pkt);
+  }
+
+  private enqueue(n: NeighEntry, pkt: Packet): void {
+    n.queue.push(pkt);
+    n.queueBytes += pkt.len;
+    while (n.queueBytes > this.params.unresQlenBytes && n.queue.length > 1) {
+      const old = n.queue.shift()!;
+      n.queueBytes -= old.len;
+      n.dev.drop(old, `neighbour ${formatIpv4(n.ip)} unresolved queue full`);
+    }
+    const w = this.ns.world;
+    if (w.tracer.active) {
+      const text = `queued waiting for ARP resolution of ${formatIpv4(n.ip)} on ${n.dev.name}`;
+      pkt.note(text);
+      if (w.tracer.on) w.tracer.hop('neigh', this.ns.label, n.dev.name, pkt.id, pkt.flow, text);
+    }
+  }
+
+  private sendWithMac(dev: NetDevice, pkt: Packet, mac: MacAddr): void {
+    const eth = new EthernetView(pkt.buf, pkt.off);
+    eth.dst = mac;
+    eth.src = dev.mac;
+    dev.xmit(pkt);
+  }
+
+  private setState(n: NeighEntry, state: Nud, why: string): void {
+    const old = n.state;
+    n.state = state;
+    const w = this.ns.world;
+    if (w.tracer.on && old !== state) {
+      const mac = state & NUD_VALID ? ` lladdr ${formatMac(n.mac)}` : '';
+      w.tracer.hop(
+        'neigh',
+        this.ns.label,
+        n.dev.name,
+        undefined,
+        0,
+        `neigh ${formatIpv4(n.ip)} dev ${n.dev.name}${mac} ${nudName(old)} → ${nudName(state)} (${why})`,
+        { ip: formatIpv4(n.ip), from: nudName(old), to: nudName(state) },
+      );
+    }
+  }
+
+  private cancelTimer(n: NeighEntry): void {
+    if (n.timer !== null) {
+      n.timer.cancel();
+      n.timer = null;
+    }
+  }
+
+  private armTimer(n: NeighEntry, delay: number): void {
+    this.cancelTimer(n);
+    n.timer = this.ns.world.sched.schedule(delay, (e: NeighEntry) => this.timerHandler(e), n);
+  }
+
+  private maxProbes(n: NeighEntry): number {
+    const p = this.params;
+    return p.ucastProbes + p.appProbes + (n.state & Nud.Probe ? p.mcastReprobes : p.mcastProbes);
+  }
+
+  /** neigh_timer_handler. */
+  private timerHandler(n: NeighEntry): void {
+    n.timer = null;
+    const now = this.ns.world.now;
+    const p = this.params;
+    let state = n.state;
+    if (!(state & NUD_IN_TIMER)) return;
+    let next = now + NS_PER_S;
+    const reach = this.currentReachableTime();
+    if (state & Nud.Reachable) {
+      if (now <= n.confirmed + reach) {
+        next = n.confirmed + reach;
+      } else if (now <= n.used + p.delayFirstProbeTime) {
+        this.setState(n, Nud.Delay, 'reachable time expired, recently used');
+        n.updated = now;
+        next = now + p.delayFirstProbeTime;
+      } else {
+        this.setState(n, Nud.Stale, 'reachable time expired');
+        n.updated = now;
+      }
+    } else if (state & Nud.Delay) {
+      if (now <= n.confirmed + p.delayFirstProbeTime) {
+        this.setState(n, Nud.Reachable, 'confirmed during delay');
+        n.updated = now;
+        next = n.confirmed + reach;
+      } else {
+        this.setState(n, Nud.Probe, `no confirmation ${p.delayFirstProbeTime / NS_PER_S}s after first use`);
+        n.updated = now;
+        n.probes = 0;
+        next = now + Math.max(p.retransTime, ms(10));
+      }
+    } else {
+      next = now + Math.max(p.retransTime, ms(10));
+    }
+    state = n.state;
+    if (state & (Nud.Incomplete | Nud.Probe) && n.probes >= this.maxProbes(n)) {
+      this.setState(n, Nud.Failed, `no reply after ${n.probes} probes`);
+      this.invalidate(n);
+      return;
+    }
+    if (n.state & NUD_IN_TIMER) this.armTimer(n, Math.max(next - now, ms(10)));
+    if (n.state & (Nud.Incomplete | Nud.Probe)) {
+      this.solicit(n);
+      n.probes++;
+    }
+  }
+
+  /** neigh_invalidate: drop queued packets, reporting host unreachable for each (arp_error_report). */
+  private invalidate(n: NeighEntry): void {
+    const q = n.queue;
+    n.queue = [];
+    n.queueBytes = 0;
+    for (const pkt of q) {
+      n.dev.drop(pkt, `ARP for ${formatIpv4(n.ip)} failed`);
+      this.ns.stack.icmpHostUnreachableForQueued(pkt);
+    }
+  }
+
+  /** arp_solicit: broadcast while unresolved, unicast to the cached MAC while probing. */
+  private solicit(n: NeighEntry): void {
+    const dev = n.dev;
+    let saddr = 0;
+    const head = n.queue.length > 0 ? n.queue[n.queue.length - 1] : undefined;
+    if (head !== undefined) {
+      try {
+        const ip = Ipv4View.checked(head.buf, head.l3, head.l3Len);
+        // arp_announce=0: use the packet's source if it is one of ours
+        if (this.ns.fib.isLocal(ip.src)) saddr = ip.src;
+      } catch (e) {
+        if (!isWireError(e)) throw e;
+      }
+    }
+    if (!saddr) saddr = this.ns.selectSourceAddress(dev, n.ip, 'link');
+    const unicast = n.probes - this.params.ucastProbes < 0;
+    const dstMac = unicast ? n.mac : MAC_BROADCAST;
+    const pkt = this.ns.world.allocPacket(ETH_HLEN + ARP_LEN, head?.flow ?? 0);
+    const eth = new EthernetView(pkt.buf, pkt.off);
+    eth.dst = dstMac;
+    eth.src = dev.mac;
+    eth.ethertype = ETHERTYPE_ARP;
+    emitArp(
+      { op: ARPOP_REQUEST, senderMac: dev.mac, senderIp: saddr, targetMac: MAC_ZERO, targetIp: n.ip },
+      pkt.buf,
+      pkt.off + ETH_HLEN,
+    );
+    const w = this.ns.world;
+    if (w.tracer.active) {
+      const text = `ARP ${unicast ? 'unicast probe' : 'broadcast request'}: who-has ${formatIpv4(n.ip)} tell ${formatIpv4(saddr)} (neigh ${nudName(n.state)}, probe ${n.probes + 1})`;
+      pkt.note(text);
+      if (w.tracer.on) w.tracer.hop('arp', this.ns.label, dev.name, pkt.id, pkt.flow, text);
+    }
+    dev.xmit(pkt);
+  }
+
+  /** arp_rcv/arp_process: answer requests for local addresses, learn and update entries. */
+  arpReceive(dev: NetDevice, pkt: Packet): void {
+    let arp: ArpView;
+    try {
+      arp = ArpView.checked(pkt.buf, pkt.l3, pkt.l3Len);
+    } catch (e) {
+      if (!isWireError(e)) throw e;
+      dev.drop(pkt, `malformed ARP: ${(e as Error).message}`);
+      return;
+    }
+    if (pkt.pktType === PktType.OtherHost) {
+      dev.drop(pkt, 'ARP frame for another host');
+      return;
+    }
+    const op = arp.op;
+    const sip = arp.senderIp;
+    const tip = arp.targetIp;
+    const sha = arp.senderMac;
+    const w = this.ns.world;
+    if (sip === 0 || (tip >>> 24) >= 224 || (tip >>> 24) === 127) {
+      dev.drop(pkt, 'ARP for multicast/loopback or from 0.0.0.0 ignored');
+      return;
+    }
+    if (op === ARPOP_REQUEST && this.ns.fib.isLocal(tip) && sha !== dev.mac) {
+      // arp_ignore=0: answer for any local address; learn the asker as STALE (neigh_event_ns)
+      const n = this.create(dev, sip);
+      this.update(n, sha, Nud.Stale, true, 'learned from ARP request');
+      if (w.tracer.on) {
+        w.tracer.hop('arp', this.ns.label, dev.name, pkt.id, pkt.flow, `ARP request for local ${formatIpv4(tip)} from ${formatIpv4(sip)}: replying is-at ${formatMac(dev.mac)}`);
+      }
+      this.sendReply(dev, tip, sip, sha, pkt.flow);
+      return;
+    }
+    const n = this.lookup(dev, sip);
+    if (n === undefined) {
+      if (w.tracer.on) {
+        const what = op === ARPOP_REQUEST ? `request who-has ${formatIpv4(tip)}` : `reply ${formatIpv4(sip)} is-at ${formatMac(sha)}`;
+        w.tracer.hop('arp', this.ns.label, dev.name, pkt.id, pkt.flow, `ARP ${what}: not for us, no entry for ${formatIpv4(sip)} (ignored)`);
+      }
+      return;
+    }
+    const override = w.now > n.updated + this.params.locktime;
+    // Broadcast replies and requests do not assert reachability.
+    const state = op === ARPOP_REPLY && pkt.pktType === PktType.Host ? Nud.Reachable : Nud.Stale;
+    this.update(n, sha, state, override, op === ARPOP_REPLY ? 'ARP reply' : 'ARP request seen');
+  }
+
+  /** neigh_update (subset): set lladdr and state, flush the queue when the entry becomes valid. */
+  private update(n: NeighEntry, mac: MacAddr, state: Nud, override: boolean, why: string): void {
+    if (n.state & (Nud.Noarp | Nud.Permanent)) return;
+    const now = this.ns.world.now;
+    const old = n.state;
+    let newState = state;
+    const lladdrChanged = !(old & NUD_VALID) || n.mac !== mac;
+    if (old & NUD_VALID) {
+      if (n.mac !== mac && !override) {
+        // keep the old address; a conflicting reply within locktime is ignored
+        if (old & NUD_CONNECTED) return;
+        mac = n.mac;
+        newState = Nud.Stale;
+      }
+      if (n.mac === mac && newState === Nud.Stale) newState = old;
+    }
+    if (newState & NUD_CONNECTED) n.confirmed = now;
+    if (old !== newState || lladdrChanged) n.updated = now;
+    n.mac = mac;
+    if (newState !== old) {
+      if (newState & NUD_IN_TIMER) {
+        this.armTimer(n, newState & Nud.Reachable ? this.currentReachableTime() : 0);
+      } else this.cancelTimer(n);
+      this.setState(n, newState, why);
+    } else if (lladdrChanged) this.setState(n, newState, why);
+    if (newState & NUD_VALID && n.queue.length > 0) {
+      const q = n.queue;
+      n.queue = [];
+      n.queueBytes = 0;
+      for (const p of q) this.sendWithMac(n.dev, p, n.mac);
+    }
+  }
+
+  /** Sends an ARP reply `sip is-at dev.mac` to `tha`. */
+  private sendReply(dev: NetDevice, sip: Ipv4Addr, tip: Ipv4Addr, tha: MacAddr, flow: number): void {
+    const pkt = this.ns.world.allocPacket(ETH_HLEN + ARP_LEN, flow);
+    const eth = new EthernetView(pkt.buf, pkt.off);
+    eth.dst = tha;
+    eth.src = dev.mac;
+    eth.ethertype = ETHERTYPE_ARP;
+    emitArp({ op: ARPOP_REPLY, senderMac: dev.mac, senderIp: sip, targetMac: tha, targetIp: tip }, pkt.buf, pkt.off + ETH_HLEN);
+    if (this.ns.world.tracer.active) pkt.note(`ARP reply ${formatIpv4(sip)} is-at ${formatMac(dev.mac)}`);
+    dev.xmit(pkt);
+  }
+}

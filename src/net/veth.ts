@@ -1,0 +1,49 @@
+/** veth pairs: whatever one end transmits, the other end receives after the link delay. */
+import type { MacAddr } from '../wire/addr.js';
+import type { Nanos } from '../sim/time.js';
+import { NetDevice, scheduleReceive } from './device.js';
+import type { Packet } from './packet.js';
+import type { NetNs } from './netns.js';
+
+/** One end of a veth pair. */
+export class VethDevice extends NetDevice {
+  readonly kind = 'veth' as const;
+  peer!: VethDevice;
+
+  constructor(ns: NetNs, name: string, mac: MacAddr, mtu: number, public delay: Nanos, role = '') {
+    super(ns, name, mac, mtu, role);
+  }
+
+  protected transmit(pkt: Packet): void {
+    const peer = this.peer;
+    // veth_xmit → is_skb_forwardable: the peer drops frames longer than MTU + Ethernet + VLAN header
+    if (pkt.len > peer.mtu + 18) {
+      this.drop(pkt, `frame of ${pkt.len} bytes exceeds ${peer.point.name} MTU ${peer.mtu}`);
+      return;
+    }
+    if (!peer.up) {
+      this.drop(pkt, `peer ${peer.point.name} is down`);
+      return;
+    }
+    scheduleReceive(peer, pkt, this.delay);
+  }
+}
+
+/** Creates a veth pair `a` (in nsA) ↔ `b` (in nsB) with the same MTU and one-way delay. */
+export function createVethPair(
+  nsA: NetNs,
+  nameA: string,
+  macA: MacAddr,
+  nsB: NetNs,
+  nameB: string,
+  macB: MacAddr,
+  mtu: number,
+  delay: Nanos,
+  roles: { a?: string; b?: string } = {},
+): [VethDevice, VethDevice] {
+  const a = new VethDevice(nsA, nameA, macA, mtu, delay, roles.a ?? '');
+  const b = new VethDevice(nsB, nameB, macB, mtu, delay, roles.b ?? '');
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
+}

@@ -1,0 +1,129 @@
+import type { Nanos } from './time.js';
+
+/** A scheduled callback: `fn(arg)` runs at virtual time `at`. */
+export type EventFn<T> = (arg: T) => void;
+
+interface Event {
+  at: Nanos;
+  seq: number;
+  fn: EventFn<unknown>;
+  arg: unknown;
+  cancelled: boolean;
+}
+
+/** Handle for cancelling a scheduled event (timers). */
+export interface Timer {
+  readonly at: Nanos;
+  cancel(): void;
+}
+
+/**
+ * Discrete-event scheduler: a binary min-heap keyed by (time, insertion sequence), so events
+ * at the same instant run first-in first-out (as in ns-3).
+ */
+export class Scheduler {
+  private heap: Event[] = [];
+  private seq = 0;
+  private nowNs: Nanos = 0;
+  private executed = 0;
+
+  /** Current virtual time in nanoseconds. */
+  get now(): Nanos {
+    return this.nowNs;
+  }
+
+  /** Number of events run so far. */
+  get eventsRun(): number {
+    return this.executed;
+  }
+
+  /** Number of events waiting. */
+  get pending(): number {
+    return this.heap.length;
+  }
+
+  /** Runs `fn(arg)` after `delay` ns (0 = later in this instant, after already queued events). */
+  schedule<T>(delay: Nanos, fn: EventFn<T>, arg: T): Timer {
+    if (!(delay >= 0)) throw new RangeError(`Scheduler.schedule: negative or NaN delay ${delay}`);
+    return this.push(this.nowNs + Math.round(delay), fn as EventFn<unknown>, arg);
+  }
+
+  /** Runs `fn(arg)` at absolute time `at` (not before now). */
+  scheduleAt<T>(at: Nanos, fn: EventFn<T>, arg: T): Timer {
+    return this.push(Math.max(at, this.nowNs), fn as EventFn<unknown>, arg);
+  }
+
+  private push(at: Nanos, fn: EventFn<unknown>, arg: unknown): Timer {
+    const ev: Event = { at, seq: this.seq++, fn, arg, cancelled: false };
+    const heap = this.heap;
+    let i = heap.length;
+    heap.push(ev);
+    // sift up
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = heap[parent]!;
+      if (p.at < at || (p.at === at && p.seq < ev.seq)) break;
+      heap[i] = p;
+      i = parent;
+    }
+    heap[i] = ev;
+    return { at, cancel: () => { ev.cancelled = true; } };
+  }
+
+  private pop(): Event | undefined {
+    const heap = this.heap;
+    const top = heap[0];
+    if (top === undefined) return undefined;
+    const last = heap.pop()!;
+    const n = heap.length;
+    if (n > 0) {
+      // sift down
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        let c = l;
+        let ce = heap[l]!;
+        if (r < n) {
+          const re = heap[r]!;
+          if (re.at < ce.at || (re.at === ce.at && re.seq < ce.seq)) {
+            c = r;
+            ce = re;
+          }
+        }
+        if (last.at < ce.at || (last.at === ce.at && last.seq < ce.seq)) break;
+        heap[i] = ce;
+        i = c;
+      }
+      heap[i] = last;
+    }
+    return top;
+  }
+
+  /** Time of the next pending (non-cancelled) event, or undefined when idle. */
+  peekTime(): Nanos | undefined {
+    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
+    return this.heap[0]?.at;
+  }
+
+  /**
+   * Runs events until the queue is empty, virtual time would pass `until`, or `maxEvents`
+   * have run (a bound against runaway loops). Returns the number of events run.
+   */
+  run(until: Nanos = Number.POSITIVE_INFINITY, maxEvents = Number.POSITIVE_INFINITY): number {
+    let n = 0;
+    while (n < maxEvents) {
+      const top = this.heap[0];
+      if (top === undefined || top.at > until) break;
+      this.pop();
+      if (top.cancelled) continue;
+      this.nowNs = top.at;
+      n++;
+      top.fn(top.arg);
+    }
+    this.executed += n;
+    if (until !== Number.POSITIVE_INFINITY && until > this.nowNs && (this.heap.length === 0 || this.heap[0]!.at > until)) this.nowNs = until;
+    return n;
+  }
+}

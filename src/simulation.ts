@@ -1,0 +1,261 @@
+/**
+ * A simulation: the emulated network of a cluster model plus servers on every declared port,
+ * driven by probes. This is what the CLI and library users run.
+ */
+import type { Ipv4Addr } from './wire/addr.js';
+import { formatIpv4, parseIpv4 } from './wire/addr.js';
+import { NS_PER_S } from './sim/time.js';
+import type { Nanos } from './sim/time.js';
+import type { CaptureSink, HopSink } from './trace/tracer.js';
+import type { NetNs } from './net/netns.js';
+import type { ClusterModel, ProbeModel, ProbeProtocol } from './kube/model.js';
+import { buildNetwork } from './kube/network.js';
+import type { Network } from './kube/network.js';
+import { startServers } from './apps/servers.js';
+import type { ServerObservation } from './apps/servers.js';
+import { ProbeRun } from './apps/probe.js';
+import type { ProbeResult, ProbeSpec } from './apps/probe.js';
+import type { PmtuDisc } from './net/sockets.js';
+
+/** Options of a simulation. */
+export interface SimulationOptions {
+  /** RNG seed (default 1). */
+  readonly seed?: number;
+  readonly hopSinks?: readonly HopSink[];
+  readonly captureSinks?: readonly CaptureSink[];
+  /** Upper bound on events per run call, against runaway loops (default 50 million). */
+  readonly maxEvents?: number;
+}
+
+/** Raised for probes that name something the network does not have. */
+export class ProbeError extends Error {
+  override readonly name = 'ProbeError';
+}
+
+/** A probe's result plus what the servers saw for it. */
+export interface ProbeReport extends ProbeResult {
+  /** Requests that reached an endpoint (server accepts/datagrams, or kernel echo replies). */
+  delivered: number;
+  /** Server-side observations: which endpoint, which peer address. */
+  serverSide: Array<{ server: string; peer: string; count: number }>;
+}
+
+/** A resolved endpoint in the network. */
+export interface Endpoint {
+  readonly ns: NetNs;
+  readonly name: string;
+}
+
+/** Runs probes through an emulated cluster network. */
+export class Simulation {
+  readonly network: Network;
+  readonly seed: number;
+  private observations = new Map<number, Map<string, number>>();
+  private nextFlow = 1;
+  private readonly maxEvents: number;
+  /** Ports that could not be bound (two hostNetwork pods on one port, ...). */
+  readonly serverWarnings: string[] = [];
+
+  constructor(
+    readonly model: ClusterModel,
+    opts: SimulationOptions = {},
+  ) {
+    this.seed = opts.seed ?? 1;
+    this.maxEvents = opts.maxEvents ?? 50_000_000;
+    this.network = buildNetwork(model, this.seed);
+    const tracer = this.network.world.tracer;
+    for (const s of opts.hopSinks ?? []) tracer.addHopSink(s);
+    for (const s of opts.captureSinks ?? []) tracer.addCaptureSink(s);
+    if (tracer.capturing) {
+      // register every device up front so the capture lists all interfaces, silent ones too
+      for (const ns of this.network.world.namespaces.values()) {
+        if (ns.kind === 'switch') continue;
+        for (const d of ns.devices) if (d.kind !== 'loopback') tracer.registerPoint(d.point);
+      }
+    }
+    const observe = (o: ServerObservation): void => {
+      if (o.flow === 0) return;
+      let m = this.observations.get(o.flow);
+      if (m === undefined) this.observations.set(o.flow, (m = new Map()));
+      const key = `${o.server}\u0000${formatIpv4(o.peer)}`;
+      m.set(key, (m.get(key) ?? 0) + 1);
+    };
+    for (const pod of this.network.pods.values()) {
+      const ports = pod.model.containers.flatMap((c) => c.ports);
+      const failed = startServers(pod.ns, pod.display, ports, observe);
+      for (const f of failed) this.serverWarnings.push(`pod ${pod.display}: cannot serve ${f}`);
+    }
+    for (const ext of this.network.externals.values()) {
+      const failed = startServers(ext.ns, ext.model.name, ext.model.ports, observe);
+      for (const f of failed) this.serverWarnings.push(`external host ${ext.model.name}: cannot serve ${f}`);
+    }
+  }
+
+  /** Virtual time now (ns). */
+  get now(): Nanos {
+    return this.network.world.now;
+  }
+
+  /** Resolves a probe source: `pod/<ns>/<name>`, `<name>`, `<ns>/<name>`, `node/<name>`, `ext/<name>`. */
+  resolveFrom(ref: string): Endpoint {
+    const net = this.network;
+    if (ref.startsWith('node/')) {
+      const n = net.nodes.get(ref.slice(5));
+      if (n) return { ns: n.ns, name: n.model.name };
+      throw new ProbeError(`no node named "${ref.slice(5)}" (nodes: ${[...net.nodes.keys()].join(', ')})`);
+    }
+    if (ref.startsWith('ext/')) {
+      const e = net.externals.get(ref.slice(4));
+      if (e) return { ns: e.ns, name: e.model.name };
+      throw new ProbeError(`no external host named "${ref.slice(4)}"${net.externals.size ? ` (external hosts: ${[...net.externals.keys()].join(', ')})` : ''}`);
+    }
+    const podRef = ref.startsWith('pod/') ? ref.slice(4) : ref;
+    const p = net.pod(podRef);
+    if (p) return { ns: p.ns, name: p.display };
+    throw new ProbeError(`no pod named "${podRef}" (pods: ${[...net.pods.values()].map((x) => x.display).join(', ')})`);
+  }
+
+  /** Resolves a destination: `<ip>[:port]` or `pod/[<ns>/]<name>[:port]`. */
+  resolveTo(to: string): { dst: Ipv4Addr; port: number | undefined } {
+    let host = to;
+    let port: number | undefined;
+    const m = /^(.*):(\d+)$/.exec(to);
+    if (m) {
+      host = m[1]!;
+      port = Number(m[2]);
+      if (!(port >= 1 && port <= 65535)) throw new ProbeError(`port ${m[2]} out of range 1–65535 in "${to}"`);
+    }
+    const ip = parseIpv4(host);
+    if (ip !== undefined) return { dst: ip, port };
+    if (host.startsWith('pod/')) {
+      const p = this.network.pod(host.slice(4));
+      if (p) return { dst: p.model.ip, port };
+      throw new ProbeError(`no pod named "${host.slice(4)}"`);
+    }
+    if (host.startsWith('node/')) {
+      const n = this.network.nodes.get(host.slice(5));
+      if (n) return { dst: n.model.ip, port };
+      throw new ProbeError(`no node named "${host.slice(5)}"`);
+    }
+    if (host.startsWith('ext/')) {
+      const e = this.network.externals.get(host.slice(4));
+      if (e) return { dst: e.model.ip, port };
+      throw new ProbeError(`no external host named "${host.slice(4)}"`);
+    }
+    throw new ProbeError(`cannot resolve "${to}": expected an IPv4 address or pod/<name>, node/<name>, ext/<name> (optionally with :port)`);
+  }
+
+  /** Turns a probe model into a runnable spec (resolving endpoints). */
+  specFor(p: ProbeModel): ProbeSpec {
+    const from = this.resolveFrom(p.from);
+    const to = this.resolveTo(p.to);
+    const port = p.port ?? to.port;
+    if (p.protocol !== 'icmp' && port === undefined) throw new ProbeError(`probe ${p.name}: ${p.protocol} needs a port`);
+    return {
+      name: p.name,
+      flow: this.nextFlow++,
+      fromNs: from.ns,
+      fromName: from.name,
+      dst: to.dst,
+      to: p.to,
+      port: p.protocol === 'icmp' ? undefined : port,
+      protocol: p.protocol,
+      count: p.count,
+      size: p.size,
+      pmtudisc: p.pmtudisc as PmtuDisc,
+      interval: p.interval,
+      start: p.start,
+      timeout: p.timeout,
+      sourcePort: p.sourcePort,
+    };
+  }
+
+  /**
+   * Runs probes concurrently, each starting at its `start` offset from now, until all finish
+   * (and at least until `until`, an absolute virtual time, when given).
+   */
+  runProbes(probes: readonly ProbeModel[], until?: Nanos): ProbeReport[] {
+    const specs = probes.map((p) => this.specFor(p));
+    return this.runSpecs(specs, until);
+  }
+
+  /** Runs resolved probe specs (see runProbes). */
+  runSpecs(specs: readonly ProbeSpec[], until?: Nanos): ProbeReport[] {
+    const world = this.network.world;
+    const t0 = world.now;
+    let remaining = specs.length;
+    const results: ProbeResult[] = new Array(specs.length);
+    specs.forEach((spec, i) => {
+      const run = new ProbeRun({ ...spec, start: spec.start }, (r) => {
+        results[i] = r;
+        remaining--;
+      });
+      run.schedule();
+    });
+    // bound: the longest probe's schedule plus its timeout plus TCP's longest SYN back-off
+    const horizon = Math.max(0, ...specs.map((s) => s.start + s.count * s.interval + s.timeout)) + 130 * NS_PER_S;
+    const hardStop = t0 + horizon;
+    let budget = this.maxEvents;
+    while (remaining > 0 && budget > 0) {
+      const next = world.sched.peekTime();
+      if (next === undefined || next > hardStop) break;
+      budget -= world.sched.run(next, Math.min(budget, 100_000));
+    }
+    if (until !== undefined && until > world.now) world.sched.run(until, budget);
+    return specs.map((spec, i) => this.report(spec, results[i]));
+  }
+
+  private report(spec: ProbeSpec, r: ProbeResult | undefined): ProbeReport {
+    const base: ProbeResult = r ?? {
+      name: spec.name,
+      protocol: spec.protocol,
+      from: spec.fromName,
+      to: spec.to,
+      dst: formatIpv4(spec.dst),
+      port: spec.port,
+      flow: spec.flow,
+      sent: 0,
+      replies: 0,
+      lost: 0,
+      localErrors: 0,
+      attempts: [],
+    };
+    const obs = this.observations.get(spec.flow);
+    const serverSide = obs
+      ? [...obs.entries()].map(([k, count]) => {
+          const [server, peer] = k.split('\u0000') as [string, string];
+          return { server, peer, count };
+        })
+      : [];
+    serverSide.sort((a, b) => (a.server < b.server ? -1 : a.server > b.server ? 1 : a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0));
+    const delivered = spec.protocol === 'icmp' ? (this.network.world.echoAnswered.get(spec.flow) ?? 0) : serverSide.reduce((n, s) => n + s.count, 0);
+    return { ...base, delivered, serverSide };
+  }
+
+  /** Runs the model's Scenario (an empty list when it has none). */
+  runScenario(): ProbeReport[] {
+    const sc = this.model.scenario;
+    if (sc === undefined) return [];
+    return this.runProbes(sc.probes, sc.duration);
+  }
+
+  /** A one-off probe, for `podnet trace`. */
+  probe(from: string, to: string, protocol: ProbeProtocol, opts: Partial<Omit<ProbeModel, 'from' | 'to' | 'protocol'>> = {}): ProbeReport {
+    const model: ProbeModel = {
+      name: opts.name ?? `${protocol} ${from} → ${to}`,
+      from,
+      to,
+      protocol,
+      port: opts.port,
+      sourcePort: opts.sourcePort,
+      count: opts.count ?? 1,
+      size: opts.size ?? (protocol === 'icmp' ? 56 : 6),
+      pmtudisc: opts.pmtudisc ?? 'want',
+      interval: opts.interval ?? NS_PER_S,
+      start: opts.start ?? 0,
+      timeout: opts.timeout ?? 2 * NS_PER_S,
+      source: undefined,
+    };
+    return this.runProbes([model])[0]!;
+  }
+}
