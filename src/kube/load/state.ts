@@ -1,0 +1,94 @@
+/**
+ * Shared state of one load: the diagnostic sink, typed slots each kind module owns, the deferred
+ * objects, and what is known about documents that could not be read (so that references to them
+ * do not produce follow-on errors).
+ */
+import type { SourceRef } from '../model.js';
+import type { DiagnosticSink } from './diagnostics.js';
+import type { BrokenObject, KubeObject } from './documents.js';
+
+/** A Kubernetes object of a kind podnet will support later, kept as plain data. */
+export interface DeferredObject {
+  readonly kind: string;
+  readonly namespace: string | undefined;
+  readonly name: string | undefined;
+  readonly source: SourceRef;
+  /** The parsed plain JS value of the whole object. */
+  readonly node: unknown;
+}
+
+/** A typed slot in the load state, owned by one module (`new StateKey('pods', () => [])`). */
+export class StateKey<T> {
+  constructor(
+    readonly name: string,
+    readonly init: () => T,
+  ) {}
+}
+
+/** One object handed to its kind handler, with its display label applied to `root`. */
+export interface ObjectInput extends KubeObject {
+  /** `Pod default/web`, `Cluster demo`. */
+  readonly label: string;
+  /** The namespace the object lives in (`default` when unset) for namespaced kinds. */
+  readonly effectiveNamespace: string | undefined;
+}
+
+export class LoadState {
+  readonly files: string[] = [];
+  readonly deferred: DeferredObject[] = [];
+  private readonly broken: BrokenObject[] = [];
+  private readonly slots = new Map<StateKey<unknown>, unknown>();
+
+  constructor(readonly sink: DiagnosticSink) {}
+
+  /** The value of a module's slot, created on first use. */
+  get<T>(key: StateKey<T>): T {
+    if (!this.slots.has(key as StateKey<unknown>)) this.slots.set(key as StateKey<unknown>, key.init());
+    return this.slots.get(key as StateKey<unknown>) as T;
+  }
+
+  /** Records a document that could not be read (syntax error, missing kind, …). */
+  addBroken(b: BrokenObject): void {
+    this.broken.push(b);
+  }
+
+  /** Whether a document that could not be read may have been of this kind. */
+  mayHaveBrokenKind(kind: string): boolean {
+    return this.broken.some((b) => b.kind === undefined || b.kind === kind);
+  }
+
+  /**
+   * Whether an object that was not loaded might still exist in a document that could not be
+   * read; "X does not exist" errors are suppressed in that case to avoid cascades.
+   */
+  mayExistInBroken(kind: string, namespace: string | undefined, name: string): boolean {
+    return this.broken.some(
+      (b) =>
+        (b.kind === undefined || b.kind === kind) &&
+        (b.name === undefined || (b.name === name && (namespace === undefined || (b.namespace ?? 'default') === namespace))),
+    );
+  }
+}
+
+/** What a kind module provides: parsing of its documents, and optionally a resolve phase. */
+export interface KindHandler {
+  readonly kind: string;
+  /** Accepted apiVersion values; undefined accepts any (for deferred kinds, checked later). */
+  readonly apiVersions: readonly string[] | undefined;
+  readonly namespaced: boolean;
+  collect(obj: ObjectInput, state: LoadState): void;
+  /** Runs after all documents are collected, in ascending `order`. */
+  readonly resolve?: { readonly order: number; run(state: LoadState): void };
+}
+
+/** `Pod default/web`, `Cluster demo`, `Cluster (unnamed)`. */
+export function objectLabel(kind: string, namespaced: boolean, namespace: string | undefined, name: string | undefined): string {
+  const n = name ?? '(unnamed)';
+  return namespaced ? `${kind} ${namespace ?? 'default'}/${n}` : `${kind} ${n}`;
+}
+
+/** "line 12" within the same file, "other.yaml:12" across files. */
+export function whereText(ref: SourceRef | undefined, fromFile: string): string {
+  if (ref === undefined) return 'the built-in defaults';
+  return ref.file === fromFile ? `line ${ref.line}` : `${ref.file}:${ref.line}`;
+}

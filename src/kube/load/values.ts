@@ -1,0 +1,135 @@
+/**
+ * Value parsers and validators shared by the kind handlers: IPv4 addresses and prefixes (as u32
+ * numbers, validated with ip-num), Kubernetes name syntaxes, and human descriptions of bad values.
+ * Kept private to the loader so it does not depend on src/wire.
+ */
+import { Validator } from 'ip-num';
+import type { Cidr } from '../model.js';
+
+const DOTTED = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/** Parses dotted-quad IPv4 (no leading zeros, as Go's net/netip) to a u32; undefined when malformed. */
+export function parseIpv4(text: string): number | undefined {
+  const m = DOTTED.exec(text);
+  if (!m) return undefined;
+  if (!Validator.isValidIPv4String(text)[0]) return undefined;
+  return (((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0);
+}
+
+export function formatIpv4(n: number): string {
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+/** Netmask of a prefix length as a u32. */
+export function maskOf(len: number): number {
+  return len <= 0 ? 0 : len >= 32 ? 0xffffffff : (0xffffffff << (32 - len)) >>> 0;
+}
+
+export function cidrOf(addr: number, len: number): Cidr {
+  return { addr: (addr & maskOf(len)) >>> 0, len };
+}
+
+export function cidrText(c: Cidr): string {
+  return `${formatIpv4(c.addr)}/${c.len}`;
+}
+
+export function broadcastOf(c: Cidr): number {
+  return (c.addr | ~maskOf(c.len)) >>> 0;
+}
+
+export function cidrContains(c: Cidr, ip: number): boolean {
+  return ((ip & maskOf(c.len)) >>> 0) === c.addr;
+}
+
+export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+  return a.len <= b.len ? cidrContains(a, b.addr) : cidrContains(b, a.addr);
+}
+
+/** Number of addresses in a prefix (2^(32-len)). */
+export function cidrSize(c: Cidr): number {
+  return 2 ** (32 - c.len);
+}
+
+export type CidrParse =
+  | { readonly ok: true; readonly cidr: Cidr }
+  | { readonly ok: false; readonly misaligned: Cidr | undefined };
+
+/**
+ * Parses `a.b.c.d/len`. A well-formed prefix with host bits set is reported as misaligned with
+ * the aligned form, so the caller can say "did you mean 10.244.0.0/16?".
+ */
+export function parseCidr(text: string): CidrParse {
+  const slash = text.indexOf('/');
+  if (slash < 0) return { ok: false, misaligned: undefined };
+  const ipText = text.slice(0, slash);
+  const lenText = text.slice(slash + 1);
+  if (!/^\d{1,2}$/.test(lenText)) return { ok: false, misaligned: undefined };
+  const ip = parseIpv4(ipText);
+  const len = Number(lenText);
+  if (ip === undefined || len > 32) return { ok: false, misaligned: undefined };
+  if (!Validator.isValidIPv4CidrNotation(text)[0]) return { ok: false, misaligned: undefined };
+  if (!Validator.isValidIPv4CidrRange(text)[0]) return { ok: false, misaligned: cidrOf(ip, len) };
+  return { ok: true, cidr: { addr: ip, len } };
+}
+
+const LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const QUALIFIED_NAME_RE = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+
+/** A checker returns undefined when the value is fine, else the "expected …" phrase. */
+export type Check = (s: string) => string | undefined;
+
+export const DNS_LABEL_EXPECTED =
+  'a DNS-1123 label (lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters)';
+export const DNS_SUBDOMAIN_EXPECTED =
+  'a DNS-1123 subdomain (lowercase letters, digits, "-" and ".", starting and ending with a letter or digit, at most 253 characters)';
+
+export const dnsLabel: Check = (s) => (s.length <= 63 && LABEL_RE.test(s) ? undefined : DNS_LABEL_EXPECTED);
+export const dnsSubdomain: Check = (s) => (s.length <= 253 && SUBDOMAIN_RE.test(s) ? undefined : DNS_SUBDOMAIN_EXPECTED);
+
+/** IANA_SVC_NAME as Kubernetes validates port names: ≤15 chars, [a-z0-9-], a letter, no "--", no edge "-". */
+export const ianaSvcName: Check = (s) =>
+  s.length >= 1 && s.length <= 15 && LABEL_RE.test(s) && /[a-z]/.test(s) && !s.includes('--')
+    ? undefined
+    : 'an IANA service name (at most 15 lowercase letters, digits and "-", with at least one letter, no "--", not starting or ending with "-")';
+
+/** A label or taint key: `[prefix/]name`, prefix a DNS subdomain, name ≤63 chars of [A-Za-z0-9-_.]. */
+export const labelKey: Check = (s) => {
+  const slash = s.lastIndexOf('/');
+  const prefix = slash >= 0 ? s.slice(0, slash) : undefined;
+  const name = slash >= 0 ? s.slice(slash + 1) : s;
+  const ok =
+    name.length <= 63 &&
+    QUALIFIED_NAME_RE.test(name) &&
+    (prefix === undefined || (prefix.length <= 253 && SUBDOMAIN_RE.test(prefix)));
+  return ok ? undefined : 'a label key ([prefix/]name: name at most 63 characters of letters, digits, "-", "_" and ".", prefix a DNS subdomain)';
+};
+
+/** A label value: empty, or ≤63 chars of [A-Za-z0-9-_.] starting and ending alphanumeric. */
+export const labelValue: Check = (s) =>
+  s === '' || (s.length <= 63 && QUALIFIED_NAME_RE.test(s))
+    ? undefined
+    : 'a label value (at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit)';
+
+/** Quotes a string for messages, truncating long ones. */
+export function quote(s: string): string {
+  const max = 60;
+  const t = s.length > max ? `${s.slice(0, max)}…` : s;
+  return JSON.stringify(t);
+}
+
+/** Ordinal for messages: 1st, 2nd, 3rd, 4th, 11th, 21st. */
+export function ordinal(n: number): string {
+  const mod100 = n % 100;
+  if (mod100 >= 11 && mod100 <= 13) return `${n}th`;
+  switch (n % 10) {
+    case 1:
+      return `${n}st`;
+    case 2:
+      return `${n}nd`;
+    case 3:
+      return `${n}rd`;
+    default:
+      return `${n}th`;
+  }
+}
