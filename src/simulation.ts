@@ -232,11 +232,24 @@ export class Simulation {
     return { ...base, delivered, serverSide };
   }
 
+  /** Lets virtual time pass (timers fire: ARP probes, retransmissions, ageing). */
+  advance(ns: Nanos): void {
+    const w = this.network.world;
+    w.sched.run(w.now + ns, this.maxEvents);
+  }
+
   /** Runs the model's Scenario (an empty list when it has none). */
   runScenario(): ProbeReport[] {
     const sc = this.model.scenario;
     if (sc === undefined) return [];
-    return this.runProbes(sc.probes, sc.duration);
+    const t0 = this.network.world.now;
+    const until = sc.duration === undefined ? undefined : t0 + sc.duration;
+    if (sc.parallel) return this.runProbes(sc.probes, until);
+    // one after another: each probe's `start` counts from the end of the previous one
+    const specs = sc.probes.map((p) => this.specFor(p));
+    const reports = specs.map((spec) => this.runSpecs([spec])[0]!);
+    if (until !== undefined && until > this.network.world.now) this.advance(until - this.network.world.now);
+    return reports;
   }
 
   /** A one-off probe, for `podnet trace`. */

@@ -232,8 +232,9 @@ export class ProbeRun {
       this.settle(a);
     };
     const res = ns.sockets.tcp.connect(spec.dst, spec.port ?? 0, spec.sourcePort ?? 0, spec.flow, {
-      onConnected: () => {
+      onConnected: (s) => {
         a.rttNs = ns.world.now - a.t;
+        a.ttl = s.rxTtl;
       },
       onData: (_s, data) => {
         received += decoder.decode(data, { stream: true });
@@ -354,6 +355,8 @@ export function udpPayload(size: number): Uint8Array {
 
 /** Formats a socket error as a tool would print it. */
 export function formatSocketError(err: SocketError): string {
+  // errors reported by an ICMP message read as ping prints them ("From x: Destination Port Unreachable")
+  if (err.icmpType !== undefined) return err.message;
   switch (err.errno) {
     case 'ECONNREFUSED':
       return 'Connection refused';

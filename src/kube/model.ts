@@ -121,6 +121,67 @@ export interface RouteModel {
   readonly via: Ipv4Addr;
 }
 
+/** A port of a Service (`spec.ports[]`). */
+export interface ServicePortModel {
+  /** Port name; kube-proxy appends it to the service name (`ns/svc:name`) when set. */
+  readonly name: string | undefined;
+  readonly protocol: 'TCP' | 'UDP' | 'SCTP';
+  readonly port: number;
+  /** A number, or a container port name resolved per pod. */
+  readonly targetPort: number | string;
+  /** Allocated for NodePort and LoadBalancer services. */
+  readonly nodePort: number | undefined;
+}
+
+/** A Service after allocation (ClusterIP, NodePorts). */
+export interface ServiceModel {
+  readonly namespace: string;
+  readonly name: string;
+  readonly type: 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+  /** ClusterIPs; empty for headless (`clusterIP: None`) and ExternalName services. */
+  readonly clusterIPs: readonly Ipv4Addr[];
+  readonly headless: boolean;
+  readonly ports: readonly ServicePortModel[];
+  /** Label selector (undefined: selector-less, endpoints written by hand). */
+  readonly selector: Readonly<Record<string, string>> | undefined;
+  readonly externalIPs: readonly Ipv4Addr[];
+  /** `status.loadBalancer.ingress[].ip`. */
+  readonly loadBalancerIPs: readonly Ipv4Addr[];
+  readonly loadBalancerSourceRanges: readonly Cidr[];
+  readonly externalTrafficPolicy: 'Cluster' | 'Local';
+  readonly internalTrafficPolicy: 'Cluster' | 'Local';
+  readonly sessionAffinity: 'None' | 'ClientIP';
+  /** sessionAffinityConfig.clientIP.timeoutSeconds (default 10800). */
+  readonly affinityTimeoutSeconds: number;
+  /** For LoadBalancer services with externalTrafficPolicy Local. */
+  readonly healthCheckNodePort: number | undefined;
+  readonly externalName: string | undefined;
+  readonly publishNotReadyAddresses: boolean;
+  readonly source: SourceRef | undefined;
+}
+
+/** One endpoint of an EndpointSlice. */
+export interface EndpointModel {
+  readonly ip: Ipv4Addr;
+  readonly ready: boolean;
+  readonly serving: boolean;
+  readonly terminating: boolean;
+  readonly nodeName: string | undefined;
+  readonly hostname: string | undefined;
+  /** `Pod ns/name` when the endpoint is a pod. */
+  readonly targetPod: string | undefined;
+}
+
+/** An EndpointSlice (discovery.k8s.io/v1): endpoints sharing one set of ports. */
+export interface EndpointSliceModel {
+  readonly namespace: string;
+  readonly name: string;
+  readonly serviceName: string;
+  readonly ports: ReadonlyArray<{ readonly name: string | undefined; readonly port: number; readonly protocol: 'TCP' | 'UDP' | 'SCTP' }>;
+  readonly endpoints: readonly EndpointModel[];
+  readonly source: SourceRef | undefined;
+}
+
 /** Protocols a probe can use. */
 export type ProbeProtocol = 'icmp' | 'tcp' | 'udp';
 
@@ -154,6 +215,11 @@ export interface ScenarioModel {
   readonly probes: readonly ProbeModel[];
   /** Virtual time the run stops at (after the last probe's timeout when undefined). */
   readonly duration: Nanos | undefined;
+  /**
+   * false (default): probes run one after another in document order, `start` delaying a probe
+   * after the previous one finished; true: all start together, each at its `start` offset.
+   */
+  readonly parallel: boolean;
 }
 
 /** Everything a run needs, after loading and allocation. */
@@ -168,6 +234,8 @@ export interface ClusterModel {
   readonly nodes: readonly NodeModel[];
   readonly pods: readonly PodModel[];
   readonly externalHosts: readonly ExternalHostModel[];
+  readonly services: readonly ServiceModel[];
+  readonly endpointSlices: readonly EndpointSliceModel[];
   readonly scenario: ScenarioModel | undefined;
   /** Files the model was loaded from (empty for the built-in default). */
   readonly files: readonly string[];

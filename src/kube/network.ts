@@ -68,6 +68,7 @@ export class Network {
   ) {
     const ns = new NetNs(world, 'switch/underlay', 'underlay', 'switch', 'underlay');
     const bridge = new BridgeDevice(ns, 'br-underlay', macFromIpv4(MAC_PREFIX.wirePort, model.underlay.cidr.addr), model.underlay.mtu, 'underlay switch');
+    bridge.hostStack = false;
     this.underlay = { ns, bridge };
   }
 

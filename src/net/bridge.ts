@@ -59,6 +59,8 @@ export class BridgeDevice extends NetDevice {
   private fdb = new Map<MacAddr, FdbEntry>();
   /** Ageing time for learned entries (BR_DEFAULT_AGEING_TIME = 300 s). */
   ageingTime = sec(300);
+  /** False for a plain L2 switch with no host stack behind it (broadcasts are not passed up). */
+  hostStack = true;
   /** Set when the host netns has bridge-nf-call-iptables=1 and a netfilter installed. */
   nf: BridgeNetfilter | null = null;
 
@@ -91,6 +93,7 @@ export class BridgeDevice extends NetDevice {
 
   private trace(pkt: Packet, kind: 'bridge' | 'fdb', text: string, data?: Record<string, string | number | boolean>): void {
     const w = this.ns.world;
+    if (!this.ns.traced) return;
     pkt.note(text);
     if (w.tracer.on) w.tracer.hop(kind, this.ns.label, this.name, pkt.id, pkt.flow, text, data);
   }
@@ -156,8 +159,8 @@ export class BridgeDevice extends NetDevice {
     const dst = eth.dst;
     const tracing = this.ns.world.tracer.active;
     if (dst === MAC_BROADCAST || isMulticastMac(dst)) {
-      if (tracing) this.trace(pkt, 'bridge', `${dst === MAC_BROADCAST ? 'broadcast' : 'multicast'} from ${inPort.dev.name}: flood to ports and pass a copy up to the host`, { action: 'flood' });
-      this.flood(pkt, inPort, true);
+      if (tracing) this.trace(pkt, 'bridge', `${dst === MAC_BROADCAST ? 'broadcast' : 'multicast'} from ${inPort.dev.name}: flood to ports${this.hostStack ? ' and pass a copy up to the host' : ''}`, { action: 'flood' });
+      this.flood(pkt, inPort, this.hostStack);
       return;
     }
     const e = this.lookup(dst, pkt);

@@ -10,7 +10,7 @@ import type { CapturePoint } from '../trace/tracer.js';
 import type { Packet } from './packet.js';
 import type { NetNs } from './netns.js';
 import type { BridgeDevice, BridgePort } from './bridge.js';
-import { describeFrame } from './describe.js';
+import { dissectFrame, summarizeFrame } from '../wire/dissect.js';
 
 /** Kinds of device, as `ip -d link` would name them. */
 export type DeviceKind = 'veth' | 'bridge' | 'vxlan' | 'loopback';
@@ -61,7 +61,7 @@ export abstract class NetDevice {
     this.txPackets++;
     this.txBytes += pkt.len;
     const w = this.ns.world;
-    if (w.tracer.active) this.traceFrame(pkt, 'out');
+    if (w.tracer.active && this.ns.traced) this.traceFrame(pkt, 'out');
     this.transmit(pkt);
   }
 
@@ -74,7 +74,7 @@ export abstract class NetDevice {
     this.rxPackets++;
     this.rxBytes += pkt.len;
     const w = this.ns.world;
-    if (w.tracer.active) this.traceFrame(pkt, 'in');
+    if (w.tracer.active && this.ns.traced) this.traceFrame(pkt, 'in');
     if (this.master !== null && this.port !== null) this.master.handleFrame(this.port, pkt);
     else this.ns.stack.netifReceive(this, pkt);
   }
@@ -83,17 +83,17 @@ export abstract class NetDevice {
   drop(pkt: Packet, reason: string): void {
     this.drops++;
     const w = this.ns.world;
-    if (w.tracer.on) w.tracer.hop('drop', this.ns.label, this.name, pkt.id, pkt.flow, `drop: ${reason}`, { reason });
+    if (w.tracer.on && this.ns.traced) w.tracer.hop('drop', this.ns.label, this.name, pkt.id, pkt.flow, `drop: ${reason}`, { reason });
   }
 
   /** Emits the rx/tx hop event and the capture record for a frame. */
   protected traceFrame(pkt: Packet, dir: 'in' | 'out'): void {
     const w = this.ns.world;
-    const summary = describeFrame(pkt.buf, pkt.off, pkt.len, this.ns.world.vxlanPorts);
+    const frame = dissectFrame(pkt.buf.subarray(pkt.off, pkt.off + pkt.len), { vxlanPorts: w.vxlanPorts });
     const notes = pkt.takeNotes();
-    const text = `${dir === 'out' ? 'tx' : 'rx'} ${summary}`;
     if (w.tracer.on) {
-      w.tracer.hop(dir === 'out' ? 'tx' : 'rx', this.ns.label, this.name, pkt.id, pkt.flow, text, { len: pkt.len });
+      const text = `${dir === 'out' ? 'tx' : 'rx'} ${summarizeFrame(frame)}`;
+      w.tracer.hop(dir === 'out' ? 'tx' : 'rx', this.ns.label, this.name, pkt.id, pkt.flow, text, { len: pkt.len }, frame);
     }
     if (w.tracer.capturing) {
       const where = `${dir === 'out' ? 'sent by' : 'received by'} ${this.point.name}${this.role ? ` (${this.role})` : ''}`;

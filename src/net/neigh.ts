@@ -241,7 +241,7 @@ export class NeighTable {
     const old = n.state;
     n.state = state;
     const w = this.ns.world;
-    if (w.tracer.on && old !== state) {
+    if (w.tracer.on && old !== state && this.ns.traced) {
       const mac = state & NUD_VALID ? ` lladdr ${formatMac(n.mac)}` : '';
       w.tracer.hop(
         'neigh',
@@ -359,7 +359,7 @@ export class NeighTable {
     );
     const w = this.ns.world;
     if (w.tracer.active) {
-      const text = `ARP ${unicast ? 'unicast probe' : 'broadcast request'}: who-has ${formatIpv4(n.ip)} tell ${formatIpv4(saddr)} (neigh ${nudName(n.state)}, probe ${n.probes + 1})`;
+      const text = `ARP ${unicast ? 'unicast probe' : 'broadcast request'}: who-has ${formatIpv4(n.ip)} tell ${formatIpv4(saddr)} (neigh ${nudName(n.state)}, probe ${unicast ? n.probes + 1 : n.probes - this.params.ucastProbes + 1})`;
       pkt.note(text);
       if (w.tracer.on) w.tracer.hop('arp', this.ns.label, dev.name, pkt.id, pkt.flow, text);
     }

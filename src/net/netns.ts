@@ -61,6 +61,8 @@ export class NetNs {
     icmpRatemask: 0x1818,
   };
   private ifindexes = 1;
+  /** Whether this namespace reports hops and captures (the underlay switch does not). */
+  readonly traced: boolean;
 
   /**
    * @param name unique id (`node/node1`, `pod/default/client`)
@@ -75,6 +77,7 @@ export class NetNs {
     readonly group: string,
   ) {
     this.rng = world.rng.fork(`netns:${name}`);
+    this.traced = kind !== 'switch';
     world.addNamespace(this);
     this.neigh = new NeighTable(this);
     this.stack = new Ipv4Stack(this);

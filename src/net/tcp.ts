@@ -136,6 +136,8 @@ export class TcpSocket {
   error: SocketError | undefined;
   readonly createdAt: number;
   establishedAt = -1;
+  /** IP TTL of the last segment received (what `ping`-style tools would report). */
+  rxTtl: number | undefined;
 
   constructor(
     readonly engine: TcpEngine,
@@ -395,6 +397,7 @@ export class TcpSocket {
 
   /** Processes an incoming segment for this connection (tcp_rcv_state_process). */
   segmentArrives(tcp: TcpView, ip: Ipv4View, pkt: Packet): void {
+    this.rxTtl = ip.ttl;
     const flags = tcp.flags;
     const seq = tcp.seq;
     const ack = tcp.ack;
@@ -483,7 +486,6 @@ export class TcpSocket {
       this.requestSock = false;
       // the child socket gets its own random IP ID counter (tcp_v4_syn_recv_sock)
       this.inetId = this.ns.rng.nextU32() & 0xffff;
-      this.txhash = this.ns.rng.nextU32() || 1;
       this.sndWnd = tcp.window << this.sndWscale;
       this.state = 'ESTABLISHED';
       this.establishedAt = this.ns.world.now;
@@ -781,7 +783,8 @@ export class TcpEngine {
     if (l !== undefined && flags & TCP_SYN && !(flags & (TCP_ACK | TCP_RST))) {
       const child = new TcpSocket(this, ip.dst, tcp.dstPort, ip.src, tcp.srcPort, pkt.flow);
       child.listener = l;
-      child.txhash = pkt.hash;
+      // the request socket draws its own tx hash (net_tx_rndhash); the child keeps it
+      child.txhash = this.ns.rng.nextU32() || 1;
       this.conns.set(this.key(ip.dst, tcp.dstPort, ip.src, tcp.srcPort), child);
       if (w.tracer.active) this.note(pkt, dev, `SYN to listening port ${tcp.dstPort}`);
       child.acceptSyn(tcp, pkt);

@@ -4,6 +4,7 @@
  * (hop events) and `tracer.capturing` (packet bytes) before building anything.
  */
 import type { Nanos } from '../sim/time.js';
+import type { FrameDissection } from '../wire/dissect.js';
 
 /** What happened at a hop. */
 export type HopKind =
@@ -40,6 +41,8 @@ export interface HopEvent {
   readonly text: string;
   /** Structured details for machines (stable keys, documented in the README). */
   readonly data: Readonly<Record<string, string | number | boolean>> | undefined;
+  /** For rx/tx events: the frame, decoded layer by layer. */
+  readonly frame?: FrameDissection | undefined;
 }
 
 /** Receives hop events. */
@@ -104,8 +107,9 @@ export class Tracer {
     flow: number,
     text: string,
     data?: Record<string, string | number | boolean>,
+    frame?: FrameDissection,
   ): void {
-    const ev: HopEvent = { t: this.clock(), kind, where, dev, pkt, flow, text, data };
+    const ev: HopEvent = { t: this.clock(), kind, where, dev, pkt, flow, text, data, frame };
     for (const s of this.hopSinks) s.hop(ev);
   }
 

@@ -1,0 +1,72 @@
+/**
+ * Shared CLI plumbing: loading topologies with readable diagnostics, exit codes, safe output
+ * to pipes, and output paths.
+ */
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { formatDiagnostic, loadDefaultTopology, loadTopologyPath } from '../kube/load/index.js';
+import type { LoadResult } from '../kube/load/index.js';
+import type { ClusterModel } from '../kube/model.js';
+import { DEFAULT_TOPOLOGY_NAME } from '../kube/default-topology.js';
+
+/** Exit codes: 0 ok, 1 a check failed, 2 bad input (topology, flags, references), 70 internal error. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
+
+/** An error the user can fix; printed without a stack trace, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  constructor(
+    message: string,
+    readonly details: readonly string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+let stdoutClosed = false;
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  // a closed pipe (`podnet trace | head`) is not an error worth a stack trace
+  if (e.code === 'EPIPE') {
+    stdoutClosed = true;
+    process.exit(0);
+  }
+  throw e;
+});
+
+/** Writes a line to stdout (no-op after the reader went away). */
+export function out(line: string): void {
+  if (!stdoutClosed) process.stdout.write(line + '\n');
+}
+
+/** Writes a line to stderr. */
+export function err(line: string): void {
+  process.stderr.write(line + '\n');
+}
+
+/** Loads a topology path (or the built-in default), printing notices to stderr; throws UsageError listing every error. */
+export function loadModel(path: string | undefined, quiet = false): { model: ClusterModel; result: LoadResult; name: string } {
+  const result = path === undefined ? loadDefaultTopology() : loadTopologyPath(path);
+  const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  if (!quiet) for (const d of result.diagnostics.filter((x) => x.severity === 'notice')) err(formatDiagnostic(d));
+  if (result.model === undefined || errors.length > 0) {
+    throw new UsageError(`${errors.length} error${errors.length === 1 ? '' : 's'} in ${path ?? DEFAULT_TOPOLOGY_NAME}`, errors.map(formatDiagnostic));
+  }
+  return { model: result.model, result, name: path ?? DEFAULT_TOPOLOGY_NAME };
+}
+
+/**
+ * Splits an output file argument into folder and name: a bare name goes under the default
+ * captures folder; a path with a folder is used as given (the folder the user chose).
+ */
+export function outputLocation(arg: string, defaultDir: string): { dir: string; name: string } {
+  if (arg.includes('/') || isAbsolute(arg)) return { dir: dirname(arg), name: basename(arg) };
+  return { dir: join(defaultDir), name: arg };
+}
+
+/** Parses a seed flag: an unsigned 32-bit integer, or `random` (drawn here, at the CLI's edge). */
+export function parseSeed(v: unknown): number {
+  if (v === undefined) return 1;
+  if (v === 'random') return (Math.random() * 0x1_0000_0000) >>> 0;
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new UsageError(`--seed: expected an integer 0–4294967295 or "random", got ${JSON.stringify(v)}`);
+  return n;
+}

@@ -1,0 +1,93 @@
+/** `podnet run`: run the topology's Scenario and summarise every probe. */
+import type { CommandModule } from 'yargs';
+import { Simulation, ProbeError } from '../simulation.js';
+import { HOP_HEADER, TextHopSink } from '../trace/format.js';
+import { formatRunTable, probeErrors } from '../trace/report.js';
+import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
+import type { CaptureSink, HopSink } from '../trace/tracer.js';
+import { EXIT, UsageError, loadModel, out, parseSeed } from './common.js';
+
+interface RunArgs {
+  topology: string | undefined;
+  seed: string | undefined;
+  json: boolean;
+  trace: boolean;
+  'pcap-dir': string | undefined;
+  'pcap-split': string;
+  'pcap-format': string;
+  capture: string[] | undefined;
+}
+
+/** The run command definition. */
+export function runCommand(setCode: (c: number) => void): CommandModule<object, RunArgs> {
+  return {
+    command: 'run [topology]',
+    describe: "Run the topology's Scenario probes and summarise what each one got back",
+    builder: (y) =>
+      y
+        .positional('topology', { type: 'string', describe: 'Topology file or folder (default: the built-in two-node cluster)' })
+        .option('seed', { type: 'string', describe: 'RNG seed: an integer or "random" (default 1)' })
+        .option('json', { type: 'boolean', default: false, describe: 'Print results as JSON (schema in the README)' })
+        .option('trace', { type: 'boolean', default: false, describe: 'Also print every hop (text mode)' })
+        .option('pcap-dir', { type: 'string', describe: 'Write captures into this folder (e.g. captures)' })
+        .option('pcap-split', { type: 'string', default: 'none', choices: ['none', 'node'], describe: 'One pcapng for the run, or one per node' })
+        .option('pcap-format', { type: 'string', default: 'pcapng', choices: ['pcapng', 'pcap'], describe: 'pcapng, or classic pcap (one file per interface)' })
+        .option('capture', { type: 'string', array: true, describe: 'Only capture these interfaces (globs like node1/*)' })
+        .example('$0 run', 'Run the built-in scenario')
+        .example('$0 run topologies/mtu.yaml --pcap-dir captures', 'Run the MTU cases and keep a pcapng of every interface'),
+    handler: (args) => {
+      setCode(runRun(args));
+    },
+  };
+}
+
+function runRun(args: RunArgs): number {
+  const seed = parseSeed(args.seed);
+  const { model, name } = loadModel(args.topology, args.json);
+  if (model.scenario === undefined || model.scenario.probes.length === 0) {
+    throw new UsageError(`${name} has no Scenario probes to run (add a podnet Scenario document, or use podnet trace --from --to)`);
+  }
+  const hopSinks: HopSink[] = [];
+  if (args.trace && !args.json) hopSinks.push(new TextHopSink(out));
+  const captureSinks: CaptureSink[] = [];
+  let files: CaptureFiles | undefined;
+  if (args['pcap-dir'] !== undefined) {
+    const fmt = args['pcap-format'];
+    const base = `${model.scenario.name}-seed${seed}.${fmt}`;
+    files = new CaptureFiles(args['pcap-dir'], base, fmt === 'pcap' ? 'point' : args['pcap-split'] === 'node' ? 'node' : 'single', new PointFilter(args.capture ?? []), `podnet run ${name}, scenario ${model.scenario.name}, seed ${seed}`);
+    captureSinks.push(files);
+  }
+  try {
+    const sim = new Simulation(model, { seed, hopSinks, captureSinks });
+    if (!args.json) {
+      out(`podnet run: ${name} — ${model.nodes.length} nodes, ${model.pods.length} pods, scenario "${model.scenario.name}" (${model.scenario.probes.length} probes), seed ${seed}`);
+      for (const w of sim.serverWarnings) out(`warning: ${w}`);
+      if (args.trace) out(`\n${HOP_HEADER}`);
+    }
+    let reports;
+    try {
+      reports = sim.runScenario();
+    } catch (e) {
+      if (e instanceof ProbeError) throw new UsageError(e.message);
+      throw e;
+    }
+    const written = files?.commit() ?? [];
+    if (args.json) {
+      out(JSON.stringify({ schema: 'podnet.run/v1', topology: name, seed, scenario: model.scenario.name, probes: reports, captures: written, warnings: sim.serverWarnings }, null, 2));
+      return EXIT.ok;
+    }
+    out('');
+    out(formatRunTable(reports));
+    const errs = reports.flatMap((r) => probeErrors(r).map((e) => `  ${r.name}: ${e}`));
+    if (errs.length) {
+      out('');
+      out('errors:');
+      for (const e of errs) out(e);
+    }
+    for (const w of written) out(`capture written: ${w}`);
+    return EXIT.ok;
+  } catch (e) {
+    files?.abort();
+    throw e;
+  }
+}

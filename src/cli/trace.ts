@@ -1,0 +1,163 @@
+/** `podnet trace`: one flow, every hop. */
+import type { CommandModule } from 'yargs';
+import { Simulation, ProbeError } from '../simulation.js';
+import type { ProbeModel, ProbeProtocol } from '../kube/model.js';
+import { parseDuration } from '../sim/time.js';
+import { HOP_HEADER, JsonHopSink, TextHopSink } from '../trace/format.js';
+import { formatProbeOutcome } from '../trace/report.js';
+import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
+import type { HopSink, CaptureSink } from '../trace/tracer.js';
+import { EXIT, UsageError, err, loadModel, out, outputLocation, parseSeed } from './common.js';
+
+interface TraceArgs {
+  topology: string | undefined;
+  from: string | undefined;
+  to: string | undefined;
+  protocol: string | undefined;
+  port: number | undefined;
+  sport: number | undefined;
+  count: number;
+  size: number | undefined;
+  df: boolean | undefined;
+  pmtudisc: string | undefined;
+  interval: string;
+  timeout: string;
+  seed: string | undefined;
+  json: boolean;
+  pcap: string | undefined;
+  'pcap-format': string;
+  capture: string[] | undefined;
+}
+
+/** The trace command definition. */
+export function traceCommand(setCode: (c: number) => void): CommandModule<object, TraceArgs> {
+  return {
+    command: 'trace [topology]',
+    describe: 'Trace one flow hop by hop (ARP, bridge, routing, VXLAN, delivery)',
+    builder: (y) =>
+      y
+        .positional('topology', { type: 'string', describe: 'Topology file or folder (default: the built-in two-node cluster)' })
+        .option('from', { type: 'string', describe: 'Source: a pod name, <namespace>/<pod>, node/<name> or ext/<name>' })
+        .option('to', { type: 'string', describe: 'Destination: <ip>[:port], pod/<name>[:port], node/<name>, ext/<name>' })
+        .option('protocol', { alias: 'p', type: 'string', choices: ['icmp', 'tcp', 'udp'], describe: 'Protocol (default: tcp when a port is given, else icmp)' })
+        .option('port', { type: 'number', describe: 'Destination port (or write it in --to as ip:port)' })
+        .option('sport', { type: 'number', describe: 'Pin the client source port (tcp/udp)' })
+        .option('count', { alias: 'c', type: 'number', default: 1, describe: 'Echo requests / connections / datagrams to send' })
+        .option('size', { alias: 's', type: 'number', describe: 'Payload bytes (ping -s; UDP datagram size). Default 56 for icmp, 6 for udp' })
+        .option('df', { type: 'boolean', describe: "Set don't-fragment and refuse oversize sends (ping -M do); --no-df clears DF (ping -M dont)" })
+        .option('pmtudisc', { type: 'string', choices: ['do', 'want', 'dont'], describe: 'PMTU discovery mode (default want, as Linux)' })
+        .option('interval', { type: 'string', default: '1s', describe: 'Time between attempts (e.g. 200ms)' })
+        .option('timeout', { type: 'string', default: '2s', describe: 'How long to wait for each reply / connection' })
+        .option('seed', { type: 'string', describe: 'RNG seed: an integer or "random" (default 1); same seed, same bytes' })
+        .option('json', { type: 'boolean', default: false, describe: 'Print the trace as JSON (schema in the README)' })
+        .option('pcap', { type: 'string', describe: 'Write a capture: a bare name goes to captures/, a path is used as given' })
+        .option('pcap-format', { type: 'string', default: 'pcapng', choices: ['pcapng', 'pcap'], describe: 'pcapng (all interfaces, comments) or classic pcap (one file per interface)' })
+        .option('capture', { type: 'string', array: true, describe: 'Only capture these interfaces (globs like node1/* or pod:client/eth0)' })
+        .example('$0 trace', 'Trace the built-in topology\'s first probe')
+        .example('$0 trace --from client --to pod/web-1:8080', 'A TCP connection across nodes through VXLAN')
+        .example('$0 trace topologies/mtu.yaml --from client --to pod/web-1 --size 1472 --df', 'See why a DF ping fails with mtu=1450')
+        .example('$0 trace --from client --to 10.244.1.2 --pcap cross-node.pcapng', 'Also write captures/cross-node.pcapng for Wireshark'),
+    handler: (args) => {
+      setCode(runTrace(args));
+    },
+  };
+}
+
+function runTrace(args: TraceArgs): number {
+  const seed = parseSeed(args.seed);
+  const { model, name } = loadModel(args.topology, args.json);
+  let probe: ProbeModel;
+  if (args.from === undefined && args.to === undefined) {
+    const first = model.scenario?.probes[0];
+    if (first === undefined) throw new UsageError('nothing to trace: give --from and --to (the topology has no Scenario probes)');
+    probe = first;
+  } else {
+    if (args.from === undefined || args.to === undefined) throw new UsageError('give both --from and --to (or neither, to trace the Scenario\'s first probe)');
+    const interval = parseDuration(args.interval);
+    const timeout = parseDuration(args.timeout);
+    if (interval === undefined) throw new UsageError(`--interval: expected a duration like 200ms or 1s, got "${args.interval}"`);
+    if (timeout === undefined || timeout === 0) throw new UsageError(`--timeout: expected a positive duration like 2s, got "${args.timeout}"`);
+    const portInTo = /:(\d+)$/.exec(args.to);
+    const port = args.port ?? (portInTo ? Number(portInTo[1]) : undefined);
+    const protocol = (args.protocol ?? (port !== undefined ? 'tcp' : 'icmp')) as ProbeProtocol;
+    if (protocol !== 'icmp' && port === undefined) throw new UsageError(`--protocol ${protocol} needs a port: --port N or --to <ip>:<port>`);
+    if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) throw new UsageError(`--port: expected 1–65535, got ${port}`);
+    if (!(Number.isInteger(args.count) && args.count >= 1 && args.count <= 100000)) throw new UsageError(`--count: expected 1–100000, got ${args.count}`);
+    if (args.size !== undefined && !(Number.isInteger(args.size) && args.size >= 0 && args.size <= 65507)) throw new UsageError(`--size: expected 0–65507, got ${args.size}`);
+    if (args.sport !== undefined && !(Number.isInteger(args.sport) && args.sport >= 1 && args.sport <= 65535)) throw new UsageError(`--sport: expected 1–65535, got ${args.sport}`);
+    const pmtudisc = (args.pmtudisc ?? (args.df === true ? 'do' : args.df === false ? 'dont' : 'want')) as 'do' | 'dont' | 'want';
+    probe = {
+      name: `${protocol} ${args.from} → ${args.to}`,
+      from: args.from,
+      to: args.to,
+      protocol,
+      port: protocol === 'icmp' ? undefined : port,
+      sourcePort: args.sport,
+      count: args.count,
+      size: args.size ?? (protocol === 'icmp' ? 56 : 6),
+      pmtudisc,
+      interval,
+      start: 0,
+      timeout,
+      source: undefined,
+    };
+  }
+
+  const hopSinks: HopSink[] = [];
+  const json = new JsonHopSink();
+  if (args.json) hopSinks.push(json);
+  else hopSinks.push(new TextHopSink(out));
+  const captureSinks: CaptureSink[] = [];
+  let files: CaptureFiles | undefined;
+  if (args.pcap !== undefined) {
+    const fmt = args['pcap-format'];
+    const fileArg = args.pcap === '' ? `trace-seed${seed}.${fmt}` : args.pcap;
+    const { dir, name: fileName } = outputLocation(fileArg, 'captures');
+    files = new CaptureFiles(dir, fileName, fmt === 'pcap' ? 'point' : 'single', new PointFilter(args.capture ?? []), `podnet trace ${probe.name}, seed ${seed}`);
+    captureSinks.push(files);
+  }
+  try {
+    const sim = new Simulation(model, { seed, hopSinks, captureSinks });
+    let spec;
+    try {
+      spec = sim.specFor(probe);
+    } catch (e) {
+      if (e instanceof ProbeError) throw new UsageError(e.message);
+      throw e;
+    }
+    if (!args.json) {
+      out(`podnet trace: ${probe.protocol} ${probe.from} → ${probe.to} (${name}, seed ${seed})`);
+      out('');
+      out(HOP_HEADER);
+    }
+    const [report] = sim.runSpecs([spec]);
+    const written = files?.commit() ?? [];
+    if (args.json) {
+      out(
+        JSON.stringify(
+          {
+            schema: 'podnet.trace/v1',
+            topology: name,
+            seed,
+            probe: { name: probe.name, from: probe.from, to: probe.to, protocol: probe.protocol, port: spec.port ?? null, count: probe.count },
+            events: json.events,
+            result: report,
+            captures: written,
+          },
+          null,
+          2,
+        ),
+      );
+    } else {
+      out('');
+      out(formatProbeOutcome(report!));
+      for (const w of written) out(`capture written: ${w}`);
+    }
+    return EXIT.ok;
+  } catch (e) {
+    files?.abort();
+    throw e;
+  } finally {
+    void err;
+  }
+}

@@ -1,0 +1,42 @@
+/** A capture sink that keeps frames in memory, decoded on demand (for tests and library users). */
+import type { CaptureSink, CapturePoint } from './tracer.js';
+import { dissectFrame } from '../wire/dissect.js';
+import type { FrameDissection } from '../wire/dissect.js';
+
+/** One captured frame. */
+export interface CapturedFrame {
+  readonly point: string;
+  readonly t: number;
+  readonly dir: 'in' | 'out';
+  readonly bytes: Uint8Array;
+  readonly comment: string;
+}
+
+/** Keeps every captured frame (copying the bytes as they were at that hop). */
+export class MemoryCapture implements CaptureSink {
+  readonly frames: CapturedFrame[] = [];
+  readonly points: CapturePoint[] = [];
+  private names: string[] = [];
+
+  constructor(private readonly vxlanPorts: readonly number[] = [8472, 4789]) {}
+
+  addPoint(point: CapturePoint): number {
+    this.points.push(point);
+    this.names.push(point.name);
+    return this.names.length - 1;
+  }
+
+  packet(handle: number, t: number, dir: 'in' | 'out', buf: Uint8Array, off: number, len: number, comment: string): void {
+    this.frames.push({ point: this.names[handle]!, t, dir, bytes: buf.slice(off, off + len), comment });
+  }
+
+  /** Frames seen at one capture point, in order. */
+  at(point: string): CapturedFrame[] {
+    return this.frames.filter((f) => f.point === point);
+  }
+
+  /** Decodes a frame. */
+  dissect(f: CapturedFrame): FrameDissection {
+    return dissectFrame(f.bytes, { vxlanPorts: this.vxlanPorts });
+  }
+}
