@@ -1,0 +1,84 @@
+/**
+ * br_netfilter (net/bridge/br_netfilter_hooks.c): IPv4 frames bridged on cni0 traverse iptables
+ * PREROUTING, FORWARD and POSTROUTING (with conntrack) when bridge-nf-call-iptables=1. After a
+ * DNAT in bridge PREROUTING, a destination reachable through the same bridge is *bridged*, not
+ * routed: only the destination MAC is rewritten (no TTL decrement, source MAC kept) — the
+ * bridged-DNAT path that makes same-node Service backends and hairpin work.
+ */
+import { formatIpv4, formatMac } from '../wire/addr.js';
+import { EthernetView } from '../wire/ethernet.js';
+import { Ipv4View } from '../wire/ipv4.js';
+import type { BridgeDevice, BridgeNetfilter, BridgePort } from '../net/bridge.js';
+import type { Packet } from '../net/packet.js';
+import { PktType } from '../net/packet.js';
+import { NfHook } from '../net/stack.js';
+import { fragmentPacket } from '../net/frag.js';
+import type { Netfilter } from './engine.js';
+
+const NUD_VALID = 0x02 | 0x04 | 0x08 | 0x10 | 0x40 | 0x80;
+
+/** The br_netfilter glue between a bridge and its host netns's netfilter. */
+export class BrNetfilter implements BridgeNetfilter {
+  constructor(private readonly nf: Netfilter) {}
+
+  private note(pkt: Packet, br: BridgeDevice, text: string): void {
+    const w = br.ns.world;
+    pkt.note(text);
+    if (w.tracer.on) w.tracer.hop('nf', br.ns.label, br.name, pkt.id, pkt.flow, text);
+  }
+
+  preRouting(br: BridgeDevice, inPort: BridgePort, pkt: Packet): Packet | null {
+    if (!br.ns.sysctl.bridgeNfCallIptables) return pkt;
+    const before = new Ipv4View(pkt.buf, pkt.l3).dst;
+    const p = this.nf.runHook(NfHook.PreRouting, pkt, br, null, true, inPort.dev.name, '');
+    if (p === null) return null;
+    // the IP stack must not run PREROUTING again if this frame goes up to the host (ip_sabotage_in)
+    p.brNfDone = true;
+    const ip = new Ipv4View(p.buf, p.l3);
+    const dst = ip.dst;
+    if (dst === before) return p;
+    const eth = new EthernetView(p.buf, p.off);
+    const r = br.ns.fib.lookup(dst);
+    const tracing = br.ns.world.tracer.active;
+    if (r !== undefined && r.type === 'unicast' && r.dev === br) {
+      const nexthop = r.gateway || dst;
+      const n = br.ns.neigh.lookup(br, nexthop);
+      if (n !== undefined && n.state & NUD_VALID) {
+        if (tracing) this.note(p, br, `bridged DNAT: ${formatIpv4(dst)} is behind ${br.name} itself, so the frame is bridged, not routed: destination MAC → ${formatMac(n.mac)}, source MAC kept, TTL unchanged`);
+        eth.dst = n.mac;
+        p.brNfDone = false;
+        return p;
+      }
+      // unresolved: ARP from the bridge, then carry on bridging from the ingress port
+      if (tracing) this.note(p, br, `bridged DNAT: ${formatIpv4(dst)} is behind ${br.name} but its MAC is unknown; ${br.name} resolves it first`);
+      p.bridgedDnat = true;
+      p.brInPort = inPort;
+      p.brSavedSrc = eth.src;
+      p.brNfDone = false;
+      br.ns.neigh.output(br, nexthop, p);
+      return null;
+    }
+    // routed (or local): hand the frame to the host stack
+    eth.dst = br.mac;
+    p.pktType = PktType.Host;
+    if (tracing) this.note(p, br, `DNAT to ${formatIpv4(dst)} routes elsewhere: the frame goes up to ${br.ns.label}'s IP stack`);
+    return p;
+  }
+
+  forward(br: BridgeDevice, inPort: BridgePort, outPort: BridgePort, pkt: Packet): Packet[] {
+    if (!br.ns.sysctl.bridgeNfCallIptables) return [pkt];
+    pkt.brNfDone = false;
+    const f = this.nf.runHook(NfHook.Forward, pkt, br, br, true, inPort.dev.name, outPort.dev.name);
+    if (f === null) return [];
+    const p = this.nf.runHook(NfHook.PostRouting, f, null, br, true, '', outPort.dev.name);
+    if (p === null) return [];
+    // br_nf_dev_queue_xmit: a datagram conntrack reassembled leaves as fragments again
+    if (p.fragMaxSize > 0) {
+      const ip = new Ipv4View(p.buf, p.l3);
+      const mtu = Math.min(outPort.dev.mtu, p.fragMaxSize);
+      p.fragMaxSize = 0;
+      if (ip.totalLength > mtu) return fragmentPacket(br.ns.world, p, mtu);
+    }
+    return [p];
+  }
+}

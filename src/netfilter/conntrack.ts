@@ -1,0 +1,323 @@
+/**
+ * Connection tracking (net/netfilter/nf_conntrack_*.c): one table per netns of connections
+ * with an ORIGINAL and a REPLY tuple, per-protocol state and timeouts, NAT bindings decided on
+ * a flow's first packet and applied to every later packet in both directions, and ICMP errors
+ * recognised as RELATED to the connection they quote.
+ */
+import type { Ipv4Addr } from '../wire/addr.js';
+import { formatIpv4 } from '../wire/addr.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, Ipv4View } from '../wire/ipv4.js';
+import { sec } from '../sim/time.js';
+import type { Packet } from '../net/packet.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.js';
+
+/** A 5-tuple; for ICMP `sport` is the echo identifier and `dport` the type (echo 8 / reply 0). */
+export interface Tuple {
+  src: Ipv4Addr;
+  dst: Ipv4Addr;
+  proto: number;
+  sport: number;
+  dport: number;
+}
+
+/** The packet's relation to its connection (ctinfo). */
+export const enum CtInfo {
+  New = 0,
+  Established = 1,
+  Related = 2,
+  Invalid = 3,
+  Untracked = 4,
+}
+
+/** TCP connection states (nf_conntrack_proto_tcp). */
+export type TcpCtState = 'SYN_SENT' | 'SYN_RECV' | 'ESTABLISHED' | 'FIN_WAIT' | 'CLOSE_WAIT' | 'LAST_ACK' | 'TIME_WAIT' | 'CLOSE';
+
+/** Timeouts (ns): the kernel's defaults with kube-proxy's overrides (established 24 h, close_wait 1 h). */
+export interface CtTimeouts {
+  tcp: Record<TcpCtState, number>;
+  udp: number;
+  udpStream: number;
+  icmp: number;
+  generic: number;
+}
+
+/** Default conntrack timeouts (datapath.md §3). */
+export const DEFAULT_CT_TIMEOUTS: CtTimeouts = {
+  tcp: {
+    SYN_SENT: sec(120),
+    SYN_RECV: sec(60),
+    ESTABLISHED: sec(86400),
+    FIN_WAIT: sec(120),
+    CLOSE_WAIT: sec(3600),
+    LAST_ACK: sec(30),
+    TIME_WAIT: sec(120),
+    CLOSE: sec(10),
+  },
+  udp: sec(30),
+  udpStream: sec(120),
+  icmp: sec(30),
+  generic: sec(600),
+};
+
+/** A NAT mapping applied to one side of the original tuple. */
+export interface NatBinding {
+  readonly addr: Ipv4Addr;
+  readonly port: number;
+}
+
+/** One tracked connection. */
+export class Conn {
+  /** The REPLY tuple is what replies look like (after NAT: the inverse of the mapped tuple). */
+  reply: Tuple;
+  tcpState: TcpCtState | undefined;
+  seenReply = false;
+  assured = false;
+  confirmed = false;
+  /** DNAT decided (original destination rewritten) / SNAT decided (original source rewritten). */
+  dnat: NatBinding | undefined;
+  snat: NatBinding | undefined;
+  /** Whether the nat table has been consulted for each manip type (null bindings count). */
+  dstManipDone = false;
+  srcManipDone = false;
+  mark = 0;
+  expires = 0;
+  readonly created: number;
+  /** Which finished-FIN directions have been seen (tcp). */
+  finSeen = [false, false];
+
+  constructor(
+    readonly id: number,
+    readonly orig: Tuple,
+    now: number,
+  ) {
+    this.reply = invertTuple(orig);
+    this.created = now;
+  }
+
+  /** `conntrack -L`-style one-liner. */
+  describe(): string {
+    const t = (x: Tuple): string =>
+      x.proto === IPPROTO_ICMP
+        ? `src=${formatIpv4(x.src)} dst=${formatIpv4(x.dst)} type=${x.dport} id=${x.sport}`
+        : `src=${formatIpv4(x.src)} dst=${formatIpv4(x.dst)} sport=${x.sport} dport=${x.dport}`;
+    const proto = this.orig.proto === IPPROTO_TCP ? 'tcp' : this.orig.proto === IPPROTO_UDP ? 'udp' : this.orig.proto === IPPROTO_ICMP ? 'icmp' : String(this.orig.proto);
+    const flags = [this.tcpState ?? '', t(this.orig), this.seenReply ? '' : '[UNREPLIED]', t(this.reply), this.assured ? '[ASSURED]' : ''];
+    return `${proto} ${flags.filter(Boolean).join(' ')}`;
+  }
+}
+
+/** The inverse of a tuple (what the other direction looks like). */
+export function invertTuple(t: Tuple): Tuple {
+  if (t.proto === IPPROTO_ICMP) return { src: t.dst, dst: t.src, proto: t.proto, sport: t.sport, dport: t.dport === 8 ? 0 : t.dport === 0 ? 8 : t.dport };
+  return { src: t.dst, dst: t.src, proto: t.proto, sport: t.dport, dport: t.sport };
+}
+
+/** A map key for a tuple. */
+export function tupleKey(t: Tuple): string {
+  return `${t.src}:${t.dst}:${t.proto}:${t.sport}:${t.dport}`;
+}
+
+/** Extracts the tuple of an IPv4 packet at `l3`; undefined when it cannot be tracked (malformed, non-first fragment). */
+export function packetTuple(buf: Uint8Array, l3: number): Tuple | undefined {
+  const ip = new Ipv4View(buf, l3);
+  const proto = ip.protocol;
+  const src = ip.src;
+  const dst = ip.dst;
+  const off = ip.payloadOffset;
+  if (ip.fragOffset !== 0) return undefined;
+  if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
+    return { src, dst, proto, sport: (buf[off]! << 8) | buf[off + 1]!, dport: (buf[off + 2]! << 8) | buf[off + 3]! };
+  }
+  if (proto === IPPROTO_ICMP) {
+    const type = buf[off]!;
+    if (type === 8 || type === 0) return { src, dst, proto, sport: (buf[off + 4]! << 8) | buf[off + 5]!, dport: type };
+    return undefined; // errors are handled as RELATED, other types untracked
+  }
+  return { src, dst, proto, sport: 0, dport: 0 };
+}
+
+interface Slot {
+  conn: Conn;
+  reply: boolean;
+}
+
+/** The conntrack table of one netns. */
+export class Conntrack {
+  private table = new Map<string, Slot>();
+  private nextId = 1;
+  timeouts: CtTimeouts = DEFAULT_CT_TIMEOUTS;
+  /** nf_conntrack_tcp_loose: pick up connections from mid-stream ACKs. */
+  tcpLoose = true;
+
+  /** Number of confirmed connections. */
+  get size(): number {
+    return this.table.size / 2;
+  }
+
+  /** All live connections. */
+  all(now: number): Conn[] {
+    const out: Conn[] = [];
+    for (const s of this.table.values()) if (!s.reply && s.conn.expires > now) out.push(s.conn);
+    return out;
+  }
+
+  /** Removes every entry (`conntrack -F`). */
+  flush(): void {
+    this.table.clear();
+  }
+
+  private find(t: Tuple, now: number): Slot | undefined {
+    const k = tupleKey(t);
+    const s = this.table.get(k);
+    if (s === undefined) return undefined;
+    if (s.conn.expires <= now) {
+      this.remove(s.conn);
+      return undefined;
+    }
+    return s;
+  }
+
+  /** Removes a connection. */
+  remove(c: Conn): void {
+    const a = this.table.get(tupleKey(c.orig));
+    if (a?.conn === c) this.table.delete(tupleKey(c.orig));
+    const b = this.table.get(tupleKey(c.reply));
+    if (b?.conn === c) this.table.delete(tupleKey(c.reply));
+  }
+
+  /** Whether some confirmed connection other than `self` already uses `t` as a tuple (nf_nat_used_tuple). */
+  tupleTaken(t: Tuple, self: Conn, now: number): boolean {
+    const s = this.find(t, now);
+    return s !== undefined && s.conn !== self;
+  }
+
+  /**
+   * nf_conntrack_in: attaches the packet's connection (creating an unconfirmed one for a new
+   * flow) and returns ctinfo. Sets pkt.ct / pkt.ctReply.
+   */
+  in(pkt: Packet, now: number): CtInfo {
+    if (pkt.ct !== null) {
+      // seen before in this netns (looped back through lo): keep what it has
+      if (pkt.ctRelated) return CtInfo.Related;
+      return pkt.ctReply || (pkt.ct as Conn).seenReply ? CtInfo.Established : CtInfo.New;
+    }
+    const l3 = pkt.l3;
+    const ip = new Ipv4View(pkt.buf, l3);
+    if (ip.protocol === IPPROTO_ICMP && ip.fragOffset === 0) {
+      const type = pkt.buf[ip.payloadOffset]!;
+      if (type === 3 || type === 11 || type === 12 || type === 4 || type === 5) return this.related(pkt, now);
+    }
+    const t = packetTuple(pkt.buf, l3);
+    if (t === undefined) return CtInfo.Invalid;
+    const s = this.find(t, now);
+    if (s !== undefined) {
+      pkt.ct = s.conn;
+      pkt.ctReply = s.reply;
+      const info = this.track(s.conn, s.reply, pkt, now, false);
+      return info;
+    }
+    // a new flow: TCP must start with a SYN unless loose pickup applies
+    if (t.proto === IPPROTO_TCP) {
+      const flags = pkt.buf[ip.payloadOffset + 13]!;
+      if (flags & TCP_RST) return CtInfo.Invalid;
+      if (!(flags & TCP_SYN) && !(this.tcpLoose && flags & TCP_ACK)) return CtInfo.Invalid;
+      if (flags & TCP_SYN && flags & TCP_ACK) return CtInfo.Invalid;
+    }
+    if (t.proto === IPPROTO_ICMP && t.dport !== 8) return CtInfo.Invalid;
+    const c = new Conn(this.nextId++, t, now);
+    pkt.ct = c;
+    pkt.ctReply = false;
+    this.track(c, false, pkt, now, true);
+    return CtInfo.New;
+  }
+
+  /** An ICMP error quoting a tracked packet: RELATED to its connection. */
+  private related(pkt: Packet, now: number): CtInfo {
+    const ip = new Ipv4View(pkt.buf, pkt.l3);
+    const q = ip.payloadOffset + 8;
+    if (ip.payloadLength < 8 + 20 + 8) return CtInfo.Invalid;
+    const inner = packetTuple(pkt.buf, q);
+    if (inner === undefined) return CtInfo.Invalid;
+    // the quoted packet travelled the other way: its inverse is this error's direction
+    const s = this.find(inner, now);
+    if (s === undefined) return CtInfo.Invalid;
+    pkt.ct = s.conn;
+    pkt.ctReply = !s.reply;
+    pkt.ctRelated = true;
+    return CtInfo.Related;
+  }
+
+  /** Inserts an unconfirmed connection once its first packet survived the hooks (__nf_conntrack_confirm). */
+  confirm(pkt: Packet, now: number): boolean {
+    const c = pkt.ct as Conn | null;
+    if (c === null || c.confirmed || pkt.ctReply) return true;
+    const ko = tupleKey(c.orig);
+    const kr = tupleKey(c.reply);
+    const a = this.find(c.orig, now);
+    const b = this.find(c.reply, now);
+    if ((a !== undefined && a.conn !== c) || (b !== undefined && b.conn !== c)) return false; // clash: insert_failed
+    c.confirmed = true;
+    this.table.set(ko, { conn: c, reply: false });
+    this.table.set(kr, { conn: c, reply: true });
+    return true;
+  }
+
+  /** Updates protocol state and timeout for a packet of `c`. */
+  private track(c: Conn, reply: boolean, pkt: Packet, now: number, isNew: boolean): CtInfo {
+    const ip = new Ipv4View(pkt.buf, pkt.l3);
+    const T = this.timeouts;
+    if (reply && !c.seenReply) c.seenReply = true;
+    switch (c.orig.proto) {
+      case IPPROTO_TCP: {
+        const flags = pkt.buf[ip.payloadOffset + 13]!;
+        const st = tcpTransition(c, reply, flags, isNew);
+        if (st === undefined) return CtInfo.Invalid;
+        c.tcpState = st;
+        if (st === 'ESTABLISHED' && !c.assured) c.assured = true;
+        c.expires = now + T.tcp[st];
+        break;
+      }
+      case IPPROTO_UDP:
+        if (c.seenReply && now - c.created > sec(2)) {
+          c.assured = true;
+          c.expires = now + T.udpStream;
+        } else c.expires = now + T.udp;
+        break;
+      case IPPROTO_ICMP:
+        c.expires = now + T.icmp;
+        break;
+      default:
+        c.expires = now + T.generic;
+    }
+    return c.seenReply ? CtInfo.Established : CtInfo.New;
+  }
+}
+
+/** A much-simplified nf_conntrack_proto_tcp state table (enough for opens, closes and resets). */
+function tcpTransition(c: Conn, reply: boolean, flags: number, isNew: boolean): TcpCtState | undefined {
+  const cur = c.tcpState;
+  if (flags & TCP_RST) return 'CLOSE';
+  const syn = (flags & TCP_SYN) !== 0;
+  const ack = (flags & TCP_ACK) !== 0;
+  const fin = (flags & TCP_FIN) !== 0;
+  if (isNew || cur === undefined) {
+    if (syn && !ack) return 'SYN_SENT';
+    // loose pickup of an established flow
+    return 'ESTABLISHED';
+  }
+  if (syn && !ack) return reply ? cur : cur === 'TIME_WAIT' || cur === 'CLOSE' ? 'SYN_SENT' : cur;
+  if (syn && ack) return reply && (cur === 'SYN_SENT' || cur === 'SYN_RECV') ? 'SYN_RECV' : cur;
+  if (fin) {
+    c.finSeen[reply ? 1 : 0] = true;
+    if (cur === 'ESTABLISHED' || cur === 'SYN_RECV') return 'FIN_WAIT';
+    if (c.finSeen[0] && c.finSeen[1]) return 'LAST_ACK';
+    return cur;
+  }
+  if (ack) {
+    if (cur === 'SYN_RECV' && !reply) return 'ESTABLISHED';
+    if (cur === 'FIN_WAIT') return c.finSeen[0] && c.finSeen[1] ? 'LAST_ACK' : 'CLOSE_WAIT';
+    if (cur === 'LAST_ACK' && c.finSeen[0] && c.finSeen[1]) return 'TIME_WAIT';
+    return cur;
+  }
+  return cur;
+}
