@@ -10,7 +10,7 @@ import type { CaptureSink, HopSink } from './trace/tracer.js';
 import type { NetNs } from './net/netns.js';
 import type { ClusterModel, ProbeModel, ProbeProtocol } from './kube/model.js';
 import { buildNetwork } from './kube/network.js';
-import type { Network } from './kube/network.js';
+import type { BuildOptions, Network } from './kube/network.js';
 import { startServers } from './apps/servers.js';
 import type { ServerObservation } from './apps/servers.js';
 import { ProbeRun } from './apps/probe.js';
@@ -25,6 +25,8 @@ export interface SimulationOptions {
   readonly captureSinks?: readonly CaptureSink[];
   /** Upper bound on events per run call, against runaway loops (default 50 million). */
   readonly maxEvents?: number;
+  /** Network build options (kube-proxy settings, netfilter off). */
+  readonly build?: BuildOptions;
 }
 
 /** Raised for probes that name something the network does not have. */
@@ -62,7 +64,7 @@ export class Simulation {
   ) {
     this.seed = opts.seed ?? 1;
     this.maxEvents = opts.maxEvents ?? 50_000_000;
-    this.network = buildNetwork(model, this.seed);
+    this.network = buildNetwork(model, this.seed, opts.build);
     const tracer = this.network.world.tracer;
     for (const s of opts.hopSinks ?? []) tracer.addHopSink(s);
     for (const s of opts.captureSinks ?? []) tracer.addCaptureSink(s);

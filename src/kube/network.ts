@@ -16,6 +16,11 @@ import { createVethPair } from '../net/veth.js';
 import type { VethDevice } from '../net/veth.js';
 import { makeRoute } from '../net/route.js';
 import type { ClusterModel, ExternalHostModel, NodeModel, PodModel } from './model.js';
+import { buildClusterRules } from './proxy/generate.js';
+import type { ClusterRules, KubeProxyOptions } from './proxy/generate.js';
+import { Netfilter } from '../netfilter/engine.js';
+import { BrNetfilter } from '../netfilter/bridge-nf.js';
+import type { Ruleset } from '../netfilter/rules.js';
 import { MAC_PREFIX, podDisplayName } from './model.js';
 
 /** A node as built: its host netns and devices. */
@@ -30,6 +35,8 @@ export interface BuiltNode {
   readonly gateway: Ipv4Addr;
   /** flannel.1's address (.0), or 0 without vxlan. */
   readonly vtepAddr: Ipv4Addr;
+  /** The node's netfilter (kube-proxy and flannel rules, conntrack). */
+  readonly nf: Netfilter;
 }
 
 /** A pod as built. */
@@ -58,6 +65,8 @@ export class Network {
   readonly pods = new Map<string, BuiltPod>();
   readonly externals = new Map<string, BuiltExternal>();
   readonly podsByIp = new Map<Ipv4Addr, BuiltPod>();
+  /** kube-proxy's rules for every node (shared chains, built once). */
+  readonly rules: ClusterRules;
   /** The underlay L2 switch (its own netns with one bridge). */
   readonly underlay: { ns: NetNs; bridge: BridgeDevice };
   gateway: BuiltExternal | undefined;
@@ -65,11 +74,20 @@ export class Network {
   constructor(
     readonly world: World,
     readonly model: ClusterModel,
+    proxy: KubeProxyOptions = {},
   ) {
+    this.rules = buildClusterRules(model, proxy);
     const ns = new NetNs(world, 'switch/underlay', 'underlay', 'switch', 'underlay');
     const bridge = new BridgeDevice(ns, 'br-underlay', macFromIpv4(MAC_PREFIX.wirePort, model.underlay.cidr.addr), model.underlay.mtu, 'underlay switch');
     bridge.hostStack = false;
     this.underlay = { ns, bridge };
+  }
+
+  /** Replaces a node's rules (e.g. with a user's `iptables-save` dump); conntrack state is kept. */
+  setNodeRules(node: string, ruleset: Ruleset): void {
+    const n = this.nodes.get(node);
+    if (n === undefined) throw new Error(`no node named ${node}`);
+    n.nf.ruleset = ruleset;
   }
 
   /** Looks up a pod by `name` (default namespace) or `ns/name`. */
@@ -93,11 +111,19 @@ export function hostVethName(pod: Pick<PodModel, 'namespace' | 'name'>, taken: S
   }
 }
 
+/** Options of the network build. */
+export interface BuildOptions {
+  /** kube-proxy settings for the generated rules. */
+  readonly proxy?: KubeProxyOptions;
+  /** Leave netfilter out entirely (no kube-proxy or flannel rules, no conntrack). */
+  readonly noNetfilter?: boolean;
+}
+
 /** Builds the emulated network for a cluster model in a fresh world seeded with `seed`. */
-export function buildNetwork(model: ClusterModel, seed: number): Network {
+export function buildNetwork(model: ClusterModel, seed: number, opts: BuildOptions = {}): Network {
   const world = new World(seed);
   world.vxlanPorts = model.cni.backend === 'vxlan' ? [model.cni.port] : [];
-  const net = new Network(world, model);
+  const net = new Network(world, model, opts.proxy);
   const underlayDelay = Math.max(0, Math.round(model.links.underlay / 2));
   const underlayLen = model.underlay.cidr.len;
 
@@ -140,7 +166,12 @@ export function buildNetwork(model: ClusterModel, seed: number): Network {
       vtep = new VxlanDevice(ns, `flannel.${model.cni.vni}`, macFromIpv4(MAC_PREFIX.vtep, vtepAddr), model.cni.mtu, model.cni.vni, model.cni.port, n.ip, `${n.name} VXLAN VTEP`);
       ns.addAddress(vtep, vtepAddr, 32);
     }
-    net.nodes.set(n.name, { model: n, ns, eth0, cni0, vtep, gateway, vtepAddr });
+    const nf = new Netfilter(ns, net.rules.rulesForNode(n.name));
+    if (!opts.noNetfilter) {
+      ns.stack.nf = nf;
+      cni0.nf = new BrNetfilter(nf);
+    }
+    net.nodes.set(n.name, { model: n, ns, eth0, cni0, vtep, gateway, vtepAddr, nf });
   }
 
   // flannel's per-lease programming on every node for every other node

@@ -43,13 +43,13 @@ export interface FdbEntry {
  */
 export interface BridgeNetfilter {
   /**
-   * PREROUTING for a frame arriving on a port. Returns 'accept' to continue bridging (the frame
-   * may have been DNATed and its destination MAC rewritten: the bridged-DNAT path), 'routed'
-   * when the frame was handed to the host stack, or 'drop'/'stolen'.
+   * PREROUTING for a frame arriving on a port. Returns the frame to keep bridging (possibly
+   * DNATed with its destination MAC rewritten — the bridged-DNAT path — or addressed to the
+   * bridge so it goes up to be routed), or null when it was dropped or is held.
    */
-  preRouting(br: BridgeDevice, inPort: BridgePort, pkt: Packet): 'accept' | 'routed' | 'drop' | 'stolen';
-  /** FORWARD then POSTROUTING for a bridged frame about to leave through `outPort`. */
-  forward(br: BridgeDevice, inPort: BridgePort, outPort: BridgePort, pkt: Packet): 'accept' | 'drop' | 'stolen';
+  preRouting(br: BridgeDevice, inPort: BridgePort, pkt: Packet): Packet | null;
+  /** FORWARD then POSTROUTING for a bridged frame leaving through `outPort`; the frames to send (none when dropped). */
+  forward(br: BridgeDevice, inPort: BridgePort, outPort: BridgePort, pkt: Packet): Packet[];
 }
 
 /** A Linux bridge device such as cni0. */
@@ -143,12 +143,9 @@ export class BridgeDevice extends NetDevice {
     this.learn(port, src, pkt);
     const nf = this.nf;
     if (nf !== null && eth.ethertype === 0x0800) {
-      const v = nf.preRouting(this, port, pkt);
-      if (v === 'routed' || v === 'stolen') return;
-      if (v === 'drop') {
-        port.dev.drop(pkt, 'dropped by br_netfilter PREROUTING');
-        return;
-      }
+      const p = nf.preRouting(this, port, pkt);
+      if (p === null) return;
+      pkt = p;
     }
     this.handleFrameFinish(port, pkt);
   }
@@ -197,12 +194,8 @@ export class BridgeDevice extends NetDevice {
     }
     const nf = this.nf;
     if (nf !== null && inPort !== null && new EthernetView(pkt.buf, pkt.off).ethertype === 0x0800) {
-      const v = nf.forward(this, inPort, out, pkt);
-      if (v === 'stolen') return;
-      if (v === 'drop') {
-        out.dev.drop(pkt, 'dropped by br_netfilter FORWARD');
-        return;
-      }
+      for (const p of nf.forward(this, inPort, out, pkt)) out.dev.xmit(p);
+      return;
     }
     out.dev.xmit(pkt);
   }
@@ -227,6 +220,16 @@ export class BridgeDevice extends NetDevice {
   /** br_dev_xmit: the host stack sends through the bridge device. */
   protected transmit(pkt: Packet): void {
     const eth = new EthernetView(pkt.buf, pkt.off);
+    if (pkt.bridgedDnat && pkt.brInPort instanceof BridgePort) {
+      // br_nf_pre_routing_finish_bridge_slow: the neighbour layer resolved the DNAT target's MAC;
+      // put the original source MAC back and continue bridging from the ingress port
+      const inPort = pkt.brInPort;
+      pkt.bridgedDnat = false;
+      pkt.brInPort = null;
+      eth.src = pkt.brSavedSrc;
+      this.handleFrameFinish(inPort, pkt);
+      return;
+    }
     const dst = eth.dst;
     if (dst === MAC_BROADCAST || isMulticastMac(dst)) {
       this.flood(pkt, null, false);

@@ -64,7 +64,14 @@ const IPFRAG_TIME = sec(30);
 export class Reassembler {
   private queues = new Map<string, FragQueue>();
 
-  constructor(private readonly ns: NetNs) {}
+  /**
+   * @param icmpOnTimeout end hosts send "fragment reassembly time exceeded"; conntrack's defrag
+   *   queues for forwarded packets do not (RFC 792, ip_expire)
+   */
+  constructor(
+    private readonly ns: NetNs,
+    private readonly icmpOnTimeout = true,
+  ) {}
 
   /** Adds a fragment; returns the reassembled packet when complete, else null. */
   add(pkt: Packet): Packet | null {
@@ -117,6 +124,8 @@ export class Reassembler {
     whole.hash = first.hash;
     whole.ct = first.ct;
     whole.ctReply = first.ctReply;
+    whole.fragMaxSize = Math.max(...q.frags.map((f) => new Ipv4View(f.pkt.buf, f.pkt.l3).totalLength));
+    whole.brNfDone = first.brNfDone;
     if (w.tracer.on) {
       w.tracer.hop('frag', this.ns.label, undefined, whole.id, whole.flow, `reassembled ${q.frags.length} fragments of id ${wv.ident} from ${formatIpv4(wv.src)} into ${hlen + q.totalLen} bytes`);
     }
@@ -128,7 +137,7 @@ export class Reassembler {
     if (q === undefined) return;
     this.queues.delete(key);
     const first = q.frags.find((f) => f.offset === 0);
-    if (first !== undefined) this.ns.stack.sendIcmpError(first.pkt, TIME_EXCEEDED, FRAG_REASM_EXCEEDED, 0);
+    if (first !== undefined && this.icmpOnTimeout) this.ns.stack.sendIcmpError(first.pkt, TIME_EXCEEDED, FRAG_REASM_EXCEEDED, 0);
     for (const f of q.frags) this.ns.stack.drop(f.pkt, 'fragment reassembly timed out');
   }
 }

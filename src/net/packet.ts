@@ -35,6 +35,8 @@ export class Packet {
   /** Conntrack entry and direction (owned by the netfilter module). */
   ct: unknown = null;
   ctReply = false;
+  /** An ICMP error RELATED to `ct` (its quoted packet belongs to that connection). */
+  ctRelated = false;
   /** Ingress device ifindex of the current netns (0 when locally generated). */
   iif = 0;
   /** Next device to receive this packet when a link delivery event fires. */
@@ -43,8 +45,14 @@ export class Packet {
   notes: string[] | null = null;
   /** DF requested but fragmentation allowed (skb->ignore_df), e.g. for pmtudisc=want overflow. */
   ignoreDf = false;
-  /** Set on frames that were DNATed on a bridge and bridged back out (br_netfilter bridged-DNAT). */
+  /** Largest fragment of a datagram reassembled by conntrack defrag (IPCB frag_max_size; 0 = not reassembled). */
+  fragMaxSize = 0;
+  /** br_netfilter state: PREROUTING already ran on the bridge, so the IP stack skips it (ip_sabotage_in). */
+  brNfDone = false;
+  /** br_netfilter bridged-DNAT waiting for ARP: continue bridging from this port with this source MAC. */
   bridgedDnat = false;
+  brInPort: unknown = null;
+  brSavedSrc = 0;
 
   constructor(buf: Uint8Array, off: number, len: number, id: number, flow = 0) {
     this.buf = buf;
@@ -79,8 +87,11 @@ export class Packet {
     p.pktType = this.pktType;
     p.ct = this.ct;
     p.ctReply = this.ctReply;
+    p.ctRelated = this.ctRelated;
     p.iif = this.iif;
     p.ignoreDf = this.ignoreDf;
+    p.fragMaxSize = this.fragMaxSize;
+    p.brNfDone = this.brNfDone;
     return p;
   }
 

@@ -22,6 +22,7 @@ import {
   ICMP_TTL_EXCEEDED as TTL_EXCEEDED,
 } from '../wire/icmp.js';
 import { isWireError } from '../wire/errors.js';
+import { TcpView } from '../wire/tcp.js';
 import { sec } from '../sim/time.js';
 import type { NetDevice } from './device.js';
 import { Packet, PktType } from './packet.js';
@@ -49,8 +50,12 @@ export const enum Verdict {
 
 /** What the stack needs from a netfilter implementation. */
 export interface NetfilterHooks {
-  /** Runs every table registered at `hook`, in priority order; may rewrite the packet in place. */
-  run(hook: NfHook, pkt: Packet, inDev: NetDevice | null, outDev: NetDevice | null): Verdict;
+  /**
+   * Runs every table registered at `hook` in priority order. Returns the packet to continue
+   * with — the same one, possibly rewritten by NAT, or a reassembled datagram — or null when the
+   * packet was dropped or is held (a fragment waiting for the rest of its datagram).
+   */
+  run(hook: NfHook, pkt: Packet, inDev: NetDevice | null, outDev: NetDevice | null): Packet | null;
 }
 
 /** A resolved output route. */
@@ -159,10 +164,13 @@ export class Ipv4Stack {
     pkt.iif = dev.ifindex;
     const nf = this.nf;
     if (nf !== null) {
-      const v = nf.run(NfHook.PreRouting, pkt, dev, null);
-      if (v !== Verdict.Accept) {
-        if (v === Verdict.Drop) this.drop(pkt, 'dropped in PREROUTING', dev);
-        return;
+      if (pkt.brNfDone) {
+        // ip_sabotage_in: the bridge already ran PREROUTING for this frame
+        pkt.brNfDone = false;
+      } else {
+        const p = nf.run(NfHook.PreRouting, pkt, dev, null);
+        if (p === null) return;
+        pkt = p;
       }
     }
     this.routeInput(dev, pkt);
@@ -233,7 +241,8 @@ export class Ipv4Stack {
       return;
     }
     const mtu = this.pathMtu(r, ip.dst);
-    if (ip.df && ip.totalLength > mtu && !pkt.ignoreDf) {
+    // ip_exceeds_mtu: DF set and too big, or a conntrack-reassembled datagram whose largest fragment is
+    if (ip.totalLength > mtu && ip.df && (pkt.fragMaxSize > mtu || !pkt.ignoreDf)) {
       if (this.tracing) this.hop('forward', pkt, `${ip.totalLength} bytes with DF exceed ${out.name} MTU ${mtu} → ICMP fragmentation needed`, inDev);
       this.sendIcmpError(pkt, DEST_UNREACH, FRAG_NEEDED, mtu);
       this.drop(pkt, `packet too big for ${out.name} (mtu ${mtu})`, inDev);
@@ -254,11 +263,9 @@ export class Ipv4Stack {
     }
     const nf = this.nf;
     if (nf !== null) {
-      const v = nf.run(NfHook.Forward, pkt, inDev, out);
-      if (v !== Verdict.Accept) {
-        if (v === Verdict.Drop) this.drop(pkt, 'dropped in FORWARD', out);
-        return;
-      }
+      const p = nf.run(NfHook.Forward, pkt, inDev, out);
+      if (p === null) return;
+      pkt = p;
     }
     this.postRouting(pkt, out, nexthop, mtu, r);
   }
@@ -267,11 +274,9 @@ export class Ipv4Stack {
   private postRouting(pkt: Packet, out: NetDevice, nexthop: Ipv4Addr, mtu: number, r: Route): void {
     const nf = this.nf;
     if (nf !== null) {
-      const v = nf.run(NfHook.PostRouting, pkt, null, out);
-      if (v !== Verdict.Accept) {
-        if (v === Verdict.Drop) this.drop(pkt, 'dropped in POSTROUTING', out);
-        return;
-      }
+      const p = nf.run(NfHook.PostRouting, pkt, null, out);
+      if (p === null) return;
+      pkt = p;
     }
     this.finishOutput(pkt, out, nexthop, mtu, r);
   }
@@ -279,12 +284,20 @@ export class Ipv4Stack {
   /** ip_finish_output: fragment when needed, then hand to the neighbour layer. */
   private finishOutput(pkt: Packet, out: NetDevice, nexthop: Ipv4Addr, mtu: number, r: Route): void {
     const ip = new Ipv4View(pkt.buf, pkt.l3);
-    if (ip.totalLength > mtu) {
-      if (ip.df && !pkt.ignoreDf) {
+    if (ip.totalLength > mtu || pkt.fragMaxSize > 0) {
+      if (ip.totalLength > mtu && ip.df && !pkt.ignoreDf) {
         this.sendIcmpError(pkt, DEST_UNREACH, FRAG_NEEDED, mtu);
         this.drop(pkt, `packet too big for ${out.name} (mtu ${mtu}) and DF set`, out);
         return;
       }
+      // a datagram conntrack reassembled leaves in fragments no larger than the ones it came in
+      const fragMtu = pkt.fragMaxSize > 0 ? Math.min(mtu, pkt.fragMaxSize) : mtu;
+      if (ip.totalLength <= fragMtu) {
+        pkt.fragMaxSize = 0;
+        this.neighOutput(pkt, out, nexthop, r);
+        return;
+      }
+      mtu = fragMtu;
       const frags = fragmentPacket(this.ns.world, pkt, mtu);
       this.stats.fragCreates += frags.length;
       if (this.tracing) this.hop('frag', pkt, `fragmented ${ip.totalLength} bytes for ${out.name} MTU ${mtu} into ${frags.map((f) => f.len - ETH_HLEN).join(' + ')}`, out);
@@ -326,11 +339,10 @@ export class Ipv4Stack {
     }
     const nf = this.nf;
     if (nf !== null) {
-      const v = nf.run(NfHook.LocalIn, pkt, dev, null);
-      if (v !== Verdict.Accept) {
-        if (v === Verdict.Drop) this.drop(pkt, 'dropped in INPUT', dev);
-        return;
-      }
+      const p = nf.run(NfHook.LocalIn, pkt, dev, null);
+      if (p === null) return;
+      pkt = p;
+      ip = new Ipv4View(pkt.buf, pkt.l3);
     }
     this.stats.inDelivers++;
     switch (ip.protocol) {
@@ -544,6 +556,18 @@ export class Ipv4Stack {
     this.localOut(pkt, rt);
   }
 
+  /** A TCP RST answering `pkt` (REJECT --reject-with tcp-reset). */
+  sendTcpReset(pkt: Packet): void {
+    const ip = new Ipv4View(pkt.buf, pkt.l3);
+    if (ip.protocol !== IPPROTO_TCP || ip.fragOffset !== 0) return;
+    try {
+      const tcp = TcpView.checked(pkt.buf, ip.payloadOffset, ip.payloadLength);
+      this.ns.sockets.tcp.sendReset(pkt, ip, tcp, pkt.flow);
+    } catch (e) {
+      if (!isWireError(e)) throw e;
+    }
+  }
+
   /** Host unreachable for a packet whose next hop never answered ARP (arp_error_report). */
   icmpHostUnreachableForQueued(pkt: Packet): void {
     this.sendIcmpError(pkt, DEST_UNREACH, HOST_UNREACH, 0);
@@ -610,15 +634,14 @@ export class Ipv4Stack {
     this.stats.outRequests++;
     pkt.iif = 0;
     pkt.pktType = PktType.Outgoing;
-    const ip = new Ipv4View(pkt.buf, pkt.l3);
+    let ip = new Ipv4View(pkt.buf, pkt.l3);
     const nf = this.nf;
     if (nf !== null) {
       const dstBefore = ip.dst;
-      const v = nf.run(NfHook.LocalOut, pkt, null, rt.dev);
-      if (v !== Verdict.Accept) {
-        if (v === Verdict.Drop) this.drop(pkt, 'dropped in OUTPUT', rt.dev);
-        return;
-      }
+      const p = nf.run(NfHook.LocalOut, pkt, null, rt.dev);
+      if (p === null) return;
+      pkt = p;
+      ip = new Ipv4View(pkt.buf, pkt.l3);
       if (ip.dst !== dstBefore) {
         // ip_route_me_harder: a DNAT in OUTPUT re-routes the packet
         const again = this.routeOutput(ip.dst, 0);

@@ -25,6 +25,15 @@ export class VethDevice extends NetDevice {
       this.drop(pkt, `peer ${peer.point.name} is down`);
       return;
     }
+    if (peer.ns !== this.ns) {
+      // skb_scrub_packet crossing namespaces: conntrack, mark and bridge state stay behind
+      pkt.ct = null;
+      pkt.ctReply = false;
+      pkt.ctRelated = false;
+      pkt.mark = 0;
+      pkt.brNfDone = false;
+      pkt.fragMaxSize = 0;
+    }
     scheduleReceive(peer, pkt, this.delay);
   }
 }

@@ -78,6 +78,11 @@ export class VxlanDevice extends NetDevice {
     const h = (hash ^ (hash << 16)) >>> 0;
     const sport = Math.floor((h * (this.portMax - this.portMin)) / 0x1_0000_0000) + this.portMin;
     const innerLen = pkt.len;
+    // iptunnel_xmit → skb_scrub_packet: the outer packet is a new flow for conntrack
+    pkt.ct = null;
+    pkt.ctReply = false;
+    pkt.ctRelated = false;
+    pkt.fragMaxSize = 0;
     const ecn = innerEth.ethertype === ETHERTYPE_IPV4 && innerLen >= ETH_HLEN + IPV4_HLEN ? pkt.buf[pkt.off + ETH_HLEN + 1]! & 0x03 : 0;
     pkt.push(VXLAN_OVERHEAD);
     const o = pkt.off;
@@ -142,6 +147,8 @@ export class VxlanDevice extends NetDevice {
     pkt.mark = 0;
     pkt.ct = null;
     pkt.ctReply = false;
+    pkt.ctRelated = false;
+    pkt.brNfDone = false;
     this.receive(pkt);
     return true;
   }
