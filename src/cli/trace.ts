@@ -8,6 +8,16 @@ import { formatProbeOutcome } from '../trace/report.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { HopSink, CaptureSink } from '../trace/tracer.js';
 import { EXIT, UsageError, err, loadModel, out, outputLocation, parseSeed } from './common.js';
+import { readFileSync } from 'node:fs';
+import { formatParseError, formatTarget, parseIptablesSave } from '../netfilter/iptables-save.js';
+import type { Ruleset } from '../netfilter/rules.js';
+import type { ExploredPath } from '../netfilter/engine.js';
+import type { Packet } from '../net/packet.js';
+import { dissectFrame, summarizeFrame } from '../wire/dissect.js';
+
+function describeFrame(pkt: Packet): string {
+  return summarizeFrame(dissectFrame(pkt.bytes())).replace(/, ttl \d+$/, '');
+}
 
 interface TraceArgs {
   topology: string | undefined;
@@ -27,6 +37,9 @@ interface TraceArgs {
   pcap: string | undefined;
   'pcap-format': string;
   capture: string[] | undefined;
+  'all-paths': boolean;
+  'iptables-save': string | undefined;
+  node: string | undefined;
 }
 
 /** The trace command definition. */
@@ -53,10 +66,15 @@ export function traceCommand(setCode: (c: number) => void): CommandModule<object
         .option('pcap', { type: 'string', describe: 'Write a capture: a bare name goes to captures/, a path is used as given' })
         .option('pcap-format', { type: 'string', default: 'pcapng', choices: ['pcapng', 'pcap'], describe: 'pcapng (all interfaces, comments) or classic pcap (one file per interface)' })
         .option('capture', { type: 'string', array: true, describe: 'Only capture these interfaces (globs like node1/* or pod:client/eth0)' })
+        .option('all-paths', { type: 'boolean', default: false, describe: 'List every backend the nat chains can pick for this flow, with its exact probability' })
+        .option('iptables-save', { type: 'string', describe: "Use this iptables-save dump (from a real node) instead of the node's generated rules" })
+        .option('node', { type: 'string', describe: 'The node whose rules --iptables-save replaces' })
         .example('$0 trace', 'Trace the built-in topology\'s first probe')
         .example('$0 trace --from client --to pod/web-1:8080', 'A TCP connection across nodes through VXLAN')
         .example('$0 trace topologies/mtu.yaml --from client --to pod/web-1 --size 1472 --df', 'See why a DF ping fails with mtu=1450')
-        .example('$0 trace --from client --to 10.244.1.2 --pcap cross-node.pcapng', 'Also write captures/cross-node.pcapng for Wireshark'),
+        .example('$0 trace --from client --to 10.244.1.2 --pcap cross-node.pcapng', 'Also write captures/cross-node.pcapng for Wireshark')
+        .example('$0 trace topologies/services.yaml --from client --to 10.96.0.100:80 --all-paths', 'Every backend of a Service and its probability')
+        .example('$0 trace my.yaml --from client --to 10.96.0.10:53 -p udp --iptables-save node1.txt --node node1', "Trace through a real node's rules"),
     handler: (args) => {
       setCode(runTrace(args));
     },
@@ -116,8 +134,35 @@ function runTrace(args: TraceArgs): number {
     files = new CaptureFiles(dir, fileName, fmt === 'pcap' ? 'point' : 'single', new PointFilter(args.capture ?? []), `podnet trace ${probe.name}, seed ${seed}`);
     captureSinks.push(files);
   }
+  let dump: Ruleset | undefined;
+  if (args['iptables-save'] !== undefined) {
+    const file = args['iptables-save'];
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--iptables-save: cannot read ${file}: ${(e as Error).message}`);
+    }
+    const parsed = parseIptablesSave(text, file);
+    if ('errors' in parsed) throw new UsageError(`${parsed.errors.length} error${parsed.errors.length === 1 ? '' : 's'} in ${file}`, parsed.errors.map(formatParseError));
+    dump = parsed.ruleset;
+    if (args.node === undefined && model.nodes.length > 1) throw new UsageError(`--iptables-save needs --node (one of: ${model.nodes.map((n) => n.name).join(', ')})`);
+  }
+  if (args.node !== undefined && !model.nodes.some((n) => n.name === args.node)) {
+    throw new UsageError(`--node: no node named "${args.node}" (nodes: ${model.nodes.map((n) => n.name).join(', ')})`);
+  }
   try {
     const sim = new Simulation(model, { seed, hopSinks, captureSinks });
+    if (dump !== undefined) sim.network.setNodeRules(args.node ?? model.nodes[0]!.name, dump);
+    const allPaths: Array<{ node: string; hook: string; flow: string; paths: ExploredPath[] }> = [];
+    if (args['all-paths']) {
+      for (const n of sim.network.nodes.values()) {
+        // only decisions that matter: a NAT target or a probabilistic choice
+        n.nf.explorer = (paths, hook, pkt) => {
+          if (paths.length > 1 || paths.some((p) => p.nat !== undefined)) allPaths.push({ node: n.model.name, hook, flow: describeFrame(pkt), paths });
+        };
+      }
+    }
     let spec;
     try {
       spec = sim.specFor(probe);
@@ -142,6 +187,7 @@ function runTrace(args: TraceArgs): number {
             probe: { name: probe.name, from: probe.from, to: probe.to, protocol: probe.protocol, port: spec.port ?? null, count: probe.count },
             events: json.events,
             result: report,
+            ...(args['all-paths'] ? { allPaths: allPaths.map((a) => ({ ...a, paths: a.paths.map((p) => ({ ...p, nat: p.nat === undefined ? null : formatTarget(p.nat) })) })) } : {}),
             captures: written,
           },
           null,
@@ -149,6 +195,13 @@ function runTrace(args: TraceArgs): number {
         ),
       );
     } else {
+      for (const a of allPaths) {
+        out('');
+        out(`every way through ${a.node} nat/${a.hook} for ${a.flow}:`);
+        for (const p of a.paths) {
+          out(`  ${(p.probability * 100).toFixed(9).padStart(13)} %  ${p.nat ? formatTarget(p.nat) : p.verdict}   via ${p.rules.join(' → ') || '(no rule)'}`);
+        }
+      }
       out('');
       out(formatProbeOutcome(report!));
       for (const w of written) out(`capture written: ${w}`);

@@ -6,7 +6,7 @@
  * cni0 with hairpin mode; an underlay switch joining nodes, external hosts and the gateway.
  */
 import type { Ipv4Addr } from '../wire/addr.js';
-import { formatIpv4, macFromIpv4 } from '../wire/addr.js';
+import { formatIpv4, macFromIpv4, prefixMask as mask } from '../wire/addr.js';
 import { hashString } from '../sim/rng.js';
 import { World } from '../net/world.js';
 import { NetNs } from '../net/netns.js';
@@ -221,6 +221,18 @@ export function buildNetwork(model: ClusterModel, seed: number, opts: BuildOptio
     const bp: BuiltPod = { model: p, ns, node, eth0, hostVeth, display };
     net.pods.set(`${p.namespace}/${p.name}`, bp);
     net.podsByIp.set(p.ip, bp);
+  }
+
+  // load-balancer IPs on the underlay are announced by one node, as MetalLB's L2 mode does:
+  // the first node (in node order) with a ready local endpoint for Local policy, else the first node
+  for (const svc of model.services) {
+    for (const lb of svc.loadBalancerIPs) {
+      if (((lb & mask(model.underlay.cidr.len)) >>> 0) !== model.underlay.cidr.addr) continue;
+      const local = (name: string): boolean =>
+        model.endpointSlices.some((sl) => sl.namespace === svc.namespace && sl.serviceName === svc.name && sl.endpoints.some((e) => e.ready && e.nodeName === name));
+      const speaker = [...net.nodes.values()].find((n) => svc.externalTrafficPolicy !== 'Local' || local(n.model.name)) ?? [...net.nodes.values()][0];
+      speaker?.eth0.arpAnnounce.add(lb);
+    }
   }
 
   // external hosts on the underlay

@@ -30,6 +30,8 @@ export abstract class NetDevice {
   readonly point: CapturePoint;
   /** Free-text role shown in traces (`client's veth`). */
   role: string;
+  /** Addresses this device answers ARP for without owning them (a load-balancer IP a node announces, MetalLB L2 style). */
+  readonly arpAnnounce = new Set<number>();
   rxPackets = 0;
   txPackets = 0;
   rxBytes = 0;

@@ -389,12 +389,13 @@ export class NeighTable {
       dev.drop(pkt, 'ARP for multicast/loopback or from 0.0.0.0 ignored');
       return;
     }
-    if (op === ARPOP_REQUEST && this.ns.fib.isLocal(tip) && sha !== dev.mac) {
+    if (op === ARPOP_REQUEST && (this.ns.fib.isLocal(tip) || dev.arpAnnounce.has(tip)) && sha !== dev.mac) {
       // arp_ignore=0: answer for any local address; learn the asker as STALE (neigh_event_ns)
       const n = this.create(dev, sip);
       this.update(n, sha, Nud.Stale, true, 'learned from ARP request');
       if (w.tracer.on) {
-        w.tracer.hop('arp', this.ns.label, dev.name, pkt.id, pkt.flow, `ARP request for local ${formatIpv4(tip)} from ${formatIpv4(sip)}: replying is-at ${formatMac(dev.mac)}`);
+        const why = this.ns.fib.isLocal(tip) ? 'local' : 'announced load-balancer';
+        w.tracer.hop('arp', this.ns.label, dev.name, pkt.id, pkt.flow, `ARP request for ${why} ${formatIpv4(tip)} from ${formatIpv4(sip)}: replying is-at ${formatMac(dev.mac)}`);
       }
       this.sendReply(dev, tip, sip, sha, pkt.flow);
       return;

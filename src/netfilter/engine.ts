@@ -108,6 +108,8 @@ export class Netfilter implements NetfilterHooks {
   private readonly rng: Rng;
   /** Overrides for `-m statistic --mode random` (forced replays, `--all-paths` exploration). */
   statisticDecider: StatisticDecider | null = null;
+  /** Called with every way through the nat table before a flow's destination NAT is decided (`--all-paths`). */
+  explorer: ((paths: ExploredPath[], hook: string, pkt: Packet) => void) | null = null;
 
   constructor(
     readonly ns: NetNs,
@@ -222,6 +224,9 @@ export class Netfilter implements NetfilterHooks {
       const done = dstManip ? c.dstManipDone : c.srcManipDone;
       if (!done) {
         let chosen: EvalCtx['nat'];
+        if (this.explorer !== null && dstManip && this.hasTable('nat')) {
+          this.explorer(this.explore('nat', hook, pkt, inDev, outDev, 4096, bridged, physIn, physOut), HOOK_NAMES[hook]!, pkt);
+        }
         if (this.hasTable('nat')) {
           const ctx = this.makeCtx('nat', hook, pkt, inDev, outDev, ctInfo, bridged, physIn, physOut);
           const r = this.evalChain(ctx, HOOK_NAMES[hook]!);
@@ -732,7 +737,7 @@ export class Netfilter implements NetfilterHooks {
    * `-m statistic` match is taken both ways (probability p and 1 − p, p = stored / 2^31).
    * Nothing is counted or recorded. Used by `podnet trace --all-paths`.
    */
-  explore(table: TableName, hook: NfHook, pkt: Packet, inDev: NetDevice | null, outDev: NetDevice | null, limit = 4096): ExploredPath[] {
+  explore(table: TableName, hook: NfHook, pkt: Packet, inDev: NetDevice | null, outDev: NetDevice | null, limit = 4096, bridged = false, physIn = '', physOut = ''): ExploredPath[] {
     const out: ExploredPath[] = [];
     const prefixes: boolean[][] = [[]];
     while (prefixes.length > 0 && out.length < limit) {
@@ -740,7 +745,7 @@ export class Netfilter implements NetfilterHooks {
       let depth = 0;
       let probability = 1;
       const taken: boolean[] = [];
-      const ctx = this.makeCtx(table, hook, pkt, inDev, outDev, this.currentCtInfo(pkt), false, '', '');
+      const ctx = this.makeCtx(table, hook, pkt, inDev, outDev, this.currentCtInfo(pkt), bridged, physIn, physOut);
       ctx.path = [];
       ctx.dry = {
         decide: (stored: number): boolean => {
