@@ -158,6 +158,8 @@ export interface ServiceModel {
   readonly externalName: string | undefined;
   readonly publishNotReadyAddresses: boolean;
   readonly source: SourceRef | undefined;
+  /** `metadata.labels` (always set by the loader; absent in hand-built models means none). */
+  readonly labels?: Readonly<Record<string, string>> | undefined;
 }
 
 /** One endpoint of an EndpointSlice. */
@@ -168,7 +170,7 @@ export interface EndpointModel {
   readonly terminating: boolean;
   readonly nodeName: string | undefined;
   readonly hostname: string | undefined;
-  /** `Pod ns/name` when the endpoint is a pod. */
+  /** `ns/name` of the Pod when the endpoint is a pod (`targetRef` of kind Pod), e.g. `default/web-0`. */
   readonly targetPod: string | undefined;
 }
 
@@ -180,6 +182,12 @@ export interface EndpointSliceModel {
   readonly ports: ReadonlyArray<{ readonly name: string | undefined; readonly port: number; readonly protocol: 'TCP' | 'UDP' | 'SCTP' }>;
   readonly endpoints: readonly EndpointModel[];
   readonly source: SourceRef | undefined;
+}
+
+/** An inclusive range of ports, e.g. kube-apiserver's `--service-node-port-range` 30000-32767. */
+export interface PortRangeModel {
+  readonly min: number;
+  readonly max: number;
 }
 
 /** Protocols a probe can use. */
@@ -236,6 +244,17 @@ export interface ClusterModel {
   readonly externalHosts: readonly ExternalHostModel[];
   readonly services: readonly ServiceModel[];
   readonly endpointSlices: readonly EndpointSliceModel[];
+  /**
+   * NodePorts and health-check node ports come from this range (kube-apiserver
+   * `--service-node-port-range`). Always set by the loader; absent in a hand-built model means
+   * the default 30000–32767.
+   */
+  readonly nodePortRange?: PortRangeModel | undefined;
+  /**
+   * Addresses a load-balancer controller (MetalLB style) hands out to LoadBalancer services
+   * without `status.loadBalancer.ingress`; undefined: none (their EXTERNAL-IP stays <pending>).
+   */
+  readonly loadBalancerPool?: Cidr | undefined;
   readonly scenario: ScenarioModel | undefined;
   /** Files the model was loaded from (empty for the built-in default). */
   readonly files: readonly string[];

@@ -282,12 +282,12 @@ apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: { name: admin }
 ---
-apiVersion: v1
-kind: Service
+apiVersion: apps/v1
+kind: Deployment
 metadata: { name: web }
 spec:
-  selector: { app: web }
-  ports: [{ port: 80, targetPort: 8080 }]
+  selector: { matchLabels: { app: web } }
+  replicas: 3
 ---
 apiVersion: v1
 kind: Node
@@ -299,14 +299,14 @@ metadata: { name: node1 }
       'test.yaml:5:1: notice: ignored: ClusterRole admin (not part of the data path)',
     ]);
     expect(r.deferred.map((d) => [d.kind, d.namespace, d.name, d.source.line])).toEqual([
-      ['Service', 'default', 'web', 9],
+      ['Deployment', 'default', 'web', 9],
       ['Node', undefined, 'node1', 16],
     ]);
     expect(r.deferred[0]?.node).toEqual({
-      apiVersion: 'v1',
-      kind: 'Service',
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
       metadata: { name: 'web' },
-      spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
+      spec: { selector: { matchLabels: { app: 'web' } }, replicas: 3 },
     });
   });
 

@@ -80,7 +80,7 @@ describe('built-in default topology', () => {
 });
 
 describe('example topologies', () => {
-  test.each(['pod-to-pod.yaml', 'k3s-style.yaml', 'mtu.yaml'])('%s loads without errors and starts with a comment header', (name) => {
+  test.each(['pod-to-pod.yaml', 'k3s-style.yaml', 'mtu.yaml', 'services.yaml'])('%s loads without errors and starts with a comment header', (name) => {
     const r = loadTopologyPath(join(TOPOLOGIES, name));
     expect(r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic)).toEqual([]);
     expect(r.model?.files).toEqual([join(TOPOLOGIES, name)]);

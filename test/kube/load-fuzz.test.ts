@@ -11,9 +11,12 @@ import { DEFAULT_TOPOLOGY_YAML } from '../../src/kube/default-topology.js';
 import { formatDiagnostic, loadTopologyText } from '../../src/kube/load/index.js';
 
 const TOPOLOGIES = fileURLToPath(new URL('../../topologies/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const SOURCES: ReadonlyArray<readonly [string, string]> = [
   ['default', DEFAULT_TOPOLOGY_YAML],
-  ...['pod-to-pod.yaml', 'k3s-style.yaml', 'mtu.yaml'].map((f) => [f, readFileSync(join(TOPOLOGIES, f), 'utf8')] as const),
+  ...['pod-to-pod.yaml', 'k3s-style.yaml', 'mtu.yaml', 'services.yaml'].map((f) => [f, readFileSync(join(TOPOLOGIES, f), 'utf8')] as const),
+  // Services, Endpoints and EndpointSlices, exported and hand-written
+  ['services-export.yaml', readFileSync(join(FIXTURES, 'services-export.yaml'), 'utf8')],
 ];
 
 /** A replacement for a scalar value: strings, numbers, lists, maps, nulls and YAML oddities. */
@@ -90,6 +93,14 @@ describe('mutated example topologies', () => {
   test('several mutations at once never throw either', () => {
     fc.assert(
       fc.property(fc.constantFrom(...SOURCES), fc.array(mutation, { minLength: 2, maxLength: 6 }), ([, text], ms) => check(ms.reduce((t, m) => m(t), text))),
+      { numRuns: 400 },
+    );
+  });
+
+  test('mutations of the Service, Endpoints and EndpointSlice sources never throw', () => {
+    const services = SOURCES.filter(([name]) => name.startsWith('services'));
+    fc.assert(
+      fc.property(fc.constantFrom(...services), fc.array(mutation, { minLength: 1, maxLength: 3 }), ([, text], ms) => check(ms.reduce((t, m) => m(t), text))),
       { numRuns: 400 },
     );
   });

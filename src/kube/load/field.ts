@@ -99,6 +99,14 @@ export class Field {
     return new Field(this.ctx, object, this.path, this.node, this.anchor, this.keyOffset, this.shadowed);
   }
 
+  /**
+   * This field as if it were absent, and quiet about it: for a value whose wrong type was
+   * already reported, so that reading its children does not report it again.
+   */
+  silenced(): Field {
+    return new Field(this.ctx, this.object, this.path, undefined, this.offset, this.keyOffset, true);
+  }
+
   /** True when the field is there and not `null`. */
   get present(): boolean {
     const n = this.node;
@@ -168,11 +176,12 @@ export class Field {
 
   /**
    * The items of a list as fields (`path[i]`); reports when present but not a list. `itemName`
-   * words the messages ("a list of containers"); `nonEmpty` rejects an empty list.
+   * (and `plural`, when not itemName + "s") words the messages ("a list of containers");
+   * `nonEmpty` rejects an empty list.
    */
-  list(path: string, opt?: { readonly required?: boolean; readonly itemName?: string; readonly nonEmpty?: boolean }): Field[] | undefined {
+  list(path: string, opt?: { readonly required?: boolean; readonly itemName?: string; readonly plural?: string; readonly nonEmpty?: boolean }): Field[] | undefined {
     const f = this.at(path);
-    const expected = opt?.itemName !== undefined ? `a list of ${opt.itemName}s` : 'a list';
+    const expected = opt?.itemName !== undefined ? `a list of ${opt.plural ?? `${opt.itemName}s`}` : 'a list';
     if (!f.present) {
       if (opt?.required === true) f.missing(expected);
       return undefined;
@@ -404,6 +413,15 @@ export class Field {
 
   notice(message: string): void {
     this.report('notice', message);
+  }
+
+  /**
+   * A notice about the object as a whole (printed without a field path), positioned at this
+   * field: `file:3:9: notice: Service default/db: has no endpoints; …`.
+   */
+  objectNotice(message: string): void {
+    const p = this.position();
+    this.ctx.sink.add({ severity: 'notice', file: this.ctx.file, line: p.line, col: p.col, object: this.object, path: undefined, message });
   }
 
   /** Reports `expected X, got Y` and returns undefined (for use in accessor bodies). */

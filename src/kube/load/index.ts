@@ -1,7 +1,8 @@
 /**
- * The topology loader: YAML in (podnet Cluster and Scenario, Kubernetes Namespace and Pod, and
- * Lists of them), `ClusterModel` out, with positioned, actionable diagnostics. Loading never
- * throws (except `loadTopologyOrThrow`, by design) and reports every problem in one pass.
+ * The topology loader: YAML in (podnet Cluster and Scenario; Kubernetes Namespace, Pod, Service,
+ * Endpoints and EndpointSlice; Lists of them), `ClusterModel` out, with positioned, actionable
+ * diagnostics. Loading never throws (except `loadTopologyOrThrow`, by design) and reports every
+ * problem in one pass.
  */
 import type { ClusterModel } from '../model.js';
 import { DEFAULT_TOPOLOGY_NAME, DEFAULT_TOPOLOGY_YAML } from '../default-topology.js';

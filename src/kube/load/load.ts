@@ -1,6 +1,7 @@
 /**
  * The load pipeline: parse every source, hand each object to its kind handler, run the resolve
- * phases (cluster → namespaces → pods → scenario), and assemble the model when nothing failed.
+ * phases (cluster → namespaces → pods → EndpointSlices → Endpoints → Services → scenario), and
+ * assemble the model when nothing failed.
  */
 import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { parseText, type KubeObject } from './documents.js';
 import { clusterDraft } from './kinds/cluster.js';
 import { podModels } from './kinds/pod.js';
 import { scenarioModel } from './kinds/scenario.js';
+import { endpointSliceModels, serviceModels } from './kinds/service.js';
 import { CLUSTER_SCOPED_KINDS, HANDLERS, PHASES } from './registry.js';
 import { LoadState, objectLabel, type DeferredObject } from './state.js';
 import { quote } from './values.js';
@@ -19,7 +21,7 @@ export interface LoadResult {
   readonly model: ClusterModel | undefined;
   /** Errors and notices, ordered by file (load order), line and column. */
   readonly diagnostics: TopologyDiagnostic[];
-  /** Objects of kinds podnet will support later (Service, Deployment, …), as plain data. */
+  /** Objects of kinds podnet will support later (Deployment, Node, …), as plain data. */
   readonly deferred: DeferredObject[];
 }
 
@@ -92,8 +94,17 @@ function dispatch(obj: KubeObject, state: LoadState): void {
 function assemble(state: LoadState, files: readonly string[]): ClusterModel | undefined {
   const c = clusterDraft(state);
   if (c === undefined) return undefined;
-  const { clusterCIDR, serviceCIDR, nodeCIDRMaskSize, cni, underlay, links } = c;
-  if (clusterCIDR === undefined || serviceCIDR === undefined || nodeCIDRMaskSize === undefined || cni === undefined || underlay === undefined || links === undefined) {
+  const { clusterCIDR, serviceCIDR, nodeCIDRMaskSize, cni, underlay, links, nodePortRange } = c;
+  if (
+    clusterCIDR === undefined ||
+    serviceCIDR === undefined ||
+    nodeCIDRMaskSize === undefined ||
+    cni === undefined ||
+    underlay === undefined ||
+    links === undefined ||
+    nodePortRange === undefined ||
+    !c.loadBalancerPoolOk
+  ) {
     return undefined;
   }
   const nodes: NodeModel[] = [];
@@ -112,9 +123,10 @@ function assemble(state: LoadState, files: readonly string[]): ClusterModel | un
     nodes,
     pods: podModels(state),
     externalHosts: c.externalHosts,
-    // Service and EndpointSlice are deferred kinds for now (see LoadResult.deferred).
-    services: [],
-    endpointSlices: [],
+    services: serviceModels(state),
+    endpointSlices: endpointSliceModels(state),
+    nodePortRange,
+    loadBalancerPool: c.loadBalancerPool,
     scenario: scenarioModel(state),
     files,
   };

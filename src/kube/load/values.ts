@@ -84,6 +84,17 @@ export const DNS_LABEL_EXPECTED =
 export const DNS_SUBDOMAIN_EXPECTED =
   'a DNS-1123 subdomain (lowercase letters, digits, "-" and ".", starting and ending with a letter or digit, at most 253 characters)';
 
+export const DNS_1035_LABEL_EXPECTED =
+  'a DNS-1035 label (lowercase letters, digits and "-", starting with a letter and ending with a letter or digit, at most 63 characters)';
+
+/** A Service name: a DNS-1035 label (like a DNS-1123 label, but it must start with a letter). */
+export const dns1035Label: Check = (s) => (s.length <= 63 && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(s) ? undefined : DNS_1035_LABEL_EXPECTED);
+
+/** Whether a string looks like an IPv6 address or prefix (for "podnet is IPv4-only" messages). */
+export function looksIpv6(s: string): boolean {
+  return s.includes(':') && /^[0-9A-Fa-f:.]+(\/\d{1,3})?$/.test(s);
+}
+
 export const dnsLabel: Check = (s) => (s.length <= 63 && LABEL_RE.test(s) ? undefined : DNS_LABEL_EXPECTED);
 export const dnsSubdomain: Check = (s) => (s.length <= 253 && SUBDOMAIN_RE.test(s) ? undefined : DNS_SUBDOMAIN_EXPECTED);
 

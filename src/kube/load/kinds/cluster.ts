@@ -13,8 +13,13 @@
  *          skipping subnets other nodes claim explicitly), labels kubernetes.io/hostname=<name>
  *          and kubernetes.io/os=linux (given labels are added on top), no taints, schedulable.
  *   externalHosts: none; an external host's mtu defaults to the underlay MTU.
+ *   nodePortRange: "30000-32767" (kube-apiserver --service-node-port-range; "min-max", inclusive).
+ *   loadBalancerPool: none. A CIDR, on or off the underlay, from which LoadBalancer services
+ *     without status.loadBalancer.ingress get their address (as MetalLB would hand them out; see
+ *     kinds/service.ts). It must not overlap clusterCIDR or serviceCIDR, nor contain a node, an
+ *     external host or the underlay gateway. Without it such services stay <pending>.
  */
-import type { Cidr, CniModel, ExternalHostModel, LinkDelays, RouteModel, SourceRef, TaintModel, UnderlayModel } from '../../model.js';
+import type { Cidr, CniModel, ExternalHostModel, LinkDelays, PortRangeModel, RouteModel, SourceRef, TaintModel, UnderlayModel } from '../../model.js';
 import { isScalar } from 'yaml';
 import { us } from '../../../sim/time.js';
 import { Field } from '../field.js';
@@ -49,6 +54,8 @@ export const CLUSTER_DEFAULTS = {
   underlayDelay: us(100),
   /** Bytes of VXLAN overhead counted against the MTU: outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14. */
   vxlanOverhead: 50,
+  /** kube-apiserver's default --service-node-port-range. */
+  nodePortRange: { min: 30000, max: 32767 } as PortRangeModel,
 } as const;
 
 /** Largest node count accepted for `nodes: <count>`. */
@@ -81,6 +88,11 @@ export interface ClusterDraft {
   /** Names of external hosts (including ones with other errors), for reference checks. */
   readonly externalHostNames: ReadonlySet<string>;
   readonly externalHostsKnown: boolean;
+  /** undefined when `spec.nodePortRange` is invalid (reported). */
+  readonly nodePortRange: PortRangeModel | undefined;
+  /** undefined when absent or invalid; `loadBalancerPoolOk` tells which. */
+  readonly loadBalancerPool: Cidr | undefined;
+  readonly loadBalancerPoolOk: boolean;
 }
 
 interface ClusterState {
@@ -258,6 +270,8 @@ export function parseCluster(root: Field): ClusterDraft {
 
   const { nodes, nodesKnown } = parseNodes(root, spec, clusterCIDR, mask, underlayCidr, gateway);
   const ext = parseExternalHosts(spec, underlayCidr, underlayMtu, gateway, nodes);
+  const nodePortRange = parseNodePortRange(spec);
+  const pool = parseLoadBalancerPool(spec, { clusterCIDR, serviceCIDR, gateway, nodes, hosts: ext.hosts });
 
   return {
     name,
@@ -272,7 +286,55 @@ export function parseCluster(root: Field): ClusterDraft {
     externalHosts: ext.hosts,
     externalHostNames: ext.names,
     externalHostsKnown: ext.known,
+    nodePortRange,
+    loadBalancerPool: pool,
+    loadBalancerPoolOk: pool !== undefined || !spec.child('loadBalancerPool').present,
   };
+}
+
+const PORT_RANGE_EXPECTED = 'a port range "min-max" such as "30000-32767" (1 ≤ min ≤ max ≤ 65535)';
+
+/** `spec.nodePortRange`: "min-max", inclusive, as kube-apiserver's --service-node-port-range. */
+function parseNodePortRange(spec: Field): PortRangeModel | undefined {
+  const f = spec.child('nodePortRange');
+  if (!f.present) return CLUSTER_DEFAULTS.nodePortRange;
+  const v = f.raw();
+  const m = typeof v === 'string' ? /^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$/.exec(v) : null;
+  const min = Number(m?.[1]);
+  const max = Number(m?.[2]);
+  if (m === null || !(min >= 1 && min <= max && max <= 65535)) return f.typeError(PORT_RANGE_EXPECTED);
+  return { min, max };
+}
+
+/** `spec.loadBalancerPool`: a CIDR clear of the pod and service networks and of every host address. */
+function parseLoadBalancerPool(
+  spec: Field,
+  ctx: {
+    readonly clusterCIDR: Cidr | undefined;
+    readonly serviceCIDR: Cidr | undefined;
+    readonly gateway: number | undefined;
+    readonly nodes: readonly NodeDraft[];
+    readonly hosts: readonly ExternalHostModel[];
+  },
+): Cidr | undefined {
+  const f = spec.child('loadBalancerPool');
+  const pool = spec.cidr('loadBalancerPool');
+  if (pool === undefined) return undefined;
+  const text = cidrText(pool);
+  const problems: string[] = [];
+  if (ctx.clusterCIDR !== undefined && cidrsOverlap(pool, ctx.clusterCIDR)) problems.push(`overlaps clusterCIDR ${cidrText(ctx.clusterCIDR)}`);
+  if (ctx.serviceCIDR !== undefined && cidrsOverlap(pool, ctx.serviceCIDR)) problems.push(`overlaps serviceCIDR ${cidrText(ctx.serviceCIDR)}`);
+  const holders: Array<[number | undefined, string]> = [
+    ...ctx.nodes.map((n): [number | undefined, string] => [n.ip, `node ${n.name}`]),
+    ...ctx.hosts.map((h): [number | undefined, string] => [h.ip, `external host ${h.name}`]),
+    [ctx.gateway, 'the underlay gateway'],
+  ];
+  for (const [ip, who] of holders) {
+    if (ip !== undefined && cidrContains(pool, ip)) problems.push(`contains ${formatIpv4(ip)}, the address of ${who}`);
+  }
+  if (problems.length === 0) return pool;
+  f.error(`loadBalancerPool ${text} ${problems.join('; ')}; choose addresses no host uses`);
+  return undefined;
 }
 
 function parseNodes(

@@ -1,5 +1,5 @@
 /**
- * Kubernetes kinds podnet will model later (services and workloads). For now their objects are
+ * Kubernetes kinds podnet will model later (workloads and Nodes). For now their objects are
  * kept, as plain data, in `LoadResult.deferred`. To support one, write a handler module like
  * pod.ts and replace its entry in registry.ts.
  */
@@ -9,9 +9,6 @@ import { referenceNamespace } from './namespace.js';
 
 /** Kinds collected into `deferred`, with whether they are namespaced. */
 export const DEFERRED_KINDS: ReadonlyArray<readonly [kind: string, namespaced: boolean]> = [
-  ['Service', true],
-  ['Endpoints', true],
-  ['EndpointSlice', true],
   ['Deployment', true],
   ['ReplicaSet', true],
   ['StatefulSet', true],

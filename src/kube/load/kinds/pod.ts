@@ -78,6 +78,11 @@ export function namespacesWithPod(state: LoadState, name: string): string[] {
   return state.get(PODS).pods.filter((p) => p.name === name).map((p) => p.namespace);
 }
 
+/** Every pod read (placed or not, with or without errors), in document order. */
+export function podDrafts(state: LoadState): readonly PodDraft[] {
+  return state.get(PODS).pods;
+}
+
 /** Placed pods in document order (complete only when there were no errors). */
 export function podModels(state: LoadState): readonly PodModel[] {
   return state.get(PODS).models;

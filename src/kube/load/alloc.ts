@@ -1,0 +1,115 @@
+/**
+ * Deterministic allocation helpers for the Service loader: a stable string hash (SHA-256, so the
+ * result never depends on the seed, the platform or the order objects were read in) and a
+ * two-band slot allocator as the apiserver's ClusterIP and NodePort allocators work since
+ * KEP-3070 (ServiceIPStaticSubrange) and KEP-3668 (ServiceNodePortStaticSubrange): a lower
+ * "static" band is left for requests that name their value, and values are handed out from the
+ * upper "dynamic" band first, the lower band only once the upper one is full.
+ *
+ * podnet picks the starting slot by hashing a key (`namespace/name`, …) instead of at random, and
+ * probes linearly past taken slots, so a service keeps its address when other services are added
+ * (unless a newcomer's key hashes onto the very same free slot it would have probed to, which
+ * for n services in a band of size N happens with probability about n/N).
+ */
+import { createHash } from 'node:crypto';
+
+/** A 48-bit hash of `key` (the first six bytes of its SHA-256). */
+export function stableHash(key: string): number {
+  return createHash('sha256').update(key, 'utf8').digest().readUIntBE(0, 6);
+}
+
+/** The alphabet of apiserver-generated name suffixes (k8s.io/apimachinery utilrand: no vowels, no 0/1/3). */
+const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** A `length`-character suffix like the apiserver's generateName adds (`web-x7k2p`), derived from `key`. */
+export function stableSuffix(key: string, length = 5): string {
+  const d = createHash('sha256').update(key, 'utf8').digest();
+  let out = '';
+  for (let i = 0; i < length; i++) out += SUFFIX_ALPHABET[(d[i] ?? 0) % SUFFIX_ALPHABET.length] ?? 'b';
+  return out;
+}
+
+/**
+ * `<base>-<5 chars>` as generateName builds it: the base is cut to 58 characters so that the
+ * whole name stays within 63 (SimpleNameGenerator's maxGeneratedNameLength).
+ */
+export function generatedName(base: string, key: string): string {
+  const prefix = `${base}-`;
+  return `${prefix.length > 58 ? prefix.slice(0, 58) : prefix}${stableSuffix(key)}`;
+}
+
+/**
+ * Size of the static (lower) band of a Service CIDR of `cidrSize` addresses (KEP-3070):
+ * min(max(16, size/16), 256), and no band at all for ranges under 16 addresses.
+ */
+export function serviceIpStaticBand(cidrSize: number): number {
+  if (cidrSize < 16) return 0;
+  return Math.min(Math.max(16, Math.floor(cidrSize / 16)), 256);
+}
+
+/**
+ * Size of the static (lower) band of a NodePort range of `rangeSize` ports (KEP-3668):
+ * min(max(16, size/32), 128), and no band for ranges of 16 ports or fewer.
+ */
+export function nodePortStaticBand(rangeSize: number): number {
+  if (rangeSize <= 16) return 0;
+  return Math.min(Math.max(16, Math.floor(rangeSize / 32)), 128);
+}
+
+/** Integer slots `first..last` (inclusive), the lowest `staticSize` of them forming the static band. */
+export class BandAllocator {
+  private readonly owners = new Map<number, string>();
+  readonly staticSize: number;
+
+  constructor(
+    readonly first: number,
+    readonly last: number,
+    staticSize: number,
+  ) {
+    this.staticSize = Math.max(0, Math.min(staticSize, this.size));
+  }
+
+  get size(): number {
+    return Math.max(0, this.last - this.first + 1);
+  }
+
+  contains(v: number): boolean {
+    return v >= this.first && v <= this.last;
+  }
+
+  ownerOf(v: number): string | undefined {
+    return this.owners.get(v);
+  }
+
+  /** Takes `v` for `owner`; when it is already taken, returns its owner and changes nothing. */
+  claim(v: number, owner: string): string | undefined {
+    const prev = this.owners.get(v);
+    if (prev !== undefined) return prev;
+    this.owners.set(v, owner);
+    return undefined;
+  }
+
+  /**
+   * A free slot for `key`: the dynamic band from the key's hash upward (wrapping around within
+   * the band), then the static band the same way; undefined when every slot is taken.
+   */
+  allocate(key: string, owner: string): number | undefined {
+    const h = stableHash(key);
+    const bands: Array<[start: number, size: number]> = [
+      [this.first + this.staticSize, this.size - this.staticSize],
+      [this.first, this.staticSize],
+    ];
+    for (const [start, size] of bands) {
+      if (size <= 0) continue;
+      const base = h % size;
+      for (let i = 0; i < size; i++) {
+        const v = start + ((base + i) % size);
+        if (!this.owners.has(v)) {
+          this.owners.set(v, owner);
+          return v;
+        }
+      }
+    }
+    return undefined;
+  }
+}

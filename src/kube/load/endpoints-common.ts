@@ -1,0 +1,153 @@
+/**
+ * Field readers shared by the Service, Endpoints and EndpointSlice kinds: IPv4-only addresses
+ * (IPv6 is recognised and refused with "podnet is IPv4-only"), endpoint ports, `targetRef`, and
+ * the node-name check of an endpoint.
+ */
+import type { EndpointModel, EndpointSliceModel } from '../model.js';
+import type { Field } from './field.js';
+import type { LoadState } from './state.js';
+import { clusterDraft } from './kinds/cluster.js';
+import { dnsLabel, dnsSubdomain, looksIpv6, parseIpv4, quote } from './values.js';
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+export const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
+
+export type SlicePort = EndpointSliceModel['ports'][number];
+
+/** Label naming the Service of an EndpointSlice. */
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+/** Label naming the controller that manages an EndpointSlice. */
+export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
+/** The EndpointSlice controller's managed-by value (slices derived from a selector). */
+export const SLICE_CONTROLLER = 'endpointslice-controller.k8s.io';
+/** Endpoints with this label set to "true" are not mirrored into EndpointSlices. */
+export const SKIP_MIRROR_LABEL = 'endpointslice.kubernetes.io/skip-mirror';
+
+/** The "podnet is IPv4-only" refusal of an IPv6 value. */
+export function ipv6Refusal(f: Field, text: string): undefined {
+  f.error(`${quote(text)} is an IPv6 address; podnet is IPv4-only`);
+  return undefined;
+}
+
+/** An IPv4 address at `f` (present), refusing IPv6 with "podnet is IPv4-only". */
+export function ipv4Only(f: Field, example = '10.244.1.7'): number | undefined {
+  const v = f.raw();
+  if (typeof v === 'string') {
+    const ip = parseIpv4(v);
+    if (ip !== undefined) return ip;
+    if (looksIpv6(v)) return ipv6Refusal(f, v);
+  }
+  return f.typeError(`an IPv4 address like ${example}`);
+}
+
+/** An endpoint as read, its node still to be checked against the cluster. */
+export interface EndpointDraft {
+  readonly ip: number;
+  readonly ready: boolean;
+  readonly serving: boolean;
+  readonly terminating: boolean;
+  readonly nodeName: string | undefined;
+  readonly nodeField: Field;
+  readonly hostname: string | undefined;
+  readonly targetPod: string | undefined;
+}
+
+/**
+ * `nodeName`, `hostname` and `targetRef` of an endpoint or an Endpoints address. `ok` is false
+ * when one of them was present but invalid (reported).
+ */
+export function endpointRefs(f: Field, namespace: string): { ok: boolean; nodeName: string | undefined; hostname: string | undefined; targetPod: string | undefined } {
+  const nodeName = f.str('nodeName', { check: dnsSubdomain });
+  const hostname = f.str('hostname', { check: dnsLabel });
+  let ok = (nodeName !== undefined || !f.child('nodeName').present) && (hostname !== undefined || !f.child('hostname').present);
+  let targetPod: string | undefined;
+  const ref = f.map('targetRef', { expected: 'a mapping (an object reference with kind, namespace and name)' });
+  if (ref !== undefined) {
+    const kind = ref.str('kind');
+    const ns = ref.str('namespace', { check: dnsLabel });
+    const name = ref.str('name', { check: dnsSubdomain });
+    if ((ref.child('kind').present && kind === undefined) || (ref.child('namespace').present && ns === undefined) || (ref.child('name').present && name === undefined)) ok = false;
+    else if (kind === 'Pod' && name !== undefined) targetPod = `${ns ?? namespace}/${name}`;
+  } else if (f.child('targetRef').present) ok = false;
+  return { ok, nodeName, hostname, targetPod };
+}
+
+/**
+ * Endpoint ports (`{name, port, protocol}`) of an EndpointSlice or an Endpoints subset. Names are
+ * DNS-1123 labels (an empty name is no name) and unique within the list. For Endpoints
+ * (`strict`) names are required when there is more than one port and `port` is required; in an
+ * EndpointSlice a port without `port` is skipped, as kube-proxy skips it. Returns undefined when
+ * anything is wrong (reported), [] when the list is absent.
+ */
+export function parseEndpointPorts(parent: Field, path: string, strict: boolean): SlicePort[] | undefined {
+  const items = parent.list(path, { itemName: 'port' });
+  if (items === undefined) return parent.child(path).present ? undefined : [];
+  const out: SlicePort[] = [];
+  const names = new Map<string, string>();
+  let ok = true;
+  for (const item of items) {
+    if (!item.isMap) {
+      item.typeError('a mapping with port, and optionally name and protocol');
+      ok = false;
+      continue;
+    }
+    const nameF = item.child('name');
+    const rawName = item.str('name', { check: (s) => (s === '' ? undefined : dnsLabel(s)) });
+    const name = rawName === '' ? undefined : rawName;
+    let itemOk = !(nameF.present && rawName === undefined);
+    if (itemOk && name === undefined && strict && items.length > 1) {
+      nameF.missing('a port name (required when there is more than one port)');
+      itemOk = false;
+    } else if (itemOk) {
+      const key = name ?? '';
+      const prev = names.get(key);
+      if (prev !== undefined) {
+        (name !== undefined ? nameF : item).error(name !== undefined ? `duplicate port name ${quote(name)} (also ${prev})` : `a second unnamed port (also ${prev}); name them`);
+        itemOk = false;
+      } else names.set(key, item.path);
+    }
+    const port = item.int('port', 1, 65535, { required: strict });
+    const protocol = item.oneOf('protocol', PROTOCOLS, { default: 'TCP' });
+    if (!itemOk || (port === undefined && (strict || item.child('port').present)) || protocol === undefined) {
+      ok = false;
+      continue;
+    }
+    if (port === undefined) continue;
+    out.push({ name, port, protocol });
+  }
+  return ok ? out : undefined;
+}
+
+/** Checks the endpoints' node names against the cluster's nodes; undefined when one is unknown (reported). */
+export function resolveEndpoints(state: LoadState, drafts: readonly EndpointDraft[]): EndpointModel[] | undefined {
+  const cluster = clusterDraft(state);
+  const nodes = cluster?.nodesKnown === true ? cluster.nodes : undefined;
+  let ok = true;
+  const out: EndpointModel[] = [];
+  for (const d of drafts) {
+    if (d.nodeName !== undefined && nodes !== undefined && !nodes.some((n) => n.name === d.nodeName)) {
+      d.nodeField.error(`node ${quote(d.nodeName)} does not exist (nodes: ${nodes.map((n) => n.name).join(', ')})`);
+      ok = false;
+      continue;
+    }
+    out.push({
+      ip: d.ip,
+      ready: d.ready,
+      serving: d.serving,
+      terminating: d.terminating,
+      nodeName: d.nodeName,
+      hostname: d.hostname,
+      targetPod: d.targetPod,
+    });
+  }
+  return ok ? out : undefined;
+}
+
+/** The value of label `key` in `metadata.labels`, read leniently (undefined when absent or not a string). */
+export function rawLabel(root: Field, key: string): string | undefined {
+  const metadata = root.child('metadata');
+  if (!metadata.isMap) return undefined;
+  const labels = metadata.child('labels');
+  if (!labels.isMap) return undefined;
+  return labels.child(key).rawStr();
+}

@@ -1,0 +1,212 @@
+/**
+ * Kubernetes `EndpointSlice` (discovery.k8s.io/v1), as written by hand or as `kubectl get
+ * endpointslices -o yaml` prints the controllers' output.
+ *
+ * Fields read: metadata.name/namespace/labels, the label `kubernetes.io/service-name` (required:
+ * the Service the slice belongs to), `addressType` (required; only IPv4: IPv6 slices are refused
+ * with "podnet is IPv4-only", FQDN ones too), `endpoints[]` and `ports[]`.
+ *
+ * Per endpoint: `addresses` (at least one IPv4 address; kube-proxy uses only the first),
+ * `conditions` — `ready` nil is true (as kube-proxy treats it), `serving` nil defers to ready,
+ * `terminating` nil is false — `nodeName` (must be a node of the cluster), `hostname`, and
+ * `targetRef` (a Pod reference becomes `targetPod` `ns/name`). Ports: `name` (a DNS-1123 label;
+ * empty or absent is unnamed; unique), `port` (1–65535; a port without one is skipped, as
+ * kube-proxy skips it), `protocol` (TCP, UDP or SCTP; default TCP).
+ *
+ * Which Service uses the slice, and what happens when that Service does not exist, is decided
+ * in kinds/service.ts.
+ */
+import type { EndpointSliceModel, SourceRef } from '../../model.js';
+import {
+  endpointRefs,
+  ipv4Only,
+  MANAGED_BY_LABEL,
+  parseEndpointPorts,
+  rawLabel,
+  resolveEndpoints,
+  SERVICE_NAME_LABEL,
+  type EndpointDraft,
+  type SlicePort,
+} from '../endpoints-common.js';
+import type { Field } from '../field.js';
+import { StateKey, whereText, type KindHandler, type LoadState } from '../state.js';
+import { dnsLabel, dnsSubdomain, labelKey, labelValue } from '../values.js';
+import { referenceNamespace } from './namespace.js';
+
+export const ENDPOINTSLICE_API_VERSION = 'discovery.k8s.io/v1';
+
+/** An EndpointSlice as read; `endpoints` undefined when any of them was invalid (reported). */
+interface SliceDraft {
+  readonly namespace: string;
+  readonly name: string;
+  readonly label: string;
+  readonly nameField: Field;
+  readonly serviceName: string | undefined;
+  readonly managedBy: string | undefined;
+  readonly ports: readonly SlicePort[] | undefined;
+  readonly endpoints: readonly EndpointDraft[] | undefined;
+  readonly valid: boolean;
+  readonly source: SourceRef;
+}
+
+/** A validated EndpointSlice, for kinds/service.ts. */
+export interface GivenSlice {
+  readonly model: EndpointSliceModel;
+  /** `EndpointSlice shop/web-abcde`. */
+  readonly label: string;
+  /** Where notices about the slice point (its name). */
+  readonly anchor: Field;
+  /** `endpointslice.kubernetes.io/managed-by`, when set. */
+  readonly managedBy: string | undefined;
+}
+
+interface SliceState {
+  readonly drafts: SliceDraft[];
+  readonly byKey: Map<string, SliceDraft>;
+  readonly given: GivenSlice[];
+}
+
+const SLICES = new StateKey<SliceState>('endpointSlices', () => ({ drafts: [], byKey: new Map(), given: [] }));
+
+/** Valid EndpointSlices in document order (available from resolve order 33 on). */
+export function givenSlices(state: LoadState): readonly GivenSlice[] {
+  return state.get(SLICES).given;
+}
+
+/** Names of the EndpointSlices declared in `namespace` (valid or not), so derived names avoid them. */
+export function sliceNamesIn(state: LoadState, namespace: string): string[] {
+  return state.get(SLICES).drafts.filter((d) => d.namespace === namespace).map((d) => d.name);
+}
+
+/** Whether any EndpointSlice (valid or not) names Service `namespace/service`. */
+export function slicesDeclaredFor(state: LoadState, namespace: string, service: string): boolean {
+  return state.get(SLICES).drafts.some((d) => d.namespace === namespace && d.serviceName === service);
+}
+
+export const endpointSliceKind: KindHandler = {
+  kind: 'EndpointSlice',
+  apiVersions: [ENDPOINTSLICE_API_VERSION],
+  namespaced: true,
+  collect(obj, state) {
+    const draft = parseSlice(obj.root, obj.label, obj.source, state);
+    if (draft === undefined) return;
+    const s = state.get(SLICES);
+    const key = `${draft.namespace}/${draft.name}`;
+    const first = s.byKey.get(key);
+    if (first !== undefined) {
+      draft.nameField.error(`duplicate EndpointSlice ${key} (first defined at ${whereText(first.source, obj.source.file)})`);
+      return;
+    }
+    s.byKey.set(key, draft);
+    s.drafts.push(draft);
+  },
+  resolve: {
+    order: 33,
+    run(state) {
+      const s = state.get(SLICES);
+      for (const d of s.drafts) {
+        if (!d.valid || d.serviceName === undefined || d.ports === undefined || d.endpoints === undefined) continue;
+        const endpoints = resolveEndpoints(state, d.endpoints);
+        if (endpoints === undefined) continue;
+        s.given.push({
+          model: { namespace: d.namespace, name: d.name, serviceName: d.serviceName, ports: d.ports, endpoints, source: d.source },
+          label: d.label,
+          anchor: d.nameField,
+          managedBy: d.managedBy,
+        });
+      }
+    },
+  },
+};
+
+function parseSlice(root: Field, label: string, source: SourceRef, state: LoadState): SliceDraft | undefined {
+  const nameField = root.child('metadata').child('name');
+  const rawName = root.rawStr('metadata.name');
+  const name = root.str('metadata.name', { required: true, check: dnsSubdomain, expected: 'the EndpointSlice name (a DNS-1123 subdomain)' });
+  const nsField = root.child('metadata').child('namespace');
+  const rawNs = root.rawStr('metadata.namespace');
+  const ns = root.str('metadata.namespace', { check: dnsLabel });
+  if (ns !== undefined) referenceNamespace(state, ns, label, nsField);
+  const namespace = rawNs ?? 'default';
+  const labels = root.stringMap('metadata.labels', labelKey, labelValue);
+  let valid = name !== undefined && (ns !== undefined || !nsField.present) && (labels !== undefined || !root.child('metadata').child('labels').present);
+
+  // The Service this slice belongs to.
+  const serviceName = labels?.[SERVICE_NAME_LABEL] ?? rawLabel(root, SERVICE_NAME_LABEL);
+  if (serviceName === undefined || serviceName === '') {
+    const metadataF = root.child('metadata');
+    const labelsF = metadataF.isMap ? metadataF.child('labels') : metadataF.silenced();
+    const at = labelsF.isMap ? labelsF : metadataF.isMap ? metadataF : root;
+    // (a metadata or labels value of the wrong type is reported already)
+    if ((!metadataF.present || metadataF.isMap) && (!labelsF.present || labelsF.isMap)) {
+      at.error(`missing label ${SERVICE_NAME_LABEL}: an EndpointSlice names its Service in metadata.labels["${SERVICE_NAME_LABEL}"]`);
+    }
+    valid = false;
+  }
+
+  // addressType: IPv4 only.
+  const atF = root.child('addressType');
+  const at = atF.raw();
+  if (!atF.present) {
+    atF.missing('"IPv4" (the addressType of the slice)');
+    valid = false;
+  } else if (at !== 'IPv4') {
+    if (at === 'IPv6') atF.error('expected "IPv4", got "IPv6": podnet is IPv4-only');
+    else if (at === 'FQDN') atF.error('expected "IPv4", got "FQDN" (deprecated, and kube-proxy ignores FQDN slices): podnet is IPv4-only');
+    else atF.typeError('"IPv4" (podnet is IPv4-only)');
+    valid = false;
+  }
+
+  const ports = parseEndpointPorts(root, 'ports', false);
+  const endpoints = parseSliceEndpoints(root, namespace);
+  if (rawName === undefined) return undefined;
+  return {
+    namespace,
+    name: rawName,
+    label,
+    nameField,
+    serviceName: serviceName === '' ? undefined : serviceName,
+    managedBy: labels?.[MANAGED_BY_LABEL] ?? rawLabel(root, MANAGED_BY_LABEL),
+    ports,
+    endpoints,
+    valid,
+    source,
+  };
+}
+
+function parseSliceEndpoints(root: Field, namespace: string): EndpointDraft[] | undefined {
+  const items = root.list('endpoints', { itemName: 'endpoint' });
+  if (items === undefined) return root.child('endpoints').present ? undefined : [];
+  const out: EndpointDraft[] = [];
+  let ok = true;
+  for (const e of items) {
+    if (!e.isMap) {
+      e.typeError('a mapping (an endpoint with addresses, conditions, nodeName, targetRef)');
+      ok = false;
+      continue;
+    }
+    const addrs = e.list('addresses', { required: true, itemName: 'address', plural: 'addresses', nonEmpty: true });
+    let ip: number | undefined;
+    if (addrs !== undefined) {
+      addrs.forEach((a, i) => {
+        const v = ipv4Only(a);
+        if (v === undefined) ok = false;
+        else if (i === 0) ip = v;
+      });
+    } else ok = false;
+    const cond = e.map('conditions', { expected: 'a mapping with ready, serving and terminating' });
+    const readyRaw = cond?.bool('ready');
+    const servingRaw = cond?.bool('serving');
+    const terminatingRaw = cond?.bool('terminating');
+    if (e.child('conditions').present && cond === undefined) ok = false;
+    for (const k of ['ready', 'serving', 'terminating']) if (cond !== undefined && cond.child(k).present && typeof cond.child(k).raw() !== 'boolean') ok = false;
+    const ready = readyRaw ?? true;
+    const serving = servingRaw ?? ready;
+    const terminating = terminatingRaw ?? false;
+    const refs = endpointRefs(e, namespace);
+    if (!refs.ok) ok = false;
+    if (ip === undefined) continue;
+    out.push({ ip, ready, serving, terminating, nodeName: refs.nodeName, nodeField: e.child('nodeName'), hostname: refs.hostname, targetPod: refs.targetPod });
+  }
+  return ok ? out : undefined;
+}
