@@ -38,6 +38,7 @@ interface TraceArgs {
   'pcap-format': string;
   capture: string[] | undefined;
   'all-paths': boolean;
+  verbose: boolean;
   'iptables-save': string | undefined;
   node: string | undefined;
 }
@@ -66,6 +67,7 @@ export function traceCommand(setCode: (c: number) => void): CommandModule<object
         .option('pcap', { type: 'string', describe: 'Write a capture: a bare name goes to captures/, a path is used as given' })
         .option('pcap-format', { type: 'string', default: 'pcapng', choices: ['pcapng', 'pcap'], describe: 'pcapng (all interfaces, comments) or classic pcap (one file per interface)' })
         .option('capture', { type: 'string', array: true, describe: 'Only capture these interfaces (globs like node1/* or pod:client/eth0)' })
+        .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Also print routine events (chains that ended in an ACCEPT policy, conntrack bookkeeping)' })
         .option('all-paths', { type: 'boolean', default: false, describe: 'List every backend the nat chains can pick for this flow, with its exact probability' })
         .option('iptables-save', { type: 'string', describe: "Use this iptables-save dump (from a real node) instead of the node's generated rules" })
         .option('node', { type: 'string', describe: 'The node whose rules --iptables-save replaces' })
@@ -124,7 +126,7 @@ function runTrace(args: TraceArgs): number {
   const hopSinks: HopSink[] = [];
   const json = new JsonHopSink();
   if (args.json) hopSinks.push(json);
-  else hopSinks.push(new TextHopSink(out));
+  else hopSinks.push(new TextHopSink(out, undefined, args.verbose));
   const captureSinks: CaptureSink[] = [];
   let files: CaptureFiles | undefined;
   if (args.pcap !== undefined) {

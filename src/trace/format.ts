@@ -40,16 +40,30 @@ export function hopToJson(ev: HopEvent): HopJson {
   return j;
 }
 
+/**
+ * Events a person rarely needs: chain traversals that matched nothing decisive and ended in an
+ * ACCEPT policy, and conntrack bookkeeping for the underlay's own VXLAN datagrams.
+ */
+export function isRoutineHop(ev: HopEvent): boolean {
+  if (ev.kind === 'nf' && ev.data?.verdict === 'policy ACCEPT') return true;
+  if (ev.kind === 'nat' && /^conntrack (confirmed|: new flow udp .*dport=(8472|4789) )/.test(ev.text)) return true;
+  if (ev.kind === 'nat' && ev.text.startsWith('conntrack confirmed')) return true;
+  return false;
+}
+
 /** Streams hop lines to a writer (e.g. stdout), optionally only events of some flows. */
 export class TextHopSink implements HopSink {
   lines = 0;
   constructor(
     private readonly write: (line: string) => void,
     private readonly flows?: ReadonlySet<number>,
+    /** Also print routine events (see isRoutineHop). */
+    private readonly verbose = true,
   ) {}
 
   hop(ev: HopEvent): void {
     if (this.flows !== undefined && ev.flow !== 0 && !this.flows.has(ev.flow)) return;
+    if (!this.verbose && isRoutineHop(ev)) return;
     this.lines++;
     this.write(formatHopLine(ev));
   }
