@@ -6,6 +6,8 @@ import { EXIT, UsageError, err } from './common.js';
 import { traceCommand } from './trace.js';
 import { runCommand } from './run.js';
 import { validateCommand } from './validate.js';
+import { rulesCommand } from './rules.js';
+import { verifyCommand } from './verify.js';
 import { isOutputPathError } from './errors.js';
 
 const EPILOG = `Topologies are multi-document YAML: a podnet Cluster document, Kubernetes objects (Pods...),
@@ -21,7 +23,9 @@ async function main(argv: string[]): Promise<number> {
     .command(traceCommand((c) => (code = c)))
     .command(runCommand((c) => (code = c)))
     .command(validateCommand((c) => (code = c)))
-    .demandCommand(1, 'Name a command: trace, run or validate (see --help).')
+    .command(rulesCommand((c) => (code = c)))
+    .command(verifyCommand((c) => (code = c)))
+    .demandCommand(1, 'Name a command: trace, run, rules or validate (see --help).')
     .strict()
     .recommendCommands()
     .epilog(EPILOG)

@@ -1,0 +1,59 @@
+/**
+ * Kernel-side UDP probe client (run with `ip netns exec <ns> node udp-client.js`), like
+ * podnet's (src/apps/probe.ts): once a line arrives on stdin open a socket bound to --sport (or an
+ * ephemeral port), connect it to the destination, send the payload, wait up to --timeout-ms
+ * for one reply. Prints one JSON line: { ok, localPort, data, from, error }.
+ *
+ * Usage: node udp-client.js --dst 10.244.2.2 --port 5353 [--sport 40001] --payload-hex 70726f62650a --timeout-ms 2000
+ */
+import dgram from 'node:dgram';
+
+const opts = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) opts.set(process.argv[i]!, process.argv[i + 1] ?? '');
+const dst = opts.get('--dst') ?? '';
+const port = Number(opts.get('--port'));
+const sport = opts.has('--sport') ? Number(opts.get('--sport')) : 0;
+const payload = Buffer.from(opts.get('--payload-hex') ?? '', 'hex');
+const timeoutMs = Number(opts.get('--timeout-ms') ?? 2000);
+
+function done(result: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify(result) + '\n');
+  process.exit(0);
+}
+
+function start(): void {
+  const s = dgram.createSocket('udp4');
+  let localPort: number | null = null;
+  const timer = setTimeout(() => done({ ok: false, localPort, data: '', from: null, error: 'no reply' }), timeoutMs);
+  s.on('error', (e: NodeJS.ErrnoException) => {
+    clearTimeout(timer);
+    done({ ok: false, localPort, data: '', from: null, error: e.code === 'ECONNREFUSED' ? 'Connection refused' : e.message });
+  });
+  s.on('message', (msg, rinfo) => {
+    clearTimeout(timer);
+    done({ ok: true, localPort, data: msg.toString('utf8'), from: `${rinfo.address}:${rinfo.port}`, error: null });
+  });
+  s.bind({ port: sport, address: '0.0.0.0' }, () => {
+    localPort = s.address().port;
+    s.connect(port, dst, () => {
+      s.send(payload);
+    });
+  });
+}
+
+// started ahead of time by the executor (node takes ~100 ms to start): say so, then wait for the
+// go line on stdin; give up after 10 minutes whatever happens
+setTimeout(() => process.exit(3), 600_000);
+process.stdout.write('READY\n');
+process.stdin.setEncoding('utf8');
+let go = '';
+process.stdin.on('data', (d: string) => {
+  go += d;
+  if (go.includes('\n')) {
+    process.stdin.pause();
+    start();
+  }
+});
+process.stdin.on('end', () => {
+  if (!go.includes('\n')) process.exit(2);
+});

@@ -1,0 +1,107 @@
+/**
+ * What each probe got back, on both sides, as comparable outcomes: per ICMP sequence number
+ * (reply from whom with which TTL, an ICMP error as ping prints it, a local error, no reply) and
+ * per TCP/UDP attempt (which server answered and which source address it saw, or the error).
+ * Ephemeral client ports are shown as `*` unless the probe pinned its source port.
+ */
+import type { ProbeReport } from '../simulation.js';
+import type { Mismatch } from './compare.js';
+import type { KernelProbeOutput } from './kernel-run.js';
+import type { ProbeGroup } from './schedule.js';
+
+/** One probe's outcomes on both sides. */
+export interface ProbeComparison {
+  readonly name: string;
+  readonly protocol: string;
+  readonly from: string;
+  readonly to: string;
+  /** Outcome per sequence number / attempt, in order. */
+  readonly kernel: readonly string[];
+  readonly podnet: readonly string[];
+  readonly mismatches: Mismatch[];
+}
+
+/** Parses iputils ping output into one outcome per sequence number (1..count). */
+export function parsePingOutcomes(stdout: string, stderr: string, count: number): string[] {
+  const out: Array<string | undefined> = new Array(count).fill(undefined);
+  const text = `${stdout}\n${stderr}`;
+  for (const line of text.split('\n')) {
+    const rep = /^\d+ bytes from ([\d.]+): icmp_seq=(\d+) ttl=(\d+)/.exec(line);
+    if (rep) {
+      const i = Number(rep[2]) - 1;
+      if (i >= 0 && i < count) out[i] = `reply from ${rep[1]} ttl=${rep[3]}`;
+      continue;
+    }
+    const err = /^From ([\d.]+) icmp_seq=(\d+) (.*)$/.exec(line);
+    if (err) {
+      const i = Number(err[2]) - 1;
+      if (i >= 0 && i < count) out[i] = `error: From ${err[1]}: ${err[3]!.trim()}`;
+    }
+  }
+  // local errors carry no sequence number: they belong to the sends that got nothing else, in order
+  const locals = text.split('\n').filter((l) => l.startsWith('ping: local error: ')).map((l) => l.slice('ping: '.length).trim());
+  for (let i = 0; i < count && locals.length > 0; i++) if (out[i] === undefined) out[i] = `error: ${locals.shift()!}`;
+  return out.map((o) => o ?? 'no reply');
+}
+
+function bannerOutcome(data: string, pinned: boolean): string | undefined {
+  const m = /^(\S+) (\d+\.\d+\.\d+\.\d+) (\d+)\n?$/.exec(data);
+  if (!m) return undefined;
+  return `answered by ${m[1]}, which saw ${m[2]}:${pinned ? m[3] : '*'}`;
+}
+
+/** Outcome of a TCP/UDP agent run. */
+export function agentOutcome(out: KernelProbeOutput | undefined, pinned: boolean): string {
+  if (out === undefined) return 'not run';
+  const line = out.stdout.trim().split('\n').pop() ?? '';
+  let j: { ok?: boolean; data?: string; error?: string | null };
+  try {
+    j = JSON.parse(line) as typeof j;
+  } catch {
+    return `agent failed: ${(out.stderr.trim() || out.stdout.trim() || `exit ${out.exitCode}`).split('\n')[0]}`;
+  }
+  if (j.ok === true && typeof j.data === 'string') return bannerOutcome(j.data, pinned) ?? `reply ${JSON.stringify(j.data)}`;
+  return `error: ${j.error ?? 'no reply'}`;
+}
+
+/** podnet's outcome per attempt. */
+export function podnetOutcomes(r: ProbeReport, pinned: boolean): string[] {
+  return r.attempts.map((a) => {
+    if (r.protocol === 'icmp') {
+      if (a.ok) return `reply from ${a.replyFrom ?? '?'} ttl=${a.ttl ?? '?'}`;
+      if (a.error !== undefined && a.error !== 'no reply') return `error: ${a.error}`;
+      return 'no reply';
+    }
+    if (a.ok && a.answeredBy !== undefined && a.serverSaw !== undefined) {
+      const [ip, port] = a.serverSaw.split(':');
+      return `answered by ${a.answeredBy}, which saw ${ip}:${pinned ? port : '*'}`;
+    }
+    return `error: ${a.error ?? 'no reply'}`;
+  });
+}
+
+/** Compares the outcomes of every probe. */
+export function compareProbes(groups: readonly ProbeGroup[], reports: readonly ProbeReport[], outputs: readonly KernelProbeOutput[], pinnedOf: (probe: number) => boolean): ProbeComparison[] {
+  return groups.map((g) => {
+    const r = reports[g.probe]!;
+    const pinned = pinnedOf(g.probe);
+    const mine = outputs.filter((o) => o.launch.probe === g.probe);
+    let kernel: string[];
+    if (g.protocol === 'icmp') {
+      const o = mine[0];
+      kernel = o === undefined ? r.attempts.map(() => 'not run') : parsePingOutcomes(o.stdout, o.stderr, g.launches[0]!.count);
+    } else {
+      kernel = g.launches.map((l) => agentOutcome(mine.find((o) => o.launch.attempt === l.attempt), pinned));
+    }
+    const podnet = podnetOutcomes(r, pinned);
+    const point = `probe ${g.name}`;
+    const mismatches: Mismatch[] = [];
+    const n = Math.max(kernel.length, podnet.length);
+    for (let i = 0; i < n; i++) {
+      const k = kernel[i] ?? '(none)';
+      const p = podnet[i] ?? '(none)';
+      if (k !== p) mismatches.push({ kind: 'probe', point, field: g.protocol === 'icmp' ? `icmp_seq=${i + 1}` : `attempt ${i + 1}`, kernel: k, podnet: p });
+    }
+    return { name: g.name, protocol: g.protocol, from: r.from, to: r.to, kernel, podnet, mismatches };
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * The kernel replays podnet's schedule. A Scenario's probes run as podnet runs them: with
+ * `parallel: true` each starts at its podnet start time; otherwise one after another, each
+ * starting `start` after the previous one finished — and never earlier than podnet started it,
+ * so both timelines stay aligned (timers such as the 5 s delayed ARP probes depend on it).
+ * Within a probe, attempts keep podnet's offsets. ICMP probes are one iputils `ping`; TCP and
+ * UDP probes are one agent process per attempt, as podnet opens one socket per attempt.
+ */
+import type { ProbeModel } from '../kube/model.js';
+import type { ProbeReport } from '../simulation.js';
+import type { Simulation } from '../simulation.js';
+import { udpPayload } from '../apps/probe.js';
+import type { Nanos } from '../sim/time.js';
+
+/** One process to start in the kernel topology. */
+export interface Launch {
+  /** Probe index in the Scenario and attempt index within it (0 for a ping, which runs all). */
+  readonly probe: number;
+  readonly attempt: number;
+  readonly name: string;
+  readonly protocol: 'icmp' | 'tcp' | 'udp';
+  /** Offset from the probe's start (ns), as in podnet. */
+  readonly offset: Nanos;
+  /** What to run: `ping` arguments, or agent arguments (the executor adds node, the agent path, --at). */
+  readonly kind: 'ping' | 'tcp-client' | 'udp-client';
+  readonly args: readonly string[];
+  /** For ping: how many outcomes (reply, error, local error) finish it. */
+  readonly count: number;
+  /** The longest the process may run (ms) before it is killed. */
+  readonly limitMs: number;
+}
+
+/** One probe of the Scenario. */
+export interface ProbeGroup {
+  readonly probe: number;
+  readonly name: string;
+  readonly protocol: 'icmp' | 'tcp' | 'udp';
+  /** podnet namespace id of the client (mapped to a kernel namespace by the plan). */
+  readonly fromNs: string;
+  /** When podnet started it (ns since the scenario start). */
+  readonly podnetStart: Nanos;
+  /** The Scenario's `start`: delay after the previous probe finished (sequential) or after 0 (parallel). */
+  readonly gap: Nanos;
+  readonly launches: readonly Launch[];
+}
+
+/** The kernel's schedule. */
+export interface KernelSchedule {
+  readonly parallel: boolean;
+  readonly probes: readonly ProbeGroup[];
+}
+
+function seconds(ns: Nanos): string {
+  return String(Math.round(ns / 1e6) / 1e3);
+}
+
+/** Builds the schedule for a scenario podnet ran (`reports` in Scenario order). */
+export function scheduleFromPodnet(sim: Simulation, probes: readonly ProbeModel[], reports: readonly ProbeReport[], parallel: boolean): KernelSchedule {
+  const groups: ProbeGroup[] = [];
+  probes.forEach((p, i) => {
+    const r = reports[i];
+    const first = r?.attempts[0];
+    if (r === undefined || first === undefined) return;
+    const from = sim.resolveFrom(p.from);
+    const dst = r.dst;
+    const timeoutMs = Math.round(p.timeout / 1e6);
+    const launches: Launch[] = [];
+    if (p.protocol === 'icmp') {
+      const args = ['-n', '-c', String(p.count), '-s', String(p.size), '-i', seconds(p.interval), '-W', seconds(p.timeout), '-M', p.pmtudisc, dst];
+      launches.push({ probe: i, attempt: 0, name: p.name, protocol: 'icmp', offset: 0, kind: 'ping', args, count: p.count, limitMs: Math.round((p.count * p.interval + p.timeout) / 1e6) + 3000 });
+    } else if (r.port !== undefined) {
+      const port = r.port;
+      r.attempts.forEach((a, j) => {
+        const args = ['--dst', dst, '--port', String(port), '--timeout-ms', String(timeoutMs)];
+        if (p.sourcePort !== undefined) args.push('--sport', String(p.sourcePort));
+        if (p.protocol === 'udp') args.push('--payload-hex', Buffer.from(udpPayload(p.size)).toString('hex'));
+        launches.push({
+          probe: i,
+          attempt: j,
+          name: p.name,
+          protocol: p.protocol,
+          offset: a.t - first.t,
+          kind: p.protocol === 'tcp' ? 'tcp-client' : 'udp-client',
+          args,
+          count: 1,
+          limitMs: timeoutMs + 5000,
+        });
+      });
+    }
+    groups.push({ probe: i, name: p.name, protocol: p.protocol, fromNs: from.ns.name, podnetStart: first.t, gap: p.start, launches });
+  });
+  return { parallel, probes: groups };
+}
+
+/** Outcomes a ping has printed so far (replies, ICMP errors, local errors): it is done at `count`. */
+export function pingOutcomes(stdout: string, stderr: string): number {
+  const replies = (stdout.match(/^\d+ bytes from .*icmp_seq=\d+/gm) ?? []).length;
+  const errors = (stdout.match(/^From \S+ icmp_seq=\d+/gm) ?? []).length;
+  const local = ((stdout + stderr).match(/^ping: local error/gm) ?? []).length;
+  return replies + errors + local;
+}
