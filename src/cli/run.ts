@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { Simulation, ProbeError } from '../simulation.js';
 import { HOP_HEADER, TextHopSink } from '../trace/format.js';
-import { formatRunTable, probeErrors } from '../trace/report.js';
+import { checkExpectation, formatRunTable, probeErrors } from '../trace/report.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { CaptureSink, HopSink } from '../trace/tracer.js';
 import { EXIT, UsageError, loadModel, out, parseSeed } from './common.js';
@@ -72,20 +72,29 @@ function runRun(args: RunArgs): number {
       throw e;
     }
     const written = files?.commit() ?? [];
+    const checks = model.scenario.probes.map((p, i) => (p.expect === undefined ? undefined : checkExpectation(reports[i]!, p.expect)));
+    const failed = checks.some((c) => c !== undefined && c.length > 0);
     if (args.json) {
-      out(JSON.stringify({ schema: 'podnet.run/v1', topology: name, seed, scenario: model.scenario.name, probes: reports, captures: written, warnings: sim.serverWarnings }, null, 2));
-      return EXIT.ok;
+      const probes = reports.map((r, i) => (checks[i] === undefined ? r : { ...r, expectation: { ok: checks[i]!.length === 0, failures: checks[i] } }));
+      out(JSON.stringify({ schema: 'podnet.run/v1', topology: name, seed, scenario: model.scenario.name, probes, captures: written, warnings: sim.serverWarnings }, null, 2));
+      return failed ? EXIT.failed : EXIT.ok;
     }
     out('');
-    out(formatRunTable(reports));
+    out(formatRunTable(reports, checks));
     const errs = reports.flatMap((r) => probeErrors(r).map((e) => `  ${r.name}: ${e}`));
     if (errs.length) {
       out('');
       out('errors:');
       for (const e of errs) out(e);
     }
+    const fails = checks.flatMap((c, i) => (c ?? []).map((f) => `  ${reports[i]!.name}: ${f}`));
+    if (fails.length) {
+      out('');
+      out('expectations that did not hold:');
+      for (const f of fails) out(f);
+    }
     for (const w of written) out(`capture written: ${w}`);
-    return EXIT.ok;
+    return failed ? EXIT.failed : EXIT.ok;
   } catch (e) {
     files?.abort();
     throw e;

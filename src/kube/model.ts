@@ -193,6 +193,24 @@ export interface PortRangeModel {
 /** Protocols a probe can use. */
 export type ProbeProtocol = 'icmp' | 'tcp' | 'udp';
 
+/** What a probe is expected to get back; `podnet run` checks it and exits 1 when it does not hold. */
+export interface ProbeExpectation {
+  /** Attempts answered. */
+  readonly replies: number | undefined;
+  /** Attempts sent and not answered. */
+  readonly lost: number | undefined;
+  /** The TTL every reply arrives with. */
+  readonly ttl: number | undefined;
+  /** Every answer comes from one of these endpoints (pod display names, or IPs for ping). */
+  readonly answeredBy: readonly string[] | undefined;
+  /** Every answering endpoint saw the client as one of these addresses. */
+  readonly serverSaw: readonly string[] | undefined;
+  /** Every failed attempt's error contains this text. */
+  readonly error: string | undefined;
+  /** All answers come from one and the same endpoint (session affinity). */
+  readonly sameAnswer: boolean | undefined;
+}
+
 /** One traffic probe of a Scenario. */
 export interface ProbeModel {
   readonly name: string;
@@ -214,6 +232,8 @@ export interface ProbeModel {
   readonly start: Nanos;
   /** How long to wait for a reply before counting a loss. */
   readonly timeout: Nanos;
+  /** Checked by `podnet run` (undefined: nothing expected). */
+  readonly expect?: ProbeExpectation | undefined;
   readonly source: SourceRef | undefined;
 }
 

@@ -238,11 +238,11 @@ export class Conntrack {
     if (ip.payloadLength < 8 + 20 + 8) return CtInfo.Invalid;
     const inner = packetTuple(pkt.buf, q);
     if (inner === undefined) return CtInfo.Invalid;
-    // the quoted packet travelled the other way: its inverse is this error's direction
-    const s = this.find(inner, now);
+    // the quoted packet travelled the other way: its inverse is a tuple of this error's direction
+    const s = this.find(invertTuple(inner), now);
     if (s === undefined) return CtInfo.Invalid;
     pkt.ct = s.conn;
-    pkt.ctReply = !s.reply;
+    pkt.ctReply = s.reply;
     pkt.ctRelated = true;
     return CtInfo.Related;
   }

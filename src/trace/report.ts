@@ -1,5 +1,6 @@
 /** Human summaries of probe results (the `podnet run` table and `podnet trace`'s result line). */
 import type { ProbeReport } from '../simulation.js';
+import type { ProbeExpectation } from '../kube/model.js';
 import { formatTable } from './format.js';
 
 function counts(values: ReadonlyArray<string | undefined>): Map<string, number> {
@@ -27,12 +28,13 @@ export function probeErrors(r: ProbeReport): string[] {
   return [...m.entries()].map(([e, n]) => (n > 1 ? `${e} (×${n})` : e));
 }
 
-/** The `podnet run` results table. */
-export function formatRunTable(reports: readonly ProbeReport[]): string {
-  const rows = reports.map((r) => {
+/** The `podnet run` results table; `checks[i]` is the outcome of probe i's `expect:` (undefined: none). */
+export function formatRunTable(reports: readonly ProbeReport[], checks: ReadonlyArray<readonly string[] | undefined> = []): string {
+  const withChecks = checks.some((c) => c !== undefined);
+  const rows = reports.map((r, i) => {
     const answered = formatCounts(counts(r.attempts.map((a) => a.answeredBy)), r.replies);
     const saw = r.protocol === 'icmp' ? '-' : formatCounts(counts(r.attempts.map((a) => a.serverSaw?.replace(/:\d+$/, ''))), r.replies);
-    return [
+    const row = [
       r.name,
       r.protocol,
       r.from,
@@ -45,8 +47,11 @@ export function formatRunTable(reports: readonly ProbeReport[]): string {
       answered,
       saw,
     ];
+    const c = checks[i];
+    return withChecks ? [c === undefined ? '-' : c.length === 0 ? 'ok' : 'FAIL', ...row] : row;
   });
-  return formatTable(['PROBE', 'PROTO', 'FROM', 'TO', 'SENT', 'DELIVERED', 'REPLIES', 'LOST', 'TTL', 'ANSWERED BY', 'SERVER SAW'], rows);
+  const header = ['PROBE', 'PROTO', 'FROM', 'TO', 'SENT', 'DELIVERED', 'REPLIES', 'LOST', 'TTL', 'ANSWERED BY', 'SERVER SAW'];
+  return formatTable(withChecks ? ['CHECK', ...header] : header, rows);
 }
 
 /** One paragraph describing a single probe's outcome (for `podnet trace`). */
@@ -65,4 +70,34 @@ export function formatProbeOutcome(r: ProbeReport): string {
     lines.push(`  #${a.index + 1}${a.sourcePort !== undefined ? ` (source port ${a.sourcePort})` : ''}: ${parts.join(', ')}`);
   }
   return lines.join('\n');
+}
+
+/** Checks a probe's result against its `expect:` block; returns what did not hold (empty: all good). */
+export function checkExpectation(r: ProbeReport, exp: ProbeExpectation): string[] {
+  const fails: string[] = [];
+  if (exp.replies !== undefined && r.replies !== exp.replies) fails.push(`expected ${exp.replies} replies, got ${r.replies}`);
+  if (exp.lost !== undefined && r.lost !== exp.lost) fails.push(`expected ${exp.lost} lost, got ${r.lost}`);
+  if (exp.ttl !== undefined) {
+    const bad = r.attempts.filter((a) => a.ok && a.ttl !== exp.ttl).map((a) => a.ttl);
+    if (bad.length > 0) fails.push(`expected reply TTL ${exp.ttl}, got ${[...new Set(bad)].join(', ')}`);
+  }
+  if (exp.answeredBy !== undefined) {
+    const allowed = new Set(exp.answeredBy);
+    const bad = [...new Set(r.attempts.filter((a) => a.ok && !allowed.has(a.answeredBy ?? '')).map((a) => a.answeredBy ?? '?'))];
+    if (bad.length > 0) fails.push(`expected answers from ${exp.answeredBy.join(' or ')}, also got ${bad.join(', ')}`);
+  }
+  if (exp.serverSaw !== undefined) {
+    const allowed = new Set(exp.serverSaw);
+    const bad = [...new Set(r.attempts.filter((a) => a.ok && a.serverSaw !== undefined && !allowed.has(a.serverSaw.replace(/:\d+$/, ''))).map((a) => a.serverSaw!.replace(/:\d+$/, '')))];
+    if (bad.length > 0) fails.push(`expected the server to see ${exp.serverSaw.join(' or ')}, it saw ${bad.join(', ')}`);
+  }
+  if (exp.sameAnswer === true) {
+    const by = [...new Set(r.attempts.filter((a) => a.ok).map((a) => a.answeredBy))];
+    if (by.length > 1) fails.push(`expected every answer from one endpoint, got ${by.join(', ')}`);
+  }
+  if (exp.error !== undefined) {
+    const bad = r.attempts.filter((a) => !a.ok && !(a.error ?? '').includes(exp.error!));
+    if (bad.length > 0 || r.attempts.every((a) => a.ok)) fails.push(`expected failures with "${exp.error}", got ${bad.length ? [...new Set(bad.map((a) => a.error ?? 'none'))].join('; ') : 'no failure'}`);
+  }
+  return fails;
 }

@@ -16,7 +16,7 @@
  */
 import type { Nanos } from '../../../sim/time.js';
 import { NS_PER_S } from '../../../sim/time.js';
-import type { ProbeModel, ProbeProtocol, ScenarioModel, SourceRef } from '../../model.js';
+import type { ProbeExpectation, ProbeModel, ProbeProtocol, ScenarioModel, SourceRef } from '../../model.js';
 import type { Field } from '../field.js';
 import { StateKey, whereText, type KindHandler, type LoadState, type ObjectInput } from '../state.js';
 import { dnsLabel, dnsSubdomain, parseIpv4, quote } from '../values.js';
@@ -247,6 +247,9 @@ function parseProbe(p: Field, index: number): ProbeDraft {
   const start = p.duration('start', { default: 0 });
   const timeout = p.duration('timeout', { default: 2 * NS_PER_S, positive: true });
   const name = p.str('name', { check: dnsSubdomain, default: `${protocol ?? 'probe'}-${index}` });
+  const expectField = p.child('expect');
+  const expectation = expectField.present ? parseExpectation(expectField, count ?? 1) : undefined;
+  const expectOk = !expectField.present || expectation !== undefined;
 
   const pm = pmtudisc;
   const complete =
@@ -262,16 +265,53 @@ function parseProbe(p: Field, index: number): ProbeDraft {
     interval !== undefined &&
     start !== undefined &&
     timeout !== undefined &&
-    name !== undefined;
+    name !== undefined &&
+    expectOk;
   return {
     fields: complete
-      ? { name, to: toText, protocol, port, sourcePort, count, size, pmtudisc: pm, interval, start, timeout, source: p.source() }
+      ? { name, to: toText, protocol, port, sourcePort, count, size, pmtudisc: pm, interval, start, timeout, expect: expectation, source: p.source() }
       : undefined,
     from,
     fromField,
     toPod,
     toField,
   };
+}
+
+/** A string or a list of strings (`answeredBy: web-0` or `answeredBy: [web-0, web-1]`). */
+function stringOrList(f: Field, path: string, check?: (v: string) => string | undefined): string[] | undefined {
+  const c = f.child(path);
+  if (!c.present) return undefined;
+  if (c.isList) {
+    const items = f.list(path) ?? [];
+    const out: string[] = [];
+    for (const it of items) {
+      const v = it.str('', check !== undefined ? { check } : {});
+      if (v === undefined) return undefined;
+      out.push(v);
+    }
+    return out;
+  }
+  const v = f.str(path, { expected: 'a string or a list of strings', ...(check !== undefined ? { check } : {}) });
+  return v === undefined ? undefined : [v];
+}
+
+/** `expect:` of a probe. */
+function parseExpectation(f: Field, count: number): ProbeExpectation | undefined {
+  if (!f.isMap) {
+    f.typeError('a mapping (replies, lost, ttl, answeredBy, serverSaw, error, sameAnswer)');
+    return undefined;
+  }
+  const replies = f.int('replies', 0, count);
+  const lost = f.int('lost', 0, count);
+  const ttl = f.int('ttl', 0, 255);
+  const answeredBy = stringOrList(f, 'answeredBy');
+  const serverSaw = stringOrList(f, 'serverSaw', (v) => (parseIpv4(v) === undefined ? 'an IPv4 address' : undefined));
+  const error = f.str('error');
+  const sameAnswer = f.bool('sameAnswer');
+  const bad = (path: string, v: unknown): boolean => f.child(path).present && v === undefined;
+  if (bad('replies', replies) || bad('lost', lost) || bad('ttl', ttl) || bad('answeredBy', answeredBy) || bad('serverSaw', serverSaw) || bad('error', error) || bad('sameAnswer', sameAnswer)) return undefined;
+  return { replies, lost, ttl, answeredBy, serverSaw, error, sameAnswer };
 }
 
 function endpointText(e: Endpoint): string {
