@@ -189,7 +189,7 @@ function runTrace(args: TraceArgs): number {
             probe: { name: probe.name, from: probe.from, to: probe.to, protocol: probe.protocol, port: spec.port ?? null, count: probe.count },
             events: json.events,
             result: report,
-            ...(args['all-paths'] ? { allPaths: allPaths.map((a) => ({ ...a, paths: a.paths.map((p) => ({ ...p, nat: p.nat === undefined ? null : formatTarget(p.nat) })) })) } : {}),
+            ...(args['all-paths'] ? { allPaths: allPaths.map((a) => ({ ...a, paths: a.paths.map((p) => ({ ...p, nat: p.nat === undefined ? null : formatTarget(p.nat).trim() })) })) } : {}),
             captures: written,
           },
           null,
@@ -201,7 +201,7 @@ function runTrace(args: TraceArgs): number {
         out('');
         out(`every way through ${a.node} nat/${a.hook} for ${a.flow}:`);
         for (const p of a.paths) {
-          out(`  ${(p.probability * 100).toFixed(9).padStart(13)} %  ${p.nat ? formatTarget(p.nat) : p.verdict}   via ${p.rules.join(' → ') || '(no rule)'}`);
+          out(`  ${(p.probability * 100).toFixed(9).padStart(13)} %  ${p.nat ? formatTarget(p.nat).trim() : p.verdict}   via ${p.rules.join(' → ') || '(no rule)'}`);
         }
       }
       out('');

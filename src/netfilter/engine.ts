@@ -467,7 +467,7 @@ export class Netfilter implements NetfilterHooks {
         case 'SNAT':
         case 'MASQUERADE':
           if (ctx.table === 'nat') ctx.nat = { kind: t.kind, target: t };
-          this.finish(ctx, builtin, formatTarget(t));
+          this.finish(ctx, builtin, formatTarget(t).trim());
           return 'accept';
         case 'MARK':
           ctx.mark = ((ctx.mark & ~t.mask) ^ t.value) >>> 0;
