@@ -190,19 +190,14 @@ export class Simulation {
     specs.forEach((spec, i) => {
       const run = new ProbeRun({ ...spec, start: spec.start }, (r) => {
         results[i] = r;
-        remaining--;
+        if (--remaining === 0) world.sched.stop();
       });
       run.schedule();
     });
     // bound: the longest probe's schedule plus its timeout plus TCP's longest SYN back-off
     const horizon = Math.max(0, ...specs.map((s) => s.start + s.count * s.interval + s.timeout)) + 130 * NS_PER_S;
-    const hardStop = t0 + horizon;
     let budget = this.maxEvents;
-    while (remaining > 0 && budget > 0) {
-      const next = world.sched.peekTime();
-      if (next === undefined || next > hardStop) break;
-      budget -= world.sched.run(next, Math.min(budget, 100_000));
-    }
+    if (remaining > 0) budget -= world.sched.run(t0 + horizon, budget);
     if (until !== undefined && until > world.now) world.sched.run(until, budget);
     return specs.map((spec, i) => this.report(spec, results[i]));
   }

@@ -105,7 +105,8 @@ export class NeighEntry {
 /** The neighbour table of one netns. */
 export class NeighTable {
   readonly params: NeighParams;
-  private entries = new Map<number, NeighEntry>();
+  // per device (by ifindex), then by address as a signed int32 (fast Map keys)
+  private entries = new Map<number, Map<number, NeighEntry>>();
   /** Randomised reachable time (base/2 .. 3·base/2), redrawn every 300 s as neigh_periodic_work does. */
   private reachableTime: number;
   private reachableDrawnAt = 0;
@@ -118,9 +119,6 @@ export class NeighTable {
     this.reachableTime = this.randReachTime();
   }
 
-  private key(dev: NetDevice, ip: Ipv4Addr): number {
-    return dev.ifindex * 0x1_0000_0000 + (ip >>> 0);
-  }
 
   private randReachTime(): number {
     const base = this.params.baseReachableTime;
@@ -139,15 +137,16 @@ export class NeighTable {
 
   /** Looks up an entry without creating it. */
   lookup(dev: NetDevice, ip: Ipv4Addr): NeighEntry | undefined {
-    return this.entries.get(this.key(dev, ip));
+    return this.entries.get(dev.ifindex)?.get(ip | 0);
   }
 
   private create(dev: NetDevice, ip: Ipv4Addr): NeighEntry {
-    const k = this.key(dev, ip);
-    let n = this.entries.get(k);
+    let m = this.entries.get(dev.ifindex);
+    if (m === undefined) this.entries.set(dev.ifindex, (m = new Map()));
+    let n = m.get(ip | 0);
     if (n === undefined) {
       n = new NeighEntry(dev, ip, this.ns.world.now, this.params.baseReachableTime);
-      this.entries.set(k, n);
+      m.set(ip | 0, n);
     }
     return n;
   }
@@ -162,16 +161,18 @@ export class NeighTable {
 
   /** Removes non-permanent entries (`ip neigh flush all`). */
   flush(): void {
-    for (const [k, n] of this.entries) {
-      if (n.state === Nud.Permanent) continue;
-      this.cancelTimer(n);
-      this.entries.delete(k);
+    for (const m of this.entries.values()) {
+      for (const [k, n] of m) {
+        if (n.state === Nud.Permanent) continue;
+        this.cancelTimer(n);
+        m.delete(k);
+      }
     }
   }
 
   /** All entries (for `ip neigh show`-like dumps and tests). */
   all(): NeighEntry[] {
-    return [...this.entries.values()];
+    return [...this.entries.values()].flatMap((m) => [...m.values()]);
   }
 
   /** Transmits an IPv4 packet to `nexthop` on `dev`, resolving its MAC first if needed. */

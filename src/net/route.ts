@@ -34,9 +34,12 @@ export interface Route {
 
 /** A single routing table with longest-prefix match. */
 export class RouteTable {
-  private byLen: Array<Map<Ipv4Addr, Route> | undefined> = new Array(33);
+  // keys are the masked prefixes as signed int32 (small integers hash fastest in V8 Maps)
+  private byLen: Array<Map<number, Route> | undefined> = new Array(33);
   private lens: number[] = [];
   private count = 0;
+  /** Bumped on every change (for lookup caches). */
+  version = 0;
 
   /** Adds a route; an existing route for the same prefix is replaced (like `ip route replace`). */
   add(r: Route): void {
@@ -47,15 +50,17 @@ export class RouteTable {
       this.lens.push(r.len);
       this.lens.sort((a, b) => b - a);
     }
-    if (!m.has(r.dst)) this.count++;
-    m.set(r.dst >>> 0, r);
+    if (!m.has(r.dst | 0)) this.count++;
+    m.set(r.dst | 0, r);
+    this.version++;
   }
 
   /** Removes the route for a prefix, returning whether one existed. */
   remove(dst: Ipv4Addr, len: number): boolean {
     const m = this.byLen[len];
-    if (m === undefined || !m.delete(dst >>> 0)) return false;
+    if (m === undefined || !m.delete(dst | 0)) return false;
     this.count--;
+    this.version++;
     return true;
   }
 
@@ -64,7 +69,7 @@ export class RouteTable {
     const lens = this.lens;
     for (let i = 0; i < lens.length; i++) {
       const len = lens[i]!;
-      const r = this.byLen[len]!.get((addr & prefixMask(len)) >>> 0);
+      const r = this.byLen[len]!.get(addr & prefixMask(len));
       if (r !== undefined) return r;
     }
     return undefined;
@@ -72,7 +77,7 @@ export class RouteTable {
 
   /** Exact-prefix lookup. */
   get(dst: Ipv4Addr, len: number): Route | undefined {
-    return this.byLen[len]?.get(dst >>> 0);
+    return this.byLen[len]?.get(dst | 0);
   }
 
   /** Number of routes. */
@@ -92,10 +97,24 @@ export class RouteTable {
 export class Fib {
   readonly local = new RouteTable();
   readonly main = new RouteTable();
+  // the result of recent lookups per destination, dropped whenever either table changes
+  private cache = new Map<number, Route | null>();
+  private cacheVersion = -1;
 
   /** Route lookup in rule order: local table, then main. */
   lookup(dst: Ipv4Addr): Route | undefined {
-    return this.local.lookup(dst) ?? this.main.lookup(dst);
+    const v = this.local.version * 0x100000 + this.main.version;
+    if (v !== this.cacheVersion) {
+      this.cache.clear();
+      this.cacheVersion = v;
+    }
+    const key = dst | 0;
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit ?? undefined;
+    const r = this.local.lookup(dst) ?? this.main.lookup(dst);
+    if (this.cache.size > 4096) this.cache.clear();
+    this.cache.set(key, r ?? null);
+    return r;
   }
 
   /** True when `addr` is a local address of this netns (addrtype LOCAL). */

@@ -21,6 +21,7 @@ import type { NetNs } from './netns.js';
 import type { OutputRoute } from './stack.js';
 import type { SocketError } from './sockets.js';
 import { socketError } from './sockets.js';
+import { QuadMap } from './tuple-map.js';
 
 /** TCP states (as `ss` names them). */
 export type TcpState =
@@ -205,7 +206,7 @@ export class TcpSocket {
     this.txhash = rng.nextU32() || 1;
     this.inetId = rng.nextU32() & 0xffff;
     this.state = 'SYN_SENT';
-    this.trace(`connect ${this}: SYN_SENT`);
+    this.trace(() => `connect ${this}: SYN_SENT`);
     this.sendSyn(false);
   }
 
@@ -294,7 +295,7 @@ export class TcpSocket {
       this.rtx.push(seg);
       this.sndNxt = seqAdd(this.sndNxt, 1);
       this.state = this.state === 'CLOSE_WAIT' ? 'LAST_ACK' : 'FIN_WAIT1';
-      this.trace(`close ${this}: FIN sent, ${this.state}`);
+      this.trace(() => `close ${this}: FIN sent, ${this.state}`);
       this.transmit(seg);
       sent = true;
     }
@@ -362,7 +363,7 @@ export class TcpSocket {
     this.retries++;
     const limit = this.state === 'SYN_SENT' ? TCP_SYN_RETRIES : this.state === 'SYN_RECV' ? TCP_SYNACK_RETRIES : TCP_RETRIES2;
     if (this.retries > limit) {
-      this.trace(`${this}: ${this.retries - 1} retransmissions unanswered, giving up (ETIMEDOUT)`);
+      this.trace(() => `${this}: ${this.retries - 1} retransmissions unanswered, giving up (ETIMEDOUT)`);
       this.destroy(socketError('ETIMEDOUT', 'Connection timed out', { local: true }));
       return;
     }
@@ -372,7 +373,7 @@ export class TcpSocket {
     this.cwnd = 1;
     const seg = this.rtx[0]!;
     seg.retransmitted = true;
-    this.trace(`${this}: retransmission timeout, resending ${formatTcpFlags(seg.flags)} (retry ${this.retries}, next RTO ${this.rto / 1e9}s)`);
+    this.trace(() => `${this}: retransmission timeout, resending ${formatTcpFlags(seg.flags)} (retry ${this.retries}, next RTO ${this.rto / 1e9}s)`);
     if (seg.flags & TCP_SYN) {
       if (this.state === 'SYN_RECV') this.sendSynAck();
       else this.engine.sendRaw(this, TCP_SYN, this.iss, 0, null, this.synOptions(0), this.initialWindow(this.advmss));
@@ -418,7 +419,7 @@ export class TcpSocket {
       }
       if (flags & TCP_RST) {
         if (flags & TCP_ACK) {
-          this.trace(`${this}: connection refused (RST)`);
+          this.trace(() => `${this}: connection refused (RST)`);
           this.destroy(socketError('ECONNREFUSED', 'Connection refused', { local: false, from: ip.src }));
         }
         return;
@@ -438,7 +439,7 @@ export class TcpSocket {
         this.state = 'ESTABLISHED';
         this.establishedAt = this.ns.world.now;
         this.rcvWnd = this.initialWindow(this.advmss);
-        this.trace(`${this}: SYN-ACK received, ESTABLISHED`);
+        this.trace(() => `${this}: SYN-ACK received, ESTABLISHED`);
         this.sendAck();
         this.callbacks.onConnected?.(this);
         this.pushPending(false);
@@ -452,7 +453,7 @@ export class TcpSocket {
       segSpan === 0 ? seq === this.rcvNxt || (seqLe(this.rcvNxt, seq) && seqLt(seq, seqAdd(this.rcvNxt, Math.max(this.rcvWnd, 1)))) : seqLt(seq, seqAdd(this.rcvNxt, this.rcvWnd)) && seqLt(this.rcvNxt, seqAdd(seq, segSpan));
     if (flags & TCP_RST) {
       if (seq === this.rcvNxt || (this.state === 'SYN_RECV' && acceptable)) {
-        this.trace(`${this}: reset by peer`);
+        this.trace(() => `${this}: reset by peer`);
         this.destroy(socketError('ECONNRESET', 'Connection reset by peer', { local: false, from: ip.src }));
       }
       return;
@@ -489,7 +490,7 @@ export class TcpSocket {
       this.sndWnd = tcp.window << this.sndWscale;
       this.state = 'ESTABLISHED';
       this.establishedAt = this.ns.world.now;
-      this.trace(`${this}: handshake complete, ESTABLISHED (accepted)`);
+      this.trace(() => `${this}: handshake complete, ESTABLISHED (accepted)`);
       this.listener?.onAccept(this);
     } else {
       // ACK processing
@@ -512,12 +513,12 @@ export class TcpSocket {
       if (finAcked) {
         if (this.state === 'FIN_WAIT1') {
           this.state = 'FIN_WAIT2';
-          this.trace(`${this}: FIN acknowledged, FIN_WAIT2`);
+          this.trace(() => `${this}: FIN acknowledged, FIN_WAIT2`);
         } else if (this.state === 'CLOSING') {
           this.enterTimeWait();
           return;
         } else if (this.state === 'LAST_ACK') {
-          this.trace(`${this}: FIN acknowledged, CLOSED`);
+          this.trace(() => `${this}: FIN acknowledged, CLOSED`);
           this.destroy(undefined);
           return;
         }
@@ -554,7 +555,7 @@ export class TcpSocket {
           this.state = 'CLOSE_WAIT';
           // tcp_fin: entering pingpong mode delays the ACK, so the application's own FIN carries it
           this.pingpong = true;
-          this.trace(`${this}: FIN received, CLOSE_WAIT`);
+          this.trace(() => `${this}: FIN received, CLOSE_WAIT`);
           this.scheduleDelack();
           this.callbacks.onEof?.(this);
           break;
@@ -620,7 +621,7 @@ export class TcpSocket {
     this.sndWnd = tcp.window;
     this.requestSock = true;
     this.state = 'SYN_RECV';
-    this.trace(`${this}: SYN received, SYN_RECV, sending SYN-ACK`);
+    this.trace(() => `${this}: SYN received, SYN_RECV, sending SYN-ACK`);
     this.rtx.push({ seq: this.iss, flags: TCP_SYN | TCP_ACK, data: null, span: 1, sentAt: this.ns.world.now, retransmitted: false });
     this.sendSynAck();
     this.armRtx();
@@ -631,7 +632,7 @@ export class TcpSocket {
     this.cancelRtx();
     this.cancelDelack();
     this.rtx = [];
-    this.trace(`${this}: TIME_WAIT for ${TCP_TIMEWAIT_LEN / 1e9}s`);
+    this.trace(() => `${this}: TIME_WAIT for ${TCP_TIMEWAIT_LEN / 1e9}s`);
     this.twTimer = this.ns.world.sched.schedule(TCP_TIMEWAIT_LEN, (s: TcpSocket) => s.destroy(undefined, true), this);
     this.callbacks.onClosed?.(this, undefined);
     this.callbacks = {};
@@ -660,7 +661,7 @@ export class TcpSocket {
       const newMss = err.mtu - 40 - (this.tsOk ? 12 : 0);
       if (newMss < this.mss) {
         this.mss = newMss;
-        this.trace(`${this}: path MTU ${err.mtu}, MSS now ${newMss}`);
+        this.trace(() => `${this}: path MTU ${err.mtu}, MSS now ${newMss}`);
         const first = this.rtx[0];
         if (first && first.data && first.data.length > newMss) {
           const data = first.data;
@@ -674,29 +675,25 @@ export class TcpSocket {
     }
     if (this.state === 'SYN_SENT' || this.state === 'SYN_RECV') {
       // hard errors abort a connection attempt (after the first retransmission in Linux; simplified)
-      this.trace(`${this}: ${err.message}`);
+      this.trace(() => `${this}: ${err.message}`);
       this.destroy(err);
     } else {
       this.error = err;
     }
   }
 
-  private trace(text: string): void {
+  private trace(text: string | (() => string)): void {
     const w = this.ns.world;
-    if (w.tracer.on) w.tracer.hop('app', this.ns.label, undefined, undefined, this.flow, `tcp ${text}`);
+    if (w.tracer.on) w.tracer.hop('app', this.ns.label, undefined, undefined, this.flow, `tcp ${typeof text === 'string' ? text : text()}`);
   }
 }
 
 /** The TCP layer of one netns. */
 export class TcpEngine {
   private listeners = new Map<number, TcpListener[]>();
-  private conns = new Map<string, TcpSocket>();
+  private conns = new QuadMap<TcpSocket>();
 
   constructor(readonly ns: NetNs) {}
-
-  private key(la: Ipv4Addr, lp: number, ra: Ipv4Addr, rp: number): string {
-    return `${la}:${lp}:${ra}:${rp}`;
-  }
 
   /** Listens on addr:port (addr 0 = any). */
   listen(localAddr: Ipv4Addr, port: number, onAccept: (s: TcpSocket) => void): TcpListener | SocketError {
@@ -726,12 +723,12 @@ export class TcpEngine {
     const src = rt.src;
     let port = srcPort;
     if (port === 0) {
-      const free = (p: number): boolean => !this.conns.has(this.key(src, p, dst, dport)) && !this.listeners.has(p);
+      const free = (p: number): boolean => !this.conns.has(src, p, dst, dport) && !this.listeners.has(p);
       port = this.ns.sockets.ephemeralPort((p) => p % 2 === 0 && free(p));
       if (port === 0) port = this.ns.sockets.ephemeralPort(free);
       if (port === 0) return socketError('EADDRINUSE', 'no free ephemeral port');
     } else {
-      const existing = this.conns.get(this.key(src, port, dst, dport));
+      const existing = this.conns.get(src, port, dst, dport);
       if (existing !== undefined) {
         if (existing.state !== 'TIME_WAIT') return socketError('EADDRINUSE', `${formatIpv4(src)}:${port} → ${formatIpv4(dst)}:${dport} in use`);
         existing.destroy(undefined, true);
@@ -739,15 +736,14 @@ export class TcpEngine {
     }
     const s = new TcpSocket(this, src, port, dst, dport, flow);
     s.callbacks = callbacks;
-    this.conns.set(this.key(src, port, dst, dport), s);
+    this.conns.set(src, port, dst, dport, s);
     s.startConnect();
     return s;
   }
 
   /** @internal */
   forget(s: TcpSocket): void {
-    const k = this.key(s.localAddr, s.localPort, s.remoteAddr, s.remotePort);
-    if (this.conns.get(k) === s) this.conns.delete(k);
+    if (this.conns.get(s.localAddr, s.localPort, s.remoteAddr, s.remotePort) === s) this.conns.delete(s.localAddr, s.localPort, s.remoteAddr, s.remotePort);
   }
 
   /** @internal The output route for a connection (undefined when unroutable). */
@@ -766,7 +762,7 @@ export class TcpEngine {
   /** tcp_v4_rcv demux. */
   receive(dev: NetDevice, pkt: Packet, ip: Ipv4View, tcp: TcpView): void {
     const w = this.ns.world;
-    const s = this.conns.get(this.key(ip.dst, tcp.dstPort, ip.src, tcp.srcPort));
+    const s = this.conns.get(ip.dst, tcp.dstPort, ip.src, tcp.srcPort);
     if (s !== undefined) {
       if (w.tracer.active) this.note(pkt, dev, `to TCP socket ${s} (${s.state})`);
       if (s.state === 'TIME_WAIT' && tcp.flags & TCP_SYN && !(tcp.flags & TCP_ACK)) {
@@ -785,7 +781,7 @@ export class TcpEngine {
       child.listener = l;
       // the request socket draws its own tx hash (net_tx_rndhash); the child keeps it
       child.txhash = this.ns.rng.nextU32() || 1;
-      this.conns.set(this.key(ip.dst, tcp.dstPort, ip.src, tcp.srcPort), child);
+      this.conns.set(ip.dst, tcp.dstPort, ip.src, tcp.srcPort, child);
       if (w.tracer.active) this.note(pkt, dev, `SYN to listening port ${tcp.dstPort}`);
       child.acceptSyn(tcp, pkt);
       return;
@@ -803,7 +799,7 @@ export class TcpEngine {
 
   /** ICMP error for a connection (matched by the quoted 4-tuple). */
   icmpError(src: Ipv4Addr, sport: number, dst: Ipv4Addr, dport: number, err: SocketError): void {
-    this.conns.get(this.key(src, sport, dst, dport))?.icmpError(err);
+    this.conns.get(src, sport, dst, dport)?.icmpError(err);
   }
 
   /** tcp_v4_send_reset: answer a segment that matches no socket. */

@@ -112,9 +112,22 @@ export function invertTuple(t: Tuple): Tuple {
   return { src: t.dst, dst: t.src, proto: t.proto, sport: t.dport, dport: t.sport };
 }
 
-/** A map key for a tuple. */
+/** A map key for a tuple (for callers that want strings; the table itself hashes numerically). */
 export function tupleKey(t: Tuple): string {
   return `${t.src}:${t.dst}:${t.proto}:${t.sport}:${t.dport}`;
+}
+
+/** A 32-bit hash of a tuple (murmur-style mixing of its fields). */
+function tupleHash(t: Tuple): number {
+  let h = Math.imul(t.src ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ t.dst, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16) ^ ((t.sport << 16) | t.dport), 0x27d4eb2f);
+  h = Math.imul(h ^ (h >>> 15) ^ t.proto, 0x165667b1);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+function sameTuple(a: Tuple, b: Tuple): boolean {
+  return a.src === b.src && a.dst === b.dst && a.sport === b.sport && a.dport === b.dport && a.proto === b.proto;
 }
 
 /** Extracts the tuple of an IPv4 packet at `l3`; undefined when it cannot be tracked (malformed, non-first fragment). */
@@ -139,11 +152,16 @@ export function packetTuple(buf: Uint8Array, l3: number): Tuple | undefined {
 interface Slot {
   conn: Conn;
   reply: boolean;
+  tuple: Tuple;
+  /** Next slot with the same hash (collision chain). */
+  next: Slot | null;
 }
 
 /** The conntrack table of one netns. */
 export class Conntrack {
-  private table = new Map<string, Slot>();
+  // numeric hash → collision chain; strings as keys cost an allocation per lookup on the hot path
+  private table = new Map<number, Slot>();
+  private count = 0;
   private nextId = 1;
   timeouts: CtTimeouts = DEFAULT_CT_TIMEOUTS;
   /** nf_conntrack_tcp_loose: pick up connections from mid-stream ACKs. */
@@ -151,24 +169,53 @@ export class Conntrack {
 
   /** Number of confirmed connections. */
   get size(): number {
-    return this.table.size / 2;
+    return this.count / 2;
   }
 
   /** All live connections. */
   all(now: number): Conn[] {
     const out: Conn[] = [];
-    for (const s of this.table.values()) if (!s.reply && s.conn.expires > now) out.push(s.conn);
+    for (let s of this.table.values()) {
+      for (; s !== null; s = s.next!) if (!s.reply && s.conn.expires > now) out.push(s.conn);
+    }
     return out;
   }
 
   /** Removes every entry (`conntrack -F`). */
   flush(): void {
     this.table.clear();
+    this.count = 0;
+  }
+
+  private lookupSlot(t: Tuple): Slot | undefined {
+    for (let s: Slot | null | undefined = this.table.get(tupleHash(t)); s; s = s.next) if (sameTuple(s.tuple, t)) return s;
+    return undefined;
+  }
+
+  private insert(t: Tuple, conn: Conn, reply: boolean): void {
+    const h = tupleHash(t);
+    const head = this.table.get(h) ?? null;
+    this.table.set(h, { conn, reply, tuple: t, next: head });
+    this.count++;
+  }
+
+  private unlink(t: Tuple, conn: Conn): void {
+    const h = tupleHash(t);
+    let prev: Slot | null = null;
+    for (let s: Slot | null | undefined = this.table.get(h); s; prev = s, s = s.next) {
+      if (s.conn === conn && sameTuple(s.tuple, t)) {
+        if (prev === null) {
+          if (s.next === null) this.table.delete(h);
+          else this.table.set(h, s.next);
+        } else prev.next = s.next;
+        this.count--;
+        return;
+      }
+    }
   }
 
   private find(t: Tuple, now: number): Slot | undefined {
-    const k = tupleKey(t);
-    const s = this.table.get(k);
+    const s = this.lookupSlot(t);
     if (s === undefined) return undefined;
     if (s.conn.expires <= now) {
       this.remove(s.conn);
@@ -179,10 +226,8 @@ export class Conntrack {
 
   /** Removes a connection. */
   remove(c: Conn): void {
-    const a = this.table.get(tupleKey(c.orig));
-    if (a?.conn === c) this.table.delete(tupleKey(c.orig));
-    const b = this.table.get(tupleKey(c.reply));
-    if (b?.conn === c) this.table.delete(tupleKey(c.reply));
+    this.unlink(c.orig, c);
+    this.unlink(c.reply, c);
   }
 
   /** Whether some confirmed connection other than `self` already uses `t` as a tuple (nf_nat_used_tuple). */
@@ -251,14 +296,12 @@ export class Conntrack {
   confirm(pkt: Packet, now: number): boolean {
     const c = pkt.ct as Conn | null;
     if (c === null || c.confirmed || pkt.ctReply) return true;
-    const ko = tupleKey(c.orig);
-    const kr = tupleKey(c.reply);
     const a = this.find(c.orig, now);
     const b = this.find(c.reply, now);
     if ((a !== undefined && a.conn !== c) || (b !== undefined && b.conn !== c)) return false; // clash: insert_failed
     c.confirmed = true;
-    this.table.set(ko, { conn: c, reply: false });
-    this.table.set(kr, { conn: c, reply: true });
+    this.insert(c.orig, c, false);
+    this.insert(c.reply, c, true);
     return true;
   }
 

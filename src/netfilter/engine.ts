@@ -63,6 +63,8 @@ interface EvalCtx {
   mark: number;
   /** How the traversal ended (for explored paths). */
   verdict?: string;
+  /** Conntrack state bits, −1 until first needed. */
+  ctMask: number;
 }
 
 /** One way through a table's chains (for `podnet trace --all-paths`). */
@@ -80,6 +82,7 @@ export interface ExploredPath {
 export type StatisticDecider = (chain: Chain, index: number, probability: number, pkt: Packet) => boolean | undefined;
 
 const HOOK_NAMES = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'] as const;
+const TABLE_INDEX: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter'];
 
 /** Tables registered at each hook, in priority order (mangle −150, nat dst −100, filter 0, nat src 100). */
 const HOOK_TABLES: Readonly<Record<NfHook, readonly TableName[]>> = {
@@ -98,6 +101,20 @@ interface RecentEntry {
 
 const IP_PKT_LIST_TOT = 20;
 
+const STATE_BIT: Readonly<Record<CtState, number>> = { INVALID: 1, NEW: 2, RELATED: 4, ESTABLISHED: 8, UNTRACKED: 16, SNAT: 32, DNAT: 64 };
+const stateMasks = new WeakMap<readonly CtState[], number>();
+
+/** The bitmask of a (shared, immutable) state list, computed once. */
+function maskOf(states: readonly CtState[]): number {
+  let m = stateMasks.get(states);
+  if (m === undefined) {
+    m = 0;
+    for (const st of states) m |= STATE_BIT[st];
+    stateMasks.set(states, m);
+  }
+  return m;
+}
+
 /** Netfilter for one network namespace. */
 export class Netfilter implements NetfilterHooks {
   readonly ct = new Conntrack();
@@ -111,12 +128,39 @@ export class Netfilter implements NetfilterHooks {
   /** Called with every way through the nat table before a flow's destination NAT is decided (`--all-paths`). */
   explorer: ((paths: ExploredPath[], hook: string, pkt: Packet) => void) | null = null;
 
+  private rulesetValue: Ruleset;
+  // the built-in chain of each table at each hook, resolved once per ruleset
+  private builtins: Array<Array<Chain | undefined>> = [];
+
   constructor(
     readonly ns: NetNs,
-    public ruleset: Ruleset,
+    ruleset: Ruleset,
   ) {
     this.defrag = new Reassembler(ns, false);
     this.rng = ns.rng.fork('netfilter');
+    this.rulesetValue = ruleset;
+    this.resolveBuiltins();
+  }
+
+  /** The rules (replaceable, e.g. with a user's iptables-save dump). */
+  get ruleset(): Ruleset {
+    return this.rulesetValue;
+  }
+
+  set ruleset(rs: Ruleset) {
+    this.rulesetValue = rs;
+    this.resolveBuiltins();
+  }
+
+  private resolveBuiltins(): void {
+    this.builtins = TABLE_INDEX.map((t) => {
+      const table = this.rulesetValue.tables[t];
+      return HOOK_NAMES.map((h) => (table === undefined ? undefined : getChain(table, h)));
+    });
+  }
+
+  private builtin(table: TableName, hook: NfHook): Chain | undefined {
+    return this.builtins[TABLE_INDEX.indexOf(table)]![hook];
   }
 
   private get tracing(): boolean {
@@ -396,10 +440,19 @@ export class Netfilter implements NetfilterHooks {
       nat: undefined,
       dry: null,
       mark: pkt.mark,
+      ctMask: -1,
     };
   }
 
   private traverse(table: TableName, hook: NfHook, pkt: Packet, inDev: NetDevice | null, outDev: NetDevice | null, ctInfo: CtInfo, bridged: boolean, physIn: string, physOut: string): Outcome {
+    const builtin = this.builtin(table, hook);
+    if (builtin === undefined) return 'accept';
+    if (builtin.rules.length === 0) {
+      // an empty built-in chain: only its policy counts
+      this.counters.hitPolicy(builtin, pkt.len - 14);
+      if (builtin.policy === 'DROP') return 'drop';
+      return 'accept';
+    }
     const ctx = this.makeCtx(table, hook, pkt, inDev, outDev, ctInfo, bridged, physIn, physOut);
     return this.evalChain(ctx, HOOK_NAMES[hook]!);
   }
@@ -408,9 +461,10 @@ export class Netfilter implements NetfilterHooks {
   private evalChain(ctx: EvalCtx, builtin: string): Outcome {
     const table = this.ruleset.tables[ctx.table];
     if (table === undefined) return 'accept';
-    const start = getChain(table, builtin);
+    const start = this.builtin(ctx.table, ctx.hook);
     if (start === undefined) return 'accept';
-    const stack: Array<{ chain: Chain; index: number }> = [];
+    // allocated on the first jump: most traversals never leave the built-in chain
+    let stack: Array<{ chain: Chain; index: number }> | null = null;
     let chain = start;
     let i = 0;
     const bytes = ctx.pkt.len - 14;
@@ -418,7 +472,7 @@ export class Netfilter implements NetfilterHooks {
     for (;;) {
       if (++guard > 1_000_000) throw new Error(`iptables ${ctx.table}/${builtin}: rule loop`);
       if (i >= chain.rules.length) {
-        const frame = stack.pop();
+        const frame = stack?.pop();
         if (frame === undefined) return this.policy(ctx, start, bytes);
         chain = frame.chain;
         i = frame.index;
@@ -448,7 +502,7 @@ export class Netfilter implements NetfilterHooks {
           if (ctx.dry === null) this.reject(ctx, t.with);
           return 'drop';
         case 'RETURN': {
-          const frame = stack.pop();
+          const frame = stack?.pop();
           if (frame === undefined) return this.policy(ctx, start, bytes);
           chain = frame.chain;
           i = frame.index;
@@ -458,7 +512,7 @@ export class Netfilter implements NetfilterHooks {
         case 'goto': {
           const next = getChain(table, t.chain);
           if (next === undefined) throw new Error(`iptables ${ctx.table}: rule jumps to missing chain ${t.chain}`);
-          if (t.kind === 'jump') stack.push({ chain, index: i + 1 });
+          if (t.kind === 'jump') (stack ??= []).push({ chain, index: i + 1 });
           chain = next;
           i = 0;
           continue;
@@ -601,7 +655,7 @@ export class Netfilter implements NetfilterHooks {
       case 'conntrack':
         return this.conntrackMatch(m, ctx);
       case 'state':
-        return this.ctStates(ctx).some((s) => m.states.includes(s)) !== m.invert;
+        return (this.ctMask(ctx) & maskOf(m.states)) !== 0 !== m.invert;
       case 'physdev': {
         if (m.isBridged && p.bridged === m.isBridged.invert) return false;
         if (m.isIn && (p.physIn !== '') === m.isIn.invert) return false;
@@ -627,6 +681,15 @@ export class Netfilter implements NetfilterHooks {
       }
     }
     return types.includes(type);
+  }
+
+  /** The packet's conntrack states as a bitmask (computed once per traversal). */
+  private ctMask(ctx: EvalCtx): number {
+    if (ctx.ctMask >= 0) return ctx.ctMask;
+    let m = 0;
+    for (const st of this.ctStates(ctx)) m |= STATE_BIT[st];
+    ctx.ctMask = m;
+    return m;
   }
 
   private ctStates(ctx: EvalCtx): CtState[] {
@@ -658,7 +721,7 @@ export class Netfilter implements NetfilterHooks {
 
   private conntrackMatch(m: ConntrackMatch, ctx: EvalCtx): boolean {
     const c = ctx.pkt.ct;
-    if (m.state && this.ctStates(ctx).some((s) => m.state!.states.includes(s)) === m.state.invert) return false;
+    if (m.state && ((this.ctMask(ctx) & maskOf(m.state.states)) !== 0) === m.state.invert) return false;
     const needConn = m.proto || m.origSrc || m.origDst || m.replSrc || m.replDst || m.origSrcPort || m.origDstPort || m.replSrcPort || m.replDstPort || m.status || m.expire || m.dir;
     if (!needConn) return true;
     if (!(c instanceof Conn)) return false;

@@ -3,18 +3,25 @@ import type { Nanos } from './time.js';
 /** A scheduled callback: `fn(arg)` runs at virtual time `at`. */
 export type EventFn<T> = (arg: T) => void;
 
-interface Event {
-  at: Nanos;
-  seq: number;
-  fn: EventFn<unknown>;
-  arg: unknown;
-  cancelled: boolean;
-}
-
 /** Handle for cancelling a scheduled event (timers). */
 export interface Timer {
   readonly at: Nanos;
   cancel(): void;
+}
+
+// The event is its own Timer handle: one allocation per scheduled event, no closure.
+class Event implements Timer {
+  cancelled = false;
+  constructor(
+    readonly at: Nanos,
+    readonly seq: number,
+    readonly fn: EventFn<unknown>,
+    readonly arg: unknown,
+  ) {}
+
+  cancel(): void {
+    this.cancelled = true;
+  }
 }
 
 /**
@@ -26,6 +33,7 @@ export class Scheduler {
   private seq = 0;
   private nowNs: Nanos = 0;
   private executed = 0;
+  private stopRequested = false;
 
   /** Current virtual time in nanoseconds. */
   get now(): Nanos {
@@ -54,7 +62,7 @@ export class Scheduler {
   }
 
   private push(at: Nanos, fn: EventFn<unknown>, arg: unknown): Timer {
-    const ev: Event = { at, seq: this.seq++, fn, arg, cancelled: false };
+    const ev = new Event(at, this.seq++, fn, arg);
     const heap = this.heap;
     let i = heap.length;
     heap.push(ev);
@@ -67,7 +75,7 @@ export class Scheduler {
       i = parent;
     }
     heap[i] = ev;
-    return { at, cancel: () => { ev.cancelled = true; } };
+    return ev;
   }
 
   private pop(): Event | undefined {
@@ -107,13 +115,19 @@ export class Scheduler {
     return this.heap[0]?.at;
   }
 
+  /** Makes the current `run` return after the event being executed. */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
   /**
-   * Runs events until the queue is empty, virtual time would pass `until`, or `maxEvents`
-   * have run (a bound against runaway loops). Returns the number of events run.
+   * Runs events until the queue is empty, virtual time would pass `until`, `maxEvents` have
+   * run (a bound against runaway loops), or an event calls stop(). Returns the number run.
    */
   run(until: Nanos = Number.POSITIVE_INFINITY, maxEvents = Number.POSITIVE_INFINITY): number {
     let n = 0;
-    while (n < maxEvents) {
+    this.stopRequested = false;
+    while (n < maxEvents && !this.stopRequested) {
       const top = this.heap[0];
       if (top === undefined || top.at > until) break;
       this.pop();
@@ -123,7 +137,8 @@ export class Scheduler {
       top.fn(top.arg);
     }
     this.executed += n;
-    if (until !== Number.POSITIVE_INFINITY && until > this.nowNs && (this.heap.length === 0 || this.heap[0]!.at > until)) this.nowNs = until;
+    if (!this.stopRequested && until !== Number.POSITIVE_INFINITY && until > this.nowNs && (this.heap.length === 0 || this.heap[0]!.at > until)) this.nowNs = until;
+    this.stopRequested = false;
     return n;
   }
 }
