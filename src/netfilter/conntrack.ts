@@ -123,7 +123,7 @@ function tupleHash(t: Tuple): number {
   h = Math.imul(h ^ (h >>> 13) ^ t.dst, 0xc2b2ae35);
   h = Math.imul(h ^ (h >>> 16) ^ ((t.sport << 16) | t.dport), 0x27d4eb2f);
   h = Math.imul(h ^ (h >>> 15) ^ t.proto, 0x165667b1);
-  return (h ^ (h >>> 16)) >>> 0;
+  return h ^ (h >>> 16);
 }
 
 function sameTuple(a: Tuple, b: Tuple): boolean {

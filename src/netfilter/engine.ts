@@ -21,6 +21,7 @@ import { formatTarget } from './iptables-save.js';
 import { Conn, Conntrack, CtInfo, invertTuple } from './conntrack.js';
 import type { Tuple } from './conntrack.js';
 import { manipIcmpError, manipIpv4 } from './nat.js';
+import { chainIndex, nextCandidate } from './chain-index.js';
 
 /** Where a chain traversal ended. */
 type Outcome = 'accept' | 'drop' | 'stolen';
@@ -125,6 +126,8 @@ export class Netfilter implements NetfilterHooks {
   private readonly rng: Rng;
   /** Overrides for `-m statistic --mode random` (forced replays, `--all-paths` exploration). */
   statisticDecider: StatisticDecider | null = null;
+  /** Use chain indexes (off only to check them against plain linear evaluation). */
+  indexing = true;
   /** Called with every way through the nat table before a flow's destination NAT is decided (`--all-paths`). */
   explorer: ((paths: ExploredPath[], hook: string, pkt: Packet) => void) | null = null;
 
@@ -466,8 +469,10 @@ export class Netfilter implements NetfilterHooks {
     // allocated on the first jump: most traversals never leave the built-in chain
     let stack: Array<{ chain: Chain; index: number }> | null = null;
     let chain = start;
+    let idx = this.indexing ? chainIndex(chain) : null;
     let i = 0;
     const bytes = ctx.pkt.len - 14;
+    const info = ctx.info;
     let guard = 0;
     for (;;) {
       if (++guard > 1_000_000) throw new Error(`iptables ${ctx.table}/${builtin}: rule loop`);
@@ -475,8 +480,20 @@ export class Netfilter implements NetfilterHooks {
         const frame = stack?.pop();
         if (frame === undefined) return this.policy(ctx, start, bytes);
         chain = frame.chain;
+        idx = this.indexing ? chainIndex(chain) : null;
         i = frame.index;
         continue;
+      }
+      if (idx !== null) {
+        const seg = idx.segmentOf[i];
+        if (seg != null) {
+          // an indexed run: go straight to the next rule that tests this packet's key
+          const next = nextCandidate(seg, i, info.dst, info.proto, info.fragOff === 0 ? info.dport : -1);
+          if (next !== i) {
+            i = next;
+            continue;
+          }
+        }
       }
       const rule = chain.rules[i]!;
       if (!this.matches(rule, chain, i, ctx)) {
@@ -505,6 +522,7 @@ export class Netfilter implements NetfilterHooks {
           const frame = stack?.pop();
           if (frame === undefined) return this.policy(ctx, start, bytes);
           chain = frame.chain;
+          idx = this.indexing ? chainIndex(chain) : null;
           i = frame.index;
           continue;
         }
@@ -514,6 +532,7 @@ export class Netfilter implements NetfilterHooks {
           if (next === undefined) throw new Error(`iptables ${ctx.table}: rule jumps to missing chain ${t.chain}`);
           if (t.kind === 'jump') (stack ??= []).push({ chain, index: i + 1 });
           chain = next;
+          idx = this.indexing ? chainIndex(chain) : null;
           i = 0;
           continue;
         }
