@@ -52,6 +52,7 @@ const TCP_RETRIES2 = 15;
 const TCP_MAX_QUICKACKS = 16;
 const TCP_INIT_CWND = 10;
 
+const NO_OPTIONS: TcpOption[] = [];
 const seqLt = (a: number, b: number): boolean => ((a - b) | 0) < 0;
 const seqLe = (a: number, b: number): boolean => ((a - b) | 0) <= 0;
 const seqAdd = (a: number, n: number): number => (a + n) >>> 0;
@@ -251,8 +252,15 @@ export class TcpSocket {
     this.engine.sendRaw(this, TCP_SYN | TCP_ACK, this.iss, this.rcvNxt, null, opts, win);
   }
 
+  // reused on every segment: NOP, NOP, timestamps (only the timestamp values change)
+  private readonly tsOption = { kind: 'timestamps' as const, tsval: 0, tsecr: 0 };
+  private readonly tsOptions: TcpOption[] = [{ kind: 'nop' }, { kind: 'nop' }, this.tsOption];
+
   private dataOptions(): TcpOption[] {
-    return this.tsOk ? [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'timestamps', tsval: this.tsval(), tsecr: this.tsRecent }] : [];
+    if (!this.tsOk) return NO_OPTIONS;
+    this.tsOption.tsval = this.tsval();
+    this.tsOption.tsecr = this.tsRecent;
+    return this.tsOptions;
   }
 
   private windowField(): number {
@@ -404,13 +412,21 @@ export class TcpSocket {
     const ack = tcp.ack;
     const dataOff = tcp.payloadOffset;
     const dataLen = ip.payloadOffset + ip.payloadLength - dataOff;
-    let opts: TcpOption[] = [];
-    try {
-      opts = parseTcpOptions(pkt.buf, tcp.optionsOffset, tcp.headerLen - 20);
-    } catch (e) {
-      if (!isWireError(e)) throw e;
+    // the common segment carries exactly NOP NOP TS: read it without building option objects
+    let opts: TcpOption[] = NO_OPTIONS;
+    let ts: { tsval: number } | undefined;
+    const o = tcp.optionsOffset;
+    const b = pkt.buf;
+    if (tcp.headerLen === 32 && b[o] === 1 && b[o + 1] === 1 && b[o + 2] === 8 && b[o + 3] === 10) {
+      ts = { tsval: ((b[o + 4]! << 24) | (b[o + 5]! << 16) | (b[o + 6]! << 8) | b[o + 7]!) >>> 0 };
+    } else if (tcp.headerLen > 20) {
+      try {
+        opts = parseTcpOptions(pkt.buf, tcp.optionsOffset, tcp.headerLen - 20);
+      } catch (e) {
+        if (!isWireError(e)) throw e;
+      }
+      ts = opts.find((x): x is Extract<TcpOption, { kind: 'timestamps' }> => x.kind === 'timestamps');
     }
-    const ts = opts.find((o): o is Extract<TcpOption, { kind: 'timestamps' }> => o.kind === 'timestamps');
 
     if (this.state === 'SYN_SENT') {
       if (flags & TCP_ACK && (seqLe(ack, this.iss) || seqLt(this.sndNxt, ack))) {

@@ -30,10 +30,18 @@ const otherRule = fc.record({
   target: fc.constantFrom<Target | undefined>({ kind: 'RETURN' }, { kind: 'jump', chain: 'SUB' }, undefined),
 });
 
-function toRule(r: fc.GeneratorValue<typeof keyedRule> | { kind: string; target: Target | undefined }, isKeyed: boolean): Rule {
+interface Keyed {
+  dst: number | undefined;
+  proto: number;
+  dport: number;
+  target: Target | undefined;
+  extra: 'none' | 'src' | 'mark';
+}
+
+function toRule(r: Keyed | { kind: string; target: Target | undefined }, isKeyed: boolean): Rule {
   const ms: Match[] = [];
   if (isKeyed) {
-    const k = r as fc.GeneratorValue<typeof keyedRule>;
+    const k = r as Keyed;
     if (k.dst !== undefined) ms.push({ kind: 'dst', invert: false, cidr: { addr: k.dst, len: 32 } });
     ms.push({ kind: 'proto', invert: false, proto: k.proto });
     ms.push({ kind: 'comment', text: 'svc' });
