@@ -15,6 +15,7 @@ import { VxlanDevice } from '../net/vxlan.js';
 import { createVethPair } from '../net/veth.js';
 import type { VethDevice } from '../net/veth.js';
 import { makeRoute } from '../net/route.js';
+import type { Route } from '../net/route.js';
 import type { ClusterModel, ExternalHostModel, NodeModel, PodModel } from './model.js';
 import { buildClusterRules } from './proxy/generate.js';
 import type { ClusterRules, KubeProxyOptions } from './proxy/generate.js';
@@ -174,18 +175,57 @@ export function buildNetwork(model: ClusterModel, seed: number, opts: BuildOptio
     net.nodes.set(n.name, { model: n, ns, eth0, cni0, vtep, gateway, vtepAddr, nf });
   }
 
-  // flannel's per-lease programming on every node for every other node
+  // flannel's per-lease programming on every node for every other node: a permanent neighbour
+  // entry and an FDB entry for the remote VTEP and a `via .0 onlink` route (host-gw: a route via
+  // the node IP). Derived on demand from one shared lease index rather than stored N×N times.
+  const leaseMask = mask(model.nodeCIDRMaskSize);
+  const leases = new Map<number, BuiltNode>();
+  const vtepByMac = new Map<number, BuiltNode>();
+  const vtepByAddr = new Map<number, BuiltNode>();
+  for (const n of net.nodes.values()) {
+    leases.set(n.model.podCIDR.addr | 0, n);
+    if (n.vtep) {
+      vtepByMac.set(n.vtep.mac, n);
+      vtepByAddr.set(n.vtepAddr | 0, n);
+    }
+  }
   for (const local of net.nodes.values()) {
-    for (const remote of net.nodes.values()) {
-      if (remote === local) continue;
-      const cidr = remote.model.podCIDR;
-      if (vxlan && local.vtep && remote.vtep) {
-        local.ns.neigh.addPermanent(local.vtep, remote.vtepAddr, remote.vtep.mac);
-        local.vtep.addFdb(remote.vtep.mac, remote.model.ip);
-        local.ns.fib.main.add(makeRoute({ dst: cidr.addr, len: cidr.len, gateway: remote.vtepAddr, dev: local.vtep, onlink: true }));
-      } else {
-        local.ns.fib.main.add(makeRoute({ dst: cidr.addr, len: cidr.len, gateway: remote.model.ip, dev: local.eth0 }));
+    const routes = new Map<number, Route>();
+    const routeTo = (remote: BuiltNode): Route => {
+      let r = routes.get(remote.model.podCIDR.addr | 0);
+      if (r === undefined) {
+        const cidr = remote.model.podCIDR;
+        r =
+          vxlan && local.vtep
+            ? makeRoute({ dst: cidr.addr, len: cidr.len, gateway: remote.vtepAddr, dev: local.vtep, onlink: true })
+            : makeRoute({ dst: cidr.addr, len: cidr.len, gateway: remote.model.ip, dev: local.eth0 });
+        routes.set(cidr.addr | 0, r);
       }
+      return r;
+    };
+    const remotes = (): BuiltNode[] => [...net.nodes.values()].filter((n) => n !== local);
+    local.ns.fib.main.provider = {
+      lookup: (addr) => {
+        const remote = leases.get(addr & leaseMask);
+        return remote === undefined || remote === local ? undefined : routeTo(remote);
+      },
+      all: () => remotes().map(routeTo),
+    };
+    if (vxlan && local.vtep) {
+      const vtep = local.vtep;
+      local.ns.neigh.permanentProvider = (dev, ip) => {
+        if (dev !== vtep) return undefined;
+        const remote = vtepByAddr.get(ip | 0);
+        return remote === undefined || remote === local ? undefined : remote.vtep!.mac;
+      };
+      local.ns.neigh.permanentList = () => remotes().map((r) => ({ dev: vtep, ip: r.vtepAddr, mac: r.vtep!.mac }));
+      vtep.fdbProvider = {
+        lookup: (mac) => {
+          const remote = vtepByMac.get(mac);
+          return remote === undefined || remote === local ? undefined : remote.model.ip;
+        },
+        all: () => remotes().map((r) => ({ mac: r.vtep!.mac, dst: r.model.ip })),
+      };
     }
   }
 

@@ -135,9 +135,22 @@ export class NeighTable {
     return this.reachableTime;
   }
 
-  /** Looks up an entry without creating it. */
+  /**
+   * Permanent entries derived on demand (flannel's remote VTEPs on large clusters): the MAC for
+   * `ip` on `dev`, or undefined. An entry is created the first time one is needed.
+   */
+  permanentProvider: ((dev: NetDevice, ip: Ipv4Addr) => MacAddr | undefined) | null = null;
+  /** Every provided entry (for listings). */
+  permanentList: (() => Array<{ dev: NetDevice; ip: Ipv4Addr; mac: MacAddr }>) | null = null;
+
+  /** Looks up an entry without creating it (provided permanent entries do appear). */
   lookup(dev: NetDevice, ip: Ipv4Addr): NeighEntry | undefined {
-    return this.entries.get(dev.ifindex)?.get(ip | 0);
+    const n = this.entries.get(dev.ifindex)?.get(ip | 0);
+    if (n !== undefined || this.permanentProvider === null) return n;
+    const mac = this.permanentProvider(dev, ip);
+    if (mac === undefined) return undefined;
+    this.addPermanent(dev, ip, mac);
+    return this.entries.get(dev.ifindex)!.get(ip | 0);
   }
 
   private create(dev: NetDevice, ip: Ipv4Addr): NeighEntry {
@@ -147,6 +160,11 @@ export class NeighTable {
     if (n === undefined) {
       n = new NeighEntry(dev, ip, this.ns.world.now, this.params.baseReachableTime);
       m.set(ip | 0, n);
+      const mac = this.permanentProvider?.(dev, ip);
+      if (mac !== undefined) {
+        n.state = Nud.Permanent;
+        n.mac = mac;
+      }
     }
     return n;
   }
@@ -172,6 +190,7 @@ export class NeighTable {
 
   /** All entries (for `ip neigh show`-like dumps and tests). */
   all(): NeighEntry[] {
+    if (this.permanentList !== null) for (const p of this.permanentList()) this.lookup(p.dev, p.ip);
     return [...this.entries.values()].flatMap((m) => [...m.values()]);
   }
 

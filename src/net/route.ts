@@ -32,6 +32,14 @@ export interface Route {
   readonly mtu: number;
 }
 
+/** Routes a table derives on demand. */
+export interface RouteProvider {
+  /** The most specific provided route covering `addr`, if any. */
+  lookup(addr: Ipv4Addr): Route | undefined;
+  /** Every provided route (for `ip route`-style listings). */
+  all(): Route[];
+}
+
 /** A single routing table with longest-prefix match. */
 export class RouteTable {
   // keys are the masked prefixes as signed int32 (small integers hash fastest in V8 Maps)
@@ -40,6 +48,11 @@ export class RouteTable {
   private count = 0;
   /** Bumped on every change (for lookup caches). */
   version = 0;
+  /**
+   * Routes computed on demand instead of stored (flannel's one route per other node: on a
+   * 5,000-node cluster that is 5,000 routes per node, identical in shape, so they are derived).
+   */
+  provider: RouteProvider | null = null;
 
   /** Adds a route; an existing route for the same prefix is replaced (like `ip route replace`). */
   add(r: Route): void {
@@ -64,15 +77,23 @@ export class RouteTable {
     return true;
   }
 
-  /** Longest-prefix match. */
+  /** Longest-prefix match (over stored and provided routes). */
   lookup(addr: Ipv4Addr): Route | undefined {
     const lens = this.lens;
+    let found: Route | undefined;
     for (let i = 0; i < lens.length; i++) {
       const len = lens[i]!;
       const r = this.byLen[len]!.get(addr & prefixMask(len));
-      if (r !== undefined) return r;
+      if (r !== undefined) {
+        found = r;
+        break;
+      }
     }
-    return undefined;
+    if (this.provider !== null) {
+      const p = this.provider.lookup(addr);
+      if (p !== undefined && (found === undefined || p.len > found.len)) return p;
+    }
+    return found;
   }
 
   /** Exact-prefix lookup. */
@@ -80,16 +101,17 @@ export class RouteTable {
     return this.byLen[len]?.get(dst | 0);
   }
 
-  /** Number of routes. */
+  /** Number of stored routes. */
   get size(): number {
     return this.count;
   }
 
-  /** All routes, most specific first, then by address (the order `ip route` prints is close to this). */
+  /** All routes (stored and provided), most specific first, then by address. */
   all(): Route[] {
-    const out: Route[] = [];
-    for (const len of this.lens) out.push(...[...this.byLen[len]!.values()].sort((a, b) => a.dst - b.dst));
-    return out;
+    const rs: Route[] = [];
+    for (const len of this.lens) rs.push(...this.byLen[len]!.values());
+    if (this.provider !== null) rs.push(...this.provider.all());
+    return rs.sort((a, b) => b.len - a.len || a.dst - b.dst);
   }
 }
 

@@ -28,6 +28,8 @@ export interface VxlanFdbEntry {
 export class VxlanDevice extends NetDevice {
   readonly kind = 'vxlan' as const;
   private fdb = new Map<MacAddr, VxlanFdbEntry>();
+  /** FDB entries derived on demand (remote VTEP MAC → node IP), for large clusters. */
+  fdbProvider: { lookup(mac: MacAddr): Ipv4Addr | undefined; all(): VxlanFdbEntry[] } | null = null;
   /** Source port range for the outer UDP header (ip_local_port_range: [min, max]). */
   portMin = 32768;
   portMax = 61000;
@@ -54,7 +56,7 @@ export class VxlanDevice extends NetDevice {
 
   /** The FDB (`bridge fdb show dev flannel.1`). */
   fdbEntries(): VxlanFdbEntry[] {
-    return [...this.fdb.values()];
+    return [...this.fdb.values(), ...(this.fdbProvider?.all() ?? [])];
   }
 
   /** vxlan_xmit: look up the remote VTEP, encapsulate, and send through the host's IP stack. */
@@ -62,7 +64,12 @@ export class VxlanDevice extends NetDevice {
     const w = this.ns.world;
     const innerEth = new EthernetView(pkt.buf, pkt.off);
     const dstMac = innerEth.dst;
-    const entry = this.fdb.get(dstMac) ?? this.fdb.get(0);
+    let entry = this.fdb.get(dstMac);
+    if (entry === undefined && this.fdbProvider !== null) {
+      const dst = this.fdbProvider.lookup(dstMac);
+      if (dst !== undefined) entry = { mac: dstMac, dst };
+    }
+    entry ??= this.fdb.get(0);
     if (entry === undefined) {
       this.drop(pkt, `no VXLAN fdb entry for ${formatMac(dstMac)} (flannel installs one per remote node)`);
       return;
