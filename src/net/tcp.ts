@@ -129,6 +129,8 @@ export class TcpSocket {
   private twTimer: Timer | null = null;
   private quickAcks = 0;
   private pingpong = false;
+  /** TCP_NODELAY: no Nagle hold-back of small segments (Go, and so CoreDNS, sets it on every connection). */
+  noDelay = false;
   private cwnd = TCP_INIT_CWND;
   /** A request socket (SYN_RECV under a listener): its SYN-ACK carries IP ID 0. */
   requestSock = false;
@@ -289,7 +291,7 @@ export class TcpSocket {
       const total = this.unsent.reduce((n, b) => n + b.length, 0);
       const size = Math.min(mss, total, wndLimit);
       // Nagle: hold a small segment while earlier data is unacknowledged
-      if (size < mss && inFlight > 0 && !this.finQueued) break;
+      if (size < mss && inFlight > 0 && !this.finQueued && !this.noDelay) break;
       const chunk = this.takeUnsent(size);
       const last = this.unsent.length === 0;
       const seg: Segment = { seq: this.sndNxt, flags: TCP_ACK | (last ? TCP_PSH : 0), data: chunk, span: chunk.length, sentAt: this.ns.world.now, retransmitted: false };
@@ -489,6 +491,7 @@ export class TcpSocket {
     }
     if (!(flags & TCP_ACK)) return;
     if (ts) this.tsRecent = ts.tsval;
+    let ackedNew = false;
 
     if (this.state === 'SYN_RECV') {
       if (seqLe(ack, this.sndUna) || seqLt(this.sndNxt, ack)) {
@@ -523,6 +526,7 @@ export class TcpSocket {
         this.retries = 0;
         this.cancelRtx();
         this.armRtx();
+        ackedNew = true;
       }
       this.sndWnd = tcp.window << this.sndWscale;
       const finAcked = !this.rtx.some((s) => s.flags & TCP_FIN) && this.finQueued && this.unsent.length === 0 && ack === this.sndNxt;
@@ -589,6 +593,8 @@ export class TcpSocket {
           break;
       }
     }
+    // tcp_data_snd_check: an ACK that opened the window (or ended Nagle's wait) lets queued data go
+    if (ackedNew && this.unsent.length > 0) this.pushPending(false);
   }
 
   private srttFirstData = true;

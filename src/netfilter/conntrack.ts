@@ -81,6 +81,8 @@ export class Conn {
   srcManipDone = false;
   mark = 0;
   expires = 0;
+  /** IPS_FIXED_TIMEOUT: a UDP clash loser kept for one second whatever its packets do. */
+  fixedTimeout = false;
   readonly created: number;
   /** Which finished-FIN directions have been seen (tcp). */
   finSeen = [false, false];
@@ -230,10 +232,15 @@ export class Conntrack {
     this.unlink(c.reply, c);
   }
 
-  /** Whether some confirmed connection other than `self` already uses `t` as a tuple (nf_nat_used_tuple). */
+  /**
+   * Whether some confirmed connection other than `self` already uses `t` as a tuple
+   * (nf_nat_used_tuple → nf_conntrack_tuple_taken). One with the same original tuple does not
+   * count: that is the same flow racing itself (a socket sending twice before its first packet
+   * was confirmed, as glibc's A and AAAA queries do), which confirm's clash resolution sorts out.
+   */
   tupleTaken(t: Tuple, self: Conn, now: number): boolean {
     const s = this.find(t, now);
-    return s !== undefined && s.conn !== self;
+    return s !== undefined && s.conn !== self && !sameTuple(s.conn.orig, self.orig);
   }
 
   /**
@@ -292,13 +299,34 @@ export class Conntrack {
     return CtInfo.Related;
   }
 
-  /** Inserts an unconfirmed connection once its first packet survived the hooks (__nf_conntrack_confirm). */
+  /**
+   * Inserts an unconfirmed connection once its first packet survived the hooks (__nf_conntrack_confirm).
+   * A UDP clash with an entry inserted meanwhile is resolved as Linux ≥ 5.6 does
+   * (nf_ct_resolve_clash): when the winner has no NAT or the very same tuples, the packet joins
+   * the winner; when only the original tuple clashes, the loser goes in by its reply tuple alone
+   * for one second (nf_ct_resolve_clash_harder), so its reply still finds it. Anything else is
+   * dropped (insert_failed).
+   */
   confirm(pkt: Packet, now: number): boolean {
     const c = pkt.ct as Conn | null;
     if (c === null || c.confirmed || pkt.ctReply) return true;
     const a = this.find(c.orig, now);
     const b = this.find(c.reply, now);
-    if ((a !== undefined && a.conn !== c) || (b !== undefined && b.conn !== c)) return false; // clash: insert_failed
+    if ((a !== undefined && a.conn !== c) || (b !== undefined && b.conn !== c)) {
+      if (c.orig.proto !== IPPROTO_UDP) return false; // clash: insert_failed
+      const winner = a !== undefined && a.conn !== c ? a.conn : undefined;
+      if (winner !== undefined && (!(winner.dstManipDone || winner.srcManipDone) || (sameTuple(winner.orig, c.orig) && sameTuple(winner.reply, c.reply)))) {
+        pkt.ct = winner;
+        pkt.ctReply = false;
+        return true;
+      }
+      if (winner === undefined || b !== undefined) return false;
+      c.confirmed = true;
+      c.fixedTimeout = true;
+      c.expires = now + sec(1);
+      this.insert(c.reply, c, true);
+      return true;
+    }
     c.confirmed = true;
     this.insert(c.orig, c, false);
     this.insert(c.reply, c, true);
@@ -310,6 +338,7 @@ export class Conntrack {
     const ip = new Ipv4View(pkt.buf, pkt.l3);
     const T = this.timeouts;
     if (reply && !c.seenReply) c.seenReply = true;
+    if (c.fixedTimeout) return c.seenReply ? CtInfo.Established : CtInfo.New;
     switch (c.orig.proto) {
       case IPPROTO_TCP: {
         const flags = pkt.buf[ip.payloadOffset + 13]!;

@@ -229,7 +229,12 @@ export class Netfilter implements NetfilterHooks {
       const c = pkt.ct;
       if (c instanceof Conn && !c.confirmed) {
         if (!this.ct.confirm(pkt, now)) return this.dropped(pkt, 'conntrack', hook, 'conntrack insert clash (insert_failed)');
-        if (this.tracing) this.hop(pkt, `conntrack confirmed: ${c.describe()}`, 'nat');
+        if (this.tracing) {
+          const joined = pkt.ct !== c && pkt.ct instanceof Conn ? pkt.ct : undefined;
+          if (joined !== undefined) this.hop(pkt, `conntrack clash resolved: the same flow was confirmed meanwhile, the packet joins it: ${joined.describe()}`, 'nat');
+          else if (c.fixedTimeout) this.hop(pkt, `conntrack clash resolved: inserted by its reply tuple only, for 1s: ${c.describe()}`, 'nat');
+          else this.hop(pkt, `conntrack confirmed: ${c.describe()}`, 'nat');
+        }
       }
     }
     return pkt;
