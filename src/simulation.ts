@@ -16,6 +16,12 @@ import type { ServerObservation } from './apps/servers.js';
 import { ProbeRun } from './apps/probe.js';
 import type { ProbeResult, ProbeSpec } from './apps/probe.js';
 import type { PmtuDisc } from './net/sockets.js';
+import { CoreDnsServer, clusterDnsView, isCoreDnsPod } from './apps/coredns.js';
+import { startUpstreamDns } from './apps/dns-server.js';
+import type { DnsServerLogEntry } from './apps/dns-server.js';
+import { hostResolvConf, isResolvableName, podHosts, podResolvConf } from './apps/resolver.js';
+import type { ResolverSetup } from './apps/resolver.js';
+import { dnsTypeName } from './wire/dns.js';
 
 /** Options of a simulation. */
 export interface SimulationOptions {
@@ -57,6 +63,10 @@ export class Simulation {
   private readonly maxEvents: number;
   /** Ports that could not be bound (two hostNetwork pods on one port, ...). */
   readonly serverWarnings: string[] = [];
+  /** Every query a DNS server (a CoreDNS pod, the gateway's resolver) answered, in order. */
+  readonly dnsLog: DnsServerLogEntry[] = [];
+  /** The CoreDNS servers, by pod display name. */
+  readonly coreDns = new Map<string, CoreDnsServer>();
 
   constructor(
     readonly model: ClusterModel,
@@ -82,10 +92,27 @@ export class Simulation {
       const key = `${o.server}\u0000${formatIpv4(o.peer)}`;
       m.set(key, (m.get(key) ?? 0) + 1);
     };
+    const logDns = (e: DnsServerLogEntry): void => {
+      this.dnsLog.push(e);
+    };
     for (const pod of this.network.pods.values()) {
-      const ports = pod.model.containers.flatMap((c) => c.ports);
+      let ports = pod.model.containers.flatMap((c) => c.ports);
+      if (isCoreDnsPod(pod.model)) {
+        // CoreDNS serves port 53 over UDP and TCP whatever the pod declares; other ports get the banner server.
+        // It forwards to its own resolv.conf: kubeadm deploys it with dnsPolicy Default (a ClusterFirst one would loop).
+        ports = ports.filter((p) => p.containerPort !== 53 || (p.protocol !== 'UDP' && p.protocol !== 'TCP'));
+        const policy = pod.model.dnsPolicy;
+        const conf = policy === 'Default' || policy === 'None' ? podResolvConf(pod.model, model) : hostResolvConf(model);
+        const server = new CoreDnsServer(pod.ns, { name: pod.display, view: clusterDnsView(model, [pod.model.ip]), upstreams: conf.nameservers, log: logDns });
+        for (const f of server.start()) this.serverWarnings.push(`pod ${pod.display}: cannot serve DNS on ${f}`);
+        this.coreDns.set(pod.display, server);
+      }
       const failed = startServers(pod.ns, pod.display, ports, observe);
       for (const f of failed) this.serverWarnings.push(`pod ${pod.display}: cannot serve ${f}`);
+    }
+    const gw = this.network.gateway;
+    if (gw !== undefined) {
+      for (const f of startUpstreamDns(gw.ns, model.dns?.upstream ?? {}, logDns)) this.serverWarnings.push(`underlay gateway: cannot serve DNS on ${f}`);
     }
     for (const ext of this.network.externals.values()) {
       const failed = startServers(ext.ns, ext.model.name, ext.model.ports, observe);
@@ -117,8 +144,11 @@ export class Simulation {
     throw new ProbeError(`no pod named "${podRef}" (pods: ${[...net.pods.values()].map((x) => x.display).join(', ')})`);
   }
 
-  /** Resolves a destination: `<ip>[:port]` or `pod/[<ns>/]<name>[:port]`. */
-  resolveTo(to: string): { dst: Ipv4Addr; port: number | undefined } {
+  /**
+   * Resolves a destination: `<ip>[:port]`, `pod/[<ns>/]<name>[:port]`, `node/<name>`, `ext/<name>`,
+   * or a host name (`web`, `web.shop:80`), which comes back as `name` for the probe to resolve over DNS.
+   */
+  resolveTo(to: string): { dst: Ipv4Addr; port: number | undefined; name?: string } {
     let host = to;
     let port: number | undefined;
     const m = /^(.*):(\d+)$/.exec(to);
@@ -144,7 +174,8 @@ export class Simulation {
       if (e) return { dst: e.model.ip, port };
       throw new ProbeError(`no external host named "${host.slice(4)}"`);
     }
-    throw new ProbeError(`cannot resolve "${to}": expected an IPv4 address or pod/<name>, node/<name>, ext/<name> (optionally with :port)`);
+    if (isResolvableName(host)) return { dst: 0, port, name: host };
+    throw new ProbeError(`cannot resolve "${to}": expected an IPv4 address, pod/<name>, node/<name>, ext/<name> or a DNS name (optionally with :port)`);
   }
 
   /** Turns a probe model into a runnable spec (resolving endpoints). */
@@ -153,9 +184,11 @@ export class Simulation {
     const to = this.resolveTo(p.to);
     const port = p.port ?? to.port;
     if (p.protocol !== 'icmp' && port === undefined) throw new ProbeError(`probe ${p.name}: ${p.protocol} needs a port`);
+    const flow = this.nextFlow++;
     return {
       name: p.name,
-      flow: this.nextFlow++,
+      flow,
+      ...(to.name !== undefined ? { resolve: { name: to.name, setup: this.resolverSetup(p.from, flow) } } : {}),
       fromNs: from.ns,
       fromName: from.name,
       dst: to.dst,
@@ -202,13 +235,55 @@ export class Simulation {
     return specs.map((spec, i) => this.report(spec, results[i]));
   }
 
+  /**
+   * How a source resolves names: its /etc/resolv.conf and /etc/hosts as kubelet writes them for
+   * a pod (the node's for node/ and ext/ sources), and the flow its packets carry.
+   */
+  resolverSetup(from: string, flow: number, tag = 'resolver'): ResolverSetup {
+    const src = this.resolveFrom(from);
+    const pod = [...this.network.pods.values()].find((p) => p.ns === src.ns && p.display === src.name);
+    if (pod !== undefined) return { conf: podResolvConf(pod.model, this.model), hosts: podHosts(pod.model, this.model), flow, tag };
+    const node = [...this.network.nodes.values()].find((n) => n.ns === src.ns);
+    const hosts = node === undefined ? [{ address: 0x7f000001, names: ['localhost'] }] : [{ address: 0x7f000001, names: ['localhost'] }, { address: node.model.ip, names: [node.model.name] }];
+    return { conf: hostResolvConf(this.model), hosts, flow, tag };
+  }
+
+  /** A fresh flow id (for traffic the caller starts itself, e.g. `podnet dig`). */
+  newFlow(): number {
+    return this.nextFlow++;
+  }
+
+  /** Runs events until `done()` holds, nothing is left to run, or `horizon` ns of virtual time passed. */
+  runUntil(done: () => boolean, horizon: Nanos): void {
+    const world = this.network.world;
+    const stop = world.now + horizon;
+    let budget = this.maxEvents;
+    while (!done() && budget > 0) {
+      const next = world.sched.peekTime();
+      if (next === undefined || next > stop) break;
+      budget -= world.sched.run(next, Math.min(budget, 100_000));
+    }
+  }
+
+  /** Fills in which server answered each resolver query (from the servers' own logs). */
+  annotateQueries(queries: ReadonlyArray<{ readonly t: number; readonly id: number; readonly name: string; readonly type: string; answeredBy?: string; rcode?: string }>): void {
+    const used = new Set<DnsServerLogEntry>();
+    for (const q of queries) {
+      if (q.rcode === undefined) continue;
+      const e = this.dnsLog.find((x) => !used.has(x) && x.t >= q.t && x.id === q.id && dnsTypeName(x.type) === q.type && x.name.toLowerCase() === q.name.toLowerCase());
+      if (e === undefined) continue;
+      used.add(e);
+      q.answeredBy = e.server;
+    }
+  }
+
   private report(spec: ProbeSpec, r: ProbeResult | undefined): ProbeReport {
     const base: ProbeResult = r ?? {
       name: spec.name,
       protocol: spec.protocol,
       from: spec.fromName,
       to: spec.to,
-      dst: formatIpv4(spec.dst),
+      dst: spec.resolve === undefined ? formatIpv4(spec.dst) : '',
       port: spec.port,
       flow: spec.flow,
       sent: 0,
@@ -217,6 +292,7 @@ export class Simulation {
       localErrors: 0,
       attempts: [],
     };
+    for (const a of base.attempts) if (a.resolved !== undefined) this.annotateQueries(a.resolved.queries);
     const obs = this.observations.get(spec.flow);
     const serverSide = obs
       ? [...obs.entries()].map(([k, count]) => {

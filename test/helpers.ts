@@ -31,13 +31,19 @@ export function layer<T extends object>(l: T | MalformedLayer | undefined, what 
   return l as T;
 }
 
-/** A two-node flannel cluster (node1: client, web-0; node2: web-1) plus an external host. */
+/**
+ * A two-node flannel cluster (node1: client, web-0; node2: web-1) plus an external host, like the
+ * kernel oracle's: without the kubeadm/flannel addons (`addons: none`: no CoreDNS pods taking
+ * addresses, no kubernetes or kube-dns Services), so client is 10.244.1.3 and the rules hold only
+ * the test's own Services.
+ */
 export function twoNodeCluster(extra = '', clusterSpec = ''): string {
   return `apiVersion: podnet.dev/v1alpha1
 kind: Cluster
 metadata: { name: test }
 spec:
   underlay: { cidr: 172.18.0.0/24, mtu: 1500, gateway: 172.18.0.1 }
+  addons: none
 ${clusterSpec}
   nodes:
     - { name: node1, ip: 172.18.0.2, podCIDR: 10.244.1.0/24 }

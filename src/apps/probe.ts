@@ -6,7 +6,7 @@
  * source address that endpoint saw, and errors exactly as the tools would print them.
  */
 import type { Ipv4Addr } from '../wire/addr.js';
-import { formatIpv4 } from '../wire/addr.js';
+import { formatIpv4, parseIpv4 } from '../wire/addr.js';
 import type { Nanos } from '../sim/time.js';
 import type { Timer } from '../sim/scheduler.js';
 import type { NetNs } from '../net/netns.js';
@@ -14,6 +14,7 @@ import type { PmtuDisc, SocketError } from '../net/sockets.js';
 import type { TcpSocket } from '../net/tcp.js';
 import type { ProbeProtocol } from '../kube/model.js';
 import { parseBanner } from './servers.js';
+import { Resolver, type Resolution, type ResolverSetup } from './resolver.js';
 
 /** A probe ready to run: endpoints resolved. */
 export interface ProbeSpec {
@@ -33,6 +34,11 @@ export interface ProbeSpec {
   readonly start: Nanos;
   readonly timeout: Nanos;
   readonly sourcePort: number | undefined;
+  /**
+   * A destination given as a host name: resolved from the source with glibc's resolver (real
+   * DNS packets) before each connection (once for ping); `dst` is then unused.
+   */
+  readonly resolve?: { readonly name: string; readonly setup: ResolverSetup } | undefined;
 }
 
 /** One attempt of a probe (one echo, one connection, one datagram). */
@@ -53,6 +59,8 @@ export interface ProbeAttempt {
   /** Who the reply came from (IP), e.g. the ClusterIP after un-DNAT. */
   replyFrom: string | undefined;
   error: string | undefined;
+  /** For a destination given by name: what the resolver did (names tried, queries, answers). */
+  resolved?: Resolution | undefined;
 }
 
 /** The outcome of a probe. */
@@ -61,7 +69,8 @@ export interface ProbeResult {
   readonly protocol: ProbeProtocol;
   readonly from: string;
   readonly to: string;
-  readonly dst: string;
+  /** The address probed (for a name, the first address it resolved to; empty when it did not resolve). */
+  dst: string;
   readonly port: number | undefined;
   readonly flow: number;
   sent: number;
@@ -89,7 +98,7 @@ export class ProbeRun {
       protocol: spec.protocol,
       from: spec.fromName,
       to: spec.to,
-      dst: formatIpv4(spec.dst),
+      dst: spec.resolve === undefined ? formatIpv4(spec.dst) : '',
       port: spec.port,
       flow: spec.flow,
       sent: 0,
@@ -109,18 +118,69 @@ export class ProbeRun {
       return;
     }
     if (this.spec.protocol === 'icmp') {
-      sched.schedule(this.spec.start, () => this.startPing(), null);
+      // ping resolves its destination once, before the first echo request
+      sched.schedule(this.spec.start, () => this.withAddress(undefined, (dst, res) => (dst === undefined ? this.failPing(res!) : this.startPing(dst, res))), null);
       return;
     }
     for (let i = 0; i < this.spec.count; i++) {
-      sched.schedule(this.spec.start + i * this.spec.interval, (idx: number) => (this.spec.protocol === 'tcp' ? this.startTcp(idx) : this.startUdp(idx)), i);
+      sched.schedule(
+        this.spec.start + i * this.spec.interval,
+        (idx: number) => {
+          // each connection resolves the name again, as every run of curl or nc would
+          const t = this.spec.fromNs.world.now;
+          this.withAddress(idx, (dst, res) => {
+            if (dst === undefined) this.failResolve(idx, t, res!);
+            else if (this.spec.protocol === 'tcp') this.startTcp(idx, dst, res, t);
+            else this.startUdp(idx, dst, res, t);
+          });
+        },
+        i,
+      );
     }
   }
 
-  private newAttempt(index: number): ProbeAttempt {
+  /** The destination address: given, or resolved from the source first. */
+  private withAddress(index: number | undefined, go: (dst: Ipv4Addr | undefined, res: Resolution | undefined) => void): void {
+    const r = this.spec.resolve;
+    if (r === undefined) {
+      go(this.spec.dst, undefined);
+      return;
+    }
+    const resolver = new Resolver(this.spec.fromNs, r.setup);
+    resolver.getaddrinfo(r.name, (res) => {
+      if (res.address !== undefined && (index === undefined || index === 0 || this.result.dst === '')) this.result.dst = res.address;
+      const a = res.addresses[0];
+      go(a === undefined ? undefined : parseIpv4(a), res);
+    });
+  }
+
+  private resolveError(res: Resolution): string {
+    const name = this.spec.resolve?.name ?? '?';
+    return this.spec.protocol === 'icmp' ? `ping: ${name}: ${res.error ?? 'no address'}` : `Could not resolve host: ${name} (${res.error ?? 'no address'})`;
+  }
+
+  private failResolve(index: number, t: Nanos, res: Resolution): void {
+    const a = this.newAttempt(index, t);
+    a.resolved = res;
+    a.error = this.resolveError(res);
+    this.trace(`${this.spec.protocol}: ${a.error}`);
+    this.settle(a);
+  }
+
+  private failPing(res: Resolution): void {
+    for (let i = 0; i < this.spec.count; i++) {
+      const a = this.newAttempt(i);
+      a.resolved = res;
+      a.error = this.resolveError(res);
+      this.settle(a);
+    }
+    this.trace(this.resolveError(res));
+  }
+
+  private newAttempt(index: number, t?: Nanos): ProbeAttempt {
     const a: ProbeAttempt = {
       index,
-      t: this.spec.fromNs.world.now,
+      t: t ?? this.spec.fromNs.world.now,
       ok: false,
       sent: false,
       rttNs: undefined,
@@ -157,7 +217,7 @@ export class ProbeRun {
 
   // ───────────── ping ─────────────
 
-  private startPing(): void {
+  private startPing(dst: Ipv4Addr, res: Resolution | undefined): void {
     const { fromNs: ns, spec } = { fromNs: this.spec.fromNs, spec: this.spec };
     const ident = 1000 + ns.rng.nextInt(31000);
     const sock = ns.sockets.openPing(ident, spec.flow);
@@ -194,8 +254,9 @@ export class ProbeRun {
       sched.schedule(i * spec.interval, (idx: number) => {
         const seq = idx + 1;
         const a = this.newAttempt(idx);
+        if (idx === 0 && res !== undefined) a.resolved = res;
         attempts.set(seq, { a, settled: false });
-        const err = sock.sendEcho(spec.dst, seq, pingPayload(spec.size, ns.world.now));
+        const err = sock.sendEcho(dst, seq, pingPayload(spec.size, ns.world.now));
         if (err !== undefined) {
           a.error = err.message;
           this.trace(`ping: ${err.message}`);
@@ -216,10 +277,12 @@ export class ProbeRun {
 
   // ───────────── tcp ─────────────
 
-  private startTcp(index: number): void {
+  private startTcp(index: number, dst: Ipv4Addr, res: Resolution | undefined, t: Nanos): void {
     const spec = this.spec;
     const ns = spec.fromNs;
-    const a = this.newAttempt(index);
+    const a = this.newAttempt(index, t);
+    if (res !== undefined) a.resolved = res;
+    const t0 = ns.world.now;
     let received = '';
     let settled = false;
     let sock: TcpSocket | undefined;
@@ -231,9 +294,9 @@ export class ProbeRun {
       if (err !== undefined && !a.ok) a.error = err;
       this.settle(a);
     };
-    const res = ns.sockets.tcp.connect(spec.dst, spec.port ?? 0, spec.sourcePort ?? 0, spec.flow, {
+    const conn = ns.sockets.tcp.connect(dst, spec.port ?? 0, spec.sourcePort ?? 0, spec.flow, {
       onConnected: (s) => {
-        a.rttNs = ns.world.now - a.t;
+        a.rttNs = ns.world.now - t0;
         a.ttl = s.rxTtl;
       },
       onData: (_s, data) => {
@@ -252,13 +315,13 @@ export class ProbeRun {
       },
       onClosed: (_s, err) => finish(err ? formatSocketError(err) : a.ok ? undefined : 'connection closed without a reply'),
     });
-    if ('errno' in res) {
-      a.error = formatSocketError(res);
+    if ('errno' in conn) {
+      a.error = formatSocketError(conn);
       settled = true;
       this.settle(a);
       return;
     }
-    sock = res;
+    sock = conn;
     a.sent = true;
     a.sourcePort = sock.localPort;
     // like the oracle's client: give up connecting after `timeout` (socat connect-timeout)
@@ -274,10 +337,11 @@ export class ProbeRun {
 
   // ───────────── udp ─────────────
 
-  private startUdp(index: number): void {
+  private startUdp(index: number, dst: Ipv4Addr, res: Resolution | undefined, t: Nanos): void {
     const spec = this.spec;
     const ns = spec.fromNs;
-    const a = this.newAttempt(index);
+    const a = this.newAttempt(index, t);
+    if (res !== undefined) a.resolved = res;
     const sock = ns.sockets.openUdp(0, spec.sourcePort ?? 0, spec.flow);
     if ('errno' in sock) {
       a.error = formatSocketError(sock);
@@ -285,7 +349,8 @@ export class ProbeRun {
       return;
     }
     sock.pmtudisc = spec.pmtudisc;
-    sock.connect(spec.dst, spec.port ?? 0);
+    sock.connect(dst, spec.port ?? 0);
+    const t0 = ns.world.now;
     a.sourcePort = sock.localPort;
     let settled = false;
     const finish = (): void => {
@@ -298,7 +363,7 @@ export class ProbeRun {
       const text = decoder.decode(data);
       const banner = parseBanner(text);
       a.ok = true;
-      a.rttNs = ns.world.now - a.t;
+      a.rttNs = ns.world.now - t0;
       a.ttl = info.ttl;
       a.replyFrom = formatIpv4(info.from);
       if (banner !== undefined) {

@@ -42,9 +42,12 @@ export function err(line: string): void {
   process.stderr.write(line + '\n');
 }
 
-/** Loads a topology path (or the built-in default), printing notices to stderr; throws UsageError listing every error. */
-export function loadModel(path: string | undefined, quiet = false): { model: ClusterModel; result: LoadResult; name: string } {
-  const result = path === undefined ? loadDefaultTopology() : loadTopologyPath(path);
+/**
+ * Loads a topology path (or the built-in default), printing notices to stderr; throws UsageError
+ * listing every error. `seed` (the --seed) also draws generated pod names and scheduling ties.
+ */
+export function loadModel(path: string | undefined, quiet = false, seed = 1): { model: ClusterModel; result: LoadResult; name: string } {
+  const result = path === undefined ? loadDefaultTopology(seed) : loadTopologyPath(path, seed);
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   if (!quiet) for (const d of result.diagnostics.filter((x) => x.severity === 'notice')) err(formatDiagnostic(d));
   if (result.model === undefined || errors.length > 0) {

@@ -8,6 +8,7 @@ import { runCommand } from './run.js';
 import { validateCommand } from './validate.js';
 import { rulesCommand } from './rules.js';
 import { verifyCommand } from './verify.js';
+import { digCommand } from './dig.js';
 import { isOutputPathError } from './errors.js';
 
 const EPILOG = `Topologies are multi-document YAML: a podnet Cluster document, Kubernetes objects (Pods...),
@@ -25,6 +26,7 @@ async function main(argv: string[]): Promise<number> {
     .command(validateCommand((c) => (code = c)))
     .command(rulesCommand((c) => (code = c)))
     .command(verifyCommand((c) => (code = c)))
+    .command(digCommand((c) => (code = c)))
     .demandCommand(1, 'Name a command: trace, run, rules or validate (see --help).')
     .strict()
     .recommendCommands()

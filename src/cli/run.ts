@@ -43,7 +43,7 @@ export function runCommand(setCode: (c: number) => void): CommandModule<object, 
 
 function runRun(args: RunArgs): number {
   const seed = parseSeed(args.seed);
-  const { model, name } = loadModel(args.topology, args.json);
+  const { model, name } = loadModel(args.topology, args.json, seed);
   if (model.scenario === undefined || model.scenario.probes.length === 0) {
     throw new UsageError(`${name} has no Scenario probes to run (add a podnet Scenario document, or use podnet trace --from --to)`);
   }

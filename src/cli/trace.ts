@@ -14,6 +14,18 @@ import type { Ruleset } from '../netfilter/rules.js';
 import type { ExploredPath } from '../netfilter/engine.js';
 import type { Packet } from '../net/packet.js';
 import { dissectFrame, summarizeFrame } from '../wire/dissect.js';
+import type { Resolution } from '../apps/resolver.js';
+
+/** What the resolver did, for the summary under a trace. */
+export function formatResolution(r: Resolution): string[] {
+  const head = r.source === 'hosts' ? `resolved "${r.name}" from /etc/hosts: ${r.addresses.join(', ')}` : r.error !== undefined ? `could not resolve "${r.name}": ${r.error}` : `resolved "${r.name}" → ${r.addresses.join(', ')}`;
+  const lines = [`${head} (${r.queries.length} ${r.queries.length === 1 ? 'query' : 'queries'}, ${(r.durationNs / 1e6).toFixed(3)} ms)`];
+  for (const q of r.queries) {
+    const outcome = q.rcode !== undefined ? `${q.rcode}${q.answers !== undefined && q.answers.length > 0 ? ` ${q.answers.join(', ')}` : q.rcode === 'NOERROR' ? ' (no answer)' : ''}${q.tc === true ? ' [TC]' : ''}` : (q.error ?? 'no answer');
+    lines.push(`  ${q.type.padEnd(4)} ${`${q.name}.`.padEnd(46)} ${q.proto} :${q.sourcePort} → ${q.server}  ${outcome}${q.answeredBy !== undefined ? `  (${q.answeredBy})` : ''}`);
+  }
+  return lines;
+}
 
 function describeFrame(pkt: Packet): string {
   return summarizeFrame(dissectFrame(pkt.bytes())).replace(/, ttl \d+$/, '');
@@ -52,7 +64,7 @@ export function traceCommand(setCode: (c: number) => void): CommandModule<object
       y
         .positional('topology', { type: 'string', describe: 'Topology file or folder (default: the built-in two-node cluster)' })
         .option('from', { type: 'string', describe: 'Source: a pod name, <namespace>/<pod>, node/<name> or ext/<name>' })
-        .option('to', { type: 'string', describe: 'Destination: <ip>[:port], pod/<name>[:port], node/<name>, ext/<name>' })
+        .option('to', { type: 'string', describe: 'Destination: <ip>[:port], pod/<name>[:port], node/<name>, ext/<name>, or a DNS name (web, web.shop:80), resolved from the source first' })
         .option('protocol', { alias: 'p', type: 'string', choices: ['icmp', 'tcp', 'udp'], describe: 'Protocol (default: tcp when a port is given, else icmp)' })
         .option('port', { type: 'number', describe: 'Destination port (or write it in --to as ip:port)' })
         .option('sport', { type: 'number', describe: 'Pin the client source port (tcp/udp)' })
@@ -75,6 +87,7 @@ export function traceCommand(setCode: (c: number) => void): CommandModule<object
         .example('$0 trace --from client --to pod/web-1:8080', 'A TCP connection across nodes through VXLAN')
         .example('$0 trace topologies/mtu.yaml --from client --to pod/web-1 --size 1472 --df', 'See why a DF ping fails with mtu=1450')
         .example('$0 trace --from client --to 10.244.1.2 --pcap cross-node.pcapng', 'Also write captures/cross-node.pcapng for Wireshark')
+        .example('$0 trace topologies/dns.yaml --from client --to web.shop:80', 'DNS first (queries DNATed to a CoreDNS pod), then the connection')
         .example('$0 trace topologies/services.yaml --from client --to 10.96.0.100:80 --all-paths', 'Every backend of a Service and its probability')
         .example('$0 trace my.yaml --from client --to 10.96.0.10:53 -p udp --iptables-save node1.txt --node node1', "Trace through a real node's rules"),
     handler: (args) => {
@@ -85,7 +98,7 @@ export function traceCommand(setCode: (c: number) => void): CommandModule<object
 
 function runTrace(args: TraceArgs): number {
   const seed = parseSeed(args.seed);
-  const { model, name } = loadModel(args.topology, args.json);
+  const { model, name } = loadModel(args.topology, args.json, seed);
   let probe: ProbeModel;
   if (args.from === undefined && args.to === undefined) {
     const first = model.scenario?.probes[0];
@@ -205,6 +218,7 @@ function runTrace(args: TraceArgs): number {
         }
       }
       out('');
+      for (const a of report!.attempts) if (a.resolved !== undefined) for (const line of formatResolution(a.resolved)) out(line);
       out(formatProbeOutcome(report!));
       for (const w of written) out(`capture written: ${w}`);
     }

@@ -1,12 +1,19 @@
 /**
  * The topology podnet runs when given none: the smallest cluster that shows both pod-to-pod
- * paths (same node through the cni0 bridge, cross node through flannel VXLAN).
+ * paths (same node through the cni0 bridge, cross node through flannel VXLAN), with what kubeadm
+ * and flannel add to every cluster (the Cluster's default addons).
  */
 
 /** How the built-in topology is named in diagnostics and traces. */
 export const DEFAULT_TOPOLOGY_NAME = '<built-in default>';
 
 export const DEFAULT_TOPOLOGY_YAML = `# podnet built-in default topology: two nodes, three pods, four probes.
+#
+# It looks like a two-node kubeadm cluster with flannel: node1 is the control plane (tainted
+# node-role.kubernetes.io/control-plane:NoSchedule; the three pods below are pinned with nodeName,
+# which bypasses the taint) and runs the two CoreDNS pods at 10.244.0.2 and .3, so client is
+# 10.244.0.4, web-0 10.244.0.5 and web-1 10.244.1.2; both nodes run kube-proxy and flannel
+# (hostNetwork); default/kubernetes (10.96.0.1) and kube-system/kube-dns (10.96.0.10) exist.
 #
 # What to look at:
 #   - ping-same-node: client -> web-0, both on node1. The packet leaves client's eth0, crosses

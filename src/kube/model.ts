@@ -59,6 +59,13 @@ export interface TaintModel {
   readonly effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
 }
 
+/**
+ * Where an object of the model came from: the input (`user`, also for pods a user's workload
+ * created), or podnet's built-in kubeadm + flannel defaults (`addon`: the kubernetes and kube-dns
+ * Services, CoreDNS, kube-proxy, flannel, the kube-apiserver static pods). Absent means `user`.
+ */
+export type ObjectOrigin = 'user' | 'addon';
+
 /** One node: its underlay address and the pod subnet flannel serves from it. */
 export interface NodeModel {
   readonly name: string;
@@ -69,6 +76,8 @@ export interface NodeModel {
   readonly labels: Readonly<Record<string, string>>;
   readonly taints: readonly TaintModel[];
   readonly schedulable: boolean;
+  /** A control-plane node (label node-role.kubernetes.io/control-plane); absent means false. */
+  readonly controlPlane?: boolean | undefined;
   readonly source: SourceRef | undefined;
 }
 
@@ -98,9 +107,50 @@ export interface PodModel {
   /** `spec.hostname` (defaults to the pod name) and `spec.subdomain`, used by DNS. */
   readonly hostname: string;
   readonly subdomain: string | undefined;
-  /** Name of the workload that created it (`Deployment/web`), if any. */
+  /**
+   * Its controlling owner as `Kind/name`: the workload that created it (`ReplicaSet/web-5d78c9869d`,
+   * `StatefulSet/db`, `DaemonSet/kube-proxy`, `Job/backup-28401120`), or what `metadata.ownerReferences`
+   * says for a given Pod; undefined for a bare Pod.
+   */
   readonly ownerRef: string | undefined;
+  /**
+   * When the pod exists, in virtual nanoseconds from the scenario start (time 0): from
+   * `activeFrom` (inclusive) until `activeUntil` (exclusive). undefined: from the start / to the
+   * end. Only Job and CronJob pods have them; every other pod exists all the time.
+   */
+  readonly activeFrom?: Nanos | undefined;
+  readonly activeUntil?: Nanos | undefined;
+  /** `addon` for podnet's built-in kubeadm/flannel pods; absent means `user`. */
+  readonly origin?: ObjectOrigin | undefined;
+  /** `spec.dnsPolicy` (absent: ClusterFirst, the API default); see src/apps/resolver.ts. */
+  readonly dnsPolicy?: DnsPolicy | undefined;
+  /** `spec.dnsConfig`, merged into what the policy gives (absent: none). */
+  readonly dnsConfig?: PodDnsConfigModel | undefined;
   readonly source: SourceRef | undefined;
+}
+
+/** `spec.dnsPolicy` of a pod. */
+export type DnsPolicy = 'ClusterFirst' | 'ClusterFirstWithHostNet' | 'Default' | 'None';
+
+/** `spec.dnsConfig` of a pod: nameservers (IPv4), search domains and resolver options (`ndots`, `timeout`, …). */
+export interface PodDnsConfigModel {
+  readonly nameservers: readonly Ipv4Addr[];
+  readonly searches: readonly string[];
+  readonly options: ReadonlyArray<{ readonly name: string; readonly value: string | undefined }>;
+}
+
+/** An entry of the upstream resolver's table: addresses (A records) or an alias (CNAME). */
+export type UpstreamDnsEntry = { readonly addresses: readonly Ipv4Addr[] } | { readonly cname: string };
+
+/** Cluster DNS settings (Cluster `spec.dns`). */
+export interface ClusterDnsModel {
+  /** kubelet's --cluster-domain and CoreDNS's kubernetes zone (default cluster.local). */
+  readonly clusterDomain: string;
+  /**
+   * What the resolver on the underlay gateway (the nodes' /etc/resolv.conf nameserver, which
+   * CoreDNS forwards to) answers, by lower-case name without the trailing dot; anything else is NXDOMAIN.
+   */
+  readonly upstream: Readonly<Record<string, UpstreamDnsEntry>>;
 }
 
 /** A host outside the cluster on the underlay segment (a client, a router, a database). */
@@ -160,6 +210,8 @@ export interface ServiceModel {
   readonly source: SourceRef | undefined;
   /** `metadata.labels` (always set by the loader; absent in hand-built models means none). */
   readonly labels?: Readonly<Record<string, string>> | undefined;
+  /** `addon` for the built-in kubernetes and kube-dns Services; absent means `user`. */
+  readonly origin?: ObjectOrigin | undefined;
 }
 
 /** One endpoint of an EndpointSlice. */
@@ -181,6 +233,8 @@ export interface EndpointSliceModel {
   readonly serviceName: string;
   readonly ports: ReadonlyArray<{ readonly name: string | undefined; readonly port: number; readonly protocol: 'TCP' | 'UDP' | 'SCTP' }>;
   readonly endpoints: readonly EndpointModel[];
+  /** `addon` for the slices of the built-in Services; absent means `user`. */
+  readonly origin?: ObjectOrigin | undefined;
   readonly source: SourceRef | undefined;
 }
 
@@ -250,6 +304,18 @@ export interface ScenarioModel {
   readonly parallel: boolean;
 }
 
+/** Which of kubeadm's and flannel's default objects the cluster has (Cluster `spec.addons`). */
+export interface AddonsModel {
+  /** `default/kubernetes` (the service CIDR's first address, :443 → the control-plane nodes' :6443) and the kube-apiserver static pods. */
+  readonly kubernetesService: boolean;
+  /** `kube-system/kube-dns` (the tenth address) and the `kube-system/coredns` Deployment (2 replicas). */
+  readonly coreDNS: boolean;
+  /** The `kube-system/kube-proxy` DaemonSet (hostNetwork). */
+  readonly kubeProxy: boolean;
+  /** The `kube-flannel/kube-flannel-ds` DaemonSet (hostNetwork) and its namespace. */
+  readonly flannel: boolean;
+}
+
 /** Everything a run needs, after loading and allocation. */
 export interface ClusterModel {
   readonly name: string;
@@ -276,6 +342,12 @@ export interface ClusterModel {
    */
   readonly loadBalancerPool?: Cidr | undefined;
   readonly scenario: ScenarioModel | undefined;
+  /** The addons switched on (always set by the loader; absent in a hand-built model means none). */
+  readonly addons?: AddonsModel | undefined;
+  /** The seed pod-name suffixes and scheduling ties were drawn from (always set by the loader). */
+  readonly seed?: number | undefined;
+  /** Cluster DNS (Cluster `spec.dns`); absent means cluster.local and an empty upstream table. */
+  readonly dns?: ClusterDnsModel | undefined;
   /** Files the model was loaded from (empty for the built-in default). */
   readonly files: readonly string[];
 }

@@ -57,7 +57,7 @@ export function formatRunTable(reports: readonly ProbeReport[], checks: Readonly
 /** One paragraph describing a single probe's outcome (for `podnet trace`). */
 export function formatProbeOutcome(r: ProbeReport): string {
   const lines: string[] = [];
-  const target = `${r.to}${r.port !== undefined && !r.to.endsWith(`:${r.port}`) ? `:${r.port}` : ''} (${r.dst})`;
+  const target = `${r.to}${r.port !== undefined && !r.to.endsWith(`:${r.port}`) ? `:${r.port}` : ''} (${r.dst === '' ? 'not resolved' : r.dst})`;
   lines.push(`${r.protocol} ${r.from} → ${target}: ${r.replies}/${r.attempts.length} answered, ${r.lost} lost${r.localErrors ? `, ${r.localErrors} failed locally` : ''}`);
   for (const a of r.attempts) {
     const parts: string[] = [];

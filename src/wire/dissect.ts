@@ -7,6 +7,8 @@ import { DEST_UNREACH, ECHO_REPLY, ECHO_REQUEST, FRAG_NEEDED, ICMP_HLEN, TIME_EX
 import { UDP_HLEN, UdpView } from './udp.js';
 import { TCP_HLEN, TcpView, formatTcpFlags, formatTcpOption, parseTcpOptionsInto, type TcpOption } from './tcp.js';
 import { VXLAN_HLEN, VXLAN_PORT_IANA, VXLAN_PORT_LINUX, VxlanView } from './vxlan.js';
+import { DNS_PORT, dnsClassName, dnsRcodeName, dnsTypeName, formatDnsFlags, formatRData, fqdn, parseDns, parseDnsTcpStream, recordType } from './dns.js';
+import type { DnsMessage, DnsRecord } from './dns.js';
 
 /** Options for {@link dissectFrame}. */
 export interface DissectOptions {
@@ -101,6 +103,20 @@ export interface VxlanDissection {
   flags: number;
 }
 
+/** Decoded DNS message (UDP or TCP port 53); records read as dig prints them, on one line. */
+export interface DnsDissection {
+  id: number;
+  qr: boolean;
+  opcode: number;
+  /** Header flags as dig lists them: `qr aa rd`. */
+  flags: string;
+  rcode: string;
+  questions: Array<{ name: string; type: string; class: string }>;
+  answers: string[];
+  authority: string[];
+  additional: string[];
+}
+
 /** JSON-friendly decode of one Ethernet frame; a layer that failed to decode holds `{ malformed }`, as does the frame. */
 export interface FrameDissection {
   len: number;
@@ -111,6 +127,10 @@ export interface FrameDissection {
   udp?: UdpDissection | MalformedLayer;
   tcp?: TcpDissection | MalformedLayer;
   vxlan?: VxlanDissection | MalformedLayer;
+  /** A DNS message carried over UDP or TCP port 53 (only when the payload parses as one with a question). */
+  dns?: DnsDissection;
+  /** Further DNS messages in the same TCP segment (glibc writes its A and AAAA queries together). */
+  dnsMore?: DnsDissection[];
   inner?: FrameDissection;
   payloadLen?: number;
   malformed?: string;
@@ -315,6 +335,10 @@ function dissectUdp(
   const plen = u.payloadLength;
   if (!ports.includes(dport)) {
     d.payloadLen = plen;
+    if (dport === DNS_PORT || u.srcPort === DNS_PORT) {
+      const m = tryDns(() => parseDns(buf, poff, plen));
+      if (m !== undefined) d.dns = dnsDissection(m);
+    }
     return;
   }
   let x: VxlanView;
@@ -373,6 +397,56 @@ function dissectTcp(
     checksumOk: !partial && t.verifyChecksum(src, dst, len),
   };
   d.payloadLen = len - hlen;
+  if (!partial && len > hlen && (t.srcPort === DNS_PORT || t.dstPort === DNS_PORT)) {
+    const s = tryDns(() => parseDnsTcpStream(buf, off + hlen, len - hlen));
+    if (s !== undefined && s.rest === 0 && s.messages.length > 0 && s.messages.every((m) => m.questions.length > 0)) {
+      const [first, ...more] = s.messages.map(dnsDissection);
+      d.dns = first!;
+      if (more.length > 0) d.dnsMore = more;
+    }
+  }
+}
+
+// A port-53 payload that is not a DNS message with a question stays opaque payload (not malformed).
+function tryDns<T extends { questions: unknown[] } | { messages: unknown[] }>(f: () => T): T | undefined {
+  try {
+    const r = f();
+    if ('questions' in r && r.questions.length === 0) return undefined;
+    return r;
+  } catch (e) {
+    if (isWireError(e)) return undefined;
+    throw e;
+  }
+}
+
+function recordLine(r: DnsRecord): string {
+  return `${fqdn(r.name)} ${r.ttl} ${dnsClassName(r.class)} ${dnsTypeName(recordType(r))} ${formatRData(r.data)}`;
+}
+
+function dnsDissection(m: DnsMessage): DnsDissection {
+  return {
+    id: m.header.id,
+    qr: m.header.qr,
+    opcode: m.header.opcode,
+    flags: formatDnsFlags(m.header),
+    rcode: dnsRcodeName(m.header.rcode),
+    questions: m.questions.map((q) => ({ name: fqdn(q.name), type: dnsTypeName(q.type), class: dnsClassName(q.class) })),
+    answers: m.answers.map(recordLine),
+    authority: m.authorities.map(recordLine),
+    additional: m.additionals.filter((r) => !(r.data.type === 'RAW' && r.data.code === 41)).map(recordLine),
+  };
+}
+
+/** One-line summary of a DNS message: `DNS query A web.shop.svc.cluster.local, id 4660` or `DNS response NXDOMAIN A x (no answer), id 4660`. */
+export function summarizeDns(m: DnsDissection): string {
+  const q = m.questions[0];
+  const what = q === undefined ? '(no question)' : `${q.type} ${q.name.replace(/\.$/, '')}`;
+  const tc = m.flags.split(' ').includes('tc') ? ' [TC]' : '';
+  if (!m.qr) return `DNS query ${what}${tc}, id ${m.id}`;
+  const shown = m.answers.slice(0, 3).map((a) => a.split(' ').slice(3).join(' '));
+  const more = m.answers.length > 3 ? `, +${m.answers.length - 3} more` : '';
+  const ans = m.answers.length === 0 ? ' (no answer)' : `: ${shown.join(', ')}${more}`;
+  return `DNS response ${m.rcode} ${what}${ans}${tc}, id ${m.id}`;
 }
 
 /** One tcpdump-like line for a dissection, e.g. `10.244.1.3 > 10.244.2.2: ICMP echo request, id 1, seq 1, ttl 64, length 64`. */
@@ -407,7 +481,7 @@ function summarizeIp(d: FrameDissection, ip: IpDissection | MalformedLayer): str
   if (ip.fragOffset > 0) return `${hosts}: ${protoName(ip.proto)}${frag}, ttl ${ip.ttl}${badIp}`;
   let line: string;
   if (d.icmp !== undefined) line = `${hosts}: ${summarizeIcmp(d.icmp, ip.ttl, isFrag)}`;
-  else if (d.tcp !== undefined) line = summarizeTcp(ip, d.tcp, isFrag);
+  else if (d.tcp !== undefined) line = summarizeTcp(d, ip, d.tcp, isFrag);
   else if (d.udp !== undefined) line = summarizeUdp(d, ip, d.udp, isFrag);
   else line = `${hosts}: ${protoName(ip.proto)} ${payload}, ttl ${ip.ttl}`;
   return line + frag + badIp;
@@ -455,15 +529,16 @@ function describeUnreach(code: number, qdst: string, q: IcmpQuoteDissection | Ma
   }
 }
 
-function summarizeTcp(ip: IpDissection, tcp: TcpDissection | MalformedLayer, isFrag: boolean): string {
+function summarizeTcp(d: FrameDissection, ip: IpDissection, tcp: TcpDissection | MalformedLayer, isFrag: boolean): string {
   if (isMalformed(tcp)) return `${ip.src} > ${ip.dst}: TCP [malformed: ${tcp.malformed}], ttl ${ip.ttl}`;
   const seq = tcp.len > 0 ? `${tcp.seq}:${(tcp.seq + tcp.len) >>> 0}` : `${tcp.seq}`;
   const ack = tcp.flags.includes('.') ? `, ack ${tcp.ack}` : '';
   const opts = tcp.options.length > 0 ? `, options [${tcp.options.join(',')}]` : '';
   const bad = tcp.checksumOk || isFrag ? '' : ' [bad tcp cksum]';
+  const dns = d.dns === undefined ? '' : `: ${[d.dns, ...(d.dnsMore ?? [])].map(summarizeDns).join('; ')}`;
   return (
     `${ip.src}.${tcp.sport} > ${ip.dst}.${tcp.dport}: Flags [${tcp.flags}], seq ${seq}${ack}, win ${tcp.window}` +
-    `${opts}, length ${tcp.len}, ttl ${ip.ttl}${bad}`
+    `${opts}, length ${tcp.len}${dns}, ttl ${ip.ttl}${bad}`
   );
 }
 
@@ -476,5 +551,6 @@ function summarizeUdp(d: FrameDissection, ip: IpDissection, udp: UdpDissection |
     const inner = d.inner === undefined ? '' : `: ${summarizeFrame(d.inner)}`;
     return `${ends}: VXLAN, vni ${d.vxlan.vni}${bad}${inner}`;
   }
+  if (d.dns !== undefined) return `${ends}: ${summarizeDns(d.dns)}, ttl ${ip.ttl}${bad}`;
   return `${ends}: UDP, length ${udp.len - UDP_HLEN}, ttl ${ip.ttl}${bad}`;
 }

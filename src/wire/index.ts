@@ -9,4 +9,5 @@ export * from './icmp.js';
 export * from './udp.js';
 export * from './tcp.js';
 export * from './vxlan.js';
+export * from './dns.js';
 export * from './dissect.js';

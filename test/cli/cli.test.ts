@@ -29,7 +29,8 @@ describe.skipIf(!existsSync(CLI))('podnet CLI', () => {
     for (const kind of [' arp ', ' bridge ', ' forward ', ' encap ', ' decap ', ' route ']) expect(r.stdout).toContain(kind);
     expect(r.stdout).toContain('TTL 64→63');
     expect(r.stdout).toContain('TTL 63→62');
-    expect(r.stdout).toMatch(/answered by web-1, which saw the client as 10\.244\.0\.2:\d+, reply TTL 62/);
+    // client is 10.244.0.4: the built-in cluster's CoreDNS pods hold .2 and .3 on node1
+    expect(r.stdout).toMatch(/answered by web-1, which saw the client as 10\.244\.0\.4:\d+, reply TTL 62/);
   });
 
   test('podnet run prints a row per probe; --json is valid JSON with the documented schema', () => {

@@ -49,7 +49,7 @@ describe.skipIf(!existsSync(CLI))('podnet rules / trace --all-paths / --iptables
     const entry = j.allPaths.find((a) => a.paths.some((p) => p.nat?.includes('DNAT')));
     expect(entry?.node).toBe('node1');
     expect(entry?.paths.map((p) => p.nat)).toEqual([
-      '-j DNAT --to-destination 10.244.0.3:8080',
+      '-j DNAT --to-destination 10.244.0.5:8080', // web-0 after CoreDNS (.2, .3) and client (.4) on node1
       '-j DNAT --to-destination 10.244.1.2:8080',
       '-j DNAT --to-destination 10.244.2.2:8081',
     ]);

@@ -26,6 +26,11 @@ function model(text: string): ClusterModel {
   return r.model;
 }
 
+/** The input's pods (without the kubeadm/flannel addon pods). */
+function userPods(m: ClusterModel): ClusterModel['pods'] {
+  return m.pods.filter((p) => p.origin !== 'addon');
+}
+
 function errors(text: string): string[] {
   return load(text)
     .diagnostics.filter((d) => d.severity === 'error')
@@ -68,14 +73,25 @@ describe('cluster defaults', () => {
     expect(m.files).toEqual(['test.yaml']);
   });
 
-  test('default nodes are node1 and node2 at underlay .2 and .3 with the first two /24s', () => {
+  test('default nodes are node1 and node2 at underlay .2 and .3 with the first two /24s; node1 is the control plane', () => {
     const m = model(pod('a'));
-    expect(m.nodes.map((n) => [n.name, n.index, fmt(n.ip), formatCidr(n.podCIDR), n.schedulable])).toEqual([
-      ['node1', 0, '172.18.0.2', '10.244.0.0/24', true],
-      ['node2', 1, '172.18.0.3', '10.244.1.0/24', true],
+    expect(m.nodes.map((n) => [n.name, n.index, fmt(n.ip), formatCidr(n.podCIDR), n.schedulable, n.controlPlane])).toEqual([
+      ['node1', 0, '172.18.0.2', '10.244.0.0/24', true, true],
+      ['node2', 1, '172.18.0.3', '10.244.1.0/24', true, false],
     ]);
-    expect(m.nodes[0]?.labels).toEqual({ 'kubernetes.io/hostname': 'node1', 'kubernetes.io/os': 'linux' });
-    expect(m.nodes[0]?.taints).toEqual([]);
+    expect(m.nodes[0]?.labels).toEqual({ 'kubernetes.io/hostname': 'node1', 'kubernetes.io/os': 'linux', 'node-role.kubernetes.io/control-plane': '' });
+    expect(m.nodes[0]?.taints).toEqual([{ key: 'node-role.kubernetes.io/control-plane', value: '', effect: 'NoSchedule' }]);
+    expect(m.nodes[1]?.labels).toEqual({ 'kubernetes.io/hostname': 'node2', 'kubernetes.io/os': 'linux' });
+    expect(m.nodes[1]?.taints).toEqual([]);
+  });
+
+  test('the control plane: a labelled node, else the first; untainted when taints are given or it is the only node', () => {
+    const cp = (text: string): string[] => model(text).nodes.map((n) => `${n.name} ${n.controlPlane === true ? 'cp' : '-'} ${n.taints.map((t) => `${t.key}:${t.effect}`).join(',')}`);
+    expect(cp(CLUSTER('nodes: 3'))).toEqual(['node1 cp node-role.kubernetes.io/control-plane:NoSchedule', 'node2 - ', 'node3 - ']);
+    expect(cp(CLUSTER('nodes: 1'))).toEqual(['node1 cp ']);
+    expect(cp(CLUSTER('nodes:\n  - { name: a, taints: [] }\n  - { name: b }'))).toEqual(['a cp ', 'b - ']);
+    expect(cp(CLUSTER('nodes:\n  - { name: a }\n  - { name: b, labels: { node-role.kubernetes.io/control-plane: "" } }'))).toEqual(['a - ', 'b cp ']);
+    expect(cp(CLUSTER('nodes:\n  - { name: a }\n  - { name: b, labels: { node-role.kubernetes.io/master: "" } }'))).toEqual(['a - ', 'b cp ']);
   });
 
   test('an empty Cluster document also yields every default', () => {
@@ -152,37 +168,78 @@ nodes:
 });
 
 describe('pod scheduling and addresses', () => {
-  test('pods without nodeName spread to the node with the fewest pods, ties to the first node', () => {
-    const m = model(CLUSTER('nodes: 3') + pod('a') + pod('b') + pod('c') + pod('d') + pod('e'));
-    expect(m.pods.map((p) => `${p.name}@${p.nodeName}`)).toEqual(['a@node1', 'b@node2', 'c@node3', 'd@node1', 'e@node2']);
+  test('pods without nodeName spread to the node with the fewest pods, ties in a seeded order of the nodes; the control plane is avoided', () => {
+    const text = CLUSTER('nodes: 4') + pod('a') + pod('b') + pod('c') + pod('d') + pod('e') + pod('f');
+    const at = (seed: number): string[] => userPods(loadTopologyText(text, 'test.yaml', seed).model!).map((p) => p.nodeName);
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const nodes = at(seed);
+      expect(nodes).not.toContain('node1'); // tainted control plane
+      // round robin over the three workers, in the same order twice
+      expect(new Set(nodes.slice(0, 3)).size).toBe(3);
+      expect(nodes.slice(3)).toEqual(nodes.slice(0, 3));
+    }
+    expect(at(1)).toEqual(at(1));
+    expect(new Set([1, 2, 3, 4, 5, 6, 7, 8].map((seed) => at(seed).join(','))).size).toBeGreaterThan(1);
   });
 
   test('pods pinned with spec.nodeName count toward the load seen by later pods', () => {
-    const m = model(CLUSTER('nodes: 2') + pod('a', '  nodeName: node1\n') + pod('b', '  nodeName: node1\n') + pod('c') + pod('d') + pod('e'));
-    expect(m.pods.map((p) => `${p.name}@${p.nodeName}`)).toEqual(['a@node1', 'b@node1', 'c@node2', 'd@node2', 'e@node1']);
+    const m = model(CLUSTER('addons: none\nnodes:\n  - { name: node1, taints: [] }\n  - { name: node2 }') + pod('a', '  nodeName: node1\n') + pod('b', '  nodeName: node1\n') + pod('c') + pod('d') + pod('e'));
+    expect(m.pods.map((p) => `${p.name}@${p.nodeName}`).slice(0, 4)).toEqual(['a@node1', 'b@node1', 'c@node2', 'd@node2']);
+    expect(['node1', 'node2']).toContain(m.pods[4]?.nodeName); // a tie, broken by the seed
+  });
+
+  test('nodeSelector and required node affinity filter the nodes', () => {
+    const cluster = CLUSTER('addons: none\nnodes:\n  - { name: a, labels: { disk: ssd, zone: z1 } }\n  - { name: b, labels: { disk: hdd, zone: z2 } }\n  - { name: c, labels: { zone: z3 } }');
+    const affinity = (expr: string): string => `  affinity:\n    nodeAffinity:\n      requiredDuringSchedulingIgnoredDuringExecution:\n        nodeSelectorTerms:\n          - matchExpressions: [${expr}]\n`;
+    const m = model(
+      cluster +
+        pod('sel', '  nodeSelector: { disk: ssd }\n  tolerations: [{ operator: Exists }]\n') +
+        pod('in', affinity('{ key: zone, operator: In, values: [z2] }')) +
+        pod('notin', affinity('{ key: zone, operator: NotIn, values: [z1, z2] }')) +
+        pod('exists', affinity('{ key: disk, operator: Exists }') + '  tolerations: [{ operator: Exists }]\n  nodeSelector: { zone: z1 }\n') +
+        pod('absent', affinity('{ key: disk, operator: DoesNotExist }')),
+    );
+    expect(m.pods.map((p) => `${p.name}@${p.nodeName}`)).toEqual(['sel@a', 'in@b', 'notin@c', 'exists@a', 'absent@c']);
+    const errs = errors(cluster + pod('none', '  nodeSelector: { disk: nvme }\n'));
+    expect(errs.join('\n')).toContain('no node can run this pod: a lacks label disk=nvme (nodeSelector); b lacks label disk=nvme (nodeSelector); c lacks label disk=nvme (nodeSelector)');
+    expect(errors(cluster + pod('cp', '  nodeSelector: { disk: ssd }\n')).join('\n')).toContain('no node can run this pod: a has taint node-role.kubernetes.io/control-plane:NoSchedule; b lacks label disk=ssd');
   });
 
   test('pod IPs start at .2 of their node podCIDR and go upward in document order', () => {
-    const m = model(pod('a', '  nodeName: node1\n') + pod('b', '  nodeName: node2\n') + pod('c', '  nodeName: node1\n') + pod('d', '  nodeName: node1\n'));
+    const m = model(CLUSTER('addons: none') + pod('a', '  nodeName: node1\n') + pod('b', '  nodeName: node2\n') + pod('c', '  nodeName: node1\n') + pod('d', '  nodeName: node1\n'));
     expect(m.pods.map((p) => `${p.name} ${fmt(p.ip)}`)).toEqual(['a 10.244.0.2', 'b 10.244.1.2', 'c 10.244.0.3', 'd 10.244.0.4']);
+  });
+
+  test('with the addons, the CoreDNS pods hold the control plane\'s .2 and .3 and user pods follow', () => {
+    const m = model(pod('a', '  nodeName: node1\n') + pod('b', '  nodeName: node2\n'));
+    expect(m.pods.filter((p) => !p.hostNetwork).map((p) => `${p.namespace}/${p.name.replace(/-[a-z0-9]{10}-[a-z0-9]{5}$/, '-…')} ${fmt(p.ip)}`)).toEqual([
+      'kube-system/coredns-… 10.244.0.2',
+      'kube-system/coredns-… 10.244.0.3',
+      'default/a 10.244.0.4',
+      'default/b 10.244.1.2',
+    ]);
   });
 
   test('status.podIP is honoured and allocation skips the addresses it takes', () => {
     const m = model(
-      pod('a', '  nodeName: node1\n') + pod('b', '  nodeName: node1\nstatus:\n  podIP: 10.244.0.3\n') + pod('c', '  nodeName: node1\n') + pod('d', '  nodeName: node1\nstatus:\n  podIP: 10.244.0.2\n'),
+      CLUSTER('addons: none') +
+        pod('a', '  nodeName: node1\n') +
+        pod('b', '  nodeName: node1\nstatus:\n  podIP: 10.244.0.3\n') +
+        pod('c', '  nodeName: node1\n') +
+        pod('d', '  nodeName: node1\nstatus:\n  podIP: 10.244.0.2\n'),
     );
     expect(m.pods.map((p) => `${p.name} ${fmt(p.ip)}`)).toEqual(['a 10.244.0.4', 'b 10.244.0.3', 'c 10.244.0.5', 'd 10.244.0.2']);
   });
 
   test('a pod with status.podIP but no nodeName runs on the node owning that address', () => {
     const m = model(pod('a', 'status:\n  podIP: 10.244.1.9\n'));
-    expect(m.pods[0]?.nodeName).toBe('node2');
-    expect(fmt(m.pods[0]?.ip ?? 0)).toBe('10.244.1.9');
+    expect(userPods(m)[0]?.nodeName).toBe('node2');
+    expect(fmt(userPods(m)[0]?.ip ?? 0)).toBe('10.244.1.9');
   });
 
   test('hostNetwork pods take the node IP and consume no pod address', () => {
     const m = model(pod('agent', '  nodeName: node2\n  hostNetwork: true\n') + pod('a', '  nodeName: node2\n'));
-    expect(m.pods.map((p) => `${p.name} ${fmt(p.ip)} ${p.hostNetwork}`)).toEqual(['agent 172.18.0.3 true', 'a 10.244.1.2 false']);
+    expect(userPods(m).map((p) => `${p.name} ${fmt(p.ip)} ${p.hostNetwork}`)).toEqual(['agent 172.18.0.3 true', 'a 10.244.1.2 false']);
   });
 
   test('unschedulable nodes and untolerated NoSchedule taints are avoided; tolerations allow them', () => {
@@ -192,12 +249,12 @@ describe('pod scheduling and addresses', () => {
   - { name: worker }`);
     const tolerant = `  tolerations: [{ key: role, operator: Exists, effect: NoSchedule }]\n`;
     const m = model(cluster + pod('a') + pod('b') + pod('c', tolerant) + pod('d', '  nodeName: cordoned\n'));
-    expect(m.pods.map((p) => `${p.name}@${p.nodeName}`)).toEqual(['a@worker', 'b@worker', 'c@cp', 'd@cordoned']);
+    expect(userPods(m).map((p) => `${p.name}@${p.nodeName}`)).toEqual(['a@worker', 'b@worker', 'c@cp', 'd@cordoned']);
   });
 
   test('PreferNoSchedule nodes are used only when nothing else fits', () => {
     const m = model(CLUSTER('nodes:\n  - { name: soft, taints: [{ key: k, effect: PreferNoSchedule }] }\n  - { name: plain }') + pod('a') + pod('b'));
-    expect(m.pods.map((p) => p.nodeName)).toEqual(['plain', 'plain']);
+    expect(userPods(m).map((p) => p.nodeName)).toEqual(['plain', 'plain']);
   });
 
   test('a pod no node accepts is an error naming why each node refuses', () => {
@@ -227,7 +284,7 @@ status:
     - { type: PodScheduled, status: "True" }
     - { type: Ready, status: "False" }
 `);
-    const p = m.pods[0];
+    const p = userPods(m)[0];
     expect(p).toMatchObject({
       namespace: 'shop',
       name: 'web-0',
@@ -252,7 +309,7 @@ status:
   });
 
   test('pods are ready when no Ready condition is given; hostname defaults to the pod name', () => {
-    const p = model(pod('a')).pods[0];
+    const p = userPods(model(pod('a')))[0];
     expect(p?.ready).toBe(true);
     expect(p?.hostname).toBe('a');
     expect(p?.subdomain).toBeUndefined();
@@ -273,7 +330,7 @@ describe('documents, namespaces and kinds', () => {
     expect(r.diagnostics).toEqual([]);
   });
 
-  test('other kinds are reported once each as ignored; deferred kinds are collected', () => {
+  test('other kinds are reported once each as ignored; workloads and Nodes are modelled, nothing is deferred', () => {
     const r = load(`apiVersion: v1
 kind: ConfigMap
 metadata: { name: cfg, namespace: shop }
@@ -288,6 +345,9 @@ metadata: { name: web }
 spec:
   selector: { matchLabels: { app: web } }
   replicas: 3
+  template:
+    metadata: { labels: { app: web } }
+    spec: { containers: [{ name: web }] }
 ---
 apiVersion: v1
 kind: Node
@@ -298,16 +358,9 @@ metadata: { name: node1 }
       'test.yaml:1:1: notice: ignored: ConfigMap shop/cfg (not part of the data path)',
       'test.yaml:5:1: notice: ignored: ClusterRole admin (not part of the data path)',
     ]);
-    expect(r.deferred.map((d) => [d.kind, d.namespace, d.name, d.source.line])).toEqual([
-      ['Deployment', 'default', 'web', 9],
-      ['Node', undefined, 'node1', 16],
-    ]);
-    expect(r.deferred[0]?.node).toEqual({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'web' },
-      spec: { selector: { matchLabels: { app: 'web' } }, replicas: 3 },
-    });
+    expect(r.deferred).toEqual([]);
+    expect(userPods(r.model!).map((p) => p.ownerRef)).toEqual([expect.stringMatching(/^ReplicaSet\/web-[456789bcdf]{10}$/), expect.anything(), expect.anything()]);
+    expect(r.model!.nodes.map((n) => n.name)).toEqual(['node1']);
   });
 
   test('kind: List items are loaded like documents, and typed lists may omit the item kind', () => {
@@ -325,7 +378,7 @@ items:
   - metadata: { name: b }
     spec: { containers: [{ name: c }] }
 `);
-    expect(m.pods.map((p) => p.name)).toEqual(['a', 'b']);
+    expect(userPods(m).map((p) => p.name)).toEqual(['a', 'b']);
   });
 
   test('empty documents, comments and unknown fields are ignored', () => {
@@ -341,13 +394,24 @@ spec:
 status:
   phase: Running
 `);
-    expect(m.pods).toHaveLength(1);
+    expect(userPods(m)).toHaveLength(1);
   });
 
-  test('an empty input loads the default cluster with no pods and no scenario', () => {
+  test('an empty input loads the default cluster with only the addon pods and no scenario', () => {
     const m = model('');
     expect(m.nodes).toHaveLength(2);
-    expect(m.pods).toEqual([]);
+    expect(userPods(m)).toEqual([]);
+    expect(m.pods.map((p) => `${p.namespace}/${p.ownerRef !== undefined ? p.name.replace(/-[a-z0-9]{5}$/, '') : p.name}`)).toEqual([
+      'kube-system/kube-apiserver-node1',
+      expect.stringMatching(/^kube-system\/coredns-[456789bcdf]{10}$/),
+      expect.stringMatching(/^kube-system\/coredns-[456789bcdf]{10}$/),
+      'kube-system/kube-proxy',
+      'kube-system/kube-proxy',
+      'kube-flannel/kube-flannel-ds',
+      'kube-flannel/kube-flannel-ds',
+    ]);
+    expect(m.scenario).toBeUndefined();
+    expect(model('apiVersion: podnet.dev/v1alpha1\nkind: Cluster\nspec: { addons: none }\n').pods).toEqual([]);
   });
 
   test('YAML anchors and merge keys resolve', () => {
@@ -368,7 +432,7 @@ spec:
   nodeName: node2
   containers: [{ name: c }]
 `);
-    expect(m.pods.map((p) => p.labels)).toEqual([{ app: 'web' }, { app: 'web', tier: 'y' }]);
+    expect(userPods(m).map((p) => p.labels)).toEqual([{ app: 'web' }, { app: 'web', tier: 'y' }]);
   });
 
   test('every error in a file is reported in one pass, in position order', () => {
@@ -406,10 +470,10 @@ spec:
     ]);
   });
 
-  test('deferred objects also create the namespaces they reference', () => {
-    const r = load('apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web, namespace: shop }\n');
-    expect(r.deferred.map((d) => `${d.kind} ${d.namespace}/${d.name}`)).toEqual(['Deployment shop/web']);
+  test('workloads also create the namespaces they reference', () => {
+    const r = load('apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web, namespace: shop }\nspec:\n  selector: { matchLabels: { a: b } }\n  template: { metadata: { labels: { a: b } }, spec: { containers: [{ name: c }] } }\n');
     expect(r.diagnostics.map(formatDiagnostic)).toEqual(['test.yaml:3:35: notice: namespace "shop" created (referenced by Deployment shop/web, not declared)']);
+    expect(userPods(r.model!).map((p) => p.namespace)).toEqual(['shop']);
   });
 });
 

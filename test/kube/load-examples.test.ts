@@ -39,6 +39,11 @@ function allAddresses(m: ClusterModel): string[] {
   return out;
 }
 
+/** The input's pods (without the kubeadm/flannel addon pods). */
+function userPods(m: ClusterModel): ClusterModel['pods'] {
+  return m.pods.filter((p) => p.origin !== 'addon');
+}
+
 describe('built-in default topology', () => {
   test('loads without diagnostics: node1/node2, client and web-0 on node1, web-1 on node2', () => {
     const r = loadDefaultTopology();
@@ -46,14 +51,36 @@ describe('built-in default topology', () => {
     const m = ok(r);
     expect(m.files).toEqual([]);
     expect(m.nodes.map((n) => `${n.name} ${fmt(n.ip)} ${formatCidr(n.podCIDR)}`)).toEqual(['node1 172.18.0.2 10.244.0.0/24', 'node2 172.18.0.3 10.244.1.0/24']);
-    expect(m.pods.map((p) => `${p.name}@${p.nodeName} ${fmt(p.ip)}`)).toEqual(['client@node1 10.244.0.2', 'web-0@node1 10.244.0.3', 'web-1@node2 10.244.1.2']);
+    // CoreDNS holds 10.244.0.2 and .3 on the control-plane node1, as on a kubeadm cluster
+    expect(userPods(m).map((p) => `${p.name}@${p.nodeName} ${fmt(p.ip)}`)).toEqual(['client@node1 10.244.0.4', 'web-0@node1 10.244.0.5', 'web-1@node2 10.244.1.2']);
+    expect(m.addons).toEqual({ kubernetesService: true, coreDNS: true, kubeProxy: true, flannel: true });
     const web = m.pods.find((p) => p.name === 'web-1');
     expect(web?.labels).toEqual({ app: 'web' });
     expect(web?.containers[0]?.ports).toEqual([
       { name: 'http', containerPort: 8080, protocol: 'TCP' },
       { name: 'echo', containerPort: 7777, protocol: 'UDP' },
     ]);
-    expect(m.pods[0]?.source?.file).toBe(DEFAULT_TOPOLOGY_NAME);
+    expect(userPods(m)[0]?.source?.file).toBe(DEFAULT_TOPOLOGY_NAME);
+  });
+
+  test('has the kubeadm/flannel addons: CoreDNS on node1 at .2 and .3, kube-proxy and flannel on both nodes, kubernetes and kube-dns', () => {
+    const m = ok(loadDefaultTopology());
+    const addons = m.pods.filter((p) => p.origin === 'addon');
+    expect(addons.filter((p) => !p.hostNetwork).map((p) => `${p.namespace}/${p.labels['k8s-app']}@${p.nodeName} ${fmt(p.ip)}`)).toEqual([
+      'kube-system/kube-dns@node1 10.244.0.2',
+      'kube-system/kube-dns@node1 10.244.0.3',
+    ]);
+    expect(addons.filter((p) => p.hostNetwork).map((p) => `${p.ownerRef ?? p.name}@${p.nodeName} ${fmt(p.ip)}`)).toEqual([
+      'kube-apiserver-node1@node1 172.18.0.2',
+      'DaemonSet/kube-proxy@node1 172.18.0.2',
+      'DaemonSet/kube-proxy@node2 172.18.0.3',
+      'DaemonSet/kube-flannel-ds@node1 172.18.0.2',
+      'DaemonSet/kube-flannel-ds@node2 172.18.0.3',
+    ]);
+    expect(m.services.map((s) => `${s.namespace}/${s.name} ${s.clusterIPs.map(fmt).join(',')} ${s.origin ?? 'user'}`)).toEqual([
+      'default/kubernetes 10.96.0.1 addon',
+      'kube-system/kube-dns 10.96.0.10 addon',
+    ]);
   });
 
   test('has the four probes: cross-node TCP (traced by a bare podnet trace), same-node ping, cross-node ping, UDP', () => {
@@ -97,7 +124,11 @@ describe('example topologies', () => {
       'agent-1 192.168.122.12 10.42.1.0/24',
       'agent-2 192.168.122.13 10.42.2.0/24',
     ]);
-    for (const p of m.pods) expect(fmt(p.ip)).toMatch(/^10\.42\.\d+\.\d+$/);
+    for (const p of m.pods.filter((x) => !x.hostNetwork)) expect(fmt(p.ip)).toMatch(/^10\.42\.\d+\.\d+$/);
+    // k3s runs kube-proxy and flannel inside its own binary, not as pods; its server is untainted
+    expect(m.addons).toMatchObject({ kubeProxy: false, flannel: false, coreDNS: true });
+    expect(m.nodes[0]?.taints).toEqual([]);
+    expect(m.services.find((s) => s.name === 'kube-dns')?.clusterIPs.map(fmt)).toEqual(['10.43.0.10']);
     for (const a of allAddresses(m)) {
       expect(a.startsWith('10.244.')).toBe(false);
       expect(a.startsWith('10.96.')).toBe(false);
@@ -145,7 +176,9 @@ describe('loading paths', () => {
     const m = ok(loadTopologyPath(root));
     expect(m.name).toBe('tree');
     expect(m.files).toEqual([join(root, 'a-cluster', 'cluster.yml'), join(root, 'b-pods', 'a.yaml'), join(root, 'b-pods', 'z.yaml')]);
-    expect(m.pods.map((p) => `${p.name}@${p.nodeName}`)).toEqual(['a@node1', 'z@node2']);
+    // node1 is the tainted control plane; a and z go to node2 and node3 (their order from the seed)
+    expect(userPods(m).map((p) => p.name)).toEqual(['a', 'z']);
+    expect(new Set(userPods(m).map((p) => p.nodeName))).toEqual(new Set(['node2', 'node3']));
   });
 
   test('errors in a folder name the file they are in', () => {
@@ -188,6 +221,6 @@ describe('loading paths', () => {
     expect(err.diagnostics.filter((d) => d.severity === 'error')).toHaveLength(2);
     expect(err.message).toContain('2 errors in the topology');
     expect(err.message).toContain(`${bad}:4:21: error: Pod default/A: spec.containers: expected a list of containers, got 5`);
-    expect(loadTopologyOrThrow(undefined).model.pods).toHaveLength(3);
+    expect(userPods(loadTopologyOrThrow(undefined).model)).toHaveLength(3);
   });
 });

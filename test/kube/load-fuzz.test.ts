@@ -17,7 +17,16 @@ const SOURCES: ReadonlyArray<readonly [string, string]> = [
   ...['pod-to-pod.yaml', 'k3s-style.yaml', 'mtu.yaml', 'services.yaml'].map((f) => [f, readFileSync(join(TOPOLOGIES, f), 'utf8')] as const),
   // Services, Endpoints and EndpointSlices, exported and hand-written
   ['services-export.yaml', readFileSync(join(FIXTURES, 'services-export.yaml'), 'utf8')],
+  // workloads, Node objects and addons
+  ...['deployment.yaml', 'statefulset.yaml', 'daemonset.yaml', 'namespaces.yaml', 'externalname.yaml'].map((f) => [`workloads:${f}`, readFileSync(join(TOPOLOGIES, f), 'utf8')] as const),
+  ['workloads:workloads.yaml', readFileSync(join(FIXTURES, 'workloads.yaml'), 'utf8')],
+  ['workloads:tutorial.yaml', readFileSync(join(FIXTURES, 'tutorial.yaml'), 'utf8')],
+  // the folder example's files as one text, as the folder loads
+  ['workloads:shop/', ['backend.yaml', 'cluster.yaml', 'frontend.yaml', 'scenario.yaml'].map((f) => readFileSync(join(TOPOLOGIES, 'shop', f), 'utf8')).join('---\n')],
 ];
+
+/** A real cluster's export (3600 lines, so fewer runs). */
+const EXPORT = readFileSync(join(FIXTURES, 'kubeadm-export.yaml'), 'utf8');
 
 /** A replacement for a scalar value: strings, numbers, lists, maps, nulls and YAML oddities. */
 const scalarReplacement = fc.oneof(
@@ -105,7 +114,23 @@ describe('mutated example topologies', () => {
     );
   });
 
+  test('mutations of the workload, Node and addon sources never throw', () => {
+    const workloads = SOURCES.filter(([name]) => name.startsWith('workloads:'));
+    fc.assert(
+      fc.property(fc.constantFrom(...workloads), fc.array(mutation, { minLength: 1, maxLength: 4 }), ([, text], ms) => check(ms.reduce((t, m) => m(t), text))),
+      { numRuns: 500 },
+    );
+  });
+
+  test('mutations of an exported kubeadm cluster (pods, services, endpoints, nodes) never throw', () => {
+    fc.assert(
+      fc.property(fc.array(mutation, { minLength: 1, maxLength: 5 }), (ms) => check(ms.reduce((t, m) => m(t), EXPORT))),
+      { numRuns: 60 },
+    );
+  });
+
   test('the unmutated sources load', () => {
     for (const [name, text] of SOURCES) expect(loadTopologyText(text, name).model, name).toBeDefined();
+    expect(loadTopologyText(EXPORT, 'kubeadm-export.yaml').model).toBeDefined();
   });
 });

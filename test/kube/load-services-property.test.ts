@@ -59,7 +59,8 @@ function yamlMap(m: Record<string, string>): string {
 }
 
 function render(p: { readonly serviceCIDR: string; readonly nodePortRange: string; readonly pods: readonly PodSpec[]; readonly services: readonly SvcSpec[] }): string {
-  const docs = [`apiVersion: podnet.dev/v1alpha1\nkind: Cluster\nspec:\n  serviceCIDR: ${p.serviceCIDR}\n  nodePortRange: ${p.nodePortRange}\n  nodes: 3\n`];
+  // addons none: the services and pods are exactly the generated ones
+  const docs = [`apiVersion: podnet.dev/v1alpha1\nkind: Cluster\nspec:\n  serviceCIDR: ${p.serviceCIDR}\n  nodePortRange: ${p.nodePortRange}\n  nodes: 3\n  addons: none\n`];
   p.pods.forEach((pod, i) => {
     const ports = pod.httpPort !== undefined ? `[{ name: http, containerPort: ${pod.httpPort} }]` : '[]';
     docs.push(

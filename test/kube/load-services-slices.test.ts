@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { formatDiagnostic } from '../../src/kube/load/index.js';
 import type { EndpointSliceModel } from '../../src/kube/model.js';
-import { CLUSTER, errors, fmt, load, model, notices, pod, service, slicesOf } from './services-helpers.js';
+import { CLUSTER, errors, fmt, load, model, notices, pod, service, slicesOf, userSlices } from './services-helpers.js';
 
 const NAME = /^[a-z0-9-]+-[bcdfghjklmnpqrstvwxz2456789]{5}$/;
 const HTTP = [{ name: 'http', port: 8080 }];
@@ -27,7 +27,8 @@ describe('slices derived from a selector', () => {
     expect(web?.name).toMatch(NAME);
     expect(web?.name.startsWith('web-')).toBe(true);
     expect(web?.ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
-    expect(eps(web)).toEqual(['10.244.0.2 r=true s=true t=false node1 - default/web-0', '10.244.1.2 r=true s=true t=false node2 - default/web-1']);
+    // web-0 is node1's third pod: the two CoreDNS pods of the addons hold .2 and .3
+    expect(eps(web)).toEqual(['10.244.0.4 r=true s=true t=false node1 - default/web-0', '10.244.1.2 r=true s=true t=false node2 - default/web-1']);
     expect(web?.source).toEqual(m.services.find((s) => s.name === 'web')?.source);
     const front = slicesOf(m, 'default/front');
     expect(front.map((s) => s.endpoints.map((e) => e.targetPod))).toEqual([['default/web-0']]);
@@ -155,7 +156,7 @@ describe('Endpoints', () => {
 
   test('Endpoints for a missing Service: a notice, nothing mirrored', () => {
     const r = load(ENDPOINTS);
-    expect(r.model?.endpointSlices).toEqual([]);
+    expect(userSlices(r.model!)).toEqual([]);
     expect(r.diagnostics.map(formatDiagnostic)).toEqual(['test.yaml:4:19: notice: Endpoints default/db: no Service default/db; kube-proxy ignores these Endpoints']);
   });
 
@@ -163,9 +164,18 @@ describe('Endpoints', () => {
     expect(notices(service('db', 'ports: [{ port: 5432 }]'))).toEqual(['test.yaml:5:9: notice: Service default/db: has no endpoints; kube-proxy will REJECT connections to it']);
   });
 
-  test('skip-mirror Endpoints are not mirrored', () => {
+  test('skip-mirror Endpoints are not mirrored when slices of the Service are given; alone (an Endpoints export) they are used', () => {
     const text = service('db', 'ports: [{ port: 5432 }]') + ENDPOINTS.replace('metadata: { name: db }', 'metadata: { name: db, labels: { endpointslice.kubernetes.io/skip-mirror: "true" } }');
-    expect(model(text).endpointSlices).toEqual([]);
+    const slice = `---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: db-own, labels: { kubernetes.io/service-name: db } }
+addressType: IPv4
+endpoints: [{ addresses: [10.244.1.9] }]
+ports: [{ port: 5432 }]
+`;
+    expect(userSlices(model(text + slice)).map((s) => s.name)).toEqual(['db-own']);
+    expect(userSlices(model(text)).map((s) => s.serviceName)).toEqual(['db', 'db']);
   });
 });
 
@@ -216,7 +226,7 @@ describe('EndpointSlices', () => {
 
   test('a slice for a missing Service is kept (it exists in the API) with a notice that kube-proxy ignores it', () => {
     const r = load(SLICE());
-    expect(r.model?.endpointSlices.map((s) => s.name)).toEqual(['web-abcde']);
+    expect(userSlices(r.model!).map((s) => s.name)).toEqual(['web-abcde']);
     expect(r.diagnostics.map(formatDiagnostic)).toEqual([
       'test.yaml:5:9: notice: EndpointSlice default/web-abcde: no Service default/web (its kubernetes.io/service-name); kube-proxy ignores this EndpointSlice',
     ]);

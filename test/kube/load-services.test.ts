@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { formatDiagnostic, loadTopologyPath, loadTopologyText } from '../../src/kube/load/index.js';
 import { formatCidr } from '../../src/kube/model.js';
-import { CLUSTER, cip, errors, fmt, ip, load, model, notices, service, svc } from './services-helpers.js';
+import { CLUSTER, cip, errors, fmt, ip, load, model, notices, service, svc, userServices } from './services-helpers.js';
 
 const SIMPLE = (port = 80): string => `selector: { app: web }\nports: [{ port: ${port} }]`;
 const EXPORT = fileURLToPath(new URL('./fixtures/services-export.yaml', import.meta.url));
@@ -40,7 +40,7 @@ describe('ClusterIP allocation', () => {
     const a = model(text);
     const b = model(text);
     expect(cip(a, 'default/web')).toBe(cip(b, 'default/web'));
-    for (const s of a.services) {
+    for (const s of userServices(a)) {
       const addr = s.clusterIPs[0] ?? 0;
       expect(addr).toBeGreaterThanOrEqual(ip('10.96.1.1')); // /12: static band of 256 below
       expect(addr).toBeLessThanOrEqual(ip('10.111.255.254'));
@@ -55,7 +55,7 @@ describe('ClusterIP allocation', () => {
     const before = model(base.join(''));
     const more = model([...base.reverse(), ...Array.from({ length: 40 }, (_, i) => service(`extra-${i}`, SIMPLE()))].join(''));
     for (const n of ['web', 'api', 'db', 'cache']) expect(cip(more, `default/${n}`)).toBe(cip(before, `default/${n}`));
-    expect(new Set(more.services.map((s) => s.clusterIPs[0])).size).toBe(44);
+    expect(new Set(userServices(more).map((s) => s.clusterIPs[0])).size).toBe(44);
   });
 
   test('given IPs are honoured and reserved first: a service hashed onto one probes past it', () => {
@@ -99,7 +99,8 @@ describe('ClusterIP allocation', () => {
     const small = model(CLUSTER('serviceCIDR: 10.96.0.0/28') + ['a', 'b', 'c'].map((n) => service(n, SIMPLE())).join(''));
     for (const s of small.services) expect(s.clusterIPs[0]).toBeLessThanOrEqual(ip('10.96.0.14'));
     // /29: 6 usable addresses
-    const text = CLUSTER('serviceCIDR: 10.96.0.0/29') + Array.from({ length: 7 }, (_, i) => service(`s${i}`, SIMPLE())).join('');
+    // without the addons' kubernetes and kube-dns Services, which would take two of the six addresses
+    const text = CLUSTER('serviceCIDR: 10.96.0.0/29\naddons: none') + Array.from({ length: 7 }, (_, i) => service(`s${i}`, SIMPLE())).join('');
     const errs = errors(text);
     expect(errs).toHaveLength(1);
     expect(errs[0]).toMatch(/Service default\/s\d: metadata\.name: no free ClusterIP left in serviceCIDR 10\.96\.0\.0\/29 \(6 usable addresses, all taken\)/);
@@ -207,7 +208,7 @@ describe('load-balancer addresses', () => {
       `${service('elsewhere', 'type: LoadBalancer\nselector: { app: web }\nports: [{ port: 80 }]')}status:\n  loadBalancer:\n    ingress: [{ ip: 198.51.100.9 }]\n`;
     const m = model(text);
     expect(formatCidr(m.loadBalancerPool!)).toBe('172.18.0.240/29');
-    expect(m.services.map((s) => `${s.name} ${s.loadBalancerIPs.map(fmt).join(',')}`)).toEqual([
+    expect(userServices(m).map((s) => `${s.name} ${s.loadBalancerIPs.map(fmt).join(',')}`)).toEqual([
       'first 172.18.0.240',
       'imported 172.18.0.241',
       'second 172.18.0.242',
@@ -220,7 +221,7 @@ describe('load-balancer addresses', () => {
       CLUSTER('loadBalancerPool: 172.18.0.254/31') +
       ['a', 'b', 'c'].map((n) => service(n, 'type: LoadBalancer\nselector: { app: web }\nports: [{ port: 80 }]')).join('');
     const r = load(text);
-    expect(r.model?.services.map((s) => s.loadBalancerIPs.map(fmt).join(','))).toEqual(['172.18.0.254', '', '']);
+    expect(userServices(r.model!).map((s) => s.loadBalancerIPs.map(fmt).join(','))).toEqual(['172.18.0.254', '', '']);
     expect(r.diagnostics.filter((d) => d.message.includes('exhausted')).map(formatDiagnostic)).toEqual([
       'test.yaml:21:9: notice: Service default/b: LoadBalancer has no ingress IP (loadBalancerPool 172.18.0.254/31 is exhausted; EXTERNAL-IP <pending>)',
       'test.yaml:30:9: notice: Service default/c: LoadBalancer has no ingress IP (loadBalancerPool 172.18.0.254/31 is exhausted; EXTERNAL-IP <pending>)',
@@ -440,7 +441,9 @@ describe('topologies/services.yaml', () => {
   test('loads without any diagnostic, with the addresses its header promises', () => {
     expect(r.diagnostics.map(formatDiagnostic)).toEqual([]);
     const m = r.model!;
-    expect(m.services.map((s) => s.name)).toEqual(['web', 'web-nodeport', 'web-headless', 'db']);
+    expect(userServices(m).map((s) => s.name)).toEqual(['web', 'web-nodeport', 'web-headless', 'db']);
+    expect(cip(m, 'default/kubernetes')).toBe('10.96.0.1');
+    expect(cip(m, 'kube-system/kube-dns')).toBe('10.96.0.10');
     expect(cip(m, 'default/web')).toBe('10.111.237.75');
     expect(svc(m, 'default/web-nodeport').ports.map((p) => p.nodePort)).toEqual([30080, 32166]);
     expect(svc(m, 'default/web-headless')).toMatchObject({ headless: true, clusterIPs: [] });
@@ -449,8 +452,9 @@ describe('topologies/services.yaml', () => {
   test('web is backed by the three web pods, db by the external host, web-headless with hostnames', () => {
     const m = r.model!;
     const of = (name: string): string[] => m.endpointSlices.filter((s) => s.serviceName === name).flatMap((s) => s.endpoints.map((e) => `${fmt(e.ip)} ${e.hostname ?? '-'} ${e.targetPod ?? '-'}`));
-    expect(of('web')).toEqual(['10.244.0.3 - default/web-0', '10.244.1.2 - default/web-1', '10.244.1.3 - default/web-2']);
-    expect(of('web-headless')).toEqual(['10.244.0.3 web-0 default/web-0', '10.244.1.2 web-1 default/web-1', '10.244.1.3 web-2 default/web-2']);
+    // CoreDNS holds 10.244.0.2 and .3 on node1, client .4
+    expect(of('web')).toEqual(['10.244.0.5 - default/web-0', '10.244.1.2 - default/web-1', '10.244.1.3 - default/web-2']);
+    expect(of('web-headless')).toEqual(['10.244.0.5 web-0 default/web-0', '10.244.1.2 web-1 default/web-1', '10.244.1.3 web-2 default/web-2']);
     expect(of('db')).toEqual(['172.18.0.50 - -']);
     expect(m.externalHosts.map((h) => fmt(h.ip))).toEqual(['172.18.0.50']);
     expect(m.endpointSlices.find((s) => s.serviceName === 'web')?.ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);

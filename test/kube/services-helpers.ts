@@ -33,6 +33,16 @@ export function notices(text: string): string[] {
     .map(formatDiagnostic);
 }
 
+/** The input's Services (without the built-in kubernetes and kube-dns addons). */
+export function userServices(m: ClusterModel): ServiceModel[] {
+  return m.services.filter((s) => s.origin !== 'addon');
+}
+
+/** The input's EndpointSlices (without the addons' ones). */
+export function userSlices(m: ClusterModel): EndpointSliceModel[] {
+  return m.endpointSlices.filter((s) => s.origin !== 'addon');
+}
+
 export function svc(m: ClusterModel, key: string): ServiceModel {
   const s = m.services.find((x) => `${x.namespace}/${x.name}` === key);
   if (s === undefined) throw new Error(`no service ${key}; have ${m.services.map((x) => `${x.namespace}/${x.name}`).join(', ')}`);

@@ -3,7 +3,7 @@ import { layer, sim } from '../helpers.js';
 
 const CLUSTER = `apiVersion: podnet.dev/v1alpha1
 kind: Cluster
-spec: { nodes: 2 }
+spec: { nodes: 2, addons: none }
 ---
 apiVersion: v1
 kind: Pod

@@ -1,6 +1,7 @@
 /**
- * The topology loader: YAML in (podnet Cluster and Scenario; Kubernetes Namespace, Pod, Service,
- * Endpoints and EndpointSlice; Lists of them), `ClusterModel` out, with positioned, actionable
+ * The topology loader: YAML in (podnet Cluster and Scenario; Kubernetes Namespace, Node, Pod,
+ * Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, Service, Endpoints and
+ * EndpointSlice; Lists of them), `ClusterModel` out, with positioned, actionable
  * diagnostics. Loading never throws (except `loadTopologyOrThrow`, by design) and reports every
  * problem in one pass.
  */
@@ -15,21 +16,25 @@ export type { LoadResult } from './load.js';
 export type { DeferredObject } from './state.js';
 export { CLUSTER_DEFAULTS, CLUSTER_API_VERSION } from './kinds/cluster.js';
 
-/** Loads a file, or all *.yaml / *.yml files under a folder (recursively, in path order). */
-export function loadTopologyPath(path: string): LoadResult {
+/**
+ * Loads a file, or all *.yaml / *.yml files under a folder (recursively, in path order).
+ * `seed` (default 1) draws generated pod-name suffixes and breaks scheduling ties; the CLI passes
+ * its --seed.
+ */
+export function loadTopologyPath(path: string, seed = 1): LoadResult {
   const sink = new DiagnosticSink();
   const { sources, files } = readSources(path, sink);
-  return loadSources(sources, files, sink);
+  return loadSources(sources, files, sink, { seed });
 }
 
 /** Loads YAML text; `fileName` is used in diagnostics and `ClusterModel.files`. */
-export function loadTopologyText(text: string, fileName: string): LoadResult {
-  return loadSources([{ file: fileName, text }], [fileName]);
+export function loadTopologyText(text: string, fileName: string, seed = 1): LoadResult {
+  return loadSources([{ file: fileName, text }], [fileName], new DiagnosticSink(), { seed });
 }
 
-/** Loads the built-in default topology (two nodes, three pods, four probes). */
-export function loadDefaultTopology(): LoadResult {
-  return loadSources([{ file: DEFAULT_TOPOLOGY_NAME, text: DEFAULT_TOPOLOGY_YAML }], []);
+/** Loads the built-in default topology (two nodes, three pods, four probes, and the kubeadm/flannel addons). */
+export function loadDefaultTopology(seed = 1): LoadResult {
+  return loadSources([{ file: DEFAULT_TOPOLOGY_NAME, text: DEFAULT_TOPOLOGY_YAML }], [], new DiagnosticSink(), { seed });
 }
 
 /** Thrown by `loadTopologyOrThrow`; the message lists every error, one per line. */
@@ -47,8 +52,8 @@ export class TopologyError extends Error {
 }
 
 /** Loads `path` (or the built-in default when undefined); throws `TopologyError` on any error. */
-export function loadTopologyOrThrow(path: string | undefined): LoadResult & { readonly model: ClusterModel } {
-  const result = path === undefined ? loadDefaultTopology() : loadTopologyPath(path);
+export function loadTopologyOrThrow(path: string | undefined, seed = 1): LoadResult & { readonly model: ClusterModel } {
+  const result = path === undefined ? loadDefaultTopology(seed) : loadTopologyPath(path, seed);
   const model = result.model;
   if (model === undefined) throw new TopologyError(result.diagnostics);
   return { ...result, model };

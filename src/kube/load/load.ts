@@ -1,11 +1,13 @@
 /**
  * The load pipeline: parse every source, hand each object to its kind handler, run the resolve
- * phases (cluster → namespaces → pods → EndpointSlices → Endpoints → Services → scenario), and
- * assemble the model when nothing failed.
+ * phases (cluster and nodes → the addon manifests, handed to the kind handlers like the input →
+ * namespaces → workload controllers → pods → EndpointSlices → Endpoints → Services → scenario),
+ * and assemble the model when nothing failed.
  */
 import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ClusterModel, NodeModel } from '../model.js';
+import type { ClusterModel, NodeModel, ObjectOrigin } from '../model.js';
+import { addonManifests, ADDONS_FILE } from './addons.js';
 import { DiagnosticSink, type TopologyDiagnostic } from './diagnostics.js';
 import { parseText, type KubeObject } from './documents.js';
 import { clusterDraft } from './kinds/cluster.js';
@@ -13,7 +15,7 @@ import { podModels } from './kinds/pod.js';
 import { scenarioModel } from './kinds/scenario.js';
 import { endpointSliceModels, serviceModels } from './kinds/service.js';
 import { CLUSTER_SCOPED_KINDS, HANDLERS, PHASES } from './registry.js';
-import { LoadState, objectLabel, type DeferredObject } from './state.js';
+import { LoadState, objectLabel, type DeferredObject, type LoadOptions } from './state.js';
 import { quote } from './values.js';
 
 export interface LoadResult {
@@ -21,7 +23,7 @@ export interface LoadResult {
   readonly model: ClusterModel | undefined;
   /** Errors and notices, ordered by file (load order), line and column. */
   readonly diagnostics: TopologyDiagnostic[];
-  /** Objects of kinds podnet will support later (Deployment, Node, …), as plain data. */
+  /** Objects of kinds podnet recognises but does not model yet, as plain data (none today: see kinds/deferred.ts). */
   readonly deferred: DeferredObject[];
 }
 
@@ -30,17 +32,23 @@ export interface Source {
   readonly text: string;
 }
 
+/** Resolve phases up to this order run before the addon manifests are loaded. */
+const ADDONS_AFTER_ORDER = 10;
+
 /** Loads already-read sources; `modelFiles` is what `ClusterModel.files` reports. */
-export function loadSources(sources: readonly Source[], modelFiles: readonly string[], sink = new DiagnosticSink()): LoadResult {
-  const state = new LoadState(sink);
+export function loadSources(sources: readonly Source[], modelFiles: readonly string[], sink = new DiagnosticSink(), opts: LoadOptions = {}): LoadResult {
+  const state = new LoadState(sink, opts);
   try {
+    let seq = 0;
     for (const src of sources) {
       sink.addFile(src.file);
       const parsed = parseText(src.text, src.file, sink);
       for (const b of parsed.broken) state.addBroken(b);
-      for (const obj of parsed.objects) dispatch(obj, state);
+      for (const obj of parsed.objects) dispatch(obj, state, 'user', seq++);
     }
-    for (const phase of PHASES) phase.run(state);
+    for (const phase of PHASES.filter((p) => p.order <= ADDONS_AFTER_ORDER)) phase.run(state);
+    loadAddons(state);
+    for (const phase of PHASES.filter((p) => p.order > ADDONS_AFTER_ORDER)) phase.run(state);
     const model = sink.errorCount === 0 ? assemble(state, modelFiles) : undefined;
     if (model === undefined && sink.errorCount === 0) {
       internalError(sink, sources[0]?.file ?? '<input>', 'the model is incomplete although no error was reported');
@@ -56,7 +64,20 @@ function internalError(sink: DiagnosticSink, file: string, message: string): voi
   sink.add({ severity: 'error', file, line: 1, col: 1, object: undefined, path: undefined, message: `internal error in the topology loader: ${message} (please report this)` });
 }
 
-function dispatch(obj: KubeObject, state: LoadState): void {
+/** Hands the addon manifests (addons.ts) to the kind handlers, ahead of the input in load order. */
+function loadAddons(state: LoadState): void {
+  const c = clusterDraft(state);
+  // With errors already (a bad node name, say) there will be no model: adding the addons could
+  // only repeat those errors in their terms.
+  if (c === undefined || c.addons === undefined || !c.nodesKnown || state.sink.errorCount > 0) return;
+  const text = addonManifests(state, c.addons, c.nodes);
+  if (text === '') return;
+  const parsed = parseText(text, ADDONS_FILE, state.sink);
+  let seq = -parsed.objects.length;
+  for (const obj of parsed.objects) dispatch(obj, state, 'addon', seq++);
+}
+
+function dispatch(obj: KubeObject, state: LoadState, origin: ObjectOrigin, seq: number): void {
   const handler = HANDLERS.get(obj.kind);
   if (handler === undefined) {
     const near = [...HANDLERS.keys()].find((k) => k.toLowerCase() === obj.kind.toLowerCase());
@@ -85,16 +106,15 @@ function dispatch(obj: KubeObject, state: LoadState): void {
     if (obj.apiVersion === undefined || obj.apiVersion === null) f.missing(`${expected} for kind ${handler.kind}`);
     else if (typeof obj.apiVersion !== 'string' || !handler.apiVersions.includes(obj.apiVersion)) f.typeError(`${expected} for kind ${handler.kind}`);
   }
-  handler.collect(
-    { ...obj, root, label, effectiveNamespace: handler.namespaced ? (obj.namespace ?? 'default') : undefined },
-    state,
-  );
+  const input = { ...obj, root, label, effectiveNamespace: handler.namespaced ? (obj.namespace ?? 'default') : undefined, origin, seq };
+  state.objects.push(input);
+  handler.collect(input, state);
 }
 
 function assemble(state: LoadState, files: readonly string[]): ClusterModel | undefined {
   const c = clusterDraft(state);
   if (c === undefined) return undefined;
-  const { clusterCIDR, serviceCIDR, nodeCIDRMaskSize, cni, underlay, links, nodePortRange } = c;
+  const { clusterCIDR, serviceCIDR, nodeCIDRMaskSize, cni, underlay, links, nodePortRange, addons } = c;
   if (
     clusterCIDR === undefined ||
     serviceCIDR === undefined ||
@@ -103,6 +123,7 @@ function assemble(state: LoadState, files: readonly string[]): ClusterModel | un
     underlay === undefined ||
     links === undefined ||
     nodePortRange === undefined ||
+    addons === undefined ||
     !c.loadBalancerPoolOk
   ) {
     return undefined;
@@ -110,7 +131,17 @@ function assemble(state: LoadState, files: readonly string[]): ClusterModel | un
   const nodes: NodeModel[] = [];
   for (const n of c.nodes) {
     if (n.ip === undefined || n.podCIDR === undefined) return undefined;
-    nodes.push({ name: n.name, index: n.index, ip: n.ip, podCIDR: n.podCIDR, labels: n.labels, taints: n.taints, schedulable: n.schedulable, source: n.source });
+    nodes.push({
+      name: n.name,
+      index: n.index,
+      ip: n.ip,
+      podCIDR: n.podCIDR,
+      labels: n.labels,
+      taints: n.taints,
+      schedulable: n.schedulable,
+      controlPlane: n.controlPlane,
+      source: n.source,
+    });
   }
   return {
     name: c.name,
@@ -127,7 +158,10 @@ function assemble(state: LoadState, files: readonly string[]): ClusterModel | un
     endpointSlices: endpointSliceModels(state),
     nodePortRange,
     loadBalancerPool: c.loadBalancerPool,
+    dns: c.dns,
     scenario: scenarioModel(state),
+    addons,
+    seed: state.seed,
     files,
   };
 }

@@ -7,12 +7,29 @@ import { DEFERRED_KINDS, deferredKind } from './kinds/deferred.js';
 import { endpointsKind } from './kinds/endpoints.js';
 import { endpointSliceKind } from './kinds/endpointslice.js';
 import { namespaceKind } from './kinds/namespace.js';
+import { nodeKind } from './kinds/node.js';
 import { podKind } from './kinds/pod.js';
 import { scenarioKind } from './kinds/scenario.js';
 import { serviceKind } from './kinds/service.js';
+import { cronJobKind, daemonSetKind, deploymentKind, jobKind, replicaSetKind, statefulSetKind } from './kinds/workloads.js';
 import type { KindHandler } from './state.js';
 
-const HANDLED: readonly KindHandler[] = [clusterKind, namespaceKind, podKind, endpointSliceKind, endpointsKind, serviceKind, scenarioKind];
+const HANDLED: readonly KindHandler[] = [
+  clusterKind,
+  nodeKind,
+  namespaceKind,
+  podKind,
+  deploymentKind,
+  replicaSetKind,
+  statefulSetKind,
+  daemonSetKind,
+  jobKind,
+  cronJobKind,
+  endpointSliceKind,
+  endpointsKind,
+  serviceKind,
+  scenarioKind,
+];
 
 export const HANDLERS: ReadonlyMap<string, KindHandler> = new Map<string, KindHandler>([
   ...DEFERRED_KINDS.map(([kind, namespaced]) => [kind, deferredKind(kind, namespaced)] as const),

@@ -3,7 +3,7 @@
  * objects, and what is known about documents that could not be read (so that references to them
  * do not produce follow-on errors).
  */
-import type { SourceRef } from '../model.js';
+import type { ObjectOrigin, SourceRef } from '../model.js';
 import type { DiagnosticSink } from './diagnostics.js';
 import type { BrokenObject, KubeObject } from './documents.js';
 
@@ -31,15 +31,33 @@ export interface ObjectInput extends KubeObject {
   readonly label: string;
   /** The namespace the object lives in (`default` when unset) for namespaced kinds. */
   readonly effectiveNamespace: string | undefined;
+  /** `user` for the input, `addon` for podnet's built-in kubeadm/flannel objects. */
+  readonly origin: ObjectOrigin;
+  /** Position of the object in load order (addons first, then the input in document order). */
+  readonly seq: number;
+}
+
+/** Options of one load. */
+export interface LoadOptions {
+  /** Seed for generated pod-name suffixes and scheduling ties (default 1). */
+  readonly seed?: number | undefined;
 }
 
 export class LoadState {
   readonly files: string[] = [];
   readonly deferred: DeferredObject[] = [];
+  /** Every object dispatched to a kind handler, in load order. */
+  readonly objects: ObjectInput[] = [];
+  readonly seed: number;
   private readonly broken: BrokenObject[] = [];
   private readonly slots = new Map<StateKey<unknown>, unknown>();
 
-  constructor(readonly sink: DiagnosticSink) {}
+  constructor(
+    readonly sink: DiagnosticSink,
+    opts: LoadOptions = {},
+  ) {
+    this.seed = opts.seed ?? 1;
+  }
 
   /** The value of a module's slot, created on first use. */
   get<T>(key: StateKey<T>): T {

@@ -18,15 +18,37 @@
  *     without status.loadBalancer.ingress get their address (as MetalLB would hand them out; see
  *     kinds/service.ts). It must not overlap clusterCIDR or serviceCIDR, nor contain a node, an
  *     external host or the underlay gateway. Without it such services stay <pending>.
+ *
+ * Nodes and Node objects: when the input holds Kubernetes `Node` objects (kinds/node.ts) they
+ * define the nodes. With a `spec.nodes` list they are merged by name: a field given on both sides
+ * must agree (address, podCIDR, a label's value, the taint list, schedulability), else it is an
+ * error at the Node object; list entries come first, then Node objects not in the list, in
+ * document order. A `spec.nodes` count next to Node objects must equal their number.
+ *   underlay: when Node objects bring addresses outside the default underlay and spec.underlay.cidr
+ *     is not given, the underlay is the smallest common prefix (a /24 or larger) of all node
+ *     addresses, with a notice; its gateway is the prefix's first address, or its last when a
+ *     node holds the first, or none when nodes hold both.
+ *   control plane: nodes labelled node-role.kubernetes.io/control-plane (or the legacy
+ *     node-role.kubernetes.io/master) are the control-plane nodes. When no node is, the first node
+ *     is the control-plane: it gets that label, and kubeadm's taint
+ *     node-role.kubernetes.io/control-plane:NoSchedule unless its taints are given explicitly (a
+ *     `taints:` key on its entry, even `[]`, or a Node object, which always says what its taints
+ *     are) or it is the only node (a one-node cluster is untainted, as kind and minikube leave it).
+ *   addons: `spec.addons` is `none` or a mapping {kubernetesService, coreDNS, kubeProxy, flannel},
+ *     each true by default (see addons.ts for what each adds).
  */
-import type { Cidr, CniModel, ExternalHostModel, LinkDelays, PortRangeModel, RouteModel, SourceRef, TaintModel, UnderlayModel } from '../../model.js';
+import type { AddonsModel, Cidr, ClusterDnsModel, CniModel, ExternalHostModel, LinkDelays, PortRangeModel, RouteModel, SourceRef, TaintModel, UnderlayModel } from '../../model.js';
 import { isScalar } from 'yaml';
 import { us } from '../../../sim/time.js';
 import { Field } from '../field.js';
 import { parsePorts, PortScope } from '../ports.js';
 import { StateKey, whereText, type KindHandler, type LoadState, type ObjectInput } from '../state.js';
+import { nodeObjects, nodeObjectsIncomplete, type NodeObjectDraft } from './node.js';
+import { parseClusterDns } from './dns.js';
+import { CONTROL_PLANE_LABEL, CONTROL_PLANE_TAINT, LEGACY_MASTER_LABEL, parseTaints, taintText } from './taints.js';
 import {
   broadcastOf,
+  cidrOf,
   cidrContains,
   cidrsOverlap,
   cidrText,
@@ -35,6 +57,7 @@ import {
   labelKey,
   labelValue,
   ordinal,
+  parseIpv4,
   quote,
 } from '../values.js';
 
@@ -67,11 +90,17 @@ export interface NodeDraft {
   readonly index: number;
   ip: number | undefined;
   podCIDR: Cidr | undefined;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly taints: readonly TaintModel[];
+  labels: Readonly<Record<string, string>>;
+  taints: readonly TaintModel[];
   readonly schedulable: boolean;
+  /** Labelled node-role.kubernetes.io/control-plane (given, or the default first node). */
+  controlPlane: boolean;
   readonly source: SourceRef | undefined;
 }
+
+/** Every addon on (the default) and off (`addons: none`). */
+export const ADDONS_ALL: AddonsModel = { kubernetesService: true, coreDNS: true, kubeProxy: true, flannel: true };
+export const ADDONS_NONE: AddonsModel = { kubernetesService: false, coreDNS: false, kubeProxy: false, flannel: false };
 
 export interface ClusterDraft {
   readonly name: string;
@@ -93,6 +122,10 @@ export interface ClusterDraft {
   /** undefined when absent or invalid; `loadBalancerPoolOk` tells which. */
   readonly loadBalancerPool: Cidr | undefined;
   readonly loadBalancerPoolOk: boolean;
+  /** spec.dns (cluster domain, upstream table; see kinds/dns.ts); undefined when invalid (reported). */
+  readonly dns?: ClusterDnsModel | undefined;
+  /** undefined when `spec.addons` is invalid (reported). */
+  readonly addons: AddonsModel | undefined;
 }
 
 interface ClusterState {
@@ -118,17 +151,21 @@ export const clusterKind: KindHandler = {
       return;
     }
     s.first = obj;
-    s.draft = parseCluster(obj.root);
   },
   resolve: {
     order: 10,
     run(state) {
       const s = state.get(CLUSTER);
-      if (s.draft !== undefined) return;
-      const defaults = parseCluster(Field.detached(state.sink, '<defaults>', 'Cluster podnet'));
-      // A Cluster in a document that could not be read: its nodes are unknown, so skip node checks.
-      const unknown = state.mayHaveBrokenKind('Cluster');
-      s.draft = unknown ? { ...defaults, nodesKnown: false, externalHostsKnown: false } : defaults;
+      const objects = nodeObjects(state);
+      if (s.first !== undefined) {
+        const draft = parseCluster(s.first.root, objects);
+        s.draft = nodeObjectsIncomplete(state) || state.mayHaveBrokenKind('Node') ? { ...draft, nodesKnown: false } : draft;
+        return;
+      }
+      const defaults = parseCluster(Field.detached(state.sink, '<defaults>', 'Cluster podnet'), objects);
+      // A Cluster (or Node) in a document that could not be read: the nodes are unknown, so skip node checks.
+      const unknown = state.mayHaveBrokenKind('Cluster') || state.mayHaveBrokenKind('Node') || nodeObjectsIncomplete(state);
+      s.draft = unknown ? { ...defaults, nodesKnown: false, externalHostsKnown: state.mayHaveBrokenKind('Cluster') ? false : defaults.externalHostsKnown } : defaults;
     },
   },
 };
@@ -160,8 +197,8 @@ function defaultNote(f: Field): string {
   return f.present ? '' : ' (default)';
 }
 
-/** Parses and validates a Cluster document (or, for a detached root, builds the defaults). */
-export function parseCluster(root: Field): ClusterDraft {
+/** Parses and validates a Cluster document (or, for a detached root, builds the defaults) with the input's Node objects. */
+export function parseCluster(root: Field, objects: readonly NodeObjectDraft[] = []): ClusterDraft {
   const name = root.str('metadata.name', { check: dnsLabel, default: CLUSTER_DEFAULTS.name }) ?? CLUSTER_DEFAULTS.name;
   const spec = root.child('spec');
 
@@ -203,10 +240,20 @@ export function parseCluster(root: Field): ClusterDraft {
     ucF.error(`expected a prefix of /30 or shorter so nodes have addresses, got /${underlayCidr.len}`);
     underlayCidr = undefined;
   }
+  const derived = !ucF.present && underlayCidr !== undefined ? deriveUnderlay(spec, objects, underlayCidr) : undefined;
+  if (derived !== undefined) underlayCidr = derived.cidr;
   const underlayMtu = u.int('mtu', 576, 9000, { default: CLUSTER_DEFAULTS.underlayMtu });
   const gwF = u.child('gateway');
   const noGateway = gwF.present && gwF.node !== undefined && isScalar(gwF.node) && gwF.node.value === 'none';
-  let gateway = noGateway ? undefined : gwF.present ? u.ipv4('gateway') : underlayCidr !== undefined ? (underlayCidr.addr + 1) >>> 0 : undefined;
+  let gateway = noGateway
+    ? undefined
+    : gwF.present
+      ? u.ipv4('gateway')
+      : derived !== undefined
+        ? derived.gateway
+        : underlayCidr !== undefined
+          ? (underlayCidr.addr + 1) >>> 0
+          : undefined;
   if (gateway !== undefined && gwF.present && underlayCidr !== undefined && !checkHostAddress(gwF, gateway, underlayCidr, 'underlay')) gateway = undefined;
   const gatewayOk = !gwF.present || noGateway || gateway !== undefined;
   const underlay: UnderlayModel | undefined =
@@ -268,10 +315,11 @@ export function parseCluster(root: Field): ClusterDraft {
     }
   }
 
-  const { nodes, nodesKnown } = parseNodes(root, spec, clusterCIDR, mask, underlayCidr, gateway);
+  const { nodes, nodesKnown } = parseNodes(root, spec, clusterCIDR, mask, underlayCidr, gateway, objects);
   const ext = parseExternalHosts(spec, underlayCidr, underlayMtu, gateway, nodes);
   const nodePortRange = parseNodePortRange(spec);
   const pool = parseLoadBalancerPool(spec, { clusterCIDR, serviceCIDR, gateway, nodes, hosts: ext.hosts });
+  const addons = parseAddons(spec);
 
   return {
     name,
@@ -289,7 +337,57 @@ export function parseCluster(root: Field): ClusterDraft {
     nodePortRange,
     loadBalancerPool: pool,
     loadBalancerPoolOk: pool !== undefined || !spec.child('loadBalancerPool').present,
+    dns: parseClusterDns(spec),
+    addons,
   };
+}
+
+const ADDON_KEYS = ['kubernetesService', 'coreDNS', 'kubeProxy', 'flannel'] as const;
+const ADDONS_EXPECTED = `"none", or a mapping of ${ADDON_KEYS.join(', ')} to true or false`;
+
+/** `spec.addons`: `none`, or a mapping of switches (each default true). */
+function parseAddons(spec: Field): AddonsModel | undefined {
+  const f = spec.child('addons');
+  if (!f.present) return ADDONS_ALL;
+  const v = f.raw();
+  if (v === 'none') return ADDONS_NONE;
+  if (!f.isMap) return f.typeError(ADDONS_EXPECTED);
+  const out: Record<(typeof ADDON_KEYS)[number], boolean> = { ...ADDONS_ALL };
+  let ok = true;
+  for (const k of ADDON_KEYS) {
+    const b = f.bool(k, { default: true });
+    if (b === undefined) ok = false;
+    else out[k] = b;
+  }
+  return ok ? out : undefined;
+}
+
+/**
+ * The underlay derived from Node objects' addresses when one lies outside the default underlay
+ * (see the header): the longest common prefix of every node address, at most /24.
+ */
+function deriveUnderlay(spec: Field, objects: readonly NodeObjectDraft[], defaultCidr: Cidr): { cidr: Cidr; gateway: number | undefined } | undefined {
+  const outside = objects.find((o) => o.ip !== undefined && !cidrContains(defaultCidr, o.ip));
+  const anchor = outside?.ip;
+  if (outside === undefined || anchor === undefined) return undefined;
+  const ips: number[] = objects.flatMap((o) => (o.ip !== undefined ? [o.ip] : []));
+  const listed = spec.child('nodes');
+  if (listed.isList) {
+    for (const item of listed.list('') ?? []) {
+      const text = item.rawStr('ip');
+      const ip = text !== undefined ? parseIpv4(text) : undefined;
+      if (ip !== undefined) ips.push(ip);
+    }
+  }
+  let len = 24;
+  while (len > 0 && !ips.every((ip) => cidrContains(cidrOf(anchor, len), ip))) len--;
+  const cidr = cidrOf(anchor, len);
+  const taken = new Set(ips);
+  const gateway = [(cidr.addr + 1) >>> 0, broadcastOf(cidr) - 1].find((g) => !taken.has(g));
+  outside.ipField?.objectNotice(
+    `underlay ${cidrText(cidr)} derived from the Node addresses (${formatIpv4(anchor)} is outside the default ${cidrText(defaultCidr)}; set the Cluster's spec.underlay.cidr to choose it)${gateway !== undefined ? `, gateway ${formatIpv4(gateway)}` : ', no gateway'}`,
+  );
+  return { cidr, gateway };
 }
 
 const PORT_RANGE_EXPECTED = 'a port range "min-max" such as "30000-32767" (1 ≤ min ≤ max ≤ 65535)';
@@ -344,12 +442,13 @@ function parseNodes(
   mask: number | undefined,
   underlayCidr: Cidr | undefined,
   gateway: number | undefined,
+  objects: readonly NodeObjectDraft[],
 ): { nodes: NodeDraft[]; nodesKnown: boolean } {
   const nodesF = spec.child('nodes');
   let items: Array<Field | undefined>;
   let nodesKnown = true;
   if (!nodesF.present) {
-    items = Array.from({ length: CLUSTER_DEFAULTS.nodes }, () => undefined);
+    items = objects.length > 0 ? [] : Array.from({ length: CLUSTER_DEFAULTS.nodes }, () => undefined);
   } else if (nodesF.isList) {
     const list = spec.list('nodes', { itemName: 'node', nonEmpty: true });
     if (list === undefined) {
@@ -361,11 +460,28 @@ function parseNodes(
     if (n === undefined) {
       items = [];
       nodesKnown = false;
+    } else if (objects.length > 0) {
+      // Node objects define the nodes; a count must agree with them.
+      if (n !== objects.length) {
+        const names = objects.map((o) => o.name);
+        nodesF.error(
+          `${n} node${n === 1 ? '' : 's'}, but ${objects.length} Node object${objects.length === 1 ? ' defines' : 's define'} the nodes (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}); remove spec.nodes or list the nodes by name`,
+        );
+      }
+      items = [];
     } else items = Array.from({ length: n }, () => undefined);
   } else {
     nodesF.typeError(`a node count (1–${MAX_NODES}) or a list of nodes`);
     items = [];
     nodesKnown = false;
+  }
+
+  // Entries: the Cluster's nodes, with Node objects merged in by name, then the other Node objects.
+  const entries: Array<{ item: Field | undefined; obj: NodeObjectDraft | undefined }> = items.map((item) => ({ item, obj: undefined }));
+  for (const obj of objects) {
+    const twin = entries.find((e) => e.obj === undefined && e.item !== undefined && e.item.isMap && e.item.rawStr('name') === obj.name);
+    if (twin !== undefined) twin.obj = obj;
+    else entries.push({ item: undefined, obj });
   }
 
   /** Where to report a problem with node i when it has no item of its own. */
@@ -378,48 +494,60 @@ function parseNodes(
   const explicitCidrs: Array<{ cidr: Cidr; node: string }> = [];
   const needsDefaultCidr: NodeDraft[] = [];
   const anchors = new Map<NodeDraft, Field>();
+  const taintsGiven = new Set<NodeDraft>();
   // Nodes whose default address falls outside the underlay, reported once for all of them.
   const noAddress: Array<{ name: string; candidate: number; offset: number; at: Field }> = [];
 
-  items.forEach((item, i) => {
-    const at = anchorFor(item);
+  entries.forEach(({ item, obj }, i) => {
+    const at = item !== undefined ? anchorFor(item) : (obj?.nameField ?? anchorFor(undefined));
     const isItemMap = item !== undefined && item.isMap;
     if (item !== undefined && !isItemMap) {
       item.typeError('a mapping (a node with name, ip, podCIDR, labels, taints, schedulable)');
     }
     const f = isItemMap ? item : undefined;
+    const inCluster = (field: Field): string => `the Cluster's ${field.path} (${whereText(field.source(), obj?.source.file ?? field.ctx.file)})`;
 
     // Name.
     const nameF = f?.child('name');
-    const rawName = f?.rawStr('name');
+    const rawName = f?.rawStr('name') ?? obj?.name;
     f?.str('name', { check: dnsLabel });
     const name = rawName ?? `node${i + 1}`;
     const prev = byName.get(name);
     if (prev !== undefined) {
       if (nameF?.present === true) nameF.error(`duplicate node name ${quote(name)} (also ${prev})`);
+      else if (obj !== undefined) obj.nameField.error(`node name ${quote(name)} is already used by ${prev}`);
       else at.error(`the ${ordinal(i + 1)} node's default name ${quote(name)} is already used by ${prev}; give it a name`);
-    } else byName.set(name, nodesF.isList ? `spec.nodes[${i}]` : `node ${i + 1}`);
+    } else byName.set(name, obj !== undefined && item === undefined ? obj.label : nodesF.isList ? `spec.nodes[${i}]` : `node ${i + 1}`);
 
-    // Underlay address.
+    // Underlay address: the entry's, the Node object's (they must agree), or the default.
     const ipF = f?.child('ip');
     let ip: number | undefined;
+    let ipWhere: Field | undefined;
     if (ipF?.present === true) {
       ip = ipF.ipv4('');
-      if (ip !== undefined && underlayCidr !== undefined && !checkHostAddress(ipF, ip, underlayCidr, 'underlay')) ip = undefined;
+      ipWhere = ipF;
+      if (ip !== undefined && obj?.ip !== undefined && obj.ipField !== undefined && obj.ip !== ip) {
+        obj.ipField.error(`InternalIP ${formatIpv4(obj.ip)} conflicts with ${inCluster(ipF)}, ${formatIpv4(ip)}`);
+        ip = undefined;
+      }
+    } else if (obj?.ip !== undefined && obj.ipField !== undefined) {
+      ip = obj.ip;
+      ipWhere = obj.ipField;
     } else if (underlayCidr !== undefined) {
       const candidate = (underlayCidr.addr + 2 + i) >>> 0;
       if (!cidrContains(underlayCidr, candidate) || candidate === broadcastOf(underlayCidr)) {
         noAddress.push({ name, candidate, offset: 2 + i, at });
       } else ip = candidate;
     }
+    if (ip !== undefined && ipWhere !== undefined && underlayCidr !== undefined && !checkHostAddress(ipWhere, ip, underlayCidr, 'underlay')) ip = undefined;
     if (ip !== undefined) {
-      const where = ipF?.present === true ? ipF : at;
+      const where = ipWhere ?? at;
       const other = byIp.get(ip);
       if (other !== undefined) {
-        where.error(`address ${formatIpv4(ip)}${ipF?.present === true ? '' : ' (default)'} of node ${name} is already used by ${other}`);
+        where.error(`address ${formatIpv4(ip)}${ipWhere !== undefined ? '' : ' (default)'} of node ${name} is already used by ${other}`);
         ip = undefined;
       } else if (gateway !== undefined && ip === gateway) {
-        where.error(`address ${formatIpv4(ip)}${ipF?.present === true ? '' : ' (default)'} of node ${name} is the underlay gateway`);
+        where.error(`address ${formatIpv4(ip)}${ipWhere !== undefined ? '' : ' (default)'} of node ${name} is the underlay gateway`);
         ip = undefined;
       } else byIp.set(ip, `node ${name}`);
     }
@@ -427,29 +555,67 @@ function parseNodes(
     // Pod subnet (explicit ones now, defaults after all explicit claims are known).
     const pcF = f?.child('podCIDR');
     let podCIDR: Cidr | undefined;
+    let pcWhere: Field | undefined;
     if (pcF?.present === true) {
       podCIDR = pcF.cidr('');
-      if (podCIDR !== undefined && clusterCIDR !== undefined && !(podCIDR.len >= clusterCIDR.len && cidrContains(clusterCIDR, podCIDR.addr))) {
-        pcF.error(`${cidrText(podCIDR)} is outside clusterCIDR ${cidrText(clusterCIDR)}`);
+      pcWhere = pcF;
+      if (podCIDR !== undefined && obj?.podCIDR !== undefined && obj.podCIDRField !== undefined && (obj.podCIDR.addr !== podCIDR.addr || obj.podCIDR.len !== podCIDR.len)) {
+        obj.podCIDRField.error(`podCIDR ${cidrText(obj.podCIDR)} conflicts with ${inCluster(pcF)}, ${cidrText(podCIDR)}`);
         podCIDR = undefined;
-      } else if (podCIDR !== undefined && mask !== undefined && podCIDR.len !== mask) {
-        pcF.error(`expected a /${mask} prefix (nodeCIDRMaskSize ${mask}${defaultNote(spec.child('nodeCIDRMaskSize'))}), got ${cidrText(podCIDR)}`);
+      }
+    } else if (obj?.podCIDR !== undefined && obj.podCIDRField !== undefined) {
+      podCIDR = obj.podCIDR;
+      pcWhere = obj.podCIDRField;
+    }
+    if (podCIDR !== undefined && pcWhere !== undefined) {
+      if (clusterCIDR !== undefined && !(podCIDR.len >= clusterCIDR.len && cidrContains(clusterCIDR, podCIDR.addr))) {
+        pcWhere.error(`${cidrText(podCIDR)} is outside clusterCIDR ${cidrText(clusterCIDR)}`);
+        podCIDR = undefined;
+      } else if (mask !== undefined && podCIDR.len !== mask) {
+        pcWhere.error(`expected a /${mask} prefix (nodeCIDRMaskSize ${mask}${defaultNote(spec.child('nodeCIDRMaskSize'))}), got ${cidrText(podCIDR)}`);
         podCIDR = undefined;
       }
       if (podCIDR !== undefined) {
         const clash = explicitCidrs.find((e) => cidrsOverlap(e.cidr, podCIDR as Cidr));
         if (clash !== undefined) {
-          pcF.error(`${cidrText(podCIDR)} overlaps podCIDR ${cidrText(clash.cidr)} of node ${clash.node}`);
+          pcWhere.error(`${cidrText(podCIDR)} overlaps podCIDR ${cidrText(clash.cidr)} of node ${clash.node}`);
           podCIDR = undefined;
         } else explicitCidrs.push({ cidr: podCIDR, node: name });
       }
     }
 
-    // Labels, taints, schedulability.
+    // Labels (defaults, the entry's, the Node object's), taints, schedulability.
     const userLabels = f?.stringMap('labels', labelKey, labelValue) ?? {};
-    const labels = { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', ...userLabels };
-    const taints = f !== undefined ? parseTaints(f) : [];
-    const schedulable = f?.bool('schedulable', { default: true }) ?? true;
+    const labels: Record<string, string> = { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', ...userLabels };
+    if (obj !== undefined) {
+      for (const [k, v] of Object.entries(obj.labels)) {
+        const mine = userLabels[k];
+        if (mine !== undefined && mine !== v) {
+          obj.labelsField.child(k).error(`label ${k}=${quote(v)} conflicts with ${inCluster(f?.child('labels') ?? at)}, ${quote(mine)}`);
+          continue;
+        }
+        labels[k] = v;
+      }
+    }
+    const itemTaintsF = f?.child('taints');
+    const itemTaints = f !== undefined ? parseTaints(f) : [];
+    let taints: readonly TaintModel[] = itemTaints;
+    if (obj !== undefined) {
+      if (itemTaintsF?.present === true) {
+        const key = (ts: readonly TaintModel[]): string => ts.map(taintText).sort().join(', ');
+        if (key(itemTaints) !== key(obj.taints)) {
+          (obj.taintsField.present ? obj.taintsField : obj.nameField).error(
+            `taints [${obj.taints.map(taintText).join(', ')}] conflict with ${inCluster(itemTaintsF)}, [${itemTaints.map(taintText).join(', ')}]`,
+          );
+        }
+      } else taints = obj.taints;
+    }
+    const itemSched = f?.bool('schedulable');
+    const objSched = obj?.unschedulable !== undefined ? !obj.unschedulable : undefined;
+    if (itemSched !== undefined && objSched !== undefined && itemSched !== objSched && obj !== undefined) {
+      obj.unschedulableField.error(`unschedulable: ${String(!objSched)} conflicts with ${inCluster(f?.child('schedulable') ?? at)}, schedulable: ${String(itemSched)}`);
+    }
+    const schedulable = itemSched ?? objSched ?? true;
 
     const node: NodeDraft = {
       name,
@@ -459,12 +625,23 @@ function parseNodes(
       labels,
       taints,
       schedulable,
-      source: item?.present === true ? item.source() : nodesF.present ? nodesF.source() : undefined,
+      controlPlane: false,
+      source: obj !== undefined ? obj.source : item?.present === true ? item.source() : nodesF.present ? nodesF.source() : undefined,
     };
     nodes.push(node);
     anchors.set(node, at);
-    if (pcF?.present !== true) needsDefaultCidr.push(node);
+    if (itemTaintsF?.present === true || obj !== undefined) taintsGiven.add(node);
+    if (podCIDR === undefined && pcF?.present !== true && obj?.podCIDRField === undefined) needsDefaultCidr.push(node);
   });
+
+  // The control plane (see the header).
+  const labelled = (n: NodeDraft): boolean => CONTROL_PLANE_LABEL in n.labels || LEGACY_MASTER_LABEL in n.labels;
+  const first = nodes[0];
+  if (first !== undefined && !nodes.some(labelled)) {
+    first.labels = { ...first.labels, [CONTROL_PLANE_LABEL]: '' };
+    if (!taintsGiven.has(first) && nodes.length > 1) first.taints = [...first.taints, CONTROL_PLANE_TAINT];
+  }
+  for (const n of nodes) n.controlPlane = labelled(n);
 
   const firstNoAddress = noAddress[0];
   if (firstNoAddress !== undefined && underlayCidr !== undefined) {
@@ -492,33 +669,15 @@ function parseNodes(
       claimed.add(cursor);
       cursor++;
     }
-    const first = unserved[0];
-    if (first !== undefined) {
+    const firstUnserved = unserved[0];
+    if (firstUnserved !== undefined) {
       const more = unserved.length - 1;
-      (anchors.get(first) ?? root).error(
-        `no free /${mask} subnet left in clusterCIDR ${cidrText(clusterCIDR)} for node ${first.name}${more > 0 ? ` and ${more} more node${more === 1 ? '' : 's'}` : ''} (${total} subnet${total === 1 ? '' : 's'}, all taken); widen spec.clusterCIDR or raise spec.nodeCIDRMaskSize`,
+      (anchors.get(firstUnserved) ?? root).error(
+        `no free /${mask} subnet left in clusterCIDR ${cidrText(clusterCIDR)} for node ${firstUnserved.name}${more > 0 ? ` and ${more} more node${more === 1 ? '' : 's'}` : ''} (${total} subnet${total === 1 ? '' : 's'}, all taken); widen spec.clusterCIDR or raise spec.nodeCIDRMaskSize`,
       );
     }
   }
   return { nodes, nodesKnown };
-}
-
-const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
-
-function parseTaints(node: Field): TaintModel[] {
-  const items = node.list('taints') ?? [];
-  const out: TaintModel[] = [];
-  for (const t of items) {
-    if (!t.isMap) {
-      t.typeError('a mapping with key, value and effect');
-      continue;
-    }
-    const key = t.str('key', { required: true, check: labelKey });
-    const value = t.str('value', { default: '', check: labelValue });
-    const effect = t.oneOf('effect', TAINT_EFFECTS, { required: true });
-    if (key !== undefined && value !== undefined && effect !== undefined) out.push({ key, value, effect });
-  }
-  return out;
 }
 
 function parseExternalHosts(

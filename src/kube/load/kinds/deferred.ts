@@ -1,22 +1,15 @@
 /**
- * Kubernetes kinds podnet will model later (workloads and Nodes). For now their objects are
- * kept, as plain data, in `LoadResult.deferred`. To support one, write a handler module like
- * pod.ts and replace its entry in registry.ts.
+ * Kubernetes kinds podnet recognises but does not model yet: their objects are kept, as plain
+ * data, in `LoadResult.deferred`. None today (workloads and Nodes are modelled, see workloads.ts
+ * and node.ts); to defer a kind, list it here. To support one, write a handler module like pod.ts
+ * and replace its entry in registry.ts.
  */
 import type { KindHandler } from '../state.js';
 import { dnsLabel } from '../values.js';
 import { referenceNamespace } from './namespace.js';
 
 /** Kinds collected into `deferred`, with whether they are namespaced. */
-export const DEFERRED_KINDS: ReadonlyArray<readonly [kind: string, namespaced: boolean]> = [
-  ['Deployment', true],
-  ['ReplicaSet', true],
-  ['StatefulSet', true],
-  ['DaemonSet', true],
-  ['Job', true],
-  ['CronJob', true],
-  ['Node', false],
-];
+export const DEFERRED_KINDS: ReadonlyArray<readonly [kind: string, namespaced: boolean]> = [];
 
 export function deferredKind(kind: string, namespaced: boolean): KindHandler {
   return {

@@ -34,6 +34,7 @@ interface EndpointsDraft {
   readonly label: string;
   readonly nameField: Field;
   readonly skipMirror: boolean;
+  readonly fromController: boolean;
   /** undefined when any subset was invalid (reported). */
   readonly subsets: readonly SubsetDraft[] | undefined;
   readonly valid: boolean;
@@ -48,8 +49,10 @@ export interface GivenEndpoints {
   /** `Endpoints shop/db`. */
   readonly label: string;
   readonly anchor: Field;
-  /** `endpointslice.kubernetes.io/skip-mirror: "true"`: not to be mirrored. */
+  /** `endpointslice.kubernetes.io/skip-mirror: "true"`: not to be mirrored (when slices of the Service are given). */
   readonly skipMirror: boolean;
+  /** Written by the endpoints controller (its last-change-trigger-time annotation), as in an export. */
+  readonly fromController: boolean;
   /** One slice per subset, unnamed yet: the caller names them (see `mirroredSliceName`). */
   readonly slices: ReadonlyArray<Omit<EndpointSliceModel, 'name'>>;
 }
@@ -59,6 +62,9 @@ interface EndpointsState {
   readonly byKey: Map<string, EndpointsDraft>;
   readonly given: GivenEndpoints[];
 }
+
+/** The endpoints controller's annotation on the Endpoints it writes. */
+const LAST_CHANGE_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
 
 const ENDPOINTS = new StateKey<EndpointsState>('endpoints', () => ({ drafts: [], byKey: new Map(), given: [] }));
 
@@ -110,7 +116,7 @@ export const endpointsKind: KindHandler = {
           }
           slices.push({ namespace: d.namespace, serviceName: d.name, ports: sub.ports, endpoints, source: sub.field.source() });
         }
-        if (ok) s.given.push({ namespace: d.namespace, name: d.name, label: d.label, anchor: d.nameField, skipMirror: d.skipMirror, slices });
+        if (ok) s.given.push({ namespace: d.namespace, name: d.name, label: d.label, anchor: d.nameField, skipMirror: d.skipMirror, fromController: d.fromController, slices });
       }
     },
   },
@@ -128,9 +134,11 @@ function parseEndpoints(root: Field, label: string, source: SourceRef, state: Lo
   const labels = root.stringMap('metadata.labels', labelKey, labelValue);
   const valid = name !== undefined && (ns !== undefined || !nsField.present) && (labels !== undefined || !root.child('metadata').child('labels').present);
   const skipMirror = (labels?.[SKIP_MIRROR_LABEL] ?? rawLabel(root, SKIP_MIRROR_LABEL)) === 'true';
+  const annotations = root.child('metadata').child('annotations');
+  const fromController = annotations.isMap && annotations.child(LAST_CHANGE_ANNOTATION).present;
   const subsets = parseSubsets(root, namespace);
   if (rawName === undefined) return undefined;
-  return { namespace, name: rawName, label, nameField, skipMirror, subsets, valid, source };
+  return { namespace, name: rawName, label, nameField, skipMirror, fromController, subsets, valid, source };
 }
 
 function parseSubsets(root: Field, namespace: string): SubsetDraft[] | undefined {

@@ -16,7 +16,7 @@
  * Which Service uses the slice, and what happens when that Service does not exist, is decided
  * in kinds/service.ts.
  */
-import type { EndpointSliceModel, SourceRef } from '../../model.js';
+import type { EndpointSliceModel, ObjectOrigin, SourceRef } from '../../model.js';
 import {
   endpointRefs,
   ipv4Only,
@@ -46,6 +46,7 @@ interface SliceDraft {
   readonly ports: readonly SlicePort[] | undefined;
   readonly endpoints: readonly EndpointDraft[] | undefined;
   readonly valid: boolean;
+  readonly origin: ObjectOrigin;
   readonly source: SourceRef;
 }
 
@@ -88,7 +89,7 @@ export const endpointSliceKind: KindHandler = {
   apiVersions: [ENDPOINTSLICE_API_VERSION],
   namespaced: true,
   collect(obj, state) {
-    const draft = parseSlice(obj.root, obj.label, obj.source, state);
+    const draft = parseSlice(obj.root, obj.label, obj.source, state, obj.origin);
     if (draft === undefined) return;
     const s = state.get(SLICES);
     const key = `${draft.namespace}/${draft.name}`;
@@ -109,7 +110,15 @@ export const endpointSliceKind: KindHandler = {
         const endpoints = resolveEndpoints(state, d.endpoints);
         if (endpoints === undefined) continue;
         s.given.push({
-          model: { namespace: d.namespace, name: d.name, serviceName: d.serviceName, ports: d.ports, endpoints, source: d.source },
+          model: {
+            namespace: d.namespace,
+            name: d.name,
+            serviceName: d.serviceName,
+            ports: d.ports,
+            endpoints,
+            ...(d.origin === 'addon' ? { origin: d.origin } : {}),
+            source: d.source,
+          },
           label: d.label,
           anchor: d.nameField,
           managedBy: d.managedBy,
@@ -119,7 +128,7 @@ export const endpointSliceKind: KindHandler = {
   },
 };
 
-function parseSlice(root: Field, label: string, source: SourceRef, state: LoadState): SliceDraft | undefined {
+function parseSlice(root: Field, label: string, source: SourceRef, state: LoadState, origin: ObjectOrigin): SliceDraft | undefined {
   const nameField = root.child('metadata').child('name');
   const rawName = root.rawStr('metadata.name');
   const name = root.str('metadata.name', { required: true, check: dnsSubdomain, expected: 'the EndpointSlice name (a DNS-1123 subdomain)' });
@@ -170,6 +179,7 @@ function parseSlice(root: Field, label: string, source: SourceRef, state: LoadSt
     ports,
     endpoints,
     valid,
+    origin,
     source,
   };
 }

@@ -1,59 +1,99 @@
 /**
- * Kubernetes `Pod` (v1): parsing, scheduling and pod IP allocation.
+ * Kubernetes `Pod` (v1): parsing (also of the pod templates of workloads, see workloads.ts),
+ * scheduling and pod IP allocation.
  *
- * Scheduling (deterministic; no randomness):
- *   Pods are placed in document order (files in path order, documents and List items in order).
- *   - A pod with `spec.nodeName` runs on that node, whatever its taints or schedulability.
+ * Order: pods are placed and addressed in load order: podnet's addon pods first (kubeadm and
+ * flannel create them before anything else), then the input in document order (files in path
+ * order, documents and List items in order), a workload's pods at the position of the workload's
+ * document, in the order its controller creates them (ReplicaSet pods one after another,
+ * StatefulSet ordinals upward, DaemonSet pods in node order, Job pods by start time).
+ *
+ * Scheduling (deterministic for a given seed):
+ *   - A pod with `spec.nodeName` runs on that node, whatever its taints or schedulability
+ *     (DaemonSet pods are pinned to their node by the DaemonSet controller this way).
  *   - A pod without `spec.nodeName` but with `status.podIP` (e.g. `kubectl get -o yaml` output)
  *     runs on the node whose podCIDR contains that address.
- *   - Any other pod goes to the node with the fewest pods placed so far, among nodes that are
- *     `schedulable` and whose NoSchedule/NoExecute taints the pod tolerates (`spec.tolerations`);
- *     nodes with an untolerated PreferNoSchedule taint are used only when no other node fits.
- *     Ties go to the node listed first. Every pod counts toward its node's load, hostNetwork
- *     pods and pods placed by `spec.nodeName` included.
+ *   - Any other pod is filtered, as kube-scheduler does: the node must be `schedulable` (not
+ *     cordoned), carry every `spec.nodeSelector` label, satisfy the required node affinity
+ *     (`requiredDuringSchedulingIgnoredDuringExecution` terms; preferred affinity and pod
+ *     (anti-)affinity are not modelled), and have no NoSchedule/NoExecute taint the pod does not
+ *     tolerate. Among the nodes left, those without an untolerated PreferNoSchedule taint come
+ *     first; then the node with the fewest pods placed so far; ties go to the node ranked first
+ *     in a permutation of the nodes drawn from the seed (SHA-256 of `<seed>:<node name>`, so the
+ *     order is stable when nodes are added). Every pod counts toward its node's load, hostNetwork
+ *     pods and pinned pods included. Addon pods (CoreDNS) go to the control-plane nodes when one
+ *     of them accepts them, as kubeadm deploys CoreDNS before workers join.
  *
  * Pod IPs (host-local IPAM, per node): the node's podCIDR network address is reserved, `.1` is the
  * gateway (cni0), and the last address is broadcast. Addresses given in `status.podIP` are
  * honoured (they must be usable addresses of that node's podCIDR and unique). Every other pod gets
- * the lowest address from `.2` upward not taken by a `status.podIP`, in document order; addresses
- * are never reused. hostNetwork pods share their node's underlay address.
+ * the lowest address from `.2` upward not taken by a `status.podIP`, in the order above;
+ * addresses are never reused (not even those of Job pods that have finished). hostNetwork pods
+ * share their node's underlay address.
  */
-import type { ContainerModel, PodModel, SourceRef, TaintModel } from '../../model.js';
+import type { Nanos } from '../../../sim/time.js';
+import type { ContainerModel, ObjectOrigin, PodModel, SourceRef } from '../../model.js';
+import { stableHash } from '../alloc.js';
 import type { Field } from '../field.js';
 import { parsePorts, PortScope } from '../ports.js';
+import { nodeAffinityMatches, parseNodeAffinity, type NodeSelectorTerm } from '../selector.js';
 import { StateKey, whereText, type KindHandler, type LoadState } from '../state.js';
 import { broadcastOf, cidrContains, cidrText, dnsLabel, dnsSubdomain, formatIpv4, labelKey, labelValue, quote } from '../values.js';
 import { clusterDraft, type NodeDraft } from './cluster.js';
 import { referenceNamespace } from './namespace.js';
+import { parsePodDns, type PodDnsSettings } from './dns.js';
+import { parseTolerations, taintText, tolerates, type Toleration } from './taints.js';
 
-interface Toleration {
-  readonly key: string;
-  readonly operator: 'Exists' | 'Equal';
-  readonly value: string;
-  readonly effect: TaintModel['effect'] | '';
+/** The `spec` of a pod or of a pod template, as read. */
+export interface PodSpecDraft {
+  readonly field: Field;
+  readonly nodeName: string | undefined;
+  readonly nodeNameField: Field;
+  readonly hostNetwork: boolean;
+  /** `spec.hostname` when given. */
+  readonly hostname: string | undefined;
+  readonly subdomain: string | undefined;
+  /** undefined when the containers could not be read (reported). */
+  readonly containers: readonly ContainerModel[] | undefined;
+  readonly tolerations: readonly Toleration[];
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  /** Required node affinity terms (none: no constraint); undefined when invalid (reported). */
+  readonly affinity: readonly NodeSelectorTerm[] | undefined;
+  readonly restartPolicy: string | undefined;
+  /** spec.dnsPolicy and spec.dnsConfig (see kinds/dns.ts). */
+  readonly dns?: PodDnsSettings | undefined;
 }
 
-/** A pod as read from its document, before placement. */
+/** A pod as read from its document (or made by a controller), before placement. */
 export interface PodDraft {
   readonly namespace: string;
   readonly name: string;
   readonly label: string;
-  readonly root: Field;
+  /** Where problems with this pod are reported: its name, or its workload's name. */
   readonly nameField: Field;
+  /** "this pod" for a Pod document, "pod web-7d4b9c8f5d-x2k4p" for a workload's pod. */
+  readonly who: string;
+  readonly spec: PodSpecDraft;
   readonly nodeName: string | undefined;
   readonly nodeNameField: Field;
-  readonly hostNetwork: boolean;
   readonly hostname: string;
+  /** `spec.hostname` was set (by the input or by the StatefulSet controller). */
+  readonly explicitHostname: boolean;
   readonly subdomain: string | undefined;
   readonly labels: Readonly<Record<string, string>>;
-  readonly containers: readonly ContainerModel[] | undefined;
-  readonly tolerations: readonly Toleration[];
   readonly podIP: number | undefined;
   /** status.podIP was given but unusable (already reported): do not allocate one either. */
   readonly podIPInvalid: boolean;
   readonly podIPField: Field;
   readonly ready: boolean;
   readonly ownerRef: string | undefined;
+  /** `Kind/name` of the controller owner reference given in the input, if any. */
+  readonly controllerRef: { readonly kind: string; readonly name: string } | undefined;
+  readonly origin: ObjectOrigin;
+  readonly seq: number;
+  readonly ordinal: number;
+  readonly activeFrom: Nanos | undefined;
+  readonly activeUntil: Nanos | undefined;
   readonly source: SourceRef;
   // Placement results.
   node: NodeDraft | undefined;
@@ -68,7 +108,7 @@ interface PodState {
 
 const PODS = new StateKey<PodState>('pods', () => ({ pods: [], byKey: new Map(), models: [] }));
 
-/** The pod `namespace/name` if it was declared (even with errors in its other fields). */
+/** The pod `namespace/name` if it was declared or created (even with errors in its other fields). */
 export function findPod(state: LoadState, namespace: string, name: string): PodDraft | undefined {
   return state.get(PODS).byKey.get(`${namespace}/${name}`);
 }
@@ -78,14 +118,80 @@ export function namespacesWithPod(state: LoadState, name: string): string[] {
   return state.get(PODS).pods.filter((p) => p.name === name).map((p) => p.namespace);
 }
 
-/** Every pod read (placed or not, with or without errors), in document order. */
+/** Every pod read or created (placed or not, with or without errors), in load order once placed. */
 export function podDrafts(state: LoadState): readonly PodDraft[] {
   return state.get(PODS).pods;
 }
 
-/** Placed pods in document order (complete only when there were no errors). */
+/** Placed pods in load order (complete only when there were no errors). */
 export function podModels(state: LoadState): readonly PodModel[] {
   return state.get(PODS).models;
+}
+
+/** A pod a controller creates (see workloads.ts). */
+export interface GeneratedPod {
+  readonly namespace: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly spec: PodSpecDraft;
+  /** The workload's name field: where problems with the pod are reported. */
+  readonly nameField: Field;
+  readonly ownerRef: string;
+  readonly origin: ObjectOrigin;
+  readonly seq: number;
+  readonly ordinal: number;
+  /** Set by the DaemonSet controller. */
+  readonly nodeName?: string | undefined;
+  /** Set by the StatefulSet controller. */
+  readonly hostname?: string | undefined;
+  readonly subdomain?: string | undefined;
+  readonly activeFrom?: Nanos | undefined;
+  readonly activeUntil?: Nanos | undefined;
+  readonly source: SourceRef;
+}
+
+/** Adds a controller-made pod; false when its name is taken (nothing added). */
+export function addGeneratedPod(state: LoadState, g: GeneratedPod): boolean {
+  const s = state.get(PODS);
+  const key = `${g.namespace}/${g.name}`;
+  if (s.byKey.has(key)) return false;
+  const hostname = g.hostname ?? g.spec.hostname;
+  const draft: PodDraft = {
+    namespace: g.namespace,
+    name: g.name,
+    label: `Pod ${key}`,
+    nameField: g.nameField,
+    who: `pod ${g.name}`,
+    spec: g.spec,
+    nodeName: g.nodeName ?? g.spec.nodeName,
+    nodeNameField: g.spec.nodeNameField,
+    hostname: hostname ?? g.name,
+    explicitHostname: hostname !== undefined,
+    subdomain: g.subdomain ?? g.spec.subdomain,
+    labels: g.labels,
+    podIP: undefined,
+    podIPInvalid: false,
+    podIPField: g.nameField,
+    ready: true,
+    ownerRef: g.ownerRef,
+    controllerRef: undefined,
+    origin: g.origin,
+    seq: g.seq,
+    ordinal: g.ordinal,
+    activeFrom: g.activeFrom,
+    activeUntil: g.activeUntil,
+    source: g.source,
+    node: undefined,
+    ip: undefined,
+  };
+  s.byKey.set(key, draft);
+  s.pods.push(draft);
+  return true;
+}
+
+/** Whether a pod `namespace/name` exists (declared or created so far). */
+export function podNameTaken(state: LoadState, namespace: string, name: string): boolean {
+  return state.get(PODS).byKey.has(`${namespace}/${name}`);
 }
 
 export const podKind: KindHandler = {
@@ -93,7 +199,7 @@ export const podKind: KindHandler = {
   apiVersions: ['v1'],
   namespaced: true,
   collect(obj, state) {
-    const draft = parsePod(obj.root, obj.label, obj.source, state);
+    const draft = parsePod(obj.root, obj.label, obj.source, state, obj.origin, obj.seq);
     if (draft === undefined) return;
     const s = state.get(PODS);
     const key = `${draft.namespace}/${draft.name}`;
@@ -113,7 +219,35 @@ export const podKind: KindHandler = {
   },
 };
 
-function parsePod(root: Field, label: string, source: SourceRef, state: LoadState): PodDraft | undefined {
+/** Reads the `spec` of a Pod or of a pod template. */
+export function parsePodSpec(specF: Field, spec: Field | undefined): PodSpecDraft {
+  const nodeName = specF.str('nodeName', { check: dnsSubdomain });
+  const hostNetwork = specF.bool('hostNetwork', { default: false }) ?? false;
+  const hostname = specF.str('hostname', { check: dnsLabel });
+  const subdomain = specF.str('subdomain', { check: dnsLabel });
+  const containers = spec !== undefined ? parseContainers(spec) : undefined;
+  const tolerations = parseTolerations(specF);
+  const nodeSelector = specF.stringMap('nodeSelector', labelKey, labelValue) ?? {};
+  const affinity = parseNodeAffinity(specF);
+  const restartPolicy = specF.oneOf('restartPolicy', ['Always', 'OnFailure', 'Never'] as const);
+  const dns = parsePodDns(specF);
+  return {
+    field: specF,
+    nodeName,
+    nodeNameField: specF.child('nodeName'),
+    hostNetwork,
+    hostname,
+    subdomain,
+    containers,
+    tolerations,
+    nodeSelector,
+    affinity,
+    restartPolicy,
+    dns,
+  };
+}
+
+function parsePod(root: Field, label: string, source: SourceRef, state: LoadState, origin: ObjectOrigin, seq: number): PodDraft | undefined {
   const nameField = root.child('metadata').child('name');
   const rawName = root.rawStr('metadata.name');
   root.str('metadata.name', { required: true, check: dnsSubdomain, expected: 'the pod name (a DNS-1123 subdomain)' });
@@ -122,16 +256,11 @@ function parsePod(root: Field, label: string, source: SourceRef, state: LoadStat
   const ns = root.str('metadata.namespace', { check: dnsLabel });
   if (ns !== undefined) referenceNamespace(state, ns, label, nsField);
   const labels = root.stringMap('metadata.labels', labelKey, labelValue) ?? {};
-  const ownerRef = ownerOf(root);
+  const owner = ownerOf(root);
 
   const spec = root.map('spec', { required: true, expected: 'the pod spec (a mapping with containers)' });
   const specF = spec ?? root.child('spec');
-  const nodeName = specF.str('nodeName', { check: dnsSubdomain });
-  const hostNetwork = specF.bool('hostNetwork', { default: false }) ?? false;
-  const hostname = specF.str('hostname', { check: dnsLabel });
-  const subdomain = specF.str('subdomain', { check: dnsLabel });
-  const containers = spec !== undefined ? parseContainers(spec) : undefined;
-  const tolerations = parseTolerations(specF);
+  const podSpec = parsePodSpec(specF, spec);
 
   const podIPField = root.child('status').child('podIP');
   const podIP = root.ipv4('status.podIP');
@@ -142,21 +271,26 @@ function parsePod(root: Field, label: string, source: SourceRef, state: LoadStat
     namespace: rawNs ?? 'default',
     name: rawName,
     label,
-    root,
     nameField,
-    nodeName,
-    nodeNameField: specF.child('nodeName'),
-    hostNetwork,
-    hostname: hostname ?? rawName,
-    subdomain,
+    who: 'this pod',
+    spec: podSpec,
+    nodeName: podSpec.nodeName,
+    nodeNameField: podSpec.nodeNameField,
+    hostname: podSpec.hostname ?? rawName,
+    explicitHostname: podSpec.hostname !== undefined,
+    subdomain: podSpec.subdomain,
     labels,
-    containers,
-    tolerations,
     podIP,
     podIPInvalid: podIPField.present && podIP === undefined,
     podIPField,
     ready,
-    ownerRef,
+    ownerRef: owner !== undefined ? `${owner.kind}/${owner.name}` : undefined,
+    controllerRef: owner?.controller === true ? { kind: owner.kind, name: owner.name } : undefined,
+    origin,
+    seq,
+    ordinal: 0,
+    activeFrom: undefined,
+    activeUntil: undefined,
     source,
     node: undefined,
     ip: undefined,
@@ -194,32 +328,6 @@ function parseContainers(spec: Field): ContainerModel[] | undefined {
   return ok ? out : undefined;
 }
 
-function parseTolerations(spec: Field): Toleration[] {
-  const items = spec.list('tolerations') ?? [];
-  const out: Toleration[] = [];
-  for (const t of items) {
-    if (!t.isMap) {
-      t.typeError('a mapping with key, operator, value and effect');
-      continue;
-    }
-    const key = t.str('key', { default: '' });
-    const operator = t.oneOf('operator', ['Exists', 'Equal'] as const, { default: 'Equal' });
-    const value = t.str('value', { default: '' });
-    const effect = t.oneOf('effect', ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const);
-    if (key === undefined || operator === undefined || value === undefined || (t.child('effect').present && effect === undefined)) continue;
-    out.push({ key, operator, value, effect: effect ?? '' });
-  }
-  return out;
-}
-
-function tolerates(tolerations: readonly Toleration[], taint: TaintModel): boolean {
-  return tolerations.some(
-    (t) =>
-      (t.effect === '' || t.effect === taint.effect) &&
-      (t.operator === 'Exists' ? t.key === '' || t.key === taint.key : t.key === taint.key && t.value === taint.value),
-  );
-}
-
 /** `status.conditions[type=Ready].status`; ready when absent. */
 function readiness(root: Field): boolean {
   const conditions = root.list('status.conditions') ?? [];
@@ -242,30 +350,49 @@ function readiness(root: Field): boolean {
   return ready;
 }
 
-/** `Kind/name` of the controlling owner reference, if any (read leniently). */
-function ownerOf(root: Field): string | undefined {
+/** The controlling owner reference (or else the first one), read leniently. */
+export function ownerOf(root: Field): { kind: string; name: string; controller: boolean } | undefined {
   const refs = root.child('metadata').child('ownerReferences');
   if (!refs.isList) return undefined;
   const items = root.list('metadata.ownerReferences') ?? [];
-  const pick = items.find((r) => r.raw('controller') === true) ?? items[0];
+  const controller = items.find((r) => r.raw('controller') === true);
+  const pick = controller ?? items[0];
   const kind = pick?.rawStr('kind');
   const name = pick?.rawStr('name');
-  return kind !== undefined && name !== undefined ? `${kind}/${name}` : undefined;
+  return kind !== undefined && name !== undefined ? { kind, name, controller: controller !== undefined } : undefined;
 }
 
-function taintText(t: TaintModel): string {
-  return `${t.key}${t.value !== '' ? `=${t.value}` : ''}:${t.effect}`;
+/** Why `node` cannot run a pod with `spec` (undefined: it can), for scheduling and DaemonSets. */
+export function nodeRefusal(spec: PodSpecDraft, node: NodeDraft, tolerations: readonly Toleration[], ignoreCordon = false): string | undefined {
+  if (!ignoreCordon && !node.schedulable) return `${node.name} is not schedulable`;
+  const missing = Object.entries(spec.nodeSelector).find(([k, v]) => node.labels[k] !== v);
+  if (missing !== undefined) return `${node.name} lacks label ${missing[0]}=${missing[1]} (nodeSelector)`;
+  if (spec.affinity !== undefined && !nodeAffinityMatches(spec.affinity, node.name, node.labels)) return `${node.name} does not match the required node affinity`;
+  const t = node.taints.find((x) => x.effect !== 'PreferNoSchedule' && !tolerates(tolerations, x));
+  if (t !== undefined) return `${node.name} has taint ${taintText(t)}`;
+  return undefined;
 }
 
 /** Chooses nodes and addresses for all pods (see the header comment for the rules). */
 function placePods(state: LoadState): void {
   const s = state.get(PODS);
+  s.pods.sort((a, b) => a.seq - b.seq || a.ordinal - b.ordinal);
   const cluster = clusterDraft(state);
   if (cluster === undefined || !cluster.nodesKnown) return;
   const nodes = cluster.nodes;
   const byName = new Map(nodes.map((n) => [n.name, n] as const));
   const load = new Map<NodeDraft, number>(nodes.map((n) => [n, 0] as const));
+  const rank = new Map<NodeDraft, number>(nodes.map((n) => [n, stableHash(`${state.seed}:${n.name}`)] as const));
   const nodeList = nodes.map((n) => n.name).join(', ');
+  // A workload's pods share its name field: report each kind of problem once per workload (and node).
+  const reported = new Set<string>();
+  const once = (pod: PodDraft, what: string): boolean => {
+    if (pod.who === 'this pod') return true;
+    const key = `${pod.nameField.ctx.file}\u0000${pod.nameField.offset}\u0000${what}`;
+    if (reported.has(key)) return false;
+    reported.add(key);
+    return true;
+  };
 
   // 1. Nodes.
   for (const pod of s.pods) {
@@ -278,7 +405,7 @@ function placePods(state: LoadState): void {
       }
     } else if (pod.nodeNameField.present) {
       continue; // invalid nodeName, already reported
-    } else if (pod.podIP !== undefined && !pod.hostNetwork) {
+    } else if (pod.podIP !== undefined && !pod.spec.hostNetwork) {
       node = nodes.find((n) => n.podCIDR !== undefined && cidrContains(n.podCIDR, pod.podIP as number));
       if (node === undefined) {
         if (nodes.every((n) => n.podCIDR !== undefined)) {
@@ -289,16 +416,13 @@ function placePods(state: LoadState): void {
         continue;
       }
     } else {
-      node = schedule(pod, nodes, load);
+      if (pod.spec.affinity === undefined) continue; // invalid affinity, already reported
+      node = schedule(pod, nodes, load, rank);
       if (node === undefined) {
-        const why = nodes
-          .map((n) => {
-            if (!n.schedulable) return `${n.name} is not schedulable`;
-            const t = n.taints.find((x) => x.effect !== 'PreferNoSchedule' && !tolerates(pod.tolerations, x));
-            return `${n.name} has taint ${taintText(t ?? { key: '?', value: '', effect: 'NoSchedule' })}`;
-          })
-          .join('; ');
-        pod.nameField.error(`no node can run this pod: ${why} (add a toleration or set spec.nodeName)`);
+        const why = nodes.map((n) => nodeRefusal(pod.spec, n, pod.spec.tolerations) ?? `${n.name} ?`).join('; ');
+        if (!once(pod, 'unschedulable')) continue;
+        if (pod.origin === 'addon') pod.nameField.objectNotice(`${pod.who} stays Pending, no node can run it: ${why} (turn the addon off with the Cluster's spec.addons)`);
+        else pod.nameField.error(`no node can run ${pod.who}: ${why} (add a toleration, change the node selector or set spec.nodeName)`);
         continue;
       }
     }
@@ -312,7 +436,7 @@ function placePods(state: LoadState): void {
     const node = pod.node;
     if (node === undefined || pod.podIP === undefined) continue;
     const ipText = formatIpv4(pod.podIP);
-    if (pod.hostNetwork) {
+    if (pod.spec.hostNetwork) {
       if (node.ip !== undefined && pod.podIP !== node.ip) {
         pod.podIPField.error(`a hostNetwork pod has its node's address: expected ${formatIpv4(node.ip)} (node ${node.name}), got ${ipText}`);
       }
@@ -342,7 +466,7 @@ function placePods(state: LoadState): void {
   for (const pod of s.pods) {
     const node = pod.node;
     if (node === undefined) continue;
-    if (pod.hostNetwork) {
+    if (pod.spec.hostNetwork) {
       pod.ip = node.ip;
       continue;
     }
@@ -354,10 +478,15 @@ function placePods(state: LoadState): void {
     while (next <= last && used.has(next)) next++;
     if (next > last) {
       const usable = Math.max(0, last - (cidr.addr + 2) + 1);
-      pod.nameField.error(
-        `no free pod address left on node ${node.name}: its podCIDR ${cidrText(cidr)} has ${usable} usable address${usable === 1 ? '' : 'es'} (.1 is the gateway), all taken; lower nodeCIDRMaskSize or add nodes`,
-      );
       cursor.set(node, next);
+      if (!once(pod, `full:${node.name}`)) continue;
+      if (pod.origin === 'addon') {
+        pod.nameField.objectNotice(`${pod.who} stays Pending: no free pod address left on node ${node.name} (podCIDR ${cidrText(cidr)})`);
+        continue;
+      }
+      pod.nameField.error(
+        `no free pod address left on node ${node.name}${pod.who === 'this pod' ? '' : ` for ${pod.who}`}: its podCIDR ${cidrText(cidr)} has ${usable} usable address${usable === 1 ? '' : 'es'} (.1 is the gateway), all taken; lower nodeCIDRMaskSize or add nodes`,
+      );
       continue;
     }
     pod.ip = next;
@@ -367,34 +496,39 @@ function placePods(state: LoadState): void {
 
   // 3. Models.
   for (const pod of s.pods) {
-    if (pod.node === undefined || pod.ip === undefined || pod.containers === undefined) continue;
+    if (pod.node === undefined || pod.ip === undefined || pod.spec.containers === undefined) continue;
     s.models.push({
       namespace: pod.namespace,
       name: pod.name,
       nodeName: pod.node.name,
       ip: pod.ip,
       labels: pod.labels,
-      containers: pod.containers,
-      hostNetwork: pod.hostNetwork,
+      containers: pod.spec.containers,
+      hostNetwork: pod.spec.hostNetwork,
       ready: pod.ready,
       hostname: pod.hostname,
       subdomain: pod.subdomain,
       ownerRef: pod.ownerRef,
+      ...(pod.activeFrom !== undefined ? { activeFrom: pod.activeFrom } : {}),
+      ...(pod.activeUntil !== undefined ? { activeUntil: pod.activeUntil } : {}),
+      ...(pod.origin === 'addon' ? { origin: pod.origin } : {}),
+      ...(pod.spec.dns?.dnsPolicy !== undefined ? { dnsPolicy: pod.spec.dns.dnsPolicy } : {}),
+      ...(pod.spec.dns?.dnsConfig !== undefined ? { dnsConfig: pod.spec.dns.dnsConfig } : {}),
       source: pod.source,
     });
   }
 }
 
-/** The least-loaded eligible node (ties: node order); PreferNoSchedule nodes only as a fallback. */
-function schedule(pod: PodDraft, nodes: readonly NodeDraft[], load: ReadonlyMap<NodeDraft, number>): NodeDraft | undefined {
+/** The best eligible node (see the header); PreferNoSchedule nodes only as a fallback. */
+function schedule(pod: PodDraft, nodes: readonly NodeDraft[], load: ReadonlyMap<NodeDraft, number>, rank: ReadonlyMap<NodeDraft, number>): NodeDraft | undefined {
+  let eligible = nodes.filter((n) => nodeRefusal(pod.spec, n, pod.spec.tolerations) === undefined);
+  if (pod.origin === 'addon' && eligible.some((n) => n.controlPlane)) eligible = eligible.filter((n) => n.controlPlane);
   let best: NodeDraft | undefined;
-  let bestKey: [number, number] | undefined;
-  for (const n of nodes) {
-    if (!n.schedulable) continue;
-    const untolerated = n.taints.filter((t) => !tolerates(pod.tolerations, t));
-    if (untolerated.some((t) => t.effect !== 'PreferNoSchedule')) continue;
-    const key: [number, number] = [untolerated.length > 0 ? 1 : 0, load.get(n) ?? 0];
-    if (bestKey === undefined || key[0] < bestKey[0] || (key[0] === bestKey[0] && key[1] < bestKey[1])) {
+  let bestKey: [number, number, number] | undefined;
+  for (const n of eligible) {
+    const prefer = n.taints.some((t) => t.effect === 'PreferNoSchedule' && !tolerates(pod.spec.tolerations, t)) ? 1 : 0;
+    const key: [number, number, number] = [prefer, load.get(n) ?? 0, rank.get(n) ?? 0];
+    if (bestKey === undefined || key[0] < bestKey[0] || (key[0] === bestKey[0] && (key[1] < bestKey[1] || (key[1] === bestKey[1] && key[2] < bestKey[2])))) {
       best = n;
       bestKey = key;
     }

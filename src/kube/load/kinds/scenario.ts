@@ -11,7 +11,7 @@
  * `from` accepts `<pod>`, `<namespace>/<pod>`, `pod/<pod>`, `pod/<namespace>/<pod>`, `node/<node>`
  * and `ext/<external host>` and is normalised to `pod/<ns>/<name>`, `node/<name>` or `ext/<name>`.
  * `to` accepts `<ip>`, `<ip>:<port>`, `pod/<pod>`, `pod/<namespace>/<pod>`, `node/<node>` and
- * `ext/<host>`, optionally with `:<port>`; it is kept verbatim (the network resolves it) after
+ * `ext/<host>` or a DNS name, optionally with `:<port>`; it is kept verbatim (the network resolves it) after
  * checking syntax and references.
  */
 import type { Nanos } from '../../../sim/time.js';
@@ -21,6 +21,7 @@ import type { Field } from '../field.js';
 import { StateKey, whereText, type KindHandler, type LoadState, type ObjectInput } from '../state.js';
 import { dnsLabel, dnsSubdomain, parseIpv4, quote } from '../values.js';
 import { clusterDraft } from './cluster.js';
+import { isHostName } from './dns.js';
 import { findPod, namespacesWithPod } from './pod.js';
 
 export const SCENARIO_DEFAULT_NAME = 'scenario';
@@ -158,6 +159,8 @@ function parseTo(text: string): { ok: true; pod: Endpoint | undefined; port: num
       return { ok: true, pod: { type: 'pod', namespace: ns, name }, port };
     }
   }
+  // a DNS name, resolved from the probe's source pod at run time (src/apps/resolver.ts)
+  if (isHostName(target)) return { ok: true, pod: undefined, port };
   return { ok: false, why: undefined };
 }
 
@@ -355,4 +358,22 @@ function resolveScenario(state: LoadState, draft: ScenarioDraft): ScenarioModel 
     probes.push({ ...p.fields, from: endpointText(p.from) });
   }
   return ok && draft.parallel !== undefined ? { name: draft.name, probes, duration: draft.duration, parallel: draft.parallel } : undefined;
+}
+
+/**
+ * When the scenario ends at the latest (ns): its `duration`, or the time its probes can take at
+ * most (starts, intervals and timeouts added up; for parallel probes the longest one), whichever
+ * is later; 0 without a Scenario. CronJob runs are modelled up to this time.
+ */
+export function scenarioEnd(state: LoadState): Nanos {
+  const d = state.get(SCENARIO).draft;
+  if (d === undefined) return 0;
+  let total = 0;
+  for (const p of d.probes ?? []) {
+    const f = p.fields;
+    if (f === undefined) continue;
+    const one = f.start + Math.max(0, f.count - 1) * f.interval + f.timeout;
+    total = d.parallel === true ? Math.max(total, one) : total + one;
+  }
+  return Math.max(total, d.duration ?? 0);
 }

@@ -64,9 +64,13 @@
  * EndpointSlices of a Service `ns/svc`:
  *   1. Hand-written: every EndpointSlice labelled kubernetes.io/service-name=svc in ns, as given,
  *      plus the subsets of Endpoints `ns/svc`, one slice each (see endpoints.ts), unless the
- *      Endpoints carry endpointslice.kubernetes.io/skip-mirror=true or a given slice of the
- *      Service carries an endpointslice.kubernetes.io/managed-by label (then the input is an
- *      export whose slices already hold what the Endpoints say; kube-proxy reads only slices).
+ *      Endpoints carry endpointslice.kubernetes.io/skip-mirror=true and the input has an
+ *      EndpointSlice of the Service, or a given slice of the Service carries an
+ *      endpointslice.kubernetes.io/managed-by label (then the input is an export whose slices
+ *      already hold what the Endpoints say; kube-proxy reads only slices). Skip-mirror Endpoints
+ *      without any slice of their Service are used: in an export of Endpoints alone (`kubectl get
+ *      endpoints`), where the apiserver labels default/kubernetes skip-mirror, they are all there
+ *      is of the slices the real cluster has.
  *   2. Otherwise, for a Service with a (non-empty) selector that is not ExternalName, derived as
  *      the EndpointSlice controller does: the pods of ns whose labels match the selector, in
  *      document order; per pod every service port's targetPort resolved (a number as is; a name
@@ -77,12 +81,13 @@
  *      serving = pod Ready, terminating false, the pod's node, hostname = spec.hostname when the
  *      pod sets one and its spec.subdomain is the Service name (datapath §7), targetPod ns/name.
  *   When a Service with a selector also has hand-written endpoints, the hand-written ones win,
- *   with a notice (none when all of them are the EndpointSlice controller's own slices, as in an
- *   export). A Service (not ExternalName) left without any endpoint gets a notice, as do
+ *   with a notice (none when all of them are the controllers' own output, as in an export: slices
+ *   managed by the EndpointSlice controller, Endpoints with the endpoints controller's
+ *   endpoints.kubernetes.io/last-change-trigger-time annotation). A Service (not ExternalName) left without any endpoint gets a notice, as do
  *   Endpoints and EndpointSlices of a Service that does not exist (kube-proxy ignores them;
  *   such Endpoints are not mirrored, such slices are kept in the model).
  */
-import type { Cidr, EndpointModel, EndpointSliceModel, PodModel, ServiceModel, ServicePortModel, SourceRef } from '../../model.js';
+import type { Cidr, EndpointModel, EndpointSliceModel, ObjectOrigin, PodModel, ServiceModel, ServicePortModel, SourceRef } from '../../model.js';
 import { BandAllocator, generatedName, nodePortStaticBand, serviceIpStaticBand } from '../alloc.js';
 import { ipv4Only, ipv6Refusal, PROTOCOLS, SLICE_CONTROLLER, type Protocol, type SlicePort } from '../endpoints-common.js';
 import type { Field } from '../field.js';
@@ -140,6 +145,7 @@ interface ServiceDraft {
   readonly label: string;
   readonly nameField: Field;
   readonly source: SourceRef;
+  readonly origin: ObjectOrigin;
   readonly labels: Readonly<Record<string, string>>;
   /** No error found in the Service so far (parsing, then allocation). */
   valid: boolean;
@@ -192,7 +198,7 @@ export const serviceKind: KindHandler = {
   apiVersions: ['v1'],
   namespaced: true,
   collect(obj, state) {
-    const draft = parseService(obj.root, obj.label, obj.source, state);
+    const draft = parseService(obj.root, obj.label, obj.source, state, obj.origin);
     if (draft === undefined) return;
     const s = state.get(SERVICES);
     const first = s.byKey.get(draft.key);
@@ -432,7 +438,7 @@ function parseStatusIPs(root: Field): { ips: number[]; ok: boolean } {
   return { ips, ok };
 }
 
-function parseService(root: Field, label: string, source: SourceRef, state: LoadState): ServiceDraft | undefined {
+function parseService(root: Field, label: string, source: SourceRef, state: LoadState, origin: ObjectOrigin): ServiceDraft | undefined {
   const nameField = root.child('metadata').child('name');
   const rawName = root.rawStr('metadata.name');
   const name = root.str('metadata.name', { required: true, check: dns1035Label, expected: 'the Service name (a DNS-1035 label)' });
@@ -569,6 +575,7 @@ function parseService(root: Field, label: string, source: SourceRef, state: Load
     label,
     nameField,
     source,
+    origin,
     labels: labels ?? {},
     valid,
     type,
@@ -833,16 +840,17 @@ function resolveEndpointSlices(state: LoadState, s: ServiceState): void {
     if (list === undefined) given.set(key, (list = []));
     list.push(g);
   }
-  const mirrored = new Map<string, { label: string; slices: EndpointSliceModel[] }>();
+  const mirrored = new Map<string, { label: string; fromController: boolean; slices: EndpointSliceModel[] }>();
   for (const e of givenEndpoints(state)) {
     const key = `${e.namespace}/${e.name}`;
     if (!services.has(key)) {
       if (!state.mayExistInBroken('Service', e.namespace, e.name)) e.anchor.objectNotice(`no Service ${key}; kube-proxy ignores these Endpoints`);
       continue;
     }
-    if (e.skipMirror || (given.get(key) ?? []).some((g) => g.managedBy !== undefined)) continue;
+    if ((e.skipMirror && slicesDeclaredFor(state, e.namespace, e.name)) || (given.get(key) ?? []).some((g) => g.managedBy !== undefined)) continue;
     mirrored.set(key, {
       label: e.label,
+      fromController: e.fromController,
       slices: e.slices.map((sl, i) => ({ ...sl, name: uniqueName(e.namespace, (attempt) => mirroredSliceName(e.namespace, e.name, i, attempt)) })),
     });
   }
@@ -853,7 +861,7 @@ function resolveEndpointSlices(state: LoadState, s: ServiceState): void {
     const mirror = mirrored.get(d.key);
     const slices: EndpointSliceModel[] = [...hand.map((g) => g.model), ...(mirror?.slices ?? [])];
     if (slices.length > 0 && d.selector !== undefined) {
-      const controllerOutput = mirror === undefined && hand.every((g) => g.managedBy === SLICE_CONTROLLER);
+      const controllerOutput = (mirror === undefined || mirror.fromController) && hand.every((g) => g.managedBy === SLICE_CONTROLLER);
       if (!controllerOutput) {
         const what = [...hand.map((g) => g.label), ...(mirror !== undefined ? [mirror.label] : [])].join(', ');
         d.selectorField.objectNotice(`has a selector and hand-written endpoints (${what}); the hand-written ones win, the selector is not used`);
@@ -899,7 +907,7 @@ function deriveSlices(d: ServiceDraft, pods: readonly PodModel[], state: LoadSta
     const key = ports.map((p) => `${p.name ?? ''}:${p.port}/${p.protocol}`).join(',');
     let g = groups.get(key);
     if (g === undefined) groups.set(key, (g = { ports, endpoints: [] }));
-    const explicitHostname = findPod(state, pod.namespace, pod.name)?.root.rawStr('spec.hostname') !== undefined;
+    const explicitHostname = findPod(state, pod.namespace, pod.name)?.explicitHostname === true;
     g.endpoints.push({
       ip: pod.ip,
       ready: d.publishNotReadyAddresses || pod.ready,
@@ -921,6 +929,7 @@ function deriveSlices(d: ServiceDraft, pods: readonly PodModel[], state: LoadSta
         serviceName: d.name,
         ports: g.ports,
         endpoints: g.endpoints.slice(i, i + MAX_ENDPOINTS_PER_SLICE),
+        ...(d.origin === 'addon' ? { origin: d.origin } : {}),
         source: d.source,
       });
     }
@@ -954,5 +963,6 @@ function toModel(d: ServiceDraft): ServiceModel | undefined {
     publishNotReadyAddresses: d.publishNotReadyAddresses,
     source: d.source,
     labels: d.labels,
+    ...(d.origin === 'addon' ? { origin: d.origin } : {}),
   };
 }

@@ -1,0 +1,257 @@
+/** `podnet dig`: one DNS query from a pod, as real packets, printed the way dig prints it. */
+import type { CommandModule } from 'yargs';
+import { Simulation, ProbeError } from '../simulation.js';
+import { Resolver, parseResolvOptions, type ResolverQuery } from '../apps/resolver.js';
+import { formatIpv4, parseIpv4 } from '../wire/addr.js';
+import {
+  DnsClass,
+  DnsType,
+  dnsHeader,
+  dnsRcodeName,
+  dnsTypeCode,
+  dnsTypeName,
+  ednsOf,
+  encodeDns,
+  formatDnsFlags,
+  formatQuestion,
+  formatRecord,
+  isOpt,
+  optRecord,
+  reverseName,
+  type DnsMessage,
+} from '../wire/dns.js';
+import { NS_PER_S } from '../sim/time.js';
+import { TextHopSink } from '../trace/format.js';
+import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
+import type { CaptureSink, HopSink } from '../trace/tracer.js';
+import { EXIT, UsageError, loadModel, out, outputLocation, parseSeed } from './common.js';
+
+interface DigArgs {
+  name: string;
+  topology: string | undefined;
+  from: string | undefined;
+  type: string;
+  server: string | undefined;
+  search: boolean;
+  tcp: boolean;
+  json: boolean;
+  trace: boolean;
+  seed: string | undefined;
+  pcap: string | undefined;
+}
+
+const TYPES = ['A', 'AAAA', 'SRV', 'PTR', 'CNAME', 'TXT', 'SOA', 'NS', 'MX', 'ANY'];
+
+/** The dig command definition. */
+export function digCommand(setCode: (c: number) => void): CommandModule<object, DigArgs> {
+  return {
+    command: 'dig <name> [topology]',
+    describe: 'Send a DNS query from a pod (real packets, DNAT to a CoreDNS pod) and print the answer as dig does',
+    builder: (y) =>
+      y
+        .positional('name', { type: 'string', demandOption: true, describe: 'The name to look up (an IPv4 address with --type PTR is turned into its in-addr.arpa name, as dig -x does)' })
+        .positional('topology', { type: 'string', describe: 'Topology file or folder (default: the built-in two-node cluster)' })
+        .option('from', { type: 'string', describe: 'Where to ask from: a pod name, <namespace>/<pod>, node/<name> or ext/<name> (default: the first pod of the topology)' })
+        .option('type', { alias: 't', type: 'string', default: 'A', describe: `Query type: ${TYPES.join(', ')} (or TYPE<n>)` })
+        .option('server', { type: 'string', describe: "The server to ask (default: the source's resolv.conf nameserver, 10.96.0.10 for a ClusterFirst pod)" })
+        .option('search', { type: 'boolean', default: false, describe: 'Walk the search list of the source\'s resolv.conf, as dig +search (ndots honoured)' })
+        .option('tcp', { type: 'boolean', default: false, describe: 'Query over TCP (dig +tcp)' })
+        .option('json', { type: 'boolean', default: false, describe: 'Print the query and the response as JSON (schema podnet.dig/v1)' })
+        .option('trace', { type: 'boolean', default: false, describe: 'Also print every hop of the packets (as podnet trace does)' })
+        .option('seed', { type: 'string', describe: 'RNG seed: an integer or "random" (default 1)' })
+        .option('pcap', { type: 'string', describe: 'Write a capture (pcapng) of the exchange: a bare name goes to captures/' })
+        .example('$0 dig web.shop.svc.cluster.local --from client topologies/dns.yaml', "A Service's ClusterIP")
+        .example('$0 dig web --search --from shop/client topologies/dns.yaml', 'Walk the search list like a pod does')
+        .example('$0 dig _http._tcp.nginx.default.svc.cluster.local --type SRV --from client topologies/dns.yaml', 'SRV records of a headless Service, A records in the additional section')
+        .example('$0 dig 10.96.0.10 --type PTR --from client topologies/dns.yaml', 'Reverse lookup of a ClusterIP'),
+    handler: (args) => {
+      setCode(runDig(args));
+    },
+  };
+}
+
+function runDig(args: DigArgs): number {
+  const seed = parseSeed(args.seed);
+  const { model, name: topoName } = loadModel(args.topology, args.json, seed);
+  const qtype = dnsTypeCode(args.type);
+  if (qtype === undefined) throw new UsageError(`--type: expected one of ${TYPES.join(', ')} or TYPE<n>, got "${args.type}"`);
+  // default source: the first pod of the input (not one of the built-in addons), in its own network namespace
+  const first = model.pods.find((p) => p.origin !== 'addon' && !p.hostNetwork) ?? model.pods[0];
+  const from = args.from ?? (first !== undefined ? `${first.namespace}/${first.name}` : undefined);
+  if (from === undefined) throw new UsageError('--from: the topology has no pods; name a source (node/<name>, ext/<name>)');
+  let server: number | undefined;
+  if (args.server !== undefined) {
+    server = parseIpv4(args.server);
+    if (server === undefined) throw new UsageError(`--server: expected an IPv4 address, got "${args.server}"`);
+  }
+  let qname = args.name;
+  const asIp = parseIpv4(qname);
+  if (qtype === DnsType.PTR && asIp !== undefined) qname = reverseName(asIp);
+  if (qname.length === 0 || qname.length > 254) throw new UsageError(`"${args.name}" is not a DNS name`);
+
+  const hopSinks: HopSink[] = args.trace && !args.json ? [new TextHopSink(out, undefined, false)] : [];
+  const captureSinks: CaptureSink[] = [];
+  let files: CaptureFiles | undefined;
+  if (args.pcap !== undefined) {
+    const { dir, name: fileName } = outputLocation(args.pcap === '' ? `dig-seed${seed}.pcapng` : args.pcap, 'captures');
+    files = new CaptureFiles(dir, fileName, 'single', new PointFilter([]), `podnet dig ${qname} ${dnsTypeName(qtype)}, seed ${seed}`);
+    captureSinks.push(files);
+  }
+  try {
+    const sim = new Simulation(model, { seed, hopSinks, captureSinks });
+    let setup;
+    try {
+      setup = sim.resolverSetup(from, sim.newFlow(), 'dig');
+    } catch (e) {
+      if (e instanceof ProbeError) throw new UsageError(`--from: ${e.message}`);
+      throw e;
+    }
+    const nameservers = server !== undefined ? [server] : setup.conf.nameservers;
+    const srv = nameservers[0] ?? 0x7f000001;
+    // dig's own defaults: 3 tries of 5 s each, EDNS0 with a 1232-byte buffer, RD and AD set
+    const words = [`timeout:5`, `attempts:3`, ...(args.tcp ? ['use-vc'] : [])];
+    const resolver = new Resolver(sim.resolveFrom(from).ns, {
+      ...setup,
+      conf: { ...setup.conf, nameservers: [srv], optionWords: words, options: parseResolvOptions(words) },
+    });
+    const names = args.search ? candidates(qname, setup.conf.search, setup.conf.options.ndots) : [qname];
+    const log: ResolverQuery[] = [];
+    const tried: string[] = [];
+    let response: DnsMessage | undefined;
+    let finished = false;
+    const ask = (i: number): void => {
+      const n = names[i];
+      if (n === undefined) {
+        finished = true;
+        return;
+      }
+      tried.push(n);
+      const q: DnsMessage = {
+        header: dnsHeader({ id: sim.network.world.rng.nextU32() & 0xffff, rd: true, ad: true }),
+        questions: [{ name: n, type: qtype, class: DnsClass.IN }],
+        answers: [],
+        authorities: [],
+        additionals: [optRecord(1232)],
+      };
+      resolver.send([q], log, (r) => {
+        const m = r.answers[0];
+        response = m;
+        // dig +search moves on after NXDOMAIN only
+        if (m !== undefined && m.header.rcode === 3 && i + 1 < names.length) ask(i + 1);
+        else finished = true;
+      });
+    };
+    ask(0);
+    sim.runUntil(() => finished, 120 * NS_PER_S);
+    sim.annotateQueries(log);
+    const written = files?.commit() ?? [];
+    const last = log[log.length - 1];
+    const proto = last?.proto ?? (args.tcp ? 'tcp' : 'udp');
+    if (args.json) {
+      out(
+        JSON.stringify(
+          {
+            schema: 'podnet.dig/v1',
+            topology: topoName,
+            seed,
+            from,
+            server: formatIpv4(srv),
+            query: { name: qname, type: dnsTypeName(qtype) },
+            tried,
+            response: response === undefined ? null : messageJson(response),
+            answeredBy: last?.answeredBy ?? null,
+            queries: log,
+            captures: written,
+          },
+          null,
+          2,
+        ),
+      );
+    } else {
+      for (const line of formatDig(args.name, qname, qtype, from, srv, proto, response, log, sim.now)) out(line);
+      for (const w of written) out(`;; capture written: ${w}`);
+    }
+    return response === undefined ? EXIT.failed : EXIT.ok;
+  } catch (e) {
+    files?.abort();
+    throw e;
+  }
+}
+
+/** The names dig +search (like glibc) tries: the search list first below ndots dots, the name as given first otherwise. */
+export function candidates(name: string, search: readonly string[], ndots: number): string[] {
+  if (name.endsWith('.')) return [name.slice(0, -1)];
+  const dots = (name.match(/\./g) ?? []).length;
+  const listed = search.map((d) => `${name}.${d}`);
+  return dots >= ndots ? [name, ...listed] : [...listed, name];
+}
+
+function messageJson(m: DnsMessage): unknown {
+  const rr = (r: DnsMessage['answers'][number]): string => formatRecord(r).replace(/\t+/g, ' ');
+  return {
+    id: m.header.id,
+    status: dnsRcodeName(m.header.rcode),
+    flags: formatDnsFlags(m.header),
+    question: m.questions.map((q) => ({ name: `${q.name}.`, type: dnsTypeName(q.type) })),
+    answer: m.answers.map(rr),
+    authority: m.authorities.map(rr),
+    additional: m.additionals.filter((r) => !isOpt(r)).map(rr),
+    size: encodeDns(m).length,
+  };
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** dig's WHEN line for virtual time `t` (podnet's clock starts at the Unix epoch). */
+function when(t: number): string {
+  const d = new Date(Math.floor(t / 1e6));
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} UTC ${d.getUTCFullYear()}`;
+}
+
+/** The lines dig prints for a response (or for no response). */
+export function formatDig(asked: string, qname: string, qtype: number, from: string, server: number, proto: 'udp' | 'tcp', m: DnsMessage | undefined, log: readonly ResolverQuery[], now: number): string[] {
+  const lines = [`; <<>> podnet dig <<>> ${asked}${qtype !== DnsType.A ? ` ${dnsTypeName(qtype)}` : ''} (from ${from})`, ';; global options: +cmd'];
+  const srv = formatIpv4(server);
+  if (log.some((q) => q.tc === true)) lines.push(';; Truncated, retrying in TCP mode.');
+  if (m === undefined) {
+    for (const q of log) if (q.error !== undefined) lines.push(`;; communications error to ${srv}#53: ${q.error === 'timeout' ? 'timed out' : q.error}`);
+    lines.push(';; no servers could be reached');
+    return lines;
+  }
+  const h = m.header;
+  const opt = m.additionals.filter(isOpt);
+  lines.push(';; Got answer:');
+  lines.push(`;; ->>HEADER<<- opcode: QUERY, status: ${dnsRcodeName(h.rcode)}, id: ${h.id}`);
+  lines.push(`;; flags: ${formatDnsFlags(h)}; QUERY: ${m.questions.length}, ANSWER: ${m.answers.length}, AUTHORITY: ${m.authorities.length}, ADDITIONAL: ${m.additionals.length}`);
+  if (h.rd && !h.ra) lines.push(';; WARNING: recursion requested but not available');
+  lines.push('');
+  const e = ednsOf(m);
+  if (opt.length > 0 && e !== undefined) {
+    lines.push(';; OPT PSEUDOSECTION:');
+    lines.push(`; EDNS: version: ${e.version}, flags:${e.do ? ' do' : ''}; udp: ${e.udpSize}`);
+  }
+  lines.push(';; QUESTION SECTION:');
+  for (const q of m.questions) lines.push(formatQuestion(q));
+  const section = (title: string, rs: DnsMessage['answers']): void => {
+    const shown = rs.filter((r) => !isOpt(r));
+    if (shown.length === 0) return;
+    lines.push('', `;; ${title} SECTION:`);
+    for (const r of shown) lines.push(formatRecord(r));
+  };
+  section('ANSWER', m.answers);
+  section('AUTHORITY', m.authorities);
+  section('ADDITIONAL', m.additionals);
+  const last = log[log.length - 1];
+  const rtt = last === undefined ? 0 : Math.max(0, Math.floor((now - last.t) / 1e6));
+  lines.push('');
+  lines.push(`;; Query time: ${rtt} msec`);
+  lines.push(`;; SERVER: ${srv}#53(${srv}) (${proto.toUpperCase()})`);
+  if (last?.answeredBy !== undefined) lines.push(`;; ANSWERED BY: ${last.answeredBy} (podnet: the pod behind ${srv})`);
+  lines.push(`;; WHEN: ${when(now)}`);
+  lines.push(`;; MSG SIZE  rcvd: ${last?.size ?? encodeDns(m).length}`);
+  if (qname !== asked) lines.push(`;; (asked ${qname})`);
+  lines.push('');
+  return lines;
+}

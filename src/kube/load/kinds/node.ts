@@ -1,0 +1,155 @@
+/**
+ * Kubernetes `Node` (v1), as `kubectl get nodes -o yaml` prints it. When Node objects are given
+ * they define the cluster's nodes (merged by name with a Cluster document's `spec.nodes` list;
+ * see kinds/cluster.ts, which turns them into nodes).
+ *
+ * Fields read: `metadata.name` (a DNS-1123 subdomain), `metadata.labels`; `spec.podCIDR` and
+ * `spec.podCIDRs` (the first entry must equal podCIDR when both are set; IPv6 entries are refused,
+ * podnet is IPv4-only), `spec.taints[]` {key, value, effect} (`timeAdded` ignored),
+ * `spec.unschedulable`; `status.addresses[]` {type, address}: the first IPv4 `InternalIP` is the
+ * node's underlay address (IPv6 ones are skipped, as in a dual-stack node's list). Everything else
+ * (conditions, capacity, nodeInfo, images, annotations, managedFields) is ignored.
+ */
+import type { Cidr, SourceRef, TaintModel } from '../../model.js';
+import { ipv6Refusal } from '../endpoints-common.js';
+import type { Field } from '../field.js';
+import { StateKey, whereText, type KindHandler, type LoadState } from '../state.js';
+import { cidrText, dnsSubdomain, labelKey, labelValue, looksIpv6, parseIpv4, quote } from '../values.js';
+import { parseTaints } from './taints.js';
+
+/** A Node object as read; fields undefined where absent or invalid (reported). */
+export interface NodeObjectDraft {
+  readonly name: string;
+  /** `Node kind-worker`. */
+  readonly label: string;
+  readonly root: Field;
+  readonly nameField: Field;
+  readonly ip: number | undefined;
+  /** The `status.addresses[i].address` field the address came from. */
+  readonly ipField: Field | undefined;
+  readonly podCIDR: Cidr | undefined;
+  readonly podCIDRField: Field | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly labelsField: Field;
+  readonly taints: readonly TaintModel[];
+  readonly taintsField: Field;
+  readonly unschedulable: boolean | undefined;
+  readonly unschedulableField: Field;
+  readonly source: SourceRef;
+}
+
+interface NodeObjectState {
+  readonly drafts: NodeObjectDraft[];
+  readonly byName: Map<string, NodeObjectDraft>;
+  /** A Node object could not be read completely: node references are not checked. */
+  incomplete: boolean;
+}
+
+const NODE_OBJECTS = new StateKey<NodeObjectState>('nodeObjects', () => ({ drafts: [], byName: new Map(), incomplete: false }));
+
+/** The Node objects of the input, in document order. */
+export function nodeObjects(state: LoadState): readonly NodeObjectDraft[] {
+  return state.get(NODE_OBJECTS).drafts;
+}
+
+/** Whether some Node object had a name that could not be read. */
+export function nodeObjectsIncomplete(state: LoadState): boolean {
+  return state.get(NODE_OBJECTS).incomplete;
+}
+
+export const nodeKind: KindHandler = {
+  kind: 'Node',
+  apiVersions: ['v1'],
+  namespaced: false,
+  collect(obj, state) {
+    const s = state.get(NODE_OBJECTS);
+    const draft = parseNode(obj.root, obj.label, obj.source);
+    if (draft === undefined) {
+      s.incomplete = true;
+      return;
+    }
+    const first = s.byName.get(draft.name);
+    if (first !== undefined) {
+      draft.nameField.error(`duplicate Node ${quote(draft.name)} (first defined at ${whereText(first.source, obj.source.file)})`);
+      return;
+    }
+    s.byName.set(draft.name, draft);
+    s.drafts.push(draft);
+  },
+};
+
+function parseNode(root: Field, label: string, source: SourceRef): NodeObjectDraft | undefined {
+  const nameField = root.child('metadata').child('name');
+  const name = root.str('metadata.name', { required: true, check: dnsSubdomain, expected: 'the node name (a DNS-1123 subdomain)' });
+  const labelsField = root.child('metadata').child('labels');
+  const labels = root.stringMap('metadata.labels', labelKey, labelValue) ?? {};
+  const spec = root.child('spec');
+  const podCIDR = parsePodCIDRs(spec);
+  const taintsField = spec.child('taints');
+  const taints = parseTaints(spec);
+  const unschedulableField = spec.child('unschedulable');
+  const unschedulable = spec.bool('unschedulable');
+  const address = internalIP(root);
+  if (name === undefined) return undefined;
+  return {
+    name,
+    label,
+    root,
+    nameField,
+    ip: address?.ip,
+    ipField: address?.field,
+    podCIDR: podCIDR?.cidr,
+    podCIDRField: podCIDR?.field,
+    labels,
+    labelsField,
+    taints,
+    taintsField,
+    unschedulable,
+    unschedulableField,
+    source,
+  };
+}
+
+/** `spec.podCIDR` / `spec.podCIDRs[0]`, checked against each other; IPv6 refused. */
+function parsePodCIDRs(spec: Field): { cidr: Cidr; field: Field } | undefined {
+  const oneF = spec.child('podCIDR');
+  const readOne = (f: Field): Cidr | undefined => {
+    const v = f.raw();
+    if (typeof v === 'string' && looksIpv6(v)) return ipv6Refusal(f, v);
+    return f.cidr('');
+  };
+  const one = oneF.present ? readOne(oneF) : undefined;
+  let first: { cidr: Cidr; field: Field } | undefined;
+  (spec.list('podCIDRs', { itemName: 'CIDR' }) ?? []).forEach((item, i) => {
+    const c = readOne(item);
+    if (c !== undefined && i === 0) first = { cidr: c, field: item };
+  });
+  if (one !== undefined && first !== undefined && (one.addr !== first.cidr.addr || one.len !== first.cidr.len)) {
+    first.field.error(`must equal spec.podCIDR (${cidrText(one)}), got ${cidrText(first.cidr)}`);
+    return undefined;
+  }
+  if (one !== undefined) return { cidr: one, field: oneF };
+  return first;
+}
+
+/** The first IPv4 InternalIP of `status.addresses`. */
+function internalIP(root: Field): { ip: number; field: Field } | undefined {
+  let found: { ip: number; field: Field } | undefined;
+  for (const a of root.list('status.addresses', { itemName: 'address', plural: 'addresses' }) ?? []) {
+    if (!a.isMap) {
+      a.typeError('a mapping with type and address');
+      continue;
+    }
+    const type = a.str('type', { required: true });
+    const af = a.child('address');
+    const v = a.str('address', { required: true });
+    if (type !== 'InternalIP' || v === undefined) continue;
+    const ip = parseIpv4(v);
+    if (ip === undefined) {
+      if (!looksIpv6(v)) af.typeError('an IPv4 address like 172.18.0.2');
+      continue; // a dual-stack node lists its IPv6 address too
+    }
+    found ??= { ip, field: af };
+  }
+  return found;
+}
