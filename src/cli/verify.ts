@@ -37,8 +37,9 @@ export function verifyCommand(setCode: (c: number) => void): CommandModule<objec
         .option('seed', { type: 'string', describe: 'podnet RNG seed: an integer or "random" (default 1)' })
         .example('sudo $0 verify test/kernel/scenarios/b-cross-node-ping.yaml --kernel', 'Cross-node ping: podnet vs the kernel at every interface')
         .example('sudo $0 verify topologies/mtu.yaml --kernel --keep', 'Also keep both sides\' captures for Wireshark')
+        .example('sudo $0 verify test/kernel/scenarios/d-clusterip-tcp.yaml --kernel', 'A Service: the kernel\'s backend choices are replayed in podnet and their distribution tested')
         .epilog(
-          'Exit codes: 0 every capture point and probe matched, 1 differences (listed with podnet\'s trace of each packet), 2 bad input or namespaces of another run exist (see --preclean), 77 this machine cannot create network namespaces (nothing compared), 70 internal error.\nEverything it creates is named pnk<pid>-* and deleted on exit, Ctrl-C and SIGTERM included.',
+          'Exit codes: 0 every capture point and probe matched, 1 differences (listed with podnet\'s trace of each packet), 2 bad input or namespaces of another run exist (see --preclean), 77 this machine cannot create network namespaces (nothing compared), 70 internal error.\nProbes to a Service address: the backend the kernel chose for each SYN must be one podnet lists; podnet replays the scenario with those choices forced, and the kernel\'s random choices are tested against podnet\'s own (chi-square test of homogeneity, α = 0.001).\nEverything it creates is named pnk<pid>-* and deleted on exit, Ctrl-C and SIGTERM included.',
         ),
     handler: async (args) => {
       setCode(await runVerify(args));
@@ -49,7 +50,7 @@ export function verifyCommand(setCode: (c: number) => void): CommandModule<objec
 async function runVerify(args: VerifyArgs): Promise<number> {
   if (!args.kernel) throw new UsageError('podnet verify needs --kernel (the Linux kernel in network namespaces is the only reference so far)');
   const seed = parseSeed(args.seed);
-  const { model, name } = loadModel(args.topology, args.json);
+  const { model, name } = loadModel(args.topology, args.json, seed);
   const scenario = model.scenario;
   if (scenario === undefined || scenario.probes.length === 0) throw new UsageError(`${name} has no Scenario probes to verify (add a podnet Scenario document)`);
   const keepDir = args.out ?? (args.keep ? join('captures', `verify-${scenario.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-seed${seed}`) : undefined);

@@ -2,9 +2,10 @@
  * Packet-by-packet comparison of one capture point: the kernel's frames against podnet's.
  *
  * Alignment ("align by flow direction, then check the interleaving"):
- * 1. Frames are grouped by flow key and direction (records.ts: ARP pair, ICMP pair, TCP/UDP
- *    endpoints with ephemeral ports normalised, VXLAN by its inner flow; ICMP errors join the
- *    flow they quote). One direction of one flow is one sender's sequence: its order is strict.
+ * 1. Frames are grouped by connection and direction (records.ts: ARP pair, ICMP pair, TCP/UDP
+ *    endpoints with ephemeral ports normalised and connections numbered in order of appearance,
+ *    VXLAN by its inner connection; ICMP errors join the flow they quote). One direction of one
+ *    connection is one sender's sequence: its order is strict.
  * 2. Within a group, frames are paired in order by a longest common subsequence of their fine
  *    signatures; frames left over between two pairs are paired in order when their coarse
  *    signatures (flow, direction, protocol) agree — so a TTL bug shows as a field mismatch, not
@@ -12,9 +13,12 @@
  *    (podnet only).
  * 3. Order across groups: two frames of different flows may appear in the opposite order in
  *    podnet only when both sides saw them within CONCURRENCY_WINDOW of each other (independent,
- *    concurrent events, e.g. two replies); two frames of the two directions of one flow, within
- *    CROSSING_WINDOW (they cross in flight, e.g. a server's FIN and the client's ACK of its
- *    data, an order set by how fast the server application closes); in a parallel Scenario,
+ *    concurrent events, e.g. two replies); two frames of the two directions of one connection
+ *    (before and after NAT alike) within CROSSING_WINDOW (they cross in flight, e.g. a server's
+ *    FIN and the client's ACK of its data: an order set by how fast the server application
+ *    closes); two frames of different connections of one flow (or of one Service probe, before
+ *    and after NAT) within ATTEMPTS_WINDOW (independent attempts on a fixed schedule: one
+ *    connection's last segments and the next one's SYN); in a parallel Scenario,
  *    two frames of different probes within PARALLEL_WINDOW (the kernel starts each probe's
  *    process separately); a delayed ARP probe exchange against other flows' frames (a timer
  *    placed it: its time since first use is compared instead, rule 5). Such swaps are listed
@@ -23,19 +27,26 @@
  * 5. Timing is compared only where the behaviour is timing: a unicast ARP request (NUD probe)
  *    must come DELAY_PROBE_WINDOW after the first use of the entry, on both sides.
  */
-import type { FrameInput, FrameRecord, DecodeContext, Value } from './records.js';
+import type { ConnLabeller, FrameInput, FrameRecord, DecodeContext, Value } from './records.js';
 import { decodeFrames } from './records.js';
 import type { Nanos } from '../sim/time.js';
 
 /** Frames of different flows within this much of each other (on both sides) may swap places. */
 export const CONCURRENCY_WINDOW: Nanos = 2_000_000;
 /**
- * Frames of the two directions of one flow (with the same contents on both sides) may swap
+ * Frames of the two directions of one connection (with the same contents on both sides) may swap
  * places within this much: they cross in flight, and which one a capture point sees first
  * depends on how fast each endpoint's application acts (a Node server's close() reaches the
  * wire some 0.1–5 ms after its write(); podnet's servers close at once).
  */
 export const CROSSING_WINDOW: Nanos = 25_000_000;
+/**
+ * Frames of different connections of one flow (a probe's attempts, which start on a fixed
+ * schedule and do not depend on each other) may swap places within this much: how their
+ * segments interleave is the applications' timing, and the kernel's node servers and clients
+ * share two CPUs with 19 captures (stalls of tens of ms happen).
+ */
+export const ATTEMPTS_WINDOW: Nanos = 100_000_000;
 /**
  * In a parallel Scenario, frames of different probes may swap places within this much: the
  * kernel starts each probe's process on its own, some milliseconds apart, where podnet starts
@@ -46,7 +57,7 @@ export const PARALLEL_WINDOW: Nanos = 20_000_000;
 export const DELAY_PROBE_WINDOW: readonly [Nanos, Nanos] = [4_900_000_000, 5_500_000_000];
 
 /** Kinds of difference. */
-export type MismatchKind = 'field' | 'missing' | 'extra' | 'order' | 'timing' | 'range' | 'capture' | 'probe' | 'topology';
+export type MismatchKind = 'field' | 'missing' | 'extra' | 'order' | 'timing' | 'range' | 'capture' | 'probe' | 'topology' | 'choice' | 'distribution' | 'state';
 
 /** One difference between the kernel and podnet. */
 export interface Mismatch {
@@ -64,13 +75,30 @@ export interface Mismatch {
   /** podnet's frame (for its pcapng comment and packet id). */
   readonly podnetFrame?: FrameRecord;
   readonly note?: string;
+  /** Service flows: the backend choices podnet was forced to replay for this packet's connection. */
+  readonly forced?: string;
+  /** Service flows: the probe attempt this mismatch belongs to. */
+  readonly service?: ServiceMark;
+  /** The kernel's frame (for frames podnet lacks). */
+  readonly kernelFrame?: FrameRecord;
+}
+
+/** Which Service connection a mismatch belongs to. */
+export interface ServiceMark {
+  readonly probe: string;
+  /** 0-based. */
+  readonly attempt: number;
+  /** podnet's client picked an ephemeral port it had already used towards the same Service address. */
+  readonly podnetPortReused: boolean;
+  /** The attempt's SYN retransmissions differ: how many were sent before it ended, or their spacing. */
+  readonly synRetransmitsDiffer?: boolean;
 }
 
 /** A tolerated swap of concurrent frames. */
 export interface ToleratedSwap {
   readonly point: string;
-  /** concurrent: different flows; crossing: the two directions of one flow; parallel: different probes of a parallel scenario; timer: a delayed ARP probe exchange. */
-  readonly why: 'concurrent' | 'crossing' | 'parallel' | 'timer';
+  /** concurrent: different flows; crossing: the two directions of one connection; attempts: two connections of one flow (or of one Service probe); parallel: different probes of a parallel scenario; timer: a delayed ARP probe exchange. */
+  readonly why: 'concurrent' | 'crossing' | 'attempts' | 'parallel' | 'timer';
   readonly kernel: readonly [number, number];
   readonly podnet: readonly [number, number];
   readonly summaries: readonly [string, string];
@@ -181,7 +209,7 @@ function alignFlow(k: readonly FrameRecord[], p: readonly FrameRecord[]): { pair
 }
 
 function groupKey(r: FrameRecord): string {
-  return `${r.flow}\u0000${r.dirKey}`;
+  return `${r.conn}\u0000${r.dirKey}`;
 }
 
 function groupByFlow(rs: readonly FrameRecord[]): Map<string, FrameRecord[]> {
@@ -216,10 +244,23 @@ export function delayedProbeDelay(rs: readonly FrameRecord[], probe: FrameRecord
   return undefined;
 }
 
+/** Options of a comparison. */
+export interface CompareOptions {
+  readonly parallel?: boolean;
+  /** Names connections on each side (by capture point), e.g. Service connections by probe attempt. */
+  readonly labels?: { readonly kernel: (point: string) => ConnLabeller | undefined; readonly podnet: (point: string) => ConnLabeller | undefined };
+}
+
+/** Both frames belong to labelled connections (`@probe/attempt`) of one probe: consecutive attempts, seen before or after NAT. */
+function sameProbe(a: FrameRecord, b: FrameRecord): boolean {
+  if (!a.connId.startsWith('@') || !b.connId.startsWith('@')) return false;
+  return a.connId.slice(0, a.connId.indexOf('/')) === b.connId.slice(0, b.connId.indexOf('/'));
+}
+
 /** Compares one capture point. */
-export function comparePoint(point: string, kernelFrames: readonly FrameInput[], podnetFrames: readonly FrameInput[], ctx: DecodeContext, opts: { parallel?: boolean } = {}): PointComparison {
-  const K = decodeFrames(kernelFrames, ctx);
-  const P = decodeFrames(podnetFrames, ctx);
+export function comparePoint(point: string, kernelFrames: readonly FrameInput[], podnetFrames: readonly FrameInput[], ctx: DecodeContext, opts: CompareOptions = {}): PointComparison {
+  const K = decodeFrames(kernelFrames, ctx, opts.labels?.kernel(point));
+  const P = decodeFrames(podnetFrames, ctx, opts.labels?.podnet(point));
   const mismatches: Mismatch[] = [];
   const tolerated: ToleratedSwap[] = [];
   const kFlows = groupByFlow(K);
@@ -236,7 +277,7 @@ export function comparePoint(point: string, kernelFrames: readonly FrameInput[],
   pairs.sort((a, b) => a[0].index - b[0].index);
 
   for (const r of missing) {
-    mismatches.push({ kind: 'missing', point, kernelIndex: r.index, kernel: r.summary, podnet: '(no such frame)', summary: r.summary, note: `t=${msStr(r.input.t)} in the kernel` });
+    mismatches.push({ kind: 'missing', point, kernelIndex: r.index, kernel: r.summary, podnet: '(no such frame)', summary: r.summary, kernelFrame: r, note: `t=${msStr(r.input.t)} in the kernel` });
   }
   for (const r of extra) {
     mismatches.push({ kind: 'extra', point, podnetIndex: r.index, kernel: '(no such frame)', podnet: r.summary, summary: r.summary, podnetFrame: r, note: `t=${msStr(r.input.t)} in podnet` });
@@ -265,8 +306,11 @@ export function comparePoint(point: string, kernelFrames: readonly FrameInput[],
       const gp = Math.abs(pa.input.t - pb.input.t);
       const fa = pa.input.flow ?? 0;
       const fb = pb.input.flow ?? 0;
-      const why: ToleratedSwap['why'] = ka.flow === kb.flow ? 'crossing' : opts.parallel === true && fa !== 0 && fb !== 0 && fa !== fb ? 'parallel' : 'concurrent';
-      const window = why === 'crossing' ? CROSSING_WINDOW : why === 'parallel' ? PARALLEL_WINDOW : CONCURRENCY_WINDOW;
+      // the two directions of one connection (across NAT too); two connections of one flow
+      // (attempts of a probe: how their segments interleave is application timing)
+      const why: ToleratedSwap['why'] =
+        ka.connId === kb.connId ? 'crossing' : ka.flow === kb.flow || sameProbe(ka, kb) ? 'attempts' : opts.parallel === true && fa !== 0 && fb !== 0 && fa !== fb ? 'parallel' : 'concurrent';
+      const window = why === 'crossing' ? CROSSING_WINDOW : why === 'attempts' ? ATTEMPTS_WINDOW : why === 'parallel' ? PARALLEL_WINDOW : CONCURRENCY_WINDOW;
       if (groupKey(ka) !== groupKey(kb) && gk <= window && gp <= window) {
         tolerated.push({ point, why, kernel: [ka.index, kb.index], podnet: [pa.index, pb.index], summaries: [ka.summary, kb.summary], gapKernel: gk, gapPodnet: gp });
         continue;

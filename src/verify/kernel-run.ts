@@ -19,6 +19,7 @@ import type { Nanos } from '../sim/time.js';
 import type { Network } from '../kube/network.js';
 import type { Mismatch } from './compare.js';
 import { checkTopology } from './topology-check.js';
+import { SETTLE_NS } from './podnet-run.js';
 
 /** Where the compiled agents live (next to this module in dist; from src, the built dist copy). */
 export function agentsDir(): string {
@@ -44,7 +45,7 @@ export interface KernelProbeOutput {
 export interface KernelRun {
   /** Wall-clock time of the scenario start (virtual time 0), ns since the epoch. */
   readonly t0Ns: bigint;
-  /** End of the comparison window, ns after the scenario start (podnet's end plus the kernel's lag). */
+  /** End of the comparison window, ns after the scenario start: podnet's end plus the kernel's lag, or the kernel's last probe's end plus podnet's settle time if later. */
   readonly windowEnd: Nanos;
   /** How much later than podnet the kernel started its last probe (ns). */
   readonly lag: Nanos;
@@ -53,6 +54,44 @@ export interface KernelRun {
   readonly kernelRelease: string;
   /** Where the built topology differs from podnet's network (read back with ip -j). */
   readonly topology: readonly Mismatch[];
+  /** Netfilter state of each node after the scenario (by node name): the kernel's own record of its Service choices. */
+  readonly nodeState: ReadonlyMap<string, NodeNetfilterState>;
+}
+
+/** What a kernel node's netfilter holds after the scenario. */
+export interface NodeNetfilterState {
+  /** `iptables-save -c -t nat` (rule counters: which KUBE-SEP DNAT rules matched how often). */
+  readonly natSave: string;
+  /** `/proc/net/xt_recent/<list>` contents by list name (ClientIP affinity). */
+  readonly recent: ReadonlyMap<string, string>;
+}
+
+/**
+ * Reads every node's nat counters and recent lists, each with `ip netns exec <our node ns>`
+ * (procfs shows the reading process's namespace) and a time limit. Nodes without rules are skipped.
+ */
+export function readNodeState(plan: KernelPlan): Map<string, NodeNetfilterState> {
+  const out = new Map<string, NodeNetfilterState>();
+  const withRules = new Set(plan.steps.filter((s) => s.phase === 'iptables').map((s) => s.argv[3]));
+  for (const n of plan.namespaces) {
+    if (n.role !== 'node' || !withRules.has(n.name)) continue;
+    const exec = (...argv: string[]): string => {
+      const step = { argv: ['ip', 'netns', 'exec', n.name, ...argv] };
+      assertStepConfined(step, plan);
+      const r = runSync(step.argv, { timeoutMs: 10_000 });
+      return r.status === 0 ? r.stdout : '';
+    };
+    const natSave = exec('iptables-save', '-c', '-t', 'nat');
+    const recent = new Map<string, string>();
+    const names = exec('ls', '-1', '/proc/net/xt_recent')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /^[A-Za-z0-9_.-]+$/.test(l))
+      .slice(0, 1000);
+    for (const name of names) recent.set(name, exec('cat', `/proc/net/xt_recent/${name}`));
+    out.set(n.label, { natSave, recent });
+  }
+  return out;
 }
 
 /** Options of the executor. */
@@ -160,6 +199,9 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRun> {
     let t0Ms = Date.now() + LEAD_MS;
     const nowNs = (): Nanos => (Date.now() - t0Ms) * 1e6;
     let lag = 0;
+    // when the last probe was done (its replies in, or its process gone): the kernel may have needed
+    // longer than podnet's own run (a backend choice that cost a SYN retransmission)
+    let lastDone = 0;
 
     // node agents are started ahead of time and wait for a go line on stdin
     const agentLaunches: Array<{ g: ProbeGroup; l: Launch }> = [];
@@ -239,6 +281,7 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRun> {
         }),
       );
       await done;
+      lastDone = Math.max(lastDone, nowNs());
     };
 
     const runGroup = async (g: ProbeGroup, earliestMs: number): Promise<void> => {
@@ -255,12 +298,14 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRun> {
       }
     }
     await Promise.all(pending);
-    const windowEnd = opts.end + Math.round(lag);
+    const windowEnd = Math.max(opts.end + Math.round(lag), lastDone + SETTLE_NS);
     await sleep((windowEnd - nowNs()) / 1e6 + TAIL_MS);
     finished = await stopCaptures(running);
     log?.('stopped captures');
+    const nodeState = readNodeState(plan);
+    if (nodeState.size > 0) log?.(`read the nat counters and recent lists of ${nodeState.size} node${nodeState.size === 1 ? '' : 's'}`);
     outputs.sort((a, b) => a.startedAt - b.startedAt || a.launch.probe - b.launch.probe || a.launch.attempt - b.launch.attempt);
-    return { t0Ns: BigInt(t0Ms) * 1_000_000n, windowEnd, lag: Math.round(lag), captures: finished, outputs, kernelRelease, topology };
+    return { t0Ns: BigInt(t0Ms) * 1_000_000n, windowEnd, lag: Math.round(lag), captures: finished, outputs, kernelRelease, topology, nodeState };
   } finally {
     if (finished === undefined) await stopCaptures(running, 2_000);
     for (const s of servers) s.kill('SIGTERM');

@@ -72,13 +72,27 @@ export interface PodnetRun {
 /** Time podnet keeps running after the scenario, so packets in flight reach every capture point. */
 export const SETTLE_NS = 300 * NS_PER_MS;
 
+/** Options of a podnet run. */
+export interface PodnetRunOptions {
+  /** Write the capture as pcapng into this folder. */
+  readonly pcapDir?: string;
+  /** The pcapng's file name (default podnet.pcapng) and what its header says the run was. */
+  readonly pcapName?: string;
+  readonly pcapNote?: string;
+  readonly build?: BuildOptions;
+  /** Called once the network is built, before the Scenario runs (e.g. to install a backend-choice recorder). */
+  readonly prepare?: (sim: Simulation) => void;
+}
+
 /** Runs the model's Scenario in podnet with every interface captured. */
-export function runPodnet(model: ClusterModel, seed: number, opts: { pcapDir?: string; build?: BuildOptions } = {}): PodnetRun {
+export function runPodnet(model: ClusterModel, seed: number, opts: PodnetRunOptions = {}): PodnetRun {
   const sink = new VerifySink();
-  const files = opts.pcapDir === undefined ? undefined : new CaptureFiles(opts.pcapDir, 'podnet.pcapng', 'single', undefined, `podnet verify: scenario ${model.scenario?.name ?? '-'}, seed ${seed}`);
+  const note = `podnet verify: scenario ${model.scenario?.name ?? '-'}, seed ${seed}${opts.pcapNote === undefined ? '' : `, ${opts.pcapNote}`}`;
+  const files = opts.pcapDir === undefined ? undefined : new CaptureFiles(opts.pcapDir, opts.pcapName ?? 'podnet.pcapng', 'single', undefined, note);
   const captureSinks: CaptureSink[] = files === undefined ? [sink] : [sink, files];
   const sim = new Simulation(model, opts.build === undefined ? { seed, hopSinks: [sink], captureSinks } : { seed, hopSinks: [sink], captureSinks, build: opts.build });
   try {
+    opts.prepare?.(sim);
     const reports = sim.runScenario();
     sim.advance(SETTLE_NS);
     const written = files?.commit() ?? [];

@@ -44,28 +44,72 @@ export function parsePingOutcomes(stdout: string, stderr: string, count: number)
   return out.map((o) => o ?? 'no reply');
 }
 
-function bannerOutcome(data: string, pinned: boolean): string | undefined {
-  const m = /^(\S+) (\d+\.\d+\.\d+\.\d+) (\d+)\n?$/.exec(data);
-  if (!m) return undefined;
-  return `answered by ${m[1]}, which saw ${m[2]}:${pinned ? m[3] : '*'}`;
+const NONE: ReadonlySet<string> = new Set();
+
+/**
+ * The port a server saw, as compared: only a pinned client port is shown, and not even that on
+ * an address source NAT writes (`nat`: a node's IP, cni0 and flannel.1 addresses), whose port
+ * MASQUERADE --random-fully picks.
+ */
+function shownPort(ip: string, port: string, pinned: boolean, nat: ReadonlySet<string>): string {
+  return pinned && !nat.has(ip) ? port : '*';
 }
 
-/** Outcome of a TCP/UDP agent run. */
-export function agentOutcome(out: KernelProbeOutput | undefined, pinned: boolean): string {
+function bannerOutcome(data: string, pinned: boolean, nat: ReadonlySet<string>): string | undefined {
+  const m = /^(\S+) (\d+\.\d+\.\d+\.\d+) (\d+)\n?$/.exec(data);
+  if (!m) return undefined;
+  return `answered by ${m[1]}, which saw ${m[2]}:${shownPort(m[2]!, m[3]!, pinned, nat)}`;
+}
+
+/** One attempt's JSON line of an agent (`{ attempt, ok, localPort, data, error }`). */
+export interface AgentLine {
+  readonly attempt?: number;
+  readonly ok?: boolean;
+  readonly localPort?: number | null;
+  readonly data?: string;
+  readonly error?: string | null;
+}
+
+/** The JSON lines of an agent's output, by attempt (lines without `attempt` are attempt 0). */
+export function agentLines(out: KernelProbeOutput | undefined): Map<number, AgentLine> {
+  const m = new Map<number, AgentLine>();
+  if (out === undefined) return m;
+  for (const line of out.stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const j = JSON.parse(line) as AgentLine;
+      m.set(typeof j.attempt === 'number' ? j.attempt : 0, j);
+    } catch {
+      /* not a result line */
+    }
+  }
+  return m;
+}
+
+/** Outcome of one attempt of a TCP/UDP agent run. */
+export function agentOutcome(out: KernelProbeOutput | undefined, pinned: boolean, attempt = 0, nat: ReadonlySet<string> = NONE): string {
   if (out === undefined) return 'not run';
-  const line = out.stdout.trim().split('\n').pop() ?? '';
-  let j: { ok?: boolean; data?: string; error?: string | null };
-  try {
-    j = JSON.parse(line) as typeof j;
-  } catch {
+  const j = agentLines(out).get(attempt);
+  if (j === undefined) {
+    if (out.killed) return 'agent killed (time limit)';
     return `agent failed: ${(out.stderr.trim() || out.stdout.trim() || `exit ${out.exitCode}`).split('\n')[0]}`;
   }
-  if (j.ok === true && typeof j.data === 'string') return bannerOutcome(j.data, pinned) ?? `reply ${JSON.stringify(j.data)}`;
+  if (j.ok === true && typeof j.data === 'string') return bannerOutcome(j.data, pinned, nat) ?? `reply ${JSON.stringify(j.data)}`;
   return `error: ${j.error ?? 'no reply'}`;
 }
 
+/** The client port of every attempt of every TCP/UDP probe, as the kernel agents reported it. */
+export function kernelLocalPorts(outputs: readonly KernelProbeOutput[]): (probe: number, attempt: number) => number | undefined {
+  const by = new Map<number, Map<number, AgentLine>>();
+  for (const o of outputs) if (o.launch.kind !== 'ping') by.set(o.launch.probe, agentLines(o));
+  return (probe, attempt) => {
+    const p = by.get(probe)?.get(attempt)?.localPort;
+    return typeof p === 'number' ? p : undefined;
+  };
+}
+
 /** podnet's outcome per attempt. */
-export function podnetOutcomes(r: ProbeReport, pinned: boolean): string[] {
+export function podnetOutcomes(r: ProbeReport, pinned: boolean, nat: ReadonlySet<string> = NONE): string[] {
   return r.attempts.map((a) => {
     if (r.protocol === 'icmp') {
       if (a.ok) return `reply from ${a.replyFrom ?? '?'} ttl=${a.ttl ?? '?'}`;
@@ -73,15 +117,18 @@ export function podnetOutcomes(r: ProbeReport, pinned: boolean): string[] {
       return 'no reply';
     }
     if (a.ok && a.answeredBy !== undefined && a.serverSaw !== undefined) {
-      const [ip, port] = a.serverSaw.split(':');
-      return `answered by ${a.answeredBy}, which saw ${ip}:${pinned ? port : '*'}`;
+      const [ip, port] = a.serverSaw.split(':') as [string, string];
+      return `answered by ${a.answeredBy}, which saw ${ip}:${shownPort(ip, port, pinned, nat)}`;
     }
     return `error: ${a.error ?? 'no reply'}`;
   });
 }
 
-/** Compares the outcomes of every probe. */
-export function compareProbes(groups: readonly ProbeGroup[], reports: readonly ProbeReport[], outputs: readonly KernelProbeOutput[], pinnedOf: (probe: number) => boolean): ProbeComparison[] {
+/**
+ * Compares the outcomes of every probe. `nat`: addresses source NAT writes (their ports are
+ * random, so shown as `*` even when the probe pinned its own port).
+ */
+export function compareProbes(groups: readonly ProbeGroup[], reports: readonly ProbeReport[], outputs: readonly KernelProbeOutput[], pinnedOf: (probe: number) => boolean, nat: ReadonlySet<string> = NONE): ProbeComparison[] {
   return groups.map((g) => {
     const r = reports[g.probe]!;
     const pinned = pinnedOf(g.probe);
@@ -91,9 +138,10 @@ export function compareProbes(groups: readonly ProbeGroup[], reports: readonly P
       const o = mine[0];
       kernel = o === undefined ? r.attempts.map(() => 'not run') : parsePingOutcomes(o.stdout, o.stderr, g.launches[0]!.count);
     } else {
-      kernel = g.launches.map((l) => agentOutcome(mine.find((o) => o.launch.attempt === l.attempt), pinned));
+      const o = mine[0];
+      kernel = r.attempts.map((_, j) => agentOutcome(o, pinned, j, nat));
     }
-    const podnet = podnetOutcomes(r, pinned);
+    const podnet = podnetOutcomes(r, pinned, nat);
     const point = `probe ${g.name}`;
     const mismatches: Mismatch[] = [];
     const n = Math.max(kernel.length, podnet.length);
@@ -104,4 +152,12 @@ export function compareProbes(groups: readonly ProbeGroup[], reports: readonly P
     }
     return { name: g.name, protocol: g.protocol, from: r.from, to: r.to, kernel, podnet, mismatches };
   });
+}
+
+/** A long list of outcomes, grouped: `answered by web-1, which saw 10.244.2.1:* ×31; …` (in order of first appearance). */
+export function summarizeOutcomes(list: readonly string[], max = 4): string {
+  if (list.length <= max) return list.join('; ');
+  const counts = new Map<string, number>();
+  for (const o of list) counts.set(o, (counts.get(o) ?? 0) + 1);
+  return [...counts].map(([o, n]) => (n > 1 ? `${o} ×${n}` : o)).join('; ');
 }

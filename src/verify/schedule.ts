@@ -3,8 +3,10 @@
  * `parallel: true` each starts at its podnet start time; otherwise one after another, each
  * starting `start` after the previous one finished — and never earlier than podnet started it,
  * so both timelines stay aligned (timers such as the 5 s delayed ARP probes depend on it).
- * Within a probe, attempts keep podnet's offsets. ICMP probes are one iputils `ping`; TCP and
- * UDP probes are one agent process per attempt, as podnet opens one socket per attempt.
+ * Within a probe, attempts keep podnet's offsets. ICMP probes are one iputils `ping`; a TCP or
+ * UDP probe is one agent process that opens one socket per attempt at podnet's offsets (one
+ * process for 300 connections: starting a node process per attempt would put the kernel
+ * seconds behind podnet's schedule).
  */
 import type { ProbeModel } from '../kube/model.js';
 import type { ProbeReport } from '../simulation.js';
@@ -14,9 +16,11 @@ import type { Nanos } from '../sim/time.js';
 
 /** One process to start in the kernel topology. */
 export interface Launch {
-  /** Probe index in the Scenario and attempt index within it (0 for a ping, which runs all). */
+  /** Probe index in the Scenario and attempt index within it (0: a ping or an agent runs them all). */
   readonly probe: number;
   readonly attempt: number;
+  /** How many attempts this process makes (ping: the echo count; agents: one socket each). */
+  readonly attempts: number;
   readonly name: string;
   readonly protocol: 'icmp' | 'tcp' | 'udp';
   /** Offset from the probe's start (ns), as in podnet. */
@@ -24,7 +28,7 @@ export interface Launch {
   /** What to run: `ping` arguments, or agent arguments (the executor adds node, the agent path, --at). */
   readonly kind: 'ping' | 'tcp-client' | 'udp-client';
   readonly args: readonly string[];
-  /** For ping: how many outcomes (reply, error, local error) finish it. */
+  /** How many outcomes finish it (ping: replies, errors, local errors; agents: one line per attempt). */
   readonly count: number;
   /** The longest the process may run (ms) before it is killed. */
   readonly limitMs: number;
@@ -67,24 +71,26 @@ export function scheduleFromPodnet(sim: Simulation, probes: readonly ProbeModel[
     const launches: Launch[] = [];
     if (p.protocol === 'icmp') {
       const args = ['-n', '-c', String(p.count), '-s', String(p.size), '-i', seconds(p.interval), '-W', seconds(p.timeout), '-M', p.pmtudisc, dst];
-      launches.push({ probe: i, attempt: 0, name: p.name, protocol: 'icmp', offset: 0, kind: 'ping', args, count: p.count, limitMs: Math.round((p.count * p.interval + p.timeout) / 1e6) + 3000 });
+      launches.push({ probe: i, attempt: 0, attempts: p.count, name: p.name, protocol: 'icmp', offset: 0, kind: 'ping', args, count: p.count, limitMs: Math.round((p.count * p.interval + p.timeout) / 1e6) + 3000 });
     } else if (r.port !== undefined) {
       const port = r.port;
-      r.attempts.forEach((a, j) => {
-        const args = ['--dst', dst, '--port', String(port), '--timeout-ms', String(timeoutMs)];
-        if (p.sourcePort !== undefined) args.push('--sport', String(p.sourcePort));
-        if (p.protocol === 'udp') args.push('--payload-hex', Buffer.from(udpPayload(p.size)).toString('hex'));
-        launches.push({
-          probe: i,
-          attempt: j,
-          name: p.name,
-          protocol: p.protocol,
-          offset: a.t - first.t,
-          kind: p.protocol === 'tcp' ? 'tcp-client' : 'udp-client',
-          args,
-          count: 1,
-          limitMs: timeoutMs + 5000,
-        });
+      const offsets = r.attempts.map((a) => a.t - first.t);
+      const args = ['--dst', dst, '--port', String(port), '--timeout-ms', String(timeoutMs)];
+      if (p.sourcePort !== undefined) args.push('--sport', String(p.sourcePort));
+      if (p.protocol === 'udp') args.push('--payload-hex', Buffer.from(udpPayload(p.size)).toString('hex'));
+      if (offsets.length > 1) args.push('--offsets-ms', offsets.map((o) => String(Math.round(o / 1e3) / 1e3)).join(','));
+      const last = offsets[offsets.length - 1] ?? 0;
+      launches.push({
+        probe: i,
+        attempt: 0,
+        attempts: offsets.length,
+        name: p.name,
+        protocol: p.protocol,
+        offset: 0,
+        kind: p.protocol === 'tcp' ? 'tcp-client' : 'udp-client',
+        args,
+        count: offsets.length,
+        limitMs: Math.round(last / 1e6) + timeoutMs + 5000,
       });
     }
     groups.push({ probe: i, name: p.name, protocol: p.protocol, fromNs: from.ns.name, podnetStart: first.t, gap: p.start, launches });

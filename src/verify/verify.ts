@@ -6,8 +6,13 @@
  * 3. Build it in namespaces `pnk<pid>-*`, start servers and tcpdump on every capture point,
  *    replay podnet's probe schedule, stop (kernel-run.ts); the Janitor deletes everything on
  *    every exit path, signals included (host.ts).
- * 4. Compare every capture point packet by packet (compare.ts) and every probe's outcome
- *    (probes.ts); excuse only listed expected differences (expected.ts).
+ * 4. Services (services.ts, service-check.ts): read the backend the kernel chose for every SYN
+ *    to a Service address, check podnet lists it, replay the Scenario in podnet with those
+ *    choices forced, and test the kernel's random choices against podnet's own unforced ones
+ *    (chi-square test of homogeneity, α = 0.001); compare the nodes' affinity lists.
+ * 5. Compare every capture point packet by packet (compare.ts) and every probe's outcome
+ *    (probes.ts) — against the forced replay when there are Service probes; excuse only listed
+ *    expected differences (expected.ts).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +23,7 @@ import type { HopJson } from '../trace/format.js';
 import { readCapture } from '../trace/pcap-read.js';
 import { formatIptablesSave } from '../netfilter/iptables-save.js';
 import { dissectFrame, summarizeFrame } from '../wire/dissect.js';
+import { formatIpv4 } from '../wire/addr.js';
 import type { Nanos } from '../sim/time.js';
 import { formatPlanScript, namePrefix, planKernelTopology } from './plan.js';
 import type { KernelPlan } from './plan.js';
@@ -27,14 +33,17 @@ import { runKernel } from './kernel-run.js';
 import type { KernelRun } from './kernel-run.js';
 import { readCaptureBytes } from './capture.js';
 import type { CaptureStats } from './capture.js';
-import { runPodnet } from './podnet-run.js';
 import type { PodnetRun } from './podnet-run.js';
 import { scheduleFromPodnet } from './schedule.js';
 import type { FrameInput, DecodeContext } from './records.js';
 import { comparePoint } from './compare.js';
-import type { Mismatch, PointComparison, ToleratedSwap } from './compare.js';
-import { compareProbes } from './probes.js';
+import type { CompareOptions, Mismatch, PointComparison, ToleratedSwap } from './compare.js';
+import { compareProbes, kernelLocalPorts } from './probes.js';
 import type { ProbeComparison } from './probes.js';
+import { annotateForced, checkServices, connLabels, markProbeMismatches, runWatched, serviceProbesOf } from './service-check.js';
+import type { ServiceCheck, ServiceSide } from './service-check.js';
+import { parseDnatCounters, parseXtRecent } from './services.js';
+import type { RecentEntry } from './services.js';
 import { EXPECTED_DIFFERENCES, applyExpected } from './expected.js';
 import type { ExpectedDifference } from './expected.js';
 
@@ -86,11 +95,38 @@ export interface PointSummary {
   readonly outside: readonly OutsideFrame[];
 }
 
-/** A kernel frame outside the comparison window. */
+/** A frame outside the comparison window. */
 export interface OutsideFrame {
   readonly t: Nanos;
   readonly summary: string;
   readonly when: 'before' | 'after';
+  /** Whose frame it is (default: the kernel's). */
+  readonly side?: 'kernel' | 'podnet';
+}
+
+function isUnicastArp(bytes: Uint8Array): boolean {
+  return bytes.length >= 14 && bytes[12] === 0x08 && bytes[13] === 0x06 && !(bytes[0] === 0xff && bytes[1] === 0xff && bytes[2] === 0xff && bytes[3] === 0xff && bytes[4] === 0xff && bytes[5] === 0xff);
+}
+
+/**
+ * Delayed ARP probes (unicast requests, 5 s after an entry's first use, and their unicast
+ * replies) that fall after the other side's window end: a timer placed them, and when the two
+ * sides' runs end at different times (a Service connection that needed another SYN
+ * retransmission on one side) one side's window may simply stop before its timer fired. They
+ * are listed, not compared.
+ */
+export function splitLateTimerFrames(frames: Map<string, FrameInput[]>, otherEnd: Nanos, side: 'kernel' | 'podnet', vxlanPorts: readonly number[], outside: Map<string, OutsideFrame[]>): void {
+  for (const [point, fs] of frames) {
+    const keep: FrameInput[] = [];
+    for (const f of fs) {
+      if (f.t > otherEnd && isUnicastArp(f.bytes)) {
+        let l = outside.get(point);
+        if (l === undefined) outside.set(point, (l = []));
+        l.push({ t: f.t, summary: `${side === 'podnet' ? 'podnet: ' : ''}${summarizeFrame(dissectFrame(f.bytes, { vxlanPorts }))} (a delayed ARP probe exchange after the other side's window)`, when: 'after', side });
+      } else keep.push(f);
+    }
+    frames.set(point, keep);
+  }
 }
 
 /** The outcome of a verification. */
@@ -117,6 +153,8 @@ export interface VerifyResult {
   readonly files: string | undefined;
   /** podnet's hop events (for the trace of a mismatched packet). */
   readonly events: readonly HopJson[];
+  /** Service probes: the backend choices, their replay and the distribution test (absent without Service probes). */
+  readonly services?: ServiceCheck | undefined;
 }
 
 /** podnet's ruleset of a node as iptables-restore input, when podnet runs netfilter on it. */
@@ -125,11 +163,25 @@ export function podnetRulesOf(node: BuiltNode): string | undefined {
   return formatIptablesSave(node.nf.ruleset);
 }
 
-/** What the comparer must know about a model: which ports are fixed, the ephemeral range, VXLAN. */
+/** What the comparer must know about a model: which ports are fixed, the ephemeral range, VXLAN, NAT sources. */
 export function decodeContextFor(model: ClusterModel): DecodeContext {
   const fixed = new Set<number>();
   for (const p of model.pods) for (const c of p.containers) for (const port of c.ports) fixed.add(port.containerPort);
   for (const e of model.externalHosts) for (const port of e.ports) fixed.add(port.containerPort);
+  for (const svc of model.services) {
+    for (const sp of svc.ports) {
+      fixed.add(sp.port);
+      if (sp.nodePort !== undefined) fixed.add(sp.nodePort);
+      if (typeof sp.targetPort === 'number') fixed.add(sp.targetPort);
+    }
+  }
+  // addresses MASQUERADE/SNAT writes: each node's IP, cni0 (.1) and flannel.1 (.0) addresses
+  const natSources = new Set<string>();
+  for (const n of model.nodes) {
+    natSources.add(formatIpv4(n.ip));
+    natSources.add(formatIpv4((n.podCIDR.addr + 1) >>> 0));
+    if (model.cni.backend === 'vxlan') natSources.add(formatIpv4(n.podCIDR.addr >>> 0));
+  }
   for (const p of model.scenario?.probes ?? []) {
     if (p.port !== undefined) fixed.add(p.port);
     if (p.sourcePort !== undefined) fixed.add(p.sourcePort);
@@ -137,7 +189,7 @@ export function decodeContextFor(model: ClusterModel): DecodeContext {
     if (m) fixed.add(Number(m[1]));
   }
   if (model.cni.backend === 'vxlan') fixed.add(model.cni.port);
-  return { fixedPorts: fixed, ephemeralRange: [32768, 60999], vxlanPorts: model.cni.backend === 'vxlan' ? [model.cni.port] : [] };
+  return { fixedPorts: fixed, ephemeralRange: [32768, 60999], vxlanPorts: model.cni.backend === 'vxlan' ? [model.cni.port] : [], natSources };
 }
 
 /** podnet's frames per capture point. */
@@ -149,7 +201,7 @@ export function podnetFrames(run: PodnetRun): Map<string, FrameInput[]> {
 }
 
 /** Compares every capture point. */
-export function compareAll(points: readonly string[], kernel: ReadonlyMap<string, readonly FrameInput[]>, podnet: ReadonlyMap<string, readonly FrameInput[]>, ctx: DecodeContext, opts: { parallel?: boolean } = {}): PointComparison[] {
+export function compareAll(points: readonly string[], kernel: ReadonlyMap<string, readonly FrameInput[]>, podnet: ReadonlyMap<string, readonly FrameInput[]>, ctx: DecodeContext, opts: CompareOptions = {}): PointComparison[] {
   return points.map((p) => comparePoint(p, kernel.get(p) ?? [], podnet.get(p) ?? [], ctx, opts));
 }
 
@@ -175,6 +227,24 @@ export function kernelFrames(run: KernelRun, vxlanPorts: readonly number[]): { f
   return { frames, outside };
 }
 
+
+/** What the choice extraction reads from the kernel's run. */
+export function kernelServiceSide(kernel: KernelRun, frames: ReadonlyMap<string, readonly FrameInput[]>, attempts: (probe: number) => number): ServiceSide {
+  const counters = new Map<string, Map<string, number>>();
+  const recent = new Map<string, Map<string, RecentEntry[]>>();
+  for (const [node, st] of kernel.nodeState) {
+    counters.set(node, parseDnatCounters(st.natSave));
+    const lists = new Map<string, RecentEntry[]>();
+    for (const [name, text] of st.recent) lists.set(name, parseXtRecent(text));
+    recent.set(node, lists);
+  }
+  const starts = new Map<number, Nanos>();
+  for (const o of kernel.outputs) {
+    const t = starts.get(o.launch.probe);
+    if (t === undefined || o.startedAt < t) starts.set(o.launch.probe, o.startedAt);
+  }
+  return { frames, localPort: kernelLocalPorts(kernel.outputs), attempts, counters, recent: kernel.nodeState.size > 0 ? recent : undefined, starts: (probe) => starts.get(probe) };
+}
 
 /** Runs the whole check. Throws KernelUnavailableError / StaleNamespacesError before touching anything. */
 export async function verifyKernel(model: ClusterModel, opts: VerifyOptions): Promise<VerifyResult> {
@@ -203,7 +273,13 @@ export async function verifyKernel(model: ClusterModel, opts: VerifyOptions): Pr
   try {
     log(`podnet: running scenario "${scenario.name}" (seed ${opts.seed})`);
     const netfilter = opts.netfilter ?? 'mirror';
-    const pod = runPodnet(model, opts.seed, { ...(opts.keepDir === undefined ? {} : { pcapDir: dir }), ...(netfilter === 'off' ? { build: { noNetfilter: true } } : {}) });
+    const build = netfilter === 'off' ? { noNetfilter: true } : undefined;
+    const buildOpt = build === undefined ? {} : { build };
+    const sps = netfilter === 'off' ? [] : serviceProbesOf(model, opts.seed, build);
+    const pcap = (name: string): { pcapDir?: string; pcapName?: string } => (opts.keepDir === undefined ? {} : { pcapDir: dir, pcapName: name });
+    // podnet's own run: the kernel replays its schedule; with Service probes it is also podnet's unforced sample of backend choices
+    const watched = runWatched(model, opts.seed, sps, { ...pcap(sps.length > 0 ? 'podnet-unforced.pcapng' : 'podnet.pcapng'), ...buildOpt });
+    const pod = watched.run;
     const hook = opts.iptablesRestore ?? (netfilter === 'mirror' ? podnetRulesOf : undefined);
     const plan: KernelPlan = planKernelTopology(pod.sim.network, hook === undefined ? { prefix } : { prefix, iptablesRestore: hook });
     if (opts.keepDir !== undefined) writeFileSync(join(dir, 'kernel-topology.sh'), formatPlanScript(plan));
@@ -222,12 +298,33 @@ export async function verifyKernel(model: ClusterModel, opts: VerifyOptions): Pr
     const ctx = decodeContextFor(model);
     const { frames: kFrames, outside } = kernelFrames(kernel, ctx.vxlanPorts);
     const points = plan.captures.map((c) => c.point);
-    const comparisons = compareAll(points, kFrames, podnetFrames(pod), ctx, { parallel: scenario.parallel });
+
+    // Services: the kernel's backend choices, replayed in podnet (the run compared below)
+    let services: ServiceCheck | undefined;
+    let compared = pod;
+    if (sps.length > 0) {
+      const attempts = new Map(schedule.probes.map((g) => [g.probe, g.launches[0]?.attempts ?? 0]));
+      const side = kernelServiceSide(kernel, kFrames, (probe) => attempts.get(probe) ?? 0);
+      services = checkServices(model, opts.seed, watched, side, { ...pcap('podnet.pcapng'), ...buildOpt });
+      compared = services.replay;
+      const forcedCount = [...services.recorder.decisions.values()].filter((d) => d.forced !== undefined).length;
+      log(`podnet: replayed the scenario with ${forcedCount} backend choice${forcedCount === 1 ? '' : 's'} forced as the kernel made them`);
+    }
+
+    const pFrames = podnetFrames(compared);
+    splitLateTimerFrames(kFrames, compared.end, 'kernel', ctx.vxlanPorts, outside);
+    splitLateTimerFrames(pFrames, kernel.windowEnd, 'podnet', ctx.vxlanPorts, outside);
+    let comparisons = compareAll(points, kFrames, pFrames, ctx, services === undefined ? { parallel: scenario.parallel } : { parallel: scenario.parallel, labels: connLabels(services) });
+    if (services !== undefined) {
+      const svc = services;
+      comparisons = comparisons.map((c) => ({ ...c, mismatches: annotateForced(c.mismatches, comparisons, svc, compared.sim.network) }));
+    }
     const pinned = (i: number): boolean => scenario.probes[i]?.sourcePort !== undefined;
-    const probes = compareProbes(schedule.probes, pod.reports, kernel.outputs, pinned);
+    const probes = compareProbes(schedule.probes, compared.reports, kernel.outputs, pinned, ctx.natSources);
 
     const all: Mismatch[] = [...kernel.topology];
-    for (const p of probes) all.push(...p.mismatches);
+    for (const p of probes) all.push(...(services === undefined ? p.mismatches : markProbeMismatches(services, p.mismatches)));
+    if (services !== undefined) all.push(...services.mismatches);
     for (const c of kernel.captures) {
       if (!c.stats.complete) {
         all.push({ kind: 'capture', point: c.cp.point, kernel: `captured ${c.stats.captured ?? '?'}, received ${c.stats.received ?? '?'}, dropped ${c.stats.dropped ?? '?'}`, podnet: '-', note: 'tcpdump lost packets: this point is not trustworthy' });
@@ -254,6 +351,11 @@ export async function verifyKernel(model: ClusterModel, opts: VerifyOptions): Pr
           : 'kernel nodes run without iptables rules: podnet installs no netfilter on them',
       "TCP/UDP checksums in the kernel's captures are CHECKSUM_PARTIAL values from veth offload (tcpdump and podnet's decoder print them as [bad … cksum]): only podnet's are checked",
     ];
+    if (services !== undefined) {
+      notes.push(
+        `${services.probes.length} probe${services.probes.length === 1 ? '' : 's'} talk${services.probes.length === 1 ? 's' : ''} to a Service address: the packets are compared with podnet's replay of the scenario in which each SYN's backend was forced to the kernel's choice (its statistic rules made to pick that KUBE-SEP chain); podnet's own choices come from a separate unforced run with seed ${opts.seed}`,
+      );
+    }
     return {
       topology: opts.topology,
       scenario: scenario.name,
@@ -273,7 +375,8 @@ export async function verifyKernel(model: ClusterModel, opts: VerifyOptions): Pr
       notes,
       cleanup,
       files: opts.keepDir,
-      events: pod.sink.events,
+      events: compared.sink.events,
+      services,
     };
   } finally {
     janitor.cleanup();

@@ -3,8 +3,12 @@ import { loadTopologyPath } from '../../src/kube/load/index.js';
 import type { ClusterModel } from '../../src/kube/model.js';
 import { runPodnet } from '../../src/verify/podnet-run.js';
 import type { PodnetRun } from '../../src/verify/podnet-run.js';
-import { podnetFrames } from '../../src/verify/verify.js';
+import { compareAll, decodeContextFor, podnetFrames } from '../../src/verify/verify.js';
 import type { FrameInput } from '../../src/verify/records.js';
+import type { Mismatch } from '../../src/verify/compare.js';
+import { applyExpected } from '../../src/verify/expected.js';
+import { annotateForced, checkServices, connLabels, podnetSide, runWatched, serviceProbesOf } from '../../src/verify/service-check.js';
+import type { ServiceCheck } from '../../src/verify/service-check.js';
 
 /** Loads a scenario file of test/kernel/scenarios. */
 export function scenario(name: string): ClusterModel {
@@ -42,4 +46,35 @@ export function fixIpChecksum(b: Uint8Array, l3: number): void {
 /** Index of the first frame at a point whose Ethernet type is IPv4 and that matches `pred`. */
 export function findFrame(frames: readonly FrameInput[], pred: (b: Uint8Array) => boolean): number {
   return frames.findIndex((f) => f.bytes[12] === 0x08 && f.bytes[13] === 0x00 && pred(f.bytes));
+}
+
+/** What `replayAgainst` found. */
+export interface StandInReplay {
+  readonly check: ServiceCheck;
+  readonly real: Mismatch[];
+  readonly excused: Array<{ mismatch: Mismatch; by: { id: string } }>;
+}
+
+/**
+ * The Service pipeline without root: podnet with another seed stands in for the kernel (its
+ * captures as a pcap holds them, its DNAT counters and recent lists); its backend choices are
+ * read from those captures, replayed in podnet (seed `seed`) and everything compared as
+ * verifyKernel does. Expected differences are applied as in a real run.
+ */
+export function replayAgainst(name: string, standIn: number, seed = 1): StandInReplay {
+  const model = scenario(name);
+  const sps = serviceProbesOf(model, seed);
+  const kernelRun = runWatched(model, standIn, sps);
+  const side = podnetSide(kernelRun.run);
+  const kernelSide = { ...side, frames: asKernel(new Map([...side.frames].map(([p, fs]) => [p, [...fs]]))) };
+  const check = checkServices(model, seed, runWatched(model, seed, sps), kernelSide);
+  const frames = podnetFrames(check.replay);
+  const cmp = compareAll([...frames.keys()], kernelSide.frames, frames, decodeContextFor(model), { labels: connLabels(check) });
+  const all = [...check.mismatches, ...cmp.flatMap((c) => annotateForced(c.mismatches, cmp, check, check.replay.sim.network))];
+  return { check, ...applyExpected(all, name) };
+}
+
+/** A mismatch as one line (for readable test failures). */
+export function line(m: Mismatch): string {
+  return `${m.point} #${(m.kernelIndex ?? -1) + 1} ${m.kind} ${m.field ?? ''}: ${m.kernel} / ${m.podnet}${m.forced === undefined ? '' : ` [${m.forced}]`}`;
 }

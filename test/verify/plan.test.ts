@@ -19,11 +19,14 @@ function defaultPlan(hook?: Parameters<typeof planKernelTopology>[1]['iptablesRe
 describe('kernel plan for the built-in topology', () => {
   test('one namespace per podnet namespace, all under the run prefix', () => {
     const { plan } = defaultPlan();
+    // the built-in topology has kubeadm's two CoreDNS pods (the other addon pods are hostNetwork)
     expect(plan.namespaces.map((n) => n.name)).toEqual([
       'pnk123-underlay',
       'pnk123-gw',
       'pnk123-node-node1',
       'pnk123-node-node2',
+      'pnk123-pod-kube-system.coredns-44665cbf44-q5wrj',
+      'pnk123-pod-kube-system.coredns-44665cbf44-7dmc7',
       'pnk123-pod-client',
       'pnk123-pod-web-0',
       'pnk123-pod-web-1',
@@ -41,8 +44,9 @@ describe('kernel plan for the built-in topology', () => {
         'ip -n pnk123-node-node1 link add cni0 type bridge stp_state 0 ageing_time 30000',
         'ip -n pnk123-node-node1 link set dev cni0 address 0a:58:0a:f4:00:01 mtu 1450',
         `ip -n pnk123-node-node1 link add ${veth} type veth peer name eth0 netns pnk123-pod-client`,
-        `ip -n pnk123-node-node1 link set dev ${veth} address 02:ee:0a:f4:00:02 mtu 1450`,
-        'ip -n pnk123-pod-client link set dev eth0 address 0a:58:0a:f4:00:02 mtu 1450',
+        // client is 10.244.0.4: CoreDNS holds .2 and .3
+        `ip -n pnk123-node-node1 link set dev ${veth} address 02:ee:0a:f4:00:04 mtu 1450`,
+        'ip -n pnk123-pod-client link set dev eth0 address 0a:58:0a:f4:00:04 mtu 1450',
         `ip -n pnk123-node-node1 link set dev ${veth} master cni0`,
         `ip -n pnk123-node-node1 link set dev ${veth} type bridge_slave hairpin on`,
         'ip -n pnk123-node-node1 link add flannel.1 type vxlan id 1 local 172.18.0.2 dev eth0 dstport 8472 nolearning ttl auto udpcsum',
@@ -90,6 +94,10 @@ describe('kernel plan for the built-in topology', () => {
     expect(plan.captures.map((c) => c.point).sort()).toEqual(podnetPoints.sort());
     expect(plan.captures.find((c) => c.point === 'node1/cni0')).toEqual({ point: 'node1/cni0', ns: 'pnk123-node-node1', dev: 'cni0' });
     expect(plan.servers).toEqual([
+      // the addons: the kube-apiserver static pod (hostNetwork) and CoreDNS
+      { ns: 'pnk123-node-node1', name: 'kube-system/kube-apiserver-node1', tcp: [6443], udp: [] },
+      { ns: 'pnk123-pod-kube-system.coredns-44665cbf44-q5wrj', name: 'kube-system/coredns-44665cbf44-q5wrj', tcp: [53, 9153], udp: [53] },
+      { ns: 'pnk123-pod-kube-system.coredns-44665cbf44-7dmc7', name: 'kube-system/coredns-44665cbf44-7dmc7', tcp: [53, 9153], udp: [53] },
       { ns: 'pnk123-pod-web-0', name: 'web-0', tcp: [8080], udp: [7777] },
       { ns: 'pnk123-pod-web-1', name: 'web-1', tcp: [8080], udp: [7777] },
     ]);

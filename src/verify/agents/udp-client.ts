@@ -1,10 +1,12 @@
 /**
  * Kernel-side UDP probe client (run with `ip netns exec <ns> node udp-client.js`), like
- * podnet's (src/apps/probe.ts): once a line arrives on stdin open a socket bound to --sport (or an
- * ephemeral port), connect it to the destination, send the payload, wait up to --timeout-ms
- * for one reply. Prints one JSON line: { ok, localPort, data, from, error }.
+ * podnet's (src/apps/probe.ts): once a line arrives on stdin, for each attempt at its offset
+ * (--offsets-ms, default one attempt at 0) open a socket bound to --sport (or an ephemeral
+ * port), connect it to the destination, send the payload, wait up to --timeout-ms for one
+ * reply. Prints one JSON line per attempt, in the order they finish:
+ * { attempt, ok, localPort, data, from, error }; exits when every attempt has finished.
  *
- * Usage: node udp-client.js --dst 10.244.2.2 --port 5353 [--sport 40001] --payload-hex 70726f62650a --timeout-ms 2000
+ * Usage: node udp-client.js --dst 10.244.2.2 --port 5353 [--sport 40001] --payload-hex 70726f62650a --timeout-ms 2000 [--offsets-ms 0,20]
  */
 import dgram from 'node:dgram';
 
@@ -15,23 +17,35 @@ const port = Number(opts.get('--port'));
 const sport = opts.has('--sport') ? Number(opts.get('--sport')) : 0;
 const payload = Buffer.from(opts.get('--payload-hex') ?? '', 'hex');
 const timeoutMs = Number(opts.get('--timeout-ms') ?? 2000);
+const offsets = (opts.get('--offsets-ms') ?? '0').split(',').map(Number);
+let remaining = offsets.length;
 
 function done(result: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(result) + '\n');
-  process.exit(0);
+  if (--remaining === 0) process.exit(0);
 }
 
-function start(): void {
+function start(attempt: number): void {
   const s = dgram.createSocket('udp4');
   let localPort: number | null = null;
-  const timer = setTimeout(() => done({ ok: false, localPort, data: '', from: null, error: 'no reply' }), timeoutMs);
-  s.on('error', (e: NodeJS.ErrnoException) => {
+  let finished = false;
+  const finish = (r: Record<string, unknown>): void => {
+    if (finished) return;
+    finished = true;
     clearTimeout(timer);
-    done({ ok: false, localPort, data: '', from: null, error: e.code === 'ECONNREFUSED' ? 'Connection refused' : e.message });
+    try {
+      s.close();
+    } catch {
+      /* already closed */
+    }
+    done({ attempt, localPort, ...r });
+  };
+  const timer = setTimeout(() => finish({ ok: false, data: '', from: null, error: 'no reply' }), timeoutMs);
+  s.on('error', (e: NodeJS.ErrnoException) => {
+    finish({ ok: false, data: '', from: null, error: e.code === 'ECONNREFUSED' ? 'Connection refused' : e.message });
   });
   s.on('message', (msg, rinfo) => {
-    clearTimeout(timer);
-    done({ ok: true, localPort, data: msg.toString('utf8'), from: `${rinfo.address}:${rinfo.port}`, error: null });
+    finish({ ok: true, data: msg.toString('utf8'), from: `${rinfo.address}:${rinfo.port}`, error: null });
   });
   s.bind({ port: sport, address: '0.0.0.0' }, () => {
     localPort = s.address().port;
@@ -51,7 +65,11 @@ process.stdin.on('data', (d: string) => {
   go += d;
   if (go.includes('\n')) {
     process.stdin.pause();
-    start();
+    const t0 = Date.now();
+    offsets.forEach((off, j) => {
+      const at = t0 + off;
+      setTimeout(() => start(j), Math.max(0, at - Date.now()));
+    });
   }
 });
 process.stdin.on('end', () => {
