@@ -26,6 +26,7 @@ function tshark(args: string[]): string {
 // TCP sequence analysis is off: one pcapng holds every capture point, so each segment appears
 // several times (and NATed along the way), which tshark's per-stream analysis would read as
 // retransmissions or reordering. Malformed packets and checksums are what this suite checks.
+// The same holds for DNS: a query seen at every hop is flagged as a "retransmission", so those are let through.
 const CHECKS = ['-o', 'ip.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-o', 'tcp.analyze_sequence_numbers:FALSE'];
 
 function topologies(): Array<[string, ClusterModel]> {
@@ -41,8 +42,11 @@ function topologies(): Array<[string, ClusterModel]> {
 describe.skipIf(skip !== undefined)('captures open cleanly in tshark', () => {
   const dir = mkdtempSync(join(tmpdir(), 'podnet-ws-'));
   const files: Array<{ topology: string; file: string; vxlanPort: number; model: ClusterModel }> = [];
+  // Every topology is checked as one pcapng; classic pcap (one file per capture point) carries the
+  // same frames, so two topologies — one same-node, one cross-node with Services — cover its writer.
+  const classicPcap = new Set(['<built-in default>', 'services.yaml']);
   for (const [name, model] of topologies()) {
-    for (const format of ['pcapng', 'pcap'] as const) {
+    for (const format of classicPcap.has(name) ? (['pcapng', 'pcap'] as const) : (['pcapng'] as const)) {
       const cap = new CaptureFiles(dir, `${name.replace(/[^a-z0-9-]/gi, '_')}.${format}`, format === 'pcap' ? 'point' : 'single');
       const sim = new Simulation(model, { seed: 7, captureSinks: [cap] });
       sim.runScenario();
@@ -55,8 +59,8 @@ describe.skipIf(skip !== undefined)('captures open cleanly in tshark', () => {
   });
 
   test.each(files.map((f) => [f.file.slice(dir.length + 1), f] as const))('%s: no malformed packets, no checksum or other expert errors', (_n, f) => {
-    const bad = tshark(['-r', f.file, ...CHECKS, '-d', `udp.port==${f.vxlanPort},vxlan`, '-Y', '_ws.malformed || _ws.expert.severity >= "Warning"', '-T', 'fields', '-e', 'frame.number', '-e', '_ws.expert.message']);
-    expect(bad.trim()).toBe('');
+    const flagged = tshark(['-r', f.file, ...CHECKS, '-d', `udp.port==${f.vxlanPort},vxlan`, '-Y', '_ws.malformed || (_ws.expert.severity >= "Warning" && !dns.retransmission)', '-T', 'fields', '-e', 'frame.number', '-e', '_ws.expert.message']);
+    expect(flagged.trim()).toBe('');
     // every checksum tshark can verify was verified good
     const statuses = tshark(['-r', f.file, ...CHECKS, '-d', `udp.port==${f.vxlanPort},vxlan`, '-T', 'fields', '-E', 'occurrence=a', '-e', 'ip.checksum.status', '-e', 'udp.checksum.status', '-e', 'tcp.checksum.status', '-e', 'icmp.checksum.status']);
     const values = statuses.split(/[\s,]+/).filter((x) => x !== '');
