@@ -30,7 +30,8 @@ export const enum Nud {
   Permanent = 0x80,
 }
 
-const NUD_CONNECTED = Nud.Permanent | Nud.Noarp | Nud.Reachable;
+/** States in which an entry's address is trusted without a check (NUD_CONNECTED). */
+export const NUD_CONNECTED = Nud.Permanent | Nud.Noarp | Nud.Reachable;
 const NUD_VALID = Nud.Permanent | Nud.Noarp | Nud.Reachable | Nud.Probe | Nud.Stale | Nud.Delay;
 const NUD_IN_TIMER = Nud.Incomplete | Nud.Reachable | Nud.Delay | Nud.Probe;
 
@@ -89,6 +90,12 @@ export class NeighEntry {
   timer: Timer | null = null;
   queue: Packet[] = [];
   queueBytes = 0;
+  /**
+   * neigh->hh.hh_len != 0: the hardware-header cache, filled (neigh_hh_init) the first time
+   * neigh_resolve_output transmits through the entry. An entry only learned from a received ARP
+   * request and never used for output has none — br_netfilter's bridged-DNAT fast path needs it.
+   */
+  hh = false;
 
   constructor(
     readonly dev: NetDevice,
@@ -194,21 +201,24 @@ export class NeighTable {
     return [...this.entries.values()].flatMap((m) => [...m.values()]);
   }
 
-  /** Transmits an IPv4 packet to `nexthop` on `dev`, resolving its MAC first if needed. */
-  output(dev: NetDevice, nexthop: Ipv4Addr, pkt: Packet): void {
+  /**
+   * Transmits an IPv4 packet to `nexthop` on `dev`, resolving its MAC first if needed
+   * (neigh_output / neigh_resolve_output). `confirm`: the packet carries dst_pending_confirm, so
+   * ip_finish_output2 confirms the entry first (sock_confirm_neigh → neigh_confirm); a confirmed
+   * entry in DELAY goes back to REACHABLE at its timer instead of probing.
+   */
+  output(dev: NetDevice, nexthop: Ipv4Addr, pkt: Packet, confirm = false): void {
     if (dev.noarp) {
       this.sendWithMac(dev, pkt, MAC_ZERO);
       return;
     }
     const n = this.create(dev, nexthop);
     const now = this.ns.world.now;
+    if (confirm) n.confirmed = now;
     n.used = now;
     const st = n.state;
-    if (st & NUD_CONNECTED) {
-      this.sendWithMac(dev, pkt, n.mac);
-      return;
-    }
-    if (st & (Nud.Delay | Nud.Probe)) {
+    if (st & (NUD_CONNECTED | Nud.Delay | Nud.Probe)) {
+      n.hh = true;
       this.sendWithMac(dev, pkt, n.mac);
       return;
     }
@@ -217,6 +227,7 @@ export class NeighTable {
       this.setState(n, Nud.Delay, 'first use of a stale entry');
       n.updated = now;
       this.armTimer(n, this.params.delayFirstProbeTime);
+      n.hh = true;
       this.sendWithMac(dev, pkt, n.mac);
       return;
     }
@@ -463,6 +474,8 @@ export class NeighTable {
       const q = n.queue;
       n.queue = [];
       n.queueBytes = 0;
+      // the queue drains through n->output (neigh_resolve_output), which fills the header cache
+      n.hh = true;
       for (const p of q) this.sendWithMac(n.dev, p, n.mac);
     }
   }

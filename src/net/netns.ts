@@ -39,6 +39,13 @@ export interface NetNsSysctls {
   /** net.ipv4.icmp_ratelimit (ns) and icmp_ratemask */
   icmpRatelimit: number;
   icmpRatemask: number;
+  /** net.ipv4.tcp_syn_retries: SYN retransmissions before connect() gives up (plus the linear ones below). */
+  tcpSynRetries: number;
+  /**
+   * net.ipv4.tcp_syn_linear_timeouts (Linux ≥ 6.7, default 4): that many SYN retransmissions keep
+   * the initial RTO (1 s) before exponential backoff starts, on top of tcp_syn_retries.
+   */
+  tcpSynLinearTimeouts: number;
 }
 
 /** A network namespace. */
@@ -59,6 +66,8 @@ export class NetNs {
     bridgeNfCallIptables: false,
     icmpRatelimit: 1_000_000_000,
     icmpRatemask: 0x1818,
+    tcpSynRetries: 6,
+    tcpSynLinearTimeouts: 4,
   };
   private ifindexes = 1;
   /** Whether this namespace reports hops and captures (the underlay switch does not). */
@@ -76,7 +85,7 @@ export class NetNs {
     readonly kind: NetNsKind,
     readonly group: string,
   ) {
-    this.rng = world.rng.fork(`netns:${name}`);
+    this.rng = world.netnsRngBase.fork(`netns:${name}`);
     this.traced = kind !== 'switch';
     world.addNamespace(this);
     this.neigh = new NeighTable(this);

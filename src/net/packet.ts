@@ -47,6 +47,13 @@ export class Packet {
   ignoreDf = false;
   /** Largest fragment of a datagram reassembled by conntrack defrag (IPCB frag_max_size; 0 = not reassembled). */
   fragMaxSize = 0;
+  /**
+   * skb->dst_pending_confirm: set on a TCP segment sent after an ACK made progress; each neighbour
+   * the packet is output through (ip_finish_output2 → sock_confirm_neigh) is confirmed. It stays
+   * on the skb across veth (skb_scrub_packet leaves it), forwarding and VXLAN encapsulation, so
+   * it confirms every hop of its journey within one kernel; a physical wire does not carry it.
+   */
+  dstPendingConfirm = false;
   /** br_netfilter state: PREROUTING already ran on the bridge, so the IP stack skips it (ip_sabotage_in). */
   brNfDone = false;
   /** br_netfilter bridged-DNAT waiting for ARP: continue bridging from this port with this source MAC. */
@@ -92,6 +99,7 @@ export class Packet {
     p.ignoreDf = this.ignoreDf;
     p.fragMaxSize = this.fragMaxSize;
     p.brNfDone = this.brNfDone;
+    p.dstPendingConfirm = this.dstPendingConfirm;
     return p;
   }
 

@@ -22,6 +22,7 @@ import type { Packet } from './packet.js';
 import { PktType } from './packet.js';
 import type { NetNs } from './netns.js';
 import { TcpEngine } from './tcp.js';
+import type { Rng } from '../sim/rng.js';
 
 /** IP_MTU_DISCOVER modes: `do` sets DF and refuses oversize sends, `want` sets DF when it fits, `dont` never. */
 export type PmtuDisc = 'do' | 'want' | 'dont';
@@ -267,7 +268,56 @@ export class SocketTable {
     if (this.ping.get(s.ident) === s) this.ping.delete(s.ident);
   }
 
-  /** A random free port in ip_local_port_range (0 when none is free). */
+  // __inet_hash_connect state: net_secret (the key of secure_ipv4_port_ephemeral) and
+  // table_perturb, drawn once per netns from a stream of their own (so other draws stay put)
+  private connectKeys: Uint32Array | null = null;
+  /** table_perturb entries that moved from their initial (random) value, by index. */
+  private readonly perturb = new Map<number, number>();
+  private connectRng: Rng | null = null;
+
+  /**
+   * The source port connect() binds when the socket has none (__inet_hash_connect, Linux ≥ 6.1):
+   * a keyed hash of (saddr, daddr, dport) picks an entry of table_perturb (2^16 entries, random
+   * at boot) and an offset into ip_local_port_range; ports of the range's low end's parity (even)
+   * are walked upward from there in steps of 2, then the other parity, up to the first `usable`
+   * one; then the entry advances by 2 plus the larger of the distance walked and a random 0–14
+   * (even), so successive connections to one destination get ports 2–16 apart, rising. 0 when
+   * no port is usable.
+   */
+  connectPort(saddr: Ipv4Addr, daddr: Ipv4Addr, dport: number, usable: (port: number) => boolean): number {
+    let keys = this.connectKeys;
+    if (keys === null) {
+      const rng = (this.connectRng = this.ns.rng.fork('inet-hash-connect'));
+      keys = this.connectKeys = new Uint32Array([rng.nextU32(), rng.nextU32(), rng.nextU32()]);
+    }
+    const [lo, hi] = this.ns.sysctl.localPortRange;
+    const high = hi + 1;
+    let remaining = high - lo;
+    if (remaining > 1) remaining &= ~1;
+    if (remaining <= 0) return 0;
+    // port_offset: 64 bits from secure_ipv4_port_ephemeral; the low bits index table_perturb
+    const offLo = mix3(keys[0]!, saddr, daddr, dport);
+    const offHi = mix3(keys[1]!, daddr, saddr, dport ^ 0x5bd1e995);
+    const index = offLo & 0xffff;
+    const perturb = this.perturb.get(index) ?? mix3(keys[2]!, index, 0x9e3779b9, 0);
+    let offset = ((perturb + offHi) >>> 0) % remaining;
+    offset &= ~1;
+    for (;;) {
+      let port = lo + offset;
+      for (let i = 0; i < remaining; i += 2, port += 2) {
+        if (port >= high) port -= remaining;
+        if (!usable(port)) continue;
+        // i = max(i, get_random_u32_below(8) * step); table_perturb[index] += i + step
+        const step = Math.max(i, this.connectRng!.nextInt(8) * 2);
+        this.perturb.set(index, (perturb + step + 2) >>> 0);
+        return port;
+      }
+      offset++;
+      if ((offset & 1) === 0 || remaining <= 1) return 0;
+    }
+  }
+
+  /** A random free port in ip_local_port_range (0 when none is free): udp_lib_get_port. */
   ephemeralPort(free: (port: number) => boolean): number {
     const [lo, hi] = this.ns.sysctl.localPortRange;
     const n = hi - lo + 1;
@@ -422,4 +472,22 @@ export function icmpMessage(type: number, code: number, mtu: number, from: Ipv4A
   }
   if (type === 11) return code === 0 ? `${f}: Time to live exceeded` : `${f}: Frag reassembly time exceeded`;
   return `${f}: ICMP type ${type} code ${code}`;
+}
+
+/** A keyed 32-bit hash of three words (murmur3's mixing), standing in for the kernel's siphash. */
+function mix3(key: number, a: number, b: number, c: number): number {
+  let h = mixWord(mixWord(mixWord(key | 0, a), b), c);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+function mixWord(h: number, w: number): number {
+  let k = Math.imul(w | 0, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  h ^= Math.imul(k, 0x1b873593);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }

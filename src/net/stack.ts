@@ -322,7 +322,8 @@ export class Ipv4Stack {
       out.xmit(pkt);
       return;
     }
-    this.ns.neigh.output(out, nexthop, pkt);
+    // ip_finish_output2: sock_confirm_neigh, then neigh_output
+    this.ns.neigh.output(out, nexthop, pkt, pkt.dstPendingConfirm);
   }
 
   // ───────────────────────────── local delivery ─────────────────────────────

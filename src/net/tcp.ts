@@ -46,11 +46,20 @@ const TCP_RTO_MIN = ms(200);
 const TCP_RTO_MAX = sec(120);
 const TCP_DELACK_MIN = ms(40);
 const TCP_TIMEWAIT_LEN = sec(60);
-const TCP_SYN_RETRIES = 6;
 const TCP_SYNACK_RETRIES = 5;
 const TCP_RETRIES2 = 15;
 const TCP_MAX_QUICKACKS = 16;
 const TCP_INIT_CWND = 10;
+
+/**
+ * tcp_model_timeout: how long `boundary` retransmissions take when the RTO doubles from `rtoBase`
+ * and is capped at TCP_RTO_MAX (linear growth from there).
+ */
+export function modelTimeout(boundary: number, rtoBase: number): number {
+  const thresh = Math.floor(Math.log2(TCP_RTO_MAX / rtoBase));
+  if (boundary <= thresh) return (2 ** (boundary + 1) - 1) * rtoBase;
+  return (2 ** (thresh + 1) - 1) * rtoBase + (boundary - thresh) * TCP_RTO_MAX;
+}
 
 const NO_OPTIONS: TcpOption[] = [];
 const seqLt = (a: number, b: number): boolean => ((a - b) | 0) < 0;
@@ -124,6 +133,8 @@ export class TcpSocket {
   private srtt = 0;
   private rttvar = 0;
   private retries = 0;
+  /** tp->total_rto: retransmission timeouts over the socket's life. */
+  private totalRto = 0;
   private rtxTimer: Timer | null = null;
   private delackTimer: Timer | null = null;
   private twTimer: Timer | null = null;
@@ -142,6 +153,16 @@ export class TcpSocket {
   establishedAt = -1;
   /** IP TTL of the last segment received (what `ping`-style tools would report). */
   rxTtl: number | undefined;
+  /** The source port was bound explicitly (bind() before connect()): connect() never picks it for others. */
+  boundPort = false;
+  /**
+   * sk_dst_pending_confirm: an ACK made progress since the last segment went out, so the next
+   * one carries skb->dst_pending_confirm and confirms the neighbour it leaves through (and, as
+   * the bit stays on the skb, every neighbour it is routed through later on the same machine).
+   */
+  pendingConfirm = false;
+  /** snd_wl1: sequence number of the segment that last updated the send window. */
+  private sndWl1 = 0;
 
   constructor(
     readonly engine: TcpEngine,
@@ -366,20 +387,38 @@ export class TcpSocket {
     }, this);
   }
 
-  /** tcp_retransmit_timer / tcp_write_timeout. */
+  /**
+   * tcp_write_timeout: whether the retransmissions so far are all the socket may make. SYN_SENT
+   * (Linux ≥ 6.7): tcp_syn_retries plus tcp_syn_linear_timeouts retransmissions, or — whichever
+   * comes first — the time those tcp_syn_retries would take with pure doubling from the initial
+   * RTO (retransmits_timed_out → tcp_model_timeout: 127 s for 6), counted from the first SYN.
+   */
+  private writeTimedOut(): boolean {
+    const sys = this.ns.sysctl;
+    if (this.state === 'SYN_SENT') {
+      if (this.retries >= sys.tcpSynRetries + sys.tcpSynLinearTimeouts) return true;
+      return this.retries > 0 && this.ns.world.now - this.createdAt >= modelTimeout(sys.tcpSynRetries, TCP_TIMEOUT_INIT);
+    }
+    return this.retries >= (this.state === 'SYN_RECV' ? TCP_SYNACK_RETRIES : TCP_RETRIES2);
+  }
+
+  /** tcp_retransmit_timer. */
   private onRtxTimeout(): void {
     this.rtxTimer = null;
     if (this.rtx.length === 0 || this.state === 'CLOSED') return;
-    this.retries++;
-    const limit = this.state === 'SYN_SENT' ? TCP_SYN_RETRIES : this.state === 'SYN_RECV' ? TCP_SYNACK_RETRIES : TCP_RETRIES2;
-    if (this.retries > limit) {
-      this.trace(() => `${this}: ${this.retries - 1} retransmissions unanswered, giving up (ETIMEDOUT)`);
+    if (this.writeTimedOut()) {
+      this.trace(() => `${this}: ${this.retries} retransmissions unanswered, giving up (ETIMEDOUT)`);
       this.destroy(socketError('ETIMEDOUT', 'Connection timed out', { local: true }));
       return;
     }
+    // icsk_retransmits counts this burst (reset by an ACK that makes progress); total_rto never resets
+    this.retries++;
+    this.totalRto++;
     // sk_rethink_txhash: a new flow hash after a timeout (and so a new VXLAN source port)
     this.txhash = this.ns.rng.nextU32() || 1;
-    this.rto = Math.min(this.rto * 2, TCP_RTO_MAX);
+    // exponential backoff, except for a connecting socket's first tcp_syn_linear_timeouts
+    // timeouts, which keep the initial RTO (SYNs at 0, 1, 2, 3, 4, 5 s, then 7, 11, …)
+    if (this.state !== 'SYN_SENT' || this.totalRto > this.ns.sysctl.tcpSynLinearTimeouts) this.rto = Math.min(this.rto * 2, TCP_RTO_MAX);
     this.cwnd = 1;
     const seg = this.rtx[0]!;
     seg.retransmitted = true;
@@ -450,6 +489,9 @@ export class TcpSocket {
       if (flags & TCP_ACK) {
         this.sndUna = ack;
         this.sndWnd = tcp.window; // not scaled in SYN-ACK
+        this.sndWl1 = seq;
+        // tcp_ack (from tcp_rcv_synsent_state_process) acknowledged our SYN: sk_dst_confirm
+        this.pendingConfirm = true;
         const synSeg = this.rtx.shift();
         if (synSeg && !synSeg.retransmitted) this.rttSample(synSeg.sentAt);
         this.cancelRtx();
@@ -507,13 +549,26 @@ export class TcpSocket {
       // the child socket gets its own random IP ID counter (tcp_v4_syn_recv_sock)
       this.inetId = this.ns.rng.nextU32() & 0xffff;
       this.sndWnd = tcp.window << this.sndWscale;
+      this.sndWl1 = seq;
+      // tcp_ack acknowledged our SYN-ACK: forward progress, so sk_dst_confirm
+      this.pendingConfirm = true;
       this.state = 'ESTABLISHED';
       this.establishedAt = this.ns.world.now;
       this.trace(() => `${this}: handshake complete, ESTABLISHED (accepted)`);
       this.listener?.onAccept(this);
     } else {
       // ACK processing
-      if (seqLt(this.sndUna, ack) && seqLe(ack, this.sndNxt)) {
+      const progress = seqLt(this.sndUna, ack) && seqLe(ack, this.sndNxt);
+      if (this.state !== 'TIME_WAIT' && seqLe(this.sndUna, ack) && seqLe(ack, this.sndNxt)) {
+        // tcp_ack: an ACK that makes forward progress (FLAG_FORWARD_PROGRESS), or a pure duplicate
+        // (no data or FIN, no window update, nothing newly acked: !FLAG_NOT_DUP), confirms the
+        // path (sk_dst_confirm); tcp_may_update_window decides what a window update is
+        const nwin = tcp.window << this.sndWscale;
+        const winUpdate = progress || seqLt(this.sndWl1, seq) || (seq === this.sndWl1 && (nwin > this.sndWnd || nwin === 0));
+        if (winUpdate) this.sndWl1 = seq;
+        if (progress || !(winUpdate || dataLen > 0 || (flags & TCP_FIN) !== 0)) this.pendingConfirm = true;
+      }
+      if (progress) {
         this.sndUna = ack;
         while (this.rtx.length > 0) {
           const s = this.rtx[0]!;
@@ -714,6 +769,8 @@ export class TcpSocket {
 export class TcpEngine {
   private listeners = new Map<number, TcpListener[]>();
   private conns = new QuadMap<TcpSocket>();
+  /** Ports bound explicitly by connecting sockets (a pinned source port), with how many hold each. */
+  private bound = new Map<number, number>();
 
   constructor(readonly ns: NetNs) {}
 
@@ -738,17 +795,21 @@ export class TcpEngine {
     if (list.length === 0) this.listeners.delete(l.port);
   }
 
-  /** Active open to dst:dport, from srcPort (0 = an ephemeral port, even numbers first as Linux ≥ 6 prefers). */
+  /**
+   * Active open to dst:dport, from srcPort (0 = the port __inet_hash_connect picks: see
+   * SocketTable.connectPort). An ephemeral port is usable when no socket has the same 4-tuple
+   * (a TIME_WAIT one included: tcp_tw_reuse=2 reuses only loopback ones, which podnet never
+   * needs) and no socket bound the port itself (a listener, a pinned source port: their bind
+   * buckets have fastreuse ≥ 0, which connect() never shares).
+   */
   connect(dst: Ipv4Addr, dport: number, srcPort: number, flow: number, callbacks: TcpCallbacks): TcpSocket | SocketError {
     const rt = this.ns.stack.routeOutput(dst);
     if (typeof rt === 'string') return socketError(rt === 'EINVAL' ? 'EINVAL' : rt, `connect ${formatIpv4(dst)}:${dport}: ${rt}`);
     const src = rt.src;
     let port = srcPort;
     if (port === 0) {
-      const free = (p: number): boolean => !this.conns.has(src, p, dst, dport) && !this.listeners.has(p);
-      port = this.ns.sockets.ephemeralPort((p) => p % 2 === 0 && free(p));
-      if (port === 0) port = this.ns.sockets.ephemeralPort(free);
-      if (port === 0) return socketError('EADDRINUSE', 'no free ephemeral port');
+      port = this.ns.sockets.connectPort(src, dst, dport, (p) => !this.conns.has(src, p, dst, dport) && !this.listeners.has(p) && !this.bound.has(p));
+      if (port === 0) return socketError('EADDRINUSE', 'no free ephemeral port (EADDRNOTAVAIL)');
     } else {
       const existing = this.conns.get(src, port, dst, dport);
       if (existing !== undefined) {
@@ -758,6 +819,10 @@ export class TcpEngine {
     }
     const s = new TcpSocket(this, src, port, dst, dport, flow);
     s.callbacks = callbacks;
+    if (srcPort !== 0) {
+      s.boundPort = true;
+      this.bound.set(port, (this.bound.get(port) ?? 0) + 1);
+    }
     this.conns.set(src, port, dst, dport, s);
     s.startConnect();
     return s;
@@ -766,6 +831,12 @@ export class TcpEngine {
   /** @internal */
   forget(s: TcpSocket): void {
     if (this.conns.get(s.localAddr, s.localPort, s.remoteAddr, s.remotePort) === s) this.conns.delete(s.localAddr, s.localPort, s.remoteAddr, s.remotePort);
+    if (s.boundPort) {
+      s.boundPort = false;
+      const n = (this.bound.get(s.localPort) ?? 1) - 1;
+      if (n > 0) this.bound.set(s.localPort, n);
+      else this.bound.delete(s.localPort);
+    }
   }
 
   /** @internal The output route for a connection (undefined when unroutable). */
@@ -846,12 +917,17 @@ export class TcpEngine {
     const rt = this.route(s);
     if (rt === undefined) return;
     let ident: number;
+    let confirm = false;
     if (s.requestSock) ident = 0;
     else {
       ident = s.inetId;
       s.inetId = (s.inetId + 1) & 0xffff;
+      // __tcp_transmit_skb copies the socket's pending confirm onto the skb; ip_finish_output2
+      // (sock_confirm_neigh) clears the socket's once it confirmed a neighbour (not for lo)
+      confirm = s.pendingConfirm;
+      if (confirm && !rt.local) s.pendingConfirm = false;
     }
-    this.emit(rt, s.localAddr, s.localPort, s.remoteAddr, s.remotePort, flags, seq, ack, data, opts, window, ident, true, s.txhash, s.flow);
+    this.emit(rt, s.localAddr, s.localPort, s.remoteAddr, s.remotePort, flags, seq, ack, data, opts, window, ident, true, s.txhash, s.flow, confirm);
   }
 
   private emit(
@@ -870,6 +946,7 @@ export class TcpEngine {
     df: boolean,
     hash: number,
     flow: number,
+    confirm = false,
   ): void {
     const ns = this.ns;
     const repr = { srcPort: sport, dstPort: dport, seq, ack, flags, window, urgent: 0, options: opts };
@@ -886,6 +963,7 @@ export class TcpEngine {
     if (data) pkt.buf.set(data, l3 + IPV4_HLEN + hlen);
     new TcpView(pkt.buf, l3 + IPV4_HLEN).fillChecksum(src, dst, hlen + dlen);
     pkt.hash = hash;
+    pkt.dstPendingConfirm = confirm;
     ns.stack.localOut(pkt, rt);
   }
 }

@@ -22,9 +22,24 @@ export class World {
   readonly echoAnswered = new Map<number, number>();
   /** Per-boot seed of the kernel flow dissector hash (hashrnd). */
   readonly flowHashSeed: number;
+  /**
+   * One kernel plays every node, joined by a veth + bridge underlay, as in `podnet verify
+   * --kernel`'s harness: per-skb state that a physical wire would end (dst_pending_confirm, the
+   * TCP neighbour confirmation) crosses from node to node. Off by default: nodes of a real
+   * cluster are separate machines.
+   */
+  sharedKernel = false;
+
+  /**
+   * The root state namespaces fork their streams from: a copy of the root RNG taken before
+   * anything draws from it, so a namespace built later (a lazily built pod) gets the same
+   * stream as when it is built up front.
+   */
+  readonly netnsRngBase: Rng;
 
   constructor(readonly seed: number) {
     this.rng = new Rng(seed, 'world');
+    this.netnsRngBase = this.rng.clone();
     this.flowHashSeed = this.rng.fork('flow-hash').nextU32();
     this.tracer = new Tracer(() => this.sched.now);
   }

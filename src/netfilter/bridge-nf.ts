@@ -13,9 +13,9 @@ import type { Packet } from '../net/packet.js';
 import { PktType } from '../net/packet.js';
 import { NfHook } from '../net/stack.js';
 import { fragmentPacket } from '../net/frag.js';
+import { NUD_CONNECTED, Nud, nudName } from '../net/neigh.js';
 import type { Netfilter } from './engine.js';
 
-const NUD_VALID = 0x02 | 0x04 | 0x08 | 0x10 | 0x40 | 0x80;
 
 /** The br_netfilter glue between a bridge and its host netns's netfilter. */
 export class BrNetfilter implements BridgeNetfilter {
@@ -43,14 +43,23 @@ export class BrNetfilter implements BridgeNetfilter {
     if (r !== undefined && r.type === 'unicast' && r.dev === br) {
       const nexthop = r.gateway || dst;
       const n = br.ns.neigh.lookup(br, nexthop);
-      if (n !== undefined && n.state & NUD_VALID) {
+      // br_nf_pre_routing_finish_bridge: the fast path (copy the cached header's destination MAC,
+      // bridge on) needs an entry that is NUD_CONNECTED and has a hardware-header cache, i.e. one
+      // the host stack has already transmitted through
+      if (n !== undefined && n.state & NUD_CONNECTED && n.hh) {
         if (tracing) this.note(p, br, `bridged DNAT: ${formatIpv4(dst)} is behind ${br.name} itself, so the frame is bridged, not routed: destination MAC → ${formatMac(n.mac)}, source MAC kept, TTL unchanged`);
         eth.dst = n.mac;
         p.brNfDone = false;
         return p;
       }
-      // unresolved: ARP from the bridge, then carry on bridging from the ingress port
-      if (tracing) this.note(p, br, `bridged DNAT: ${formatIpv4(dst)} is behind ${br.name} but its MAC is unknown; ${br.name} resolves it first`);
+      // otherwise the frame goes through neigh->output on the bridge device (neigh_resolve_output:
+      // the neighbour state machine runs — ARP for an unknown entry, STALE → DELAY — and the frame
+      // is sent on cni0 with cni0's MAC as source); br_dev_xmit then restores the saved source MAC
+      // and bridges it on from the ingress port (br_nf_pre_routing_finish_bridge_slow)
+      if (tracing) {
+        const why = n === undefined || n.state === Nud.None || n.state === Nud.Failed || n.state === Nud.Incomplete ? 'its MAC is unknown' : `its neighbour entry is ${nudName(n.state)}${n.state & NUD_CONNECTED ? ' without a cached header (the host never sent through it)' : ''}`;
+        this.note(p, br, `bridged DNAT: ${formatIpv4(dst)} is behind ${br.name} but ${why}; the frame goes out through ${br.name}'s neighbour output, then on from ${inPort.dev.name}`);
+      }
       p.bridgedDnat = true;
       p.brInPort = inPort;
       p.brSavedSrc = eth.src;

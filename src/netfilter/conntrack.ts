@@ -84,8 +84,11 @@ export class Conn {
   /** IPS_FIXED_TIMEOUT: a UDP clash loser kept for one second whatever its packets do. */
   fixedTimeout = false;
   readonly created: number;
-  /** Which finished-FIN directions have been seen (tcp). */
+  /** Which directions have sent a FIN (tcp; the kernel's IP_CT_TCP_FLAG_CLOSE_INIT per direction). */
   finSeen = [false, false];
+  /** Direction of the last tracked segment and whether it was an RST (ct->proto.tcp.last_dir / last_index). */
+  lastReply = false;
+  lastRst = false;
 
   constructor(
     readonly id: number,
@@ -168,6 +171,11 @@ export class Conntrack {
   timeouts: CtTimeouts = DEFAULT_CT_TIMEOUTS;
   /** nf_conntrack_tcp_loose: pick up connections from mid-stream ACKs. */
   tcpLoose = true;
+  /**
+   * The entry the last `in()` call killed because a SYN reopened it after a close or abort
+   * (null otherwise), for the trace.
+   */
+  killed: Conn | null = null;
 
   /** Number of confirmed connections. */
   get size(): number {
@@ -261,12 +269,20 @@ export class Conntrack {
     }
     const t = packetTuple(pkt.buf, l3);
     if (t === undefined) return CtInfo.Invalid;
+    this.killed = null;
     const s = this.find(t, now);
     if (s !== undefined) {
-      pkt.ct = s.conn;
-      pkt.ctReply = s.reply;
-      const info = this.track(s.conn, s.reply, pkt, now, false);
-      return info;
+      if (t.proto !== IPPROTO_TCP || !reopensClosed(s.conn, s.reply, pkt.buf[ip.payloadOffset + 13]!)) {
+        pkt.ct = s.conn;
+        pkt.ctReply = s.reply;
+        return this.track(s.conn, s.reply, pkt, now, false);
+      }
+      // nf_conntrack_tcp_packet: a SYN reopening a connection that was closed (a FIN seen either
+      // way) or aborted (this direction's last segment an RST) kills the old entry and returns
+      // -NF_REPEAT, so nf_conntrack_in looks the packet up again and starts a NEW entry: the nat
+      // table decides afresh (a new backend through the statistic rules), the old DNAT is gone
+      this.remove(s.conn);
+      this.killed = s.conn;
     }
     // a new flow: TCP must start with a SYN unless loose pickup applies
     if (t.proto === IPPROTO_TCP) {
@@ -344,6 +360,8 @@ export class Conntrack {
         const flags = pkt.buf[ip.payloadOffset + 13]!;
         const st = tcpTransition(c, reply, flags, isNew);
         if (st === undefined) return CtInfo.Invalid;
+        c.lastReply = reply;
+        c.lastRst = (flags & TCP_RST) !== 0;
         c.tcpState = st;
         if (st === 'ESTABLISHED' && !c.assured) c.assured = true;
         c.expires = now + T.tcp[st];
@@ -377,7 +395,9 @@ function tcpTransition(c: Conn, reply: boolean, flags: number, isNew: boolean): 
     // loose pickup of an established flow
     return 'ESTABLISHED';
   }
-  if (syn && !ack) return reply ? cur : cur === 'TIME_WAIT' || cur === 'CLOSE' ? 'SYN_SENT' : cur;
+  // tcp_conntracks: a SYN in the original direction reopens TIME_WAIT and CLOSE, in the reply
+  // direction TIME_WAIT only (when neither a FIN nor this direction's RST ended it: see reopensClosed)
+  if (syn && !ack) return cur === 'TIME_WAIT' || (cur === 'CLOSE' && !reply) ? 'SYN_SENT' : cur;
   if (syn && ack) return reply && (cur === 'SYN_SENT' || cur === 'SYN_RECV') ? 'SYN_RECV' : cur;
   if (fin) {
     c.finSeen[reply ? 1 : 0] = true;
@@ -392,4 +412,16 @@ function tcpTransition(c: Conn, reply: boolean, flags: number, isNew: boolean): 
     return cur;
   }
   return cur;
+}
+
+/**
+ * nf_conntrack_tcp_packet, new state SYN_SENT from TIME_WAIT or CLOSE: when either direction saw a
+ * FIN (IP_CT_TCP_FLAG_CLOSE_INIT) or this direction's last segment was an RST, the SYN opens a new
+ * connection on the old 4-tuple, and the kernel kills the entry instead of reopening it in place.
+ */
+function reopensClosed(c: Conn, reply: boolean, flags: number): boolean {
+  if ((flags & (TCP_SYN | TCP_ACK | TCP_RST)) !== TCP_SYN) return false;
+  const st = c.tcpState;
+  if (st !== 'TIME_WAIT' && !(st === 'CLOSE' && !reply)) return false;
+  return c.finSeen[0] === true || c.finSeen[1] === true || (c.lastReply === reply && c.lastRst);
 }

@@ -207,7 +207,11 @@ export class Netfilter implements NetfilterHooks {
         if (pkt.ct === UNTRACKED) ctInfo = CtInfo.Untracked;
         else {
           ctInfo = this.ct.in(pkt, now);
-          if (this.tracing && pkt.ct !== null) this.traceCt(pkt, ctInfo);
+          if (this.tracing) {
+            const killed = this.ct.killed;
+            if (killed !== null) this.hop(pkt, `conntrack: a SYN reopens a ${killed.tcpState === 'CLOSE' ? 'reset' : 'closed'} connection (${killed.tcpState}): its entry is killed and the packet looked up again (-NF_REPEAT), old NAT dropped: ${killed.describe()}`, 'nat');
+            if (pkt.ct !== null) this.traceCt(pkt, ctInfo);
+          }
         }
       }
     } else {

@@ -22,6 +22,16 @@ export class Rng {
     this.d = s | 1;
   }
 
+  /** An independent copy with the same state (draws from one do not affect the other). */
+  clone(): Rng {
+    const c = new Rng(0, 'fork');
+    c.a = this.a;
+    c.b = this.b;
+    c.c = this.c;
+    c.d = this.d;
+    return c;
+  }
+
   /** A new generator derived from this one's current state and a label; does not advance this one. */
   fork(label: string): Rng {
     const child = new Rng(0, 'fork');

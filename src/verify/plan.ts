@@ -179,6 +179,8 @@ export function planKernelTopology(net: Network, opts: PlanOptions): KernelPlan 
       `net.ipv4.ip_local_port_range=${s.localPortRange[0]} ${s.localPortRange[1]}`,
       `net.ipv4.icmp_ratelimit=${Math.round(s.icmpRatelimit / 1e6)}`,
       `net.ipv4.icmp_ratemask=${s.icmpRatemask}`,
+      `net.ipv4.tcp_syn_retries=${s.tcpSynRetries}`,
+      `net.ipv4.tcp_syn_linear_timeouts=${s.tcpSynLinearTimeouts}`,
       // bridges join 224.0.0.106 (multicast router discovery) and would report it when they come up
       'net.ipv4.igmp_link_local_mcast_reports=0',
     ];

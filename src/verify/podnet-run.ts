@@ -91,6 +91,9 @@ export function runPodnet(model: ClusterModel, seed: number, opts: PodnetRunOpti
   const files = opts.pcapDir === undefined ? undefined : new CaptureFiles(opts.pcapDir, opts.pcapName ?? 'podnet.pcapng', 'single', undefined, note);
   const captureSinks: CaptureSink[] = files === undefined ? [sink] : [sink, files];
   const sim = new Simulation(model, opts.build === undefined ? { seed, hopSinks: [sink], captureSinks } : { seed, hopSinks: [sink], captureSinks, build: opts.build });
+  // the kernel side is one kernel playing every node over a veth + bridge underlay: per-skb state
+  // such as TCP's pending neighbour confirmation crosses between its nodes (World.sharedKernel)
+  sim.network.world.sharedKernel = true;
   try {
     opts.prepare?.(sim);
     const reports = sim.runScenario();

@@ -101,8 +101,14 @@ export interface FrameRecord {
 
 /** What the decoder needs to know about the scenario. */
 export interface DecodeContext {
-  /** Ports that are not ephemeral: server ports, pinned client ports, the VXLAN port. */
+  /** Ports that are not ephemeral on any address (a probe's port towards a DNS name, the VXLAN port). */
   readonly fixedPorts: ReadonlySet<number>;
+  /**
+   * `ip:port` endpoints that are not ephemeral: servers, Service and node ports, pinned client ports.
+   * Bound to their address because a NAT-chosen port may take any value: MASQUERADE --random-fully
+   * once gave cni0's address port 8080, which on a bare port number read as the server's port.
+   */
+  readonly fixedEndpoints?: ReadonlySet<string> | undefined;
   /** ip_local_port_range. */
   readonly ephemeralRange: readonly [number, number];
   /** UDP ports decoded as VXLAN. */
@@ -171,8 +177,13 @@ export function isLengthField(name: string): boolean {
   return LENGTH_FIELD.test(name);
 }
 
-function portLabel(b: Builder, port: number): string {
-  return b.ctx.fixedPorts.has(port) ? String(port) : '*';
+/** Whether `ip:port` is a fixed endpoint of the scenario (not a port a kernel or NAT chose). */
+export function isFixedPort(ctx: DecodeContext, ip: string, port: number): boolean {
+  return ctx.fixedPorts.has(port) || ctx.fixedEndpoints?.has(`${ip}:${port}`) === true;
+}
+
+function portLabel(b: Builder, port: number, ip: string): string {
+  return isFixedPort(b.ctx, ip, port) ? String(port) : '*';
 }
 
 function sortedPair(a: string, c: string): string {
@@ -193,7 +204,7 @@ function payloadFields(b: Builder, prefix: string, off: number, len: number, con
     b.fields.set(`${prefix}banner.server`, m[1]!);
     b.fields.set(`${prefix}banner.peer`, m[2]!);
     const port = Number(m[3]);
-    if (b.ctx.fixedPorts.has(port)) b.fields.set(`${prefix}banner.peerPort`, port);
+    if (isFixedPort(b.ctx, m[2]!, port)) b.fields.set(`${prefix}banner.peerPort`, port);
     else {
       b.patterns.push({ field: `${prefix}banner.peerPort`, scope: conn, value: port });
       b.lenAdjust = BANNER_PORT_DIGITS - m[3]!.length;
@@ -258,7 +269,10 @@ function describeIp(b: Builder, d: FrameDissection, ip: IpDissection, prefix: st
   const connectedCounter = (tcpFlags !== undefined && !zeroByRule) || (d.udp !== undefined && ip.proto === 17);
   if (ip.df && !connectedCounter) f.set(`${prefix}ip.id=0`, ip.id === 0);
   const proto = PROTO[ip.proto] ?? `proto${ip.proto}`;
-  const dirKey = `${ip.src}>${ip.dst}`;
+  // a connection to itself (a hairpinned Service connection, half-translated on the bridge:
+  // 10.244.1.2:c ↔ 10.244.1.2:8080) has one address pair both ways: its ports tell the directions
+  const l4ports = ip.src === ip.dst && ip.fragOffset === 0 ? (d.tcp !== undefined && !isMalformed(d.tcp) ? d.tcp : d.udp !== undefined && !isMalformed(d.udp) ? d.udp : undefined) : undefined;
+  const dirKey = l4ports === undefined ? `${ip.src}>${ip.dst}` : `${ip.src}:${portLabel(b, l4ports.sport, ip.src)}>${ip.dst}:${portLabel(b, l4ports.dport, ip.dst)}`;
   const frag = ip.mf || ip.fragOffset > 0 ? ` frag${ip.fragOffset}${ip.mf ? '+' : ''}` : '';
   const l4 = base + 14 + ip.hlen;
   let flow = `${proto} ${sortedPair(ip.src, ip.dst)}`;
@@ -290,8 +304,8 @@ function describeIp(b: Builder, d: FrameDissection, ip: IpDissection, prefix: st
         const qproto = PROTO[q.proto] ?? `proto${q.proto}`;
         // an error belongs to the flow of the datagram it quotes
         if (q.sport !== undefined && q.dport !== undefined) {
-          const sp = portLabel(b, q.sport);
-          const dp = portLabel(b, q.dport);
+          const sp = portLabel(b, q.sport, q.src);
+          const dp = portLabel(b, q.dport, q.dst);
           flow = `${qproto} ${sortedPair(`${q.src}:${sp}`, `${q.dst}:${dp}`)}`;
           if (sp !== '*') f.set(`${prefix}icmp.quote.sport`, q.sport);
           else b.patterns.push({ field: `${prefix}icmp.quote.sport`, scope: flow, value: q.sport });
@@ -307,8 +321,8 @@ function describeIp(b: Builder, d: FrameDissection, ip: IpDissection, prefix: st
     }
   } else if (d.udp !== undefined && !isMalformed(d.udp)) {
     const udp: UdpDissection = d.udp;
-    const sp = portLabel(b, udp.sport);
-    const dp = portLabel(b, udp.dport);
+    const sp = portLabel(b, udp.sport, ip.src);
+    const dp = portLabel(b, udp.dport, ip.dst);
     const isVxlan = d.vxlan !== undefined && b.ctx.vxlanPorts.includes(udp.dport);
     f.set(`${prefix}udp.len`, udp.len);
     if (!ip.mf) b.podnetOnly.set(`${prefix}udp.checksumOk`, udp.checksumOk);
@@ -344,8 +358,8 @@ function describeIp(b: Builder, d: FrameDissection, ip: IpDissection, prefix: st
     detail = `udp len${udp.len + b.lenAdjust}`;
   } else if (d.tcp !== undefined && !isMalformed(d.tcp)) {
     const tcp = d.tcp;
-    const sp = portLabel(b, tcp.sport);
-    const dp = portLabel(b, tcp.dport);
+    const sp = portLabel(b, tcp.sport, ip.src);
+    const dp = portLabel(b, tcp.dport, ip.dst);
     flow = `tcp ${sortedPair(`${ip.src}:${sp}`, `${ip.dst}:${dp}`)}`;
     conn = flow + CONN_MARK;
     const syn = tcp.flags.includes('S') && !tcp.flags.includes('.');

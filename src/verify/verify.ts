@@ -165,31 +165,58 @@ export function podnetRulesOf(node: BuiltNode): string | undefined {
 
 /** What the comparer must know about a model: which ports are fixed, the ephemeral range, VXLAN, NAT sources. */
 export function decodeContextFor(model: ClusterModel): DecodeContext {
-  const fixed = new Set<number>();
-  for (const p of model.pods) for (const c of p.containers) for (const port of c.ports) fixed.add(port.containerPort);
-  for (const e of model.externalHosts) for (const port of e.ports) fixed.add(port.containerPort);
-  for (const svc of model.services) {
-    for (const sp of svc.ports) {
-      fixed.add(sp.port);
-      if (sp.nodePort !== undefined) fixed.add(sp.nodePort);
-      if (typeof sp.targetPort === 'number') fixed.add(sp.targetPort);
-    }
-  }
+  // ports that belong to an address; a port with no known address is fixed on every address
+  const endpoints = new Set<string>();
+  const anywhere = new Set<number>();
+  const at = (ips: readonly string[] | undefined, port: number): void => {
+    if (ips === undefined || ips.length === 0) anywhere.add(port);
+    else for (const ip of ips) endpoints.add(`${ip}:${port}`);
+  };
   // addresses MASQUERADE/SNAT writes: each node's IP, cni0 (.1) and flannel.1 (.0) addresses
   const natSources = new Set<string>();
+  const nodeAddrs = new Map<string, string[]>();
   for (const n of model.nodes) {
-    natSources.add(formatIpv4(n.ip));
-    natSources.add(formatIpv4((n.podCIDR.addr + 1) >>> 0));
-    if (model.cni.backend === 'vxlan') natSources.add(formatIpv4(n.podCIDR.addr >>> 0));
+    const addrs = [formatIpv4(n.ip), formatIpv4((n.podCIDR.addr + 1) >>> 0)];
+    if (model.cni.backend === 'vxlan') addrs.push(formatIpv4(n.podCIDR.addr >>> 0));
+    for (const a of addrs) natSources.add(a);
+    nodeAddrs.set(n.name, addrs);
   }
+  const allNodeAddrs = [...nodeAddrs.values()].flat();
+  for (const p of model.pods) for (const c of p.containers) for (const port of c.ports) at([formatIpv4(p.ip)], port.containerPort);
+  for (const e of model.externalHosts) for (const port of e.ports) at([formatIpv4(e.ip)], port.containerPort);
+  for (const svc of model.services) {
+    const frontends = [...svc.clusterIPs, ...svc.externalIPs, ...svc.loadBalancerIPs].map(formatIpv4);
+    const selector = svc.selector;
+    const backends = selector === undefined || Object.keys(selector).length === 0 ? [] : model.pods.filter((p) => p.namespace === svc.namespace && Object.entries(selector).every(([k, v]) => p.labels[k] === v));
+    for (const sp of svc.ports) {
+      at(frontends, sp.port);
+      // a node port answers on every local address of every node (--dst-type LOCAL)
+      if (sp.nodePort !== undefined) at(allNodeAddrs, sp.nodePort);
+      if (typeof sp.targetPort === 'number') at(backends.length > 0 ? backends.map((p) => formatIpv4(p.ip)) : undefined, sp.targetPort);
+    }
+  }
+  const addrsOf = (ref: string): string[] | undefined => {
+    const host = ref.replace(/:(\d+)$/, '');
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) return [host];
+    if (host.startsWith('node/')) return nodeAddrs.get(host.slice(5));
+    if (host.startsWith('ext/')) {
+      const e = model.externalHosts.find((x) => x.name === host.slice(4));
+      return e === undefined ? undefined : [formatIpv4(e.ip)];
+    }
+    const name = host.startsWith('pod/') ? host.slice(4) : host;
+    const pod = model.pods.find((p) => p.name === name || `${p.namespace}/${p.name}` === name);
+    if (pod !== undefined) return [formatIpv4(pod.ip)];
+    return undefined; // a DNS name: its address is known only once resolved
+  };
   for (const p of model.scenario?.probes ?? []) {
-    if (p.port !== undefined) fixed.add(p.port);
-    if (p.sourcePort !== undefined) fixed.add(p.sourcePort);
     const m = /:(\d+)$/.exec(p.to);
-    if (m) fixed.add(Number(m[1]));
+    const dst = addrsOf(p.to);
+    if (m) at(dst, Number(m[1]));
+    if (p.port !== undefined) at(dst, p.port);
+    if (p.sourcePort !== undefined) at(addrsOf(p.from), p.sourcePort);
   }
-  if (model.cni.backend === 'vxlan') fixed.add(model.cni.port);
-  return { fixedPorts: fixed, ephemeralRange: [32768, 60999], vxlanPorts: model.cni.backend === 'vxlan' ? [model.cni.port] : [], natSources };
+  if (model.cni.backend === 'vxlan') anywhere.add(model.cni.port);
+  return { fixedPorts: anywhere, fixedEndpoints: endpoints, ephemeralRange: [32768, 60999], vxlanPorts: model.cni.backend === 'vxlan' ? [model.cni.port] : [], natSources };
 }
 
 /** podnet's frames per capture point. */

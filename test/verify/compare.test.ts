@@ -9,6 +9,7 @@ import { compareAll, decodeContextFor } from '../../src/verify/verify.js';
 import { comparePoint } from '../../src/verify/compare.js';
 import type { Mismatch } from '../../src/verify/compare.js';
 import { applyExpected } from '../../src/verify/expected.js';
+import { isFixedPort } from '../../src/verify/records.js';
 import type { FrameInput } from '../../src/verify/records.js';
 import { serviceProbesOf } from '../../src/verify/service-check.js';
 import { asKernel, findFrame, fixIpChecksum, framesOf, line, replayAgainst, scenario } from './helpers.js';
@@ -215,6 +216,38 @@ describe('one deliberate change, reported as exactly that', () => {
     b[14 + 4] = at[first]!.bytes[14 + 4]!;
     b[14 + 5] = at[first]!.bytes[14 + 5]!;
     fixIpChecksum(b, 14);
+    expect(mismatchesOf(name, kernel, frames).map(line)).toEqual([]);
+  });
+
+  test('a NAT-chosen port equal to a server port still reads as NAT-chosen (the kernel\'s MASQUERADE once gave cni0 port 8080)', () => {
+    const name = 'e-nodeport-cluster';
+    const ctx = decodeContextFor(scenario(name));
+    expect(isFixedPort(ctx, '10.244.2.2', 8080)).toBe(true); // web-1's server
+    expect(isFixedPort(ctx, '10.244.2.1', 8080)).toBe(false); // n2's cni0: MASQUERADE's choice
+    expect(isFixedPort(ctx, '172.18.0.3', 30080)).toBe(true); // the node port
+    expect(isFixedPort(ctx, '172.18.0.100', 31200)).toBe(true); // ext's pinned client port
+    expect(isFixedPort(ctx, '10.244.2.1', 31200)).toBe(false);
+    const { frames } = framesOf(scenario(name), 1);
+    const kernel = asKernel(frames);
+    const at = kernel.get('pod:web-1/eth0')!;
+    const cni0 = [10, 244, 2, 1];
+    const fromCni0 = (b: Uint8Array): boolean => b[14 + 9] === 6 && cni0.every((x, i) => b[14 + 12 + i] === x);
+    const syn = findFrame(at, (b) => fromCni0(b) && (b[14 + 20 + 13]! & 0x12) === 0x02);
+    expect(syn).toBeGreaterThanOrEqual(0);
+    const port = (at[syn]!.bytes[34]! << 8) | at[syn]!.bytes[35]!;
+    let rewritten = 0;
+    for (const f of at) {
+      const b = f.bytes;
+      if (b[12] !== 0x08 || b[13] !== 0x00 || b[14 + 9] !== 6) continue;
+      for (const [ipOff, portOff] of [[14 + 12, 34], [14 + 16, 36]] as const) {
+        if (cni0.every((x, i) => b[ipOff + i] === x) && ((b[portOff]! << 8) | b[portOff + 1]!) === port) {
+          b[portOff] = 8080 >> 8;
+          b[portOff + 1] = 8080 & 0xff;
+          rewritten++;
+        }
+      }
+    }
+    expect(rewritten).toBeGreaterThan(4);
     expect(mismatchesOf(name, kernel, frames).map(line)).toEqual([]);
   });
 

@@ -53,15 +53,11 @@ describe('reading the choices from captures', () => {
       expect(s.how).toBe('capture');
       expect(endpointName(net, s.endpoint)).toBe(w.run.reports[s.probe]!.attempts[s.attempt]!.answeredBy);
     }
-    // and the recorder numbered the same SYNs — all but those of connections whose client port
-    // podnet had already used: its conntrack reopens the old entry, no nat decision is made
-    // (the timewait-reopen-keeps-dnat expected difference)
-    const ports = w.run.reports[1]!.attempts.map((a) => a.sourcePort);
-    const reused = new Set(ports.flatMap((p, j) => (ports.indexOf(p) < j ? [slotKey(1, j, 0)] : [])));
-    expect(reused.size).toBeGreaterThan(0);
+    // and the recorder numbered the same SYNs: every connection made a NAT decision (a SYN on a
+    // reused client port kills the TIME_WAIT entry and starts afresh, as nf_conntrack does)
     for (const s of c.slots) {
       const k = slotKey(s.probe, s.attempt, s.ordinal);
-      expect(w.recorder!.decisions.get(k)?.key).toBe(reused.has(k) ? undefined : `${s.syn.ipId}/${s.syn.seq}`);
+      expect(w.recorder!.decisions.get(k)?.key).toBe(`${s.syn.ipId}/${s.syn.seq}`);
     }
   });
 
@@ -84,16 +80,30 @@ describe('reading the choices from captures', () => {
     const sps = serviceProbesOf(model, 1);
     const w = runWatched(model, 7, sps);
     const side = podnetSide(w.run);
-    const c = extractChoices(sps, side.frames, side.localPort, side.attempts, side.counters, [8472]);
+    // as the kernel's captures are when br_netfilter's fast path hands a self-landing SYN to a
+    // bridge port without hairpin (the neighbour entry was REACHABLE): no copy after DNAT anywhere.
+    // podnet's n1 holds a STALE entry at those moments and, like the kernel then, sends them
+    // through cni0, so they are removed here to make the kernel's other case
+    const self = [...model.pods.find((p) => p.name === 'web-0')!.ip.toString(16).padStart(8, '0').match(/../g)!].map((h) => parseInt(h, 16));
+    const selfSyn = (b: Uint8Array): boolean =>
+      b[12] === 0x08 && b[13] === 0x00 && b[14 + 9] === 6 && self.every((x, i) => b[14 + 12 + i] === x && b[14 + 16 + i] === x) && (b[14 + 20 + 13]! & 0x12) === 0x02;
+    const frames = new Map([...side.frames].map(([p, fs]) => [p, fs.filter((f) => !selfSyn(f.bytes))]));
+    const removed = [...side.frames.values()].flat().length - [...frames.values()].flat().length;
+    expect(removed).toBeGreaterThan(0);
+    const full = extractChoices(sps, side.frames, side.localPort, side.attempts, side.counters, [8472]);
+    expect(full.slots.filter((s) => s.how === 'counters')).toEqual([]);
+    const c = extractChoices(sps, frames, side.localPort, side.attempts, side.counters, [8472]);
     expect(c.problems).toEqual([]);
     const byCounters = c.slots.filter((s) => s.how === 'counters');
     expect(byCounters.length).toBeGreaterThan(0);
-    // podnet drops a self-landing SYN in the bridge: those are exactly the ones
+    // the SYNs without a copy are exactly those that chose web-0 itself
+    const selfChosen = full.slots.filter((s) => endpointName(w.run.sim.network, s.endpoint) === 'web-0').map((s) => slotKey(s.probe, s.attempt, s.ordinal));
+    expect(byCounters.map((s) => slotKey(s.probe, s.attempt, s.ordinal)).sort()).toEqual(selfChosen.sort());
     for (const s of byCounters) expect(endpointName(w.run.sim.network, s.endpoint)).toBe('web-0');
     // retransmissions are separate choices of the same attempt
     expect(c.slots.some((s) => s.ordinal > 0)).toBe(true);
     // without the counters they cannot be told
-    const none = extractChoices(sps, side.frames, side.localPort, side.attempts, new Map(), [8472]);
+    const none = extractChoices(sps, frames, side.localPort, side.attempts, new Map(), [8472]);
     expect(none.problems.length).toBe(byCounters.length);
   });
 
