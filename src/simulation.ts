@@ -9,8 +9,9 @@ import type { Nanos } from './sim/time.js';
 import type { CaptureSink, HopSink } from './trace/tracer.js';
 import type { NetNs } from './net/netns.js';
 import type { ClusterModel, ProbeModel, ProbeProtocol } from './kube/model.js';
+import { podDisplayName } from './kube/model.js';
 import { buildNetwork } from './kube/network.js';
-import type { BuildOptions, Network } from './kube/network.js';
+import type { BuildOptions, BuiltPod, Network } from './kube/network.js';
 import { startServers } from './apps/servers.js';
 import type { ServerObservation } from './apps/servers.js';
 import { ProbeRun } from './apps/probe.js';
@@ -95,21 +96,15 @@ export class Simulation {
     const logDns = (e: DnsServerLogEntry): void => {
       this.dnsLog.push(e);
     };
-    for (const pod of this.network.pods.values()) {
-      let ports = pod.model.containers.flatMap((c) => c.ports);
-      if (isCoreDnsPod(pod.model)) {
-        // CoreDNS serves port 53 over UDP and TCP whatever the pod declares; other ports get the banner server.
-        // It forwards to its own resolv.conf: kubeadm deploys it with dnsPolicy Default (a ClusterFirst one would loop).
-        ports = ports.filter((p) => p.containerPort !== 53 || (p.protocol !== 'UDP' && p.protocol !== 'TCP'));
-        const policy = pod.model.dnsPolicy;
-        const conf = policy === 'Default' || policy === 'None' ? podResolvConf(pod.model, model) : hostResolvConf(model);
-        const server = new CoreDnsServer(pod.ns, { name: pod.display, view: clusterDnsView(model, [pod.model.ip]), upstreams: conf.nameservers, log: logDns });
-        for (const f of server.start()) this.serverWarnings.push(`pod ${pod.display}: cannot serve DNS on ${f}`);
-        this.coreDns.set(pod.display, server);
-      }
-      const failed = startServers(pod.ns, pod.display, ports, observe);
-      for (const f of failed) this.serverWarnings.push(`pod ${pod.display}: cannot serve ${f}`);
-    }
+    this.observe = observe;
+    this.logDns = logDns;
+    for (const pod of this.network.pods.values()) this.startPod(pod);
+    // pods built later (lazily, when traffic first reaches them) get their servers then
+    this.network.onPodBuilt = (pod) => {
+      if (tracer.capturing) for (const d of pod.ns.devices) if (d.kind !== 'loopback') tracer.registerPoint(d.point);
+      if (pod.hostVeth !== undefined && tracer.capturing) tracer.registerPoint(pod.hostVeth.point);
+      this.startPod(pod);
+    };
     const gw = this.network.gateway;
     if (gw !== undefined) {
       for (const f of startUpstreamDns(gw.ns, model.dns?.upstream ?? {}, logDns)) this.serverWarnings.push(`underlay gateway: cannot serve DNS on ${f}`);
@@ -118,6 +113,27 @@ export class Simulation {
       const failed = startServers(ext.ns, ext.model.name, ext.model.ports, observe);
       for (const f of failed) this.serverWarnings.push(`external host ${ext.model.name}: cannot serve ${f}`);
     }
+  }
+
+  private readonly observe: (o: ServerObservation) => void;
+  private readonly logDns: (e: DnsServerLogEntry) => void;
+
+  /** Starts a pod's servers: CoreDNS on a CoreDNS pod, the banner server on every declared port. */
+  private startPod(pod: BuiltPod): void {
+    const model = this.model;
+    let ports = pod.model.containers.flatMap((c) => c.ports);
+    if (isCoreDnsPod(pod.model)) {
+      // CoreDNS serves port 53 over UDP and TCP whatever the pod declares; other ports get the banner server.
+      // It forwards to its own resolv.conf: kubeadm deploys it with dnsPolicy Default (a ClusterFirst one would loop).
+      ports = ports.filter((p) => p.containerPort !== 53 || (p.protocol !== 'UDP' && p.protocol !== 'TCP'));
+      const policy = pod.model.dnsPolicy;
+      const conf = policy === 'Default' || policy === 'None' ? podResolvConf(pod.model, model) : hostResolvConf(model);
+      const server = new CoreDnsServer(pod.ns, { name: pod.display, view: clusterDnsView(model, [pod.model.ip]), upstreams: conf.nameservers, log: this.logDns });
+      for (const f of server.start()) this.serverWarnings.push(`pod ${pod.display}: cannot serve DNS on ${f}`);
+      this.coreDns.set(pod.display, server);
+    }
+    const failed = startServers(pod.ns, pod.display, ports, this.observe);
+    for (const f of failed) this.serverWarnings.push(`pod ${pod.display}: cannot serve ${f}`);
   }
 
   /** Virtual time now (ns). */
@@ -141,7 +157,8 @@ export class Simulation {
     const podRef = ref.startsWith('pod/') ? ref.slice(4) : ref;
     const p = net.pod(podRef);
     if (p) return { ns: p.ns, name: p.display };
-    throw new ProbeError(`no pod named "${podRef}" (pods: ${[...net.pods.values()].map((x) => x.display).join(', ')})`);
+    const names = this.model.pods.map((x) => podDisplayName(x));
+    throw new ProbeError(`no pod named "${podRef}" (pods: ${names.length > 20 ? `${names.slice(0, 20).join(', ')} … and ${names.length - 20} more` : names.join(', ')})`);
   }
 
   /**

@@ -23,6 +23,8 @@ import { Netfilter } from '../netfilter/engine.js';
 import { BrNetfilter } from '../netfilter/bridge-nf.js';
 import type { Ruleset } from '../netfilter/rules.js';
 import { MAC_PREFIX, podDisplayName } from './model.js';
+import type { Packet } from '../net/packet.js';
+import { EthernetView } from '../wire/ethernet.js';
 
 /** A node as built: its host netns and devices. */
 export interface BuiltNode {
@@ -91,10 +93,65 @@ export class Network {
     n.nf.ruleset = ruleset;
   }
 
-  /** Looks up a pod by `name` (default namespace) or `ns/name`. */
+  /** Looks up a pod by `name` (default namespace) or `ns/name`, building it if it was deferred. */
   pod(ref: string): BuiltPod | undefined {
     const key = ref.includes('/') ? ref : `default/${ref}`;
-    return this.pods.get(key);
+    return this.pods.get(key) ?? this.buildDeferred(key);
+  }
+
+  /** The pod with address `ip`, building it if it was deferred (hostNetwork pods are their node). */
+  podByIp(ip: Ipv4Addr): BuiltPod | undefined {
+    const hit = this.podsByIp.get(ip);
+    if (hit !== undefined) return hit;
+    const key = this.deferredByIp.get(ip);
+    return key === undefined ? undefined : this.buildDeferred(key);
+  }
+
+  /** Called with every pod built after the network itself (lazily built pods). */
+  onPodBuilt: ((pod: BuiltPod) => void) | null = null;
+
+  private readonly deferred = new Map<string, () => BuiltPod>();
+  private readonly deferredByIp = new Map<Ipv4Addr, string>();
+
+  /** Registers a pod to be built on first use. */
+  deferPod(key: string, ip: Ipv4Addr, build: () => BuiltPod): void {
+    this.deferred.set(key, build);
+    this.deferredByIp.set(ip, key);
+  }
+
+  /** Pods not built yet. */
+  get deferredCount(): number {
+    return this.deferred.size;
+  }
+
+  private buildDeferred(key: string): BuiltPod | undefined {
+    const build = this.deferred.get(key);
+    if (build === undefined) return undefined;
+    this.deferred.delete(key);
+    const bp = build();
+    this.deferredByIp.delete(bp.model.ip);
+    this.onPodBuilt?.(bp);
+    return bp;
+  }
+
+  /**
+   * A node's cni0 is about to flood a frame: build the pod it is looking for, so the flood
+   * reaches it as it would have had every pod been built (an ARP request names the address, a
+   * unicast frame the pod's MAC).
+   */
+  buildForFrame(pkt: Packet): void {
+    if (this.deferred.size === 0) return;
+    const b = pkt.buf;
+    const o = pkt.off;
+    if (pkt.len >= 42 && b[o + 12] === 0x08 && b[o + 13] === 0x06) {
+      // ARP: the target protocol address
+      const ip = ((b[o + 38]! << 24) | (b[o + 39]! << 16) | (b[o + 40]! << 8) | b[o + 41]!) >>> 0;
+      this.podByIp(ip);
+      return;
+    }
+    const dstMac = new EthernetView(b, o).dst;
+    // pod MACs are 0a:58 + the pod's IPv4 (as the CNI bridge plugin assigns them)
+    if (Math.floor(dstMac / 0x1_0000_0000) === MAC_PREFIX.pod) this.podByIp(dstMac % 0x1_0000_0000);
   }
 }
 
@@ -112,17 +169,32 @@ export function hostVethName(pod: Pick<PodModel, 'namespace' | 'name'>, taken: S
   }
 }
 
+/** Above this many pods, pods are built when first needed (see BuildOptions.lazyPods). */
+export const LAZY_PODS_ABOVE = 1000;
+
 /** Options of the network build. */
 export interface BuildOptions {
+  /**
+   * Build each pod's netns, veth pair and bridge port only when something needs it: a probe
+   * from or to it, or a frame its node's cni0 would flood toward it (an ARP request for its
+   * address, unknown unicast to its MAC). Packets, traces and captures are the same as with
+   * everything built up front, except that interfaces of pods never touched are not listed.
+   * Default: on above {@link LAZY_PODS_ABOVE} pods, so a 150,000-pod cluster costs memory only
+   * for the pods its traffic reaches.
+   */
+  readonly lazyPods?: boolean;
   /** kube-proxy settings for the generated rules. */
   readonly proxy?: KubeProxyOptions;
   /** Leave netfilter out entirely (no kube-proxy or flannel rules, no conntrack). */
   readonly noNetfilter?: boolean;
+  /** One kernel plays every node, as in the kernel conformance harness (see World.sharedKernel). */
+  readonly sharedKernel?: boolean;
 }
 
 /** Builds the emulated network for a cluster model in a fresh world seeded with `seed`. */
 export function buildNetwork(model: ClusterModel, seed: number, opts: BuildOptions = {}): Network {
   const world = new World(seed);
+  world.sharedKernel = opts.sharedKernel ?? false;
   world.vxlanPorts = model.cni.backend === 'vxlan' ? [model.cni.port] : [];
   const net = new Network(world, model, opts.proxy);
   const underlayDelay = Math.max(0, Math.round(model.links.underlay / 2));
@@ -229,48 +301,69 @@ export function buildNetwork(model: ClusterModel, seed: number, opts: BuildOptio
     }
   }
 
-  // pods
+  // pods: host-side veth names are chosen in model order whether or not a pod is built now
   const vethNames = new Map<string, Set<string>>();
+  const lazy = opts.lazyPods === true || (opts.lazyPods !== false && model.pods.length > LAZY_PODS_ABOVE);
   for (const p of model.pods) {
     const node = net.nodes.get(p.nodeName);
     if (node === undefined) throw new Error(`pod ${p.namespace}/${p.name}: node ${p.nodeName} not in the model`);
     const display = podDisplayName(p);
+    const key = `${p.namespace}/${p.name}`;
     if (p.hostNetwork) {
       const bp: BuiltPod = { model: p, ns: node.ns, node, eth0: undefined, hostVeth: undefined, display };
-      net.pods.set(`${p.namespace}/${p.name}`, bp);
+      net.pods.set(key, bp);
       continue;
     }
-    const ns = new NetNs(world, `pod/${p.namespace}/${p.name}`, `pod:${display}`, 'pod', node.model.name);
-    const taken = vethNames.get(node.model.name) ?? new Set<string>();
-    vethNames.set(node.model.name, taken);
-    const [eth0, hostVeth] = createVethPair(
-      ns,
-      'eth0',
-      macFromIpv4(MAC_PREFIX.pod, p.ip),
-      node.ns,
-      hostVethName(p, taken),
-      macFromIpv4(MAC_PREFIX.hostVeth, p.ip),
-      model.cni.mtu,
-      model.links.veth,
-      { a: `${display} eth0`, b: `host side of ${display}'s veth` },
-    );
-    node.cni0.addPort(hostVeth, model.cni.hairpinMode);
-    ns.addAddress(eth0, p.ip, node.model.podCIDR.len);
-    ns.fib.main.add(makeRoute({ dst: 0, len: 0, gateway: node.gateway, dev: eth0 }));
-    ns.fib.main.add(makeRoute({ dst: model.clusterCIDR.addr, len: model.clusterCIDR.len, gateway: node.gateway, dev: eth0 }));
-    const bp: BuiltPod = { model: p, ns, node, eth0, hostVeth, display };
-    net.pods.set(`${p.namespace}/${p.name}`, bp);
-    net.podsByIp.set(p.ip, bp);
+    let taken = vethNames.get(node.model.name);
+    if (taken === undefined) vethNames.set(node.model.name, (taken = new Set<string>()));
+    const vethName = hostVethName(p, taken);
+    const build = (): BuiltPod => {
+      const ns = new NetNs(world, `pod/${p.namespace}/${p.name}`, `pod:${display}`, 'pod', node.model.name);
+      const [eth0, hostVeth] = createVethPair(
+        ns,
+        'eth0',
+        macFromIpv4(MAC_PREFIX.pod, p.ip),
+        node.ns,
+        vethName,
+        macFromIpv4(MAC_PREFIX.hostVeth, p.ip),
+        model.cni.mtu,
+        model.links.veth,
+        { a: `${display} eth0`, b: `host side of ${display}'s veth` },
+      );
+      node.cni0.addPort(hostVeth, model.cni.hairpinMode);
+      ns.addAddress(eth0, p.ip, node.model.podCIDR.len);
+      ns.fib.main.add(makeRoute({ dst: 0, len: 0, gateway: node.gateway, dev: eth0 }));
+      ns.fib.main.add(makeRoute({ dst: model.clusterCIDR.addr, len: model.clusterCIDR.len, gateway: node.gateway, dev: eth0 }));
+      const bp: BuiltPod = { model: p, ns, node, eth0, hostVeth, display };
+      net.pods.set(key, bp);
+      net.podsByIp.set(p.ip, bp);
+      return bp;
+    };
+    if (lazy) net.deferPod(key, p.ip, build);
+    else build();
+  }
+  if (lazy) {
+    for (const n of net.nodes.values()) n.cni0.beforeFlood = (pkt) => net.buildForFrame(pkt);
   }
 
   // load-balancer IPs on the underlay are announced by one node, as MetalLB's L2 mode does:
   // the first node (in node order) with a ready local endpoint for Local policy, else the first node
+  const readyNodes = new Map<string, Set<string>>();
+  for (const sl of model.endpointSlices) {
+    const key = `${sl.namespace}/${sl.serviceName}`;
+    for (const e of sl.endpoints) {
+      if (!e.ready || e.nodeName === undefined) continue;
+      let set = readyNodes.get(key);
+      if (set === undefined) readyNodes.set(key, (set = new Set()));
+      set.add(e.nodeName);
+    }
+  }
+  const nodeList = [...net.nodes.values()];
   for (const svc of model.services) {
     for (const lb of svc.loadBalancerIPs) {
       if (((lb & mask(model.underlay.cidr.len)) >>> 0) !== model.underlay.cidr.addr) continue;
-      const local = (name: string): boolean =>
-        model.endpointSlices.some((sl) => sl.namespace === svc.namespace && sl.serviceName === svc.name && sl.endpoints.some((e) => e.ready && e.nodeName === name));
-      const speaker = [...net.nodes.values()].find((n) => svc.externalTrafficPolicy !== 'Local' || local(n.model.name)) ?? [...net.nodes.values()][0];
+      const local = readyNodes.get(`${svc.namespace}/${svc.name}`);
+      const speaker = nodeList.find((n) => svc.externalTrafficPolicy !== 'Local' || local?.has(n.model.name) === true) ?? nodeList[0];
       speaker?.eth0.arpAnnounce.add(lb);
     }
   }

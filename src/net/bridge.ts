@@ -63,6 +63,8 @@ export class BridgeDevice extends NetDevice {
   hostStack = true;
   /** Set when the host netns has bridge-nf-call-iptables=1 and a netfilter installed. */
   nf: BridgeNetfilter | null = null;
+  /** Called before a frame is flooded (lets a lazily built network add the port it is meant for). */
+  beforeFlood: ((pkt: Packet) => void) | null = null;
 
   constructor(ns: NetNs, name: string, mac: MacAddr, mtu: number, role = '') {
     super(ns, name, mac, mtu, role);
@@ -202,6 +204,7 @@ export class BridgeDevice extends NetDevice {
 
   /** br_flood: every port but the ingress (unless hairpin), plus the host when `up`. */
   private flood(pkt: Packet, inPort: BridgePort | null, up: boolean): void {
+    this.beforeFlood?.(pkt);
     const targets: BridgePort[] = [];
     for (const p of this.ports) {
       if (!p.flood || !p.dev.up) continue;

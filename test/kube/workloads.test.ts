@@ -367,8 +367,8 @@ describe('validation of workloads', () => {
   });
 
   test('replicas, Job fields and CronJob schedules are checked', () => {
-    expect(errors(CLUSTER() + DEPLOY('web', -1))[0]).toContain('spec.replicas: expected an integer 0–2000, got -1');
-    expect(errors(CLUSTER() + DEPLOY().replace('replicas: 3', 'replicas: "3"'))[0]).toContain('spec.replicas: expected an integer 0–2000, got "3"');
+    expect(errors(CLUSTER() + DEPLOY('web', -1))[0]).toContain('spec.replicas: expected an integer 0–150000, got -1');
+    expect(errors(CLUSTER() + DEPLOY().replace('replicas: 3', 'replicas: "3"'))[0]).toContain('spec.replicas: expected an integer 0–150000, got "3"');
     const job = `---\napiVersion: batch/v1\nkind: Job\nmetadata: { name: j }\nspec:\n  template:\n    spec: { containers: [{ name: c }] }\n`;
     expect(errors(CLUSTER() + job)[0]).toContain('Job default/j: spec.template.spec.restartPolicy: missing required field, expected "Never" or "OnFailure"');
     const cron = (s: string): string => `---\napiVersion: batch/v1\nkind: CronJob\nmetadata: { name: c }\nspec:\n  schedule: "${s}"\n  jobTemplate: { spec: { template: { spec: { restartPolicy: Never, containers: [{ name: c }] } } } }\n`;

@@ -4,6 +4,7 @@
  * duplicate keys reported at their positions.
  */
 import { LineCounter, parseAllDocuments, type Document, type YAMLError } from 'yaml';
+import { looksLikeJson, parseJsonFast } from './json-fast.js';
 import type { SourceRef } from '../model.js';
 import type { DiagnosticSink } from './diagnostics.js';
 import { Field, type DocContext } from './field.js';
@@ -56,25 +57,33 @@ function yamlMessage(e: YAMLError, text: string): string {
 }
 
 /** Parses one file's text. Syntax errors go to the sink; broken documents are skipped. */
-export function parseText(text: string, file: string, sink: DiagnosticSink): ParsedText {
+export function parseText(text: string, file: string, sink: DiagnosticSink, opts: { readonly fastJson?: boolean } = {}): ParsedText {
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
-  const lines = new LineCounter();
   const objects: KubeObject[] = [];
   const broken: BrokenObject[] = [];
   sink.addFile(file);
-  const docs = parseAllDocuments(body, {
-    lineCounter: lines,
-    keepSourceTokens: true,
-    prettyErrors: false,
-    uniqueKeys: true,
-    merge: true,
-    strict: true,
-  });
+  // JSON (kubectl get -o json) takes the fast path; anything else, or JSON it rejects, is YAML
+  const fast = opts.fastJson !== false && looksLikeJson(body) ? parseJsonFast(body) : undefined;
+  const lines = fast?.lines ?? new LineCounter();
+  const docs = fast !== undefined
+    ? [fast.doc]
+    : parseAllDocuments(body, {
+        lineCounter: lines,
+        keepSourceTokens: true,
+        prettyErrors: false,
+        uniqueKeys: true,
+        merge: true,
+        strict: true,
+      });
   const posOf = (offset: number): { line: number; col: number } => {
     if (lines.lineStarts.length === 0) return { line: 1, col: 1 };
     const p = lines.linePos(offset);
     return { line: Math.max(1, p.line), col: Math.max(1, p.col) };
   };
+  for (const d of fast?.duplicates ?? []) {
+    const p = posOf(d.offset);
+    sink.add({ severity: 'error', file, line: p.line, col: p.col, object: undefined, path: undefined, message: `JSON: duplicate key ${quote(d.key)} (object keys must be unique)` });
+  }
   for (const doc of docs) {
     let hard = false;
     for (const e of doc.errors) {

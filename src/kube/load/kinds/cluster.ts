@@ -81,8 +81,8 @@ export const CLUSTER_DEFAULTS = {
   nodePortRange: { min: 30000, max: 32767 } as PortRangeModel,
 } as const;
 
-/** Largest node count accepted for `nodes: <count>`. */
-export const MAX_NODES = 1000;
+/** Largest node count accepted for `nodes: <count>`: Kubernetes' published limit of 5,000 nodes per cluster. */
+export const MAX_NODES = 5000;
 
 /** A node as far as it could be read; fields undefined where the input was invalid. */
 export interface NodeDraft {

@@ -61,8 +61,8 @@ import { daemonSetTolerations } from './taints.js';
 
 type WorkloadKind = 'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob';
 
-/** Largest spec.replicas / completions / parallelism podnet models. */
-export const MAX_REPLICAS = 2000;
+/** Largest spec.replicas / completions / parallelism podnet models: Kubernetes' published limit of 150,000 pods per cluster. */
+export const MAX_REPLICAS = 150_000;
 /** CronJob runs modelled at most. */
 export const MAX_CRON_RUNS = 100;
 
