@@ -27,3 +27,6 @@ export type { FrameDissection } from './wire/dissect.js';
 export { parseIpv4, formatIpv4, parseMac, formatMac } from './wire/addr.js';
 export { Rng } from './sim/rng.js';
 export { Scheduler } from './sim/scheduler.js';
+export * from './api/index.js';
+/** fast-check arbitraries for clusters, workloads, Services and flows (also in `podnet/testing`, with invariants and the counterexample runner). */
+export * as arbitraries from './testing/arbitraries.js';

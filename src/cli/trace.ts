@@ -15,6 +15,7 @@ import type { ExploredPath } from '../netfilter/engine.js';
 import type { Packet } from '../net/packet.js';
 import { dissectFrame, summarizeFrame } from '../wire/dissect.js';
 import type { Resolution } from '../apps/resolver.js';
+import { defaultFlowName, defaultSize, probeModel } from '../api/flow.js';
 
 /** What the resolver did, for the summary under a trace. */
 export function formatResolution(r: Resolution): string[] {
@@ -119,21 +120,20 @@ function runTrace(args: TraceArgs): number {
     if (args.size !== undefined && !(Number.isInteger(args.size) && args.size >= 0 && args.size <= 65507)) throw new UsageError(`--size: expected 0–65507, got ${args.size}`);
     if (args.sport !== undefined && !(Number.isInteger(args.sport) && args.sport >= 1 && args.sport <= 65535)) throw new UsageError(`--sport: expected 1–65535, got ${args.sport}`);
     const pmtudisc = (args.pmtudisc ?? (args.df === true ? 'do' : args.df === false ? 'dont' : 'want')) as 'do' | 'dont' | 'want';
-    probe = {
-      name: `${protocol} ${args.from} → ${args.to}`,
+    // the library's flow defaults (src/api/flow.ts), so a library flow and its replay command agree
+    probe = probeModel({
+      name: defaultFlowName(protocol, args.from, args.to),
       from: args.from,
       to: args.to,
       protocol,
       port: protocol === 'icmp' ? undefined : port,
       sourcePort: args.sport,
       count: args.count,
-      size: args.size ?? (protocol === 'icmp' ? 56 : 6),
+      size: args.size ?? defaultSize(protocol),
       pmtudisc,
       interval,
-      start: 0,
       timeout,
-      source: undefined,
-    };
+    });
   }
 
   const hopSinks: HopSink[] = [];

@@ -1,0 +1,269 @@
+/**
+ * Flows for library users: what to send (from, to, protocol, …) with the same defaults as
+ * `podnet trace`, destinations given symbolically as a Service port (`{ service: 'web', via:
+ * 'nodePort' }`) resolved against the model, and the `podnet trace` arguments that replay a flow.
+ */
+import type { ClusterModel, ProbeModel, ProbeProtocol, ServiceModel, ServicePortModel } from '../kube/model.js';
+import { formatIpv4 } from '../wire/addr.js';
+import { NS_PER_MS, NS_PER_S, NS_PER_US, parseDuration } from '../sim/time.js';
+import type { Nanos } from '../sim/time.js';
+
+/** A duration: nanoseconds, or text such as `10ms`, `2s`, `500us`. */
+export type Duration = number | string;
+
+/** How a flow reaches a Service. */
+export type ServiceVia = 'clusterIP' | 'dns' | 'nodePort' | 'loadBalancer' | 'externalIP';
+
+/** A destination given as a Service port, resolved against the model when the flow runs. */
+export interface ServiceTarget {
+  /** `name` (namespace default) or `namespace/name`. */
+  readonly service: string;
+  /** The Service port: its name or number (default: the first port). */
+  readonly port?: string | number;
+  /**
+   * How to dial it (default `clusterIP`): its ClusterIP, its DNS name (from the client's
+   * namespace: `web`, else `web.shop`), a node's address and the NodePort, its load-balancer IP,
+   * or its first external IP.
+   */
+  readonly via?: ServiceVia;
+  /** For `nodePort`: whose address to dial (default the first node). */
+  readonly node?: string;
+}
+
+/** One flow: a ping, TCP connections or UDP datagrams from a source to a destination. */
+export interface FlowSpec {
+  /** A pod (`client`, `shop/web-0`, `pod/client`), `node/<name>` or `ext/<name>`. */
+  readonly from: string;
+  /**
+   * As `podnet trace --to` takes it (`10.96.0.10:53`, `pod/web-0:8080`, `node/node2`,
+   * `ext/db`, `web.shop:80`), or a Service port.
+   */
+  readonly to: string | ServiceTarget;
+  /** Default: the Service port's protocol, else tcp when a port is given, else icmp. */
+  readonly protocol?: ProbeProtocol;
+  /** Destination port (or write it in `to`). */
+  readonly port?: number;
+  /** Pin the client's source port (tcp/udp). */
+  readonly sourcePort?: number;
+  /** Echo requests, connections or datagrams (default 1). */
+  readonly count?: number;
+  /** Payload bytes: ping -s (default 56) or the UDP datagram (default 6); not for tcp. */
+  readonly size?: number;
+  /** PMTU discovery: `do` (DF, refuse oversize), `want` (Linux's default), `dont`. */
+  readonly pmtudisc?: 'do' | 'want' | 'dont';
+  /** Time between attempts (default 1s). */
+  readonly interval?: Duration;
+  /** Reply wait; for tcp the connect timeout (default 2s). */
+  readonly timeout?: Duration;
+  /** Name in reports (default `<protocol> <from> → <to>`, as podnet trace names it). */
+  readonly name?: string;
+}
+
+/** A flow with every default applied and its destination written out as `podnet trace --to` takes it. */
+export interface ResolvedFlow {
+  readonly name: string;
+  readonly from: string;
+  readonly to: string;
+  readonly protocol: ProbeProtocol;
+  readonly port: number | undefined;
+  readonly sourcePort: number | undefined;
+  readonly count: number;
+  readonly size: number;
+  readonly pmtudisc: 'do' | 'want' | 'dont';
+  readonly interval: Nanos;
+  readonly timeout: Nanos;
+  /** The Service port it was given as, if any. */
+  readonly target: ServiceTarget | undefined;
+}
+
+/** Raised for a flow that cannot run as given (a bad duration, an unknown Service or port). */
+export class FlowError extends Error {
+  override readonly name = 'FlowError';
+}
+
+function duration(v: Duration | undefined, dflt: Nanos, what: string): Nanos {
+  if (v === undefined) return dflt;
+  const ns = parseDuration(v);
+  if (ns === undefined) throw new FlowError(`${what}: expected a duration such as 200ms or 1s, got ${JSON.stringify(v)}`);
+  return ns;
+}
+
+/** Finds a Service by `name` or `namespace/name`. */
+export function findService(model: ClusterModel, ref: string): ServiceModel | undefined {
+  const [ns, name] = ref.includes('/') ? (ref.split('/', 2) as [string, string]) : ['default', ref];
+  return model.services.find((s) => s.namespace === ns && s.name === name);
+}
+
+/** The namespace of a flow source (`default` for node/ and ext/ sources). */
+function sourceNamespace(model: ClusterModel, from: string): string {
+  if (from.startsWith('node/') || from.startsWith('ext/')) return 'default';
+  const ref = from.startsWith('pod/') ? from.slice(4) : from;
+  if (ref.includes('/')) return ref.split('/', 1)[0]!;
+  return 'default';
+}
+
+function servicePort(svc: ServiceModel, port: string | number | undefined): ServicePortModel {
+  const p = port === undefined ? svc.ports[0] : svc.ports.find((x) => (typeof port === 'number' ? x.port === port : x.name === port));
+  if (p === undefined) {
+    const have = svc.ports.map((x) => (x.name ? `${x.name} (${x.port})` : String(x.port))).join(', ') || 'none';
+    throw new FlowError(`Service ${svc.namespace}/${svc.name} has no port ${port === undefined ? '' : JSON.stringify(port)} (ports: ${have})`);
+  }
+  return p;
+}
+
+/**
+ * The address and port a Service target dials. For a headless Service by name the port is the
+ * endpoints' (clients connect to the pods themselves); every other way dials the Service port.
+ */
+export function resolveServiceTarget(model: ClusterModel, from: string, t: ServiceTarget): { to: string; protocol: ProbeProtocol } {
+  const svc = findService(model, t.service);
+  if (svc === undefined) throw new FlowError(`no Service ${JSON.stringify(t.service)} (Services: ${model.services.map((s) => `${s.namespace}/${s.name}`).join(', ') || 'none'})`);
+  const label = `Service ${svc.namespace}/${svc.name}`;
+  const via = t.via ?? 'clusterIP';
+  let sp: ServicePortModel | undefined;
+  let portNum: number | undefined;
+  if (svc.type === 'ExternalName' && svc.ports.length === 0) {
+    // an ExternalName Service needs no ports: the name is all it gives, so dial what was asked for
+    if (typeof t.port === 'string') throw new FlowError(`${label} has no named ports; give the port as a number`);
+    portNum = t.port;
+  } else {
+    sp = servicePort(svc, t.port);
+    portNum = sp.port;
+  }
+  const protocol: ProbeProtocol = sp?.protocol === 'UDP' ? 'udp' : 'tcp';
+  const at = (host: string, port: number | undefined): { to: string; protocol: ProbeProtocol } => ({ to: port === undefined ? host : `${host}:${port}`, protocol: port === undefined ? 'icmp' : protocol });
+  switch (via) {
+    case 'clusterIP': {
+      const ip = svc.clusterIPs[0];
+      if (ip === undefined) throw new FlowError(`${label} has no ClusterIP (${svc.type === 'ExternalName' ? 'ExternalName' : 'headless'}); dial it via dns`);
+      return at(formatIpv4(ip), portNum);
+    }
+    case 'dns': {
+      const ns = sourceNamespace(model, from);
+      const host = svc.namespace === ns ? svc.name : `${svc.name}.${svc.namespace}`;
+      let port = portNum;
+      if (svc.headless && sp !== undefined) {
+        // a headless name resolves to the pods: the client dials their port, as a StatefulSet client would
+        const slicePort = model.endpointSlices
+          .filter((s) => s.namespace === svc.namespace && s.serviceName === svc.name)
+          .flatMap((s) => s.ports)
+          .find((p) => (p.name ?? '') === (sp.name ?? '') && p.protocol === sp.protocol);
+        port = slicePort?.port ?? (typeof sp.targetPort === 'number' ? sp.targetPort : sp.port);
+      }
+      return at(host, port);
+    }
+    case 'nodePort': {
+      if (sp?.nodePort === undefined) throw new FlowError(`${label} has no NodePort${sp ? ` on port ${sp.port}` : ''} (type ${svc.type})`);
+      const node = t.node === undefined ? model.nodes[0] : model.nodes.find((n) => n.name === t.node);
+      if (node === undefined) throw new FlowError(`no node ${JSON.stringify(t.node)} (nodes: ${model.nodes.map((n) => n.name).join(', ')})`);
+      return at(formatIpv4(node.ip), sp.nodePort);
+    }
+    case 'loadBalancer': {
+      const ip = svc.loadBalancerIPs[0];
+      if (ip === undefined) throw new FlowError(`${label} has no load-balancer IP (type ${svc.type}${svc.type === 'LoadBalancer' ? ', <pending>: give the Cluster a loadBalancerPool' : ''})`);
+      return at(formatIpv4(ip), portNum);
+    }
+    case 'externalIP': {
+      const ip = svc.externalIPs[0];
+      if (ip === undefined) throw new FlowError(`${label} has no externalIPs`);
+      return at(formatIpv4(ip), portNum);
+    }
+  }
+}
+
+/**
+ * Applies a flow's defaults (the same as `podnet trace`'s flags) and writes a Service target out
+ * as an address. Throws {@link FlowError} for what cannot run.
+ */
+export function resolveFlow(model: ClusterModel, f: FlowSpec): ResolvedFlow {
+  let to: string;
+  let protocol = f.protocol;
+  let target: ServiceTarget | undefined;
+  if (typeof f.to === 'string') to = f.to;
+  else {
+    target = f.to;
+    const r = resolveServiceTarget(model, f.from, f.to);
+    to = r.to;
+    protocol ??= r.protocol;
+  }
+  const portInTo = /:(\d+)$/.exec(to);
+  const port = f.port ?? (portInTo ? Number(portInTo[1]) : undefined);
+  protocol ??= port !== undefined ? 'tcp' : 'icmp';
+  if (protocol !== 'icmp' && port === undefined) throw new FlowError(`a ${protocol} flow needs a port: give port, or write it in "to" as <host>:<port>`);
+  const count = f.count ?? 1;
+  if (!(Number.isInteger(count) && count >= 1)) throw new FlowError(`count: expected a positive integer, got ${count}`);
+  return {
+    name: f.name ?? defaultFlowName(protocol, f.from, to),
+    from: f.from,
+    to,
+    protocol,
+    port: protocol === 'icmp' ? undefined : port,
+    sourcePort: f.sourcePort,
+    count,
+    size: f.size ?? defaultSize(protocol),
+    pmtudisc: f.pmtudisc ?? 'want',
+    interval: duration(f.interval, NS_PER_S, 'interval'),
+    timeout: duration(f.timeout, 2 * NS_PER_S, 'timeout'),
+    target,
+  };
+}
+
+/** The name `podnet trace` gives a flow. */
+export function defaultFlowName(protocol: ProbeProtocol, from: string, to: string): string {
+  return `${protocol} ${from} → ${to}`;
+}
+
+/** Default payload size: ping's 56 bytes, or the UDP probe's 6 (`probe\n`). */
+export function defaultSize(protocol: ProbeProtocol): number {
+  return protocol === 'icmp' ? 56 : 6;
+}
+
+/** The probe the simulation runs for a resolved flow (starting right away). */
+export function probeModel(f: Omit<ResolvedFlow, 'target'>): ProbeModel {
+  return {
+    name: f.name,
+    from: f.from,
+    to: f.to,
+    protocol: f.protocol,
+    port: f.port,
+    sourcePort: f.sourcePort,
+    count: f.count,
+    size: f.size,
+    pmtudisc: f.pmtudisc,
+    interval: f.interval,
+    start: 0,
+    timeout: f.timeout,
+    source: undefined,
+  };
+}
+
+/** A duration as `podnet trace` flags take it, exactly (`2s`, `10ms`, `1500us`, `7ns`). */
+export function formatDurationArg(ns: Nanos): string {
+  if (ns % NS_PER_S === 0) return `${ns / NS_PER_S}s`;
+  if (ns % NS_PER_MS === 0) return `${ns / NS_PER_MS}ms`;
+  if (ns % NS_PER_US === 0) return `${ns / NS_PER_US}us`;
+  return `${ns}ns`;
+}
+
+/**
+ * The `podnet trace` arguments (after `trace <topology>`) that run this flow: only flags whose
+ * value differs from the command's default, plus `--protocol` always, for the reader.
+ */
+export function traceArgs(f: ResolvedFlow): string[] {
+  const args = ['--from', f.from, '--to', f.to, '--protocol', f.protocol];
+  const portInTo = /:(\d+)$/.exec(f.to);
+  if (f.port !== undefined && !(portInTo && Number(portInTo[1]) === f.port)) args.push('--port', String(f.port));
+  if (f.sourcePort !== undefined) args.push('--sport', String(f.sourcePort));
+  if (f.count !== 1) args.push('--count', String(f.count));
+  if (f.size !== defaultSize(f.protocol)) args.push('--size', String(f.size));
+  if (f.pmtudisc !== 'want') args.push('--pmtudisc', f.pmtudisc);
+  // the interval only spaces attempts: with one attempt it changes nothing, so it is left out
+  if (f.interval !== NS_PER_S && f.count > 1) args.push('--interval', formatDurationArg(f.interval));
+  if (f.timeout !== 2 * NS_PER_S) args.push('--timeout', formatDurationArg(f.timeout));
+  return args;
+}
+
+/** Quotes a word for a POSIX shell when it needs it. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
