@@ -59,6 +59,8 @@ export interface ProbeAttempt {
   /** Who the reply came from (IP), e.g. the ClusterIP after un-DNAT. */
   replyFrom: string | undefined;
   error: string | undefined;
+  /** The socket's errno when an error ended the attempt (`EMSGSIZE`, `ECONNREFUSED`, …). */
+  errno?: string | undefined;
   /** For a destination given by name: what the resolver did (names tried, queries, answers). */
   resolved?: Resolution | undefined;
 }
@@ -246,6 +248,7 @@ export class ProbeRun {
       const e = attempts.get(seq);
       if (e === undefined || e.settled) return;
       e.a.error = err.message;
+      e.a.errno = err.errno;
       this.trace(`ping: ${err.message} (icmp_seq=${seq})`);
       settle(seq);
     };
@@ -375,6 +378,7 @@ export class ProbeRun {
     };
     sock.onError = (err) => {
       a.error = formatSocketError(err);
+      a.errno = err.errno;
       this.trace(`udp client :${sock.localPort}: ${a.error}`);
       finish();
     };

@@ -548,6 +548,14 @@ export class Ipv4Stack {
     if (type === DEST_UNREACH && code === FRAG_NEEDED) icmp.nextHopMtu = info;
     pkt.buf.set(orig.buf.subarray(orig.l3, orig.l3 + quoteLen), l3 + IPV4_HLEN + 8);
     icmp.fillChecksum(icmpLen);
+    if (orig.ct !== null) {
+      // icmp_glue_bits → nf_ct_attach: the error joins the quoted packet's connection, RELATED in
+      // the other direction, even when that entry is unconfirmed (a DNATed datagram refused in
+      // ip_forward): the nat hooks then undo the DNAT in the quote, as the kernel's captures show
+      pkt.ct = orig.ct;
+      pkt.ctReply = !orig.ctReply;
+      pkt.ctRelated = true;
+    }
     if (this.tracing) {
       this.hop('icmp', pkt, `${icmpErrorName(type, code)} ${formatIpv4(saddr)} → ${formatIpv4(src)}${type === DEST_UNREACH && code === FRAG_NEEDED ? ` (next-hop MTU ${info})` : ''}`, undefined, {
         type,

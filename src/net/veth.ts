@@ -25,6 +25,9 @@ export class VethDevice extends NetDevice {
       this.drop(pkt, `peer ${peer.point.name} is down`);
       return;
     }
+    // skb_scrub_packet (on every veth crossing): a local socket's leave to fragment a DF datagram
+    // (ignore_df, IP_PMTUDISC_WANT) stays behind, so a router further on answers frag-needed
+    pkt.ignoreDf = false;
     if (peer.ns !== this.ns) {
       // skb_scrub_packet crossing namespaces: conntrack, mark and bridge state stay behind
       pkt.ct = null;

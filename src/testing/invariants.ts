@@ -173,9 +173,17 @@ export function deliveredToOneReadyEndpoint(flow: FlowResult): Verdict {
     }
     return OK;
   }
+  let refusedBySize = 0;
   for (const a of flow.attempts) {
     // refused by the client's own kernel before anything was sent (EMSGSIZE for a DF ping over the MTU): not the network's doing
     if (!a.sent && (a.resolution === undefined || a.resolution.addresses.length > 0)) continue;
+    // refused on the way by a router's "fragmentation needed" (a DF datagram larger than the path
+    // MTU, e.g. the overlay's): path MTU discovery at work, not a delivery fault (noPacketExceedsMtu
+    // checks the sizes); the kernel reports it to the socket as EMSGSIZE
+    if (!a.ok && a.raw.errno === 'EMSGSIZE') {
+      refusedBySize++;
+      continue;
+    }
     if (!a.ok) {
       return fail(DELIVERED, `${label}: ${attemptLabel(flow, a)} was not answered (${a.error ?? 'no reply'}); ${allowed.why}: ${describeEndpoints(allowed.endpoints)}`);
     }
@@ -184,8 +192,8 @@ export function deliveredToOneReadyEndpoint(flow: FlowResult): Verdict {
       return fail(DELIVERED, `${label}: ${attemptLabel(flow, a)} was answered by ${a.backend.name} ${a.backend.ip}${a.backend.node ? ` (${a.backend.node})` : ''}, which it may not reach; ${allowed.why}: ${describeEndpoints(allowed.endpoints)}`);
     }
   }
-  if (flow.deliveredCount !== sent) {
-    return fail(DELIVERED, `${label}: ${flow.deliveredCount} requests reached an endpoint for ${sent} sent (each must reach exactly one)`);
+  if (flow.deliveredCount !== sent - refusedBySize) {
+    return fail(DELIVERED, `${label}: ${flow.deliveredCount} requests reached an endpoint for ${sent - refusedBySize} sent and not refused as too big (each must reach exactly one)`);
   }
   return OK;
 }

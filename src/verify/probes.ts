@@ -120,6 +120,8 @@ export function podnetOutcomes(r: ProbeReport, pinned: boolean, nat: ReadonlySet
       const [ip, port] = a.serverSaw.split(':') as [string, string];
       return `answered by ${a.answeredBy}, which saw ${ip}:${shownPort(ip, port, pinned, nat)}`;
     }
+    // an error an ICMP message set on a connected UDP socket, as the kernel agent (Node's dgram) reports it
+    if (r.protocol === 'udp' && a.sent && a.errno !== undefined) return `error: ${a.errno === 'ECONNREFUSED' ? 'Connection refused' : `recvmsg ${a.errno}`}`;
     return `error: ${a.error ?? 'no reply'}`;
   });
 }
