@@ -6,6 +6,7 @@ import { checkExpectation, formatRunTable, probeErrors } from '../trace/report.j
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { CaptureSink, HopSink } from '../trace/tracer.js';
 import { EXIT, UsageError, loadModel, out, parseSeed } from './common.js';
+import { plannedLength, wantsProgress, withProgress } from './progress.js';
 
 interface RunArgs {
   topology: string | undefined;
@@ -66,7 +67,8 @@ function runRun(args: RunArgs): number {
     }
     let reports;
     try {
-      reports = sim.runScenario();
+      const sc = model.scenario;
+      reports = wantsProgress(args) ? withProgress(sim.network.world.sched, plannedLength(sc), `podnet run ${sc.name}`, () => sim.runScenario()) : sim.runScenario();
     } catch (e) {
       if (e instanceof ProbeError) throw new UsageError(e.message);
       throw e;
