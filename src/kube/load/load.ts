@@ -42,7 +42,7 @@ export function loadSources(sources: readonly Source[], modelFiles: readonly str
     let seq = 0;
     for (const src of sources) {
       sink.addFile(src.file);
-      const parsed = parseText(src.text, src.file, sink);
+      const parsed = parseText(src.text, src.file, sink, { fastJson: opts.fastJson !== false });
       for (const b of parsed.broken) state.addBroken(b);
       for (const obj of parsed.objects) dispatch(obj, state, 'user', seq++);
     }

@@ -41,6 +41,8 @@ export interface ObjectInput extends KubeObject {
 export interface LoadOptions {
   /** Seed for generated pod-name suffixes and scheduling ties (default 1). */
   readonly seed?: number | undefined;
+  /** Take the strict-JSON fast path for JSON text (default true; false only to check it against the YAML parser). */
+  readonly fastJson?: boolean | undefined;
 }
 
 export class LoadState {
