@@ -21,10 +21,10 @@ import type { Mismatch } from './compare.js';
 import { checkTopology } from './topology-check.js';
 import { SETTLE_NS } from './podnet-run.js';
 
-/** Where the compiled agents live (next to this module in dist; from src, the built dist copy). */
+/** Where the compiled agents live (next to this module in dist; from src, the built dist copy; from the bundled CLI in dist/cli, dist/verify). */
 export function agentsDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'agents'), join(here.replace(/([/\\])src([/\\])verify$/, '$1dist$2verify'), 'agents')];
+  const candidates = [join(here, 'agents'), join(here.replace(/([/\\])src([/\\])verify$/, '$1dist$2verify'), 'agents'), join(here, '..', 'verify', 'agents')];
   for (const c of candidates) if (existsSync(join(c, 'server.js'))) return c;
   throw new Error(`the kernel agents are not built (looked in ${candidates.join(', ')}): run \`npm run build\``);
 }

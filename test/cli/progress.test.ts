@@ -8,7 +8,7 @@ import { plannedLength, wantsProgress } from '../../src/cli/progress.js';
 import type { ScenarioModel } from '../../src/kube/model.js';
 import { missingTools } from '../tools.js';
 
-const CLI = join(process.cwd(), 'dist', 'cli', 'main.js');
+const CLI = join(process.cwd(), 'dist', 'cli', 'podnet.mjs');
 const LONG = `apiVersion: podnet.dev/v1alpha1
 kind: Cluster
 metadata: { name: long }

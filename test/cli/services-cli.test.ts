@@ -9,7 +9,7 @@ import { missingTools } from '../tools.js';
 const noIptables = missingTools('iptables-restore');
 if (noIptables) console.log(`iptables-restore check skipped: ${noIptables}`);
 
-const CLI = join(process.cwd(), 'dist', 'cli', 'main.js');
+const CLI = join(process.cwd(), 'dist', 'cli', 'podnet.mjs');
 
 function podnet(args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { candidates } from '../../src/cli/dig.js';
 
-const CLI = join(process.cwd(), 'dist', 'cli', 'main.js');
+const CLI = join(process.cwd(), 'dist', 'cli', 'podnet.mjs');
 const TOPO = join('topologies', 'dns.yaml');
 
 function dig(args: string[]): { code: number; stdout: string; stderr: string } {

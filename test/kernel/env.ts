@@ -8,7 +8,7 @@ import { listNamespaces } from '../../src/verify/host.js';
 export const kernelSkip: string | undefined = inject('kernelSkip') ?? undefined;
 
 /** The CLI as users run it. */
-export const CLI = join(process.cwd(), 'dist', 'cli', 'main.js');
+export const CLI = join(process.cwd(), 'dist', 'cli', 'podnet.mjs');
 
 /** Namespaces carrying a prefix. */
 export function namespacesWith(prefix: string): string[] {

@@ -24,7 +24,7 @@ export default function setup(project: TestProject): void {
     return;
   }
   const r = spawnSync('npm', ['run', 'build', '--silent'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
-  const built = ['dist/cli/main.js', 'dist/verify/agents/server.js', 'dist/verify/agents/tcp-client.js', 'dist/verify/agents/udp-client.js'].every((f) => existsSync(f));
+  const built = ['dist/cli/podnet.mjs', 'dist/verify/agents/server.js', 'dist/verify/agents/tcp-client.js', 'dist/verify/agents/udp-client.js'].every((f) => existsSync(f));
   if (r.status !== 0) {
     const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(0, 5).join('\n');
     if (!built) throw new Error(`npm run build failed and dist/ lacks the CLI or the kernel agents:\n${out}`);
