@@ -202,11 +202,32 @@ export class Conntrack {
     return undefined;
   }
 
-  private insert(t: Tuple, conn: Conn, reply: boolean): void {
+  private insert(t: Tuple, conn: Conn, reply: boolean, now: number): void {
     const h = tupleHash(t);
     const head = this.table.get(h) ?? null;
     this.table.set(h, { conn, reply, tuple: t, next: head });
     this.count++;
+    this.sweep(now);
+  }
+
+  // where the incremental expiry sweep stands in the table (a live Map iterator)
+  private sweepAt: Iterator<Slot> | null = null;
+
+  /**
+   * gc_worker: expired entries no packet looks up again are evicted a few buckets at a time, so a
+   * long run's table holds only live connections (a lookup already treats expired ones as gone).
+   * Each insertion sweeps four buckets: more than the two it adds, so the sweep outpaces growth.
+   */
+  private sweep(now: number): void {
+    for (let n = 0; n < 4; n++) {
+      this.sweepAt ??= this.table.values();
+      const r = this.sweepAt.next();
+      if (r.done === true) {
+        this.sweepAt = null;
+        return;
+      }
+      for (let s: Slot | null = r.value; s !== null; s = s.next) if (s.conn.expires <= now) this.remove(s.conn);
+    }
   }
 
   private unlink(t: Tuple, conn: Conn): void {
@@ -340,12 +361,12 @@ export class Conntrack {
       c.confirmed = true;
       c.fixedTimeout = true;
       c.expires = now + sec(1);
-      this.insert(c.reply, c, true);
+      this.insert(c.reply, c, true, now);
       return true;
     }
     c.confirmed = true;
-    this.insert(c.orig, c, false);
-    this.insert(c.reply, c, true);
+    this.insert(c.orig, c, false, now);
+    this.insert(c.reply, c, true, now);
     return true;
   }
 
