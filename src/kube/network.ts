@@ -10,7 +10,7 @@ import { formatIpv4, macFromIpv4, prefixMask as mask } from '../wire/addr.js';
 import { hashString } from '../sim/rng.js';
 import { World } from '../net/world.js';
 import { NetNs } from '../net/netns.js';
-import { BridgeDevice } from '../net/bridge.js';
+import { BridgeDevice, arpFloodNeedless } from '../net/bridge.js';
 import { VxlanDevice } from '../net/vxlan.js';
 import { createVethPair } from '../net/veth.js';
 import type { VethDevice } from '../net/veth.js';
@@ -83,6 +83,8 @@ export class Network {
     const ns = new NetNs(world, 'switch/underlay', 'underlay', 'switch', 'underlay');
     const bridge = new BridgeDevice(ns, 'br-underlay', macFromIpv4(MAC_PREFIX.wirePort, model.underlay.cidr.addr), model.underlay.mtu, 'underlay switch');
     bridge.hostStack = false;
+    // an ARP broadcast is handed only to the namespaces it can change (untraced, uncaptured runs)
+    bridge.floodSkip = arpFloodNeedless;
     this.underlay = { ns, bridge };
   }
 

@@ -5,7 +5,7 @@
  */
 import type { MacAddr } from '../wire/addr.js';
 import { MAC_BROADCAST, formatMac, isMulticastMac } from '../wire/addr.js';
-import { EthernetView } from '../wire/ethernet.js';
+import { ETH_HLEN, EthernetView } from '../wire/ethernet.js';
 import { sec } from '../sim/time.js';
 import { NetDevice } from './device.js';
 import type { Packet } from './packet.js';
@@ -65,6 +65,11 @@ export class BridgeDevice extends NetDevice {
   nf: BridgeNetfilter | null = null;
   /** Called before a frame is flooded (lets a lazily built network add the port it is meant for). */
   beforeFlood: ((pkt: Packet) => void) | null = null;
+  /**
+   * Ports a flooded frame may skip because delivering it could change nothing there (see
+   * `arpFloodNeedless`); only consulted while nothing is traced or captured.
+   */
+  floodSkip: ((pkt: Packet, port: BridgePort) => boolean) | null = null;
 
   constructor(ns: NetNs, name: string, mac: MacAddr, mtu: number, role = '') {
     super(ns, name, mac, mtu, role);
@@ -206,9 +211,11 @@ export class BridgeDevice extends NetDevice {
   private flood(pkt: Packet, inPort: BridgePort | null, up: boolean): void {
     this.beforeFlood?.(pkt);
     const targets: BridgePort[] = [];
+    const skip = this.floodSkip !== null && !this.ns.world.tracer.active ? this.floodSkip : null;
     for (const p of this.ports) {
       if (!p.flood || !p.dev.up) continue;
       if (p === inPort && !p.hairpin) continue;
+      if (skip !== null && skip(pkt, p)) continue;
       targets.push(p);
     }
     const copies = targets.length + (up ? 1 : 0);
@@ -250,4 +257,27 @@ export class BridgeDevice extends NetDevice {
     if (this.ns.world.tracer.active) this.trace(pkt, 'bridge', `unknown unicast ${formatMac(dst)} from the host: flood`, { action: 'flood' });
     this.flood(pkt, null, false);
   }
+}
+
+/**
+ * Whether a broadcast ARP frame would be ignored by the namespace behind `port` (a veth whose
+ * peer is that namespace's interface): not asking for one of its addresses or an address it
+ * announces, and from a sender it has no neighbour entry for — arp_process then changes nothing
+ * (no reply, no entry). At 5,000 nodes every first contact floods a request to every node; skipping
+ * the ones that ignore it keeps a connection's cost independent of the cluster's size.
+ */
+export function arpFloodNeedless(pkt: Packet, port: BridgePort): boolean {
+  const b = pkt.buf;
+  const o = pkt.off;
+  if (pkt.len < ETH_HLEN + 28 || b[o + 12] !== 0x08 || b[o + 13] !== 0x06) return false;
+  const peer = (port.dev as NetDevice & { peer?: NetDevice }).peer;
+  if (peer === undefined) return false;
+  const a = o + ETH_HLEN;
+  // Ethernet/IPv4 ARP only; anything unusual is delivered and judged there
+  if (b[a] !== 0 || b[a + 1] !== 1 || b[a + 2] !== 0x08 || b[a + 3] !== 0 || b[a + 4] !== 6 || b[a + 5] !== 4) return false;
+  const sip = ((b[a + 14]! << 24) | (b[a + 15]! << 16) | (b[a + 16]! << 8) | b[a + 17]!) >>> 0;
+  const tip = ((b[a + 24]! << 24) | (b[a + 25]! << 16) | (b[a + 26]! << 8) | b[a + 27]!) >>> 0;
+  const ns = peer.ns;
+  if (ns.fib.isLocal(tip) || peer.arpAnnounce.has(tip)) return false;
+  return ns.neigh.lookup(peer, sip) === undefined;
 }
