@@ -23,7 +23,7 @@ interface RunArgs {
 export function runCommand(setCode: (c: number) => void): CommandModule<object, RunArgs> {
   return {
     command: 'run [topology]',
-    describe: "Run the topology's Scenario probes and summarise what each one got back",
+    describe: "Run the topology's Scenario probes and summarise what each one got back (long runs show a progress bar on a terminal)",
     builder: (y) =>
       y
         .positional('topology', { type: 'string', describe: 'Topology file or folder (default: the built-in two-node cluster)' })
