@@ -102,7 +102,7 @@ export function namespacePids(ns: string): number[] {
 /**
  * Why this machine cannot run the kernel suite, or undefined when it can. Checks: Linux, root,
  * the tools (ip, bridge, sysctl, tcpdump, ping, ps), that `ip netns add` works, and that a fresh
- * namespace has the br_netfilter and IPv6 sysctls the topology sets.
+ * namespace has the br_netfilter, IPv6 and TCP sysctls the topology sets (Linux ≥ 6.7).
  */
 export function kernelUnavailable(probeNs: string): string | undefined {
   if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`;
@@ -122,6 +122,9 @@ export function kernelUnavailable(probeNs: string): string | undefined {
   try {
     const sys = runSync(['ip', 'netns', 'exec', probeNs, 'sysctl', '-n', 'net.bridge.bridge-nf-call-iptables', 'net.ipv6.conf.all.disable_ipv6'], { timeoutMs: 10_000 });
     if (sys.status !== 0) return `a fresh namespace lacks net.bridge.bridge-nf-call-iptables or IPv6 sysctls (br_netfilter not loaded? \`modprobe br_netfilter\`): ${sys.stderr.trim().split('\n')[0] ?? ''}`;
+    // podnet's TCP retransmits SYNs as Linux ≥ 6.7 does (tcp_syn_linear_timeouts); an older kernel would differ on every lost SYN
+    const linear = runSync(['ip', 'netns', 'exec', probeNs, 'sysctl', '-n', 'net.ipv4.tcp_syn_linear_timeouts'], { timeoutMs: 10_000 });
+    if (linear.status !== 0) return 'this kernel has no net.ipv4.tcp_syn_linear_timeouts (Linux < 6.7): podnet emulates the SYN retransmission timing of Linux ≥ 6.7, so the comparison would not be fair here';
   } finally {
     runSync(['ip', 'netns', 'delete', probeNs], { timeoutMs: 10_000 });
   }
