@@ -5,6 +5,7 @@
  */
 import type { ObjectOrigin, SourceRef } from '../model.js';
 import type { DiagnosticSink } from './diagnostics.js';
+import type { Field } from './field.js';
 import type { BrokenObject, KubeObject } from './documents.js';
 
 /** A Kubernetes object of a kind podnet will support later, kept as plain data. */
@@ -111,4 +112,24 @@ export function objectLabel(kind: string, namespaced: boolean, namespace: string
 export function whereText(ref: SourceRef | undefined, fromFile: string): string {
   if (ref === undefined) return 'the built-in defaults';
   return ref.file === fromFile ? `line ${ref.line}` : `${ref.file}:${ref.line}`;
+}
+
+/** What {@link addUnique} needs of a draft: where it was written and its name field. */
+export interface NamedDraft {
+  readonly source: SourceRef | undefined;
+  readonly nameField: Field;
+}
+
+/**
+ * Registers a draft under `key` unless one is there already; a second one is reported at its name
+ * (`duplicate Pod default/web (first defined at line 12)`) and left out.
+ */
+export function addUnique<D extends NamedDraft>(byKey: Map<string, D>, list: D[], key: string, draft: D, what: string, fromFile: string): void {
+  const first = byKey.get(key);
+  if (first !== undefined) {
+    draft.nameField.error(`duplicate ${what} (first defined at ${whereText(first.source, fromFile)})`);
+    return;
+  }
+  byKey.set(key, draft);
+  list.push(draft);
 }

@@ -18,7 +18,7 @@ import type { EndpointSliceModel, SourceRef } from '../../model.js';
 import { generatedName } from '../alloc.js';
 import { endpointRefs, ipv4Only, parseEndpointPorts, rawLabel, resolveEndpoints, SKIP_MIRROR_LABEL, type EndpointDraft, type SlicePort } from '../endpoints-common.js';
 import type { Field } from '../field.js';
-import { StateKey, whereText, type KindHandler, type LoadState } from '../state.js';
+import { StateKey, addUnique, type KindHandler, type LoadState } from '../state.js';
 import { dnsLabel, dnsSubdomain, labelKey, labelValue } from '../values.js';
 import { referenceNamespace } from './namespace.js';
 
@@ -92,13 +92,7 @@ export const endpointsKind: KindHandler = {
     if (draft === undefined) return;
     const s = state.get(ENDPOINTS);
     const key = `${draft.namespace}/${draft.name}`;
-    const first = s.byKey.get(key);
-    if (first !== undefined) {
-      draft.nameField.error(`duplicate Endpoints ${key} (first defined at ${whereText(first.source, obj.source.file)})`);
-      return;
-    }
-    s.byKey.set(key, draft);
-    s.drafts.push(draft);
+    addUnique(s.byKey, s.drafts, key, draft, `Endpoints ${key}`, obj.source.file);
   },
   resolve: {
     order: 34,

@@ -29,7 +29,7 @@ import {
   type SlicePort,
 } from '../endpoints-common.js';
 import type { Field } from '../field.js';
-import { StateKey, whereText, type KindHandler, type LoadState } from '../state.js';
+import { StateKey, addUnique, type KindHandler, type LoadState } from '../state.js';
 import { dnsLabel, dnsSubdomain, labelKey, labelValue } from '../values.js';
 import { referenceNamespace } from './namespace.js';
 
@@ -93,13 +93,7 @@ export const endpointSliceKind: KindHandler = {
     if (draft === undefined) return;
     const s = state.get(SLICES);
     const key = `${draft.namespace}/${draft.name}`;
-    const first = s.byKey.get(key);
-    if (first !== undefined) {
-      draft.nameField.error(`duplicate EndpointSlice ${key} (first defined at ${whereText(first.source, obj.source.file)})`);
-      return;
-    }
-    s.byKey.set(key, draft);
-    s.drafts.push(draft);
+    addUnique(s.byKey, s.drafts, key, draft, `EndpointSlice ${key}`, obj.source.file);
   },
   resolve: {
     order: 33,

@@ -13,7 +13,7 @@
 import type { Cidr, SourceRef, TaintModel } from '../../model.js';
 import { ipv6Refusal } from '../endpoints-common.js';
 import type { Field } from '../field.js';
-import { StateKey, whereText, type KindHandler, type LoadState } from '../state.js';
+import { StateKey, addUnique, type KindHandler, type LoadState } from '../state.js';
 import { cidrText, dnsSubdomain, labelKey, labelValue, looksIpv6, parseIpv4, quote } from '../values.js';
 import { parseTaints } from './taints.js';
 
@@ -68,13 +68,7 @@ export const nodeKind: KindHandler = {
       s.incomplete = true;
       return;
     }
-    const first = s.byName.get(draft.name);
-    if (first !== undefined) {
-      draft.nameField.error(`duplicate Node ${quote(draft.name)} (first defined at ${whereText(first.source, obj.source.file)})`);
-      return;
-    }
-    s.byName.set(draft.name, draft);
-    s.drafts.push(draft);
+    addUnique(s.byName, s.drafts, draft.name, draft, `Node ${quote(draft.name)}`, obj.source.file);
   },
 };
 

@@ -37,7 +37,7 @@ import { stableHash } from '../alloc.js';
 import type { Field } from '../field.js';
 import { parsePorts, PortScope } from '../ports.js';
 import { nodeAffinityMatches, parseNodeAffinity, type NodeSelectorTerm } from '../selector.js';
-import { StateKey, whereText, type KindHandler, type LoadState } from '../state.js';
+import { StateKey, addUnique, whereText, type KindHandler, type LoadState } from '../state.js';
 import { broadcastOf, cidrContains, cidrText, dnsLabel, dnsSubdomain, formatIpv4, labelKey, labelValue, quote } from '../values.js';
 import { clusterDraft, type NodeDraft } from './cluster.js';
 import { referenceNamespace } from './namespace.js';
@@ -203,13 +203,7 @@ export const podKind: KindHandler = {
     if (draft === undefined) return;
     const s = state.get(PODS);
     const key = `${draft.namespace}/${draft.name}`;
-    const first = s.byKey.get(key);
-    if (first !== undefined) {
-      draft.nameField.error(`duplicate Pod ${key} (first defined at ${whereText(first.source, obj.source.file)})`);
-      return;
-    }
-    s.byKey.set(key, draft);
-    s.pods.push(draft);
+    addUnique(s.byKey, s.pods, key, draft, `Pod ${key}`, obj.source.file);
   },
   resolve: {
     order: 30,

@@ -91,7 +91,7 @@ import type { Cidr, EndpointModel, EndpointSliceModel, ObjectOrigin, PodModel, S
 import { BandAllocator, generatedName, nodePortStaticBand, serviceIpStaticBand } from '../alloc.js';
 import { ipv4Only, ipv6Refusal, PROTOCOLS, SLICE_CONTROLLER, type Protocol, type SlicePort } from '../endpoints-common.js';
 import type { Field } from '../field.js';
-import { StateKey, whereText, type KindHandler, type LoadState } from '../state.js';
+import { StateKey, addUnique, whereText, type KindHandler, type LoadState } from '../state.js';
 import {
   broadcastOf,
   cidrContains,
@@ -201,13 +201,7 @@ export const serviceKind: KindHandler = {
     const draft = parseService(obj.root, obj.label, obj.source, state, obj.origin);
     if (draft === undefined) return;
     const s = state.get(SERVICES);
-    const first = s.byKey.get(draft.key);
-    if (first !== undefined) {
-      draft.nameField.error(`duplicate Service ${draft.key} (first defined at ${whereText(first.source, obj.source.file)})`);
-      return;
-    }
-    s.byKey.set(draft.key, draft);
-    s.drafts.push(draft);
+    addUnique(s.byKey, s.drafts, draft.key, draft, `Service ${draft.key}`, obj.source.file);
   },
   resolve: {
     order: 35,

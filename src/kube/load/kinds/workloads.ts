@@ -51,7 +51,7 @@ import { podTemplateHash, seededName } from '../alloc.js';
 import { cronJobName, cronTimes, parseCron } from '../cron.js';
 import type { Field } from '../field.js';
 import { parseLabelSelector, selectorIsEmpty, selectorMatches, selectorText, type LabelSelector } from '../selector.js';
-import { StateKey, whereText, type KindHandler, type LoadState, type ObjectInput } from '../state.js';
+import { StateKey, addUnique, type KindHandler, type LoadState, type ObjectInput } from '../state.js';
 import { dnsLabel, dnsSubdomain, labelKey, labelValue, quote } from '../values.js';
 import { clusterDraft } from './cluster.js';
 import { referenceNamespace } from './namespace.js';
@@ -135,14 +135,7 @@ function handler(kind: WorkloadKind, apiVersions: readonly string[], withResolve
       const d = parseWorkload(kind, obj, state);
       if (d === undefined) return;
       const s = state.get(WORKLOADS);
-      const key = `${kind}/${d.namespace}/${d.name}`;
-      const first = s.byKey.get(key);
-      if (first !== undefined) {
-        d.nameField.error(`duplicate ${kind} ${d.namespace}/${d.name} (first defined at ${whereText(first.source, obj.source.file)})`);
-        return;
-      }
-      s.byKey.set(key, d);
-      s.drafts.push(d);
+      addUnique(s.byKey, s.drafts, `${kind}/${d.namespace}/${d.name}`, d, `${kind} ${d.namespace}/${d.name}`, obj.source.file);
     },
     ...(withResolve ? { resolve: { order: 25, run: expandWorkloads } } : {}),
   };
