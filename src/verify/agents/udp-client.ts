@@ -9,21 +9,16 @@
  * Usage: node udp-client.js --dst 10.244.2.2 --port 5353 [--sport 40001] --payload-hex 70726f62650a --timeout-ms 2000 [--offsets-ms 0,20]
  */
 import dgram from 'node:dgram';
+import { offsetsOf, parseArgs, resultPrinter, startOnGo } from './client-common.js';
 
-const opts = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) opts.set(process.argv[i]!, process.argv[i + 1] ?? '');
+const opts = parseArgs();
 const dst = opts.get('--dst') ?? '';
 const port = Number(opts.get('--port'));
 const sport = opts.has('--sport') ? Number(opts.get('--sport')) : 0;
 const payload = Buffer.from(opts.get('--payload-hex') ?? '', 'hex');
 const timeoutMs = Number(opts.get('--timeout-ms') ?? 2000);
-const offsets = (opts.get('--offsets-ms') ?? '0').split(',').map(Number);
-let remaining = offsets.length;
-
-function done(result: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify(result) + '\n');
-  if (--remaining === 0) process.exit(0);
-}
+const offsets = offsetsOf(opts);
+const done = resultPrinter(offsets.length);
 
 function start(attempt: number): void {
   const s = dgram.createSocket('udp4');
@@ -55,23 +50,4 @@ function start(attempt: number): void {
   });
 }
 
-// started ahead of time by the executor (node takes ~100 ms to start): say so, then wait for the
-// go line on stdin; give up after 10 minutes whatever happens
-setTimeout(() => process.exit(3), 600_000);
-process.stdout.write('READY\n');
-process.stdin.setEncoding('utf8');
-let go = '';
-process.stdin.on('data', (d: string) => {
-  go += d;
-  if (go.includes('\n')) {
-    process.stdin.pause();
-    const t0 = Date.now();
-    offsets.forEach((off, j) => {
-      const at = t0 + off;
-      setTimeout(() => start(j), Math.max(0, at - Date.now()));
-    });
-  }
-});
-process.stdin.on('end', () => {
-  if (!go.includes('\n')) process.exit(2);
-});
+startOnGo(offsets, start);
