@@ -59,19 +59,8 @@ export interface FlowSpec {
   readonly name?: string;
 }
 
-/** A flow with every default applied and its destination written out as `podnet trace --to` takes it. */
-export interface ResolvedFlow {
-  readonly name: string;
-  readonly from: string;
-  readonly to: string;
-  readonly protocol: ProbeProtocol;
-  readonly port: number | undefined;
-  readonly sourcePort: number | undefined;
-  readonly count: number;
-  readonly size: number;
-  readonly pmtudisc: 'do' | 'want' | 'dont';
-  readonly interval: Nanos;
-  readonly timeout: Nanos;
+/** A flow with every default applied and its destination written out as `podnet trace --to` takes it: the probe it runs as. */
+export interface ResolvedFlow extends Pick<ProbeModel, 'name' | 'from' | 'to' | 'protocol' | 'port' | 'sourcePort' | 'count' | 'size' | 'pmtudisc' | 'interval' | 'timeout'> {
   /** The Service port it was given as, if any. */
   readonly target: ServiceTarget | undefined;
 }
