@@ -66,10 +66,11 @@ export class BridgeDevice extends NetDevice {
   /** Called before a frame is flooded (lets a lazily built network add the port it is meant for). */
   beforeFlood: ((pkt: Packet) => void) | null = null;
   /**
-   * Ports a flooded frame may skip because delivering it could change nothing there (see
-   * `arpFloodNeedless`); only consulted while nothing is traced or captured.
+   * For a frame about to be flooded, the test of which ports it may skip because delivering it
+   * could change nothing there (null: none; see `arpFloodNeedless`); only consulted while nothing
+   * is traced or captured. The frame is read once per flood, not once per port.
    */
-  floodSkip: ((pkt: Packet, port: BridgePort) => boolean) | null = null;
+  floodSkip: ((pkt: Packet) => ((port: BridgePort) => boolean) | null) | null = null;
 
   constructor(ns: NetNs, name: string, mac: MacAddr, mtu: number, role = '') {
     super(ns, name, mac, mtu, role);
@@ -211,11 +212,11 @@ export class BridgeDevice extends NetDevice {
   private flood(pkt: Packet, inPort: BridgePort | null, up: boolean): void {
     this.beforeFlood?.(pkt);
     const targets: BridgePort[] = [];
-    const skip = this.floodSkip !== null && !this.ns.world.tracer.active ? this.floodSkip : null;
+    const skip = this.floodSkip !== null && !this.ns.world.tracer.active ? this.floodSkip(pkt) : null;
     for (const p of this.ports) {
       if (!p.flood || !p.dev.up) continue;
       if (p === inPort && !p.hairpin) continue;
-      if (skip !== null && skip(pkt, p)) continue;
+      if (skip !== null && skip(p)) continue;
       targets.push(p);
     }
     const copies = targets.length + (up ? 1 : 0);
@@ -260,24 +261,26 @@ export class BridgeDevice extends NetDevice {
 }
 
 /**
- * Whether a broadcast ARP frame would be ignored by the namespace behind `port` (a veth whose
- * peer is that namespace's interface): not asking for one of its addresses or an address it
+ * For a broadcast ARP frame, which ports' namespaces would ignore it (the port a veth whose peer
+ * is that namespace's interface): not asking for one of its addresses or an address it
  * announces, and from a sender it has no neighbour entry for — arp_process then changes nothing
- * (no reply, no entry). At 5,000 nodes every first contact floods a request to every node; skipping
- * the ones that ignore it keeps a connection's cost independent of the cluster's size.
+ * (no reply, no entry). Null for any other frame. At 5,000 nodes every first contact floods a
+ * request to every node; skipping the ones that ignore it keeps a connection's cost independent
+ * of the cluster's size.
  */
-export function arpFloodNeedless(pkt: Packet, port: BridgePort): boolean {
+export function arpFloodNeedless(pkt: Packet): ((port: BridgePort) => boolean) | null {
   const b = pkt.buf;
   const o = pkt.off;
-  if (pkt.len < ETH_HLEN + 28 || b[o + 12] !== 0x08 || b[o + 13] !== 0x06) return false;
-  const peer = (port.dev as NetDevice & { peer?: NetDevice }).peer;
-  if (peer === undefined) return false;
+  if (pkt.len < ETH_HLEN + 28 || b[o + 12] !== 0x08 || b[o + 13] !== 0x06) return null;
   const a = o + ETH_HLEN;
   // Ethernet/IPv4 ARP only; anything unusual is delivered and judged there
-  if (b[a] !== 0 || b[a + 1] !== 1 || b[a + 2] !== 0x08 || b[a + 3] !== 0 || b[a + 4] !== 6 || b[a + 5] !== 4) return false;
+  if (b[a] !== 0 || b[a + 1] !== 1 || b[a + 2] !== 0x08 || b[a + 3] !== 0 || b[a + 4] !== 6 || b[a + 5] !== 4) return null;
   const sip = ((b[a + 14]! << 24) | (b[a + 15]! << 16) | (b[a + 16]! << 8) | b[a + 17]!) >>> 0;
   const tip = ((b[a + 24]! << 24) | (b[a + 25]! << 16) | (b[a + 26]! << 8) | b[a + 27]!) >>> 0;
-  const ns = peer.ns;
-  if (ns.fib.isLocal(tip) || peer.arpAnnounce.has(tip)) return false;
-  return ns.neigh.lookup(peer, sip) === undefined;
+  return (port) => {
+    const peer = (port.dev as NetDevice & { peer?: NetDevice }).peer;
+    if (peer === undefined) return false;
+    if (peer.ns.fib.isLocal(tip) || peer.arpAnnounce.has(tip)) return false;
+    return peer.ns.neigh.lookup(peer, sip) === undefined;
+  };
 }
