@@ -68,6 +68,13 @@ export interface AgentLine {
   readonly localPort?: number | null;
   readonly data?: string;
   readonly error?: string | null;
+  /** The socket's errno when an error ended the attempt (the UDP client). */
+  readonly errno?: string | null;
+}
+
+/** A socket error of a UDP attempt as both sides' outcomes read it: by errno, not by either side's wording. */
+function udpSocketError(errno: string): string {
+  return errno === 'ECONNREFUSED' ? 'Connection refused' : `socket error ${errno}`;
 }
 
 /** The JSON lines of an agent's output, by attempt (lines without `attempt` are attempt 0). */
@@ -95,6 +102,7 @@ export function agentOutcome(out: KernelProbeOutput | undefined, pinned: boolean
     return `agent failed: ${(out.stderr.trim() || out.stdout.trim() || `exit ${out.exitCode}`).split('\n')[0]}`;
   }
   if (j.ok === true && typeof j.data === 'string') return bannerOutcome(j.data, pinned, nat) ?? `reply ${JSON.stringify(j.data)}`;
+  if (typeof j.errno === 'string') return `error: ${udpSocketError(j.errno)}`;
   return `error: ${j.error ?? 'no reply'}`;
 }
 
@@ -120,8 +128,8 @@ export function podnetOutcomes(r: ProbeReport, pinned: boolean, nat: ReadonlySet
       const [ip, port] = a.serverSaw.split(':') as [string, string];
       return `answered by ${a.answeredBy}, which saw ${ip}:${shownPort(ip, port, pinned, nat)}`;
     }
-    // an error an ICMP message set on a connected UDP socket, as the kernel agent (Node's dgram) reports it
-    if (r.protocol === 'udp' && a.sent && a.errno !== undefined) return `error: ${a.errno === 'ECONNREFUSED' ? 'Connection refused' : `recvmsg ${a.errno}`}`;
+    // an error an ICMP message set on a connected UDP socket
+    if (r.protocol === 'udp' && a.sent && a.errno !== undefined) return `error: ${udpSocketError(a.errno)}`;
     return `error: ${a.error ?? 'no reply'}`;
   });
 }

@@ -4,7 +4,7 @@
  * (--offsets-ms, default one attempt at 0) open a socket bound to --sport (or an ephemeral
  * port), connect it to the destination, send the payload, wait up to --timeout-ms for one
  * reply. Prints one JSON line per attempt, in the order they finish:
- * { attempt, ok, localPort, data, from, error }; exits when every attempt has finished.
+ * { attempt, ok, localPort, data, from, error, errno }; exits when every attempt has finished.
  *
  * Usage: node udp-client.js --dst 10.244.2.2 --port 5353 [--sport 40001] --payload-hex 70726f62650a --timeout-ms 2000 [--offsets-ms 0,20]
  */
@@ -37,7 +37,7 @@ function start(attempt: number): void {
   };
   const timer = setTimeout(() => finish({ ok: false, data: '', from: null, error: 'no reply' }), timeoutMs);
   s.on('error', (e: NodeJS.ErrnoException) => {
-    finish({ ok: false, data: '', from: null, error: e.code === 'ECONNREFUSED' ? 'Connection refused' : e.message });
+    finish({ ok: false, data: '', from: null, error: e.message, errno: e.code ?? null });
   });
   s.on('message', (msg, rinfo) => {
     finish({ ok: true, data: msg.toString('utf8'), from: `${rinfo.address}:${rinfo.port}`, error: null });
