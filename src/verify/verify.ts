@@ -186,14 +186,16 @@ export function decodeContextFor(model: ClusterModel): DecodeContext {
   for (const e of model.externalHosts) for (const port of e.ports) at([formatIpv4(e.ip)], port.containerPort);
   for (const svc of model.services) {
     const frontends = [...svc.clusterIPs, ...svc.externalIPs, ...svc.loadBalancerIPs].map(formatIpv4);
-    const selector = svc.selector;
-    const backends = selector === undefined || Object.keys(selector).length === 0 ? [] : model.pods.filter((p) => p.namespace === svc.namespace && Object.entries(selector).every(([k, v]) => p.labels[k] === v));
     for (const sp of svc.ports) {
       at(frontends, sp.port);
       // a node port answers on every local address of every node (--dst-type LOCAL)
       if (sp.nodePort !== undefined) at(allNodeAddrs, sp.nodePort);
-      if (typeof sp.targetPort === 'number') at(backends.length > 0 ? backends.map((p) => formatIpv4(p.ip)) : undefined, sp.targetPort);
     }
+  }
+  // the endpoints kube-proxy DNATs to, as the EndpointSlices give them (target ports resolved)
+  for (const sl of model.endpointSlices) {
+    const ips = sl.endpoints.map((e) => formatIpv4(e.ip));
+    if (ips.length > 0) for (const p of sl.ports) at(ips, p.port);
   }
   const addrsOf = (ref: string): string[] | undefined => {
     const host = ref.replace(/:(\d+)$/, '');
