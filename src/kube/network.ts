@@ -24,7 +24,8 @@ import { BrNetfilter } from '../netfilter/bridge-nf.js';
 import type { Ruleset } from '../netfilter/rules.js';
 import { MAC_PREFIX, podDisplayName } from './model.js';
 import type { Packet } from '../net/packet.js';
-import { EthernetView } from '../wire/ethernet.js';
+import { ETH_HLEN, ETHERTYPE_ARP, EthernetView } from '../wire/ethernet.js';
+import { ArpView } from '../wire/arp.js';
 
 /** A node as built: its host netns and devices. */
 export interface BuiltNode {
@@ -143,15 +144,13 @@ export class Network {
    */
   buildForFrame(pkt: Packet): void {
     if (this.deferred.size === 0) return;
-    const b = pkt.buf;
-    const o = pkt.off;
-    if (pkt.len >= 42 && b[o + 12] === 0x08 && b[o + 13] === 0x06) {
+    const eth = new EthernetView(pkt.buf, pkt.off);
+    if (eth.ethertype === ETHERTYPE_ARP && ArpView.isEthernetIpv4(pkt.buf, pkt.off + ETH_HLEN, pkt.len - ETH_HLEN)) {
       // ARP: the target protocol address
-      const ip = ((b[o + 38]! << 24) | (b[o + 39]! << 16) | (b[o + 40]! << 8) | b[o + 41]!) >>> 0;
-      this.podByIp(ip);
+      this.podByIp(new ArpView(pkt.buf, pkt.off + ETH_HLEN).targetIp);
       return;
     }
-    const dstMac = new EthernetView(b, o).dst;
+    const dstMac = eth.dst;
     // pod MACs are 0a:58 + the pod's IPv4 (as the CNI bridge plugin assigns them)
     if (Math.floor(dstMac / 0x1_0000_0000) === MAC_PREFIX.pod) this.podByIp(dstMac % 0x1_0000_0000);
   }

@@ -5,7 +5,8 @@
  */
 import type { MacAddr } from '../wire/addr.js';
 import { MAC_BROADCAST, formatMac, isMulticastMac } from '../wire/addr.js';
-import { ETH_HLEN, EthernetView } from '../wire/ethernet.js';
+import { ETH_HLEN, ETHERTYPE_ARP, EthernetView } from '../wire/ethernet.js';
+import { ArpView } from '../wire/arp.js';
 import { sec } from '../sim/time.js';
 import { NetDevice } from './device.js';
 import type { Packet } from './packet.js';
@@ -271,12 +272,11 @@ export class BridgeDevice extends NetDevice {
 export function arpFloodNeedless(pkt: Packet): ((port: BridgePort) => boolean) | null {
   const b = pkt.buf;
   const o = pkt.off;
-  if (pkt.len < ETH_HLEN + 28 || b[o + 12] !== 0x08 || b[o + 13] !== 0x06) return null;
-  const a = o + ETH_HLEN;
   // Ethernet/IPv4 ARP only; anything unusual is delivered and judged there
-  if (b[a] !== 0 || b[a + 1] !== 1 || b[a + 2] !== 0x08 || b[a + 3] !== 0 || b[a + 4] !== 6 || b[a + 5] !== 4) return null;
-  const sip = ((b[a + 14]! << 24) | (b[a + 15]! << 16) | (b[a + 16]! << 8) | b[a + 17]!) >>> 0;
-  const tip = ((b[a + 24]! << 24) | (b[a + 25]! << 16) | (b[a + 26]! << 8) | b[a + 27]!) >>> 0;
+  if (pkt.len < ETH_HLEN || new EthernetView(b, o).ethertype !== ETHERTYPE_ARP || !ArpView.isEthernetIpv4(b, o + ETH_HLEN, pkt.len - ETH_HLEN)) return null;
+  const arp = new ArpView(b, o + ETH_HLEN);
+  const sip = arp.senderIp;
+  const tip = arp.targetIp;
   return (port) => {
     const peer = (port.dev as NetDevice & { peer?: NetDevice }).peer;
     if (peer === undefined) return false;

@@ -89,3 +89,24 @@ describe('arp', () => {
     expect(() => ArpView.checked(buf, 0, 27)).toThrow(WireError);
   });
 });
+
+describe('ArpView.isEthernetIpv4', () => {
+  it('accepts exactly what ArpView.checked accepts, without throwing', () => {
+    const header = fc.constantFrom([0, 1, 8, 0, 6, 4], [0, 6, 8, 0, 6, 4], [0, 1, 0x86, 0xdd, 6, 16], [0, 1, 8, 0, 6, 5]);
+    fc.assert(
+      fc.property(header, fc.uint8Array({ minLength: 0, maxLength: 40 }), fc.nat(8), (h, rest, off) => {
+        const buf = new Uint8Array([...new Uint8Array(off), ...h, ...rest]);
+        const len = buf.length - off;
+        let accepted = true;
+        try {
+          ArpView.checked(buf, off, len);
+        } catch (e) {
+          if (!(e instanceof WireError)) throw e;
+          accepted = false;
+        }
+        expect(ArpView.isEthernetIpv4(buf, off, len)).toBe(accepted);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
