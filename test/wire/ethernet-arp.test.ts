@@ -106,7 +106,7 @@ describe('ArpView.isEthernetIpv4', () => {
         }
         expect(ArpView.isEthernetIpv4(buf, off, len)).toBe(accepted);
       }),
-      { numRuns: RUNS },
+      RUNS,
     );
   });
 });
