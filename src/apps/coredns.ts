@@ -61,7 +61,7 @@ import { sec, type Nanos } from '../sim/time.js';
 import type { Timer } from '../sim/scheduler.js';
 import type { UdpSocket } from '../net/sockets.js';
 import type { TcpSocket } from '../net/tcp.js';
-import { DnsTcpReader, startDnsServer, type DnsRequest, type DnsServerLogEntry } from './dns-server.js';
+import { DnsTcpReader, startDnsServer, type DnsServerLogEntry } from './dns-server.js';
 
 /** The kubernetes plugin's TTL as kubeadm configures it (`ttl 30`; the plugin's own default is 5). */
 export const KUBEADM_DNS_TTL = 30;
@@ -103,6 +103,20 @@ export function clusterDnsView(model: ClusterModel, localIps: readonly Ipv4Addr[
     namespaces,
     localIps,
   };
+}
+
+/** A {@link ClusterDnsView} as JSON (for a DNS server outside this process, e.g. the kernel check's agent). */
+export function dnsViewToJson(v: ClusterDnsView): string {
+  // the plugin reads neither where an object was written nor its source ranges (Cidr objects)
+  const services = v.services.map((s) => ({ ...s, source: undefined, loadBalancerSourceRanges: [] }));
+  const slices = v.slices.map((s) => ({ ...s, source: undefined }));
+  return JSON.stringify({ zone: v.zone, ttl: v.ttl, serial: v.serial, services, slices, namespaces: [...v.namespaces], localIps: v.localIps });
+}
+
+/** The view {@link dnsViewToJson} wrote. */
+export function dnsViewFromJson(text: string): ClusterDnsView {
+  const j = JSON.parse(text) as Omit<ClusterDnsView, 'namespaces'> & { namespaces: string[] };
+  return { ...j, namespaces: new Set(j.namespaces) };
 }
 
 /** What the kubernetes plugin does with a query. */
@@ -717,9 +731,9 @@ export function scrub(query: DnsMessage, resp: DnsMessage, proto: 'udp' | 'tcp')
   return encodeDns(full(cut));
 }
 
-// ───────────────────────────── the server ─────────────────────────────
+// ───────────────────────────── the plugin chain ─────────────────────────────
 
-/** Options of a CoreDNS server. */
+/** Options of a CoreDNS plugin chain. */
 export interface CoreDnsOptions {
   /** Display name of the pod (`kube-system/coredns-0`). */
   readonly name: string;
@@ -730,47 +744,63 @@ export interface CoreDnsOptions {
   readonly log?: (e: DnsServerLogEntry) => void;
 }
 
-const FORWARD_READ_TIMEOUT = sec(2);
-const FORWARD_DEADLINE = sec(5);
-const FORWARD_CONN_EXPIRE = sec(10);
+/** How one exchange with an upstream ended: its answer, a failure worth another try, or one that ends the forward (SERVFAIL). */
+export type UpstreamOutcome = { readonly answer: DnsMessage } | { readonly retry: string } | { readonly fail: string };
 
-interface PooledUdp {
-  readonly sock: UdpSocket;
-  lastUsed: Nanos;
-  pending: { id: number; done: (m: DnsMessage | undefined) => void; timer: Timer } | undefined;
+/**
+ * What a plugin chain needs from where it runs: podnet's simulated pod ({@link CoreDnsServer})
+ * or a real network namespace (the kernel conformance check's DNS agent).
+ */
+export interface CoreDnsHost {
+  /** Time now (ns): the cache's clock and the forward deadline. */
+  now(): Nanos;
+  /** loadbalance's shuffles, upstream query ids, the choice among several upstreams. */
+  readonly rng: Rng;
+  /**
+   * One query to `upstream`:53 over `proto` (the forward plugin's transport: pooled UDP
+   * connections reused for 10 s, a TCP connection per query), waiting `timeout` for the answer
+   * whose id is `id`.
+   */
+  exchange(upstream: Ipv4Addr, proto: 'udp' | 'tcp', wire: Uint8Array, id: number, timeout: Nanos, flow: number, done: (o: UpstreamOutcome) => void): void;
+  /** A line for podnet's trace (a no-op where nothing is traced). */
+  trace(flow: number, text: string): void;
 }
 
-/** CoreDNS in one pod: the plugin chain of kubeadm's Corefile on port 53. */
-export class CoreDnsServer {
+/** One query as the chain receives it. */
+export interface CoreDnsQuery {
+  readonly query: DnsMessage;
+  readonly proto: 'udp' | 'tcp';
+  readonly client: Ipv4Addr;
+  readonly clientPort: number;
+  readonly flow: number;
+}
+
+const FORWARD_READ_TIMEOUT = sec(2);
+const FORWARD_DEADLINE = sec(5);
+/** How long the forward plugin keeps an idle upstream connection for reuse (plugin/pkg/proxy expire). */
+export const FORWARD_CONN_EXPIRE = sec(10);
+
+/**
+ * kubeadm's Corefile as a chain, independent of transport: loadbalance → cache 30 → kubernetes →
+ * forward, the answer made to fit by the ScrubWriter.
+ */
+export class CoreDnsChain {
   private readonly cache = new Map<string, CacheItem>();
-  private readonly pool: PooledUdp[] = [];
-  private readonly rng: Rng;
 
   constructor(
-    readonly ns: NetNs,
     readonly opts: CoreDnsOptions,
-  ) {
-    this.rng = ns.rng.fork('coredns');
-  }
+    private readonly host: CoreDnsHost,
+  ) {}
 
-  /** Binds UDP and TCP port 53; returns what could not be bound. */
-  start(port = 53): string[] {
-    return startDnsServer(this.ns, port, (req) => this.handle(req));
-  }
-
-  private trace(flow: number, text: string): void {
-    const w = this.ns.world;
-    if (w.tracer.on) w.tracer.hop('app', this.ns.label, undefined, undefined, flow, `coredns: ${text}`);
-  }
-
-  private handle(req: DnsRequest): void {
+  /** Answers one screened query; `reply` gets the bytes of the answer (one DNS message). */
+  handle(req: CoreDnsQuery, reply: (bytes: Uint8Array) => void): void {
     const q = req.query;
     const question = q.questions[0];
-    const t0 = this.ns.world.now;
+    const t0 = this.host.now();
     this.serve(q, req.proto, req.flow, (resp, how) => {
       const bytes = scrub(q, this.loadbalance(resp), req.proto);
       const label = question === undefined ? '(no question)' : `${dnsTypeName(question.type)} ${question.name}.`;
-      this.trace(req.flow, `${req.proto} ${formatIpv4(req.client)}:${req.clientPort} ${label} → ${dnsRcodeName(resp.header.rcode)}, ${resp.answers.length} answer${resp.answers.length === 1 ? '' : 's'}${how === 'kubernetes' ? '' : ` (${how})`}`);
+      this.host.trace(req.flow, `${req.proto} ${formatIpv4(req.client)}:${req.clientPort} ${label} → ${dnsRcodeName(resp.header.rcode)}, ${resp.answers.length} answer${resp.answers.length === 1 ? '' : 's'}${how === 'kubernetes' ? '' : ` (${how})`}`);
       this.opts.log?.({
         t: t0,
         server: this.opts.name,
@@ -784,14 +814,15 @@ export class CoreDnsServer {
         how,
         flow: req.flow,
       });
-      req.reply(bytes);
+      reply(bytes);
     });
   }
 
   private loadbalance(m: DnsMessage): DnsMessage {
     const q = m.questions[0];
     if (m.header.rcode !== DnsRcode.NOERROR || (q !== undefined && (q.type === DnsType.AXFR || q.type === DnsType.IXFR))) return m;
-    return { ...m, answers: roundRobin(m.answers, this.rng), authorities: roundRobin(m.authorities, this.rng), additionals: roundRobin(m.additionals, this.rng) };
+    const rng = this.host.rng;
+    return { ...m, answers: roundRobin(m.answers, rng), authorities: roundRobin(m.authorities, rng), additionals: roundRobin(m.additionals, rng) };
   }
 
   private cacheKey(q: DnsMessage): string | undefined {
@@ -803,7 +834,7 @@ export class CoreDnsServer {
 
   /** cache → kubernetes → forward; `how` says where the answer came from. */
   private serve(q: DnsMessage, proto: 'udp' | 'tcp', flow: number, done: (m: DnsMessage, how: 'kubernetes' | 'cache' | 'forward' | 'error') => void): void {
-    const now = this.ns.world.now;
+    const now = this.host.now();
     const key = this.cacheKey(q);
     const hit = key === undefined ? undefined : this.cache.get(key);
     if (hit !== undefined) {
@@ -840,7 +871,7 @@ export class CoreDnsServer {
       }
       // upstream.Lookup: the target goes through this server's own chain (cache, forward)
       const sub: DnsMessage = {
-        header: dnsHeader({ id: this.rng.nextU32() & 0xffff, rd: true }),
+        header: dnsHeader({ id: this.host.rng.nextU32() & 0xffff, rd: true }),
         questions: [{ name: r.name, type: r.type, class: DnsClass.IN }],
         answers: [],
         authorities: [],
@@ -856,44 +887,83 @@ export class CoreDnsServer {
 
   /** forward . /etc/resolv.conf: the query, with a fresh id, to one upstream (random among several). */
   private forward(q: DnsMessage, proto: 'udp' | 'tcp', flow: number, done: (m: DnsMessage | undefined) => void): void {
+    const host = this.host;
     const ups = this.opts.upstreams;
     if (ups.length === 0) {
-      this.trace(flow, 'forward: no upstream nameserver in /etc/resolv.conf (SERVFAIL)');
+      host.trace(flow, 'forward: no upstream nameserver in /etc/resolv.conf (SERVFAIL)');
       done(undefined);
       return;
     }
-    const upstream = ups.length === 1 ? ups[0]! : ups[this.rng.nextInt(ups.length)]!;
-    const start = this.ns.world.now;
+    const upstream = ups.length === 1 ? ups[0]! : ups[host.rng.nextInt(ups.length)]!;
+    const start = host.now();
     const attempt = (): void => {
-      const id = this.rng.nextU32() & 0xffff;
+      const id = host.rng.nextU32() & 0xffff;
       const wire = encodeDns({ ...q, header: { ...q.header, id } });
-      const left = start + FORWARD_DEADLINE - this.ns.world.now;
+      const left = start + FORWARD_DEADLINE - host.now();
       if (left <= 0) {
-        this.trace(flow, `forward to ${formatIpv4(upstream)}:53: no answer within 5s (SERVFAIL)`);
+        host.trace(flow, `forward to ${formatIpv4(upstream)}:53: no answer within 5s (SERVFAIL)`);
         done(undefined);
         return;
       }
       const timeout = Math.min(FORWARD_READ_TIMEOUT, left);
-      const retry = (why: string): void => {
-        this.trace(flow, `forward to ${formatIpv4(upstream)}:53: ${why}`);
-        if (this.ns.world.now - start >= FORWARD_DEADLINE) done(undefined);
-        else attempt();
-      };
-      if (proto === 'tcp') this.forwardTcp(upstream, wire, id, timeout, flow, done, retry);
-      else this.forwardUdp(upstream, wire, id, timeout, flow, done, retry);
+      host.exchange(upstream, proto, wire, id, timeout, flow, (o) => {
+        if ('answer' in o) done(o.answer);
+        else if ('fail' in o) {
+          host.trace(flow, `forward to ${formatIpv4(upstream)}:53: ${o.fail} (SERVFAIL)`);
+          done(undefined);
+        } else {
+          host.trace(flow, `forward to ${formatIpv4(upstream)}:53: ${o.retry}`);
+          if (host.now() - start >= FORWARD_DEADLINE) done(undefined);
+          else attempt();
+        }
+      });
     };
     attempt();
   }
+}
 
-  private forwardUdp(
-    upstream: Ipv4Addr,
-    wire: Uint8Array,
-    id: number,
-    timeout: Nanos,
-    flow: number,
-    done: (m: DnsMessage | undefined) => void,
-    retry: (why: string) => void,
-  ): void {
+// ───────────────────────────── the server in a simulated pod ─────────────────────────────
+
+interface PooledUdp {
+  readonly sock: UdpSocket;
+  lastUsed: Nanos;
+  pending: { id: number; done: (o: UpstreamOutcome) => void; timer: Timer } | undefined;
+}
+
+/** CoreDNS in one pod: the plugin chain of kubeadm's Corefile on port 53. */
+export class CoreDnsServer implements CoreDnsHost {
+  private readonly pool: PooledUdp[] = [];
+  readonly rng: Rng;
+  private readonly chain: CoreDnsChain;
+
+  constructor(
+    readonly ns: NetNs,
+    readonly opts: CoreDnsOptions,
+  ) {
+    this.rng = ns.rng.fork('coredns');
+    this.chain = new CoreDnsChain(opts, this);
+  }
+
+  /** Binds UDP and TCP port 53; returns what could not be bound. */
+  start(port = 53): string[] {
+    return startDnsServer(this.ns, port, (req) => this.chain.handle(req, (bytes) => req.reply(bytes)));
+  }
+
+  now(): Nanos {
+    return this.ns.world.now;
+  }
+
+  trace(flow: number, text: string): void {
+    const w = this.ns.world;
+    if (w.tracer.on) w.tracer.hop('app', this.ns.label, undefined, undefined, flow, `coredns: ${text}`);
+  }
+
+  exchange(upstream: Ipv4Addr, proto: 'udp' | 'tcp', wire: Uint8Array, id: number, timeout: Nanos, flow: number, done: (o: UpstreamOutcome) => void): void {
+    if (proto === 'tcp') this.exchangeTcp(upstream, wire, id, timeout, flow, done);
+    else this.exchangeUdp(upstream, wire, id, timeout, flow, done);
+  }
+
+  private exchangeUdp(upstream: Ipv4Addr, wire: Uint8Array, id: number, timeout: Nanos, flow: number, done: (o: UpstreamOutcome) => void): void {
     const now = this.ns.world.now;
     // Transport.Dial: reuse an idle connection used within the last 10 s, else dial a new one
     let pc: PooledUdp | undefined;
@@ -909,7 +979,7 @@ export class CoreDnsServer {
     if (pc === undefined) {
       const s = this.ns.sockets.openUdp(0, 0, flow);
       if ('errno' in s) {
-        retry(s.message);
+        done({ retry: s.message });
         return;
       }
       s.connect(upstream, 53);
@@ -921,8 +991,7 @@ export class CoreDnsServer {
         fresh.sock.close();
         if (p !== undefined) {
           p.timer.cancel();
-          this.trace(flow, `forward to ${formatIpv4(upstream)}:53: ${err.message} (SERVFAIL)`);
-          p.done(undefined);
+          p.done({ fail: err.message });
         }
       };
       pc = fresh;
@@ -933,15 +1002,15 @@ export class CoreDnsServer {
       if (conn.pending?.id !== id) return;
       conn.pending = undefined;
       conn.sock.close();
-      retry(`no answer within ${timeout / 1e9}s, retrying`);
+      done({ retry: `no answer within ${timeout / 1e9}s, retrying` });
     }, null);
     conn.pending = {
       id,
       timer,
-      done: (m) => {
+      done: (o) => {
         conn.lastUsed = this.ns.world.now;
-        if (m !== undefined) this.pool.push(conn);
-        done(m);
+        if ('answer' in o) this.pool.push(conn);
+        done(o);
       },
     };
     this.trace(flow, `forward ${conn.sock.localPort} → ${formatIpv4(upstream)}:53 udp, id ${id}`);
@@ -950,7 +1019,7 @@ export class CoreDnsServer {
       timer.cancel();
       conn.pending = undefined;
       conn.sock.close();
-      retry(err.message);
+      done({ retry: err.message });
     }
   }
 
@@ -966,18 +1035,10 @@ export class CoreDnsServer {
     if (m.header.id !== p.id) return; // an old answer: keep reading
     conn.pending = undefined;
     p.timer.cancel();
-    p.done(m);
+    p.done({ answer: m });
   }
 
-  private forwardTcp(
-    upstream: Ipv4Addr,
-    wire: Uint8Array,
-    id: number,
-    timeout: Nanos,
-    flow: number,
-    done: (m: DnsMessage | undefined) => void,
-    retry: (why: string) => void,
-  ): void {
+  private exchangeTcp(upstream: Ipv4Addr, wire: Uint8Array, id: number, timeout: Nanos, flow: number, done: (o: UpstreamOutcome) => void): void {
     const reader = new DnsTcpReader();
     let settled = false;
     let sock: TcpSocket | undefined;
@@ -986,8 +1047,7 @@ export class CoreDnsServer {
       settled = true;
       timer.cancel();
       sock?.close();
-      if (m !== undefined) done(m);
-      else retry(why ?? 'connection failed');
+      done(m !== undefined ? { answer: m } : { retry: why ?? 'connection failed' });
     };
     const timer = this.ns.world.sched.schedule(timeout, () => finish(undefined, `no answer within ${timeout / 1e9}s over TCP, retrying`), null);
     const s = this.ns.sockets.tcp.connect(upstream, 53, 0, flow, {

@@ -241,17 +241,23 @@ export function upstreamAnswer(query: DnsMessage, table: Readonly<Record<string,
   return m;
 }
 
+/** The gateway resolver's answer to `query` and its bytes over `proto` (cut to a bare TC answer when it does not fit). */
+export function upstreamReply(query: DnsMessage, table: Readonly<Record<string, UpstreamDnsEntry>>, proto: 'udp' | 'tcp'): { resp: DnsMessage; bytes: Uint8Array } {
+  const resp = upstreamAnswer(query, table);
+  const e = ednsOf(query);
+  const limit = proto === 'tcp' ? 0xffff : Math.max(512, e?.udpSize ?? 512);
+  // unbound answers EDNS queries with its own buffer size (1232)
+  const withOpt = (x: DnsMessage): DnsMessage => (e === undefined ? x : { ...x, additionals: [...x.additionals.filter((r) => !isOpt(r)), optRecord(1232)] });
+  let bytes = encodeDns(withOpt(resp));
+  if (bytes.length > limit) bytes = encodeDns(withOpt({ ...resp, header: { ...resp.header, tc: true }, answers: [], authorities: [], additionals: [] }));
+  return { resp, bytes };
+}
+
 /** The resolver on the underlay gateway: serves `upstreamAnswer` on port 53. */
 export function startUpstreamDns(ns: NetNs, table: Readonly<Record<string, UpstreamDnsEntry>>, log?: (e: DnsServerLogEntry) => void): string[] {
   return startDnsServer(ns, 53, (req) => {
     const q = req.query.questions[0]!;
-    const resp = upstreamAnswer(req.query, table);
-    const e = ednsOf(req.query);
-    const limit = req.proto === 'tcp' ? 0xffff : Math.max(512, e?.udpSize ?? 512);
-    // unbound answers EDNS queries with its own buffer size (1232)
-    const withOpt = (x: DnsMessage): DnsMessage => (e === undefined ? x : { ...x, additionals: [...x.additionals.filter((r) => !isOpt(r)), optRecord(1232)] });
-    let bytes = encodeDns(withOpt(resp));
-    if (bytes.length > limit) bytes = encodeDns(withOpt({ ...resp, header: { ...resp.header, tc: true }, answers: [], authorities: [], additionals: [] }));
+    const { resp, bytes } = upstreamReply(req.query, table, req.proto);
     const w = ns.world;
     if (w.tracer.on) {
       w.tracer.hop('app', ns.label, undefined, undefined, req.flow, `resolver: ${req.proto} ${formatIpv4(req.client)}:${req.clientPort} ${dnsTypeName(q.type)} ${q.name}. → ${dnsRcodeName(resp.header.rcode)}, ${resp.answers.length} answer${resp.answers.length === 1 ? '' : 's'} (upstream table)`);
