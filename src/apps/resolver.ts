@@ -249,6 +249,22 @@ const GAI_ERROR: Record<Herrno, string> = {
   NO_RECOVERY: 'Non-recoverable failure in name resolution',
 };
 
+/** getaddrinfo's error code (`EAI_NONAME`) for the gai_strerror text a {@link Resolution} carries. */
+export function gaiErrorCode(text: string): string | undefined {
+  switch (text) {
+    case GAI_ERROR.HOST_NOT_FOUND:
+      return 'EAI_NONAME';
+    case GAI_ERROR.NO_DATA:
+      return 'EAI_NODATA';
+    case GAI_ERROR.TRY_AGAIN:
+      return 'EAI_AGAIN';
+    case GAI_ERROR.NO_RECOVERY:
+      return 'EAI_FAIL';
+    default:
+      return undefined;
+  }
+}
+
 /** The result of sending one or two queries (res_nsend). */
 interface SendResult {
   /** The answers in the order they arrived. */

@@ -9,7 +9,8 @@
  * command and every wait has a time limit.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { ANY_RUN_NS } from './plan.js';
 
@@ -169,6 +170,32 @@ export function precleanStale(ownPrefix: string): { removed: string[]; kept: str
   return { removed, kept };
 }
 
+/** Where `ip netns exec <ns>` finds the files it bind-mounts over /etc. */
+export const ETC_NETNS = '/etc/netns';
+
+/** The only files a run writes under /etc/netns/<ns>/. */
+const ETC_FILES = new Set(['resolv.conf', 'hosts', 'nsswitch.conf']);
+
+/** Removes /etc/netns/<ns> folders of runs whose process is gone (a run killed with SIGKILL leaves them). */
+export function precleanStaleEtc(ownPrefix: string): string[] {
+  const removed: string[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(ETC_NETNS);
+  } catch {
+    return removed;
+  }
+  for (const name of entries) {
+    const m = ANY_RUN_NS.exec(name);
+    if (!m || name.startsWith(ownPrefix)) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || (alive(pid) && isPodnetProcess(pid))) continue;
+    rmSync(join(ETC_NETNS, name), { recursive: true, force: true });
+    removed.push(join(ETC_NETNS, name));
+  }
+  return removed;
+}
+
 function killQuietly(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(pid, sig);
@@ -193,6 +220,8 @@ export interface CleanupSummary {
 export class Janitor {
   private readonly namespaces: string[] = [];
   private readonly dirs: string[] = [];
+  private readonly etcDirs: string[] = [];
+  private madeEtcNetns = false;
   private readonly children = new Map<number, { child: ChildProcess; what: string }>();
   private cleaned: CleanupSummary | undefined;
   private handlers: Array<[string, (...a: unknown[]) => void]> = [];
@@ -208,6 +237,26 @@ export class Janitor {
     const r = runSync(['ip', 'netns', 'add', name], { timeoutMs: 10_000 });
     if (r.status !== 0) throw new KernelCommandError(['ip', 'netns', 'add', name], r, 'creating a namespace');
     this.namespaces.push(name);
+  }
+
+  /**
+   * Writes /etc/netns/<ns>/<file> for a namespace of this run (`ip netns exec` bind-mounts them
+   * over /etc: glibc in that namespace reads this resolv.conf). Removed on cleanup.
+   */
+  writeEtcFiles(ns: string, files: Readonly<Record<string, string>>): void {
+    if (!ns.startsWith(this.prefix) || !/^[A-Za-z0-9_.-]+$/.test(ns)) throw new Error(`refusing to write /etc/netns files for ${ns}: not one of this run's namespaces`);
+    if (this.cleaned) throw new Error('run already cleaned up');
+    if (!existsSync(ETC_NETNS)) {
+      mkdirSync(ETC_NETNS, { mode: 0o755 });
+      this.madeEtcNetns = true;
+    }
+    const dir = join(ETC_NETNS, ns);
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    if (!this.etcDirs.includes(dir)) this.etcDirs.push(dir);
+    for (const [name, content] of Object.entries(files)) {
+      if (!ETC_FILES.has(name)) throw new Error(`refusing to write /etc/netns/${ns}/${name}: only ${[...ETC_FILES].join(', ')}`);
+      writeFileSync(join(dir, name), content, { mode: 0o644 });
+    }
   }
 
   /** A scratch folder of this run (made with mkdtemp) to delete on cleanup. */
@@ -297,6 +346,14 @@ export class Janitor {
           break;
         }
         sleepSync(100);
+      }
+    }
+    for (const d of this.etcDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+    if (this.madeEtcNetns) {
+      try {
+        rmdirSync(ETC_NETNS); // only when empty: another run's files stay
+      } catch {
+        /* not empty */
       }
     }
     const leftover = listNamespaces().filter((n) => n.startsWith(this.prefix));

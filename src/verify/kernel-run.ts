@@ -3,11 +3,11 @@
  * the captures, replays podnet's probe schedule, stops everything and hands back the capture
  * files and what each probe printed. Cleanup is the caller's Janitor's job (see verify.ts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import type { KernelPlan, ServerPlan } from './plan.js';
+import type { KernelPlan } from './plan.js';
 import { assertStepConfined } from './plan.js';
 import type { Janitor } from './host.js';
 import { KernelCommandError, runSync, sleep } from './host.js';
@@ -119,6 +119,7 @@ const TAIL_MS = 300;
 export function buildTopology(plan: KernelPlan, janitor: Janitor, log?: (line: string) => void): void {
   for (const n of plan.namespaces) janitor.addNamespace(n.name);
   log?.(`built ${plan.namespaces.length} namespaces`);
+  for (const e of plan.etcFiles) janitor.writeEtcFiles(e.ns, e.files);
   for (const s of plan.steps) {
     if (s.phase === 'netns') continue;
     assertStepConfined(s, plan);
@@ -160,15 +161,22 @@ function exited(child: ChildProcess, limitMs: number): Promise<{ code: number | 
   });
 }
 
-async function startServers(servers: readonly ServerPlan[], janitor: Janitor, agents: string, maxSeconds: number): Promise<ChildProcess[]> {
-  const started: Array<{ child: ChildProcess; s: ServerPlan; io: ReturnType<typeof collect> }> = [];
-  for (const s of servers) {
+async function startServers(plan: KernelPlan, janitor: Janitor, agents: string, maxSeconds: number, dir: string): Promise<ChildProcess[]> {
+  const started: Array<{ child: ChildProcess; s: { name: string }; io: ReturnType<typeof collect> }> = [];
+  for (const s of plan.servers) {
     const argv = ['ip', 'netns', 'exec', s.ns, process.execPath, join(agents, 'server.js'), '--name', s.name, '--max-seconds', String(maxSeconds)];
     for (const p of s.tcp) argv.push('--tcp', String(p));
     for (const p of s.udp) argv.push('--udp', String(p));
     const child = janitor.spawn(argv, `server ${s.name}`);
     started.push({ child, s, io: collect(child) });
   }
+  plan.dnsServers.forEach((s, i) => {
+    const config = join(dir, `dns-server-${i}.json`);
+    writeFileSync(config, JSON.stringify(s.config));
+    const argv = ['ip', 'netns', 'exec', s.ns, process.execPath, join(agents, 'dns-server.js'), '--config', config, '--max-seconds', String(maxSeconds)];
+    const child = janitor.spawn(argv, `DNS server ${s.name}`);
+    started.push({ child, s, io: collect(child) });
+  });
   const deadline = Date.now() + 15_000;
   for (;;) {
     const failed = started.find((x) => x.child.exitCode !== null || /ERROR/.test(x.io.out()));
@@ -188,7 +196,7 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRun> {
   buildTopology(plan, janitor, log);
   const topology = checkTopology(plan, opts.network);
   log?.(topology.length === 0 ? 'the built topology holds what podnet\'s network holds' : `the built topology differs from podnet's in ${topology.length} place${topology.length === 1 ? '' : 's'}`);
-  const servers = await startServers(plan.servers, janitor, agents, Math.ceil((LEAD_MS + opts.end / 1e6 + 120_000) / 1000));
+  const servers = await startServers(plan, janitor, agents, Math.ceil((LEAD_MS + opts.end / 1e6 + 120_000) / 1000), opts.dir);
   log?.(`started ${servers.length} servers`);
   const running = await startCaptures(janitor, plan.captures, opts.dir);
   log?.(`capturing on ${running.length} interfaces`);

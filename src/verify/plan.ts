@@ -16,6 +16,10 @@ import { VxlanDevice } from '../net/vxlan.js';
 import { VethDevice } from '../net/veth.js';
 import { formatRoute } from '../net/route.js';
 import { formatIpv4, formatMac } from '../wire/addr.js';
+import { clusterDnsView, dnsViewToJson, isCoreDnsPod } from '../apps/coredns.js';
+import { formatResolvConf, hostResolvConf, podResolvConf } from '../apps/resolver.js';
+import type { ResolverSetup } from '../apps/resolver.js';
+import type { DnsAgentConfig } from './agents/dns-server.js';
 
 /** What a kernel namespace stands for. */
 export type KernelNsRole = 'node' | 'pod' | 'external' | 'gateway' | 'switch';
@@ -61,6 +65,21 @@ export interface ServerPlan {
   readonly udp: readonly number[];
 }
 
+/** A DNS server to run: podnet's CoreDNS chain in a CoreDNS pod, or the underlay gateway's upstream resolver. */
+export interface DnsServerPlan {
+  readonly ns: string;
+  /** The pod's display name, or `gateway`. */
+  readonly name: string;
+  readonly config: DnsAgentConfig;
+}
+
+/** Files `ip netns exec` bind-mounts over /etc for one namespace (from /etc/netns/<ns>/): resolv.conf, hosts, nsswitch.conf. */
+export interface EtcFilesPlan {
+  readonly ns: string;
+  /** File name under /etc → content. */
+  readonly files: Readonly<Record<string, string>>;
+}
+
 /** Options of the planner. */
 export interface PlanOptions {
   /** Namespace name prefix, e.g. `pnk1234-` (see namePrefix). */
@@ -71,6 +90,13 @@ export interface PlanOptions {
    * node; kube-proxy/flannel rules printed by podnet as iptables-save text plug in here.
    */
   readonly iptablesRestore?: (node: BuiltNode) => string | undefined;
+  /**
+   * How probe sources resolve names (by podnet namespace id): their resolv.conf and hosts, as
+   * podnet's resolver reads them. Each gets /etc/netns files so glibc reads the same.
+   */
+  readonly resolvers?: ReadonlyMap<string, ResolverSetup>;
+  /** The seed of the kernel side's CoreDNS agents (loadbalance shuffles, upstream query ids). */
+  readonly seed?: number;
 }
 
 /** The whole plan. */
@@ -80,6 +106,8 @@ export interface KernelPlan {
   readonly steps: readonly PlanStep[];
   readonly captures: readonly CapturePointPlan[];
   readonly servers: readonly ServerPlan[];
+  readonly dnsServers: readonly DnsServerPlan[];
+  readonly etcFiles: readonly EtcFilesPlan[];
   /** podnet namespace id → kernel netns name. */
   readonly nsName: ReadonlyMap<string, string>;
 }
@@ -298,10 +326,19 @@ export function planKernelTopology(net: Network, opts: PlanOptions): KernelPlan 
     }
   }
 
-  // servers on declared ports, as podnet's Simulation starts them
+  // servers on declared ports, as podnet's Simulation starts them: CoreDNS serves port 53 itself
+  const model = net.model;
   const servers: ServerPlan[] = [];
+  const dnsServers: DnsServerPlan[] = [];
   for (const pod of net.pods.values()) {
-    const portsOf = pod.model.containers.flatMap((c) => c.ports);
+    let portsOf = pod.model.containers.flatMap((c) => c.ports);
+    if (isCoreDnsPod(pod.model)) {
+      portsOf = portsOf.filter((p) => p.containerPort !== 53 || (p.protocol !== 'UDP' && p.protocol !== 'TCP'));
+      const policy = pod.model.dnsPolicy;
+      const conf = policy === 'Default' || policy === 'None' ? podResolvConf(pod.model, model) : hostResolvConf(model);
+      const view = dnsViewToJson(clusterDnsView(model, [pod.model.ip]));
+      dnsServers.push({ ns: k(pod.ns), name: pod.display, config: { mode: 'coredns', name: pod.display, view, upstreams: conf.nameservers.map(formatIpv4), seed: opts.seed ?? 1 } });
+    }
     const tcp = portsOf.filter((p) => p.protocol === 'TCP').map((p) => p.containerPort);
     const udp = portsOf.filter((p) => p.protocol === 'UDP').map((p) => p.containerPort);
     if (tcp.length + udp.length > 0) servers.push({ ns: k(pod.ns), name: pod.display, tcp, udp });
@@ -312,7 +349,21 @@ export function planKernelTopology(net: Network, opts: PlanOptions): KernelPlan 
     if (tcp.length + udp.length > 0) servers.push({ ns: k(ext.ns), name: ext.model.name, tcp, udp });
   }
 
-  const plan: KernelPlan = { prefix, namespaces, steps, captures, servers, nsName };
+  // the gateway's resolver (podnet always runs it; the kernel side only where something may ask it)
+  const resolvers = opts.resolvers ?? new Map<string, ResolverSetup>();
+  if (net.gateway !== undefined && (dnsServers.length > 0 || resolvers.size > 0)) {
+    dnsServers.push({ ns: k(net.gateway.ns), name: 'gateway', config: { mode: 'upstream', table: model.dns?.upstream ?? {} } });
+  }
+  const etcFiles: EtcFilesPlan[] = [];
+  for (const [podnetNs, setup] of resolvers) {
+    const ns = nsName.get(podnetNs);
+    if (ns === undefined) throw new Error(`internal: no kernel namespace for ${podnetNs}`);
+    const hosts = (setup.hosts ?? []).map((h) => `${formatIpv4(h.address)}\t${h.names.join(' ')}`).join('\n');
+    // glibc reads files then DNS, whatever the host's own nsswitch.conf says (no systemd-resolved, no mDNS)
+    etcFiles.push({ ns, files: { 'resolv.conf': `${formatResolvConf(setup.conf)}\n`, hosts: `${hosts}\n`, 'nsswitch.conf': 'hosts: files dns\n' } });
+  }
+
+  const plan: KernelPlan = { prefix, namespaces, steps, captures, servers, dnsServers, etcFiles, nsName };
   for (const s of steps) assertStepConfined(s, plan);
   return plan;
 }
@@ -363,8 +414,16 @@ export function formatPlanScript(plan: KernelPlan): string {
     if (s.input !== undefined) lines.push(`${cmd} <<'PODNET_EOF'  # ${s.why}`, s.input.replace(/\n$/, ''), 'PODNET_EOF');
     else lines.push(`${cmd}  # ${s.why}`);
   }
+  if (plan.etcFiles.length > 0) {
+    lines.push('', '# /etc/netns files (ip netns exec bind-mounts them over /etc: glibc reads them)');
+    for (const e of plan.etcFiles) for (const [name, content] of Object.entries(e.files)) lines.push(`mkdir -p /etc/netns/${e.ns} && cat > /etc/netns/${e.ns}/${name} <<'PODNET_EOF'`, content.replace(/\n$/, ''), 'PODNET_EOF');
+  }
+  if (plan.dnsServers.length > 0) {
+    lines.push('', '# DNS servers (src/verify/agents/dns-server.ts)');
+    for (const d of plan.dnsServers) lines.push(`#   ${d.name}: ip netns exec ${d.ns} node dns-server.js --config <${d.config.mode} config>`);
+  }
   lines.push('', '# capture points');
   for (const c of plan.captures) lines.push(`#   ${c.point}: ip netns exec ${c.ns} tcpdump -p --immediate-mode -U -i ${c.dev}`);
-  lines.push('', '# cleanup', ...[...plan.namespaces].reverse().map((n) => `# ip netns delete ${n.name}`));
+  lines.push('', '# cleanup', ...[...plan.namespaces].reverse().map((n) => `# ip netns delete ${n.name}`), ...plan.etcFiles.map((e) => `# rm -r /etc/netns/${e.ns}`));
   return lines.join('\n') + '\n';
 }

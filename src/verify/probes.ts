@@ -8,6 +8,7 @@ import type { ProbeReport } from '../simulation.js';
 import type { Mismatch } from './compare.js';
 import type { KernelProbeOutput } from './kernel-run.js';
 import type { ProbeGroup } from './schedule.js';
+import { gaiErrorCode } from '../apps/resolver.js';
 
 /** One probe's outcomes on both sides. */
 export interface ProbeComparison {
@@ -25,6 +26,9 @@ export interface ProbeComparison {
 export function parsePingOutcomes(stdout: string, stderr: string, count: number): string[] {
   const out: Array<string | undefined> = new Array(count).fill(undefined);
   const text = `${stdout}\n${stderr}`;
+  // a destination name that did not resolve: ping says why and sends nothing
+  const gai = /^ping: (?!local error)(\S+): (.+)$/m.exec(text);
+  if (gai !== null && !/^PING /m.test(text)) return out.map(() => `error: ping: ${gai[1]}: ${gai[2]!.trim()}`);
   for (const line of text.split('\n')) {
     const rep = /^\d+ bytes from ([\d.]+): icmp_seq=(\d+) ttl=(\d+)/.exec(line);
     if (rep) {
@@ -70,6 +74,15 @@ export interface AgentLine {
   readonly error?: string | null;
   /** The socket's errno when an error ended the attempt (the UDP client). */
   readonly errno?: string | null;
+  /** A destination given by name: what getaddrinfo returned, in its order. */
+  readonly addresses?: readonly string[];
+  /** A destination given by name that did not resolve: getaddrinfo's error (`EAI_NONAME`). */
+  readonly gaiError?: string;
+}
+
+/** How a name's resolution reads in an outcome: the addresses getaddrinfo returned, before what the attempt got. */
+function resolvedPrefix(addresses: readonly string[] | undefined): string {
+  return addresses === undefined ? '' : `resolved ${addresses.join(',') || '(none)'}; `;
 }
 
 /** A socket error of a UDP attempt as both sides' outcomes read it: by errno, not by either side's wording. */
@@ -101,9 +114,11 @@ export function agentOutcome(out: KernelProbeOutput | undefined, pinned: boolean
     if (out.killed) return 'agent killed (time limit)';
     return `agent failed: ${(out.stderr.trim() || out.stdout.trim() || `exit ${out.exitCode}`).split('\n')[0]}`;
   }
-  if (j.ok === true && typeof j.data === 'string') return bannerOutcome(j.data, pinned, nat) ?? `reply ${JSON.stringify(j.data)}`;
-  if (typeof j.errno === 'string') return `error: ${udpSocketError(j.errno)}`;
-  return `error: ${j.error ?? 'no reply'}`;
+  if (typeof j.gaiError === 'string') return `error: getaddrinfo ${j.gaiError}`;
+  const pre = resolvedPrefix(j.addresses);
+  if (j.ok === true && typeof j.data === 'string') return pre + (bannerOutcome(j.data, pinned, nat) ?? `reply ${JSON.stringify(j.data)}`);
+  if (typeof j.errno === 'string') return `${pre}error: ${udpSocketError(j.errno)}`;
+  return `${pre}error: ${j.error ?? 'no reply'}`;
 }
 
 /** The client port of every attempt of every TCP/UDP probe, as the kernel agents reported it. */
@@ -124,13 +139,16 @@ export function podnetOutcomes(r: ProbeReport, pinned: boolean, nat: ReadonlySet
       if (a.error !== undefined && a.error !== 'no reply') return `error: ${a.error}`;
       return 'no reply';
     }
+    const res = a.resolved;
+    if (res !== undefined && res.addresses.length === 0) return `error: getaddrinfo ${gaiErrorCode(res.error ?? '') ?? res.error ?? 'no address'}`;
+    const pre = resolvedPrefix(res?.addresses);
     if (a.ok && a.answeredBy !== undefined && a.serverSaw !== undefined) {
       const [ip, port] = a.serverSaw.split(':') as [string, string];
-      return `answered by ${a.answeredBy}, which saw ${ip}:${shownPort(ip, port, pinned, nat)}`;
+      return `${pre}answered by ${a.answeredBy}, which saw ${ip}:${shownPort(ip, port, pinned, nat)}`;
     }
     // an error an ICMP message set on a connected UDP socket
-    if (r.protocol === 'udp' && a.sent && a.errno !== undefined) return `error: ${udpSocketError(a.errno)}`;
-    return `error: ${a.error ?? 'no reply'}`;
+    if (r.protocol === 'udp' && a.sent && a.errno !== undefined) return `${pre}error: ${udpSocketError(a.errno)}`;
+    return `${pre}error: ${a.error ?? 'no reply'}`;
   });
 }
 

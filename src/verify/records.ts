@@ -27,7 +27,7 @@
  *   compared (their option kind is).
  */
 import { dissectFrame, isMalformed, summarizeFrame } from '../wire/dissect.js';
-import type { FrameDissection, IcmpDissection, IpDissection, TcpDissection, UdpDissection } from '../wire/dissect.js';
+import type { DnsDissection, FrameDissection, IcmpDissection, IpDissection, TcpDissection, UdpDissection } from '../wire/dissect.js';
 import { readU16 } from '../wire/addr.js';
 import type { Nanos } from '../sim/time.js';
 
@@ -214,6 +214,27 @@ function payloadFields(b: Builder, prefix: string, off: number, len: number, con
   b.fields.set(`${prefix}payload`, Buffer.from(data).toString('hex'));
 }
 
+/**
+ * A DNS message's fields: header flags, rcode, the question, and each section's records as dig
+ * prints them (name, TTL, class, type, data), compared as sets — CoreDNS's loadbalance shuffles
+ * them at random. The id is random in glibc and CoreDNS's forward: only which earlier message of
+ * the connection carries the same one is compared (an answer carries its query's).
+ */
+function dnsFields(b: Builder, prefix: string, m: DnsDissection, conn: string): string {
+  const f = b.fields;
+  f.set(`${prefix}dns.qr`, m.qr);
+  f.set(`${prefix}dns.opcode`, m.opcode);
+  f.set(`${prefix}dns.flags`, m.flags);
+  f.set(`${prefix}dns.rcode`, m.rcode);
+  const question = m.questions.map((q) => `${q.name} ${q.class} ${q.type}`).join('; ');
+  f.set(`${prefix}dns.question`, question);
+  f.set(`${prefix}dns.answers`, [...m.answers].sort().join('; '));
+  f.set(`${prefix}dns.authority`, [...m.authority].sort().join('; '));
+  f.set(`${prefix}dns.additional`, [...m.additional].sort().join('; '));
+  b.patterns.push({ field: `${prefix}dns.id`, scope: conn, value: m.id });
+  return ` dns ${m.qr ? 'response' : 'query'} ${question}`;
+}
+
 /** Reads the quoted IP header of an ICMP error (TTL, length, DF) from the raw bytes. */
 function quoteFields(b: Builder, prefix: string, icmpOff: number, icmp: IcmpDissection): void {
   const q = icmpOff + 8;
@@ -354,8 +375,9 @@ function describeIp(b: Builder, d: FrameDissection, ip: IpDissection, prefix: st
     b.l4 = { flow, real: sortedPair(`${ip.src}:${udp.sport}`, `${ip.dst}:${udp.dport}`), proto: 'udp', synIsn: undefined };
     portFields(b, prefix, 'udp', [udp.sport, sp, ip.src], [udp.dport, dp, ip.dst], conn);
     f.set(`${prefix}payloadLen`, d.payloadLen ?? 0);
-    if (!ip.mf) payloadFields(b, prefix, l4 + 8, d.payloadLen ?? 0, conn);
-    detail = `udp len${udp.len + b.lenAdjust}`;
+    const dns = !ip.mf && d.dns !== undefined ? dnsFields(b, prefix, d.dns, conn) : '';
+    if (!ip.mf && dns === '') payloadFields(b, prefix, l4 + 8, d.payloadLen ?? 0, conn);
+    detail = `udp len${udp.len + b.lenAdjust}${dns}`;
   } else if (d.tcp !== undefined && !isMalformed(d.tcp)) {
     const tcp = d.tcp;
     const sp = portLabel(b, tcp.sport, ip.src);

@@ -70,12 +70,16 @@ export function scheduleFromPodnet(sim: Simulation, probes: readonly ProbeModel[
     const timeoutMs = Math.round(p.timeout / 1e6);
     const launches: Launch[] = [];
     if (p.protocol === 'icmp') {
-      const args = ['-n', '-c', String(p.count), '-s', String(p.size), '-i', seconds(p.interval), '-W', seconds(p.timeout), '-M', p.pmtudisc, dst];
+      // ping resolves a host name itself (getaddrinfo AF_UNSPEC), once, as podnet's ping does
+      const target = sim.resolveTo(p.to).name ?? dst;
+      const args = ['-n', '-c', String(p.count), '-s', String(p.size), '-i', seconds(p.interval), '-W', seconds(p.timeout), '-M', p.pmtudisc, target];
       launches.push({ probe: i, attempt: 0, attempts: p.count, name: p.name, protocol: 'icmp', offset: 0, kind: 'ping', args, count: p.count, limitMs: Math.round((p.count * p.interval + p.timeout) / 1e6) + 3000 });
     } else if (r.port !== undefined) {
       const port = r.port;
       const offsets = r.attempts.map((a) => a.t - first.t);
-      const args = ['--dst', dst, '--port', String(port), '--timeout-ms', String(timeoutMs)];
+      // a host name is resolved on the kernel side too, by glibc, before each attempt (as podnet's resolver does)
+      const name = sim.resolveTo(p.to).name;
+      const args = [...(name === undefined ? ['--dst', dst] : ['--name', name]), '--port', String(port), '--timeout-ms', String(timeoutMs)];
       if (p.sourcePort !== undefined) args.push('--sport', String(p.sourcePort));
       if (p.protocol === 'udp') args.push('--payload-hex', Buffer.from(udpPayload(p.size)).toString('hex'));
       if (offsets.length > 1) args.push('--offsets-ms', offsets.map((o) => String(Math.round(o / 1e3) / 1e3)).join(','));
@@ -90,7 +94,8 @@ export function scheduleFromPodnet(sim: Simulation, probes: readonly ProbeModel[
         kind: p.protocol === 'tcp' ? 'tcp-client' : 'udp-client',
         args,
         count: offsets.length,
-        limitMs: Math.round(last / 1e6) + timeoutMs + 5000,
+        // glibc may take timeout × attempts per nameserver and candidate name when DNS answers go missing
+        limitMs: Math.round(last / 1e6) + timeoutMs + 5000 + (name === undefined ? 0 : 60_000),
       });
     }
     groups.push({ probe: i, name: p.name, protocol: p.protocol, fromNs: from.ns.name, podnetStart: first.t, gap: p.start, launches });

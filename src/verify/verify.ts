@@ -27,7 +27,8 @@ import { formatIpv4 } from '../wire/addr.js';
 import type { Nanos } from '../sim/time.js';
 import { formatPlanScript, namePrefix, planKernelTopology } from './plan.js';
 import type { KernelPlan } from './plan.js';
-import { Janitor, kernelUnavailable, precleanStale, staleRunNamespaces } from './host.js';
+import { Janitor, kernelUnavailable, precleanStale, precleanStaleEtc, staleRunNamespaces } from './host.js';
+import type { ResolverSetup } from '../apps/resolver.js';
 import type { CleanupSummary } from './host.js';
 import { runKernel } from './kernel-run.js';
 import type { KernelRun } from './kernel-run.js';
@@ -184,6 +185,8 @@ export function decodeContextFor(model: ClusterModel): DecodeContext {
   const allNodeAddrs = [...nodeAddrs.values()].flat();
   for (const p of model.pods) for (const c of p.containers) for (const port of c.ports) at([formatIpv4(p.ip)], port.containerPort);
   for (const e of model.externalHosts) for (const port of e.ports) at([formatIpv4(e.ip)], port.containerPort);
+  // the underlay gateway's resolver (the nodes' nameserver, where CoreDNS forwards)
+  if (model.underlay.gateway !== undefined) at([formatIpv4(model.underlay.gateway)], 53);
   for (const svc of model.services) {
     const frontends = [...svc.clusterIPs, ...svc.externalIPs, ...svc.loadBalancerIPs].map(formatIpv4);
     for (const sp of svc.ports) {
@@ -290,6 +293,8 @@ export async function verifyKernel(model: ClusterModel, opts: VerifyOptions): Pr
     }
     const r = precleanStale(prefix);
     if (r.removed.length > 0) log(`preclean: removed ${r.removed.join(', ')}`);
+    const etc = precleanStaleEtc(prefix);
+    if (etc.length > 0) log(`preclean: removed ${etc.join(', ')}`);
     if (r.kept.length > 0) throw new StaleNamespacesError(`cannot preclean: ${r.kept.join('; ')}`);
   }
 
@@ -310,7 +315,13 @@ export async function verifyKernel(model: ClusterModel, opts: VerifyOptions): Pr
     const watched = runWatched(model, opts.seed, sps, { ...pcap(sps.length > 0 ? 'podnet-unforced.pcapng' : 'podnet.pcapng'), ...buildOpt });
     const pod = watched.run;
     const hook = opts.iptablesRestore ?? (netfilter === 'mirror' ? podnetRulesOf : undefined);
-    const plan: KernelPlan = planKernelTopology(pod.sim.network, hook === undefined ? { prefix } : { prefix, iptablesRestore: hook });
+    // probe sources that resolve a host name: glibc there reads what podnet's resolver reads
+    const resolvers = new Map<string, ResolverSetup>();
+    for (const p of scenario.probes) {
+      if (pod.sim.resolveTo(p.to).name === undefined) continue;
+      resolvers.set(pod.sim.resolveFrom(p.from).ns.name, pod.sim.resolverSetup(p.from, 0));
+    }
+    const plan: KernelPlan = planKernelTopology(pod.sim.network, { prefix, resolvers, seed: opts.seed, ...(hook === undefined ? {} : { iptablesRestore: hook }) });
     if (opts.keepDir !== undefined) writeFileSync(join(dir, 'kernel-topology.sh'), formatPlanScript(plan));
     const schedule = scheduleFromPodnet(pod.sim, scenario.probes, pod.reports, scenario.parallel);
     let kernel: KernelRun;

@@ -9,7 +9,8 @@
  * (chi-square test of homogeneity at α = 0.001; d and e have enough flows for it to apply).
  */
 import { describe, expect, test } from 'vitest';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { ETC_NETNS } from '../../src/verify/host.js';
 import { join } from 'node:path';
 import { loadTopologyPath } from '../../src/kube/load/index.js';
 import { verifyKernel } from '../../src/verify/verify.js';
@@ -36,6 +37,8 @@ describe.skipIf(kernelSkip !== undefined)('podnet matches the Linux kernel', () 
     // everything this run made is gone
     expect(r.cleanup.leftover).toEqual([]);
     expect(namespacesWith(namePrefix(process.pid))).toEqual([]);
+    // and so are the /etc/netns files glibc read in them
+    expect(existsSync(ETC_NETNS) ? readdirSync(ETC_NETNS).filter((f) => f.startsWith(namePrefix(process.pid))) : []).toEqual([]);
     // every capture point's tcpdump kept every packet
     for (const p of r.points) expect(p.capture?.complete, `${p.point}: tcpdump complete`).toBe(true);
     if (r.services !== undefined) {

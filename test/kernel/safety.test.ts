@@ -8,13 +8,13 @@
 import { afterAll, describe, expect, test } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDefaultTopology } from '../../src/kube/load/index.js';
 import { Simulation } from '../../src/simulation.js';
 import { namePrefix, planKernelTopology } from '../../src/verify/plan.js';
-import { Janitor, namespacePids, runSync } from '../../src/verify/host.js';
+import { ETC_NETNS, Janitor, namespacePids, precleanStaleEtc, runSync } from '../../src/verify/host.js';
 import { buildTopology } from '../../src/verify/kernel-run.js';
 import { checkTopology } from '../../src/verify/topology-check.js';
 import { CLI, kernelSkip, namespacesWith, stillRunning } from './env.js';
@@ -128,6 +128,35 @@ describe.skipIf(kernelSkip !== undefined)('kernel suite safety', () => {
     } finally {
       if (sleeper.exitCode === null) sleeper.kill('SIGKILL');
       runSync(['ip', 'netns', 'delete', stale]);
+    }
+  });
+
+  test('/etc/netns files: only for this run’s namespaces and only resolv.conf, hosts, nsswitch.conf; gone after cleanup, and a dead run’s are precleaned', () => {
+    const hadEtcNetns = existsSync(ETC_NETNS);
+    const j = new Janitor(namePrefix(process.pid));
+    const mine = `${namePrefix(process.pid)}pod-client`;
+    expect(() => j.writeEtcFiles('other-ns', { 'resolv.conf': 'x' })).toThrow(/not one of this run/);
+    expect(() => j.writeEtcFiles(`${namePrefix(process.pid)}../../x`, { 'resolv.conf': 'x' })).toThrow(/not one of this run/);
+    expect(() => j.writeEtcFiles(mine, { passwd: 'x' })).toThrow(/only resolv.conf, hosts, nsswitch.conf/);
+    j.writeEtcFiles(mine, { 'resolv.conf': 'nameserver 10.96.0.10\n' });
+    expect(readFileSync(join(ETC_NETNS, mine, 'resolv.conf'), 'utf8')).toBe('nameserver 10.96.0.10\n');
+    j.cleanup();
+    expect(existsSync(join(ETC_NETNS, mine))).toBe(false);
+    expect(existsSync(ETC_NETNS)).toBe(hadEtcNetns);
+    // a run killed with SIGKILL leaves its folder; --preclean's sweep removes it, never a live run's
+    const deadPid = spawnSync('true').pid!;
+    const stale = join(ETC_NETNS, `${namePrefix(deadPid)}pod-x`);
+    const live = join(ETC_NETNS, `${namePrefix(process.pid)}pod-y`);
+    mkdirSync(stale, { recursive: true });
+    mkdirSync(live, { recursive: true });
+    writeFileSync(join(stale, 'resolv.conf'), 'x');
+    try {
+      expect(precleanStaleEtc(namePrefix(process.pid + 1))).toEqual([stale]);
+      expect(existsSync(live)).toBe(true);
+    } finally {
+      rmSync(stale, { recursive: true, force: true });
+      rmSync(live, { recursive: true, force: true });
+      if (!hadEtcNetns) rmSync(ETC_NETNS, { recursive: true, force: true });
     }
   });
 

@@ -94,12 +94,18 @@ describe('kernel plan for the built-in topology', () => {
     expect(plan.captures.map((c) => c.point).sort()).toEqual(podnetPoints.sort());
     expect(plan.captures.find((c) => c.point === 'node1/cni0')).toEqual({ point: 'node1/cni0', ns: 'pnk123-node-node1', dev: 'cni0' });
     expect(plan.servers).toEqual([
-      // the addons: the kube-apiserver static pod (hostNetwork) and CoreDNS
+      // the addons: the kube-apiserver static pod (hostNetwork) and CoreDNS, whose port 53 is the DNS agent's
       { ns: 'pnk123-node-node1', name: 'kube-system/kube-apiserver-node1', tcp: [6443], udp: [] },
-      { ns: 'pnk123-pod-kube-system.coredns-44665cbf44-q5wrj', name: 'kube-system/coredns-44665cbf44-q5wrj', tcp: [53, 9153], udp: [53] },
-      { ns: 'pnk123-pod-kube-system.coredns-44665cbf44-7dmc7', name: 'kube-system/coredns-44665cbf44-7dmc7', tcp: [53, 9153], udp: [53] },
+      { ns: 'pnk123-pod-kube-system.coredns-44665cbf44-q5wrj', name: 'kube-system/coredns-44665cbf44-q5wrj', tcp: [9153], udp: [] },
+      { ns: 'pnk123-pod-kube-system.coredns-44665cbf44-7dmc7', name: 'kube-system/coredns-44665cbf44-7dmc7', tcp: [9153], udp: [] },
       { ns: 'pnk123-pod-web-0', name: 'web-0', tcp: [8080], udp: [7777] },
       { ns: 'pnk123-pod-web-1', name: 'web-1', tcp: [8080], udp: [7777] },
+    ]);
+    // CoreDNS answers on 53 (podnet's chain over real sockets), forwarding to the gateway's resolver
+    expect(plan.dnsServers.map((d) => `${d.ns} ${d.config.mode}`)).toEqual([
+      'pnk123-pod-kube-system.coredns-44665cbf44-q5wrj coredns',
+      'pnk123-pod-kube-system.coredns-44665cbf44-7dmc7 coredns',
+      'pnk123-gw upstream',
     ]);
   });
 

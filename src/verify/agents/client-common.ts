@@ -1,7 +1,10 @@
 /**
  * What the kernel-side probe clients share: their `--flag value` arguments, one JSON line per
- * finished attempt (exit when all are in), and the start protocol with the executor.
+ * finished attempt (exit when all are in), the start protocol with the executor, and name
+ * resolution through glibc.
  */
+import dns from 'node:dns';
+import { getSystemErrorName } from 'node:util';
 
 /** The `--flag value` pairs of the command line. */
 export function parseArgs(argv: readonly string[] = process.argv): Map<string, string> {
@@ -47,5 +50,29 @@ export function startOnGo(offsets: readonly number[], start: (attempt: number) =
   });
   process.stdin.on('end', () => {
     if (!go.includes('\n')) process.exit(2);
+  });
+}
+
+/** What resolving a probe's destination gave: the addresses in getaddrinfo's order, or its EAI_* error. */
+export type Resolved = { readonly addresses: string[] } | { readonly gaiError: string };
+
+/**
+ * The destination of an attempt: `--dst` as given, or `--name` resolved with glibc's
+ * getaddrinfo(AF_UNSPEC, no flags) — as curl or nc would, not as net.connect does (it adds
+ * AI_ADDRCONFIG, which on an IPv4-only pod drops the AAAA query).
+ */
+export function resolveDestination(opts: ReadonlyMap<string, string>, done: (r: Resolved) => void): void {
+  const name = opts.get('--name');
+  if (name === undefined) {
+    done({ addresses: [opts.get('--dst') ?? ''] });
+    return;
+  }
+  dns.lookup(name, { family: 0, hints: 0, all: true, verbatim: true }, (err, addrs) => {
+    if (err !== null) {
+      const n = typeof err.errno === 'number' ? err.errno : undefined;
+      done({ gaiError: n === undefined ? (err.code ?? err.message) : getSystemErrorName(n) });
+      return;
+    }
+    done({ addresses: addrs.filter((a) => a.family === 4).map((a) => a.address) });
   });
 }

@@ -7,13 +7,15 @@
  * is reset). Prints one JSON line per attempt, in the order they finish:
  * { attempt, ok, localPort, data, error, connectMs }; exits when every attempt has finished.
  *
- * Usage: node tcp-client.js --dst 10.244.2.2 --port 8080 [--sport 40001] --timeout-ms 2000 [--offsets-ms 0,10,20]
+ * With --name instead of --dst, each attempt first resolves the name with glibc's getaddrinfo
+ * (the line then carries `addresses`, or `gaiError` and no connection) and dials the first address.
+ *
+ * Usage: node tcp-client.js (--dst 10.244.2.2 | --name web) --port 8080 [--sport 40001] --timeout-ms 2000 [--offsets-ms 0,10,20]
  */
 import net from 'node:net';
-import { offsetsOf, parseArgs, resultPrinter, startOnGo } from './client-common.js';
+import { offsetsOf, parseArgs, resolveDestination, resultPrinter, startOnGo } from './client-common.js';
 
 const opts = parseArgs();
-const dst = opts.get('--dst') ?? '';
 const port = Number(opts.get('--port'));
 const sport = opts.has('--sport') ? Number(opts.get('--sport')) : undefined;
 const timeoutMs = Number(opts.get('--timeout-ms') ?? 2000);
@@ -21,6 +23,13 @@ const offsets = offsetsOf(opts);
 const done = resultPrinter(offsets.length);
 
 function start(attempt: number): void {
+  resolveDestination(opts, (r) => {
+    if ('gaiError' in r) done({ attempt, ok: false, localPort: null, data: '', error: null, gaiError: r.gaiError });
+    else connect(attempt, r.addresses[0] ?? '', opts.has('--name') ? r.addresses : undefined);
+  });
+}
+
+function connect(attempt: number, dst: string, addresses: string[] | undefined): void {
   const t0 = Date.now();
   let connected = false;
   let connectMs: number | undefined;
@@ -41,7 +50,7 @@ function start(attempt: number): void {
     finished = true;
     clearTimeout(timer);
     clearInterval(poll);
-    done({ attempt, ok: r.ok, localPort: localPort ?? port0(), data, error: r.error, connectMs: connectMs ?? null });
+    done({ attempt, ok: r.ok, localPort: localPort ?? port0(), data, error: r.error, connectMs: connectMs ?? null, ...(addresses === undefined ? {} : { addresses }) });
   };
   const poll = setInterval(() => {
     if (localPort === null || localPort === sport) localPort = port0();

@@ -6,13 +6,15 @@
  * reply. Prints one JSON line per attempt, in the order they finish:
  * { attempt, ok, localPort, data, from, error, errno }; exits when every attempt has finished.
  *
- * Usage: node udp-client.js --dst 10.244.2.2 --port 5353 [--sport 40001] --payload-hex 70726f62650a --timeout-ms 2000 [--offsets-ms 0,20]
+ * With --name instead of --dst, each attempt first resolves the name with glibc's getaddrinfo
+ * (the line then carries `addresses`, or `gaiError` and no datagram) and sends to the first address.
+ *
+ * Usage: node udp-client.js (--dst 10.244.2.2 | --name web) --port 5353 [--sport 40001] --payload-hex 70726f62650a --timeout-ms 2000 [--offsets-ms 0,20]
  */
 import dgram from 'node:dgram';
-import { offsetsOf, parseArgs, resultPrinter, startOnGo } from './client-common.js';
+import { offsetsOf, parseArgs, resolveDestination, resultPrinter, startOnGo } from './client-common.js';
 
 const opts = parseArgs();
-const dst = opts.get('--dst') ?? '';
 const port = Number(opts.get('--port'));
 const sport = opts.has('--sport') ? Number(opts.get('--sport')) : 0;
 const payload = Buffer.from(opts.get('--payload-hex') ?? '', 'hex');
@@ -21,6 +23,13 @@ const offsets = offsetsOf(opts);
 const done = resultPrinter(offsets.length);
 
 function start(attempt: number): void {
+  resolveDestination(opts, (r) => {
+    if ('gaiError' in r) done({ attempt, ok: false, localPort: null, data: '', from: null, error: null, gaiError: r.gaiError });
+    else exchange(attempt, r.addresses[0] ?? '', opts.has('--name') ? r.addresses : undefined);
+  });
+}
+
+function exchange(attempt: number, dst: string, addresses: string[] | undefined): void {
   const s = dgram.createSocket('udp4');
   let localPort: number | null = null;
   let finished = false;
@@ -33,7 +42,7 @@ function start(attempt: number): void {
     } catch {
       /* already closed */
     }
-    done({ attempt, localPort, ...r });
+    done({ attempt, localPort, ...r, ...(addresses === undefined ? {} : { addresses }) });
   };
   const timer = setTimeout(() => finish({ ok: false, data: '', from: null, error: 'no reply' }), timeoutMs);
   s.on('error', (e: NodeJS.ErrnoException) => {
