@@ -182,7 +182,7 @@ export function decodeContextFor(model: ClusterModel): DecodeContext {
     for (const a of addrs) natSources.add(a);
     nodeAddrs.set(n.name, addrs);
   }
-  const allNodeAddrs = [...nodeAddrs.values()].flat();
+  const nodeIps = model.nodes.map((n) => formatIpv4(n.ip));
   for (const p of model.pods) for (const c of p.containers) for (const port of c.ports) at([formatIpv4(p.ip)], port.containerPort);
   for (const e of model.externalHosts) for (const port of e.ports) at([formatIpv4(e.ip)], port.containerPort);
   // the underlay gateway's resolver (the nodes' nameserver, where CoreDNS forwards)
@@ -191,8 +191,10 @@ export function decodeContextFor(model: ClusterModel): DecodeContext {
     const frontends = [...svc.clusterIPs, ...svc.externalIPs, ...svc.loadBalancerIPs].map(formatIpv4);
     for (const sp of svc.ports) {
       at(frontends, sp.port);
-      // a node port answers on every local address of every node (--dst-type LOCAL)
-      if (sp.nodePort !== undefined) at(allNodeAddrs, sp.nodePort);
+      // a node port answers on every local address (--dst-type LOCAL), but only the node IPs are
+      // fixed here: on cni0's and flannel.1's addresses MASQUERADE --random-fully picks ports, and
+      // once picked the node port itself (10.244.2.1:30080); a probe to another address names it below
+      if (sp.nodePort !== undefined) at(nodeIps, sp.nodePort);
     }
   }
   // the endpoints kube-proxy DNATs to, as the EndpointSlices give them (target ports resolved)
@@ -200,10 +202,11 @@ export function decodeContextFor(model: ClusterModel): DecodeContext {
     const ips = sl.endpoints.map((e) => formatIpv4(e.ip));
     if (ips.length > 0) for (const p of sl.ports) at(ips, p.port);
   }
-  const addrsOf = (ref: string): string[] | undefined => {
+  // as a destination a node is its IP (Simulation.resolveTo); as a source, any of its addresses
+  const addrsOf = (ref: string, as: 'from' | 'to'): string[] | undefined => {
     const host = ref.replace(/:(\d+)$/, '');
     if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) return [host];
-    if (host.startsWith('node/')) return nodeAddrs.get(host.slice(5));
+    if (host.startsWith('node/')) return as === 'to' ? nodeAddrs.get(host.slice(5))?.slice(0, 1) : nodeAddrs.get(host.slice(5));
     if (host.startsWith('ext/')) {
       const e = model.externalHosts.find((x) => x.name === host.slice(4));
       return e === undefined ? undefined : [formatIpv4(e.ip)];
@@ -215,10 +218,10 @@ export function decodeContextFor(model: ClusterModel): DecodeContext {
   };
   for (const p of model.scenario?.probes ?? []) {
     const m = /:(\d+)$/.exec(p.to);
-    const dst = addrsOf(p.to);
+    const dst = addrsOf(p.to, 'to');
     if (m) at(dst, Number(m[1]));
     if (p.port !== undefined) at(dst, p.port);
-    if (p.sourcePort !== undefined) at(addrsOf(p.from), p.sourcePort);
+    if (p.sourcePort !== undefined) at(addrsOf(p.from, 'from'), p.sourcePort);
   }
   if (model.cni.backend === 'vxlan') anywhere.add(model.cni.port);
   return { fixedPorts: anywhere, fixedEndpoints: endpoints, ephemeralRange: [32768, 60999], vxlanPorts: model.cni.backend === 'vxlan' ? [model.cni.port] : [], natSources };

@@ -219,12 +219,13 @@ describe('one deliberate change, reported as exactly that', () => {
     expect(mismatchesOf(name, kernel, frames).map(line)).toEqual([]);
   });
 
-  test('a NAT-chosen port equal to a server port still reads as NAT-chosen (the kernel\'s MASQUERADE once gave cni0 port 8080)', () => {
+  test.each([8080, 30080])("a NAT-chosen port equal to a server or node port (%i) still reads as NAT-chosen (the kernel's MASQUERADE once gave cni0 port 8080, once 30080)", (natPort) => {
     const name = 'e-nodeport-cluster';
     const ctx = decodeContextFor(scenario(name));
     expect(isFixedPort(ctx, '10.244.2.2', 8080)).toBe(true); // web-1's server
     expect(isFixedPort(ctx, '10.244.2.1', 8080)).toBe(false); // n2's cni0: MASQUERADE's choice
     expect(isFixedPort(ctx, '172.18.0.3', 30080)).toBe(true); // the node port
+    expect(isFixedPort(ctx, '10.244.2.1', 30080)).toBe(false); // the node port's number, chosen by MASQUERADE on cni0
     expect(isFixedPort(ctx, '172.18.0.100', 31200)).toBe(true); // ext's pinned client port
     expect(isFixedPort(ctx, '10.244.2.1', 31200)).toBe(false);
     const { frames } = framesOf(scenario(name), 1);
@@ -236,18 +237,28 @@ describe('one deliberate change, reported as exactly that', () => {
     expect(syn).toBeGreaterThanOrEqual(0);
     const port = (at[syn]!.bytes[34]! << 8) | at[syn]!.bytes[35]!;
     let rewritten = 0;
+    let banners = 0;
     for (const f of at) {
       const b = f.bytes;
       if (b[12] !== 0x08 || b[13] !== 0x00 || b[14 + 9] !== 6) continue;
       for (const [ipOff, portOff] of [[14 + 12, 34], [14 + 16, 36]] as const) {
         if (cni0.every((x, i) => b[ipOff + i] === x) && ((b[portOff]! << 8) | b[portOff + 1]!) === port) {
-          b[portOff] = 8080 >> 8;
-          b[portOff + 1] = 8080 & 0xff;
+          b[portOff] = natPort >> 8;
+          b[portOff + 1] = natPort & 0xff;
           rewritten++;
         }
       }
+      // the banner names the port the server saw: rewritten too when the digits fit
+      const text = Buffer.from(b).toString('latin1');
+      const seen = ` 10.244.2.1 ${port}\n`;
+      const at2 = text.indexOf(seen);
+      if (at2 >= 0 && String(port).length === String(natPort).length) {
+        b.set(Buffer.from(` 10.244.2.1 ${natPort}\n`, 'latin1'), at2);
+        banners++;
+      }
     }
     expect(rewritten).toBeGreaterThan(4);
+    if (String(port).length === String(natPort).length) expect(banners).toBeGreaterThan(0);
     expect(mismatchesOf(name, kernel, frames).map(line)).toEqual([]);
   });
 
