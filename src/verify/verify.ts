@@ -227,6 +227,26 @@ export function decodeContextFor(model: ClusterModel): DecodeContext {
   return { fixedPorts: anywhere, fixedEndpoints: endpoints, ephemeralRange: [32768, 60999], vxlanPorts: model.cni.backend === 'vxlan' ? [model.cni.port] : [], natSources };
 }
 
+/**
+ * Notes for a nameserver that is a Service with several endpoints (kube-dns with kubeadm's two
+ * CoreDNS pods): which backend answers each DNS query socket is the kernel's random choice, and
+ * only probe connections' choices are replayed in podnet.
+ */
+export function dnsChoiceNotes(model: ClusterModel, resolvers: ReadonlyMap<string, ResolverSetup>): string[] {
+  const notes: string[] = [];
+  for (const ns of new Set([...resolvers.values()].flatMap((r) => r.conf.nameservers))) {
+    const svc = model.services.find((x) => x.clusterIPs.includes(ns));
+    if (svc === undefined) continue;
+    const ready = new Set(model.endpointSlices.filter((sl) => sl.namespace === svc.namespace && sl.serviceName === svc.name).flatMap((sl) => sl.endpoints.filter((e) => e.ready).map((e) => e.ip))).size;
+    if (ready > 1) {
+      notes.push(
+        `${svc.namespace}/${svc.name} (${formatIpv4(ns)}), the nameserver names are resolved with, has ${ready} endpoints: each DNS query socket's backend is a random choice on both sides and is not replayed (only probe connections' choices are), so the CoreDNS pod that answers may differ; with one CoreDNS pod the comparison is exact`,
+      );
+    }
+  }
+  return notes;
+}
+
 /** podnet's frames per capture point. */
 export function podnetFrames(run: PodnetRun): Map<string, FrameInput[]> {
   const m = new Map<string, FrameInput[]>();
@@ -394,6 +414,7 @@ export async function verifyKernel(model: ClusterModel, opts: VerifyOptions): Pr
           : 'kernel nodes run without iptables rules: podnet installs no netfilter on them',
       "TCP/UDP checksums in the kernel's captures are CHECKSUM_PARTIAL values from veth offload (tcpdump and podnet's decoder print them as [bad … cksum]): only podnet's are checked",
     ];
+    notes.push(...dnsChoiceNotes(model, resolvers));
     if (services !== undefined) {
       notes.push(
         `${services.probes.length} probe${services.probes.length === 1 ? '' : 's'} talk${services.probes.length === 1 ? 's' : ''} to a Service address: the packets are compared with podnet's replay of the scenario in which each SYN's backend was forced to the kernel's choice (its statistic rules made to pick that KUBE-SEP chain); podnet's own choices come from a separate unforced run with seed ${opts.seed}`,

@@ -6,7 +6,8 @@ import { describe, expect, test } from 'vitest';
 import { Simulation } from '../../src/simulation.js';
 import { namePrefix, planKernelTopology } from '../../src/verify/plan.js';
 import type { KernelPlan } from '../../src/verify/plan.js';
-import { compareAll, decodeContextFor } from '../../src/verify/verify.js';
+import { compareAll, decodeContextFor, dnsChoiceNotes } from '../../src/verify/verify.js';
+import { loadDefaultTopology } from '../../src/kube/load/index.js';
 import { agentOutcome, parsePingOutcomes, podnetOutcomes } from '../../src/verify/probes.js';
 import type { KernelProbeOutput } from '../../src/verify/kernel-run.js';
 import type { ResolverSetup } from '../../src/apps/resolver.js';
@@ -51,6 +52,17 @@ describe('the kernel plan of a DNS scenario', () => {
     const { plan } = planOf('d-clusterip-tcp');
     expect(plan.dnsServers).toEqual([]);
     expect(plan.etcFiles).toEqual([]);
+  });
+
+  test("kube-dns with kubeadm's two CoreDNS pods is reported as a choice not replayed; one CoreDNS pod is not", () => {
+    const notesFor = (model: ReturnType<typeof scenario>): string[] => {
+      const sim = new Simulation(model, { seed: 1 });
+      return dnsChoiceNotes(model, new Map([['pod/default/client', sim.resolverSetup('client', 0)]]));
+    };
+    expect(notesFor(scenario(DNS))).toEqual([]);
+    const two = notesFor(loadDefaultTopology().model!);
+    expect(two).toHaveLength(1);
+    expect(two[0]).toMatch(/^kube-system\/kube-dns \(10\.96\.0\.10\), the nameserver names are resolved with, has 2 endpoints/);
   });
 
   test('the agent gets the same cluster view as podnet’s CoreDNS', () => {
