@@ -17,7 +17,7 @@ import type { ServerObservation } from './apps/servers.js';
 import { ProbeRun } from './apps/probe.js';
 import type { ProbeResult, ProbeSpec } from './apps/probe.js';
 import type { PmtuDisc } from './net/sockets.js';
-import { CoreDnsServer, clusterDnsView, isCoreDnsPod } from './apps/coredns.js';
+import { CoreDnsServer, clusterDnsView, coreDnsOtherPorts, coreDnsUpstreams, isCoreDnsPod } from './apps/coredns.js';
 import { startUpstreamDns } from './apps/dns-server.js';
 import type { DnsServerLogEntry } from './apps/dns-server.js';
 import { hostResolvConf, isResolvableName, podHosts, podResolvConf } from './apps/resolver.js';
@@ -123,12 +123,9 @@ export class Simulation {
     const model = this.model;
     let ports = pod.model.containers.flatMap((c) => c.ports);
     if (isCoreDnsPod(pod.model)) {
-      // CoreDNS serves port 53 over UDP and TCP whatever the pod declares; other ports get the banner server.
-      // It forwards to its own resolv.conf: kubeadm deploys it with dnsPolicy Default (a ClusterFirst one would loop).
-      ports = ports.filter((p) => p.containerPort !== 53 || (p.protocol !== 'UDP' && p.protocol !== 'TCP'));
-      const policy = pod.model.dnsPolicy;
-      const conf = policy === 'Default' || policy === 'None' ? podResolvConf(pod.model, model) : hostResolvConf(model);
-      const server = new CoreDnsServer(pod.ns, { name: pod.display, view: clusterDnsView(model, [pod.model.ip]), upstreams: conf.nameservers, log: this.logDns });
+      // CoreDNS serves port 53 over UDP and TCP whatever the pod declares; other ports get the banner server
+      ports = coreDnsOtherPorts(ports);
+      const server = new CoreDnsServer(pod.ns, { name: pod.display, view: clusterDnsView(model, [pod.model.ip]), upstreams: coreDnsUpstreams(pod.model, model), log: this.logDns });
       for (const f of server.start()) this.serverWarnings.push(`pod ${pod.display}: cannot serve DNS on ${f}`);
       this.coreDns.set(pod.display, server);
     }

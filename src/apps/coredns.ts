@@ -54,7 +54,8 @@ import {
   type DnsQuestion,
   type DnsRecord,
 } from '../wire/dns.js';
-import type { ClusterModel, EndpointSliceModel, ServiceModel } from '../kube/model.js';
+import type { ClusterModel, EndpointSliceModel, PodModel, ServiceModel } from '../kube/model.js';
+import { hostResolvConf, podResolvConf } from './resolver.js';
 import type { NetNs } from '../net/netns.js';
 import type { Rng } from '../sim/rng.js';
 import { sec, type Nanos } from '../sim/time.js';
@@ -1063,6 +1064,22 @@ export class CoreDnsServer implements CoreDnsHost {
       sock = s;
     }
   }
+}
+
+/** The ports a CoreDNS pod serves with the banner server: all it declares but 53/UDP and 53/TCP, which CoreDNS serves itself. */
+export function coreDnsOtherPorts<P extends { readonly containerPort: number; readonly protocol: string }>(ports: readonly P[]): P[] {
+  return ports.filter((p) => p.containerPort !== 53 || (p.protocol !== 'UDP' && p.protocol !== 'TCP'));
+}
+
+/**
+ * `forward . /etc/resolv.conf` of a CoreDNS pod: its own resolv.conf's nameservers. kubeadm deploys
+ * it with dnsPolicy Default (the node's, i.e. the underlay gateway); a ClusterFirst one would
+ * forward to itself, so it is given the node's too.
+ */
+export function coreDnsUpstreams(pod: PodModel, model: ClusterModel): Ipv4Addr[] {
+  const policy = pod.dnsPolicy;
+  const conf = policy === 'Default' || policy === 'None' ? podResolvConf(pod, model) : hostResolvConf(model);
+  return [...conf.nameservers];
 }
 
 /** Every CoreDNS pod of a model: namespace kube-system, label k8s-app=kube-dns. */

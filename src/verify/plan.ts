@@ -16,8 +16,8 @@ import { VxlanDevice } from '../net/vxlan.js';
 import { VethDevice } from '../net/veth.js';
 import { formatRoute } from '../net/route.js';
 import { formatIpv4, formatMac } from '../wire/addr.js';
-import { clusterDnsView, dnsViewToJson, isCoreDnsPod } from '../apps/coredns.js';
-import { formatResolvConf, hostResolvConf, podResolvConf } from '../apps/resolver.js';
+import { clusterDnsView, coreDnsOtherPorts, coreDnsUpstreams, dnsViewToJson, isCoreDnsPod } from '../apps/coredns.js';
+import { formatResolvConf } from '../apps/resolver.js';
 import type { ResolverSetup } from '../apps/resolver.js';
 import type { DnsAgentConfig } from './agents/dns-server.js';
 
@@ -333,11 +333,9 @@ export function planKernelTopology(net: Network, opts: PlanOptions): KernelPlan 
   for (const pod of net.pods.values()) {
     let portsOf = pod.model.containers.flatMap((c) => c.ports);
     if (isCoreDnsPod(pod.model)) {
-      portsOf = portsOf.filter((p) => p.containerPort !== 53 || (p.protocol !== 'UDP' && p.protocol !== 'TCP'));
-      const policy = pod.model.dnsPolicy;
-      const conf = policy === 'Default' || policy === 'None' ? podResolvConf(pod.model, model) : hostResolvConf(model);
+      portsOf = coreDnsOtherPorts(portsOf);
       const view = dnsViewToJson(clusterDnsView(model, [pod.model.ip]));
-      dnsServers.push({ ns: k(pod.ns), name: pod.display, config: { mode: 'coredns', name: pod.display, view, upstreams: conf.nameservers.map(formatIpv4), seed: opts.seed ?? 1 } });
+      dnsServers.push({ ns: k(pod.ns), name: pod.display, config: { mode: 'coredns', name: pod.display, view, upstreams: coreDnsUpstreams(pod.model, model).map(formatIpv4), seed: opts.seed ?? 1 } });
     }
     const tcp = portsOf.filter((p) => p.protocol === 'TCP').map((p) => p.containerPort);
     const udp = portsOf.filter((p) => p.protocol === 'UDP').map((p) => p.containerPort);

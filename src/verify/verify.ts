@@ -17,7 +17,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ClusterModel } from '../kube/model.js';
+import type { ClusterModel, ProbeModel } from '../kube/model.js';
+import type { Simulation } from '../simulation.js';
 import type { BuiltNode } from '../kube/network.js';
 import type { HopJson } from '../trace/format.js';
 import { readCapture } from '../trace/pcap-read.js';
@@ -227,6 +228,16 @@ export function decodeContextFor(model: ClusterModel): DecodeContext {
   return { fixedPorts: anywhere, fixedEndpoints: endpoints, ephemeralRange: [32768, 60999], vxlanPorts: model.cni.backend === 'vxlan' ? [model.cni.port] : [], natSources };
 }
 
+/** The probe sources that resolve a host name (by podnet namespace id), with what podnet's resolver reads there: glibc is given the same. */
+export function resolversOf(sim: Simulation, probes: readonly ProbeModel[]): Map<string, ResolverSetup> {
+  const out = new Map<string, ResolverSetup>();
+  for (const p of probes) {
+    if (sim.resolveTo(p.to).name === undefined) continue;
+    out.set(sim.resolveFrom(p.from).ns.name, sim.resolverSetup(p.from, 0));
+  }
+  return out;
+}
+
 /**
  * Notes for a nameserver that is a Service with several endpoints (kube-dns with kubeadm's two
  * CoreDNS pods): which backend answers each DNS query socket is the kernel's random choice, and
@@ -338,12 +349,7 @@ export async function verifyKernel(model: ClusterModel, opts: VerifyOptions): Pr
     const watched = runWatched(model, opts.seed, sps, { ...pcap(sps.length > 0 ? 'podnet-unforced.pcapng' : 'podnet.pcapng'), ...buildOpt });
     const pod = watched.run;
     const hook = opts.iptablesRestore ?? (netfilter === 'mirror' ? podnetRulesOf : undefined);
-    // probe sources that resolve a host name: glibc there reads what podnet's resolver reads
-    const resolvers = new Map<string, ResolverSetup>();
-    for (const p of scenario.probes) {
-      if (pod.sim.resolveTo(p.to).name === undefined) continue;
-      resolvers.set(pod.sim.resolveFrom(p.from).ns.name, pod.sim.resolverSetup(p.from, 0));
-    }
+    const resolvers = resolversOf(pod.sim, scenario.probes);
     const plan: KernelPlan = planKernelTopology(pod.sim.network, { prefix, resolvers, seed: opts.seed, ...(hook === undefined ? {} : { iptablesRestore: hook }) });
     if (opts.keepDir !== undefined) writeFileSync(join(dir, 'kernel-topology.sh'), formatPlanScript(plan));
     const schedule = scheduleFromPodnet(pod.sim, scenario.probes, pod.reports, scenario.parallel);

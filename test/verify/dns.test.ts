@@ -6,11 +6,10 @@ import { describe, expect, test } from 'vitest';
 import { Simulation } from '../../src/simulation.js';
 import { namePrefix, planKernelTopology } from '../../src/verify/plan.js';
 import type { KernelPlan } from '../../src/verify/plan.js';
-import { compareAll, decodeContextFor, dnsChoiceNotes } from '../../src/verify/verify.js';
+import { compareAll, decodeContextFor, dnsChoiceNotes, resolversOf } from '../../src/verify/verify.js';
 import { loadDefaultTopology } from '../../src/kube/load/index.js';
 import { agentOutcome, parsePingOutcomes, podnetOutcomes } from '../../src/verify/probes.js';
 import type { KernelProbeOutput } from '../../src/verify/kernel-run.js';
-import type { ResolverSetup } from '../../src/apps/resolver.js';
 import { dnsViewFromJson, dnsViewToJson, clusterDnsView } from '../../src/apps/coredns.js';
 import { dissectFrame } from '../../src/wire/dissect.js';
 import type { FrameInput } from '../../src/verify/records.js';
@@ -21,8 +20,7 @@ const DNS = 'q-dns-kube-dns';
 function planOf(name: string): { plan: KernelPlan; sim: Simulation } {
   const model = scenario(name);
   const sim = new Simulation(model, { seed: 1 });
-  const resolvers = new Map<string, ResolverSetup>();
-  for (const p of model.scenario?.probes ?? []) if (sim.resolveTo(p.to).name !== undefined) resolvers.set(sim.resolveFrom(p.from).ns.name, sim.resolverSetup(p.from, 0));
+  const resolvers = resolversOf(sim, model.scenario?.probes ?? []);
   return { plan: planKernelTopology(sim.network, { prefix: namePrefix(7), resolvers, seed: 1 }), sim };
 }
 
