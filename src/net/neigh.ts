@@ -11,7 +11,8 @@ import { ETHERTYPE_ARP, ETH_HLEN, EthernetView } from '../wire/ethernet.js';
 import { Ipv4View } from '../wire/ipv4.js';
 import { isWireError } from '../wire/errors.js';
 import type { Timer } from '../sim/scheduler.js';
-import { NS_PER_S, sec, ms } from '../sim/time.js';
+import { NS_PER_S, sec } from '../sim/time.js';
+import { HZ, jiffiesAt, toJiffies, wheelFireTime } from '../sim/jiffies.js';
 import type { NetDevice } from './device.js';
 import type { Packet } from './packet.js';
 import { PktType } from './packet.js';
@@ -226,7 +227,7 @@ export class NeighTable {
       // __neigh_event_send: first use of a stale entry starts the DELAY timer
       this.setState(n, Nud.Delay, 'first use of a stale entry');
       n.updated = now;
-      this.armTimer(n, this.params.delayFirstProbeTime);
+      this.armTimer(n, jiffiesAt(now) + toJiffies(this.params.delayFirstProbeTime));
       n.hh = true;
       this.sendWithMac(dev, pkt, n.mac);
       return;
@@ -236,7 +237,7 @@ export class NeighTable {
       this.setState(n, Nud.Incomplete, 'resolving');
       n.updated = now;
       this.enqueue(n, pkt);
-      this.armTimer(n, Math.max(this.params.retransTime, ms(10)));
+      this.armTimer(n, jiffiesAt(now) + this.retransJiffies());
       this.solicit(n);
       n.probes++;
       return;
@@ -293,9 +294,16 @@ export class NeighTable {
     }
   }
 
-  private armTimer(n: NeighEntry, delay: number): void {
+  /** neigh_add_timer / mod_timer: the timer fires on the kernel's timer wheel, up to one level granule after `expires` (jiffies). */
+  private armTimer(n: NeighEntry, expires: number): void {
     this.cancelTimer(n);
-    n.timer = this.ns.world.sched.schedule(delay, (e: NeighEntry) => this.timerHandler(e), n);
+    const now = this.ns.world.now;
+    n.timer = this.ns.world.sched.schedule(wheelFireTime(now, expires) - now, (e: NeighEntry) => this.timerHandler(e), n);
+  }
+
+  /** max(RETRANS_TIME, HZ/100) in jiffies, as neigh_event_send and neigh_timer_handler use it. */
+  private retransJiffies(): number {
+    return Math.max(toJiffies(this.params.retransTime), Math.floor(HZ / 100));
   }
 
   private maxProbes(n: NeighEntry): number {
@@ -303,39 +311,41 @@ export class NeighTable {
     return p.ucastProbes + p.appProbes + (n.state & Nud.Probe ? p.mcastReprobes : p.mcastProbes);
   }
 
-  /** neigh_timer_handler. */
+  /** neigh_timer_handler, in jiffies as the kernel computes it. */
   private timerHandler(n: NeighEntry): void {
     n.timer = null;
-    const now = this.ns.world.now;
     const p = this.params;
     let state = n.state;
     if (!(state & NUD_IN_TIMER)) return;
-    let next = now + NS_PER_S;
-    const reach = this.currentReachableTime();
+    const now = jiffiesAt(this.ns.world.now);
+    const confirmed = jiffiesAt(n.confirmed);
+    const delayProbe = toJiffies(p.delayFirstProbeTime);
+    let next = now + HZ;
+    const reach = toJiffies(this.currentReachableTime());
     if (state & Nud.Reachable) {
-      if (now <= n.confirmed + reach) {
-        next = n.confirmed + reach;
-      } else if (now <= n.used + p.delayFirstProbeTime) {
+      if (now <= confirmed + reach) {
+        next = confirmed + reach;
+      } else if (now <= jiffiesAt(n.used) + delayProbe) {
         this.setState(n, Nud.Delay, 'reachable time expired, recently used');
-        n.updated = now;
-        next = now + p.delayFirstProbeTime;
+        n.updated = this.ns.world.now;
+        next = now + delayProbe;
       } else {
         this.setState(n, Nud.Stale, 'reachable time expired');
-        n.updated = now;
+        n.updated = this.ns.world.now;
       }
     } else if (state & Nud.Delay) {
-      if (now <= n.confirmed + p.delayFirstProbeTime) {
+      if (now <= confirmed + delayProbe) {
         this.setState(n, Nud.Reachable, 'confirmed during delay');
-        n.updated = now;
-        next = n.confirmed + reach;
+        n.updated = this.ns.world.now;
+        next = confirmed + reach;
       } else {
         this.setState(n, Nud.Probe, `no confirmation ${p.delayFirstProbeTime / NS_PER_S}s after first use`);
-        n.updated = now;
+        n.updated = this.ns.world.now;
         n.probes = 0;
-        next = now + Math.max(p.retransTime, ms(10));
+        next = now + this.retransJiffies();
       }
     } else {
-      next = now + Math.max(p.retransTime, ms(10));
+      next = now + this.retransJiffies();
     }
     state = n.state;
     if (state & (Nud.Incomplete | Nud.Probe) && n.probes >= this.maxProbes(n)) {
@@ -343,7 +353,7 @@ export class NeighTable {
       this.invalidate(n);
       return;
     }
-    if (n.state & NUD_IN_TIMER) this.armTimer(n, Math.max(next - now, ms(10)));
+    if (n.state & NUD_IN_TIMER) this.armTimer(n, Math.max(next, now + Math.floor(HZ / 100)));
     if (n.state & (Nud.Incomplete | Nud.Probe)) {
       this.solicit(n);
       n.probes++;
@@ -466,7 +476,7 @@ export class NeighTable {
     n.mac = mac;
     if (newState !== old) {
       if (newState & NUD_IN_TIMER) {
-        this.armTimer(n, newState & Nud.Reachable ? this.currentReachableTime() : 0);
+        this.armTimer(n, jiffiesAt(now) + (newState & Nud.Reachable ? toJiffies(this.currentReachableTime()) : 0));
       } else this.cancelTimer(n);
       this.setState(n, newState, why);
     } else if (lladdrChanged) this.setState(n, newState, why);

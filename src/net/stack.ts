@@ -30,6 +30,7 @@ import type { NetNs } from './netns.js';
 import type { Route } from './route.js';
 import { formatRoute } from './route.js';
 import { Reassembler, fragmentPacket } from './frag.js';
+import { jiffiesAt } from '../sim/jiffies.js';
 
 /** Netfilter hook points (NF_INET_*). */
 export const enum NfHook {
@@ -673,7 +674,7 @@ export class Ipv4Stack {
    */
   selectIdent(src: Ipv4Addr, dst: Ipv4Addr, proto: number): number {
     const key = ((src ^ Math.imul(dst, 0x9e3779b1) ^ (proto << 24)) >>> 0) % 2048;
-    const jiffies = Math.floor(this.ns.world.now / 4_000_000);
+    const jiffies = jiffiesAt(this.ns.world.now);
     let b = this.idents.get(key);
     if (b === undefined) {
       b = { id: this.ns.rng.nextU32() & 0xffff, stamp: jiffies };

@@ -26,6 +26,8 @@ import { formatIptablesSave } from '../netfilter/iptables-save.js';
 import { dissectFrame, summarizeFrame } from '../wire/dissect.js';
 import { formatIpv4 } from '../wire/addr.js';
 import type { Nanos } from '../sim/time.js';
+import { NS_PER_JIFFY, toJiffies, wheelGranule } from '../sim/jiffies.js';
+import { DEFAULT_NEIGH_PARAMS } from '../net/neigh.js';
 import { formatPlanScript, namePrefix, planKernelTopology } from './plan.js';
 import type { KernelPlan } from './plan.js';
 import { Janitor, kernelUnavailable, precleanStale, precleanStaleEtc, staleRunNamespaces } from './host.js';
@@ -111,23 +113,51 @@ function isUnicastArp(bytes: Uint8Array): boolean {
 }
 
 /**
- * Delayed ARP probes (unicast requests, 5 s after an entry's first use, and their unicast
- * replies) that fall after the other side's window end: a timer placed them, and when the two
- * sides' runs end at different times (a Service connection that needed another SYN
- * retransmission on one side) one side's window may simply stop before its timer fired. They
- * are listed, not compared.
+ * The most a delayed ARP probe fires after its 5 s: the timer wheel's granule for that distance
+ * (256 ms at HZ=250). The two sides' probes of one entry may be that far apart.
  */
-export function splitLateTimerFrames(frames: Map<string, FrameInput[]>, otherEnd: Nanos, side: 'kernel' | 'podnet', vxlanPorts: readonly number[], outside: Map<string, OutsideFrame[]>): void {
-  for (const [point, fs] of frames) {
-    const keep: FrameInput[] = [];
-    for (const f of fs) {
-      if (f.t > otherEnd && isUnicastArp(f.bytes)) {
-        let l = outside.get(point);
-        if (l === undefined) outside.set(point, (l = []));
-        l.push({ t: f.t, summary: `${side === 'podnet' ? 'podnet: ' : ''}${summarizeFrame(dissectFrame(f.bytes, { vxlanPorts }))} (a delayed ARP probe exchange after the other side's window)`, when: 'after', side });
-      } else keep.push(f);
-    }
-    frames.set(point, keep);
+const DELAY_PROBE_SLACK: Nanos = wheelGranule(toJiffies(DEFAULT_NEIGH_PARAMS.delayFirstProbeTime)) * NS_PER_JIFFY;
+
+/**
+ * Delayed ARP probe exchanges (unicast requests 5 s after an entry's first use, and their unicast
+ * replies) near the end of the runs. A timer placed them, and the two sides' runs end at
+ * different times (a Service connection that needed another SYN retransmission on one side) and
+ * their timers fire up to DELAY_PROBE_SLACK apart (the kernel's timer-wheel phase is not podnet's),
+ * so one side's window may stop before its timer fired. At each point, the unicast ARP frames
+ * that could have a counterpart cut off by the other side's end — the kernel's after podnet's end
+ * less the slack, podnet's after the kernel's end less its lag and the slack — are listed, not
+ * compared, when the two sides have different numbers of them (and always when they lie beyond
+ * the other side's end).
+ */
+export function splitLateTimerFrames(
+  kFrames: Map<string, FrameInput[]>,
+  pFrames: Map<string, FrameInput[]>,
+  ends: { readonly podnet: Nanos; readonly kernel: Nanos; readonly lag: Nanos },
+  vxlanPorts: readonly number[],
+  outside: Map<string, OutsideFrame[]>,
+): void {
+  // nothing before 5 s can be a delayed probe (first contact's ARP replies are unicast too)
+  const earliest = DEFAULT_NEIGH_PARAMS.delayFirstProbeTime;
+  const kFrom = Math.max(earliest, ends.podnet - DELAY_PROBE_SLACK);
+  const pFrom = Math.max(earliest, ends.kernel - ends.lag - DELAY_PROBE_SLACK);
+  const list = (point: string, f: FrameInput, side: 'kernel' | 'podnet', why: string): void => {
+    let l = outside.get(point);
+    if (l === undefined) outside.set(point, (l = []));
+    l.push({ t: f.t, summary: `${side === 'podnet' ? 'podnet: ' : ''}${summarizeFrame(dissectFrame(f.bytes, { vxlanPorts }))} (${why})`, when: 'after', side });
+  };
+  for (const point of new Set([...kFrames.keys(), ...pFrames.keys()])) {
+    const ks = kFrames.get(point) ?? [];
+    const ps = pFrames.get(point) ?? [];
+    const kTail = ks.filter((f) => (f.t > kFrom || f.t > ends.podnet) && isUnicastArp(f.bytes));
+    const pTail = ps.filter((f) => (f.t > pFrom || f.t > ends.kernel) && isUnicastArp(f.bytes));
+    const uneven = kTail.length !== pTail.length;
+    const split = (fs: FrameInput[], tail: FrameInput[], otherEnd: Nanos, side: 'kernel' | 'podnet'): FrameInput[] => {
+      const out = new Set(tail.filter((f) => uneven || f.t > otherEnd));
+      for (const f of out) list(point, f, side, f.t > otherEnd ? "a delayed ARP probe exchange after the other side's window" : "a delayed ARP probe exchange near the end of the windows, where the other side's may fall outside");
+      return out.size === 0 ? fs : fs.filter((f) => !out.has(f));
+    };
+    if (ks.length > 0) kFrames.set(point, split(ks, kTail, ends.podnet, 'kernel'));
+    if (ps.length > 0) pFrames.set(point, split(ps, pTail, ends.kernel, 'podnet'));
   }
 }
 
@@ -381,8 +411,7 @@ export async function verifyKernel(model: ClusterModel, opts: VerifyOptions): Pr
     }
 
     const pFrames = podnetFrames(compared);
-    splitLateTimerFrames(kFrames, compared.end, 'kernel', ctx.vxlanPorts, outside);
-    splitLateTimerFrames(pFrames, kernel.windowEnd, 'podnet', ctx.vxlanPorts, outside);
+    splitLateTimerFrames(kFrames, pFrames, { podnet: compared.end, kernel: kernel.windowEnd, lag: kernel.lag }, ctx.vxlanPorts, outside);
     let comparisons = compareAll(points, kFrames, pFrames, ctx, services === undefined ? { parallel: scenario.parallel } : { parallel: scenario.parallel, labels: connLabels(services) });
     if (services !== undefined) {
       const svc = services;
