@@ -154,6 +154,30 @@ export function packetTuple(buf: Uint8Array, l3: number): Tuple | undefined {
   return { src, dst, proto, sport: 0, dport: 0 };
 }
 
+/** Fills `t` with the tuple of an IPv4 packet (as packetTuple, without allocating); false when it cannot be tracked. */
+function fillTuple(t: Tuple, buf: Uint8Array, l3: number): boolean {
+  const ip = new Ipv4View(buf, l3);
+  if (ip.fragOffset !== 0) return false;
+  const proto = ip.protocol;
+  const off = ip.payloadOffset;
+  t.src = ip.src;
+  t.dst = ip.dst;
+  t.proto = proto;
+  if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
+    t.sport = (buf[off]! << 8) | buf[off + 1]!;
+    t.dport = (buf[off + 2]! << 8) | buf[off + 3]!;
+  } else if (proto === IPPROTO_ICMP) {
+    const type = buf[off]!;
+    if (type !== 8 && type !== 0) return false;
+    t.sport = (buf[off + 4]! << 8) | buf[off + 5]!;
+    t.dport = type;
+  } else {
+    t.sport = 0;
+    t.dport = 0;
+  }
+  return true;
+}
+
 interface Slot {
   conn: Conn;
   reply: boolean;
@@ -166,6 +190,8 @@ interface Slot {
 export class Conntrack {
   // numeric hash → collision chain; strings as keys cost an allocation per lookup on the hot path
   private table = new Map<number, Slot>();
+  // the tuple of the packet being looked up: every packet is looked up, few start a connection
+  private readonly scratch: Tuple = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0 };
   private count = 0;
   private nextId = 1;
   timeouts: CtTimeouts = DEFAULT_CT_TIMEOUTS;
@@ -288,8 +314,8 @@ export class Conntrack {
       const type = pkt.buf[ip.payloadOffset]!;
       if (type === 3 || type === 11 || type === 12 || type === 4 || type === 5) return this.related(pkt, now);
     }
-    const t = packetTuple(pkt.buf, l3);
-    if (t === undefined) return CtInfo.Invalid;
+    const t = this.scratch;
+    if (!fillTuple(t, pkt.buf, l3)) return CtInfo.Invalid;
     this.killed = null;
     const s = this.find(t, now);
     if (s !== undefined) {
@@ -313,7 +339,7 @@ export class Conntrack {
       if (flags & TCP_SYN && flags & TCP_ACK) return CtInfo.Invalid;
     }
     if (t.proto === IPPROTO_ICMP && t.dport !== 8) return CtInfo.Invalid;
-    const c = new Conn(this.nextId++, t, now);
+    const c = new Conn(this.nextId++, { src: t.src, dst: t.dst, proto: t.proto, sport: t.sport, dport: t.dport }, now);
     pkt.ct = c;
     pkt.ctReply = false;
     this.track(c, false, pkt, now, true);

@@ -22,6 +22,7 @@ import { Conn, Conntrack, CtInfo, invertTuple } from './conntrack.js';
 import type { Tuple } from './conntrack.js';
 import { manipIcmpError, manipIpv4 } from './nat.js';
 import { chainIndex, nextCandidate } from './chain-index.js';
+import type { ChainIndex } from './chain-index.js';
 
 /** Where a chain traversal ended. */
 type Outcome = 'accept' | 'drop' | 'stolen';
@@ -103,6 +104,8 @@ interface RecentEntry {
 const IP_PKT_LIST_TOT = 20;
 
 const STATE_BIT: Readonly<Record<CtState, number>> = { INVALID: 1, NEW: 2, RELATED: 4, ESTABLISHED: 8, UNTRACKED: 16, SNAT: 32, DNAT: 64 };
+/** The state bit of each CtInfo (New, Established, Related, Invalid, Untracked). */
+const CTINFO_BIT: readonly number[] = [STATE_BIT.NEW, STATE_BIT.ESTABLISHED, STATE_BIT.RELATED, STATE_BIT.INVALID, STATE_BIT.UNTRACKED];
 const stateMasks = new WeakMap<readonly CtState[], number>();
 
 /** The bitmask of a (shared, immutable) state list, computed once. */
@@ -114,6 +117,25 @@ function maskOf(states: readonly CtState[]): number {
     stateMasks.set(states, m);
   }
   return m;
+}
+
+/** What evaluating a chain needs, built once per (shared, immutable) Chain object. */
+interface ChainPlan {
+  readonly index: ChainIndex | null;
+  /** Each rule's matches without the ones that always match (comment, nfacct). */
+  readonly tests: ReadonlyArray<readonly Match[]>;
+}
+
+const plans = new WeakMap<Chain, ChainPlan>();
+
+function planOf(chain: Chain): ChainPlan {
+  let p = plans.get(chain);
+  if (p === undefined) {
+    // kube-proxy puts a comment on most rules: skipping them saves a match call per rule tried
+    p = { index: chainIndex(chain), tests: chain.rules.map((r) => r.matches.filter((m) => m.kind !== 'comment' && m.kind !== 'nfacct')) };
+    plans.set(chain, p);
+  }
+  return p;
 }
 
 /** Netfilter for one network namespace. */
@@ -134,6 +156,8 @@ export class Netfilter implements NetfilterHooks {
   private rulesetValue: Ruleset;
   // the built-in chain of each table at each hook, resolved once per ruleset
   private builtins: Array<Array<Chain | undefined>> = [];
+  // the tables to traverse after conntrack at each hook, resolved once per ruleset
+  private hookTables: Array<readonly TableName[]> = [];
 
   constructor(
     readonly ns: NetNs,
@@ -156,6 +180,8 @@ export class Netfilter implements NetfilterHooks {
   }
 
   private resolveBuiltins(): void {
+    // raw runs before conntrack (above); nat always runs (NAT bindings apply without a nat table)
+    this.hookTables = HOOK_NAMES.map((_, h) => HOOK_TABLES[h as NfHook].filter((t) => t !== 'raw' && (t === 'nat' || this.rulesetValue.tables[t] !== undefined)));
     this.builtins = TABLE_INDEX.map((t) => {
       const table = this.rulesetValue.tables[t];
       return HOOK_NAMES.map((h) => (table === undefined ? undefined : getChain(table, h)));
@@ -217,13 +243,11 @@ export class Netfilter implements NetfilterHooks {
     } else {
       ctInfo = this.currentCtInfo(pkt);
     }
-    for (const table of HOOK_TABLES[hook]) {
-      if (table === 'raw') continue;
+    for (const table of this.hookTables[hook]!) {
       if (table === 'nat') {
         if (!this.natHook(hook, pkt, inDev, outDev, ctInfo, bridged, physIn, physOut)) return this.dropped(pkt, 'nat', hook);
         continue;
       }
-      if (!this.hasTable(table)) continue;
       const r = this.traverse(table, hook, pkt, inDev, outDev, ctInfo, bridged, physIn, physOut);
       if (r === 'drop') return this.dropped(pkt, table, hook);
       if (r === 'stolen') return null;
@@ -478,7 +502,8 @@ export class Netfilter implements NetfilterHooks {
     // allocated on the first jump: most traversals never leave the built-in chain
     let stack: Array<{ chain: Chain; index: number }> | null = null;
     let chain = start;
-    let idx = this.indexing ? chainIndex(chain) : null;
+    let plan = planOf(chain);
+    let idx = this.indexing ? plan.index : null;
     let i = 0;
     const bytes = ctx.pkt.len - 14;
     const info = ctx.info;
@@ -489,7 +514,8 @@ export class Netfilter implements NetfilterHooks {
         const frame = stack?.pop();
         if (frame === undefined) return this.policy(ctx, start, bytes);
         chain = frame.chain;
-        idx = this.indexing ? chainIndex(chain) : null;
+        plan = planOf(chain);
+        idx = this.indexing ? plan.index : null;
         i = frame.index;
         continue;
       }
@@ -505,7 +531,7 @@ export class Netfilter implements NetfilterHooks {
         }
       }
       const rule = chain.rules[i]!;
-      if (!this.matches(rule, chain, i, ctx)) {
+      if (!this.matchesAll(plan.tests[i]!, rule, chain, i, ctx)) {
         i++;
         continue;
       }
@@ -531,7 +557,8 @@ export class Netfilter implements NetfilterHooks {
           const frame = stack?.pop();
           if (frame === undefined) return this.policy(ctx, start, bytes);
           chain = frame.chain;
-          idx = this.indexing ? chainIndex(chain) : null;
+          plan = planOf(chain);
+          idx = this.indexing ? plan.index : null;
           i = frame.index;
           continue;
         }
@@ -541,7 +568,8 @@ export class Netfilter implements NetfilterHooks {
           if (next === undefined) throw new Error(`iptables ${ctx.table}: rule jumps to missing chain ${t.chain}`);
           if (t.kind === 'jump') (stack ??= []).push({ chain, index: i + 1 });
           chain = next;
-          idx = this.indexing ? chainIndex(chain) : null;
+          plan = planOf(chain);
+          idx = this.indexing ? plan.index : null;
           i = 0;
           continue;
         }
@@ -613,8 +641,7 @@ export class Netfilter implements NetfilterHooks {
 
   // ───────────────────────────── matches ─────────────────────────────
 
-  private matches(rule: Rule, chain: Chain, index: number, ctx: EvalCtx): boolean {
-    const ms = rule.matches;
+  private matchesAll(ms: readonly Match[], rule: Rule, chain: Chain, index: number, ctx: EvalCtx): boolean {
     for (let k = 0; k < ms.length; k++) if (!this.match(ms[k]!, rule, chain, index, ctx)) return false;
     return true;
   }
@@ -688,8 +715,8 @@ export class Netfilter implements NetfilterHooks {
         if (m.isBridged && p.bridged === m.isBridged.invert) return false;
         if (m.isIn && (p.physIn !== '') === m.isIn.invert) return false;
         if (m.isOut && (p.physOut !== '') === m.isOut.invert) return false;
-        if (m.in && ifaceMatches(p.physIn, m.in.name.replace(/\+$/, ''), m.in.name.endsWith('+')) === m.in.invert) return false;
-        if (m.out && ifaceMatches(p.physOut, m.out.name.replace(/\+$/, ''), m.out.name.endsWith('+')) === m.out.invert) return false;
+        if (m.in && physdevName(p.physIn, m.in.name) === m.in.invert) return false;
+        if (m.out && physdevName(p.physOut, m.out.name) === m.out.invert) return false;
         return true;
       }
     }
@@ -714,37 +741,14 @@ export class Netfilter implements NetfilterHooks {
   /** The packet's conntrack states as a bitmask (computed once per traversal). */
   private ctMask(ctx: EvalCtx): number {
     if (ctx.ctMask >= 0) return ctx.ctMask;
-    let m = 0;
-    for (const st of this.ctStates(ctx)) m |= STATE_BIT[st];
-    ctx.ctMask = m;
-    return m;
-  }
-
-  private ctStates(ctx: EvalCtx): CtState[] {
-    const out: CtState[] = [];
-    switch (ctx.ctInfo) {
-      case CtInfo.New:
-        out.push('NEW');
-        break;
-      case CtInfo.Established:
-        out.push('ESTABLISHED');
-        break;
-      case CtInfo.Related:
-        out.push('RELATED');
-        break;
-      case CtInfo.Invalid:
-        out.push('INVALID');
-        break;
-      case CtInfo.Untracked:
-        out.push('UNTRACKED');
-        break;
-    }
+    let m = CTINFO_BIT[ctx.ctInfo]!;
     const c = ctx.pkt.ct;
     if (c instanceof Conn) {
-      if (c.snat) out.push('SNAT');
-      if (c.dnat) out.push('DNAT');
+      if (c.snat) m |= STATE_BIT.SNAT;
+      if (c.dnat) m |= STATE_BIT.DNAT;
     }
-    return out;
+    ctx.ctMask = m;
+    return m;
   }
 
   private conntrackMatch(m: ConntrackMatch, ctx: EvalCtx): boolean {
@@ -925,6 +929,11 @@ function readInfo(pkt: Packet, inDev: NetDevice | null, outDev: NetDevice | null
     physOut,
     bridged,
   };
+}
+
+/** `--physdev-in/out NAME`, where a trailing `+` is a wildcard. */
+function physdevName(name: string, pattern: string): boolean {
+  return pattern.endsWith('+') ? name.startsWith(pattern.slice(0, -1)) : name === pattern;
 }
 
 function ifaceMatches(name: string, prefix: string, wildcard: boolean): boolean {
