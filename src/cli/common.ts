@@ -3,6 +3,7 @@
  * to pipes, and output paths.
  */
 import { basename, dirname, isAbsolute, join } from 'node:path';
+import { BufferedLineWriter } from '../trace/line-writer.js';
 import { formatDiagnostic, loadDefaultTopology, loadTopologyPath } from '../kube/load/index.js';
 import type { LoadResult } from '../kube/load/index.js';
 import type { ClusterModel } from '../kube/model.js';
@@ -32,13 +33,39 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
+// a terminal gets each line at once; a pipe or file gets 64 KiB writes (a hop trace of a long run
+// is millions of lines); stdout writes are synchronous on Linux, so the 'exit' flush completes
+const stdoutLines = process.stdout.isTTY === true ? null : new BufferedLineWriter((chunk) => process.stdout.write(chunk));
+process.on('exit', () => flushOut());
+
+let flushQueued = false;
+
 /** Writes a line to stdout (no-op after the reader went away). */
 export function out(line: string): void {
-  if (!stdoutClosed) process.stdout.write(line + '\n');
+  if (stdoutClosed) return;
+  if (stdoutLines === null) {
+    process.stdout.write(line + '\n');
+    return;
+  }
+  stdoutLines.line(line);
+  // and as soon as the program waits (kernel runs, timers): lines never sit in the buffer idle
+  if (!flushQueued) {
+    flushQueued = true;
+    setImmediate(() => {
+      flushQueued = false;
+      flushOut();
+    });
+  }
 }
 
-/** Writes a line to stderr. */
+/** Writes out stdout lines still buffered. */
+export function flushOut(): void {
+  if (!stdoutClosed) stdoutLines?.flush();
+}
+
+/** Writes a line to stderr (after the stdout lines before it, so `2>&1` keeps their order). */
 export function err(line: string): void {
+  flushOut();
   process.stderr.write(line + '\n');
 }
 

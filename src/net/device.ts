@@ -91,9 +91,10 @@ export abstract class NetDevice {
   /** Emits the rx/tx hop event and the capture record for a frame. */
   protected traceFrame(pkt: Packet, dir: 'in' | 'out'): void {
     const w = this.ns.world;
-    const frame = dissectFrame(pkt.buf.subarray(pkt.off, pkt.off + pkt.len), { vxlanPorts: w.vxlanPorts });
     const notes = pkt.takeNotes();
     if (w.tracer.on) {
+      // dissected only for hop events: a capture alone stores the bytes as they are
+      const frame = dissectFrame(pkt.buf.subarray(pkt.off, pkt.off + pkt.len), { vxlanPorts: w.vxlanPorts });
       const text = `${dir === 'out' ? 'tx' : 'rx'} ${summarizeFrame(frame)}`;
       w.tracer.hop(dir === 'out' ? 'tx' : 'rx', this.ns.label, this.name, pkt.id, pkt.flow, text, { len: pkt.len }, frame);
     }

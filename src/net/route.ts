@@ -163,8 +163,17 @@ export function makeRoute(p: Partial<Route> & Pick<Route, 'dst' | 'len'>): Route
   };
 }
 
+const routeTexts = new WeakMap<Route, string>();
+
 /** Formats a route like `ip route show` (`10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink`). */
 export function formatRoute(r: Route): string {
+  // routes are immutable and traces name them on every forwarded packet
+  let text = routeTexts.get(r);
+  if (text === undefined) routeTexts.set(r, (text = routeText(r)));
+  return text;
+}
+
+function routeText(r: Route): string {
   const dst = r.len === 0 && r.type === 'unicast' ? 'default' : r.len === 32 ? formatIpv4(r.dst) : `${formatIpv4(r.dst)}/${r.len}`;
   const parts: string[] = [];
   if (r.type !== 'unicast') parts.push(r.type);

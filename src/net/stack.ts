@@ -254,13 +254,8 @@ export class Ipv4Stack {
     this.stats.forwarded++;
     const nexthop = r.gateway !== 0 ? r.gateway : ip.dst;
     if (this.tracing) {
-      this.hop(
-        'forward',
-        pkt,
-        `forward ${inDev.name} → ${out.name} via ${r.gateway ? formatIpv4(r.gateway) : 'direct'} (route ${formatRoute(r)}), TTL ${ttl}→${ttl - 1}`,
-        inDev,
-        { in: inDev.name, out: out.name, route: formatRoute(r), ttl: ttl - 1 },
-      );
+      const route = formatRoute(r);
+      this.hop('forward', pkt, `forward ${inDev.name} → ${out.name} via ${r.gateway ? formatIpv4(r.gateway) : 'direct'} (route ${route}), TTL ${ttl}→${ttl - 1}`, inDev, { in: inDev.name, out: out.name, route, ttl: ttl - 1 });
     }
     const nf = this.nf;
     if (nf !== null) {

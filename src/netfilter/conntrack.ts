@@ -99,16 +99,29 @@ export class Conn {
     this.created = now;
   }
 
+  // the tuples as text, for the trace (which describes the entry on every packet); the reply
+  // tuple's text is redone when NAT replaces it
+  private origText: string | undefined;
+  private replyText: string | undefined;
+  private replyTextOf: Tuple | undefined;
+
   /** `conntrack -L`-style one-liner. */
   describe(): string {
-    const t = (x: Tuple): string =>
-      x.proto === IPPROTO_ICMP
-        ? `src=${formatIpv4(x.src)} dst=${formatIpv4(x.dst)} type=${x.dport} id=${x.sport}`
-        : `src=${formatIpv4(x.src)} dst=${formatIpv4(x.dst)} sport=${x.sport} dport=${x.dport}`;
+    this.origText ??= tupleText(this.orig);
+    if (this.replyTextOf !== this.reply) {
+      this.replyText = tupleText(this.reply);
+      this.replyTextOf = this.reply;
+    }
     const proto = this.orig.proto === IPPROTO_TCP ? 'tcp' : this.orig.proto === IPPROTO_UDP ? 'udp' : this.orig.proto === IPPROTO_ICMP ? 'icmp' : String(this.orig.proto);
-    const flags = [this.tcpState ?? '', t(this.orig), this.seenReply ? '' : '[UNREPLIED]', t(this.reply), this.assured ? '[ASSURED]' : ''];
-    return `${proto} ${flags.filter(Boolean).join(' ')}`;
+    return `${proto} ${this.tcpState === undefined ? '' : this.tcpState + ' '}${this.origText} ${this.seenReply ? '' : '[UNREPLIED] '}${this.replyText!}${this.assured ? ' [ASSURED]' : ''}`;
   }
+}
+
+/** A tuple as `conntrack -L` prints it. */
+function tupleText(x: Tuple): string {
+  return x.proto === IPPROTO_ICMP
+    ? `src=${formatIpv4(x.src)} dst=${formatIpv4(x.dst)} type=${x.dport} id=${x.sport}`
+    : `src=${formatIpv4(x.src)} dst=${formatIpv4(x.dst)} sport=${x.sport} dport=${x.dport}`;
 }
 
 /** The inverse of a tuple (what the other direction looks like). */

@@ -124,6 +124,8 @@ interface ChainPlan {
   readonly index: ChainIndex | null;
   /** Each rule's matches without the ones that always match (comment, nfacct). */
   readonly tests: ReadonlyArray<readonly Match[]>;
+  /** Each rule as traces name it (`CHAIN#n "comment" → target`), made when first needed. */
+  readonly names: Array<string | undefined>;
 }
 
 const plans = new WeakMap<Chain, ChainPlan>();
@@ -132,7 +134,7 @@ function planOf(chain: Chain): ChainPlan {
   let p = plans.get(chain);
   if (p === undefined) {
     // kube-proxy puts a comment on most rules: skipping them saves a match call per rule tried
-    p = { index: chainIndex(chain), tests: chain.rules.map((r) => r.matches.filter((m) => m.kind !== 'comment' && m.kind !== 'nfacct')) };
+    p = { index: chainIndex(chain), tests: chain.rules.map((r) => r.matches.filter((m) => m.kind !== 'comment' && m.kind !== 'nfacct')), names: [] };
     plans.set(chain, p);
   }
   return p;
@@ -537,7 +539,7 @@ export class Netfilter implements NetfilterHooks {
       }
       if (ctx.dry === null) this.counters.hit(chain, i, bytes);
       const t = rule.target;
-      if (ctx.path !== null) ctx.path.push(describeRule(chain, i, rule));
+      if (ctx.path !== null) ctx.path.push((plan.names[i] ??= describeRule(chain, i, rule)));
       if (t === undefined) {
         i++;
         continue;

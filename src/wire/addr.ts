@@ -41,10 +41,19 @@ export function parseMac(s: string): MacAddr | undefined {
   return Number.parseInt(s.replace(/:/g, ''), 16);
 }
 
+// a cluster has one MAC per device, and traces print them on every frame
+const macTexts = new Map<MacAddr, string>();
+
 /** Formats a MAC address as lowercase colon-separated hex. */
 export function formatMac(m: MacAddr): string {
-  const hex = m.toString(16).padStart(12, '0');
-  return `${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}:${hex.slice(6, 8)}:${hex.slice(8, 10)}:${hex.slice(10, 12)}`;
+  let text = macTexts.get(m);
+  if (text === undefined) {
+    const hex = m.toString(16).padStart(12, '0');
+    text = `${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}:${hex.slice(6, 8)}:${hex.slice(8, 10)}:${hex.slice(10, 12)}`;
+    if (macTexts.size >= 65536) macTexts.clear();
+    macTexts.set(m, text);
+  }
+  return text;
 }
 
 /** Reads a big-endian u16. */
