@@ -24,7 +24,7 @@ import type { HopJson } from '../trace/format.js';
 import { readCapture } from '../trace/pcap-read.js';
 import { formatIptablesSave } from '../netfilter/iptables-save.js';
 import { dissectFrame, summarizeFrame } from '../wire/dissect.js';
-import { formatIpv4 } from '../wire/addr.js';
+import { formatIpv4, readU32 } from '../wire/addr.js';
 import type { Nanos } from '../sim/time.js';
 import { NS_PER_JIFFY, toJiffies, wheelGranule } from '../sim/jiffies.js';
 import { DEFAULT_NEIGH_PARAMS } from '../net/neigh.js';
@@ -113,6 +113,29 @@ function isUnicastArp(bytes: Uint8Array): boolean {
 }
 
 /**
+ * The frames of delayed probe exchanges at one point: unicast ARP requests (an entry in PROBE),
+ * and the replies to them — not the unicast replies to a first contact's broadcast request.
+ */
+function delayedProbeFrames(frames: readonly FrameInput[]): Set<FrameInput> {
+  const out = new Set<FrameInput>();
+  // the last request seen from each (sender, target) pair, and whether it was unicast
+  const lastRequest = new Map<string, boolean>();
+  for (const f of frames) {
+    const b = f.bytes;
+    if (b.length < 42 || b[12] !== 0x08 || b[13] !== 0x06) continue;
+    const op = (b[20]! << 8) | b[21]!;
+    const spa = readU32(b, 28);
+    const tpa = readU32(b, 38);
+    if (op === 1) {
+      const unicast = isUnicastArp(b);
+      lastRequest.set(`${spa}>${tpa}`, unicast);
+      if (unicast) out.add(f);
+    } else if (op === 2 && lastRequest.get(`${tpa}>${spa}`) === true) out.add(f);
+  }
+  return out;
+}
+
+/**
  * The most a delayed ARP probe fires after its 5 s: the timer wheel's granule for that distance
  * (256 ms at HZ=250). The two sides' probes of one entry may be that far apart.
  */
@@ -148,8 +171,10 @@ export function splitLateTimerFrames(
   for (const point of new Set([...kFrames.keys(), ...pFrames.keys()])) {
     const ks = kFrames.get(point) ?? [];
     const ps = pFrames.get(point) ?? [];
-    const kTail = ks.filter((f) => (f.t > kFrom || f.t > ends.podnet) && isUnicastArp(f.bytes));
-    const pTail = ps.filter((f) => (f.t > pFrom || f.t > ends.kernel) && isUnicastArp(f.bytes));
+    const kProbes = delayedProbeFrames(ks);
+    const pProbes = delayedProbeFrames(ps);
+    const kTail = ks.filter((f) => (f.t > ends.podnet && isUnicastArp(f.bytes)) || (f.t > kFrom && kProbes.has(f)));
+    const pTail = ps.filter((f) => (f.t > ends.kernel && isUnicastArp(f.bytes)) || (f.t > pFrom && pProbes.has(f)));
     const uneven = kTail.length !== pTail.length;
     const split = (fs: FrameInput[], tail: FrameInput[], otherEnd: Nanos, side: 'kernel' | 'podnet'): FrameInput[] => {
       const out = new Set(tail.filter((f) => uneven || f.t > otherEnd));

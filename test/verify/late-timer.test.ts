@@ -103,4 +103,23 @@ describe('delayed ARP probes at the end of the comparison windows', () => {
     expect(replies(k)).toBe(before);
     expect(outside.size).toBe(0);
   });
+
+  test("a first contact after 5 s (a broadcast request, a unicast reply) near the end is compared: its reply is no delayed probe", () => {
+    // as in a CI run of h-hairpin-off whose last connection, the first to n3, came 5.3 s in
+    const short = framesOf(scenario('k-udp-pinned'), 1);
+    const shift = (m: Map<string, FrameInput[]>): Map<string, FrameInput[]> => new Map([...m].map(([p, fs]) => [p, fs.map((f) => ({ ...f, t: f.t + 5.2e9 }))]));
+    const k = shift(asKernel(short.frames));
+    const p = shift(short.frames);
+    const isReply = (f: FrameInput): boolean => f.bytes[12] === 0x08 && f.bytes[13] === 0x06 && f.bytes[21] === 2;
+    const replies = (m: Map<string, FrameInput[]>): number => [...m.values()].flat().filter(isReply).length;
+    const before = replies(k);
+    expect(before).toBeGreaterThan(0);
+    const end = short.run.end + 5.2e9;
+    const outside = new Map<string, OutsideFrame[]>();
+    // the kernel lagged: podnet's whole run is within the kernel's end less its lag and 256 ms
+    splitLateTimerFrames(k, p, { podnet: end, kernel: end, lag: short.run.end }, [8472], outside);
+    expect(replies(k)).toBe(before);
+    expect(replies(p)).toBe(before);
+    expect(outside.size).toBe(0);
+  });
 });
