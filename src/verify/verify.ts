@@ -150,7 +150,7 @@ const DELAY_PROBE_SLACK: Nanos = wheelGranule(toJiffies(DEFAULT_NEIGH_PARAMS.del
  * that could have a counterpart cut off by the other side's end — the kernel's after podnet's end
  * less the slack, podnet's after the kernel's end less its lag and the slack — are listed, not
  * compared, when the two sides have different numbers of them (and always when they lie beyond
- * the other side's end).
+ * the other side's end). One classification serves both: a unicast request and the reply to it.
  */
 export function splitLateTimerFrames(
   kFrames: Map<string, FrameInput[]>,
@@ -173,8 +173,8 @@ export function splitLateTimerFrames(
     const ps = pFrames.get(point) ?? [];
     const kProbes = delayedProbeFrames(ks);
     const pProbes = delayedProbeFrames(ps);
-    const kTail = ks.filter((f) => (f.t > ends.podnet && isUnicastArp(f.bytes)) || (f.t > kFrom && kProbes.has(f)));
-    const pTail = ps.filter((f) => (f.t > ends.kernel && isUnicastArp(f.bytes)) || (f.t > pFrom && pProbes.has(f)));
+    const kTail = ks.filter((f) => kProbes.has(f) && f.t > Math.min(kFrom, ends.podnet));
+    const pTail = ps.filter((f) => pProbes.has(f) && f.t > Math.min(pFrom, ends.kernel));
     const uneven = kTail.length !== pTail.length;
     const split = (fs: FrameInput[], tail: FrameInput[], otherEnd: Nanos, side: 'kernel' | 'podnet'): FrameInput[] => {
       const out = new Set(tail.filter((f) => uneven || f.t > otherEnd));
