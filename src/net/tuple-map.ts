@@ -16,7 +16,8 @@ function hash4(a: number, b: number, c: number, d: number): number {
   h = Math.imul(h ^ (h >>> 13) ^ b, 0xc2b2ae35);
   h = Math.imul(h ^ (h >>> 16) ^ c, 0x27d4eb2f);
   h = Math.imul(h ^ (h >>> 15) ^ d, 0x165667b1);
-  return h ^ (h >>> 16);
+  // 30 bits: a small integer (Smi) as a Map key; a wider one is boxed, an allocation per lookup
+  return (h ^ (h >>> 16)) & 0x3fffffff;
 }
 
 /** Map from (a, b, c, d) to V. */

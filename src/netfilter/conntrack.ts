@@ -141,7 +141,8 @@ function tupleHash(t: Tuple): number {
   h = Math.imul(h ^ (h >>> 13) ^ t.dst, 0xc2b2ae35);
   h = Math.imul(h ^ (h >>> 16) ^ ((t.sport << 16) | t.dport), 0x27d4eb2f);
   h = Math.imul(h ^ (h >>> 15) ^ t.proto, 0x165667b1);
-  return h ^ (h >>> 16);
+  // 30 bits: a small integer (Smi) as a Map key; a wider one is boxed, an allocation per lookup
+  return (h ^ (h >>> 16)) & 0x3fffffff;
 }
 
 function sameTuple(a: Tuple, b: Tuple): boolean {

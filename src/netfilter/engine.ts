@@ -579,7 +579,8 @@ export class Netfilter implements NetfilterHooks {
         case 'SNAT':
         case 'MASQUERADE':
           if (ctx.table === 'nat') ctx.nat = { kind: t.kind, target: t };
-          this.finish(ctx, builtin, formatTarget(t).trim());
+          // the verdict text is only read by traces and dry runs: not made per packet otherwise
+          if (ctx.path !== null || ctx.dry !== null) this.finish(ctx, builtin, formatTarget(t).trim());
           return 'accept';
         case 'MARK':
           ctx.mark = ((ctx.mark & ~t.mask) ^ t.value) >>> 0;
