@@ -151,24 +151,14 @@ function sameTuple(a: Tuple, b: Tuple): boolean {
 
 /** Extracts the tuple of an IPv4 packet at `l3`; undefined when it cannot be tracked (malformed, non-first fragment). */
 export function packetTuple(buf: Uint8Array, l3: number): Tuple | undefined {
-  const ip = new Ipv4View(buf, l3);
-  const proto = ip.protocol;
-  const src = ip.src;
-  const dst = ip.dst;
-  const off = ip.payloadOffset;
-  if (ip.fragOffset !== 0) return undefined;
-  if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
-    return { src, dst, proto, sport: (buf[off]! << 8) | buf[off + 1]!, dport: (buf[off + 2]! << 8) | buf[off + 3]! };
-  }
-  if (proto === IPPROTO_ICMP) {
-    const type = buf[off]!;
-    if (type === 8 || type === 0) return { src, dst, proto, sport: (buf[off + 4]! << 8) | buf[off + 5]!, dport: type };
-    return undefined; // errors are handled as RELATED, other types untracked
-  }
-  return { src, dst, proto, sport: 0, dport: 0 };
+  const t: Tuple = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0 };
+  return fillTuple(t, buf, l3) ? t : undefined;
 }
 
-/** Fills `t` with the tuple of an IPv4 packet (as packetTuple, without allocating); false when it cannot be tracked. */
+/**
+ * Fills `t` with the tuple of an IPv4 packet; false when it cannot be tracked (a non-first
+ * fragment; ICMP other than echo, whose errors are handled as RELATED).
+ */
 function fillTuple(t: Tuple, buf: Uint8Array, l3: number): boolean {
   const ip = new Ipv4View(buf, l3);
   if (ip.fragOffset !== 0) return false;

@@ -1,22 +1,10 @@
 /** Expired conntrack entries are evicted as the kernel's gc_worker does, so a long run's table holds only live flows. */
 import { describe, expect, test } from 'vitest';
-import { model } from '../helpers.js';
+import { model, twoNodeCluster } from '../helpers.js';
 import { Simulation } from '../../src/simulation.js';
 
-const CLUSTER = `apiVersion: podnet.dev/v1alpha1
-kind: Cluster
-spec: { nodes: 2, addons: none }
----
-apiVersion: v1
-kind: Pod
-metadata: { name: client }
-spec: { nodeName: node1, containers: [{ name: c }] }
----
-apiVersion: v1
-kind: Pod
-metadata: { name: web, labels: { app: web } }
-spec: { nodeName: node2, containers: [{ name: w, ports: [{ containerPort: 8080 }] }] }
----
+// the shared two-node cluster (web-0 beside the client on node1, web-1 on node2) behind one Service
+const CLUSTER = twoNodeCluster(`---
 apiVersion: v1
 kind: Service
 metadata: { name: web }
@@ -24,7 +12,7 @@ spec:
   clusterIP: 10.96.0.100
   selector: { app: web }
   ports: [{ port: 80, targetPort: 8080 }]
-`;
+`);
 
 describe('conntrack garbage collection', () => {
   test('3,000 connections over 300 s: node1 holds the entries still in their timeouts, not every flow it ever saw', () => {

@@ -11,9 +11,14 @@ import { asKernel, framesOf, scenario } from './helpers.js';
 
 const { run, frames } = framesOf(scenario('r-tcp-once-delayed-probe'), 1);
 
+/** An ARP frame not sent to the broadcast address. */
+function isUnicastArpFrame(f: FrameInput): boolean {
+  return f.bytes[12] === 0x08 && f.bytes[13] === 0x06 && f.bytes[0] !== 0xff;
+}
+
 /** A frame of a delayed probe exchange: unicast ARP (first contact's replies are unicast too, but come at once). */
 function isUnicastArp(f: FrameInput): boolean {
-  return f.t > 1e9 && f.bytes[12] === 0x08 && f.bytes[13] === 0x06 && f.bytes[0] !== 0xff;
+  return f.t > 1e9 && isUnicastArpFrame(f);
 }
 
 /** podnet's frames without its delayed probe exchanges. */
@@ -92,12 +97,12 @@ describe('delayed ARP probes at the end of the comparison windows', () => {
     const short = framesOf(scenario('k-udp-pinned'), 1);
     const k = asKernel(short.frames);
     const p = new Map(short.frames);
-    const replies = (m: Map<string, FrameInput[]>): number => [...m.values()].flat().filter((f) => f.bytes[12] === 0x08 && f.bytes[13] === 0x06 && f.bytes[0] !== 0xff).length;
+    const replies = (m: Map<string, FrameInput[]>): number => [...m.values()].flat().filter(isUnicastArpFrame).length;
     const before = replies(k);
     expect(before).toBeGreaterThan(0);
     // one side's reply missing at one point, and windows that end soon after
-    const [point, fs] = [...p].find(([, fs]) => fs.some((f) => f.bytes[12] === 0x08 && f.bytes[0] !== 0xff))!;
-    p.set(point, fs.filter((f) => !(f.bytes[12] === 0x08 && f.bytes[0] !== 0xff)));
+    const [point, fs] = [...p].find(([, fs]) => fs.some(isUnicastArpFrame))!;
+    p.set(point, fs.filter((f) => !isUnicastArpFrame(f)));
     const outside = new Map<string, OutsideFrame[]>();
     splitLateTimerFrames(k, p, { podnet: short.run.end, kernel: short.run.end + 200e6, lag: 150e6 }, [8472], outside);
     expect(replies(k)).toBe(before);
@@ -110,7 +115,7 @@ describe('delayed ARP probes at the end of the comparison windows', () => {
     const shift = (m: Map<string, FrameInput[]>): Map<string, FrameInput[]> => new Map([...m].map(([p, fs]) => [p, fs.map((f) => ({ ...f, t: f.t + 5.2e9 }))]));
     const k = shift(asKernel(short.frames));
     const p = shift(short.frames);
-    const isReply = (f: FrameInput): boolean => f.bytes[12] === 0x08 && f.bytes[13] === 0x06 && f.bytes[21] === 2;
+    const isReply = (f: FrameInput): boolean => isUnicastArpFrame(f) && f.bytes[21] === 2;
     const replies = (m: Map<string, FrameInput[]>): number => [...m.values()].flat().filter(isReply).length;
     const before = replies(k);
     expect(before).toBeGreaterThan(0);
