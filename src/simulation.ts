@@ -6,7 +6,7 @@ import type { Ipv4Addr } from './wire/addr.js';
 import { formatIpv4, parseIpv4 } from './wire/addr.js';
 import { NS_PER_S } from './sim/time.js';
 import type { Nanos } from './sim/time.js';
-import type { CaptureSink, HopSink } from './trace/tracer.js';
+import type { CaptureSink, HopSink } from './events/tracer.js';
 import type { NetNs } from './net/netns.js';
 import type { ClusterModel, ProbeModel, ProbeProtocol } from './kube/model.js';
 import { podDisplayName } from './kube/model.js';

@@ -15,7 +15,7 @@ function replay(capture: MemoryCapture, sink: ByteSink, comment: string | undefi
   for (const p of capture.points) handles.set(p.name, out.addPoint(p));
   for (const f of capture.frames) {
     const h = handles.get(f.point);
-    if (h !== undefined) out.packet(h, f.t, f.dir, f.bytes, 0, f.bytes.length, f.comment);
+    if (h !== undefined) out.frame(h, f.t, f.dir, f.bytes, f.comment);
   }
 }
 

@@ -10,7 +10,8 @@ import type { NetNs } from '../net/netns.js';
 import type { ProbeReport } from '../simulation.js';
 import type { ProbeAttempt } from '../apps/probe.js';
 import type { Resolution } from '../apps/resolver.js';
-import type { HopEvent } from '../trace/tracer.js';
+import type { DropEvent, HopEvent } from '../events/hop.js';
+import { dropText, hopText } from '../trace/hop-text.js';
 import type { FrameDissection, IpDissection } from '../wire/dissect.js';
 import { isMalformed } from '../wire/dissect.js';
 import { formatIpv4, parseIpv4 } from '../wire/addr.js';
@@ -292,14 +293,14 @@ export function translationsOf(hops: readonly HopEvent[]): Translation[] {
   for (let i = 0; i < hops.length; i++) {
     const h = hops[i]!;
     if (h.kind !== 'nat') continue;
-    const m = BINDING.exec(h.text);
+    const m = BINDING.exec(hopText(h));
     if (m === null) continue;
     // the nat chain traversal that chose this binding is the latest nf event of the same packet there
     let nf: ReturnType<typeof rulesOfNfHop>;
     for (let j = i - 1; j >= 0; j--) {
       const e = hops[j]!;
       if (e.kind !== 'nf' || e.pkt !== h.pkt || e.where !== h.where) continue;
-      const r = rulesOfNfHop(e.text);
+      const r = rulesOfNfHop(hopText(e));
       if (r?.table === 'nat') {
         nf = r;
         break;
@@ -323,8 +324,8 @@ export function translationsOf(hops: readonly HopEvent[]): Translation[] {
 /** The drops among a flow's hop events. */
 export function dropsOf(hops: readonly HopEvent[]): Drop[] {
   return hops
-    .filter((h) => h.kind === 'drop')
-    .map((h) => ({ t: h.t, where: h.where, dev: h.dev, packet: h.pkt, reason: typeof h.data?.reason === 'string' ? h.data.reason : h.text.replace(/^drop: /, '') }));
+    .filter((h): h is DropEvent => h.kind === 'drop')
+    .map((h) => ({ t: h.t, where: h.where, dev: h.dev, packet: h.pkt, reason: dropText(h.detail) }));
 }
 
 /** The innermost IPv4 header of a frame (inside VXLAN when encapsulated). */

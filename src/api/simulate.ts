@@ -9,7 +9,8 @@ import type { KubeProxyOptions } from '../kube/proxy/generate.js';
 import type { Ruleset } from '../netfilter/rules.js';
 import { Simulation } from '../simulation.js';
 import type { ProbeReport } from '../simulation.js';
-import type { CapturePoint, CaptureSink, HopEvent, HopSink } from '../trace/tracer.js';
+import type { HopEvent } from '../events/hop.js';
+import type { CapturePoint, CaptureSink, HopSink, PacketNotes } from '../events/tracer.js';
 import { MemoryCapture } from '../trace/memory-capture.js';
 import { PointFilter } from '../trace/capture-sink.js';
 import { isClusterModel, loadTopology } from './topology.js';
@@ -85,8 +86,8 @@ class FilteredMemoryCapture extends MemoryCapture {
     return this.filter.accepts(point.name) ? super.addPoint(point) : -1;
   }
 
-  override packet(handle: number, t: number, dir: 'in' | 'out', buf: Uint8Array, off: number, len: number, comment: string): void {
-    if (handle >= 0) super.packet(handle, t, dir, buf, off, len, comment);
+  override packet(handle: number, t: number, dir: 'in' | 'out', buf: Uint8Array, off: number, len: number, notes: PacketNotes): void {
+    if (handle >= 0) super.packet(handle, t, dir, buf, off, len, notes);
   }
 }
 

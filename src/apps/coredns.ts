@@ -63,6 +63,12 @@ import type { Timer } from '../sim/scheduler.js';
 import type { UdpSocket } from '../net/sockets.js';
 import type { TcpSocket } from '../net/tcp.js';
 import { DnsTcpReader, startDnsServer, type DnsServerLogEntry } from './dns-server.js';
+import type { CoreDnsDetail } from '../events/hop.js';
+import { TraceTo } from '../events/tracer.js';
+
+/** A CoreDNS event as the chain reports it (the host adds time and place). */
+export type CoreDnsEvent = DistributiveOmit<CoreDnsDetail, 'app'>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** The kubernetes plugin's TTL as kubeadm configures it (`ttl 30`; the plugin's own default is 5). */
 export const KUBEADM_DNS_TTL = 30;
@@ -746,7 +752,10 @@ export interface CoreDnsOptions {
 }
 
 /** How one exchange with an upstream ended: its answer, a failure worth another try, or one that ends the forward (SERVFAIL). */
-export type UpstreamOutcome = { readonly answer: DnsMessage } | { readonly retry: string } | { readonly fail: string };
+export type UpstreamOutcome = { readonly answer: DnsMessage } | { readonly retry: UpstreamTrouble } | { readonly fail: UpstreamTrouble };
+
+/** Why an upstream exchange gave no answer: no answer in time, or a socket error. */
+export type UpstreamTrouble = { readonly timeout: Nanos; readonly tcp: boolean } | { readonly error: string };
 
 /**
  * What a plugin chain needs from where it runs: podnet's simulated pod ({@link CoreDnsServer})
@@ -763,8 +772,8 @@ export interface CoreDnsHost {
    * whose id is `id`.
    */
   exchange(upstream: Ipv4Addr, proto: 'udp' | 'tcp', wire: Uint8Array, id: number, timeout: Nanos, flow: number, done: (o: UpstreamOutcome) => void): void;
-  /** A line for podnet's trace (a no-op where nothing is traced). */
-  trace(flow: number, text: string): void;
+  /** An event for podnet's trace (a no-op where nothing is traced). */
+  trace(flow: number, detail: CoreDnsEvent): void;
 }
 
 /** One query as the chain receives it. */
@@ -801,7 +810,9 @@ export class CoreDnsChain {
     this.serve(q, req.proto, req.flow, (resp, how) => {
       const bytes = scrub(q, this.loadbalance(resp), req.proto);
       const label = question === undefined ? '(no question)' : `${dnsTypeName(question.type)} ${question.name}.`;
-      this.host.trace(req.flow, `${req.proto} ${formatIpv4(req.client)}:${req.clientPort} ${label} → ${dnsRcodeName(resp.header.rcode)}, ${resp.answers.length} answer${resp.answers.length === 1 ? '' : 's'}${how === 'kubernetes' ? '' : ` (${how})`}`);
+      const client = `${formatIpv4(req.client)}:${req.clientPort}`;
+      const answer = { what: 'answer', proto: req.proto, client, question: label, rcode: dnsRcodeName(resp.header.rcode), answers: resp.answers.length, by: how } as const;
+      this.host.trace(req.flow, answer);
       this.opts.log?.({
         t: t0,
         server: this.opts.name,
@@ -891,7 +902,7 @@ export class CoreDnsChain {
     const host = this.host;
     const ups = this.opts.upstreams;
     if (ups.length === 0) {
-      host.trace(flow, 'forward: no upstream nameserver in /etc/resolv.conf (SERVFAIL)');
+      host.trace(flow, { what: 'forward-none' });
       done(undefined);
       return;
     }
@@ -902,7 +913,7 @@ export class CoreDnsChain {
       const wire = encodeDns({ ...q, header: { ...q.header, id } });
       const left = start + FORWARD_DEADLINE - host.now();
       if (left <= 0) {
-        host.trace(flow, `forward to ${formatIpv4(upstream)}:53: no answer within 5s (SERVFAIL)`);
+        host.trace(flow, { what: 'forward-timeout', upstream: formatIpv4(upstream) });
         done(undefined);
         return;
       }
@@ -910,10 +921,10 @@ export class CoreDnsChain {
       host.exchange(upstream, proto, wire, id, timeout, flow, (o) => {
         if ('answer' in o) done(o.answer);
         else if ('fail' in o) {
-          host.trace(flow, `forward to ${formatIpv4(upstream)}:53: ${o.fail} (SERVFAIL)`);
+          host.trace(flow, { what: 'forward-failed', upstream: formatIpv4(upstream), trouble: o.fail });
           done(undefined);
         } else {
-          host.trace(flow, `forward to ${formatIpv4(upstream)}:53: ${o.retry}`);
+          host.trace(flow, { what: 'forward-retry', upstream: formatIpv4(upstream), trouble: o.retry });
           if (host.now() - start >= FORWARD_DEADLINE) done(undefined);
           else attempt();
         }
@@ -954,9 +965,8 @@ export class CoreDnsServer implements CoreDnsHost {
     return this.ns.world.now;
   }
 
-  trace(flow: number, text: string): void {
-    const w = this.ns.world;
-    if (w.tracer.on) w.tracer.hop('app', this.ns.label, undefined, undefined, flow, `coredns: ${text}`);
+  trace(flow: number, detail: CoreDnsEvent): void {
+    if (this.ns.world.tracer.on) this.ns.trace({ kind: 'app', app: 'coredns', ...detail }, null, undefined, TraceTo.Hop, flow);
   }
 
   exchange(upstream: Ipv4Addr, proto: 'udp' | 'tcp', wire: Uint8Array, id: number, timeout: Nanos, flow: number, done: (o: UpstreamOutcome) => void): void {
@@ -980,7 +990,7 @@ export class CoreDnsServer implements CoreDnsHost {
     if (pc === undefined) {
       const s = this.ns.sockets.openUdp(0, 0, flow);
       if ('errno' in s) {
-        done({ retry: s.message });
+        done({ retry: { error: s.message } });
         return;
       }
       s.connect(upstream, 53);
@@ -992,7 +1002,7 @@ export class CoreDnsServer implements CoreDnsHost {
         fresh.sock.close();
         if (p !== undefined) {
           p.timer.cancel();
-          p.done({ fail: err.message });
+          p.done({ fail: { error: err.message } });
         }
       };
       pc = fresh;
@@ -1003,7 +1013,7 @@ export class CoreDnsServer implements CoreDnsHost {
       if (conn.pending?.id !== id) return;
       conn.pending = undefined;
       conn.sock.close();
-      done({ retry: `no answer within ${timeout / 1e9}s, retrying` });
+      done({ retry: { timeout, tcp: false } });
     }, null);
     conn.pending = {
       id,
@@ -1014,13 +1024,13 @@ export class CoreDnsServer implements CoreDnsHost {
         done(o);
       },
     };
-    this.trace(flow, `forward ${conn.sock.localPort} → ${formatIpv4(upstream)}:53 udp, id ${id}`);
+    this.trace(flow, { what: 'forward', sourcePort: conn.sock.localPort, upstream: formatIpv4(upstream), id });
     const err = conn.sock.send(wire);
     if (err !== undefined) {
       timer.cancel();
       conn.pending = undefined;
       conn.sock.close();
-      done({ retry: err.message });
+      done({ retry: { error: err.message } });
     }
   }
 
@@ -1043,22 +1053,22 @@ export class CoreDnsServer implements CoreDnsHost {
     const reader = new DnsTcpReader();
     let settled = false;
     let sock: TcpSocket | undefined;
-    const finish = (m: DnsMessage | undefined, why?: string): void => {
+    const finish = (m: DnsMessage | undefined, why?: UpstreamTrouble): void => {
       if (settled) return;
       settled = true;
       timer.cancel();
       sock?.close();
-      done(m !== undefined ? { answer: m } : { retry: why ?? 'connection failed' });
+      done(m !== undefined ? { answer: m } : { retry: why ?? { error: 'connection failed' } });
     };
-    const timer = this.ns.world.sched.schedule(timeout, () => finish(undefined, `no answer within ${timeout / 1e9}s over TCP, retrying`), null);
+    const timer = this.ns.world.sched.schedule(timeout, () => finish(undefined, { timeout, tcp: true }), null);
     const s = this.ns.sockets.tcp.connect(upstream, 53, 0, flow, {
       onConnected: (c) => c.write(frameDnsTcp(wire)),
       onData: (_c, data) => {
         for (const m of reader.push(data)) if (m.header.id === id) finish(m);
       },
-      onClosed: (_c, err) => finish(undefined, err?.message ?? 'closed without an answer'),
+      onClosed: (_c, err) => finish(undefined, { error: err?.message ?? 'closed without an answer' }),
     });
-    if ('errno' in s) finish(undefined, s.message);
+    if ('errno' in s) finish(undefined, { error: s.message });
     else {
       s.noDelay = true;
       sock = s;

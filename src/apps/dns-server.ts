@@ -38,6 +38,7 @@ import { isWireError } from '../wire/errors.js';
 import type { NetNs } from '../net/netns.js';
 import type { TcpSocket } from '../net/tcp.js';
 import type { UpstreamDnsEntry } from '../kube/model.js';
+import { TraceTo } from '../events/tracer.js';
 
 /** One query as a server received it. */
 export interface DnsRequest {
@@ -260,7 +261,9 @@ export function startUpstreamDns(ns: NetNs, table: Readonly<Record<string, Upstr
     const { resp, bytes } = upstreamReply(req.query, table, req.proto);
     const w = ns.world;
     if (w.tracer.on) {
-      w.tracer.hop('app', ns.label, undefined, undefined, req.flow, `resolver: ${req.proto} ${formatIpv4(req.client)}:${req.clientPort} ${dnsTypeName(q.type)} ${q.name}. → ${dnsRcodeName(resp.header.rcode)}, ${resp.answers.length} answer${resp.answers.length === 1 ? '' : 's'} (upstream table)`);
+      const client = `${formatIpv4(req.client)}:${req.clientPort}`;
+      const detail = { app: 'upstream-dns', what: 'answer', proto: req.proto, client, type: dnsTypeName(q.type), name: q.name, rcode: dnsRcodeName(resp.header.rcode), answers: resp.answers.length } as const;
+      ns.trace({ kind: 'app', ...detail }, null, undefined, TraceTo.Hop, req.flow);
     }
     log?.({ t: w.now, server: 'gateway', proto: req.proto, client: req.client, clientPort: req.clientPort, id: req.query.header.id, name: q.name, type: q.type, rcode: resp.header.rcode, how: 'table', flow: req.flow });
     req.reply(bytes);

@@ -15,6 +15,8 @@ import type { TcpSocket } from '../net/tcp.js';
 import type { ProbeProtocol } from '../kube/model.js';
 import { parseBanner } from './servers.js';
 import { Resolver, type Resolution, type ResolverSetup } from './resolver.js';
+import type { AppDetail } from '../events/hop.js';
+import { TraceTo } from '../events/tracer.js';
 
 /** A probe ready to run: endpoints resolved. */
 export interface ProbeSpec {
@@ -165,7 +167,7 @@ export class ProbeRun {
     const a = this.newAttempt(index, t);
     a.resolved = res;
     a.error = this.resolveError(res);
-    this.trace(`${this.spec.protocol}: ${a.error}`);
+    this.trace({ app: 'probe', what: 'resolve-failed', protocol: this.spec.protocol, name: this.spec.resolve?.name ?? '?', error: res.error ?? 'no address', attempt: true });
     this.settle(a);
   }
 
@@ -176,7 +178,7 @@ export class ProbeRun {
       a.error = this.resolveError(res);
       this.settle(a);
     }
-    this.trace(this.resolveError(res));
+    this.trace({ app: 'probe', what: 'resolve-failed', protocol: this.spec.protocol, name: this.spec.resolve?.name ?? '?', error: res.error ?? 'no address', attempt: false });
   }
 
   private newAttempt(index: number, t?: Nanos): ProbeAttempt {
@@ -212,9 +214,9 @@ export class ProbeRun {
     this.done(this.result);
   }
 
-  private trace(text: string): void {
-    const w = this.spec.fromNs.world;
-    if (w.tracer.on) w.tracer.hop('app', this.spec.fromNs.label, undefined, undefined, this.spec.flow, text);
+  private trace(detail: AppDetail): void {
+    const ns = this.spec.fromNs;
+    if (ns.world.tracer.on) ns.trace({ kind: 'app', ...detail }, null, undefined, TraceTo.Hop, this.spec.flow);
   }
 
   // ───────────── ping ─────────────
@@ -241,7 +243,7 @@ export class ProbeRun {
       e.a.ttl = info.ttl;
       e.a.replyFrom = formatIpv4(info.from);
       e.a.answeredBy = formatIpv4(info.from);
-      this.trace(`ping: ${spec.size + 8} bytes from ${formatIpv4(info.from)}: icmp_seq=${seq} ttl=${info.ttl} time=${(e.a.rttNs / 1e6).toFixed(3)} ms`);
+      this.trace({ app: 'ping', what: 'reply', bytes: spec.size + 8, from: formatIpv4(info.from), seq, ttl: info.ttl, rttNs: e.a.rttNs });
       settle(seq);
     };
     sock.onError = (seq, err) => {
@@ -249,7 +251,7 @@ export class ProbeRun {
       if (e === undefined || e.settled) return;
       e.a.error = err.message;
       e.a.errno = err.errno;
-      this.trace(`ping: ${err.message} (icmp_seq=${seq})`);
+      this.trace({ app: 'ping', what: 'error', error: err.message, seq });
       settle(seq);
     };
     const sched = ns.world.sched;
@@ -262,7 +264,7 @@ export class ProbeRun {
         const err = sock.sendEcho(dst, seq, pingPayload(spec.size, ns.world.now));
         if (err !== undefined) {
           a.error = err.message;
-          this.trace(`ping: ${err.message}`);
+          this.trace({ app: 'ping', what: 'error', error: err.message, seq: undefined });
           settle(seq);
           return;
         }
@@ -313,7 +315,7 @@ export class ProbeRun {
           a.serverSaw = `${banner.peer}:${banner.peerPort}`;
         }
         a.replyFrom = formatIpv4(s.remoteAddr);
-        this.trace(`tcp client ${s}: read ${JSON.stringify(received)} then EOF; closing`);
+        this.trace({ app: 'tcp-client', what: 'read', socket: s.ref(), data: received, answeredBy: a.answeredBy, serverSaw: a.serverSaw });
         s.close();
       },
       onClosed: (_s, err) => finish(err ? formatSocketError(err) : a.ok ? undefined : 'connection closed without a reply'),
@@ -331,7 +333,7 @@ export class ProbeRun {
     timer = ns.world.sched.schedule(spec.timeout, () => {
       if (sock !== undefined && (sock.state === 'SYN_SENT' || sock.state === 'ESTABLISHED' || sock.state === 'CLOSE_WAIT')) {
         const wasConnecting = sock.state === 'SYN_SENT';
-        this.trace(`tcp client ${sock}: ${wasConnecting ? 'Connection timed out' : 'timed out waiting for the reply'} after ${spec.timeout / 1e9}s`);
+        this.trace({ app: 'tcp-client', what: 'timeout', socket: sock.ref(), connecting: wasConnecting, timeout: spec.timeout });
         sock.destroy(undefined, true);
         finish(wasConnecting ? 'Connection timed out' : 'timed out waiting for the reply');
       }
@@ -373,13 +375,14 @@ export class ProbeRun {
         a.answeredBy = banner.server;
         a.serverSaw = `${banner.peer}:${banner.peerPort}`;
       }
-      this.trace(`udp client :${sock.localPort}: reply from ${formatIpv4(info.from)}:${info.fromPort} ${JSON.stringify(text)}`);
+      const reply = { from: formatIpv4(info.from), fromPort: info.fromPort, data: text, answeredBy: a.answeredBy, serverSaw: a.serverSaw };
+      this.trace({ app: 'udp-client', what: 'reply', port: sock.localPort, ...reply });
       finish();
     };
     sock.onError = (err) => {
       a.error = formatSocketError(err);
       a.errno = err.errno;
-      this.trace(`udp client :${sock.localPort}: ${a.error}`);
+      this.trace({ app: 'udp-client', what: 'error', port: sock.localPort, error: a.error });
       finish();
     };
     const err = sock.send(udpPayload(spec.size));

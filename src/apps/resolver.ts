@@ -46,6 +46,8 @@ import type { TcpSocket } from '../net/tcp.js';
 import type { Timer } from '../sim/scheduler.js';
 import { sec, type Nanos } from '../sim/time.js';
 import { DnsTcpReader } from './dns-server.js';
+import type { ResolverDetail } from '../events/hop.js';
+import { TraceTo } from '../events/tracer.js';
 
 // ───────────────────────────── resolv.conf ─────────────────────────────
 
@@ -285,6 +287,9 @@ export interface ResolverSetup {
   readonly tag?: string;
 }
 
+type ResolverEvent = DistributiveOmit<ResolverDetail, 'app' | 'tag'>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 /** glibc's stub resolver in one netns. */
 export class Resolver {
   constructor(
@@ -292,9 +297,9 @@ export class Resolver {
     readonly setup: ResolverSetup,
   ) {}
 
-  private trace(text: string): void {
-    const w = this.ns.world;
-    if (w.tracer.on) w.tracer.hop('app', this.ns.label, undefined, undefined, this.setup.flow, `${this.setup.tag ?? 'resolver'}: ${text}`);
+  private trace(detail: ResolverEvent): void {
+    if (!this.ns.world.tracer.on) return;
+    this.ns.trace({ kind: 'app', app: 'resolver', tag: this.setup.tag ?? 'resolver', ...detail }, null, undefined, TraceTo.Hop, this.setup.flow);
   }
 
   /** getaddrinfo(name, AF_UNSPEC): calls `done` once with what happened. */
@@ -314,8 +319,8 @@ export class Resolver {
         ...(herrno !== undefined ? { error: GAI_ERROR[herrno] } : {}),
         durationNs: this.ns.world.now - t0,
       };
-      if (herrno !== undefined) this.trace(`getaddrinfo("${name}") failed: ${GAI_ERROR[herrno]}`);
-      else this.trace(`getaddrinfo("${name}") = ${addrs.join(', ')}${source === 'hosts' ? ' (/etc/hosts)' : ''}`);
+      if (herrno !== undefined) this.trace({ what: 'failed', name, error: GAI_ERROR[herrno] });
+      else this.trace({ what: 'result', name, addresses: addrs, source });
       done(r);
     };
     const numeric = parseIpv4(name);
@@ -334,7 +339,7 @@ export class Resolver {
     const o = conf.options;
     const dots = (bare.match(/\./g) ?? []).length;
     const trailing = name.endsWith('.');
-    this.trace(`getaddrinfo("${name}"): ${dots} dot${dots === 1 ? '' : 's'}, ndots:${o.ndots}${trailing ? ', trailing dot: no search list' : ''}, nameserver ${conf.nameservers.map(formatIpv4).join(' ') || '(none: 127.0.0.1)'}`);
+    this.trace({ what: 'start', name, dots, ndots: o.ndots, trailingDot: trailing, nameservers: conf.nameservers.map(formatIpv4) });
 
     // __res_context_search as a sequence of candidate names, decided as answers come in
     let savedHerrno: Herrno | undefined;
@@ -517,7 +522,7 @@ export class Resolver {
     const question = q.questions[0]!;
     const e: ResolverQuery = { t: this.ns.world.now, name: question.name, type: dnsTypeName(question.type), server: formatIpv4(server), proto, sourcePort: sport, id: q.header.id };
     log.push(e);
-    this.trace(`query ${e.type} ${e.name}. → ${e.server}:53 ${proto} from :${sport}, id ${e.id}`);
+    this.trace({ what: 'query', type: e.type, name: e.name, server: e.server, proto, sourcePort: sport, id: e.id });
     return e;
   }
 
@@ -526,7 +531,7 @@ export class Resolver {
     e.size = size;
     e.answers = m.answers.map(shortRecord);
     if (m.header.tc) e.tc = true;
-    this.trace(`answer ${e.type} ${e.name}. id ${e.id}: ${e.rcode}${e.answers.length > 0 ? ` ${e.answers.join(', ')}` : ''}${m.header.tc ? ' [TC]' : ''}`);
+    this.trace({ what: 'answer', type: e.type, name: e.name, id: e.id, rcode: e.rcode, answers: e.answers, truncated: m.header.tc });
   }
 
   /** send_dg on a connected socket: both queries back to back (or one at a time), answers matched by id and question. */
@@ -571,7 +576,7 @@ export class Resolver {
       if (received > 0 && received < qs.length) {
         if (!singleMode) {
           // one answer arrived, the other did not: glibc switches to single-request mode and retries
-          this.trace(`only ${received} of ${qs.length} answers within ${timeout / 1e9}s: retrying one query at a time`);
+          this.trace({ what: 'partial', received, sent: qs.length, timeout });
           singleMode = true;
           start();
           return;
@@ -579,12 +584,12 @@ export class Resolver {
         settle({ kind: 'answers', answers: order.slice() });
         return;
       }
-      this.trace(`no answer from ${formatIpv4(server)}:53 within ${timeout / 1e9}s`);
+      this.trace({ what: 'timeout', server: formatIpv4(server), timeout, proto: 'udp' });
       settle({ kind: 'timeout' });
     };
     s.onError = (err) => {
       for (const e of entries) if (e !== undefined && e.rcode === undefined) e.error = err.errno === 'ECONNREFUSED' ? 'connection refused' : err.message;
-      this.trace(`${formatIpv4(server)}:53: ${err.message}`);
+      this.trace({ what: 'error', server: formatIpv4(server), error: err.message, proto: 'udp' });
       settle({ kind: 'refused' });
     };
     s.onMessage = (data, info) => {
@@ -612,12 +617,12 @@ export class Resolver {
         return;
       }
       if (rc === DnsRcode.NOERROR && m.answers.length === 0 && !m.header.aa && !m.header.ra && m.additionals.length === 0) {
-        this.trace(`referral from ${formatIpv4(server)}: trying the next server`);
+        this.trace({ what: 'referral', server: formatIpv4(server) });
         settle({ kind: 'next', servfail: false });
         return;
       }
       if (m.header.tc) {
-        this.trace(`truncated answer from ${formatIpv4(server)}: retrying over TCP`);
+        this.trace({ what: 'truncated', server: formatIpv4(server) });
         settle({ kind: 'tcp' });
         return;
       }
@@ -646,7 +651,7 @@ export class Resolver {
     };
     const timer = this.ns.world.sched.schedule(timeout, () => {
       for (const e of entries) if (e.rcode === undefined) e.error = 'timeout';
-      this.trace(`no answer over TCP from ${formatIpv4(server)}:53 within ${timeout / 1e9}s`);
+      this.trace({ what: 'timeout', server: formatIpv4(server), timeout, proto: 'tcp' });
       settle(order.length > 0 ? { kind: 'answers', answers: order } : { kind: 'failed', errno: 'ETIMEDOUT' });
     }, null);
     const s = this.ns.sockets.tcp.connect(server, 53, 0, this.setup.flow, {
@@ -683,7 +688,7 @@ export class Resolver {
       onClosed: (_c, err) => {
         if (settled) return;
         const refused = err?.errno === 'ECONNREFUSED';
-        this.trace(`TCP to ${formatIpv4(server)}:53: ${err?.message ?? 'closed'}`);
+        this.trace({ what: 'error', server: formatIpv4(server), error: err?.message ?? 'closed', proto: 'tcp' });
         settle(order.length > 0 ? { kind: 'answers', answers: order } : { kind: 'failed', errno: refused ? 'ECONNREFUSED' : 'ETIMEDOUT' });
       },
     });

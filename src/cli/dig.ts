@@ -23,7 +23,7 @@ import {
 import { NS_PER_S } from '../sim/time.js';
 import { TextHopSink } from '../trace/format.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
-import type { CaptureSink, HopSink } from '../trace/tracer.js';
+import type { CaptureSink, HopSink } from '../events/tracer.js';
 import { EXIT, UsageError, loadModel, out, outputLocation, parseSeed } from './common.js';
 
 interface DigArgs {

@@ -4,7 +4,7 @@ import { Simulation, ProbeError } from '../simulation.js';
 import { HOP_HEADER, TextHopSink } from '../trace/format.js';
 import { checkExpectation, formatRunTable, probeErrors } from '../trace/report.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
-import type { CaptureSink, HopSink } from '../trace/tracer.js';
+import type { CaptureSink, HopSink } from '../events/tracer.js';
 import { EXIT, UsageError, loadModel, out, parseSeed } from './common.js';
 import { plannedLength, wantsProgress, withProgress } from './progress.js';
 

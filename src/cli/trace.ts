@@ -6,14 +6,15 @@ import { parseDuration } from '../sim/time.js';
 import { HOP_HEADER, JsonHopSink, TextHopSink } from '../trace/format.js';
 import { formatProbeOutcome } from '../trace/report.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
-import type { HopSink, CaptureSink } from '../trace/tracer.js';
+import type { HopSink, CaptureSink } from '../events/tracer.js';
 import { EXIT, UsageError, err, loadModel, out, outputLocation, parseSeed } from './common.js';
 import { readFileSync } from 'node:fs';
 import { formatParseError, formatTarget, parseIptablesSave } from '../netfilter/iptables-save.js';
 import type { Ruleset } from '../netfilter/rules.js';
 import type { ExploredPath } from '../netfilter/engine.js';
 import type { Packet } from '../net/packet.js';
-import { dissectFrame, summarizeFrame } from '../wire/dissect.js';
+import { dissectFrame } from '../wire/dissect.js';
+import { summarizeFrame } from '../trace/frame-summary.js';
 import type { Resolution } from '../apps/resolver.js';
 import { defaultFlowName, defaultSize, probeModel } from '../api/flow.js';
 

@@ -11,6 +11,7 @@ import { sec } from '../sim/time.js';
 import { NetDevice } from './device.js';
 import type { Packet } from './packet.js';
 import type { NetNs } from './netns.js';
+import type { BodyOf } from '../events/hop.js';
 
 /** A bridge port (`bridge link`). */
 export class BridgePort {
@@ -100,11 +101,8 @@ export class BridgeDevice extends NetDevice {
     for (const [mac, e] of this.fdb) if (!e.permanent) this.fdb.delete(mac);
   }
 
-  private trace(pkt: Packet, kind: 'bridge' | 'fdb', text: string, data?: Record<string, string | number | boolean>): void {
-    const w = this.ns.world;
-    if (!this.ns.traced) return;
-    pkt.note(text);
-    if (w.tracer.on) w.tracer.hop(kind, this.ns.label, this.name, pkt.id, pkt.flow, text, data);
+  private trace(pkt: Packet, body: BodyOf<'bridge'> | BodyOf<'fdb'>): void {
+    if (this.ns.traced) this.ns.trace(body, pkt, this.name);
   }
 
   /** br_fdb_find with ageing applied lazily (an expired entry is as good as gone). */
@@ -113,7 +111,7 @@ export class BridgeDevice extends NetDevice {
     if (e === undefined || e.permanent) return e;
     if (this.ns.world.now - e.updated > this.ageingTime) {
       this.fdb.delete(mac);
-      if (this.ns.world.tracer.active) this.trace(pkt, 'fdb', `fdb entry ${formatMac(mac)} aged out (${this.ageingTime / 1e9}s without traffic from it)`);
+      if (this.ns.world.tracer.active) this.trace(pkt, { kind: 'fdb', action: 'age-out', mac: formatMac(mac), ageingTime: this.ageingTime });
       return undefined;
     }
     return e;
@@ -126,13 +124,13 @@ export class BridgeDevice extends NetDevice {
     const e = this.fdb.get(src);
     if (e === undefined) {
       this.fdb.set(src, { mac: src, port, local: false, permanent: false, updated: now });
-      if (this.ns.world.tracer.active) this.trace(pkt, 'fdb', `learned ${formatMac(src)} on port ${port.dev.name}`, { mac: formatMac(src), port: port.dev.name });
+      if (this.ns.world.tracer.active) this.trace(pkt, { kind: 'fdb', action: 'learn', mac: formatMac(src), port: port.dev.name });
       return;
     }
     if (e.local) return; // "received packet with own address as source address"
     if (e.port !== port || now - e.updated > this.ageingTime) {
       e.port = port;
-      if (this.ns.world.tracer.active) this.trace(pkt, 'fdb', `learned ${formatMac(src)} on port ${port.dev.name}`, { mac: formatMac(src), port: port.dev.name });
+      if (this.ns.world.tracer.active) this.trace(pkt, { kind: 'fdb', action: 'learn', mac: formatMac(src), port: port.dev.name });
     }
     e.updated = now;
   }
@@ -140,13 +138,13 @@ export class BridgeDevice extends NetDevice {
   /** br_handle_frame: a frame arrived on a port. */
   handleFrame(port: BridgePort, pkt: Packet): void {
     if (pkt.len < 14) {
-      port.dev.drop(pkt, 'runt frame');
+      port.dev.drop(pkt, { what: 'runt-frame' });
       return;
     }
     const eth = new EthernetView(pkt.buf, pkt.off);
     const src = eth.src;
     if (isMulticastMac(src) || src === 0) {
-      port.dev.drop(pkt, `invalid source MAC ${formatMac(src)}`);
+      port.dev.drop(pkt, { what: 'invalid-source-mac', mac: formatMac(src) });
       return;
     }
     this.learn(port, src, pkt);
@@ -165,13 +163,16 @@ export class BridgeDevice extends NetDevice {
     const dst = eth.dst;
     const tracing = this.ns.world.tracer.active;
     if (dst === MAC_BROADCAST || isMulticastMac(dst)) {
-      if (tracing) this.trace(pkt, 'bridge', `${dst === MAC_BROADCAST ? 'broadcast' : 'multicast'} from ${inPort.dev.name}: flood to ports${this.hostStack ? ' and pass a copy up to the host' : ''}`, { action: 'flood' });
+      if (tracing) {
+        const reason = dst === MAC_BROADCAST ? 'broadcast' : 'multicast';
+        this.trace(pkt, { kind: 'bridge', action: 'flood', reason, inPort: inPort.dev.name, mac: formatMac(dst), up: this.hostStack });
+      }
       this.flood(pkt, inPort, this.hostStack);
       return;
     }
     const e = this.lookup(dst, pkt);
     if (e !== undefined && e.local) {
-      if (tracing) this.trace(pkt, 'bridge', `dst ${formatMac(dst)} is ${e.port === null ? this.name : e.port.dev.name}'s own MAC: up to the host stack`, { action: 'local' });
+      if (tracing) this.trace(pkt, { kind: 'bridge', action: 'local', mac: formatMac(dst), owner: e.port === null ? this.name : e.port.dev.name });
       this.receiveLocal(pkt);
       return;
     }
@@ -179,7 +180,7 @@ export class BridgeDevice extends NetDevice {
       this.forwardTo(inPort, e.port, pkt, 'fdb');
       return;
     }
-    if (tracing) this.trace(pkt, 'bridge', `unknown unicast ${formatMac(dst)}: flood`, { action: 'flood' });
+    if (tracing) this.trace(pkt, { kind: 'bridge', action: 'flood', reason: 'unknown-unicast', inPort: inPort.dev.name, mac: formatMac(dst), up: false });
     this.flood(pkt, inPort, false);
   }
 
@@ -193,14 +194,12 @@ export class BridgeDevice extends NetDevice {
     super.receive(pkt);
   }
 
-  private forwardTo(inPort: BridgePort | null, out: BridgePort, pkt: Packet, why: string): void {
+  private forwardTo(inPort: BridgePort | null, out: BridgePort, pkt: Packet, by: 'fdb' | 'flood'): void {
     if (out === inPort && !out.hairpin) {
-      out.dev.drop(pkt, `destination is behind the ingress port ${out.dev.name} and hairpin mode is off`);
+      out.dev.drop(pkt, { what: 'hairpin-off', port: out.dev.name });
       return;
     }
-    if (this.ns.world.tracer.active) {
-      this.trace(pkt, 'bridge', `forward to port ${out.dev.name}${out === inPort ? ' (hairpin: back out the ingress port)' : ''} (${why})`, { action: 'forward', port: out.dev.name });
-    }
+    if (this.ns.world.tracer.active) this.trace(pkt, { kind: 'bridge', action: 'forward', port: out.dev.name, hairpin: out === inPort, by });
     const nf = this.nf;
     if (nf !== null && inPort !== null && new EthernetView(pkt.buf, pkt.off).ethertype === 0x0800) {
       for (const p of nf.forward(this, inPort, out, pkt)) out.dev.xmit(p);
@@ -253,10 +252,10 @@ export class BridgeDevice extends NetDevice {
       return;
     }
     if (e !== undefined && e.local) {
-      this.drop(pkt, 'frame from the host to its own MAC');
+      this.drop(pkt, { what: 'own-mac-from-host' });
       return;
     }
-    if (this.ns.world.tracer.active) this.trace(pkt, 'bridge', `unknown unicast ${formatMac(dst)} from the host: flood`, { action: 'flood' });
+    if (this.ns.world.tracer.active) this.trace(pkt, { kind: 'bridge', action: 'flood', reason: 'unknown-unicast', inPort: undefined, mac: formatMac(dst), up: false });
     this.flood(pkt, null, false);
   }
 }

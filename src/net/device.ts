@@ -6,14 +6,18 @@
 import type { MacAddr } from '../wire/addr.js';
 import { formatMac } from '../wire/addr.js';
 import type { Nanos } from '../sim/time.js';
-import type { CapturePoint } from '../trace/tracer.js';
+import type { CapturePoint } from '../events/tracer.js';
+import type { DropDetail } from '../events/hop.js';
+import { TraceTo } from '../events/tracer.js';
 import type { Packet } from './packet.js';
 import type { NetNs } from './netns.js';
 import type { BridgeDevice, BridgePort } from './bridge.js';
-import { dissectFrame, summarizeFrame } from '../wire/dissect.js';
+import { dissectFrame } from '../wire/dissect.js';
 
 /** Kinds of device, as `ip -d link` would name them. */
 export type DeviceKind = 'veth' | 'bridge' | 'vxlan' | 'loopback';
+
+const DEVICE_DOWN: DropDetail = { what: 'device-down' };
 
 /** Base class of every emulated device. */
 export abstract class NetDevice {
@@ -47,7 +51,7 @@ export abstract class NetDevice {
   ) {
     this.ifindex = ns.nextIfindex();
     this.role = role;
-    this.point = { name: `${ns.label}/${name}`, description: role || `${name} in ${ns.label}`, group: ns.group };
+    this.point = { name: `${ns.label}/${name}`, description: role || `${name} in ${ns.label}`, role, group: ns.group };
     ns.attach(this);
   }
 
@@ -57,7 +61,7 @@ export abstract class NetDevice {
   /** Sends a frame out of this device (dev_queue_xmit): capture, count, transmit. */
   xmit(pkt: Packet): void {
     if (!this.up) {
-      this.drop(pkt, 'device is down');
+      this.drop(pkt, DEVICE_DOWN);
       return;
     }
     this.txPackets++;
@@ -70,7 +74,7 @@ export abstract class NetDevice {
   /** A frame arrives on this device from its link (netif_receive_skb). */
   receive(pkt: Packet): void {
     if (!this.up) {
-      this.drop(pkt, 'device is down');
+      this.drop(pkt, DEVICE_DOWN);
       return;
     }
     this.rxPackets++;
@@ -81,27 +85,21 @@ export abstract class NetDevice {
     else this.ns.stack.netifReceive(this, pkt);
   }
 
-  /** Drops a frame with a reason (traced). */
-  drop(pkt: Packet, reason: string): void {
+  /** Drops a frame (reported to hop sinks and the flow's record). */
+  drop(pkt: Packet, detail: DropDetail): void {
     this.drops++;
-    const w = this.ns.world;
-    if (w.tracer.on && this.ns.traced) w.tracer.hop('drop', this.ns.label, this.name, pkt.id, pkt.flow, `drop: ${reason}`, { reason });
+    this.ns.traceDrop(pkt, detail, this.name, false);
   }
 
   /** Emits the rx/tx hop event and the capture record for a frame. */
   protected traceFrame(pkt: Packet, dir: 'in' | 'out'): void {
     const w = this.ns.world;
-    const notes = pkt.takeNotes();
     if (w.tracer.on) {
       // dissected only for hop events: a capture alone stores the bytes as they are
       const frame = dissectFrame(pkt.buf.subarray(pkt.off, pkt.off + pkt.len), { vxlanPorts: w.vxlanPorts });
-      const text = `${dir === 'out' ? 'tx' : 'rx'} ${summarizeFrame(frame)}`;
-      w.tracer.hop(dir === 'out' ? 'tx' : 'rx', this.ns.label, this.name, pkt.id, pkt.flow, text, { len: pkt.len }, frame);
+      this.ns.trace({ kind: dir === 'out' ? 'tx' : 'rx', len: pkt.len, frame }, pkt, this.name, TraceTo.Hop);
     }
-    if (w.tracer.capturing) {
-      const where = `${dir === 'out' ? 'sent by' : 'received by'} ${this.point.name}${this.role ? ` (${this.role})` : ''}`;
-      w.tracer.capture(this.point, dir, pkt.buf, pkt.off, pkt.len, notes ? `${where}; ${notes}` : where);
-    }
+    if (w.tracer.capturing) w.tracer.capture(this.point, dir, pkt.id, pkt.flow, pkt.buf, pkt.off, pkt.len, pkt.takeNotes());
   }
 
   /** `name (mac)` for traces. */

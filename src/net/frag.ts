@@ -13,6 +13,7 @@ import type { Timer } from '../sim/scheduler.js';
 import { sec } from '../sim/time.js';
 import type { Packet } from './packet.js';
 import type { NetNs } from './netns.js';
+import { TraceTo } from '../events/tracer.js';
 import type { World } from './world.js';
 
 /** Splits an IPv4 packet (frame) into fragments that fit `mtu`; options are not copied (podnet emits none). */
@@ -90,7 +91,7 @@ export class Reassembler {
     // ignore exact duplicates; overlapping fragments are dropped like the kernel (RFC 5722 spirit)
     for (const f of q.frags) {
       if (offset < f.end && end > f.offset) {
-        this.ns.stack.drop(pkt, 'overlapping IP fragment');
+        this.ns.stack.drop(pkt, { what: 'frag-overlap' });
         return null;
       }
     }
@@ -98,7 +99,8 @@ export class Reassembler {
     q.meat += end - offset;
     const w = this.ns.world;
     if (w.tracer.on) {
-      w.tracer.hop('frag', this.ns.label, undefined, pkt.id, pkt.flow, `fragment id ${ip.ident} bytes ${offset}–${end} of ${q.totalLen < 0 ? '?' : q.totalLen} queued for reassembly`);
+      const total = q.totalLen < 0 ? undefined : q.totalLen;
+      this.ns.trace({ kind: 'frag', what: 'queued', id: ip.ident, offset, end, total }, pkt, undefined, TraceTo.Hop);
     }
     if (q.totalLen < 0 || q.meat !== q.totalLen) return null;
     q.timer.cancel();
@@ -127,7 +129,8 @@ export class Reassembler {
     whole.fragMaxSize = Math.max(...q.frags.map((f) => new Ipv4View(f.pkt.buf, f.pkt.l3).totalLength));
     whole.brNfDone = first.brNfDone;
     if (w.tracer.on) {
-      w.tracer.hop('frag', this.ns.label, undefined, whole.id, whole.flow, `reassembled ${q.frags.length} fragments of id ${wv.ident} from ${formatIpv4(wv.src)} into ${hlen + q.totalLen} bytes`);
+      const body = { kind: 'frag', what: 'reassembled', fragments: q.frags.length, id: wv.ident, src: formatIpv4(wv.src), len: hlen + q.totalLen } as const;
+      this.ns.trace(body, whole, undefined, TraceTo.Hop);
     }
     return whole;
   }
@@ -138,6 +141,6 @@ export class Reassembler {
     this.queues.delete(key);
     const first = q.frags.find((f) => f.offset === 0);
     if (first !== undefined && this.icmpOnTimeout) this.ns.stack.sendIcmpError(first.pkt, TIME_EXCEEDED, FRAG_REASM_EXCEEDED, 0);
-    for (const f of q.frags) this.ns.stack.drop(f.pkt, 'fragment reassembly timed out');
+    for (const f of q.frags) this.ns.stack.drop(f.pkt, { what: 'frag-timeout' });
   }
 }

@@ -11,12 +11,14 @@ import { ETHERTYPE_ARP, ETH_HLEN, EthernetView } from '../wire/ethernet.js';
 import { Ipv4View } from '../wire/ipv4.js';
 import { isWireError } from '../wire/errors.js';
 import type { Timer } from '../sim/scheduler.js';
-import { NS_PER_S, sec } from '../sim/time.js';
+import { sec } from '../sim/time.js';
 import { HZ, jiffiesAt, toJiffies, wheelFireTime } from '../sim/jiffies.js';
 import type { NetDevice } from './device.js';
 import type { Packet } from './packet.js';
 import { PktType } from './packet.js';
 import type { NetNs } from './netns.js';
+import type { NeighCause } from '../events/hop.js';
+import { TraceTo } from '../events/tracer.js';
 
 /** NUD states (bit values as in the kernel). */
 export const enum Nud {
@@ -225,7 +227,7 @@ export class NeighTable {
     }
     if (st === Nud.Stale) {
       // __neigh_event_send: first use of a stale entry starts the DELAY timer
-      this.setState(n, Nud.Delay, 'first use of a stale entry');
+      this.setState(n, Nud.Delay, 'first-use-of-stale');
       n.updated = now;
       this.armTimer(n, jiffiesAt(now) + toJiffies(this.params.delayFirstProbeTime));
       n.hh = true;
@@ -252,14 +254,9 @@ export class NeighTable {
     while (n.queueBytes > this.params.unresQlenBytes && n.queue.length > 1) {
       const old = n.queue.shift()!;
       n.queueBytes -= old.len;
-      n.dev.drop(old, `neighbour ${formatIpv4(n.ip)} unresolved queue full`);
+      n.dev.drop(old, { what: 'neigh-queue-full', ip: formatIpv4(n.ip) });
     }
-    const w = this.ns.world;
-    if (w.tracer.active) {
-      const text = `queued waiting for ARP resolution of ${formatIpv4(n.ip)} on ${n.dev.name}`;
-      pkt.note(text);
-      if (w.tracer.on) w.tracer.hop('neigh', this.ns.label, n.dev.name, pkt.id, pkt.flow, text);
-    }
+    if (this.ns.world.tracer.active) this.ns.trace({ kind: 'neigh', what: 'queued', ip: formatIpv4(n.ip) }, pkt, n.dev.name);
   }
 
   private sendWithMac(dev: NetDevice, pkt: Packet, mac: MacAddr): void {
@@ -269,21 +266,14 @@ export class NeighTable {
     dev.xmit(pkt);
   }
 
-  private setState(n: NeighEntry, state: Nud, why: string): void {
+  private setState(n: NeighEntry, state: Nud, cause: NeighCause, count?: number): void {
     const old = n.state;
     n.state = state;
     const w = this.ns.world;
     if (w.tracer.on && old !== state && this.ns.traced) {
-      const mac = state & NUD_VALID ? ` lladdr ${formatMac(n.mac)}` : '';
-      w.tracer.hop(
-        'neigh',
-        this.ns.label,
-        n.dev.name,
-        undefined,
-        0,
-        `neigh ${formatIpv4(n.ip)} dev ${n.dev.name}${mac} ${nudName(old)} → ${nudName(state)} (${why})`,
-        { ip: formatIpv4(n.ip), from: nudName(old), to: nudName(state) },
-      );
+      const lladdr = state & NUD_VALID ? formatMac(n.mac) : undefined;
+      const body = { kind: 'neigh', what: 'state', ip: formatIpv4(n.ip), lladdr, from: nudName(old), to: nudName(state), cause, count } as const;
+      this.ns.trace(body, null, n.dev.name, TraceTo.Hop);
     }
   }
 
@@ -326,20 +316,20 @@ export class NeighTable {
       if (now <= confirmed + reach) {
         next = confirmed + reach;
       } else if (now <= jiffiesAt(n.used) + delayProbe) {
-        this.setState(n, Nud.Delay, 'reachable time expired, recently used');
+        this.setState(n, Nud.Delay, 'reachable-expired-used');
         n.updated = this.ns.world.now;
         next = now + delayProbe;
       } else {
-        this.setState(n, Nud.Stale, 'reachable time expired');
+        this.setState(n, Nud.Stale, 'reachable-expired');
         n.updated = this.ns.world.now;
       }
     } else if (state & Nud.Delay) {
       if (now <= confirmed + delayProbe) {
-        this.setState(n, Nud.Reachable, 'confirmed during delay');
+        this.setState(n, Nud.Reachable, 'confirmed-during-delay');
         n.updated = this.ns.world.now;
         next = confirmed + reach;
       } else {
-        this.setState(n, Nud.Probe, `no confirmation ${p.delayFirstProbeTime / NS_PER_S}s after first use`);
+        this.setState(n, Nud.Probe, 'no-confirmation', p.delayFirstProbeTime);
         n.updated = this.ns.world.now;
         n.probes = 0;
         next = now + this.retransJiffies();
@@ -349,7 +339,7 @@ export class NeighTable {
     }
     state = n.state;
     if (state & (Nud.Incomplete | Nud.Probe) && n.probes >= this.maxProbes(n)) {
-      this.setState(n, Nud.Failed, `no reply after ${n.probes} probes`);
+      this.setState(n, Nud.Failed, 'no-reply', n.probes);
       this.invalidate(n);
       return;
     }
@@ -366,7 +356,7 @@ export class NeighTable {
     n.queue = [];
     n.queueBytes = 0;
     for (const pkt of q) {
-      n.dev.drop(pkt, `ARP for ${formatIpv4(n.ip)} failed`);
+      n.dev.drop(pkt, { what: 'neigh-failed', ip: formatIpv4(n.ip) });
       this.ns.stack.icmpHostUnreachableForQueued(pkt);
     }
   }
@@ -398,11 +388,10 @@ export class NeighTable {
       pkt.buf,
       pkt.off + ETH_HLEN,
     );
-    const w = this.ns.world;
-    if (w.tracer.active) {
-      const text = `ARP ${unicast ? 'unicast probe' : 'broadcast request'}: who-has ${formatIpv4(n.ip)} tell ${formatIpv4(saddr)} (neigh ${nudName(n.state)}, probe ${unicast ? n.probes + 1 : n.probes - this.params.ucastProbes + 1})`;
-      pkt.note(text);
-      if (w.tracer.on) w.tracer.hop('arp', this.ns.label, dev.name, pkt.id, pkt.flow, text);
+    if (this.ns.world.tracer.active) {
+      const probe = unicast ? n.probes + 1 : n.probes - this.params.ucastProbes + 1;
+      const body = { kind: 'arp', what: 'solicit', unicast, target: formatIpv4(n.ip), sender: formatIpv4(saddr), state: nudName(n.state), probe } as const;
+      this.ns.trace(body, pkt, dev.name);
     }
     dev.xmit(pkt);
   }
@@ -414,11 +403,11 @@ export class NeighTable {
       arp = ArpView.checked(pkt.buf, pkt.l3, pkt.l3Len);
     } catch (e) {
       if (!isWireError(e)) throw e;
-      dev.drop(pkt, `malformed ARP: ${(e as Error).message}`);
+      dev.drop(pkt, { what: 'malformed-arp', error: (e as Error).message });
       return;
     }
     if (pkt.pktType === PktType.OtherHost) {
-      dev.drop(pkt, 'ARP frame for another host');
+      dev.drop(pkt, { what: 'arp-other-host' });
       return;
     }
     const op = arp.op;
@@ -427,16 +416,17 @@ export class NeighTable {
     const sha = arp.senderMac;
     const w = this.ns.world;
     if (sip === 0 || (tip >>> 24) >= 224 || (tip >>> 24) === 127) {
-      dev.drop(pkt, 'ARP for multicast/loopback or from 0.0.0.0 ignored');
+      dev.drop(pkt, { what: 'arp-invalid-address' });
       return;
     }
     if (op === ARPOP_REQUEST && (this.ns.fib.isLocal(tip) || dev.arpAnnounce.has(tip)) && sha !== dev.mac) {
       // arp_ignore=0: answer for any local address; learn the asker as STALE (neigh_event_ns)
       const n = this.create(dev, sip);
-      this.update(n, sha, Nud.Stale, true, 'learned from ARP request');
+      this.update(n, sha, Nud.Stale, true, 'learned-from-request');
       if (w.tracer.on) {
-        const why = this.ns.fib.isLocal(tip) ? 'local' : 'announced load-balancer';
-        w.tracer.hop('arp', this.ns.label, dev.name, pkt.id, pkt.flow, `ARP request for ${why} ${formatIpv4(tip)} from ${formatIpv4(sip)}: replying is-at ${formatMac(dev.mac)}`);
+        const announced = !this.ns.fib.isLocal(tip);
+        const body = { kind: 'arp', what: 'answer', target: formatIpv4(tip), sender: formatIpv4(sip), mac: formatMac(dev.mac), announced } as const;
+        this.ns.trace(body, pkt, dev.name, TraceTo.Hop);
       }
       this.sendReply(dev, tip, sip, sha, pkt.flow);
       return;
@@ -444,19 +434,19 @@ export class NeighTable {
     const n = this.lookup(dev, sip);
     if (n === undefined) {
       if (w.tracer.on) {
-        const what = op === ARPOP_REQUEST ? `request who-has ${formatIpv4(tip)}` : `reply ${formatIpv4(sip)} is-at ${formatMac(sha)}`;
-        w.tracer.hop('arp', this.ns.label, dev.name, pkt.id, pkt.flow, `ARP ${what}: not for us, no entry for ${formatIpv4(sip)} (ignored)`);
+        const body = { kind: 'arp', what: 'ignored', op: op === ARPOP_REQUEST ? 'request' : 'reply', target: formatIpv4(tip), sender: formatIpv4(sip), senderMac: formatMac(sha) } as const;
+        this.ns.trace(body, pkt, dev.name, TraceTo.Hop);
       }
       return;
     }
     const override = w.now > n.updated + this.params.locktime;
     // Broadcast replies and requests do not assert reachability.
     const state = op === ARPOP_REPLY && pkt.pktType === PktType.Host ? Nud.Reachable : Nud.Stale;
-    this.update(n, sha, state, override, op === ARPOP_REPLY ? 'ARP reply' : 'ARP request seen');
+    this.update(n, sha, state, override, op === ARPOP_REPLY ? 'arp-reply' : 'arp-request-seen');
   }
 
   /** neigh_update (subset): set lladdr and state, flush the queue when the entry becomes valid. */
-  private update(n: NeighEntry, mac: MacAddr, state: Nud, override: boolean, why: string): void {
+  private update(n: NeighEntry, mac: MacAddr, state: Nud, override: boolean, why: NeighCause): void {
     if (n.state & (Nud.Noarp | Nud.Permanent)) return;
     const now = this.ns.world.now;
     const old = n.state;
@@ -498,7 +488,7 @@ export class NeighTable {
     eth.src = dev.mac;
     eth.ethertype = ETHERTYPE_ARP;
     emitArp({ op: ARPOP_REPLY, senderMac: dev.mac, senderIp: sip, targetMac: tha, targetIp: tip }, pkt.buf, pkt.off + ETH_HLEN);
-    if (this.ns.world.tracer.active) pkt.note(`ARP reply ${formatIpv4(sip)} is-at ${formatMac(dev.mac)}`);
+    if (this.ns.world.tracer.active) this.ns.trace({ kind: 'arp', what: 'reply', sender: formatIpv4(sip), mac: formatMac(dev.mac) }, pkt, dev.name, TraceTo.Note);
     dev.xmit(pkt);
   }
 }

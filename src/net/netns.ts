@@ -13,6 +13,10 @@ import { NeighTable } from './neigh.js';
 import { Ipv4Stack } from './stack.js';
 import { SocketTable } from './sockets.js';
 import type { World } from './world.js';
+import type { Packet } from './packet.js';
+import type { DropDetail, DropEvent, HopBody, HopEvent } from '../events/hop.js';
+import { DROP_REASON } from '../events/hop.js';
+import { TraceTo } from '../events/tracer.js';
 
 /** What a namespace stands for. */
 export type NetNsKind = 'node' | 'pod' | 'external' | 'switch';
@@ -163,6 +167,33 @@ export class NetNs {
     }
     for (const a of this.addrs) if (rank(a.scope) <= maxRank) return a.addr;
     return 0;
+  }
+
+  /**
+   * Builds an event at this namespace (time, place, packet) and hands it on: to hop sinks when
+   * someone traces, and to the packet's notes when captures are on (the capture's comment says
+   * what happened to the packet since it was last seen). Call only when `world.tracer.active`.
+   */
+  trace(body: HopBody, pkt: Packet | null, dev: string | undefined, to: TraceTo = TraceTo.Both, flow = pkt?.flow ?? 0): void {
+    const tracer = this.world.tracer;
+    const ev = { t: tracer.now, where: this.label, dev, pkt: pkt?.id, flow, ...body } as HopEvent;
+    if (to & TraceTo.Note && pkt !== null && tracer.capturing) pkt.note(ev);
+    if (to & TraceTo.Hop && tracer.on) tracer.hop(ev);
+  }
+
+  /**
+   * Reports a dropped packet: a hop event when someone traces, and the flow's record when its
+   * drops are kept (the library's results list them whether or not anyone traces).
+   */
+  traceDrop(pkt: Packet, detail: DropDetail, dev: string | undefined, note: boolean): void {
+    const tracer = this.world.tracer;
+    const hop = tracer.on && this.traced;
+    const keep = tracer.records(pkt.flow);
+    if (!hop && !keep && !(note && tracer.capturing)) return;
+    const ev: DropEvent = { t: tracer.now, where: this.label, dev, pkt: pkt.id, flow: pkt.flow, kind: 'drop', reason: DROP_REASON[detail.what], detail };
+    if (note && tracer.capturing) pkt.note(ev);
+    if (hop) tracer.hop(ev);
+    if (keep) tracer.keep(ev);
   }
 
   /** Human description of the addresses (`ip -br addr`-like). */

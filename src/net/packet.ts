@@ -3,6 +3,7 @@
  * simulation-only tags the kernel keeps in an skb (mark, conntrack, flow hash).
  */
 import { ETH_HLEN } from '../wire/ethernet.js';
+import type { HopEvent } from '../events/hop.js';
 
 /** Bytes kept free in front of every frame so encapsulation can prepend headers without copying. */
 export const HEADROOM = 64;
@@ -15,6 +16,8 @@ export const enum PktType {
   OtherHost = 3,
   Outgoing = 4,
 }
+
+const NO_NOTES: readonly HopEvent[] = Object.freeze([]);
 
 /** A frame plus skb-like metadata. */
 export class Packet {
@@ -41,8 +44,8 @@ export class Packet {
   iif = 0;
   /** Next device to receive this packet when a link delivery event fires. */
   rxDev: unknown = null;
-  /** Trace notes accumulated since the packet was last captured (used as pcapng comments). */
-  notes: string[] | null = null;
+  /** Events of this packet since it was last captured (captures write them as its comment). */
+  notes: HopEvent[] | null = null;
   /** DF requested but fragmentation allowed (skb->ignore_df), e.g. for pmtudisc=want overflow. */
   ignoreDf = false;
   /** Largest fragment of a datagram reassembled by conntrack defrag (IPCB frag_max_size; 0 = not reassembled). */
@@ -126,15 +129,15 @@ export class Packet {
     return this.buf.subarray(this.off, this.off + this.len);
   }
 
-  /** Adds a trace note (only called when tracing). */
-  note(text: string): void {
-    (this.notes ??= []).push(text);
+  /** Adds an event to the packet's notes (only called when captures are on). */
+  note(ev: HopEvent): void {
+    (this.notes ??= []).push(ev);
   }
 
   /** Returns and clears the accumulated notes. */
-  takeNotes(): string {
+  takeNotes(): readonly HopEvent[] {
     const n = this.notes;
     this.notes = null;
-    return n === null ? '' : n.join('; ');
+    return n ?? NO_NOTES;
   }
 }

@@ -6,6 +6,7 @@
 import type { Ipv4Addr } from '../wire/addr.js';
 import { formatIpv4, prefixMask } from '../wire/addr.js';
 import type { NetDevice } from './device.js';
+import type { RouteRef } from '../events/hop.js';
 
 /** Route types as `ip route` shows them. */
 export type RouteType = 'unicast' | 'local' | 'broadcast' | 'blackhole' | 'unreachable' | 'prohibit';
@@ -164,6 +165,26 @@ export function makeRoute(p: Partial<Route> & Pick<Route, 'dst' | 'len'>): Route
 }
 
 const routeTexts = new WeakMap<Route, string>();
+
+/** A route as events name it (made once per route: traces name it on every forwarded packet). */
+export function routeRef(r: Route): RouteRef {
+  let ref = routeRefs.get(r);
+  if (ref === undefined) {
+    const dst = r.len === 0 && r.type === 'unicast' ? 'default' : r.len === 32 ? formatIpv4(r.dst) : `${formatIpv4(r.dst)}/${r.len}`;
+    ref = {
+      spec: formatRoute(r),
+      table: r.table,
+      type: r.type,
+      dst,
+      gateway: r.gateway ? formatIpv4(r.gateway) : undefined,
+      device: r.dev?.name,
+    };
+    routeRefs.set(r, ref);
+  }
+  return ref;
+}
+
+const routeRefs = new WeakMap<Route, RouteRef>();
 
 /** Formats a route like `ip route show` (`10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink`). */
 export function formatRoute(r: Route): string {

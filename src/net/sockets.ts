@@ -23,6 +23,7 @@ import { PktType } from './packet.js';
 import type { NetNs } from './netns.js';
 import { TcpEngine } from './tcp.js';
 import type { Rng } from '../sim/rng.js';
+import type { BodyOf } from '../events/hop.js';
 
 /** IP_MTU_DISCOVER modes: `do` sets DF and refuses oversize sends, `want` sets DF when it fits, `dont` never. */
 export type PmtuDisc = 'do' | 'want' | 'dont';
@@ -354,11 +355,11 @@ export class SocketTable {
       udp = UdpView.checked(pkt.buf, ip.payloadOffset, ip.payloadLength);
     } catch (e) {
       if (!isWireError(e)) throw e;
-      this.ns.stack.drop(pkt, 'malformed UDP', dev);
+      this.ns.stack.drop(pkt, { what: 'malformed-udp' }, dev);
       return;
     }
     if (!udp.verifyChecksum(ip.src, ip.dst)) {
-      this.ns.stack.drop(pkt, 'bad UDP checksum', dev);
+      this.ns.stack.drop(pkt, { what: 'bad-udp-checksum' }, dev);
       return;
     }
     const handler = this.encap.get(udp.dstPort);
@@ -366,12 +367,12 @@ export class SocketTable {
     const s = this.findUdp(udp.dstPort, ip.dst, ip.src, udp.srcPort);
     const w = this.ns.world;
     if (s === undefined) {
-      if (w.tracer.active) this.trace(pkt, dev, `no UDP socket on port ${udp.dstPort}`);
+      if (w.tracer.active) this.trace(pkt, dev, { kind: 'deliver', what: 'udp-no-socket', port: udp.dstPort });
       if (pkt.pktType === PktType.Host || pkt.pktType === PktType.Outgoing) this.ns.stack.sendIcmpError(pkt, DEST_UNREACH, PORT_UNREACH, 0);
-      this.ns.stack.drop(pkt, `UDP port ${udp.dstPort} unreachable`, dev);
+      this.ns.stack.drop(pkt, { what: 'udp-port-unreachable', port: udp.dstPort }, dev);
       return;
     }
-    if (w.tracer.active) this.trace(pkt, dev, `delivered to UDP socket ${formatIpv4(s.localAddr)}:${s.localPort}`);
+    if (w.tracer.active) this.trace(pkt, dev, { kind: 'deliver', what: 'udp', addr: formatIpv4(s.localAddr), port: s.localPort });
     const off = udp.payloadOffset;
     const data = pkt.buf.slice(off, off + udp.payloadLength);
     s.onMessage?.(data, { from: ip.src, fromPort: udp.srcPort, to: ip.dst, ttl: ip.ttl, packetId: pkt.id, flow: pkt.flow });
@@ -383,10 +384,10 @@ export class SocketTable {
     const icmp = new IcmpView(pkt.buf, ip.payloadOffset);
     const s = this.ping.get(icmp.ident);
     if (s === undefined) {
-      if (this.ns.world.tracer.active) this.trace(pkt, dev, `echo reply id ${icmp.ident}: no ping socket waiting`);
+      if (this.ns.world.tracer.active) this.trace(pkt, dev, { kind: 'deliver', what: 'ping-no-socket', id: icmp.ident });
       return;
     }
-    if (this.ns.world.tracer.active) this.trace(pkt, dev, `echo reply id ${icmp.ident} seq ${icmp.seq} delivered to ping`);
+    if (this.ns.world.tracer.active) this.trace(pkt, dev, { kind: 'deliver', what: 'ping', id: icmp.ident, seq: icmp.seq });
     const data = pkt.buf.slice(icmp.payloadOffset, ip.payloadOffset + ip.payloadLength);
     s.onReply?.(icmp.seq, data, { from: ip.src, fromPort: 0, to: ip.dst, ttl: ip.ttl, packetId: pkt.id, flow: pkt.flow });
   }
@@ -404,7 +405,7 @@ export class SocketTable {
       const qi = new IcmpView(pkt.buf, q);
       if (qi.type !== ECHO_REQUEST) return;
       const s = this.ping.get(qi.ident);
-      if (w.tracer.active) this.trace(pkt, dev, `${err.message}${s ? ' reported to ping' : ''}`);
+      if (w.tracer.active) this.trace(pkt, dev, icmpErrorBody(err, s === undefined ? undefined : 'ping', undefined));
       s?.onError?.(qi.seq, err);
       return;
     }
@@ -413,13 +414,13 @@ export class SocketTable {
     if (proto === IPPROTO_UDP) {
       const list = this.udp.get(sport) ?? [];
       const s = list.find((x) => (x.localAddr === 0 || x.localAddr === quoted.src) && (x.remoteAddr === 0 || (x.remoteAddr === quoted.dst && x.remotePort === dport)));
-      if (w.tracer.active) this.trace(pkt, dev, `${err.message}${s ? ` reported to UDP socket :${sport}` : ''}`);
+      if (w.tracer.active) this.trace(pkt, dev, icmpErrorBody(err, s === undefined ? undefined : 'udp', sport));
       // unconnected sockets only hear about errors with IP_RECVERR; podnet's probes always listen
       s?.onError?.(err);
       return;
     }
     if (proto === IPPROTO_TCP) {
-      if (w.tracer.active) this.trace(pkt, dev, err.message);
+      if (w.tracer.active) this.trace(pkt, dev, icmpErrorBody(err, 'tcp', sport));
       this.tcp.icmpError(quoted.src, sport, quoted.dst, dport, err);
     }
   }
@@ -432,21 +433,24 @@ export class SocketTable {
       tcp = TcpView.checked(pkt.buf, ip.payloadOffset, ip.payloadLength);
     } catch (e) {
       if (!isWireError(e)) throw e;
-      this.ns.stack.drop(pkt, 'malformed TCP', dev);
+      this.ns.stack.drop(pkt, { what: 'malformed-tcp' }, dev);
       return;
     }
     if (!tcp.verifyChecksum(ip.src, ip.dst, ip.payloadLength)) {
-      this.ns.stack.drop(pkt, 'bad TCP checksum', dev);
+      this.ns.stack.drop(pkt, { what: 'bad-tcp-checksum' }, dev);
       return;
     }
     this.tcp.receive(dev, pkt, ip, tcp);
   }
 
-  private trace(pkt: Packet, dev: NetDevice, text: string): void {
-    const w = this.ns.world;
-    pkt.note(text);
-    if (w.tracer.on) w.tracer.hop('deliver', this.ns.label, dev.name, pkt.id, pkt.flow, text);
+  private trace(pkt: Packet, dev: NetDevice, body: BodyOf<'deliver'>): void {
+    this.ns.trace(body, pkt, dev.name);
   }
+}
+
+function icmpErrorBody(err: SocketError, socket: 'ping' | 'udp' | 'tcp' | undefined, port: number | undefined): BodyOf<'deliver'> {
+  const error = { errno: err.errno, message: err.message, icmpType: err.icmpType, icmpCode: err.icmpCode };
+  return { kind: 'deliver', what: 'icmp-error', error, socket, port };
 }
 
 /** ping-style text for an ICMP error. */

@@ -12,11 +12,9 @@ import {
   ICMP_ECHO_REPLY as ECHO_REPLY,
   ICMP_ECHO_REQUEST as ECHO_REQUEST,
   ICMP_FRAG_NEEDED as FRAG_NEEDED,
-  ICMP_FRAG_REASM_EXCEEDED as FRAG_REASM_EXCEEDED,
   ICMP_HOST_UNREACH as HOST_UNREACH,
   IcmpView,
   ICMP_NET_UNREACH as NET_UNREACH,
-  ICMP_PORT_UNREACH as PORT_UNREACH,
   ICMP_PROTO_UNREACH as PROTO_UNREACH,
   ICMP_TIME_EXCEEDED as TIME_EXCEEDED,
   ICMP_TTL_EXCEEDED as TTL_EXCEEDED,
@@ -28,7 +26,8 @@ import type { NetDevice } from './device.js';
 import { Packet, PktType } from './packet.js';
 import type { NetNs } from './netns.js';
 import type { Route } from './route.js';
-import { formatRoute } from './route.js';
+import { formatRoute, routeRef } from './route.js';
+import type { BodyOf, DropDetail } from '../events/hop.js';
 import { Reassembler, fragmentPacket } from './frag.js';
 import { jiffiesAt } from '../sim/jiffies.js';
 
@@ -102,16 +101,14 @@ export class Ipv4Stack {
     return this.ns.world.tracer.active;
   }
 
-  private hop(kind: 'route' | 'forward' | 'deliver' | 'icmp' | 'drop' | 'frag', pkt: Packet | null, text: string, dev?: NetDevice, data?: Record<string, string | number | boolean>): void {
-    const w = this.ns.world;
-    if (pkt !== null) pkt.note(text);
-    if (w.tracer.on) w.tracer.hop(kind, this.ns.label, dev?.name, pkt?.id, pkt?.flow ?? 0, text, data);
+  private hop(body: BodyOf<'route' | 'forward' | 'deliver' | 'icmp' | 'frag'>, pkt: Packet | null, dev?: NetDevice): void {
+    this.ns.trace(body, pkt, dev?.name);
   }
 
-  /** Drops a packet inside the stack with a traced reason. */
-  drop(pkt: Packet, reason: string, dev?: NetDevice): void {
+  /** Drops a packet inside the stack (reported to hop sinks, captures and the flow's record). */
+  drop(pkt: Packet, detail: DropDetail, dev?: NetDevice): void {
     this.stats.dropped++;
-    if (this.tracing) this.hop('drop', pkt, `drop: ${reason}`, dev, { reason });
+    this.ns.traceDrop(pkt, detail, dev?.name, true);
   }
 
   // ───────────────────────────── receive ─────────────────────────────
@@ -119,7 +116,7 @@ export class Ipv4Stack {
   /** L2 demux of a frame that reached this stack on `dev` (netif_receive_skb → packet_type handlers). */
   netifReceive(dev: NetDevice, pkt: Packet): void {
     if (pkt.len < ETH_HLEN) {
-      this.drop(pkt, 'runt frame', dev);
+      this.drop(pkt, { what: 'runt-frame' }, dev);
       return;
     }
     const eth = new EthernetView(pkt.buf, pkt.off);
@@ -134,12 +131,12 @@ export class Ipv4Stack {
       return;
     }
     if (type !== ETHERTYPE_IPV4) {
-      this.drop(pkt, `ethertype 0x${type.toString(16).padStart(4, '0')} not handled`, dev);
+      this.drop(pkt, { what: 'unhandled-ethertype', ethertype: type }, dev);
       return;
     }
     if (pkt.pktType === PktType.OtherHost) {
       // ip_rcv_core drops PACKET_OTHERHOST frames silently
-      this.drop(pkt, 'frame addressed to another host', dev);
+      this.drop(pkt, { what: 'other-host' }, dev);
       return;
     }
     this.ipRcv(dev, pkt);
@@ -153,11 +150,11 @@ export class Ipv4Stack {
       ip = Ipv4View.checked(pkt.buf, pkt.l3, pkt.l3Len);
     } catch (e) {
       if (!isWireError(e)) throw e;
-      this.drop(pkt, `malformed IPv4: ${(e as Error).message}`, dev);
+      this.drop(pkt, { what: 'malformed-ipv4', error: (e as Error).message }, dev);
       return;
     }
     if (!ip.verifyChecksum()) {
-      this.drop(pkt, 'bad IPv4 header checksum', dev);
+      this.drop(pkt, { what: 'bad-ip-checksum' }, dev);
       return;
     }
     // trim Ethernet padding beyond the IP total length
@@ -183,7 +180,7 @@ export class Ipv4Stack {
     const dst = ip.dst;
     const src = ip.src;
     if ((src >>> 24) === 127 && dev.kind !== 'loopback') {
-      this.drop(pkt, `martian source ${formatIpv4(src)}`, dev);
+      this.drop(pkt, { what: 'martian-source', src: formatIpv4(src) }, dev);
       return;
     }
     if (dst === 0xffffffff) {
@@ -192,24 +189,24 @@ export class Ipv4Stack {
     }
     const r = this.ns.fib.lookup(dst);
     if (r === undefined) {
-      if (this.tracing) this.hop('route', pkt, `route input: no route to ${formatIpv4(dst)}`, dev);
+      if (this.tracing) this.hop({ kind: 'route', what: 'input-unreachable', dst: formatIpv4(dst) }, pkt, dev);
       this.sendIcmpError(pkt, DEST_UNREACH, this.ns.sysctl.ipForward ? NET_UNREACH : HOST_UNREACH, 0);
-      this.drop(pkt, 'no route', dev);
+      this.drop(pkt, { what: 'no-route' }, dev);
       return;
     }
     switch (r.type) {
       case 'local':
       case 'broadcast':
-        if (this.tracing) this.hop('route', pkt, `route input: ${formatIpv4(dst)} is ${r.type} → deliver to this host`, dev);
+        if (this.tracing) this.hop({ kind: 'route', what: 'input-local', dst: formatIpv4(dst), type: r.type }, pkt, dev);
         this.localDeliver(dev, pkt);
         return;
       case 'blackhole':
-        this.drop(pkt, `blackhole route ${formatRoute(r)}`, dev);
+        this.drop(pkt, { what: 'route-type', type: 'blackhole', route: formatRoute(r) }, dev);
         return;
       case 'unreachable':
       case 'prohibit':
         this.sendIcmpError(pkt, DEST_UNREACH, r.type === 'prohibit' ? 13 : HOST_UNREACH, 0);
-        this.drop(pkt, `${r.type} route ${formatRoute(r)}`, dev);
+        this.drop(pkt, { what: 'route-type', type: r.type, route: formatRoute(r) }, dev);
         return;
       case 'unicast':
         break;
@@ -217,11 +214,11 @@ export class Ipv4Stack {
     if (!this.ns.sysctl.ipForward) {
       // ip_route_input_slow with forwarding off: -EHOSTUNREACH → ip_error
       this.sendIcmpError(pkt, DEST_UNREACH, HOST_UNREACH, 0);
-      this.drop(pkt, `not addressed to ${this.ns.label} and forwarding is off`, dev);
+      this.drop(pkt, { what: 'forwarding-off', host: this.ns.label }, dev);
       return;
     }
     if (pkt.pktType !== PktType.Host) {
-      this.drop(pkt, 'link-layer broadcast is not forwarded', dev);
+      this.drop(pkt, { what: 'link-broadcast' }, dev);
       return;
     }
     this.ipForward(dev, pkt, r);
@@ -232,21 +229,21 @@ export class Ipv4Stack {
     const ip = new Ipv4View(pkt.buf, pkt.l3);
     const out = r.dev;
     if (out === null) {
-      this.drop(pkt, 'route without device', inDev);
+      this.drop(pkt, { what: 'route-without-device' }, inDev);
       return;
     }
     if (ip.ttl <= 1) {
-      if (this.tracing) this.hop('forward', pkt, `TTL ${ip.ttl} would expire → ICMP time exceeded`, inDev);
+      if (this.tracing) this.hop({ kind: 'forward', what: 'ttl-expired', ttl: ip.ttl }, pkt, inDev);
       this.sendIcmpError(pkt, TIME_EXCEEDED, TTL_EXCEEDED, 0);
-      this.drop(pkt, 'TTL exceeded in transit', inDev);
+      this.drop(pkt, { what: 'ttl-exceeded' }, inDev);
       return;
     }
     const mtu = this.pathMtu(r, ip.dst);
     // ip_exceeds_mtu: DF set and too big, or a conntrack-reassembled datagram whose largest fragment is
     if (ip.totalLength > mtu && ip.df && (pkt.fragMaxSize > mtu || !pkt.ignoreDf)) {
-      if (this.tracing) this.hop('forward', pkt, `${ip.totalLength} bytes with DF exceed ${out.name} MTU ${mtu} → ICMP fragmentation needed`, inDev);
+      if (this.tracing) this.hop({ kind: 'forward', what: 'frag-needed', len: ip.totalLength, out: out.name, mtu }, pkt, inDev);
       this.sendIcmpError(pkt, DEST_UNREACH, FRAG_NEEDED, mtu);
-      this.drop(pkt, `packet too big for ${out.name} (mtu ${mtu})`, inDev);
+      this.drop(pkt, { what: 'too-big', out: out.name, mtu, df: false }, inDev);
       return;
     }
     const ttl = ip.ttl;
@@ -254,8 +251,8 @@ export class Ipv4Stack {
     this.stats.forwarded++;
     const nexthop = r.gateway !== 0 ? r.gateway : ip.dst;
     if (this.tracing) {
-      const route = formatRoute(r);
-      this.hop('forward', pkt, `forward ${inDev.name} → ${out.name} via ${r.gateway ? formatIpv4(r.gateway) : 'direct'} (route ${route}), TTL ${ttl}→${ttl - 1}`, inDev, { in: inDev.name, out: out.name, route, ttl: ttl - 1 });
+      const route = routeRef(r);
+      this.hop({ kind: 'forward', what: 'forward', in: inDev.name, out: out.name, gateway: route.gateway, route, ttlBefore: ttl, ttlAfter: ttl - 1 }, pkt, inDev);
     }
     const nf = this.nf;
     if (nf !== null) {
@@ -283,7 +280,7 @@ export class Ipv4Stack {
     if (ip.totalLength > mtu || pkt.fragMaxSize > 0) {
       if (ip.totalLength > mtu && ip.df && !pkt.ignoreDf) {
         this.sendIcmpError(pkt, DEST_UNREACH, FRAG_NEEDED, mtu);
-        this.drop(pkt, `packet too big for ${out.name} (mtu ${mtu}) and DF set`, out);
+        this.drop(pkt, { what: 'too-big', out: out.name, mtu, df: true }, out);
         return;
       }
       // a datagram conntrack reassembled leaves in fragments no larger than the ones it came in
@@ -296,7 +293,10 @@ export class Ipv4Stack {
       mtu = fragMtu;
       const frags = fragmentPacket(this.ns.world, pkt, mtu);
       this.stats.fragCreates += frags.length;
-      if (this.tracing) this.hop('frag', pkt, `fragmented ${ip.totalLength} bytes for ${out.name} MTU ${mtu} into ${frags.map((f) => f.len - ETH_HLEN).join(' + ')}`, out);
+      if (this.tracing) {
+        const sizes = frags.map((f) => f.len - ETH_HLEN);
+        this.hop({ kind: 'frag', what: 'fragmented', len: ip.totalLength, out: out.name, mtu, sizes }, pkt, out);
+      }
       for (const f of frags) this.neighOutput(f, out, nexthop, r);
       return;
     }
@@ -354,7 +354,7 @@ export class Ipv4Stack {
         return;
       default:
         this.sendIcmpError(pkt, DEST_UNREACH, PROTO_UNREACH, 0);
-        this.drop(pkt, `protocol ${ip.protocol} not supported`, dev);
+        this.drop(pkt, { what: 'protocol-unsupported', protocol: ip.protocol }, dev);
     }
   }
 
@@ -368,17 +368,17 @@ export class Ipv4Stack {
       icmp = IcmpView.checked(pkt.buf, off, len);
     } catch (e) {
       if (!isWireError(e)) throw e;
-      this.drop(pkt, 'malformed ICMP', dev);
+      this.drop(pkt, { what: 'malformed-icmp' }, dev);
       return;
     }
     if (!icmp.verifyChecksum(len)) {
-      this.drop(pkt, 'bad ICMP checksum', dev);
+      this.drop(pkt, { what: 'bad-icmp-checksum' }, dev);
       return;
     }
     switch (icmp.type) {
       case ECHO_REQUEST:
         if (pkt.pktType !== PktType.Host && ip.dst !== this.ns.primaryAddress(dev)) {
-          this.drop(pkt, 'echo request to a broadcast address ignored (icmp_echo_ignore_broadcasts)', dev);
+          this.drop(pkt, { what: 'echo-to-broadcast' }, dev);
           return;
         }
         this.icmpEchoReply(pkt);
@@ -391,7 +391,7 @@ export class Ipv4Stack {
         this.icmpErrorRcv(dev, pkt);
         return;
       default:
-        if (this.tracing) this.hop('deliver', pkt, `ICMP type ${icmp.type} ignored`, dev);
+        if (this.tracing) this.hop({ kind: 'deliver', what: 'icmp-ignored', icmpType: icmp.type }, pkt, dev);
     }
   }
 
@@ -404,7 +404,7 @@ export class Ipv4Stack {
     // the quote holds the original IP header and at least 8 bytes of what followed it
     const quoted = new Ipv4View(pkt.buf, qOff);
     if (qLen < IPV4_HLEN + 8 || quoted.version !== 4 || quoted.headerLen < IPV4_HLEN || qLen < quoted.headerLen + 8) {
-      this.drop(pkt, 'ICMP error with a malformed or short quote', dev);
+      this.drop(pkt, { what: 'icmp-short-quote' }, dev);
       return;
     }
     if (icmp.type === DEST_UNREACH && icmp.code === FRAG_NEEDED) {
@@ -421,7 +421,7 @@ export class Ipv4Stack {
     if (mtu <= 0 || mtu >= devMtu) return;
     const clamped = Math.max(mtu, MIN_PMTU);
     this.pmtu.set(dst, { mtu: clamped, expires: this.ns.world.now + PMTU_EXPIRES });
-    if (this.tracing) this.hop('route', pkt, `learned path MTU ${clamped} toward ${formatIpv4(dst)} (expires in 600s)`);
+    if (this.tracing) this.hop({ kind: 'route', what: 'pmtu', dst: formatIpv4(dst), mtu: clamped, expires: PMTU_EXPIRES }, pkt);
   }
 
   /** Effective MTU of route `r` toward `dst` (PMTU exception, route MTU, or device MTU). */
@@ -449,7 +449,7 @@ export class Ipv4Stack {
     const daddr = ip.src;
     const rt = this.routeOutput(daddr, saddr);
     if (typeof rt === 'string') {
-      this.drop(req, `no route back to ${formatIpv4(daddr)} for the echo reply`);
+      this.drop(req, { what: 'no-route-for-echo-reply', dst: formatIpv4(daddr) });
       return;
     }
     const pkt = this.ns.world.allocPacket(ETH_HLEN + IPV4_HLEN + icmpLen, req.flow);
@@ -476,9 +476,7 @@ export class Ipv4Stack {
     icmp.code = 0;
     icmp.fillChecksum(icmpLen);
     if (req.flow !== 0) this.ns.world.echoAnswered.set(req.flow, (this.ns.world.echoAnswered.get(req.flow) ?? 0) + 1);
-    if (this.tracing) {
-      this.hop('icmp', pkt, `kernel echo responder: echo reply ${formatIpv4(saddr)} → ${formatIpv4(daddr)} id ${icmp.ident} seq ${icmp.seq}`);
-    }
+    if (this.tracing) this.hop({ kind: 'icmp', what: 'echo-reply', src: formatIpv4(saddr), dst: formatIpv4(daddr), id: icmp.ident, seq: icmp.seq }, pkt);
     this.localOut(pkt, rt);
   }
 
@@ -505,7 +503,7 @@ export class Ipv4Stack {
       if (t !== ECHO_REQUEST && t !== ECHO_REPLY && t !== 13 && t !== 14 && t !== 15 && t !== 16 && t !== 17 && t !== 18) return;
     }
     if (!this.icmpRateAllow(src, type, code)) {
-      if (this.tracing) this.hop('icmp', orig, `ICMP type ${type} code ${code} to ${formatIpv4(src)} suppressed by icmp_ratelimit`);
+      if (this.tracing) this.hop({ kind: 'icmp', what: 'ratelimited', icmpType: type, code, dst: formatIpv4(src) }, orig);
       return;
     }
     // Source address: the original destination when it was ours, else chosen by the route back.
@@ -553,10 +551,8 @@ export class Ipv4Stack {
       pkt.ctRelated = true;
     }
     if (this.tracing) {
-      this.hop('icmp', pkt, `${icmpErrorName(type, code)} ${formatIpv4(saddr)} → ${formatIpv4(src)}${type === DEST_UNREACH && code === FRAG_NEEDED ? ` (next-hop MTU ${info})` : ''}`, undefined, {
-        type,
-        code,
-      });
+      const mtu = type === DEST_UNREACH && code === FRAG_NEEDED ? info : undefined;
+      this.hop({ kind: 'icmp', what: 'error', icmpType: type, code, src: formatIpv4(saddr), dst: formatIpv4(src), mtu }, pkt);
     }
     this.localOut(pkt, rt);
   }
@@ -651,14 +647,15 @@ export class Ipv4Stack {
         // ip_route_me_harder: a DNAT in OUTPUT re-routes the packet
         const again = this.routeOutput(ip.dst, 0);
         if (typeof again === 'string') {
-          this.drop(pkt, `no route to ${formatIpv4(ip.dst)} after NAT (${again})`);
+          this.drop(pkt, { what: 'no-route-after-nat', dst: formatIpv4(ip.dst), error: again });
           return;
         }
         rt = again;
       }
     }
     if (this.tracing) {
-      this.hop('route', pkt, `route output: ${formatIpv4(ip.dst)} via ${rt.local ? 'lo (local)' : `${rt.dev.name}${rt.route.gateway ? ` gw ${formatIpv4(rt.route.gateway)}` : ''}`} src ${formatIpv4(ip.src)} (${formatRoute(rt.route)})`, rt.dev);
+      const body = { kind: 'route', what: 'output', dst: formatIpv4(ip.dst), src: formatIpv4(ip.src), out: rt.dev.name, local: rt.local, route: routeRef(rt.route) } as const;
+      this.hop(body, pkt, rt.dev);
     }
     this.postRouting(pkt, rt.dev, rt.nexthop, rt.local ? rt.dev.mtu : rt.mtu, rt.route);
   }
@@ -683,30 +680,6 @@ export class Ipv4Stack {
     b.id = (b.id + delta) & 0xffff;
     return b.id;
   }
-}
-
-/** Human name of an ICMP error type/code. */
-export function icmpErrorName(type: number, code: number): string {
-  if (type === TIME_EXCEEDED) return code === FRAG_REASM_EXCEEDED ? 'ICMP fragment reassembly time exceeded' : 'ICMP time exceeded in transit';
-  if (type === DEST_UNREACH) {
-    switch (code) {
-      case NET_UNREACH:
-        return 'ICMP net unreachable';
-      case HOST_UNREACH:
-        return 'ICMP host unreachable';
-      case PROTO_UNREACH:
-        return 'ICMP protocol unreachable';
-      case PORT_UNREACH:
-        return 'ICMP port unreachable';
-      case FRAG_NEEDED:
-        return 'ICMP fragmentation needed';
-      case 13:
-        return 'ICMP administratively prohibited';
-      default:
-        return `ICMP destination unreachable (code ${code})`;
-    }
-  }
-  return `ICMP type ${type} code ${code}`;
 }
 
 export { Packet };

@@ -22,6 +22,8 @@ import type { OutputRoute } from './stack.js';
 import type { SocketError } from './sockets.js';
 import { socketError } from './sockets.js';
 import { QuadMap } from './tuple-map.js';
+import type { BodyOf, SocketRef, TcpSocketDetail, TcpSocketWhat } from '../events/hop.js';
+import { TraceTo } from '../events/tracer.js';
 
 /** TCP states (as `ss` names them). */
 export type TcpState =
@@ -230,7 +232,7 @@ export class TcpSocket {
     this.txhash = rng.nextU32() || 1;
     this.inetId = rng.nextU32() & 0xffff;
     this.state = 'SYN_SENT';
-    this.trace(() => `connect ${this}: SYN_SENT`);
+    this.trace('connect');
     this.sendSyn(false);
   }
 
@@ -326,7 +328,7 @@ export class TcpSocket {
       this.rtx.push(seg);
       this.sndNxt = seqAdd(this.sndNxt, 1);
       this.state = this.state === 'CLOSE_WAIT' ? 'LAST_ACK' : 'FIN_WAIT1';
-      this.trace(() => `close ${this}: FIN sent, ${this.state}`);
+      this.trace('close');
       this.transmit(seg);
       sent = true;
     }
@@ -407,7 +409,7 @@ export class TcpSocket {
     this.rtxTimer = null;
     if (this.rtx.length === 0 || this.state === 'CLOSED') return;
     if (this.writeTimedOut()) {
-      this.trace(() => `${this}: ${this.retries} retransmissions unanswered, giving up (ETIMEDOUT)`);
+      this.trace('give-up', { retries: this.retries });
       this.destroy(socketError('ETIMEDOUT', 'Connection timed out', { local: true }));
       return;
     }
@@ -422,7 +424,7 @@ export class TcpSocket {
     this.cwnd = 1;
     const seg = this.rtx[0]!;
     seg.retransmitted = true;
-    this.trace(() => `${this}: retransmission timeout, resending ${formatTcpFlags(seg.flags)} (retry ${this.retries}, next RTO ${this.rto / 1e9}s)`);
+    if (this.ns.world.tracer.on) this.trace('retransmit', { flags: formatTcpFlags(seg.flags), retry: this.retries, rto: this.rto });
     if (seg.flags & TCP_SYN) {
       if (this.state === 'SYN_RECV') this.sendSynAck();
       else this.engine.sendRaw(this, TCP_SYN, this.iss, 0, null, this.synOptions(0), this.initialWindow(this.advmss));
@@ -476,7 +478,7 @@ export class TcpSocket {
       }
       if (flags & TCP_RST) {
         if (flags & TCP_ACK) {
-          this.trace(() => `${this}: connection refused (RST)`);
+          this.trace('refused');
           this.destroy(socketError('ECONNREFUSED', 'Connection refused', { local: false, from: ip.src }));
         }
         return;
@@ -499,7 +501,7 @@ export class TcpSocket {
         this.state = 'ESTABLISHED';
         this.establishedAt = this.ns.world.now;
         this.rcvWnd = this.initialWindow(this.advmss);
-        this.trace(() => `${this}: SYN-ACK received, ESTABLISHED`);
+        this.trace('established');
         this.sendAck();
         this.callbacks.onConnected?.(this);
         this.pushPending(false);
@@ -513,7 +515,7 @@ export class TcpSocket {
       segSpan === 0 ? seq === this.rcvNxt || (seqLe(this.rcvNxt, seq) && seqLt(seq, seqAdd(this.rcvNxt, Math.max(this.rcvWnd, 1)))) : seqLt(seq, seqAdd(this.rcvNxt, this.rcvWnd)) && seqLt(this.rcvNxt, seqAdd(seq, segSpan));
     if (flags & TCP_RST) {
       if (seq === this.rcvNxt || (this.state === 'SYN_RECV' && acceptable)) {
-        this.trace(() => `${this}: reset by peer`);
+        this.trace('reset');
         this.destroy(socketError('ECONNRESET', 'Connection reset by peer', { local: false, from: ip.src }));
       }
       return;
@@ -554,7 +556,7 @@ export class TcpSocket {
       this.pendingConfirm = true;
       this.state = 'ESTABLISHED';
       this.establishedAt = this.ns.world.now;
-      this.trace(() => `${this}: handshake complete, ESTABLISHED (accepted)`);
+      this.trace('accepted');
       this.listener?.onAccept(this);
     } else {
       // ACK processing
@@ -588,12 +590,12 @@ export class TcpSocket {
       if (finAcked) {
         if (this.state === 'FIN_WAIT1') {
           this.state = 'FIN_WAIT2';
-          this.trace(() => `${this}: FIN acknowledged, FIN_WAIT2`);
+          this.trace('fin-acked');
         } else if (this.state === 'CLOSING') {
           this.enterTimeWait();
           return;
         } else if (this.state === 'LAST_ACK') {
-          this.trace(() => `${this}: FIN acknowledged, CLOSED`);
+          this.trace('closed');
           this.destroy(undefined);
           return;
         }
@@ -630,7 +632,7 @@ export class TcpSocket {
           this.state = 'CLOSE_WAIT';
           // tcp_fin: entering pingpong mode delays the ACK, so the application's own FIN carries it
           this.pingpong = true;
-          this.trace(() => `${this}: FIN received, CLOSE_WAIT`);
+          this.trace('close-wait');
           this.scheduleDelack();
           this.callbacks.onEof?.(this);
           break;
@@ -698,7 +700,7 @@ export class TcpSocket {
     this.sndWnd = tcp.window;
     this.requestSock = true;
     this.state = 'SYN_RECV';
-    this.trace(() => `${this}: SYN received, SYN_RECV, sending SYN-ACK`);
+    this.trace('syn-received');
     this.rtx.push({ seq: this.iss, flags: TCP_SYN | TCP_ACK, data: null, span: 1, sentAt: this.ns.world.now, retransmitted: false });
     this.sendSynAck();
     this.armRtx();
@@ -709,7 +711,7 @@ export class TcpSocket {
     this.cancelRtx();
     this.cancelDelack();
     this.rtx = [];
-    this.trace(() => `${this}: TIME_WAIT for ${TCP_TIMEWAIT_LEN / 1e9}s`);
+    this.trace('time-wait', { duration: TCP_TIMEWAIT_LEN });
     this.twTimer = this.ns.world.sched.schedule(TCP_TIMEWAIT_LEN, (s: TcpSocket) => s.destroy(undefined, true), this);
     this.callbacks.onClosed?.(this, undefined);
     this.callbacks = {};
@@ -738,7 +740,7 @@ export class TcpSocket {
       const newMss = err.mtu - 40 - (this.tsOk ? 12 : 0);
       if (newMss < this.mss) {
         this.mss = newMss;
-        this.trace(() => `${this}: path MTU ${err.mtu}, MSS now ${newMss}`);
+        this.trace('pmtu', { mtu: err.mtu ?? 0, mss: newMss });
         const first = this.rtx[0];
         if (first && first.data && first.data.length > newMss) {
           const data = first.data;
@@ -752,18 +754,26 @@ export class TcpSocket {
     }
     if (this.state === 'SYN_SENT' || this.state === 'SYN_RECV') {
       // hard errors abort a connection attempt (after the first retransmission in Linux; simplified)
-      this.trace(() => `${this}: ${err.message}`);
+      this.trace('error', { error: err.message });
       this.destroy(err);
     } else {
       this.error = err;
     }
   }
 
-  private trace(text: string | (() => string)): void {
-    const w = this.ns.world;
-    if (w.tracer.on) w.tracer.hop('app', this.ns.label, undefined, undefined, this.flow, `tcp ${typeof text === 'string' ? text : text()}`);
+  private trace(what: TcpSocketWhat, detail: TcpSocketDetail = NO_DETAIL): void {
+    if (this.ns.world.tracer.on) this.ns.trace({ kind: 'app', app: 'tcp', socket: this.ref(), what, state: this.state, detail }, null, undefined, TraceTo.Hop, this.flow);
+  }
+
+  private refValue: SocketRef | undefined;
+
+  /** The connection's endpoints, as events name them. */
+  ref(): SocketRef {
+    return (this.refValue ??= { local: `${formatIpv4(this.localAddr)}:${this.localPort}`, remote: `${formatIpv4(this.remoteAddr)}:${this.remotePort}` });
   }
 }
+
+const NO_DETAIL: TcpSocketDetail = Object.freeze({});
 
 /** The TCP layer of one netns. */
 export class TcpEngine {
@@ -857,7 +867,7 @@ export class TcpEngine {
     const w = this.ns.world;
     const s = this.conns.get(ip.dst, tcp.dstPort, ip.src, tcp.srcPort);
     if (s !== undefined) {
-      if (w.tracer.active) this.note(pkt, dev, `to TCP socket ${s} (${s.state})`);
+      if (w.tracer.active) this.note(pkt, dev, { kind: 'deliver', what: 'tcp', socket: s.ref(), state: s.state });
       if (s.state === 'TIME_WAIT' && tcp.flags & TCP_SYN && !(tcp.flags & TCP_ACK)) {
         // a new connection reusing the 4-tuple (tcp_timewait_state_process): allow it
         s.destroy(undefined, true);
@@ -875,19 +885,17 @@ export class TcpEngine {
       // the request socket draws its own tx hash (net_tx_rndhash); the child keeps it
       child.txhash = this.ns.rng.nextU32() || 1;
       this.conns.set(ip.dst, tcp.dstPort, ip.src, tcp.srcPort, child);
-      if (w.tracer.active) this.note(pkt, dev, `SYN to listening port ${tcp.dstPort}`);
+      if (w.tracer.active) this.note(pkt, dev, { kind: 'deliver', what: 'tcp-listener', port: tcp.dstPort });
       child.acceptSyn(tcp, pkt);
       return;
     }
     if (flags & TCP_RST) return;
-    if (w.tracer.active) this.note(pkt, dev, `no socket for TCP port ${tcp.dstPort}: sending RST`);
+    if (w.tracer.active) this.note(pkt, dev, { kind: 'deliver', what: 'tcp-no-socket', port: tcp.dstPort });
     this.sendReset(pkt, ip, tcp, pkt.flow);
   }
 
-  private note(pkt: Packet, dev: NetDevice, text: string): void {
-    const w = this.ns.world;
-    pkt.note(text);
-    if (w.tracer.on) w.tracer.hop('deliver', this.ns.label, dev.name, pkt.id, pkt.flow, text);
+  private note(pkt: Packet, dev: NetDevice, body: BodyOf<'deliver'>): void {
+    this.ns.trace(body, pkt, dev.name);
   }
 
   /** ICMP error for a connection (matched by the quoted 4-tuple). */

@@ -18,11 +18,11 @@ export class VethDevice extends NetDevice {
     const peer = this.peer;
     // veth_xmit → is_skb_forwardable: the peer drops frames longer than MTU + Ethernet + VLAN header
     if (pkt.len > peer.mtu + 18) {
-      this.drop(pkt, `frame of ${pkt.len} bytes exceeds ${peer.point.name} MTU ${peer.mtu}`);
+      this.drop(pkt, { what: 'exceeds-peer-mtu', len: pkt.len, peer: peer.point.name, mtu: peer.mtu });
       return;
     }
     if (!peer.up) {
-      this.drop(pkt, `peer ${peer.point.name} is down`);
+      this.drop(pkt, { what: 'peer-down', peer: peer.point.name });
       return;
     }
     // skb_scrub_packet (on every veth crossing): a local socket's leave to fragment a DF datagram

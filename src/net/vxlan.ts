@@ -71,13 +71,13 @@ export class VxlanDevice extends NetDevice {
     }
     entry ??= this.fdb.get(0);
     if (entry === undefined) {
-      this.drop(pkt, `no VXLAN fdb entry for ${formatMac(dstMac)} (flannel installs one per remote node)`);
+      this.drop(pkt, { what: 'vxlan-no-fdb', mac: formatMac(dstMac) });
       return;
     }
     const stack = this.ns.stack;
     const rt = stack.routeOutput(entry.dst, this.localIp);
     if (typeof rt === 'string' || rt.dev === this) {
-      this.drop(pkt, `no underlay route to VTEP ${formatIpv4(entry.dst)}`);
+      this.drop(pkt, { what: 'vxlan-no-underlay-route', remote: formatIpv4(entry.dst) });
       return;
     }
     const hash = pkt.hash !== 0 ? pkt.hash : flowHash(w.flowHashSeed, pkt.buf, pkt.off, pkt.len);
@@ -122,9 +122,21 @@ export class VxlanDevice extends NetDevice {
     new EthernetView(pkt.buf, o).ethertype = ETHERTYPE_IPV4;
     pkt.hash = hash;
     if (w.tracer.active) {
-      const text = `VXLAN encap: inner ${formatMac(dstMac)} → VTEP ${formatIpv4(entry.dst)} (fdb), vni ${this.vni}, udp ${sport} → ${this.dstPort}, outer ${formatIpv4(this.localIp)} → ${formatIpv4(entry.dst)} ttl ${this.ns.sysctl.defaultTtl}`;
-      pkt.note(text);
-      if (w.tracer.on) w.tracer.hop('encap', this.ns.label, this.name, pkt.id, pkt.flow, text, { vni: this.vni, sport, dport: this.dstPort, remote: formatIpv4(entry.dst) });
+      this.ns.trace(
+        {
+          kind: 'encap',
+          tunnel: 'vxlan',
+          innerMac: formatMac(dstMac),
+          remote: formatIpv4(entry.dst),
+          local: formatIpv4(this.localIp),
+          vni: this.vni,
+          sport,
+          dport: this.dstPort,
+          ttl: this.ns.sysctl.defaultTtl,
+        },
+        pkt,
+        this.name,
+      );
     }
     stack.localOut(pkt, rt);
   }
@@ -134,21 +146,17 @@ export class VxlanDevice extends NetDevice {
     const w = this.ns.world;
     const vxOff = udp.payloadOffset;
     if (udp.payloadLength < VXLAN_HLEN + ETH_HLEN) {
-      this.drop(pkt, 'VXLAN datagram too short');
+      this.drop(pkt, { what: 'vxlan-short' });
       return true;
     }
     const vx = new VxlanView(pkt.buf, vxOff);
     if ((vx.flags & 0x08) === 0 || vx.vni !== this.vni) {
-      this.drop(pkt, `VXLAN vni ${vx.vni} does not match ${this.name} (vni ${this.vni})`);
+      this.drop(pkt, { what: 'vxlan-vni-mismatch', vni: vx.vni, device: this.name, deviceVni: this.vni });
       return true;
     }
     const innerOff = vxOff + VXLAN_HLEN;
     const innerLen = udp.payloadLength - VXLAN_HLEN;
-    if (w.tracer.active) {
-      const text = `VXLAN decap: vni ${vx.vni} from ${formatIpv4(ip.src)}:${udp.srcPort}, inner frame to ${this.name}`;
-      pkt.note(text);
-      if (w.tracer.on) w.tracer.hop('decap', this.ns.label, this.name, pkt.id, pkt.flow, text, { vni: vx.vni, remote: formatIpv4(ip.src) });
-    }
+    if (w.tracer.active) this.ns.trace({ kind: 'decap', tunnel: 'vxlan', vni: vx.vni, remote: formatIpv4(ip.src), sport: udp.srcPort }, pkt, this.name);
     pkt.pull(innerOff - pkt.off);
     pkt.len = innerLen;
     pkt.mark = 0;

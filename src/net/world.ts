@@ -4,7 +4,7 @@
  */
 import { Scheduler } from '../sim/scheduler.js';
 import { Rng } from '../sim/rng.js';
-import { Tracer } from '../trace/tracer.js';
+import { Tracer } from '../events/tracer.js';
 import { Packet } from './packet.js';
 import type { NetNs } from './netns.js';
 

@@ -22,9 +22,7 @@ export class BrNetfilter implements BridgeNetfilter {
   constructor(private readonly nf: Netfilter) {}
 
   private note(pkt: Packet, br: BridgeDevice, text: string): void {
-    const w = br.ns.world;
-    pkt.note(text);
-    if (w.tracer.on) w.tracer.hop('nf', br.ns.label, br.name, pkt.id, pkt.flow, text);
+    br.ns.trace({ kind: 'nf', what: 'text', text, data: undefined }, pkt, br.name);
   }
 
   preRouting(br: BridgeDevice, inPort: BridgePort, pkt: Packet): Packet | null {

@@ -198,10 +198,8 @@ export class Netfilter implements NetfilterHooks {
     return this.ns.world.tracer.active;
   }
 
-  private hop(pkt: Packet, text: string, kind: 'nf' | 'nat' | 'drop' = 'nf', data?: Record<string, string | number | boolean>): void {
-    const w = this.ns.world;
-    pkt.note(text);
-    if (w.tracer.on) w.tracer.hop(kind, this.ns.label, undefined, pkt.id, pkt.flow, text, data);
+  private hop(pkt: Packet, text: string, kind: 'nf' | 'nat' = 'nf', data?: Record<string, string | number | boolean>): void {
+    this.ns.trace({ kind, what: 'text', text, data }, pkt, undefined);
   }
 
   /** NetfilterHooks: the IPv4 hook pipeline. */
@@ -258,7 +256,7 @@ export class Netfilter implements NetfilterHooks {
       // __nf_conntrack_confirm (INT_MAX): the flow's first packet made it through
       const c = pkt.ct;
       if (c instanceof Conn && !c.confirmed) {
-        if (!this.ct.confirm(pkt, now)) return this.dropped(pkt, 'conntrack', hook, 'conntrack insert clash (insert_failed)');
+        if (!this.ct.confirm(pkt, now)) return this.dropped(pkt, 'conntrack', hook, true);
         if (this.tracing) {
           const joined = pkt.ct !== c && pkt.ct instanceof Conn ? pkt.ct : undefined;
           if (joined !== undefined) this.hop(pkt, `conntrack clash resolved: the same flow was confirmed meanwhile, the packet joins it: ${joined.describe()}`, 'nat');
@@ -285,9 +283,8 @@ export class Netfilter implements NetfilterHooks {
     else this.hop(pkt, `conntrack: ${st} ${pkt.ctReply ? 'reply' : 'original'} direction of ${c.describe()}`, 'nat', { ctstate: st });
   }
 
-  private dropped(pkt: Packet, table: string, hook: NfHook, why?: string): null {
-    const text = why ?? `dropped by iptables ${table}/${HOOK_NAMES[hook]}`;
-    this.ns.stack.drop(pkt, text);
+  private dropped(pkt: Packet, table: string, hook: NfHook, clash = false): null {
+    this.ns.stack.drop(pkt, clash ? { what: 'conntrack-clash' } : { what: 'netfilter', table, hook: HOOK_NAMES[hook]! });
     return null;
   }
 

@@ -2,7 +2,8 @@
  * Capture sinks: write what the tracer's capture points see to pcapng (one file, or one per
  * node) or classic pcap (one file per capture point), atomically, into a folder the user chose.
  */
-import type { CaptureSink, CapturePoint } from './tracer.js';
+import type { CaptureSink, CapturePoint, PacketNotes } from '../events/tracer.js';
+import { captureComment } from './hop-text.js';
 import type { ByteSink } from './byte-sink.js';
 import { AtomicFileSink } from './byte-sink.js';
 import { PcapWriter, PcapngWriter } from './pcapng.js';
@@ -49,10 +50,15 @@ export class PcapngCaptureSink implements CaptureSink {
     return id;
   }
 
-  packet(handle: number, t: number, dir: 'in' | 'out', buf: Uint8Array, off: number, len: number, comment: string): void {
+  packet(handle: number, t: number, dir: 'in' | 'out', buf: Uint8Array, off: number, len: number, notes: PacketNotes): void {
+    if (handle >= 0) this.frame(handle, t, dir, buf.subarray(off, off + len), captureComment(notes));
+  }
+
+  /** Writes one frame with the comment given (replaying frames kept in memory). */
+  frame(handle: number, t: number, dir: 'in' | 'out', bytes: Uint8Array, comment: string): void {
     if (handle < 0) return;
     this.packets++;
-    this.writer.writePacket(handle, t, buf.subarray(off, off + len), { comment, direction: dir });
+    this.writer.writePacket(handle, t, bytes, { comment, direction: dir });
   }
 
   /** Bytes written so far. */
@@ -103,10 +109,10 @@ export class CaptureFiles implements CaptureSink {
     return this.handles.length - 1;
   }
 
-  packet(handle: number, t: number, dir: 'in' | 'out', buf: Uint8Array, off: number, len: number, comment: string): void {
+  packet(handle: number, t: number, dir: 'in' | 'out', buf: Uint8Array, off: number, len: number, notes: PacketNotes): void {
     if (handle < 0) return;
     const h = this.handles[handle]!;
-    h.capture.packet(h.handle, t, dir, buf, off, len, comment);
+    h.capture.packet(h.handle, t, dir, buf, off, len, notes);
   }
 
   /** Renames every temp file into place; returns the final paths (sorted). */

@@ -2,7 +2,9 @@
  * Text and JSON renderings of hop events and probe results. JSON field names here are the
  * stable, documented schema (README "JSON output").
  */
-import type { HopEvent, HopSink } from './tracer.js';
+import type { HopBase, HopBody, HopEvent } from '../events/hop.js';
+import type { HopSink } from '../events/tracer.js';
+import { hopText } from './hop-text.js';
 import type { FrameDissection } from '../wire/dissect.js';
 
 /** Milliseconds with microsecond precision: `12.345`. */
@@ -12,42 +14,47 @@ export function formatMs(t: number): string {
 
 /** One hop as a text line: time (ms), namespace, device, kind, description. */
 export function formatHopLine(ev: HopEvent): string {
-  return `${formatMs(ev.t).padStart(10)}  ${ev.where.padEnd(14)} ${(ev.dev ?? '').padEnd(13)} ${ev.kind.padEnd(7)} ${ev.text}`;
+  return `${formatMs(ev.t).padStart(10)}  ${ev.where.padEnd(14)} ${(ev.dev ?? '').padEnd(13)} ${ev.kind.padEnd(7)} ${hopText(ev)}`;
 }
 
 /** Header line matching formatHopLine's columns. */
 export const HOP_HEADER = `${'TIME(ms)'.padStart(10)}  ${'WHERE'.padEnd(14)} ${'DEVICE'.padEnd(13)} ${'EVENT'.padEnd(7)} DETAILS`;
 
-/** The JSON form of a hop (schema `podnet.hop/v1`). */
-export interface HopJson {
-  t_ns: number;
-  kind: string;
-  where: string;
-  dev: string | null;
-  packet: number | null;
-  flow: number;
-  text: string;
-  data?: Readonly<Record<string, string | number | boolean>>;
-  /** rx/tx events: the frame decoded layer by layer (eth, arp, ip, icmp, udp, tcp, vxlan, inner). */
-  frame?: FrameDissection;
-}
+/** The JSON schema name of hop events (README "JSON output"). */
+export const HOP_SCHEMA = 'podnet.trace/v2';
+
+/**
+ * The JSON form of a hop event (schema `podnet.trace/v2`): time and place, the description a
+ * person reads (`text`), then the event's own typed fields (README "JSON output").
+ */
+export type HopJson = {
+  readonly t_ns: number;
+  readonly where: string;
+  readonly dev: string | null;
+  readonly packet: number | null;
+  readonly flow: number;
+  readonly text: string;
+  /** tx/rx events: the frame decoded layer by layer. */
+  readonly frame?: FrameDissection | undefined;
+} & HopBody;
 
 /** Converts a hop event to its JSON form. */
 export function hopToJson(ev: HopEvent): HopJson {
-  const j: HopJson = { t_ns: ev.t, kind: ev.kind, where: ev.where, dev: ev.dev ?? null, packet: ev.pkt ?? null, flow: ev.flow, text: ev.text };
-  if (ev.data !== undefined) j.data = ev.data;
-  if (ev.frame !== undefined) j.frame = ev.frame;
-  return j;
+  const { t, where, dev, pkt, flow, ...body } = ev as HopBase & HopBody;
+  return { t_ns: t, where, dev: dev ?? null, packet: pkt ?? null, flow, text: hopText(ev), ...body } as HopJson;
 }
 
 /**
  * Events a person rarely needs: chain traversals that matched nothing decisive and ended in an
- * ACCEPT policy, and conntrack bookkeeping for the underlay's own VXLAN datagrams.
+ * ACCEPT policy, and conntrack bookkeeping (confirmations, the underlay's own VXLAN datagrams).
  */
 export function isRoutineHop(ev: HopEvent): boolean {
-  if (ev.kind === 'nf' && ev.data?.verdict === 'policy ACCEPT') return true;
-  if (ev.kind === 'nat' && /^conntrack (confirmed|: new flow udp .*dport=(8472|4789) )/.test(ev.text)) return true;
-  if (ev.kind === 'nat' && ev.text.startsWith('conntrack confirmed')) return true;
+  if (ev.kind === 'nf' && ev.what === 'traversal') return ev.policy && ev.verdict === 'ACCEPT';
+  if (ev.kind === 'nf' && ev.what === 'text') return ev.data?.verdict === 'policy ACCEPT';
+  if (ev.kind !== 'nat') return false;
+  if (ev.what === 'confirm') return ev.clash === undefined;
+  if (ev.what === 'lookup') return ev.created && ev.entry.proto === 'udp' && (ev.entry.orig.dport === 8472 || ev.entry.orig.dport === 4789);
+  if (ev.what === 'text') return /^conntrack (confirmed|: new flow udp .*dport=(8472|4789) )/.test(ev.text);
   return false;
 }
 

@@ -1,5 +1,6 @@
 /** A capture sink that keeps frames in memory, decoded on demand (for tests and library users). */
-import type { CaptureSink, CapturePoint } from './tracer.js';
+import type { CaptureSink, CapturePoint, PacketNotes } from '../events/tracer.js';
+import { captureComment } from './hop-text.js';
 import { dissectFrame } from '../wire/dissect.js';
 import type { FrameDissection } from '../wire/dissect.js';
 
@@ -26,8 +27,8 @@ export class MemoryCapture implements CaptureSink {
     return this.names.length - 1;
   }
 
-  packet(handle: number, t: number, dir: 'in' | 'out', buf: Uint8Array, off: number, len: number, comment: string): void {
-    this.frames.push({ point: this.names[handle]!, t, dir, bytes: buf.slice(off, off + len), comment });
+  packet(handle: number, t: number, dir: 'in' | 'out', buf: Uint8Array, off: number, len: number, notes: PacketNotes): void {
+    this.frames.push({ point: this.names[handle]!, t, dir, bytes: buf.slice(off, off + len), comment: captureComment(notes) });
   }
 
   /** Frames seen at one capture point, in order. */

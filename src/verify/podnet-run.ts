@@ -8,7 +8,9 @@ import type { ClusterModel } from '../kube/model.js';
 import { Simulation } from '../simulation.js';
 import type { BuildOptions } from '../kube/network.js';
 import type { ProbeReport } from '../simulation.js';
-import type { CapturePoint, CaptureSink, HopEvent, HopSink } from '../trace/tracer.js';
+import type { HopEvent } from '../events/hop.js';
+import type { CapturePoint, CaptureSink, HopSink, PacketNotes } from '../events/tracer.js';
+import { captureComment } from '../trace/hop-text.js';
 import { hopToJson } from '../trace/format.js';
 import type { HopJson } from '../trace/format.js';
 import { CaptureFiles } from '../trace/capture-sink.js';
@@ -33,11 +35,9 @@ export class VerifySink implements CaptureSink, HopSink {
   readonly frames: PodnetFrame[] = [];
   readonly events: HopJson[] = [];
   readonly points: string[] = [];
-  private lastPkt = new Map<string, { pkt: number | undefined; flow: number }>();
 
   hop(ev: HopEvent): void {
     this.events.push(hopToJson(ev));
-    if ((ev.kind === 'tx' || ev.kind === 'rx') && ev.dev !== undefined) this.lastPkt.set(`${ev.where}/${ev.dev}`, { pkt: ev.pkt, flow: ev.flow });
   }
 
   addPoint(point: CapturePoint): number {
@@ -45,11 +45,10 @@ export class VerifySink implements CaptureSink, HopSink {
     return this.points.length - 1;
   }
 
-  packet(handle: number, t: number, dir: 'in' | 'out', buf: Uint8Array, off: number, len: number, comment: string): void {
+  packet(handle: number, t: number, dir: 'in' | 'out', buf: Uint8Array, off: number, len: number, notes: PacketNotes): void {
     const point = this.points[handle]!;
-    const last = this.lastPkt.get(point);
-    this.lastPkt.delete(point);
-    this.frames.push({ point, t, dir, bytes: buf.slice(off, off + len), comment, packetId: last?.pkt, flow: last?.flow ?? 0 });
+    const comment = captureComment(notes);
+    this.frames.push({ point, t, dir, bytes: buf.slice(off, off + len), comment, packetId: notes.pkt, flow: notes.flow });
   }
 
   /** Frames at one capture point, in order. */

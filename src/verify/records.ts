@@ -26,7 +26,8 @@
  * - TCP seq/ack are compared relative to the ISN of their direction; TCP timestamps are not
  *   compared (their option kind is).
  */
-import { dissectFrame, isMalformed, summarizeFrame } from '../wire/dissect.js';
+import { dissectFrame, isMalformed } from '../wire/dissect.js';
+import { summarizeFrame } from '../trace/frame-summary.js';
 import type { DnsDissection, FrameDissection, IcmpDissection, IpDissection, TcpDissection, UdpDissection } from '../wire/dissect.js';
 import { readU16 } from '../wire/addr.js';
 import type { Nanos } from '../sim/time.js';

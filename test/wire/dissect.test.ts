@@ -10,9 +10,9 @@ import {
   emitEthernet,
   emitIpv4Header,
   isMalformed,
-  summarizeFrame,
   type FrameDissection,
 } from '../../src/wire/index.js';
+import { summarizeFrame } from '../../src/trace/frame-summary.js';
 import {
   arpReply,
   arpRequest,

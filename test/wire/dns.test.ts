@@ -20,13 +20,13 @@ import {
   parseDnsTcpStream,
   reverseName,
   sameName,
-  summarizeFrame,
   type DnsHeader,
   type DnsMessage,
   type DnsQuestion,
   type DnsRData,
   type DnsRecord,
 } from '../../src/wire/index.js';
+import { summarizeFrame } from '../../src/trace/frame-summary.js';
 import { RUNS, hex, onlyWireErrors, toHex, u16, u32, u8 } from './arb.js';
 import { ip, udpFrame } from './frames.js';
 

@@ -17,8 +17,8 @@ import {
   parseTcpOptions,
   parseUdp,
   parseVxlan,
-  summarizeFrame,
 } from '../../src/wire/index.js';
+import { summarizeFrame } from '../../src/trace/frame-summary.js';
 import { onlyWireErrors } from './arb.js';
 
 /** Arbitrary bytes with a window that is usually, but not always, inside them. */

@@ -19,7 +19,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { CoreDnsChain, FORWARD_CONN_EXPIRE, dnsViewFromJson } from '../../apps/coredns.js';
-import type { CoreDnsHost, UpstreamOutcome } from '../../apps/coredns.js';
+import type { CoreDnsHost, UpstreamOutcome, UpstreamTrouble } from '../../apps/coredns.js';
 import { DnsTcpReader, screenQuery, upstreamReply } from '../../apps/dns-server.js';
 import { frameDnsTcp, parseDns } from '../../wire/dns.js';
 import type { DnsMessage } from '../../wire/dns.js';
@@ -67,7 +67,7 @@ class RealHost implements CoreDnsHost {
         if (conn.pending?.id !== id) return;
         conn.pending = undefined;
         conn.sock.close();
-        done({ retry: `no answer within ${timeout / 1e9}s, retrying` });
+        done({ retry: { timeout, tcp: false } });
       }, timeout / 1e6);
       conn.pending = {
         id,
@@ -83,7 +83,7 @@ class RealHost implements CoreDnsHost {
         clearTimeout(timer);
         conn.pending = undefined;
         conn.sock.close();
-        done({ retry: err.message });
+        done({ retry: { error: err.message } });
       });
     };
     while (this.pool.length > 0) {
@@ -121,7 +121,7 @@ class RealHost implements CoreDnsHost {
       }
       if (p !== undefined) {
         clearTimeout(p.timer);
-        p.done({ fail: err.message });
+        p.done({ fail: { error: err.message } });
       }
     });
     sock.connect(53, formatIpv4(upstream), () => send(fresh));
@@ -132,20 +132,20 @@ class RealHost implements CoreDnsHost {
     let settled = false;
     const sock = net.connect({ host: formatIpv4(upstream), port: 53 });
     sock.setNoDelay(true);
-    const finish = (m: DnsMessage | undefined, why?: string): void => {
+    const finish = (m: DnsMessage | undefined, why?: UpstreamTrouble): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       sock.destroy();
-      done(m !== undefined ? { answer: m } : { retry: why ?? 'connection failed' });
+      done(m !== undefined ? { answer: m } : { retry: why ?? { error: 'connection failed' } });
     };
-    const timer = setTimeout(() => finish(undefined, `no answer within ${timeout / 1e9}s over TCP, retrying`), timeout / 1e6);
+    const timer = setTimeout(() => finish(undefined, { timeout, tcp: true }), timeout / 1e6);
     sock.on('connect', () => sock.write(frameDnsTcp(wire)));
     sock.on('data', (d: Buffer) => {
       for (const m of reader.push(new Uint8Array(d))) if (m.header.id === id) finish(m);
     });
-    sock.on('error', (e) => finish(undefined, e.message));
-    sock.on('close', () => finish(undefined, 'closed without an answer'));
+    sock.on('error', (e) => finish(undefined, { error: e.message }));
+    sock.on('close', () => finish(undefined, { error: 'closed without an answer' }));
   }
 }
 
