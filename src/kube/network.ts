@@ -1,6 +1,6 @@
 /**
  * Builds the emulated data path of a cluster model the way kubelet, the bridge CNI plugin and
- * flanneld wire a real node (../shared/reference/datapath.md §4): per node a host netns with
+ * flanneld wire a real node (docs/datapath.md §4): per node a host netns with
  * eth0 on the underlay, cni0 (gateway .1/24), flannel.1 (.0/32, permanent neighbour and FDB
  * entries, `via .0 onlink` routes); per pod a netns with eth0 (MTU 1450) and a host-side veth on
  * cni0 with hairpin mode; an underlay switch joining nodes, external hosts and the gateway.

@@ -41,7 +41,7 @@ export interface CtTimeouts {
   generic: number;
 }
 
-/** Default conntrack timeouts (datapath.md §3). */
+/** Default conntrack timeouts (docs/datapath.md §3). */
 export const DEFAULT_CT_TIMEOUTS: CtTimeouts = {
   tcp: {
     SYN_SENT: sec(120),

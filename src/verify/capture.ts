@@ -1,7 +1,7 @@
 /**
  * Kernel captures: one tcpdump per capture point, inside its namespace, started with
  * `-p --immediate-mode -U` (promiscuous capture on a br_netfilter bridge changes what the
- * kernel does — FINDINGS pitfall 1 — and without immediate mode the last packets can be lost),
+ * kernel does — docs/kernel-findings.md §pitfall-1 — and without immediate mode the last packets can be lost),
  * nanosecond timestamps, stopped with SIGINT, and checked for completeness: every packet the
  * filter received was captured and the kernel dropped none.
  */

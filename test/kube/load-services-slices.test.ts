@@ -85,7 +85,7 @@ ${service('other', 'ports: [{ port: 1 }]')}`;
     expect(eps(slicesOf(m, 'default/agent')[0])).toEqual(['172.18.0.3 r=true s=true t=false node2 - default/agent']);
   });
 
-  test('hostname only when the pod sets spec.hostname and its subdomain is the service (StatefulSet style, datapath §7)', () => {
+  test('hostname only when the pod sets spec.hostname and its subdomain is the service (StatefulSet style, docs/datapath.md §7)', () => {
     const m = model(
       pod('db-0', { labels: { app: 'db' }, hostname: 'db-0', subdomain: 'db' }) +
         pod('db-1', { labels: { app: 'db' }, hostname: 'db-1', subdomain: 'other' }) +

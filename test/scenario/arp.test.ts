@@ -15,7 +15,7 @@ function arps(cap: MemoryCapture, point: string): string[] {
     });
 }
 
-describe('ARP and the neighbour state machine (FINDINGS j)', () => {
+describe('ARP and the neighbour state machine (docs/kernel-findings.md §j)', () => {
   test('cross-node first contact: gateway ARP with hairpin echo, underlay ARP, remote cni0 ARP, nothing on flannel.1', () => {
     const { sim: s, cap } = sim(twoNodeCluster());
     const r = s.probe('client', 'pod/web-1', 'icmp');

@@ -7,7 +7,7 @@ kind: Scenario
 metadata: { name: none }
 spec: { probes: [] }`;
 
-describe('MTU and path MTU as the kernel measured them (FINDINGS i)', () => {
+describe('MTU and path MTU as the kernel measured them (docs/kernel-findings.md §i)', () => {
   test('a DF ping of 1472 or 1423 bytes fails locally with mtu=1450 and nothing leaves the pod', () => {
     const { sim: s, cap } = sim(twoNodeCluster());
     for (const size of [1472, 1423]) {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { layer, sim, twoNodeCluster } from '../helpers.js';
 
-describe('TCP and UDP exchanges look like the kernel oracle captured them (NOTES b, c)', () => {
+describe('TCP and UDP exchanges look like the kernel oracle captured them (docs/kernel-findings.md §tcp, §k)', () => {
   test('a TCP probe is 8 packets: S, S., ., P. banner, ., F. (server first), F., .', () => {
     const { sim: s, cap } = sim(twoNodeCluster());
     const r = s.probe('client', 'pod/web-1:8080', 'tcp');

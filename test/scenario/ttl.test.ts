@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { sim, twoNodeCluster } from '../helpers.js';
 import { parseIpv4 } from '../../src/wire/addr.js';
 
-describe('TTLs as the kernel measured them (FINDINGS a, b; datapath §6)', () => {
+describe('TTLs as the kernel measured them (docs/kernel-findings.md §a, §b; docs/datapath.md §6)', () => {
   test('same-node ping reply has TTL 64', () => {
     const { sim: s } = sim(twoNodeCluster());
     const r = s.probe('client', 'pod/web-0', 'icmp', { count: 3, interval: 200e6 });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { layer, sim, twoNodeCluster } from '../helpers.js';
 
-describe('flannel VXLAN encapsulation (NOTES e)', () => {
+describe('flannel VXLAN encapsulation (docs/kernel-findings.md §b, §vxlan-sport)', () => {
   test('outer headers: node IPs, TTL 64, DF clear, UDP 8472 with a checksum, VNI 1, VTEP MACs inside, +50 bytes', () => {
     const { sim: s, cap } = sim(twoNodeCluster());
     s.probe('client', 'pod/web-1', 'icmp', { count: 2, interval: 200e6 });

@@ -1,5 +1,5 @@
 /**
- * What the kernel did with Services (../shared/oracle/FINDINGS.md, scenarios c–h), reproduced on
+ * What the kernel did with Services (docs/kernel-findings.md §c–§h), reproduced on
  * the oracle's own cluster (test/fixtures/oracle-cluster.yaml).
  */
 import { describe, expect, test } from 'vitest';
@@ -20,7 +20,7 @@ function frames(cap: MemoryCapture, point: string, pred: (d: FrameDissection) =>
 
 const isTcp = (d: FrameDissection): boolean => d.tcp !== undefined && !('malformed' in d.tcp);
 
-describe('FINDINGS c: a ping to a ClusterIP is never DNATed', () => {
+describe('docs/kernel-findings.md §c: a ping to a ClusterIP is never DNATed', () => {
   test('0 replies, no ICMP error; the echo leaves by the default route masqueraded to the node IP and dies at the gateway', () => {
     const { sim: s, cap } = sim(ORACLE);
     const r = s.probe('client', '10.96.0.100', 'icmp', { count: 3, interval: 200e6 });
@@ -37,7 +37,7 @@ describe('FINDINGS c: a ping to a ClusterIP is never DNATed', () => {
   });
 });
 
-describe('FINDINGS d: TCP to a ClusterIP', () => {
+describe('docs/kernel-findings.md §d: TCP to a ClusterIP', () => {
   test('300 connections all succeed, spread over the three backends, every backend sees the client pod IP', () => {
     const { sim: s } = sim(ORACLE);
     const r = s.probe('client', '10.96.0.100:80', 'tcp', { count: 300, interval: 5e6 });
@@ -74,7 +74,7 @@ describe('FINDINGS d: TCP to a ClusterIP', () => {
   });
 });
 
-describe('FINDINGS e: NodePort with externalTrafficPolicy Cluster', () => {
+describe('docs/kernel-findings.md §e: NodePort with externalTrafficPolicy Cluster', () => {
   test('the backend sees the address of the interface the connection leaves the entry node by, never the node IP', () => {
     const { sim: s } = sim(ORACLE);
     const r = s.probe('ext/ext', '172.18.0.3:30080', 'tcp', { count: 60, interval: 5e6 });
@@ -99,7 +99,7 @@ describe('FINDINGS e: NodePort with externalTrafficPolicy Cluster', () => {
   });
 });
 
-describe('FINDINGS f: NodePort with externalTrafficPolicy Local', () => {
+describe('docs/kernel-findings.md §f: NodePort with externalTrafficPolicy Local', () => {
   test('on a node with the endpoint: the real client IP, no SNAT', () => {
     const { sim: s } = sim(ORACLE);
     const r = s.probe('ext/ext', '172.18.0.2:30081', 'tcp', { count: 5, interval: 5e6 });
@@ -127,7 +127,7 @@ describe('FINDINGS f: NodePort with externalTrafficPolicy Local', () => {
   });
 });
 
-describe('FINDINGS g: session affinity', () => {
+describe('docs/kernel-findings.md §g: session affinity', () => {
   test('20 connections land on one backend; the recent list lives on the client node only', () => {
     const { sim: s } = sim(ORACLE);
     const r = s.probe('client', '10.96.0.102:80', 'tcp', { count: 20, interval: 5e6 });
@@ -147,7 +147,7 @@ describe('FINDINGS g: session affinity', () => {
   });
 });
 
-describe('FINDINGS h: hairpin', () => {
+describe('docs/kernel-findings.md §h: hairpin', () => {
   test('with hairpin mode a pod reaches itself through its Service, sees cni0 as its peer, and gets frames with its own MAC as source and destination', () => {
     const { sim: s, cap } = sim(ORACLE);
     let self: ReturnType<typeof s.probe> | undefined;

@@ -200,7 +200,7 @@ describe('chi-square test of homogeneity', () => {
   });
 
   test('the 2 × k statistic, its degrees of freedom and applicability', () => {
-    // the oracle's two runs of FINDINGS d: 95/105/100 and 97/86/117
+    // the oracle's two runs of docs/kernel-findings.md §d: 95/105/100 and 97/86/117
     const t = chiSquareHomogeneity(['web-0', 'web-1', 'web-2'], [95, 105, 100], [97, 86, 117]);
     expect(t.applicable).toBe(true);
     expect(t.df).toBe(2);

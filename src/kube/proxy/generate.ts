@@ -10,7 +10,7 @@
  * depend on having local endpoints (cached by variant, so nodes in the same situation share
  * them), and flannel's FLANNEL-POSTRTG with the node's own pod subnet.
  *
- * What a node has, and in what order (see the report in the task notes for sources):
+ * What a node has, and in what order (sources: docs/datapath.md §1):
  * - kubelet (v1.28+, IPTablesOwnershipCleanup GA): mangle KUBE-IPTABLES-HINT; KUBE-KUBELET-CANARY
  *   in mangle, nat and filter; filter KUBE-FIREWALL with the "block incoming localnet
  *   connections" rule, jumped to from INPUT and OUTPUT. kubelet starts before kube-proxy, so its

@@ -146,7 +146,7 @@ export function cluster(parts: {
 }
 
 /**
- * The kernel oracle's cluster (see /work/oracle-out/config.json): three nodes, web-0/1/2 one
+ * The kernel oracle's cluster (docs/kernel-findings.md §topology): three nodes, web-0/1/2 one
  * per node, and the services web (NodePort 30080), web-local (eTP=Local, web-0 only) and
  * web-sticky (ClientIP affinity).
  */

@@ -19,7 +19,7 @@ describe('chain name hashes', () => {
     expect(portProtoHash('default/kubernetes:https', 'tcp')).toBe('NPX46M4PTMTKRN6Y');
   });
 
-  it('match datapath.md §1.7 for default/web:http and its three endpoints', () => {
+  it('match docs/datapath.md §1.7 for default/web:http and its three endpoints', () => {
     expect(svcChain('default/web:http', 'tcp')).toBe('KUBE-SVC-CDGGSHYLG3RE2FKL');
     expect(extChain('default/web:http', 'tcp')).toBe('KUBE-EXT-CDGGSHYLG3RE2FKL');
     expect(sepChain('default/web:http', 'TCP', '10.244.0.5:8080')).toBe('KUBE-SEP-7U6MWNJWR3SADOJA');

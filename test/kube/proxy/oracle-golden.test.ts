@@ -102,7 +102,7 @@ describe('generated rules against the kernel oracle', () => {
     ]);
   });
 
-  it('n2 and n3 differ from n1 exactly where the oracle notes say they do', () => {
+  it('n2 and n3 differ from n1 exactly where docs/kernel-findings.md §topology says they do', () => {
     const n1 = cr.rulesForNode('n1');
     const n2 = cr.rulesForNode('n2');
     expect(getChain(n1.tables.nat!, 'KUBE-SVL-V7ZMVOA2AOW6ATRL')).toBeDefined();
