@@ -2,8 +2,8 @@
  * podnet's library API: load a topology, build its emulated network, run probes, and read
  * what happened (hop events, captured frames, per-probe results).
  */
-export { Simulation, ProbeError } from './simulation.js';
-export type { SimulationOptions, ProbeReport, Endpoint } from './simulation.js';
+export { Simulation, ProbeError } from './api/simulation.js';
+export type { SimulationOptions, ProbeReport, Endpoint } from './api/simulation.js';
 export type { ProbeResult, ProbeAttempt, ProbeSpec } from './apps/probe.js';
 export { loadTopologyPath, loadTopologyText, loadDefaultTopology, loadTopologyOrThrow, formatDiagnostic, TopologyError } from './kube/load/index.js';
 export type { LoadResult, TopologyDiagnostic } from './kube/load/index.js';

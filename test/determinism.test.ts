@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { loadDefaultTopology, loadTopologyPath } from '../src/kube/load/index.js';
 import type { ClusterModel } from '../src/kube/model.js';
-import { Simulation } from '../src/simulation.js';
+import { Simulation } from '../src/api/simulation.js';
 import { MemorySink } from '../src/trace/byte-sink.js';
 import { PcapngCaptureSink } from '../src/trace/capture-sink.js';
 import { JsonHopSink } from '../src/trace/format.js';

@@ -2,8 +2,8 @@
 import { expect } from 'vitest';
 import { formatDiagnostic, loadTopologyText } from '../src/kube/load/index.js';
 import type { ClusterModel } from '../src/kube/model.js';
-import { Simulation } from '../src/simulation.js';
-import type { SimulationOptions } from '../src/simulation.js';
+import { Simulation } from '../src/api/simulation.js';
+import type { SimulationOptions } from '../src/api/simulation.js';
 import { MemoryCapture } from '../src/trace/memory-capture.js';
 import { JsonHopSink } from '../src/trace/format.js';
 import { isMalformed } from '../src/wire/dissect.js';

@@ -3,8 +3,8 @@ import { describe, expect, test } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDiagnostic, loadTopologyPath } from '../src/kube/load/index.js';
-import { Simulation } from '../src/simulation.js';
-import { checkExpectation } from '../src/trace/report.js';
+import { Simulation } from '../src/api/simulation.js';
+import { checkExpectation } from '../src/api/expect.js';
 
 const entries = readdirSync('topologies').sort();
 const files = entries.filter((f) => /\.ya?ml$/.test(f));

@@ -7,7 +7,7 @@
 import type { ClusterModel, ExternalHostModel, NodeModel, PodModel, ServiceModel, ServicePortModel } from '../kube/model.js';
 import type { Network } from '../kube/network.js';
 import type { NetNs } from '../net/netns.js';
-import type { ProbeReport } from '../simulation.js';
+import type { ProbeReport } from './simulation.js';
 import type { ProbeAttempt } from '../apps/probe.js';
 import type { Resolution } from '../apps/resolver.js';
 import type { DropEvent, HopEvent } from '../events/hop.js';

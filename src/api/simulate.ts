@@ -7,8 +7,8 @@
 import type { ClusterModel } from '../kube/model.js';
 import type { KubeProxyOptions } from '../kube/proxy/generate.js';
 import type { Ruleset } from '../netfilter/rules.js';
-import { Simulation } from '../simulation.js';
-import type { ProbeReport } from '../simulation.js';
+import { Simulation } from './simulation.js';
+import type { ProbeReport } from './simulation.js';
 import type { HopEvent } from '../events/hop.js';
 import type { CapturePoint, CaptureSink, HopSink, PacketNotes } from '../events/tracer.js';
 import { MemoryCapture } from '../trace/memory-capture.js';

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bareEventLoop } from './baseline.js';
 import { crossNodeClusterIp } from './workload.js';
-import { Simulation } from '../simulation.js';
+import { Simulation } from '../api/simulation.js';
 import { CaptureFiles, PcapngCaptureSink, PointFilter } from '../trace/capture-sink.js';
 import type { ByteSink } from '../trace/byte-sink.js';
 import { generateScaleJson, K8S_LIMITS, scaledLimits } from './scale.js';

@@ -5,7 +5,7 @@
  * cluster's alone). Usage: `node dist/bench/scale-run.js <cluster.json> [probes]`.
  */
 import { loadTopologyPath } from '../kube/load/index.js';
-import { Simulation } from '../simulation.js';
+import { Simulation } from '../api/simulation.js';
 import { formatIpv4 } from '../wire/addr.js';
 import { podDisplayName } from '../kube/model.js';
 import type { ClusterModel } from '../kube/model.js';

@@ -1,6 +1,6 @@
 /** `podnet dig`: one DNS query from a pod, as real packets, printed the way dig prints it. */
 import type { CommandModule } from 'yargs';
-import { Simulation, ProbeError } from '../simulation.js';
+import { Simulation, ProbeError } from '../api/simulation.js';
 import { Resolver, parseResolvOptions, type ResolverQuery } from '../apps/resolver.js';
 import { formatIpv4, parseIpv4 } from '../wire/addr.js';
 import {

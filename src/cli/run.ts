@@ -1,8 +1,9 @@
 /** `podnet run`: run the topology's Scenario and summarise every probe. */
 import type { CommandModule } from 'yargs';
-import { Simulation, ProbeError } from '../simulation.js';
+import { Simulation, ProbeError } from '../api/simulation.js';
 import { HOP_HEADER, TextHopSink } from '../trace/format.js';
-import { checkExpectation, formatRunTable, probeErrors } from '../trace/report.js';
+import { formatRunTable, probeErrors } from './report.js';
+import { checkExpectation } from '../api/expect.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { CaptureSink, HopSink } from '../events/tracer.js';
 import { EXIT, UsageError, loadModel, out, parseSeed } from './common.js';

@@ -1,10 +1,10 @@
 /** `podnet trace`: one flow, every hop. */
 import type { CommandModule } from 'yargs';
-import { Simulation, ProbeError } from '../simulation.js';
+import { Simulation, ProbeError } from '../api/simulation.js';
 import type { ProbeModel, ProbeProtocol } from '../kube/model.js';
 import { parseDuration } from '../sim/time.js';
 import { HOP_HEADER, JsonHopSink, TextHopSink } from '../trace/format.js';
-import { formatProbeOutcome } from '../trace/report.js';
+import { formatProbeOutcome } from './report.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { HopSink, CaptureSink } from '../events/tracer.js';
 import { EXIT, UsageError, err, loadModel, out, outputLocation, parseSeed } from './common.js';

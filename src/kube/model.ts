@@ -3,14 +3,10 @@
  * loading, scheduling and address allocation. No behaviour lives here; the network builder
  * turns it into emulated devices, and nothing downstream writes back into it.
  */
-import type { Ipv4Addr, MacAddr } from '../wire/addr.js';
+import type { Cidr, Ipv4Addr, MacAddr } from '../wire/addr.js';
 import type { Nanos } from '../sim/time.js';
 
-/** An IPv4 prefix, `addr` being the network address (host bits zero). */
-export interface Cidr {
-  readonly addr: Ipv4Addr;
-  readonly len: number;
-}
+export type { Cidr };
 
 /** Where in the input an object came from, for error messages and traces. */
 export interface SourceRef {

@@ -16,7 +16,7 @@
  * match's u32 probability, MARK's value/mask pair), so printing them back gives what
  * `iptables-save` prints and the evaluator can apply kernel semantics directly.
  */
-import type { Cidr } from '../kube/model.js';
+import type { Cidr } from '../wire/addr.js';
 
 export type { Cidr };
 

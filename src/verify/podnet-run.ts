@@ -5,9 +5,9 @@
  * every hop event, so a mismatch can show the podnet trace of exactly that packet.
  */
 import type { ClusterModel } from '../kube/model.js';
-import { Simulation } from '../simulation.js';
+import { Simulation } from '../api/simulation.js';
 import type { BuildOptions } from '../kube/network.js';
-import type { ProbeReport } from '../simulation.js';
+import type { ProbeReport } from '../api/simulation.js';
 import type { HopEvent } from '../events/hop.js';
 import type { CapturePoint, CaptureSink, HopSink, PacketNotes } from '../events/tracer.js';
 import { captureComment } from '../trace/hop-text.js';

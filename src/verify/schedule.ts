@@ -9,8 +9,8 @@
  * seconds behind podnet's schedule).
  */
 import type { ProbeModel } from '../kube/model.js';
-import type { ProbeReport } from '../simulation.js';
-import type { Simulation } from '../simulation.js';
+import type { ProbeReport } from '../api/simulation.js';
+import type { Simulation } from '../api/simulation.js';
 import { udpPayload } from '../apps/probe.js';
 import type { Nanos } from '../sim/time.js';
 

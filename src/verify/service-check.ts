@@ -7,7 +7,7 @@
  */
 import type { ClusterModel } from '../kube/model.js';
 import type { Network } from '../kube/network.js';
-import { Simulation } from '../simulation.js';
+import { Simulation } from '../api/simulation.js';
 import type { BuildOptions } from '../kube/network.js';
 import { isMalformed } from '../wire/dissect.js';
 import type { FrameDissection } from '../wire/dissect.js';

@@ -26,7 +26,7 @@
  * A choice is identified by its slot: probe, attempt and SYN within the attempt
  * (`probe/attempt/syn`, all 0-based).
  */
-import type { Simulation } from '../simulation.js';
+import type { Simulation } from '../api/simulation.js';
 import type { ProbeModel } from '../kube/model.js';
 import type { Network } from '../kube/network.js';
 import type { Chain, Table } from '../netfilter/rules.js';

@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterModel, ProbeModel } from '../kube/model.js';
-import type { Simulation } from '../simulation.js';
+import type { Simulation } from '../api/simulation.js';
 import type { BuiltNode } from '../kube/network.js';
 import type { HopJson } from '../trace/format.js';
 import { readCapture } from '../trace/pcap-read.js';

@@ -3,6 +3,12 @@ export type Ipv4Addr = number;
 /** A MAC address as a 48-bit unsigned integer (exact in a float64). */
 export type MacAddr = number;
 
+/** An IPv4 prefix, `addr` being the network address (host bits zero). */
+export interface Cidr {
+  readonly addr: Ipv4Addr;
+  readonly len: number;
+}
+
 // 48-bit MACs do not fit in 32-bit bitwise ops, so the top 16 bits are split off arithmetically.
 const TWO32 = 0x1_0000_0000;
 const TWO40 = 0x100_0000_0000;

@@ -11,7 +11,7 @@ import { parseIpv4 } from '../../src/wire/addr.js';
 import { NS_PER_S, sec } from '../../src/sim/time.js';
 import { Resolver, type ResolverQuery } from '../../src/apps/resolver.js';
 import { loadTopologyText, formatDiagnostic } from '../../src/kube/load/index.js';
-import type { Simulation } from '../../src/simulation.js';
+import type { Simulation } from '../../src/api/simulation.js';
 import { dnsCluster } from './topology.js';
 
 function q(name: string, type: number = DnsType.A, id = 1): DnsMessage {

@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { model, sim, layer } from '../helpers.js';
 import { formatResolvConf, hostResolvConf, parseResolvOptions, podResolvConf, Resolver, type Resolution } from '../../src/apps/resolver.js';
 import { NS_PER_S } from '../../src/sim/time.js';
-import type { Simulation } from '../../src/simulation.js';
+import type { Simulation } from '../../src/api/simulation.js';
 import { dnsCluster } from './topology.js';
 
 /** Runs getaddrinfo(name) from `from` to completion. */

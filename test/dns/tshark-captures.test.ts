@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadTopologyPath } from '../../src/kube/load/index.js';
-import { Simulation } from '../../src/simulation.js';
+import { Simulation } from '../../src/api/simulation.js';
 import { CaptureFiles } from '../../src/trace/capture-sink.js';
 import { MemoryCapture } from '../../src/trace/memory-capture.js';
 import { missingTools } from '../tools.js';

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDefaultTopology } from '../../src/kube/load/index.js';
-import { Simulation } from '../../src/simulation.js';
+import { Simulation } from '../../src/api/simulation.js';
 import { namePrefix, planKernelTopology } from '../../src/verify/plan.js';
 import { ETC_NETNS, Janitor, namespacePids, precleanStaleEtc, runSync } from '../../src/verify/host.js';
 import { buildTopology } from '../../src/verify/kernel-run.js';

@@ -13,7 +13,7 @@ import { formatCidr } from '../../src/kube/model.js';
 import { buildClusterRules } from '../../src/kube/proxy/generate.js';
 import { svcChain } from '../../src/kube/proxy/hash.js';
 import { formatIptablesSave } from '../../src/netfilter/iptables-save.js';
-import { Simulation } from '../../src/simulation.js';
+import { Simulation } from '../../src/api/simulation.js';
 import { fmt } from './services-helpers.js';
 
 const FILE = fileURLToPath(new URL('./fixtures/kubeadm-export.yaml', import.meta.url));

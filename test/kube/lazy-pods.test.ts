@@ -10,7 +10,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTopologyPath } from '../../src/kube/load/index.js';
 import type { ClusterModel } from '../../src/kube/model.js';
-import { Simulation } from '../../src/simulation.js';
+import { Simulation } from '../../src/api/simulation.js';
 import { MemoryCapture } from '../../src/trace/memory-capture.js';
 
 const entries = readdirSync('topologies').sort();

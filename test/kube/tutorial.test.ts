@@ -6,8 +6,8 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { formatDiagnostic, loadTopologyPath } from '../../src/kube/load/index.js';
-import { Simulation } from '../../src/simulation.js';
-import { checkExpectation } from '../../src/trace/report.js';
+import { Simulation } from '../../src/api/simulation.js';
+import { checkExpectation } from '../../src/api/expect.js';
 
 const FILE = fileURLToPath(new URL('./fixtures/tutorial.yaml', import.meta.url));
 

@@ -1,7 +1,7 @@
 /** Expired conntrack entries are evicted as the kernel's gc_worker does, so a long run's table holds only live flows. */
 import { describe, expect, test } from 'vitest';
 import { model, twoNodeCluster } from '../helpers.js';
-import { Simulation } from '../../src/simulation.js';
+import { Simulation } from '../../src/api/simulation.js';
 
 // the shared two-node cluster (web-0 beside the client on node1, web-1 on node2) behind one Service
 const CLUSTER = twoNodeCluster(`---

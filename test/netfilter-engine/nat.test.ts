@@ -4,7 +4,7 @@ import { layer, sim, twoNodeCluster } from '../helpers.js';
 import { parseIptablesSave } from '../../src/netfilter/iptables-save.js';
 import { Netfilter } from '../../src/netfilter/engine.js';
 import { BrNetfilter } from '../../src/netfilter/bridge-nf.js';
-import type { Simulation } from '../../src/simulation.js';
+import type { Simulation } from '../../src/api/simulation.js';
 
 function install(s: Simulation, node: string, text: string): Netfilter {
   const r = parseIptablesSave(text, `${node}.rules`);

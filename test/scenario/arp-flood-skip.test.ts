@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { model } from '../helpers.js';
-import { Simulation } from '../../src/simulation.js';
+import { Simulation } from '../../src/api/simulation.js';
 import { MemoryCapture } from '../../src/trace/memory-capture.js';
 import type { ProbeModel } from '../../src/kube/model.js';
 

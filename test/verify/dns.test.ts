@@ -3,7 +3,7 @@
  * /etc/netns files glibc reads), the comparer's DNS fields, and resolution in probe outcomes.
  */
 import { describe, expect, test } from 'vitest';
-import { Simulation } from '../../src/simulation.js';
+import { Simulation } from '../../src/api/simulation.js';
 import { namePrefix, planKernelTopology } from '../../src/verify/plan.js';
 import type { KernelPlan } from '../../src/verify/plan.js';
 import { compareAll, decodeContextFor, dnsChoiceNotes, resolversOf } from '../../src/verify/verify.js';

@@ -1,7 +1,7 @@
 /** The kernel topology plan, derived from podnet's built network, and the small parsers: no root needed. */
 import { describe, expect, test } from 'vitest';
 import { loadDefaultTopology } from '../../src/kube/load/index.js';
-import { Simulation } from '../../src/simulation.js';
+import { Simulation } from '../../src/api/simulation.js';
 import { ConfinementError, assertStepConfined, formatPlanScript, namePrefix, planKernelTopology } from '../../src/verify/plan.js';
 import type { KernelPlan } from '../../src/verify/plan.js';
 import { parseTcpdumpStats, tcpdumpArgv, captureFileName } from '../../src/verify/capture.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDefaultTopology, loadTopologyPath } from '../../src/kube/load/index.js';
 import type { ClusterModel } from '../../src/kube/model.js';
-import { Simulation } from '../../src/simulation.js';
+import { Simulation } from '../../src/api/simulation.js';
 import { CaptureFiles } from '../../src/trace/capture-sink.js';
 import { missingTools } from '../tools.js';
 

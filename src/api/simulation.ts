@@ -2,27 +2,27 @@
  * A simulation: the emulated network of a cluster model plus servers on every declared port,
  * driven by probes. This is what the CLI and library users run.
  */
-import type { Ipv4Addr } from './wire/addr.js';
-import { formatIpv4, parseIpv4 } from './wire/addr.js';
-import { NS_PER_S } from './sim/time.js';
-import type { Nanos } from './sim/time.js';
-import type { CaptureSink, HopSink } from './events/tracer.js';
-import type { NetNs } from './net/netns.js';
-import type { ClusterModel, ProbeModel, ProbeProtocol } from './kube/model.js';
-import { podDisplayName } from './kube/model.js';
-import { buildNetwork } from './kube/network.js';
-import type { BuildOptions, BuiltPod, Network } from './kube/network.js';
-import { startServers } from './apps/servers.js';
-import type { ServerObservation } from './apps/servers.js';
-import { ProbeRun } from './apps/probe.js';
-import type { ProbeResult, ProbeSpec } from './apps/probe.js';
-import type { PmtuDisc } from './net/sockets.js';
-import { CoreDnsServer, clusterDnsView, coreDnsOtherPorts, coreDnsUpstreams, isCoreDnsPod } from './apps/coredns.js';
-import { startUpstreamDns } from './apps/dns-server.js';
-import type { DnsServerLogEntry } from './apps/dns-server.js';
-import { hostResolvConf, isResolvableName, podHosts, podResolvConf } from './apps/resolver.js';
-import type { ResolverSetup } from './apps/resolver.js';
-import { dnsTypeName } from './wire/dns.js';
+import type { Ipv4Addr } from '../wire/addr.js';
+import { formatIpv4, parseIpv4 } from '../wire/addr.js';
+import { NS_PER_S } from '../sim/time.js';
+import type { Nanos } from '../sim/time.js';
+import type { CaptureSink, HopSink } from '../events/tracer.js';
+import type { NetNs } from '../net/netns.js';
+import type { ClusterModel, ProbeModel, ProbeProtocol } from '../kube/model.js';
+import { podDisplayName } from '../kube/model.js';
+import { buildNetwork } from '../kube/network.js';
+import type { BuildOptions, BuiltPod, Network } from '../kube/network.js';
+import { startServers } from '../apps/servers.js';
+import type { ServerObservation } from '../apps/servers.js';
+import { ProbeRun } from '../apps/probe.js';
+import type { ProbeResult, ProbeSpec } from '../apps/probe.js';
+import type { PmtuDisc } from '../net/sockets.js';
+import { CoreDnsServer, clusterDnsView, coreDnsOtherPorts, coreDnsUpstreams, isCoreDnsPod } from '../apps/coredns.js';
+import { startUpstreamDns } from '../apps/dns-server.js';
+import type { DnsServerLogEntry } from '../apps/dns-server.js';
+import { hostResolvConf, isResolvableName, podHosts, podResolvConf } from '../apps/resolver.js';
+import type { ResolverSetup } from '../apps/resolver.js';
+import { dnsTypeName } from '../wire/dns.js';
 
 /** Options of a simulation. */
 export interface SimulationOptions {
