@@ -245,13 +245,27 @@ export function ipOf(bytes: Uint8Array):
 }
 
 /** ICMP type, code, next-hop MTU and the quoted IP header's addresses, or undefined when the frame carries no ICMP. */
-export function icmpOf(bytes: Uint8Array): { type: number; code: number; mtu: number; from: Ipv4Addr; to: Ipv4Addr; quotedSrc: Ipv4Addr; quotedDst: Ipv4Addr } | undefined {
+export function icmpOf(
+  bytes: Uint8Array,
+): { type: number; code: number; mtu: number; from: Ipv4Addr; to: Ipv4Addr; tos: number; len: number; quotedSrc: Ipv4Addr; quotedDst: Ipv4Addr; quotedTtl: number } | undefined {
   const i = ipOf(bytes);
   if (i === undefined || i.proto !== IPPROTO_ICMP) return undefined;
   const v = new IcmpView(bytes, ETH_HLEN + IPV4_HLEN);
   const q = new Ipv4View(bytes, v.payloadOffset);
   const quoted = i.payload.length >= 28;
-  return { type: v.type, code: v.code, mtu: v.nextHopMtu, from: i.src, to: i.dst, quotedSrc: quoted ? q.src : 0, quotedDst: quoted ? q.dst : 0 };
+  const tos = new Ipv4View(bytes, ETH_HLEN).tos;
+  return {
+    type: v.type,
+    code: v.code,
+    mtu: v.nextHopMtu,
+    from: i.src,
+    to: i.dst,
+    tos,
+    len: i.totalLength,
+    quotedSrc: quoted ? q.src : 0,
+    quotedDst: quoted ? q.dst : 0,
+    quotedTtl: quoted ? q.ttl : 0,
+  };
 }
 
 /** A decoded TCP segment (numeric flags, options as parsed, payload bytes). */

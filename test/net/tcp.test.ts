@@ -5,6 +5,7 @@
  * data retransmission; delayed ACKs; SYN options and windows; ephemeral ports.
  */
 import { describe, expect, test } from 'vitest';
+import { nudName } from '../../src/net/neigh.js';
 import type { TcpSocket, TcpState } from '../../src/net/tcp.js';
 import type { SocketError } from '../../src/net/sockets.js';
 import type { Packet } from '../../src/net/packet.js';
@@ -15,7 +16,7 @@ import { ms, sec, us } from '../../src/sim/time.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../src/wire/tcp.js';
 import type { TcpOption } from '../../src/wire/tcp.js';
 import type { Host, Segment } from './harness.js';
-import { pattern, segOf, segments, stepUntil, tcpFrame, twoHosts } from './harness.js';
+import { arps, pattern, segOf, segments, stepUntil, tcpFrame, twoHosts } from './harness.js';
 
 const PORT = 80;
 
@@ -644,6 +645,26 @@ describe('RST', () => {
     expect([flagText(last.flags), last.seq]).toEqual(['R.', p.client.sndNxt]);
     expect(p.server().state).toBe('CLOSED');
     expect(p.serverEvents.at(-1)).toBe('closed ECONNRESET');
+  });
+});
+
+describe('TCP confirms the neighbour it sends through (dst_pending_confirm)', () => {
+  /** b learned a from a's ARP request (STALE); its SYN-ACK starts DELAY; the DELAY timer fires at 5.12 s. */
+  function serverProbes(serverWritesAt: number | undefined): { probes: number; state: string } {
+    const p = pair();
+    if (serverWritesAt !== undefined) p.world.sched.schedule(serverWritesAt, () => p.server().write(new Uint8Array(5)), null);
+    p.world.sched.run(sec(7));
+    const n = p.b.ns.neigh.lookup(p.b.dev, p.a.ip)!;
+    const probes = arps(p.b.dev.sent).filter((a) => a.op === 'request' && a.ethDst === p.a.mac).length;
+    return { probes, state: nudName(n.state) };
+  }
+
+  test('a segment sent after an ACK that made progress confirms the entry: DELAY ends in REACHABLE without a probe', () => {
+    expect(serverProbes(sec(1))).toEqual({ probes: 0, state: 'REACHABLE' });
+  });
+
+  test('with nothing sent after the handshake the entry is probed (unicast), and the answer makes it REACHABLE', () => {
+    expect(serverProbes(undefined)).toEqual({ probes: 1, state: 'REACHABLE' });
   });
 });
 
