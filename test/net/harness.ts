@@ -55,7 +55,16 @@ export class TapVeth extends VethDevice {
 }
 
 /** A veth pair of TapVeth ends. */
-export function tapPair(nsA: NetNs, nameA: string, macA: MacAddr, nsB: NetNs, nameB: string, macB: MacAddr, mtu = 1500, delay: Nanos = us(50)): [TapVeth, TapVeth] {
+export function tapPair(
+  nsA: NetNs,
+  nameA: string,
+  macA: MacAddr,
+  nsB: NetNs,
+  nameB: string,
+  macB: MacAddr,
+  mtu = 1500,
+  delay: Nanos = us(50),
+): [TapVeth, TapVeth] {
   const a = new TapVeth(nsA, nameA, macA, mtu, delay);
   const b = new TapVeth(nsB, nameB, macB, mtu, delay);
   a.peer = b;
@@ -89,7 +98,11 @@ export function twoHosts(seed = 1, opts: { mtu?: number; delay?: Nanos } = {}): 
   const [devA, devB] = tapPair(nsA, 'eth0', macA, nsB, 'eth0', macB, opts.mtu ?? 1500, opts.delay ?? us(50));
   nsA.addAddress(devA, ip('10.0.0.1'), 24);
   nsB.addAddress(devB, ip('10.0.0.2'), 24);
-  return { world, a: { ns: nsA, dev: devA, ip: ip('10.0.0.1'), mac: macA }, b: { ns: nsB, dev: devB, ip: ip('10.0.0.2'), mac: macB } };
+  return {
+    world,
+    a: { ns: nsA, dev: devA, ip: ip('10.0.0.1'), mac: macA },
+    b: { ns: nsB, dev: devB, ip: ip('10.0.0.2'), mac: macB },
+  };
 }
 
 /**
@@ -134,18 +147,32 @@ export function udpSocket(ns: NetNs, port: number, addr: Ipv4Addr = 0): UdpSocke
 
 // ───────────────────────────── frame builders ─────────────────────────────
 
+/** The fields of an ARP frame (the Ethernet source is the sender's MAC). */
+export interface ArpFields {
+  op: 'request' | 'reply';
+  senderMac: MacAddr;
+  senderIp: Ipv4Addr;
+  targetIp: Ipv4Addr;
+  /** Zero in requests unless given. */
+  targetMac?: MacAddr;
+  ethDst: MacAddr;
+}
+
 /** An ARP frame (Ethernet + 28-byte ARP) as a Packet of `world`. */
-export function arpFrame(
-  world: World,
-  p: { op: 'request' | 'reply'; senderMac: MacAddr; senderIp: Ipv4Addr; targetIp: Ipv4Addr; targetMac?: MacAddr; ethDst: MacAddr },
-): Packet {
+export function arpFrame(world: World, p: ArpFields): Packet {
   const pkt = world.allocPacket(ETH_HLEN + ARP_LEN);
   const eth = new EthernetView(pkt.buf, pkt.off);
   eth.dst = p.ethDst;
   eth.src = p.senderMac;
   eth.ethertype = ETHERTYPE_ARP;
   emitArp(
-    { op: p.op === 'request' ? ARPOP_REQUEST : ARPOP_REPLY, senderMac: p.senderMac, senderIp: p.senderIp, targetMac: p.targetMac ?? MAC_ZERO, targetIp: p.targetIp },
+    {
+      op: p.op === 'request' ? ARPOP_REQUEST : ARPOP_REPLY,
+      senderMac: p.senderMac,
+      senderIp: p.senderIp,
+      targetMac: p.targetMac ?? MAC_ZERO,
+      targetIp: p.targetIp,
+    },
     pkt.buf,
     pkt.off + ETH_HLEN,
   );
@@ -170,7 +197,16 @@ export function tcpFrame(
     data?: Uint8Array;
   },
 ): Packet {
-  const repr = { srcPort: p.sport, dstPort: p.dport, seq: p.seq >>> 0, ack: (p.ack ?? 0) >>> 0, flags: p.flags, window: p.window ?? 65535, urgent: 0, options: p.options ?? [] };
+  const repr = {
+    srcPort: p.sport,
+    dstPort: p.dport,
+    seq: p.seq >>> 0,
+    ack: (p.ack ?? 0) >>> 0,
+    flags: p.flags,
+    window: p.window ?? 65535,
+    urgent: 0,
+    options: p.options ?? [],
+  };
   const hlen = tcpHeaderLen(repr);
   const dlen = p.data?.length ?? 0;
   const pkt = world.allocPacket(ETH_HLEN + IPV4_HLEN + hlen + dlen);
@@ -179,7 +215,8 @@ export function tcpFrame(
   eth.src = p.ethSrc;
   eth.ethertype = ETHERTYPE_IPV4;
   const l3 = pkt.off + ETH_HLEN;
-  emitIpv4Header({ src: p.src, dst: p.dst, protocol: IPPROTO_TCP, ttl: 64, ident: 0, df: true, mf: false, fragOffset: 0, tos: 0, payloadLen: hlen + dlen }, pkt.buf, l3);
+  const fixed = { protocol: IPPROTO_TCP, ttl: 64, ident: 0, df: true, mf: false, fragOffset: 0, tos: 0 };
+  emitIpv4Header({ src: p.src, dst: p.dst, ...fixed, payloadLen: hlen + dlen }, pkt.buf, l3);
   emitTcpHeader(repr, pkt.buf, l3 + IPV4_HLEN);
   if (p.data) pkt.buf.set(p.data, l3 + IPV4_HLEN + hlen);
   new TcpView(pkt.buf, l3 + IPV4_HLEN).fillChecksum(p.src, p.dst, hlen + dlen);
@@ -189,7 +226,18 @@ export function tcpFrame(
 /** A UDP datagram in an Ethernet frame (DF clear unless asked, TTL 64 unless asked), checksums filled. */
 export function udpFrame(
   world: World,
-  p: { ethSrc: MacAddr; ethDst: MacAddr; src: Ipv4Addr; dst: Ipv4Addr; sport: number; dport: number; data: Uint8Array; ttl?: number; id?: number; df?: boolean },
+  p: {
+    ethSrc: MacAddr;
+    ethDst: MacAddr;
+    src: Ipv4Addr;
+    dst: Ipv4Addr;
+    sport: number;
+    dport: number;
+    data: Uint8Array;
+    ttl?: number;
+    id?: number;
+    df?: boolean;
+  },
 ): Packet {
   const len = UDP_HLEN + p.data.length;
   const pkt = world.allocPacket(ETH_HLEN + IPV4_HLEN + len);
@@ -199,7 +247,18 @@ export function udpFrame(
   eth.ethertype = ETHERTYPE_IPV4;
   const l3 = pkt.off + ETH_HLEN;
   emitIpv4Header(
-    { src: p.src, dst: p.dst, protocol: IPPROTO_UDP, ttl: p.ttl ?? 64, ident: p.id ?? 0x1234, df: p.df ?? false, mf: false, fragOffset: 0, tos: 0, payloadLen: len },
+    {
+      src: p.src,
+      dst: p.dst,
+      protocol: IPPROTO_UDP,
+      ttl: p.ttl ?? 64,
+      ident: p.id ?? 0x1234,
+      df: p.df ?? false,
+      mf: false,
+      fragOffset: 0,
+      tos: 0,
+      payloadLen: len,
+    },
     pkt.buf,
     l3,
   );
@@ -216,17 +275,38 @@ export function ethOf(bytes: Uint8Array): { dst: MacAddr; src: MacAddr; type: nu
 }
 
 /** ARP fields, or undefined when the frame is not ARP. */
-export function arpOf(bytes: Uint8Array): { op: 'request' | 'reply'; senderMac: MacAddr; senderIp: Ipv4Addr; targetMac: MacAddr; targetIp: Ipv4Addr; ethDst: MacAddr } | undefined {
+export function arpOf(bytes: Uint8Array): Required<ArpFields> | undefined {
   const e = new EthernetView(bytes, 0);
   if (e.ethertype !== ETHERTYPE_ARP) return undefined;
   const a = ArpView.checked(bytes, ETH_HLEN);
-  return { op: a.op === ARPOP_REQUEST ? 'request' : 'reply', senderMac: a.senderMac, senderIp: a.senderIp, targetMac: a.targetMac, targetIp: a.targetIp, ethDst: e.dst };
+  return {
+    op: a.op === ARPOP_REQUEST ? 'request' : 'reply',
+    senderMac: a.senderMac,
+    senderIp: a.senderIp,
+    targetMac: a.targetMac,
+    targetIp: a.targetIp,
+    ethDst: e.dst,
+  };
+}
+
+/** IPv4 header fields of a frame and the bytes after the header. */
+export interface IpFields {
+  src: Ipv4Addr;
+  dst: Ipv4Addr;
+  proto: number;
+  id: number;
+  df: boolean;
+  mf: boolean;
+  /** In bytes. */
+  fragOffset: number;
+  totalLength: number;
+  ttl: number;
+  checksumOk: boolean;
+  payload: Uint8Array;
 }
 
 /** IPv4 header fields and payload, or undefined when the frame is not IPv4. */
-export function ipOf(bytes: Uint8Array):
-  | { src: Ipv4Addr; dst: Ipv4Addr; proto: number; id: number; df: boolean; mf: boolean; fragOffset: number; totalLength: number; ttl: number; checksumOk: boolean; payload: Uint8Array }
-  | undefined {
+export function ipOf(bytes: Uint8Array): IpFields | undefined {
   if (new EthernetView(bytes, 0).ethertype !== ETHERTYPE_IPV4) return undefined;
   const v = Ipv4View.checked(bytes, ETH_HLEN);
   return {
@@ -244,10 +324,23 @@ export function ipOf(bytes: Uint8Array):
   };
 }
 
-/** ICMP type, code, next-hop MTU and the quoted IP header's addresses, or undefined when the frame carries no ICMP. */
-export function icmpOf(
-  bytes: Uint8Array,
-): { type: number; code: number; mtu: number; from: Ipv4Addr; to: Ipv4Addr; tos: number; len: number; quotedSrc: Ipv4Addr; quotedDst: Ipv4Addr; quotedTtl: number } | undefined {
+/** An ICMP message: its IP addresses, TOS and length, type, code, next-hop MTU and the quoted header's fields. */
+export interface IcmpFields {
+  type: number;
+  code: number;
+  mtu: number;
+  from: Ipv4Addr;
+  to: Ipv4Addr;
+  tos: number;
+  /** IP total length. */
+  len: number;
+  quotedSrc: Ipv4Addr;
+  quotedDst: Ipv4Addr;
+  quotedTtl: number;
+}
+
+/** The ICMP message in a frame, or undefined when the frame carries none. */
+export function icmpOf(bytes: Uint8Array): IcmpFields | undefined {
   const i = ipOf(bytes);
   if (i === undefined || i.proto !== IPPROTO_ICMP) return undefined;
   const v = new IcmpView(bytes, ETH_HLEN + IPV4_HLEN);
@@ -319,8 +412,8 @@ export function segments(frames: readonly WireFrame[]): Array<Segment & { t: Nan
 }
 
 /** The ARP frames among recorded frames, with their times. */
-export function arps(frames: readonly WireFrame[]): Array<NonNullable<ReturnType<typeof arpOf>> & { t: Nanos }> {
-  const out: Array<NonNullable<ReturnType<typeof arpOf>> & { t: Nanos }> = [];
+export function arps(frames: readonly WireFrame[]): Array<Required<ArpFields> & { t: Nanos }> {
+  const out: Array<Required<ArpFields> & { t: Nanos }> = [];
   for (const f of frames) {
     const a = arpOf(f.bytes);
     if (a !== undefined) out.push({ ...a, t: f.t });

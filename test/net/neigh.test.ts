@@ -31,12 +31,14 @@ function state(h: Host, addr = PEER): string {
 
 /** The peer answers: a unicast ARP reply `PEER is-at mac` to the host. */
 function reply(world: World, h: Host, from = PEER_MAC): void {
-  h.dev.receive(arpFrame(world, { op: 'reply', senderMac: from, senderIp: PEER, targetIp: h.ip, targetMac: h.mac, ethDst: h.mac }));
+  const toHost = { targetIp: h.ip, targetMac: h.mac, ethDst: h.mac };
+  h.dev.receive(arpFrame(world, { op: 'reply', senderMac: from, senderIp: PEER, ...toHost }));
 }
 
 /** The peer asks for the host's address (broadcast), which teaches the host the peer's MAC. */
 function requestFromPeer(world: World, h: Host, from = PEER_MAC): void {
-  h.dev.receive(arpFrame(world, { op: 'request', senderMac: from, senderIp: PEER, targetIp: h.ip, ethDst: MAC_BROADCAST }));
+  const forHost = { targetIp: h.ip, ethDst: MAC_BROADCAST };
+  h.dev.receive(arpFrame(world, { op: 'request', senderMac: from, senderIp: PEER, ...forHost }));
 }
 
 /** IPv4 frames the host sent (the datagrams, not the ARP). */
@@ -62,7 +64,8 @@ function idleTo(world: World, t: number): void {
 }
 
 describe('resolution: NONE → INCOMPLETE → REACHABLE or FAILED', () => {
-  test('three broadcast solicitations a second apart (plus wheel lateness), then FAILED: the queued datagram is dropped and its sender hears host unreachable', () => {
+  // then FAILED: the queued datagram is dropped and its sender hears host unreachable
+  test('three broadcast solicitations a second apart (plus wheel lateness), then FAILED', () => {
     const { world, host } = lonelyHost();
     const t0 = ms(123.456);
     idleTo(world, t0);
@@ -92,7 +95,7 @@ describe('resolution: NONE → INCOMPLETE → REACHABLE or FAILED', () => {
     expect(entry(host)!.queue).toHaveLength(0);
   });
 
-  test('a unicast reply resolves the entry: REACHABLE, the queued datagrams leave at once, in order, to the learned MAC', () => {
+  test('a unicast reply resolves the entry: REACHABLE, the queue leaves at once, in order, to the learned MAC', () => {
     const { world, host } = lonelyHost();
     sendUdp(host, 3);
     idleTo(world, ms(10));
@@ -149,7 +152,7 @@ describe('resolution: NONE → INCOMPLETE → REACHABLE or FAILED', () => {
 });
 
 describe('REACHABLE, STALE, DELAY and PROBE', () => {
-  test('REACHABLE lasts a random 15–45 s (base_reachable_time 30 s), then STALE when unused; the expiry is a wheel timer', () => {
+  test('REACHABLE lasts a random 15–45 s (base_reachable_time 30 s), then STALE when unused; a wheel timer', () => {
     const lifetimes: number[] = [];
     for (let seed = 1; seed <= 40; seed++) {
       const { world, host } = lonelyHost(seed);
@@ -188,7 +191,8 @@ describe('REACHABLE, STALE, DELAY and PROBE', () => {
     expect(seen.slice(0, seen.indexOf('DELAY')).every((s) => s === 'REACHABLE')).toBe(true);
   });
 
-  test('STALE → DELAY on first use (sent at once with the cached MAC) → 5 s later PROBE: three unicast probes a second apart, then FAILED', () => {
+  // the packet that starts DELAY is sent at once with the cached MAC
+  test('STALE → DELAY on use → 5 s later PROBE: three unicast probes a second apart, then FAILED', () => {
     const { world, host } = lonelyHost();
     idleTo(world, ms(400));
     requestFromPeer(world, host);
@@ -201,7 +205,8 @@ describe('REACHABLE, STALE, DELAY and PROBE', () => {
     const failedAt = stepUntil(world, () => state(host) === 'FAILED', sec(20));
     const probes = arps(host.dev.sent).filter((a) => a.op === 'request');
     // unicast to the cached address, target hardware address zero (arp_solicit with a NULL target)
-    expect(probes.map((a) => [a.ethDst, a.targetMac, a.targetIp, a.senderIp])).toEqual(Array(3).fill([PEER_MAC, MAC_ZERO, PEER, host.ip]));
+    const probe = [PEER_MAC, MAC_ZERO, PEER, host.ip];
+    expect(probes.map((a) => [a.ethDst, a.targetMac, a.targetIp, a.senderIp])).toEqual([probe, probe, probe]);
     // the DELAY timer: jiffies + 5 s, on level 2 (granule 64 jiffies = 256 ms)
     const delayExpires = jiffiesAt(tUse) + 1250;
     const firstProbe = probes[0]!.t / JIFFY;
@@ -227,9 +232,10 @@ describe('REACHABLE, STALE, DELAY and PROBE', () => {
 });
 
 describe('confirmation through dst_pending_confirm', () => {
-  /** Sends one datagram to the peer through ip_local_out with skb->dst_pending_confirm set, as TCP does after an ACK made progress. */
+  /** A datagram to the peer through ip_local_out with dst_pending_confirm set (as TCP's after ACK progress). */
   function sendConfirming(world: World, h: Host): void {
-    const pkt = udpFrame(world, { ethSrc: 0, ethDst: 0, src: h.ip, dst: PEER, sport: 40000, dport: 9, data: new Uint8Array(8) });
+    const data = new Uint8Array(8);
+    const pkt = udpFrame(world, { ethSrc: 0, ethDst: 0, src: h.ip, dst: PEER, sport: 40000, dport: 9, data });
     pkt.dstPendingConfirm = true;
     const rt = h.ns.stack.routeOutput(PEER);
     if (typeof rt === 'string') throw new Error(rt);
@@ -286,7 +292,9 @@ describe('learning from ARP (arp_process, neigh_update)', () => {
 
   test('a request for someone else teaches nothing and is not answered', () => {
     const { world, host } = lonelyHost();
-    host.dev.receive(arpFrame(world, { op: 'request', senderMac: PEER_MAC, senderIp: PEER, targetIp: ip('10.0.0.3'), ethDst: MAC_BROADCAST }));
+    const other = ip('10.0.0.3');
+    const asking = { op: 'request' as const, senderIp: PEER, targetIp: other, ethDst: MAC_BROADCAST };
+    host.dev.receive(arpFrame(world, { ...asking, senderMac: PEER_MAC }));
     expect(entry(host)).toBeUndefined();
     expect(host.dev.sent).toHaveLength(0);
   });
@@ -300,7 +308,8 @@ describe('learning from ARP (arp_process, neigh_update)', () => {
   test('a broadcast reply does not assert reachability: the INCOMPLETE entry becomes STALE', () => {
     const { world, host } = lonelyHost();
     sendUdp(host);
-    host.dev.receive(arpFrame(world, { op: 'reply', senderMac: PEER_MAC, senderIp: PEER, targetIp: host.ip, targetMac: host.mac, ethDst: MAC_BROADCAST }));
+    const broadcastReply = { op: 'reply' as const, targetIp: host.ip, targetMac: host.mac, ethDst: MAC_BROADCAST };
+    host.dev.receive(arpFrame(world, { ...broadcastReply, senderMac: PEER_MAC, senderIp: PEER }));
     expect(state(host)).toBe('STALE');
     expect(datagrams(host)).toHaveLength(1);
   });
@@ -310,7 +319,9 @@ describe('learning from ARP (arp_process, neigh_update)', () => {
     sendUdp(host);
     reply(world, host);
     idleTo(world, sec(2));
-    host.dev.receive(arpFrame(world, { op: 'request', senderMac: OTHER_MAC, senderIp: PEER, targetIp: ip('10.0.0.3'), ethDst: MAC_BROADCAST }));
+    const other = ip('10.0.0.3');
+    const asking = { op: 'request' as const, senderIp: PEER, targetIp: other, ethDst: MAC_BROADCAST };
+    host.dev.receive(arpFrame(world, { ...asking, senderMac: OTHER_MAC }));
     expect([state(host), entry(host)!.mac]).toEqual(['STALE', OTHER_MAC]);
   });
 
@@ -333,7 +344,7 @@ describe('learning from ARP (arp_process, neigh_update)', () => {
   // `goto out` before touching neigh->updated when the address differs and no override is allowed:
   // "Update timestamp only once we know we will make a change to the neighbour entry. Otherwise
   // we risk to move the locktime window with noop updates and ignore relevant ARP updates."
-  test.fails('an ignored conflicting reply does not extend the locktime window (neigh_update updates `updated` only on a change)', () => {
+  test.fails('an ignored conflicting reply does not extend the locktime window (`updated` moves on change)', () => {
     const { world, host } = lonelyHost();
     requestFromPeer(world, host); // STALE, updated at 0
     idleTo(world, ms(600));
@@ -362,7 +373,7 @@ describe('learning from ARP (arp_process, neigh_update)', () => {
 });
 
 describe('timers on the jiffies wheel', () => {
-  test('property: resolution retries and the DELAY timer never fire early and at most one granule late (seed pinned)', () => {
+  test('property: resolution retries and the DELAY timer never fire early, at most one granule late', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: sec(100) }), fc.integer({ min: 1, max: sec(10) }), (t0, useAfter) => {
         // resolution retries: mod_timer(jiffies + HZ), level 1 (granule 8)

@@ -11,7 +11,8 @@ import type { Route, RouteType } from '../../src/net/route.js';
 import type { SocketError } from '../../src/net/sockets.js';
 import { inPrefix, prefixMask } from '../../src/wire/addr.js';
 import { ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_ADMIN_PROHIBITED } from '../../src/wire/icmp.js';
-import { arpFrame, arps, ethOf, icmpOf, ip, ipOf, lonelyHost, mac, netns, tapPair, udpFrame, udpSocket } from './harness.js';
+import { arpFrame, arps, ethOf, icmpOf, ip, ipOf, lonelyHost, mac, netns, tapPair, udpFrame, udpSocket } from
+  './harness.js';
 
 /** The reference longest-prefix match: every route whose prefix covers `addr`, the longest one. */
 function bruteForceLookup(routes: readonly Route[], addr: number): Route | undefined {
@@ -63,10 +64,12 @@ describe('RouteTable: longest-prefix match', () => {
   test('property: lookup agrees with a brute-force longest match over random tables (seed pinned)', () => {
     // prefixes drawn near a few bases so that many of them nest and overlap
     const bases = [ip('10.0.0.0'), ip('10.244.0.0'), ip('192.168.0.0'), ip('0.0.0.0'), ip('255.255.255.0')];
-    const prefix = fc.record({ base: fc.constantFrom(...bases), noise: fc.nat(0xffff), len: fc.integer({ min: 0, max: 32 }) });
-    const addr = fc.record({ base: fc.constantFrom(...bases), noise: fc.nat(0xffffff) }).map(({ base, noise }) => (base ^ noise) >>> 0);
+    const base = fc.constantFrom(...bases);
+    const prefix = fc.record({ base, noise: fc.nat(0xffff), len: fc.integer({ min: 0, max: 32 }) });
+    const addr = fc.record({ base, noise: fc.nat(0xffffff) }).map((a) => (a.base ^ a.noise) >>> 0);
+    const tables = fc.array(prefix, { maxLength: 40 });
     fc.assert(
-      fc.property(fc.array(prefix, { maxLength: 40 }), fc.array(addr, { minLength: 1, maxLength: 40 }), (prefixes, addrs) => {
+      fc.property(tables, fc.array(addr, { minLength: 1, maxLength: 40 }), (prefixes, addrs) => {
         const t = new RouteTable();
         const stored = new Map<string, Route>();
         prefixes.forEach(({ base, noise, len }, i) => {
@@ -95,7 +98,13 @@ describe('Fib: the local table before main', () => {
     const loop = fib.lookup(ip('127.1.2.3'))!;
     expect([loop.table, loop.type, loop.dev?.name]).toEqual(['local', 'local', 'lo']);
     const connected = fib.lookup(ip('10.0.0.77'))!;
-    expect([connected.table, connected.type, connected.scope, connected.proto, connected.prefsrc]).toEqual(['main', 'unicast', 'link', 'kernel', ip('10.0.0.1')]);
+    expect([connected.table, connected.type, connected.scope, connected.proto, connected.prefsrc]).toEqual([
+      'main',
+      'unicast',
+      'link',
+      'kernel',
+      ip('10.0.0.1'),
+    ]);
     expect(fib.isLocal(ip('10.0.0.1'))).toBe(true);
     expect(fib.isLocal(ip('10.0.0.255'))).toBe(false);
     expect(fib.lookup(ip('8.8.8.8'))).toBeUndefined();
@@ -108,11 +117,18 @@ describe('Fib: the local table before main', () => {
     expect(host.ns.fib.lookup(ip('10.244.0.1'))).toBeUndefined();
   });
 
-  test('property: lookups interleaved with changes to both tables agree with the reference (the lookup cache is dropped on every change)', () => {
-    type Op = { kind: 'add' | 'del'; table: 'local' | 'main'; dst: number; len: number } | { kind: 'lookup'; addr: number };
+  // the Fib caches lookups per destination: every change must drop the cache
+  test('property: lookups interleaved with changes to both tables agree with the reference', () => {
+    type Change = { kind: 'add' | 'del'; table: 'local' | 'main'; dst: number; len: number };
+    type Op = Change | { kind: 'lookup'; addr: number };
     const dst = fc.nat(0xff).map((n) => (ip('10.0.0.0') | (n << 8)) >>> 0);
     const op: fc.Arbitrary<Op> = fc.oneof(
-      fc.record({ kind: fc.constantFrom('add' as const, 'del' as const), table: fc.constantFrom('local' as const, 'main' as const), dst, len: fc.integer({ min: 8, max: 32 }) }),
+      fc.record({
+        kind: fc.constantFrom('add' as const, 'del' as const),
+        table: fc.constantFrom('local' as const, 'main' as const),
+        dst,
+        len: fc.integer({ min: 8, max: 32 }),
+      }),
       fc.record({ kind: fc.constant('lookup' as const), addr: fc.nat(0xffff).map((n) => (ip('10.0.0.0') | n) >>> 0) }),
     );
     fc.assert(
@@ -122,7 +138,8 @@ describe('Fib: the local table before main', () => {
         let n = 0;
         for (const o of ops) {
           if (o.kind === 'lookup') {
-            const expected = bruteForceLookup([...ref.local.values()], o.addr) ?? bruteForceLookup([...ref.main.values()], o.addr);
+            const local = bruteForceLookup([...ref.local.values()], o.addr);
+            const expected = local ?? bruteForceLookup([...ref.main.values()], o.addr);
             expect(fib.lookup(o.addr)).toBe(expected);
             continue;
           }
@@ -143,11 +160,18 @@ describe('Fib: the local table before main', () => {
 });
 
 describe('output routes: device, next hop and source address (ip_route_output, inet_select_addr)', () => {
-  test('connected destination: out eth0, next hop the destination itself, source the connected route\'s prefsrc', () => {
+  test('connected destination: out eth0, next hop the destination, source the connected route\'s prefsrc', () => {
     const { host } = lonelyHost();
     const rt = host.ns.stack.routeOutput(ip('10.0.0.9'));
     if (typeof rt === 'string') throw new Error(rt);
-    expect([rt.dev.name, rt.nexthop, rt.src, rt.mtu, rt.local, rt.broadcast]).toEqual(['eth0', ip('10.0.0.9'), ip('10.0.0.1'), 1500, false, false]);
+    expect([rt.dev.name, rt.nexthop, rt.src, rt.mtu, rt.local, rt.broadcast]).toEqual([
+      'eth0',
+      ip('10.0.0.9'),
+      ip('10.0.0.1'),
+      1500,
+      false,
+      false,
+    ]);
   });
 
   test('gateway route: the next hop is the gateway and the source is the address in the gateway\'s subnet', () => {
@@ -167,7 +191,9 @@ describe('output routes: device, next hop and source address (ip_route_output, i
   test('a route\'s src (prefsrc) wins over selection; an explicit source must be local (EINVAL otherwise)', () => {
     const { host } = lonelyHost();
     host.ns.addAddress(host.dev, ip('192.168.5.1'), 24);
-    host.ns.fib.main.add(makeRoute({ dst: ip('172.16.0.0'), len: 12, dev: host.dev, gateway: ip('10.0.0.254'), prefsrc: ip('192.168.5.1') }));
+    const gateway = ip('10.0.0.254');
+    const prefsrc = ip('192.168.5.1');
+    host.ns.fib.main.add(makeRoute({ dst: ip('172.16.0.0'), len: 12, dev: host.dev, gateway, prefsrc }));
     const rt = host.ns.stack.routeOutput(ip('172.20.0.1'));
     if (typeof rt === 'string') throw new Error(rt);
     expect(rt.src).toBe(ip('192.168.5.1'));
@@ -185,7 +211,7 @@ describe('output routes: device, next hop and source address (ip_route_output, i
     expect(host.ns.stack.routeOutput(ip('8.8.8.8'))).toBe('ENETUNREACH');
   });
 
-  test('onlink gateway outside every prefix (flannel): resolved on the route\'s device, source that device\'s /32', () => {
+  test('onlink gateway outside every prefix (flannel): resolved on the route\'s device, source its /32', () => {
     const { world, host } = lonelyHost();
     const ns = host.ns;
     const other = netns(world, 'other');
@@ -204,14 +230,16 @@ describe('output routes: device, next hop and source address (ip_route_output, i
     expect(host.dev.sent).toHaveLength(0);
   });
 
-  test('gateway route on the wire: ARP for the gateway, then the datagram to the gateway\'s MAC with the far destination in IP', () => {
+  test('gateway route on the wire: ARP for the gateway, then the datagram to its MAC, far destination in IP', () => {
     const { world, host } = lonelyHost();
     host.ns.fib.main.add(makeRoute({ dst: 0, len: 0, dev: host.dev, gateway: ip('10.0.0.254') }));
     const sock = udpSocket(host.ns, 40000);
     sock.sendTo(ip('8.8.8.8'), 53, new Uint8Array([1, 2, 3]));
     const gwMac = mac('02:00:00:00:00:fe');
     expect(arps(host.dev.sent).map((a) => a.targetIp)).toEqual([ip('10.0.0.254')]);
-    host.dev.receive(arpFrame(world, { op: 'reply', senderMac: gwMac, senderIp: ip('10.0.0.254'), targetIp: ip('10.0.0.1'), targetMac: host.mac, ethDst: host.mac }));
+    const gw = ip('10.0.0.254');
+    const toHost = { targetIp: host.ip, targetMac: host.mac, ethDst: host.mac };
+    host.dev.receive(arpFrame(world, { op: 'reply', senderMac: gwMac, senderIp: gw, ...toHost }));
     const out = host.dev.sent.filter((f) => ipOf(f.bytes) !== undefined);
     expect(out).toHaveLength(1);
     const frame = out[0]!.bytes;
@@ -231,18 +259,33 @@ describe('blackhole, unreachable and prohibit routes', () => {
     const senderMac = mac('02:00:00:00:00:09');
     host.ns.neigh.addPermanent(host.dev, ip('10.0.0.9'), senderMac);
     const send = (dst: number): void =>
-      host.dev.receive(udpFrame(world, { ethSrc: senderMac, ethDst: host.mac, src: ip('10.0.0.9'), dst, sport: 1000, dport: 2000, data: new Uint8Array(8) }));
+      host.dev.receive(
+        udpFrame(world, {
+          ethSrc: senderMac,
+          ethDst: host.mac,
+          src: ip('10.0.0.9'),
+          dst,
+          sport: 1000,
+          dport: 2000,
+          data: new Uint8Array(8),
+        }),
+      );
     const icmps = () => host.dev.sent.map((f) => icmpOf(f.bytes)).filter((x) => x !== undefined);
     return { world, host, send, icmps };
   }
 
-  test('forwarded into: blackhole drops silently, unreachable answers host unreachable, prohibit answers code 13 (ip_error)', () => {
+  test('forwarded into: blackhole drops, unreachable → host unreachable, prohibit → code 13 (ip_error)', () => {
     const got = types.map((type) => {
       const r = router(type);
       r.send(ip('192.0.2.1'));
       return r.icmps().map((i) => [i.type, i.code, i.to]);
     });
-    expect(got).toEqual([[], [[ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, ip('10.0.0.9')]], [[ICMP_DEST_UNREACH, ICMP_ADMIN_PROHIBITED, ip('10.0.0.9')]]]);
+    const sender = ip('10.0.0.9');
+    expect(got).toEqual([
+      [],
+      [[ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, sender]],
+      [[ICMP_DEST_UNREACH, ICMP_ADMIN_PROHIBITED, sender]],
+    ]);
   });
 
   test('forwarding with no route at all answers net unreachable', () => {
@@ -264,7 +307,7 @@ describe('blackhole, unreachable and prohibit routes', () => {
   // RTN_UNREACHABLE -EHOSTUNREACH, RTN_PROHIBIT -EACCES, returned by fib_table_lookup through
   // ip_route_output_key_hash_rcu; so `ping` to a blackhole route says "connect: Invalid argument"
   // and to a prohibit route "Permission denied".
-  test.fails('locally generated traffic: a blackhole route gives EINVAL, a prohibit route EACCES (fib_props errors)', () => {
+  test.fails('local traffic: a blackhole route gives EINVAL, a prohibit route EACCES (fib_props errors)', () => {
     expect(router('blackhole').host.ns.stack.routeOutput(ip('192.0.2.1'))).toBe('EINVAL');
     expect(router('prohibit').host.ns.stack.routeOutput(ip('192.0.2.1'))).toBe('EACCES');
   });
