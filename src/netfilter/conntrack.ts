@@ -476,3 +476,6 @@ function reopensClosed(c: Conn, reply: boolean, flags: number): boolean {
   if (st !== 'TIME_WAIT' && !(st === 'CLOSE' && !reply)) return false;
   return c.finSeen[0] === true || c.finSeen[1] === true || (c.lastReply === reply && c.lastRst);
 }
+
+/** Marker for packets exempt from connection tracking (NOTRACK / CT --notrack), kept in `pkt.ct`. */
+export const UNTRACKED: unknown = Object.freeze({ untracked: true });
