@@ -156,7 +156,8 @@ function traceRule(pr: PlannedRule): TracedRule {
     chain: pr.chain.name,
     index: pr.index + 1,
     comment: ruleComment(pr.rule.matches),
-    target: t === undefined ? '(no target)' : t.kind === 'jump' ? t.chain : t.kind === 'goto' ? `goto ${t.chain}` : t.kind,
+    target:
+      t === undefined ? '(no target)' : t.kind === 'jump' ? t.chain : t.kind === 'goto' ? `goto ${t.chain}` : t.kind,
     toChain,
   };
   return { ...ref, text: formatRuleRef(ref) };
@@ -254,7 +255,14 @@ export class Netfilter implements NetfilterHooks {
   }
 
   /** nf_hook_state_init: the hook state of a new (possibly nested) hook run. */
-  private enter(hook: NfHook, inDev: NetDevice | null, outDev: NetDevice | null, bridged: boolean, physIn: string, physOut: string): HookState {
+  private enter(
+    hook: NfHook,
+    inDev: NetDevice | null,
+    outDev: NetDevice | null,
+    bridged: boolean,
+    physIn: string,
+    physOut: string,
+  ): HookState {
     let s = this.frames[this.depth];
     if (s === undefined) {
       s = new HookState(this);
@@ -449,11 +457,22 @@ export class Netfilter implements NetfilterHooks {
    * nf_nat_setup_info for the source (SNAT targets): the flow's source becomes `addr` with a port
    * from `ports` that keeps the reply tuple unique; `label` and `note` only shape the trace line.
    */
-  natBindSrc(c: Conn, pkt: Packet, addr: Ipv4Addr, ports: PortRange | undefined, random: boolean, label: string, note: string): void {
+  natBindSrc(
+    c: Conn,
+    pkt: Packet,
+    addr: Ipv4Addr,
+    ports: PortRange | undefined,
+    random: boolean,
+    label: string,
+    note: string,
+  ): void {
     const port = this.chooseSourcePort(c, addr, ports, random);
     c.snat = { addr, port };
     c.reply = invertTuple(this.mapped(c));
-    if (this.tracing) this.hop(pkt, `conntrack ${label} binding: source ${formatIpv4(c.orig.src)}:${c.orig.sport} → ${formatIpv4(addr)}:${port}${note}`, 'nat');
+    if (this.tracing) {
+      const from = `${formatIpv4(c.orig.src)}:${c.orig.sport}`;
+      this.hop(pkt, `conntrack ${label} binding: source ${from} → ${formatIpv4(addr)}:${port}${note}`, 'nat');
+    }
   }
 
   /** The original tuple after the NAT decided so far. */
@@ -624,7 +643,9 @@ export class Netfilter implements NetfilterHooks {
     if (ctx.path === null || ctx.dry !== null) return;
     let path = '';
     for (let k = 0; k < ctx.path.length; k++) path += k === 0 ? ctx.path[k]!.text : ` → ${ctx.path[k]!.text}`;
-    this.hop(ctx.pkt, `iptables ${ctx.table}/${builtin}${ctx.state.bridged ? ' (bridged)' : ''}: ${path}${path ? ' ⇒ ' : ''}${verdict}`, 'nf', { table: ctx.table, chain: builtin, verdict });
+    const where = `${ctx.table}/${builtin}${ctx.state.bridged ? ' (bridged)' : ''}`;
+    const text = `iptables ${where}: ${path}${path ? ' ⇒ ' : ''}${verdict}`;
+    this.hop(ctx.pkt, text, 'nf', { table: ctx.table, chain: builtin, verdict });
   }
 
   /**
@@ -680,7 +701,9 @@ export class Netfilter implements NetfilterHooks {
         },
       };
       const verdict = this.evalChain(ctx, HOOK_NAMES[state.hook]!);
-      if (probability > 0) out.push({ probability, verdict: ctx.verdict ?? verdict.toUpperCase(), nat: ctx.nat, rules: path.map((r) => r.text) });
+      if (probability > 0) {
+        out.push({ probability, verdict: ctx.verdict ?? verdict.toUpperCase(), nat: ctx.nat, rules: path.map((r) => r.text) });
+      }
     }
     return out;
   }

@@ -67,7 +67,10 @@ export interface ExtParser<T> {
   finish(ctx: ParseContext): T;
 }
 
-/** A rule's place in its chain, bound once per rule when the chain is planned (the kernel's `par->match`/`matchinfo` side). */
+/**
+ * A rule's place in its chain, bound once per rule when the chain is planned (the kernel's
+ * `par->match`/`matchinfo` side).
+ */
 export interface RuleSite {
   readonly chain: Chain;
   /** 0-based. */
@@ -160,7 +163,8 @@ export function num(t: Tok, max: number, what: string, min = 0): number {
 /** A port number (`s` is part of the word `t`). */
 export function port(s: string, t: Tok): number {
   const n = parseNum(s, 65535);
-  if (n === undefined) throw new Fail(t.col, `bad port "${s}" in "${t.text}" (podnet takes port numbers 0..65535, not service names)`);
+  if (n === undefined)
+    throw new Fail(t.col, `bad port "${s}" in "${t.text}" (podnet takes port numbers 0..65535, not service names)`);
   return n;
 }
 
@@ -189,7 +193,11 @@ export function hostMask(t: Tok, what: string): { addr: number; len: number } {
   const s = t.text;
   const slash = s.indexOf('/');
   const a = parseIpv4(slash < 0 ? s : s.slice(0, slash));
-  if (a === undefined) throw new Fail(t.col, `bad ${what} "${s}" (podnet takes a dotted IPv4 address, optionally /len; no host names or lists)`);
+  if (a === undefined)
+    throw new Fail(
+      t.col,
+      `bad ${what} "${s}" (podnet takes a dotted IPv4 address, optionally /len; no host names or lists)`,
+    );
   if (slash < 0) return { addr: a, len: 32 };
   const m = s.slice(slash + 1);
   let len: number;
@@ -271,11 +279,17 @@ export function needProto(ctx: ParseContext, at: Tok, what: string, protos: read
 }
 
 /** Case-insensitive comma list of names, as the conntrack/state/addrtype parsers take them; result in `names` order. */
-export function nameList<N extends string>(t: Tok, names: readonly N[], what: string, allowed: readonly N[] = names): N[] {
+export function nameList<N extends string>(
+  t: Tok,
+  names: readonly N[],
+  what: string,
+  allowed: readonly N[] = names,
+): N[] {
   const seen = new Set<N>();
   for (const part of t.text.split(',')) {
     const n = names.find((x) => x.toLowerCase() === part.toLowerCase());
-    if (n === undefined || !allowed.includes(n)) throw new Fail(t.col, `bad ${what} "${part}" in "${t.text}" (expected ${allowed.join(', ')})`);
+    if (n === undefined || !allowed.includes(n))
+      throw new Fail(t.col, `bad ${what} "${part}" in "${t.text}" (expected ${allowed.join(', ')})`);
     seen.add(n);
   }
   return names.filter((n) => seen.has(n));
@@ -297,7 +311,8 @@ export function markValue(t: Tok): { value: number; mask: number } {
   const slash = s.indexOf('/');
   const v = parseNum(slash < 0 ? s : s.slice(0, slash), 0xffff_ffff);
   const m = slash < 0 ? 0xffff_ffff : parseNum(s.slice(slash + 1), 0xffff_ffff);
-  if (v === undefined || m === undefined) throw new Fail(t.col, `bad mark value "${s}" (value[/mask], numbers up to 0xffffffff)`);
+  if (v === undefined || m === undefined)
+    throw new Fail(t.col, `bad mark value "${s}" (value[/mask], numbers up to 0xffffffff)`);
   return { value: v, mask: m };
 }
 

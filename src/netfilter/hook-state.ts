@@ -99,7 +99,14 @@ export class HookState implements NfHookState {
   constructor(readonly nf: Netfilter) {}
 
   /** Starts a hook run (nf_hook_state_init). */
-  init(hook: NfHook, inDev: NetDevice | null, outDev: NetDevice | null, bridged: boolean, physIn: string, physOut: string): this {
+  init(
+    hook: NfHook,
+    inDev: NetDevice | null,
+    outDev: NetDevice | null,
+    bridged: boolean,
+    physIn: string,
+    physOut: string,
+  ): this {
     this.hook = hook;
     this.in = inDev;
     this.out = outDev;
@@ -235,5 +242,6 @@ export interface TracedRule extends RuleRef {
 
 /** `CHAIN#n "comment" → target` (the arrow only for jumps and gotos): a rule in a trace's path. */
 export function formatRuleRef(r: RuleRef): string {
-  return `${r.chain}#${r.index}${r.comment !== undefined ? ` "${r.comment}"` : ''}${r.toChain ? ` → ${r.target}` : ''}`;
+  const comment = r.comment !== undefined ? ` "${r.comment}"` : '';
+  return `${r.chain}#${r.index}${comment}${r.toChain ? ` → ${r.target}` : ''}`;
 }

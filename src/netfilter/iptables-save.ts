@@ -17,8 +17,10 @@
  * errors of a file are reported in one pass (one per line).
  */
 import { prefixMask } from '../wire/addr.js';
-import { Fail, hostMask, iface, parseProto, protoName, type ExtParser, type ParseContext, type Tok } from './extension.js';
-import { matchExtension, matchKind, matchNames, targetExtension, targetNames, type Match, type Target } from './registry.js';
+import { Fail, hostMask, iface, parseProto, protoName } from './extension.js';
+import type { ExtParser, ParseContext, Tok } from './extension.js';
+import { matchExtension, matchKind, matchNames, targetExtension, targetNames } from './registry.js';
+import type { Match, Target } from './registry.js';
 import {
   BUILTIN_CHAINS,
   Counters,
@@ -230,7 +232,8 @@ const OTHER_TARGETS = new Set([
 ]);
 
 function unknownTarget(t: Tok): Fail {
-  return new Fail(t.col, `unknown target "-j ${t.text}" (podnet supports: ${targetNames().join(', ')} and jumps to user chains)`);
+  const known = targetNames().join(', ');
+  return new Fail(t.col, `unknown target "-j ${t.text}" (podnet supports: ${known} and jumps to user chains)`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -465,7 +468,8 @@ function parseRuleLine(toks: readonly Tok[], ctx0: { table: TableName }, source:
   if (ifaceToks.i !== undefined && (chainName === 'POSTROUTING' || chainName === 'OUTPUT')) {
     throw new Fail(ifaceToks.i.col, `Can't use -i with ${chainName}`);
   }
-  const ctx: ParseContext = { table: ctx0.table, chain: chainName, builtinChain: isBuiltinChain(ctx0.table, chainName), proto, protoInvert };
+  const builtin = isBuiltinChain(ctx0.table, chainName);
+  const ctx: ParseContext = { table: ctx0.table, chain: chainName, builtinChain: builtin, proto, protoInvert };
   const matches: Match[] = [...head];
   for (const e of exts) matches.push(e.parser.finish(ctx));
   let tgt: Target | undefined;
@@ -529,7 +533,9 @@ export function parseIptablesSave(text: string, fileName: string): ParseResult {
       const c = tb.chains.get(j.tok.text);
       if (c === undefined) {
         if (/^[A-Z][A-Z0-9_]*$/.test(j.tok.text) && !j.tok.text.includes('-')) {
-          err(j.line, j.tok.col, `unknown target "-j ${j.tok.text}" (podnet supports: ${targetNames().join(', ')}; or no chain ${j.tok.text} is declared in table ${tb.name})`);
+          const known = targetNames().join(', ');
+          const hint = `or no chain ${j.tok.text} is declared in table ${tb.name}`;
+          err(j.line, j.tok.col, `unknown target "-j ${j.tok.text}" (podnet supports: ${known}; ${hint})`);
         } else err(j.line, j.tok.col, `jump to undeclared chain "${j.tok.text}" in table ${tb.name}`);
       } else if (c.builtin) err(j.line, j.tok.col, `cannot jump to built-in chain ${j.tok.text}`);
     }
@@ -653,7 +659,9 @@ function checkChainName(t: Tok, table: TableName): void {
   const n = t.text;
   if (n.length > CHAIN_NAME_MAX) throw new Fail(t.col, `chain name "${n}" too long (at most ${CHAIN_NAME_MAX} characters)`);
   if (n.startsWith('-') || n.startsWith('!')) throw new Fail(t.col, `chain name not allowed to start with "${n[0]}"`);
-  if (targetExtension(n) !== undefined || OTHER_TARGETS.has(n)) throw new Fail(t.col, `chain name "${n}" clashes with a target name`);
+  if (targetExtension(n) !== undefined || OTHER_TARGETS.has(n)) {
+    throw new Fail(t.col, `chain name "${n}" clashes with a target name`);
+  }
   if (isBuiltinChain(table, n)) throw new Fail(t.col, `"${n}" is a built-in chain`);
   if (/\s/.test(n)) throw new Fail(t.col, `invalid chain name "${n}"`);
 }

@@ -97,13 +97,16 @@ export type ExtensionTarget = DataOf<(typeof TARGET_EXTENSIONS)[number]>;
 export type Target = JumpTarget | GotoTarget | ExtensionTarget;
 
 /** What the evaluator and printer need of any match kind (a header field or a module). */
-export type AnyMatchExtension = Pick<MatchExtension<Match>, 'print' | 'evaluate'> & { readonly alwaysMatches?: boolean };
+export type AnyMatchExtension = Pick<MatchExtension<Match>, 'print' | 'evaluate'> & {
+  readonly alwaysMatches?: boolean;
+};
 
 const matchesByName = new Map<string, MatchExtension<Match>>();
 const matchesByKind = new Map<string, AnyMatchExtension>();
 const targetsByName = new Map<string, TargetExtension<ExtensionTarget>>();
 
-for (const h of HEADER_MATCHES as readonly HeaderMatchKind<HeaderMatch>[]) matchesByKind.set(h.kind, h as unknown as AnyMatchExtension);
+for (const h of HEADER_MATCHES as readonly HeaderMatchKind<HeaderMatch>[])
+  matchesByKind.set(h.kind, h as unknown as AnyMatchExtension);
 for (const m of MATCH_EXTENSIONS) addMatch(m as unknown as MatchExtension<Match>);
 for (const t of TARGET_EXTENSIONS) addTarget(t as unknown as TargetExtension<ExtensionTarget>);
 
@@ -115,7 +118,8 @@ function addMatch(m: MatchExtension<Match>): void {
 
 function addTarget(t: TargetExtension<ExtensionTarget>): void {
   const name: string = t.name;
-  if (targetsByName.has(name) || name === 'jump' || name === 'goto') throw new Error(`target "${t.name}" registered twice`);
+  if (targetsByName.has(name) || name === 'jump' || name === 'goto')
+    throw new Error(`target "${t.name}" registered twice`);
   targetsByName.set(t.name, t);
 }
 

@@ -38,7 +38,9 @@ export class FlannelRules implements RulesWriter {
       },
     };
     if (this.ipMasq) {
-      part.nat = { builtin: [{ chain: 'POSTROUTING', position: 'append', rules: [R([C('flanneld masq')], J('FLANNEL-POSTRTG'))] }] };
+      part.nat = {
+        builtin: [{ chain: 'POSTROUTING', position: 'append', rules: [R([C('flanneld masq')], J('FLANNEL-POSTRTG'))] }],
+      };
     }
     return part;
   }

@@ -15,7 +15,17 @@
  */
 import type { ClusterModel, NodeModel } from '../model.js';
 import { formatRuleSpec } from '../../netfilter/iptables-save.js';
-import { BUILTIN_CHAINS, TABLE_ORDER, builtinChain, userChain, type Chain, type Rule, type Ruleset, type Table, type TableName } from '../../netfilter/rules.js';
+import {
+  BUILTIN_CHAINS,
+  TABLE_ORDER,
+  builtinChain,
+  userChain,
+  type Chain,
+  type Rule,
+  type Ruleset,
+  type Table,
+  type TableName,
+} from '../../netfilter/rules.js';
 import { FlannelRules } from './flannel.js';
 import { KubeletRules } from './kubelet.js';
 import { KubeProxyIptables, type KubeProxyIptablesOptions } from './kube-proxy/iptables.js';
@@ -150,7 +160,8 @@ class NodeRules implements ClusterRules {
         add(table: TableName, chain: Chain): void {
           const key = `${table}\0${chain.name}`;
           const other = by.get(key);
-          if (other !== undefined && other !== w.agent) throw new Error(`${w.agent} and ${other} both write ${table} ${chain.name} on ${nodeName}`);
+          if (other !== undefined && other !== w.agent)
+            throw new Error(`${w.agent} and ${other} both write ${table} ${chain.name} on ${nodeName}`);
           by.set(key, w.agent);
           (own[table] ??= new Map()).set(chain.name, chain);
         },

@@ -67,11 +67,24 @@ export const CT_INVALID: Match = { kind: 'conntrack', state: { states: ['INVALID
 /** `-m conntrack --ctstate RELATED,ESTABLISHED`. */
 export const CT_REL_EST: Match = { kind: 'conntrack', state: { states: ['RELATED', 'ESTABLISHED'], invert: false } };
 /** `-m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT`. */
-export const CT_NOT_REL_EST_DNAT: Match = { kind: 'conntrack', state: { states: ['RELATED', 'ESTABLISHED', 'DNAT'], invert: true } };
+export const CT_NOT_REL_EST_DNAT: Match = {
+  kind: 'conntrack',
+  state: { states: ['RELATED', 'ESTABLISHED', 'DNAT'], invert: true },
+};
 /** `-m addrtype --dst-type LOCAL`. */
-export const DST_LOCAL: Match = { kind: 'addrtype', dst: { types: ['LOCAL'], invert: false }, limitIfaceIn: false, limitIfaceOut: false };
+export const DST_LOCAL: Match = {
+  kind: 'addrtype',
+  dst: { types: ['LOCAL'], invert: false },
+  limitIfaceIn: false,
+  limitIfaceOut: false,
+};
 /** `-m addrtype --src-type LOCAL`. */
-export const SRC_LOCAL: Match = { kind: 'addrtype', src: { types: ['LOCAL'], invert: false }, limitIfaceIn: false, limitIfaceOut: false };
+export const SRC_LOCAL: Match = {
+  kind: 'addrtype',
+  src: { types: ['LOCAL'], invert: false },
+  limitIfaceIn: false,
+  limitIfaceOut: false,
+};
 
 /** `-j ACCEPT`. */
 export const ACCEPT: Target = { kind: 'ACCEPT' };
@@ -106,7 +119,7 @@ export function masqueradeTarget(randomFully: boolean): Target {
   return { kind: 'MASQUERADE', random: false, randomFully };
 }
 
-/** kubelet's and kube-proxy's "block incoming localnet connections" rule in KUBE-FIREWALL (they write identical copies). */
+/** The "block incoming localnet connections" rule in KUBE-FIREWALL (kubelet and kube-proxy write identical copies). */
 export function blockLocalnetRule(): Rule {
   return R([C('block incoming localnet connections'), D(LOOPBACK), S(LOOPBACK, true), CT_NOT_REL_EST_DNAT], DROP);
 }

@@ -48,7 +48,16 @@ function addrTypeIs(ns: NetNs, addr: Ipv4Addr, types: readonly AddrType[], dev: 
       type = r.type === 'local' ? 'LOCAL' : r.type === 'broadcast' ? 'BROADCAST' : 'UNICAST';
     } else {
       const m = ns.fib.main.lookup(addr);
-      type = m === undefined ? 'UNREACHABLE' : m.type === 'blackhole' ? 'BLACKHOLE' : m.type === 'unreachable' ? 'UNREACHABLE' : m.type === 'prohibit' ? 'PROHIBIT' : 'UNICAST';
+      type =
+        m === undefined
+          ? 'UNREACHABLE'
+          : m.type === 'blackhole'
+            ? 'BLACKHOLE'
+            : m.type === 'unreachable'
+              ? 'UNREACHABLE'
+              : m.type === 'prohibit'
+                ? 'PROHIBIT'
+                : 'UNICAST';
     }
   }
   return types.includes(type);
@@ -73,7 +82,8 @@ export const addrtype: MatchExtension<AddrTypeMatch> = {
             dst = { types: nameList<AddrType>(t!, ADDR_TYPES, 'address type'), invert };
             break;
           case 'limit-iface-in':
-            if (limitIfaceOut) throw new Fail(tok.col, 'addrtype: --limit-iface-in and --limit-iface-out are exclusive');
+            if (limitIfaceOut)
+              throw new Fail(tok.col, 'addrtype: --limit-iface-in and --limit-iface-out are exclusive');
             limitIfaceIn = true;
             break;
           case 'limit-iface-out':
@@ -83,7 +93,8 @@ export const addrtype: MatchExtension<AddrTypeMatch> = {
         }
       },
       finish() {
-        if (src === undefined && dst === undefined) throw new Fail(at.col, 'addrtype: you must specify --src-type or --dst-type');
+        if (src === undefined && dst === undefined)
+          throw new Fail(at.col, 'addrtype: you must specify --src-type or --dst-type');
         return {
           kind: 'addrtype',
           ...(src !== undefined ? { src } : {}),

@@ -1,4 +1,7 @@
-/** `-m conntrack` (libxt_conntrack, xt_conntrack): the packet's conntrack state, tuples, status, expiry and direction. */
+/**
+ * `-m conntrack` (libxt_conntrack, xt_conntrack): the packet's conntrack state, tuples, status,
+ * expiry and direction.
+ */
 import type { Ipv4Addr } from '../../wire/addr.js';
 import { inPrefix, prefixMask } from '../../wire/addr.js';
 import { Conn } from '../conntrack.js';
@@ -58,9 +61,23 @@ export interface ConntrackMatch {
   readonly dir?: 'ORIGINAL' | 'REPLY';
 }
 
-const STATE_BIT: Readonly<Record<CtState, number>> = { INVALID: 1, NEW: 2, RELATED: 4, ESTABLISHED: 8, UNTRACKED: 16, SNAT: 32, DNAT: 64 };
+const STATE_BIT: Readonly<Record<CtState, number>> = {
+  INVALID: 1,
+  NEW: 2,
+  RELATED: 4,
+  ESTABLISHED: 8,
+  UNTRACKED: 16,
+  SNAT: 32,
+  DNAT: 64,
+};
 /** The state bit of each CtInfo (New, Established, Related, Invalid, Untracked). */
-const CTINFO_BIT: readonly number[] = [STATE_BIT.NEW, STATE_BIT.ESTABLISHED, STATE_BIT.RELATED, STATE_BIT.INVALID, STATE_BIT.UNTRACKED];
+const CTINFO_BIT: readonly number[] = [
+  STATE_BIT.NEW,
+  STATE_BIT.ESTABLISHED,
+  STATE_BIT.RELATED,
+  STATE_BIT.INVALID,
+  STATE_BIT.UNTRACKED,
+];
 const stateMasks = new WeakMap<readonly CtState[], number>();
 
 /** The bitmask of a (shared, immutable) state list, computed once. */
@@ -147,14 +164,16 @@ function parser(at: Tok): ExtParser<ConntrackMatch> {
           break;
         case 'ctstatus': {
           const up = t!.text.split(',').filter((x) => x.toUpperCase() !== 'NONE');
-          const statuses = up.length === 0 ? [] : nameList<CtStatus>({ text: up.join(','), col: t!.col }, CT_STATUSES, 'ctstatus');
+          const statuses =
+            up.length === 0 ? [] : nameList<CtStatus>({ text: up.join(','), col: t!.col }, CT_STATUSES, 'ctstatus');
           m.status = { statuses, invert };
           break;
         }
         case 'ctexpire': {
           const parts = t!.text.split(':');
           const min = num({ text: parts[0] ?? '', col: t!.col }, 0xffff_ffff, '--ctexpire value');
-          const max = parts.length > 1 ? num({ text: parts[1] ?? '', col: t!.col }, 0xffff_ffff, '--ctexpire value') : min;
+          const max =
+            parts.length > 1 ? num({ text: parts[1] ?? '', col: t!.col }, 0xffff_ffff, '--ctexpire value') : min;
           if (parts.length > 2 || min > max) throw new Fail(t!.col, `bad --ctexpire "${t!.text}"`);
           m.expire = { min, max, invert };
           break;
@@ -211,7 +230,8 @@ function print(m: ConntrackMatch): string {
     s += `${inv(m.status.invert)} --ctstatus ${m.status.statuses.length === 0 ? 'NONE' : m.status.statuses.join(',')}`;
   }
   if (m.expire !== undefined) {
-    s += `${inv(m.expire.invert)} --ctexpire ${m.expire.min === m.expire.max ? m.expire.min : `${m.expire.min}:${m.expire.max}`}`;
+    const range = m.expire.min === m.expire.max ? `${m.expire.min}` : `${m.expire.min}:${m.expire.max}`;
+    s += `${inv(m.expire.invert)} --ctexpire ${range}`;
   }
   if (m.dir !== undefined) s += ` --ctdir ${m.dir}`;
   return s;
@@ -228,7 +248,19 @@ function ctPortMatches(r: PortMatch | undefined, v: number): boolean {
 function evaluate(m: ConntrackMatch, ctx: EvalContext): boolean {
   const c = ctx.pkt.ct;
   if (m.state && ((packetStateMask(ctx) & stateMaskOf(m.state.states)) !== 0) === m.state.invert) return false;
-  const needConn = m.proto || m.origSrc || m.origDst || m.replSrc || m.replDst || m.origSrcPort || m.origDstPort || m.replSrcPort || m.replDstPort || m.status || m.expire || m.dir;
+  const needConn =
+    m.proto ||
+    m.origSrc ||
+    m.origDst ||
+    m.replSrc ||
+    m.replDst ||
+    m.origSrcPort ||
+    m.origDstPort ||
+    m.replSrcPort ||
+    m.replDstPort ||
+    m.status ||
+    m.expire ||
+    m.dir;
   if (!needConn) return true;
   if (!(c instanceof Conn)) return false;
   if (m.proto && (c.orig.proto === m.proto.proto) === m.proto.invert) return false;

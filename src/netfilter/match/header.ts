@@ -42,11 +42,25 @@ export interface FragMatch {
 export type HeaderMatch = AddrMatch | IfaceMatch | ProtoMatch | FragMatch;
 
 /** The kinds of header matches in the order the kernel tests them and iptables-save prints them. */
-export const HEADER_ORDER: Readonly<Record<HeaderMatch['kind'], number>> = { src: 0, dst: 1, in: 2, out: 3, proto: 4, frag: 5 };
+export const HEADER_ORDER: Readonly<Record<HeaderMatch['kind'], number>> = {
+  src: 0,
+  dst: 1,
+  in: 2,
+  out: 3,
+  proto: 4,
+  frag: 5,
+};
 
 /** True for `-s -d -i -o -p -f` matches. */
 export function isHeaderMatch(m: { readonly kind: string }): m is HeaderMatch {
-  return m.kind === 'src' || m.kind === 'dst' || m.kind === 'in' || m.kind === 'out' || m.kind === 'proto' || m.kind === 'frag';
+  return (
+    m.kind === 'src' ||
+    m.kind === 'dst' ||
+    m.kind === 'in' ||
+    m.kind === 'out' ||
+    m.kind === 'proto' ||
+    m.kind === 'frag'
+  );
 }
 
 function ifaceMatches(name: string, prefix: string, wildcard: boolean): boolean {
@@ -91,12 +105,14 @@ export const HEADER_MATCHES: readonly HeaderMatchKind<HeaderMatch>[] = [
   {
     kind: 'in',
     print: printHeader,
-    evaluate: (m: IfaceMatch, ctx: EvalContext): boolean => ifaceMatches(ctx.state.inName, m.prefix, m.wildcard) !== m.invert,
+    evaluate: (m: IfaceMatch, ctx: EvalContext): boolean =>
+      ifaceMatches(ctx.state.inName, m.prefix, m.wildcard) !== m.invert,
   } satisfies HeaderMatchKind<IfaceMatch>,
   {
     kind: 'out',
     print: printHeader,
-    evaluate: (m: IfaceMatch, ctx: EvalContext): boolean => ifaceMatches(ctx.state.outName, m.prefix, m.wildcard) !== m.invert,
+    evaluate: (m: IfaceMatch, ctx: EvalContext): boolean =>
+      ifaceMatches(ctx.state.outName, m.prefix, m.wildcard) !== m.invert,
   } satisfies HeaderMatchKind<IfaceMatch>,
   {
     kind: 'proto',

@@ -84,8 +84,12 @@ export const icmp: MatchExtension<IcmpMatch> = {
         const m = /^([^/]+)(?:\/(.+))?$/.exec(s);
         const type = m === null ? undefined : parseNum(m[1]!, 255);
         const code = m?.[2] === undefined ? undefined : parseNum(m[2], 255);
-        if (type === undefined || (m?.[2] !== undefined && code === undefined)) throw new Fail(t!.col, `unknown ICMP type "${s}"`);
-        v = code === undefined ? { invert, type, codeMin: 0, codeMax: 255 } : { invert, type, codeMin: code, codeMax: code };
+        if (type === undefined || (m?.[2] !== undefined && code === undefined))
+          throw new Fail(t!.col, `unknown ICMP type "${s}"`);
+        v =
+          code === undefined
+            ? { invert, type, codeMin: 0, codeMax: 255 }
+            : { invert, type, codeMin: code, codeMax: code };
       },
       finish(ctx) {
         needProto(ctx, at, '-m icmp', [IPPROTO_ICMP]);
@@ -101,6 +105,9 @@ export const icmp: MatchExtension<IcmpMatch> = {
   },
   evaluate(m, ctx) {
     if (ctx.proto !== IPPROTO_ICMP || ctx.fragOff !== 0) return false;
-    return (m.type === 255 || (ctx.icmpType === m.type && ctx.icmpCode >= m.codeMin && ctx.icmpCode <= m.codeMax)) !== m.invert;
+    return (
+      (m.type === 255 || (ctx.icmpType === m.type && ctx.icmpCode >= m.codeMin && ctx.icmpCode <= m.codeMax)) !==
+      m.invert
+    );
   },
 };

@@ -1,6 +1,17 @@
 /** `-m multiport --sports|--dports|--ports` (libxt_multiport, xt_multiport). */
 import { IPPROTO_TCP, IPPROTO_UDP } from '../../wire/ipv4.js';
-import { Fail, inRange, inv, needProto, port, portRange, type ExtParser, type MatchExtension, type OptSpec, type Tok } from '../extension.js';
+import {
+  Fail,
+  inRange,
+  inv,
+  needProto,
+  port,
+  portRange,
+  type ExtParser,
+  type MatchExtension,
+  type OptSpec,
+  type Tok,
+} from '../extension.js';
 import type { PortRange } from '../rules.js';
 
 /** `-m multiport --sports|--dports|--ports`. */
@@ -54,8 +65,11 @@ export const multiport: MatchExtension<MultiportMatch> = {
     return ` -m multiport${inv(m.invert)} --${opt} ${m.ports.map((p) => portRange(p)).join(',')}`;
   },
   evaluate(m, ctx) {
-    if (ctx.fragOff !== 0 || (ctx.proto !== IPPROTO_TCP && ctx.proto !== IPPROTO_UDP && ctx.proto !== 132)) return false;
-    const hit = m.ports.some((r) => (m.dir !== 'dst' && inRange(ctx.sport, r)) || (m.dir !== 'src' && inRange(ctx.dport, r)));
+    if (ctx.fragOff !== 0 || (ctx.proto !== IPPROTO_TCP && ctx.proto !== IPPROTO_UDP && ctx.proto !== 132))
+      return false;
+    const hit = m.ports.some(
+      (r) => (m.dir !== 'dst' && inRange(ctx.sport, r)) || (m.dir !== 'src' && inRange(ctx.dport, r)),
+    );
     return hit !== m.invert;
   },
 };

@@ -16,7 +16,8 @@ export const nfacct: MatchExtension<NfacctMatch> = {
     return {
       opts: { 'nfacct-name': O1 },
       apply(_o, [t]) {
-        if (t!.text.length === 0 || t!.text.length >= 32) throw new Fail(t!.col, `bad nfacct name "${t!.text}" (1..31 characters)`);
+        if (t!.text.length === 0 || t!.text.length >= 32)
+          throw new Fail(t!.col, `bad nfacct name "${t!.text}" (1..31 characters)`);
         name = t!.text;
       },
       finish() {

@@ -28,7 +28,13 @@ export const physdev: MatchExtension<PhysdevMatch> = {
       isBridged?: { invert: boolean };
     } = {};
     return {
-      opts: { 'physdev-in': O1I, 'physdev-out': O1I, 'physdev-is-in': O0I, 'physdev-is-out': O0I, 'physdev-is-bridged': O0I },
+      opts: {
+        'physdev-in': O1I,
+        'physdev-out': O1I,
+        'physdev-is-in': O0I,
+        'physdev-is-out': O0I,
+        'physdev-is-bridged': O0I,
+      },
       apply(o, [t], invert) {
         switch (o) {
           case 'physdev-in':

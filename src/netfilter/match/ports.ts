@@ -2,7 +2,16 @@
  * What tcp, udp and sctp share (the kernel's xt_tcpudp.c and xt_sctp.c): `--sport`/`--dport`
  * with their aliases, printing them, and testing them on a first fragment of the protocol.
  */
-import { needProto, portRangeColon, portRange, inv, inRange, type OptSpec, type ParseContext, type Tok } from '../extension.js';
+import {
+  needProto,
+  portRangeColon,
+  portRange,
+  inv,
+  inRange,
+  type OptSpec,
+  type ParseContext,
+  type Tok,
+} from '../extension.js';
 import type { EvalContext } from '../hook-state.js';
 import type { PortMatch, PortRange } from '../rules.js';
 

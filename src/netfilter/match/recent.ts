@@ -1,9 +1,23 @@
-/** `-m recent` (libxt_recent, xt_recent): per-netns lists of recently seen addresses; kube-proxy's ClientIP affinity. */
+/**
+ * `-m recent` (libxt_recent, xt_recent): per-netns lists of recently seen addresses, which
+ * kube-proxy's ClientIP affinity uses.
+ */
 import type { Ipv4Addr } from '../../wire/addr.js';
 import { formatIpv4, parseIpv4 } from '../../wire/addr.js';
 import { Ipv4View } from '../../wire/ipv4.js';
 import type { EvalContext } from '../hook-state.js';
-import { Fail, O0, O1, inv, num, type ExtParser, type MatchExtension, type OptSpec, type PerNetKey, type Tok } from '../extension.js';
+import {
+  Fail,
+  O0,
+  O1,
+  inv,
+  num,
+  type ExtParser,
+  type MatchExtension,
+  type OptSpec,
+  type PerNetKey,
+  type Tok,
+} from '../extension.js';
 
 /** `-m recent`. */
 export interface RecentMatch {
@@ -33,13 +47,23 @@ interface RecentEntry {
 const IP_PKT_LIST_TOT = 20;
 
 /** The lists of one netns by name (`/proc/net/xt_recent/NAME`). */
-export const RECENT_LISTS: PerNetKey<Map<string, Map<Ipv4Addr, RecentEntry>>> = { name: 'recent', create: () => new Map() };
+export const RECENT_LISTS: PerNetKey<Map<string, Map<Ipv4Addr, RecentEntry>>> = {
+  name: 'recent',
+  create: () => new Map(),
+};
 
 /** The entries of a list as `/proc/net/xt_recent/NAME` shows them (hits kept, last seen). */
-export function recentEntries(lists: ReadonlyMap<string, ReadonlyMap<Ipv4Addr, RecentEntry>>, name: string): Array<{ addr: Ipv4Addr; hits: number; last: number }> {
+export function recentEntries(
+  lists: ReadonlyMap<string, ReadonlyMap<Ipv4Addr, RecentEntry>>,
+  name: string,
+): Array<{ addr: Ipv4Addr; hits: number; last: number }> {
   const list = lists.get(name);
   if (list === undefined) return [];
-  return [...list.entries()].map(([addr, e]) => ({ addr, hits: e.times.length, last: e.times[e.times.length - 1] ?? 0 }));
+  return [...list.entries()].map(([addr, e]) => ({
+    addr,
+    hits: e.times.length,
+    last: e.times[e.times.length - 1] ?? 0,
+  }));
 }
 
 const opSpec = (): OptSpec => ({ args: 0, invert: true, canon: 'op' });
@@ -94,7 +118,13 @@ export const recent: MatchExtension<RecentMatch> = {
             rttl = true;
             break;
           case 'name':
-            if (t!.text.length === 0 || t!.text.length >= 200 || /[\s/"'\\]/.test(t!.text) || t!.text === '.' || t!.text === '..') {
+            if (
+              t!.text.length === 0 ||
+              t!.text.length >= 200 ||
+              /[\s/"'\\]/.test(t!.text) ||
+              t!.text === '.' ||
+              t!.text === '..'
+            ) {
               throw new Fail(t!.col, `bad recent list name "${t!.text}"`);
             }
             name = t!.text;
@@ -116,9 +146,11 @@ export const recent: MatchExtension<RecentMatch> = {
         }
       },
       finish() {
-        if (op === undefined) throw new Fail(at.col, "recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'");
+        if (op === undefined)
+          throw new Fail(at.col, "recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'");
         if (reap && seconds === 0) throw new Fail(at.col, 'recent: --reap needs --seconds');
-        if (rttl && (op === 'set' || op === 'remove')) throw new Fail(at.col, 'recent: --rttl cannot be used with --set or --remove');
+        if (rttl && (op === 'set' || op === 'remove'))
+          throw new Fail(at.col, 'recent: --rttl cannot be used with --set or --remove');
         return { kind: 'recent', op, invert, seconds, reap, hitcount, rttl, name, mask, side };
       },
     };

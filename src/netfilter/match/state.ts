@@ -17,7 +17,10 @@ export const state: MatchExtension<StateMatch> = {
     return {
       opts: { state: O1I },
       apply(_o, [t], invert) {
-        v = { invert, states: nameList<CtState>(t!, CT_STATES, 'state', ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED']) };
+        v = {
+          invert,
+          states: nameList<CtState>(t!, CT_STATES, 'state', ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED']),
+        };
       },
       finish() {
         if (v === undefined) throw new Fail(at.col, '-m state needs --state');

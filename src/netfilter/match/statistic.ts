@@ -1,5 +1,15 @@
 /** `-m statistic` (libxt_statistic, xt_statistic): random with the kernel's stored 31-bit probability, or every nth. */
-import { Fail, O1, O1I, inv, num, type ExtParser, type MatchExtension, type PerNetKey, type Tok } from '../extension.js';
+import {
+  Fail,
+  O1,
+  O1I,
+  inv,
+  num,
+  type ExtParser,
+  type MatchExtension,
+  type PerNetKey,
+  type Tok,
+} from '../extension.js';
 import type { Rule } from '../rules.js';
 
 /** `-m statistic --mode random --probability P`. */
@@ -9,7 +19,10 @@ export interface StatisticRandomMatch {
   readonly invert: boolean;
   /** The kernel's stored value, lround(P × 2^31); matches when (prandom_u32() & 0x7fffffff) < stored. */
   readonly probability: number;
-  /** The probability as written in the input when it differs from the canonical `%.11f` text (e.g. kube-proxy's `0.3333333333`). */
+  /**
+   * The probability as written in the input when it differs from the canonical `%.11f` text
+   * (e.g. kube-proxy's `0.3333333333`).
+   */
   readonly written?: string;
 }
 
@@ -64,7 +77,8 @@ export const statistic: MatchExtension<StatisticMatch> = {
         if (inverted) invert = true;
         switch (o) {
           case 'mode':
-            if (t!.text !== 'random' && t!.text !== 'nth') throw new Fail(t!.col, `bad statistic mode "${t!.text}" (random or nth)`);
+            if (t!.text !== 'random' && t!.text !== 'nth')
+              throw new Fail(t!.col, `bad statistic mode "${t!.text}" (random or nth)`);
             mode = t!.text;
             break;
           case 'probability': {
@@ -100,7 +114,8 @@ export const statistic: MatchExtension<StatisticMatch> = {
     };
   },
   print(m) {
-    if (m.mode === 'random') return ` -m statistic --mode random${inv(m.invert)} --probability ${formatProbability(m.probability)}`;
+    if (m.mode === 'random')
+      return ` -m statistic --mode random${inv(m.invert)} --probability ${formatProbability(m.probability)}`;
     return ` -m statistic --mode nth${inv(m.invert)} --every ${m.every} --packet ${m.packet}`;
   },
   evaluate(m, ctx, site) {

@@ -45,7 +45,7 @@ function tcpHasOption(pkt: Packet, kind: number): boolean {
   const ip = new Ipv4View(pkt.buf, pkt.l3);
   const l4 = ip.payloadOffset;
   const hlen = (pkt.buf[l4 + 12]! >>> 4) * 4;
-  for (let o = l4 + 20; o < l4 + hlen; ) {
+  for (let o = l4 + 20; o < l4 + hlen;) {
     const k = pkt.buf[o]!;
     if (k === kind) return true;
     if (k === 0) break;
@@ -73,7 +73,10 @@ export const tcp: MatchExtension<TcpMatch> = {
         const canon = OPTS[o]!.canon ?? o;
         if (ports.apply(canon, args[0], invert)) return;
         if (canon === 'flags') {
-          flags = o === 'syn' ? { mask: 0x17, cmp: 0x02, invert } : { mask: tcpFlag(args[0]!), cmp: tcpFlag(args[1]!), invert };
+          flags =
+            o === 'syn'
+              ? { mask: 0x17, cmp: 0x02, invert }
+              : { mask: tcpFlag(args[0]!), cmp: tcpFlag(args[1]!), invert };
         } else option = { option: num(args[0]!, 255, 'TCP option', 1), invert };
       },
       finish(ctx) {
@@ -89,7 +92,8 @@ export const tcp: MatchExtension<TcpMatch> = {
   print(m) {
     let s = printPorts('tcp', m);
     if (m.option !== undefined) s += `${inv(m.option.invert)} --tcp-option ${m.option.option}`;
-    if (m.flags !== undefined) s += `${inv(m.flags.invert)} --tcp-flags ${printFlags(m.flags.mask)} ${printFlags(m.flags.cmp)}`;
+    if (m.flags !== undefined)
+      s += `${inv(m.flags.invert)} --tcp-flags ${printFlags(m.flags.mask)} ${printFlags(m.flags.cmp)}`;
     return s;
   },
   evaluate(m, ctx) {

@@ -32,7 +32,11 @@ export const connmark: TargetExtension<ConnmarkTarget> = {
     let ctmask = 0xffff_ffff;
     const one = (tok: Tok): void => {
       if (x.op !== undefined || save !== undefined) {
-        throw new Fail(tok.col, 'CONNMARK: only one of --set-xmark, --set-mark, --and-mark, --or-mark, --xor-mark, --save-mark, --restore-mark may be given');
+        throw new Fail(
+          tok.col,
+          'CONNMARK: only one of --set-xmark, --set-mark, --and-mark, --or-mark, --xor-mark, --save-mark, ' +
+            '--restore-mark may be given',
+        );
       }
     };
     const x: XmarkOptions = new XmarkOptions(one);
@@ -60,7 +64,8 @@ export const connmark: TargetExtension<ConnmarkTarget> = {
       },
       finish() {
         if (save !== undefined) return { kind: 'CONNMARK', mode: save, nfmask, ctmask };
-        if (x.op === undefined) throw new Fail(at.col, 'CONNMARK: one of the --set-xmark, --{and,or,xor,set}-mark options is required');
+        if (x.op === undefined)
+          throw new Fail(at.col, 'CONNMARK: one of the --set-xmark, --{and,or,xor,set}-mark options is required');
         return { kind: 'CONNMARK', mode: 'set', value: x.op.value, mask: x.op.mask };
       },
     };

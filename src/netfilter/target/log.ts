@@ -49,7 +49,8 @@ export const log: TargetExtension<LogTarget> = {
       apply(o, [t]) {
         switch (o) {
           case 'log-prefix':
-            if (t!.text.length === 0 || t!.text.length > 29) throw new Fail(t!.col, 'LOG: --log-prefix takes 1..29 characters');
+            if (t!.text.length === 0 || t!.text.length > 29)
+              throw new Fail(t!.col, 'LOG: --log-prefix takes 1..29 characters');
             prefix = t!.text;
             break;
           case 'log-level': {

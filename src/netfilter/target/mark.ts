@@ -59,7 +59,11 @@ export const markTarget: TargetExtension<MarkTarget> = {
   verdict: 'continue',
   parser(at: Tok): ExtParser<MarkTarget> {
     const x: XmarkOptions = new XmarkOptions((tok) => {
-      if (x.op !== undefined) throw new Fail(tok.col, 'MARK: only one of --set-xmark, --set-mark, --and-mark, --or-mark, --xor-mark may be given');
+      if (x.op !== undefined)
+        throw new Fail(
+          tok.col,
+          'MARK: only one of --set-xmark, --set-mark, --and-mark, --or-mark, --xor-mark may be given',
+        );
     });
     return {
       opts: XMARK_OPTS,
@@ -67,7 +71,8 @@ export const markTarget: TargetExtension<MarkTarget> = {
         x.apply(o, t, tok);
       },
       finish() {
-        if (x.op === undefined) throw new Fail(at.col, 'MARK: one of the --set-xmark, --{and,or,xor,set}-mark options is required');
+        if (x.op === undefined)
+          throw new Fail(at.col, 'MARK: one of the --set-xmark, --{and,or,xor,set}-mark options is required');
         return { kind: 'MARK', value: x.op.value, mask: x.op.mask };
       },
     };

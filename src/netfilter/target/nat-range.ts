@@ -66,7 +66,12 @@ export function printNatRange(r: NatRange, skipColon: boolean): string {
  * iptables' checks of a NAT target: nat table only, the built-in chains of its direction, and a
  * port range only with a protocol that has ports (`portsTok` is the word that gave ports).
  */
-export function checkNatRule(kind: 'DNAT' | 'SNAT' | 'MASQUERADE', ctx: ParseContext, at: Tok, portsTok: Tok | undefined): void {
+export function checkNatRule(
+  kind: 'DNAT' | 'SNAT' | 'MASQUERADE',
+  ctx: ParseContext,
+  at: Tok,
+  portsTok: Tok | undefined,
+): void {
   if (ctx.table !== 'nat') throw new Fail(at.col, `${kind} is only valid in the nat table`);
   if (ctx.builtinChain) {
     const ok = kind === 'DNAT' ? ['PREROUTING', 'OUTPUT'] : ['POSTROUTING', 'INPUT'];

@@ -38,7 +38,11 @@ export const drop: TargetExtension<DropTarget> = {
       opts: {},
       apply() {},
       finish(ctx) {
-        if (ctx.table === 'nat') throw new Fail(at.col, 'the "nat" table is not intended for filtering, the use of DROP is therefore inhibited');
+        if (ctx.table === 'nat')
+          throw new Fail(
+            at.col,
+            'the "nat" table is not intended for filtering, the use of DROP is therefore inhibited',
+          );
         return { kind: 'DROP' };
       },
     };

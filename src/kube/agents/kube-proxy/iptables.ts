@@ -172,7 +172,7 @@ interface TopRules {
   readonly filterNodePorts: readonly Rule[];
 }
 
-/** kube-proxy (iptables mode) as a writer of every node's rules; also its view of the Services for traces and checks. */
+/** kube-proxy (iptables mode) as a writer of every node's rules; also its Service view for traces. */
 export class KubeProxyIptables implements RulesWriter {
   readonly agent = 'kube-proxy';
   /** Service ports in processing order (sorted by name, then protocol). */
@@ -203,7 +203,8 @@ export class KubeProxyIptables implements RulesWriter {
     options: KubeProxyIptablesOptions,
   ) {
     const npa = options.nodePortAddresses;
-    const containsLoopback = npa === undefined || (npa !== 'primary' && npa.some((c) => inPrefix(0x7f00_0001, c.addr, c.len)));
+    const containsLoopback =
+      npa === undefined || (npa !== 'primary' && npa.some((c) => inPrefix(0x7f00_0001, c.addr, c.len)));
     this.opt = {
       masqueradeAll: options.masqueradeAll ?? false,
       localhostNodePorts: (options.localhostNodePorts ?? true) && containsLoopback,
@@ -377,7 +378,12 @@ export class KubeProxyIptables implements RulesWriter {
             L4(sp.protocol),
             P(sp.protoNum),
           ],
-          { kind: 'DNAT', range: { ips: { min: ep.ip, max: ep.ip }, ports: { min: ep.port, max: ep.port } }, random: false, persistent: false },
+          {
+            kind: 'DNAT',
+            range: { ips: { min: ep.ip, max: ep.ip }, ports: { min: ep.port, max: ep.port } },
+            random: false,
+            persistent: false,
+          },
         ),
       ]);
       this.sepCache.set(k, c);
@@ -394,7 +400,9 @@ export class KubeProxyIptables implements RulesWriter {
         rules.push(R([C(`masquerade traffic for ${sp.name} external destinations`)], J('KUBE-MARK-MASQ')));
       } else {
         rules.push(R([C(`pod traffic for ${sp.name} external destinations`), S(this.model.clusterCIDR)], J(svc)));
-        rules.push(R([C(`masquerade LOCAL traffic for ${sp.name} external destinations`), SRC_LOCAL], J('KUBE-MARK-MASQ')));
+        rules.push(
+          R([C(`masquerade LOCAL traffic for ${sp.name} external destinations`), SRC_LOCAL], J('KUBE-MARK-MASQ')),
+        );
         rules.push(R([C(`route LOCAL traffic for ${sp.name} external destinations`), SRC_LOCAL], J(svc)));
       }
       if (hasExternalEndpoints) rules.push(R([], J(sp.externalPolicyLocal ? sp.chains.svl : svc)));
@@ -405,7 +413,9 @@ export class KubeProxyIptables implements RulesWriter {
   private fwChainObj(sp: ServicePortInfo, allowFromNode: boolean): Chain {
     return this.cached(`fw\0${sp.index}\0${allowFromNode}`, () => {
       const cm = C(`${sp.name} loadbalancer IP`);
-      const rules: Rule[] = sp.loadBalancerSourceRanges.map((c) => R([cm, S({ addr: c.addr, len: c.len })], J(sp.chains.ext)));
+      const rules: Rule[] = sp.loadBalancerSourceRanges.map((c) =>
+        R([cm, S({ addr: c.addr, len: c.len })], J(sp.chains.ext)),
+      );
       if (allowFromNode) for (const lb of sp.loadBalancerIPs) rules.push(R([cm, S(host(lb))], J(sp.chains.ext)));
       rules.push(R([C(`other traffic to ${sp.name} will be dropped by KUBE-PROXY-FIREWALL`)]));
       return userChain(sp.chains.fw, rules);
@@ -453,24 +463,31 @@ export class KubeProxyIptables implements RulesWriter {
     const filterExternal: Rule[] = [];
     const proxyFirewall: Rule[] = [];
     for (const eip of sp.externalIPs) {
-      if (sp.hasEndpoints) natExternal.push(R([C(`${sp.name} external IP`), dport, proto, D(host(eip))], J(extChainName)));
+      if (sp.hasEndpoints)
+        natExternal.push(R([C(`${sp.name} external IP`), dport, proto, D(host(eip))], J(extChainName)));
       if (extTarget !== undefined) filterExternal.push(R([C(extComment), dport, proto, D(host(eip))], extTarget));
     }
     for (const lb of sp.loadBalancerIPs) {
-      if (sp.hasEndpoints) natExternal.push(R([C(`${sp.name} loadbalancer IP`), dport, proto, D(host(lb))], J(lbChain)));
+      if (sp.hasEndpoints)
+        natExternal.push(R([C(`${sp.name} loadbalancer IP`), dport, proto, D(host(lb))], J(lbChain)));
       if (sp.usesFirewallChain) {
-        proxyFirewall.push(R([C(`${sp.name} traffic not accepted by ${sp.chains.fw}`), dport, proto, D(host(lb))], DROP));
+        proxyFirewall.push(
+          R([C(`${sp.name} traffic not accepted by ${sp.chains.fw}`), dport, proto, D(host(lb))], DROP),
+        );
       }
     }
     if (extTarget !== undefined) {
-      for (const lb of sp.loadBalancerIPs) filterExternal.push(R([C(extComment), dport, proto, D(host(lb))], extTarget));
+      for (const lb of sp.loadBalancerIPs)
+        filterExternal.push(R([C(extComment), dport, proto, D(host(lb))], extTarget));
     }
     const natNodePorts: Rule[] = [];
     if (sp.nodePort !== 0) {
       const np = L4(sp.protocol, sp.nodePort);
       if (sp.hasEndpoints) {
         if (this.opt.localhostNodePorts && this.opt.nfacct) {
-          natNodePorts.push(R([C(sp.name), np, proto, D(LOOPBACK), { kind: 'nfacct', name: NFACCT_LOCALHOST_NP }], J(extChainName)));
+          natNodePorts.push(
+            R([C(sp.name), np, proto, D(LOOPBACK), { kind: 'nfacct', name: NFACCT_LOCALHOST_NP }], J(extChainName)),
+          );
         }
         natNodePorts.push(R([C(sp.name), np, proto], J(extChainName)));
       }
@@ -478,12 +495,19 @@ export class KubeProxyIptables implements RulesWriter {
     }
     const filterNodePorts: Rule[] = [];
     if (sp.healthCheckNodePort !== 0) {
-      filterNodePorts.push(R([C(`${sp.name} health check node port`), L4('tcp', sp.healthCheckNodePort), P(6)], ACCEPT));
+      filterNodePorts.push(
+        R([C(`${sp.name} health check node port`), L4('tcp', sp.healthCheckNodePort), P(6)], ACCEPT),
+      );
     }
     return {
-      natClusterIP: v.hasInternalEndpoints ? R([C(`${sp.name} cluster IP`), dport, proto, D(host(sp.clusterIP))], J(v.internalChain!)) : undefined,
+      natClusterIP: v.hasInternalEndpoints
+        ? R([C(`${sp.name} cluster IP`), dport, proto, D(host(sp.clusterIP))], J(v.internalChain!))
+        : undefined,
       natExternal,
-      filterClusterIP: filterTarget !== undefined ? R([C(filterComment), dport, proto, D(host(sp.clusterIP))], filterTarget) : undefined,
+      filterClusterIP:
+        filterTarget !== undefined
+          ? R([C(filterComment), dport, proto, D(host(sp.clusterIP))], filterTarget)
+          : undefined,
       filterExternal,
       proxyFirewall,
       natNodePorts,
@@ -581,8 +605,14 @@ export class KubeProxyIptables implements RulesWriter {
         R([C('kubernetes forwarding rules'), mark], ACCEPT),
         R([C('kubernetes forwarding conntrack rule'), CT_REL_EST], ACCEPT),
       ]),
-      userChain('KUBE-NODEPORTS', this.topBase.flatMap((t) => t.filterNodePorts)),
-      userChain('KUBE-PROXY-FIREWALL', this.topBase.flatMap((t) => t.proxyFirewall)),
+      userChain(
+        'KUBE-NODEPORTS',
+        this.topBase.flatMap((t) => t.filterNodePorts),
+      ),
+      userChain(
+        'KUBE-PROXY-FIREWALL',
+        this.topBase.flatMap((t) => t.proxyFirewall),
+      ),
       userChain('KUBE-PROXY-CANARY', []),
     ];
     // NodePorts on localhost need route_localnet, whose hole this rule closes (kubelet writes the same rule)
@@ -591,7 +621,10 @@ export class KubeProxyIptables implements RulesWriter {
     const nat: Chain[] = [];
     if (o.nodePortAddresses === undefined) nat.push(this.natServices(none, undefined));
     nat.push(
-      userChain('KUBE-NODEPORTS', this.topBase.flatMap((t) => t.natNodePorts)),
+      userChain(
+        'KUBE-NODEPORTS',
+        this.topBase.flatMap((t) => t.natNodePorts),
+      ),
       userChain('KUBE-POSTROUTING', [
         R([{ kind: 'mark', invert: true, value: o.mark, mask: o.mark }], RETURN),
         R([], { kind: 'MARK', value: o.mark, mask: 0 }),
@@ -617,9 +650,18 @@ export class KubeProxyIptables implements RulesWriter {
           {
             chain: 'INPUT',
             position: 'prepend',
-            rules: [KUBE_FIREWALL_JUMP, proxyFw, R([C('kubernetes health check service ports')], J('KUBE-NODEPORTS')), extSvc],
+            rules: [
+              KUBE_FIREWALL_JUMP,
+              proxyFw,
+              R([C('kubernetes health check service ports')], J('KUBE-NODEPORTS')),
+              extSvc,
+            ],
           },
-          { chain: 'FORWARD', position: 'prepend', rules: [proxyFw, R([C('kubernetes forwarding rules')], J('KUBE-FORWARD')), svcPortals, extSvc] },
+          {
+            chain: 'FORWARD',
+            position: 'prepend',
+            rules: [proxyFw, R([C('kubernetes forwarding rules')], J('KUBE-FORWARD')), svcPortals, extSvc],
+          },
           { chain: 'OUTPUT', position: 'prepend', rules: [KUBE_FIREWALL_JUMP, proxyFw, svcPortals] },
         ],
         chains: filter,
@@ -629,7 +671,11 @@ export class KubeProxyIptables implements RulesWriter {
         builtin: [
           { chain: 'PREROUTING', position: 'prepend', rules: [portals] },
           { chain: 'OUTPUT', position: 'prepend', rules: [portals] },
-          { chain: 'POSTROUTING', position: 'prepend', rules: [R([C('kubernetes postrouting rules')], J('KUBE-POSTROUTING'))] },
+          {
+            chain: 'POSTROUTING',
+            position: 'prepend',
+            rules: [R([C('kubernetes postrouting rules')], J('KUBE-POSTROUTING'))],
+          },
         ],
         chains: nat,
       },
@@ -677,13 +723,19 @@ export class KubeProxyIptables implements RulesWriter {
       nat(this.cached(`natsvc\0${itpKey}\0${npKey}`, () => this.natServices(localItp, node)));
     }
     if (itpKey !== this.sharedKeys.filterServices) {
-      sink.add('filter', this.cached(`filtersvc\0${itpKey}`, () => this.filterServices(localItp)));
+      sink.add(
+        'filter',
+        this.cached(`filtersvc\0${itpKey}`, () => this.filterServices(localItp)),
+      );
     }
     const etpLocal = [...localAny].filter((i) => this.servicePorts[i]!.externalPolicyLocal);
     const etpKey = etpLocal.join(',');
     if (etpKey !== this.sharedKeys.external) {
       const set = new Set(etpLocal);
-      sink.add('filter', this.cached(`extsvc\0${etpKey}`, () => this.filterExternal(set)));
+      sink.add(
+        'filter',
+        this.cached(`extsvc\0${etpKey}`, () => this.filterExternal(set)),
+      );
     }
   }
 }

@@ -80,7 +80,6 @@ export interface NodeServicePort {
   readonly usesLocalChain: boolean;
 }
 
-
 function ipStr(ip: number): string {
   return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
 }
@@ -91,7 +90,9 @@ export function compareStr(a: string, b: string): number {
 }
 
 function serviceExternallyAccessible(svc: ServiceModel): boolean {
-  return svc.type === 'LoadBalancer' || svc.type === 'NodePort' || (svc.type === 'ClusterIP' && svc.externalIPs.length > 0);
+  return (
+    svc.type === 'LoadBalancer' || svc.type === 'NodePort' || (svc.type === 'ClusterIP' && svc.externalIPs.length > 0)
+  );
 }
 
 /** Every service port kube-proxy programs, sorted by name then protocol, with its endpoints. */
@@ -112,7 +113,16 @@ export function collectServicePorts(model: ClusterModel): ServicePortInfo[] {
     const externalPolicyLocal = svcAccessible && svc.externalTrafficPolicy === 'Local';
     const internalPolicyLocal = svc.internalTrafficPolicy === 'Local';
     for (const p of svc.ports) {
-      drafts.push(makeServicePort(svc, p, clusterIP, externalPolicyLocal, internalPolicyLocal, slicesBySvc.get(`${svc.namespace}/${svc.name}`) ?? []));
+      drafts.push(
+        makeServicePort(
+          svc,
+          p,
+          clusterIP,
+          externalPolicyLocal,
+          internalPolicyLocal,
+          slicesBySvc.get(`${svc.namespace}/${svc.name}`) ?? [],
+        ),
+      );
     }
   }
   drafts.sort((a, b) => compareStr(a.name, b.name) || compareStr(a.protocol, b.protocol));
@@ -188,7 +198,13 @@ function makeServicePort(
   };
 }
 
-function addEndpoint(byKey: Map<string, EndpointInfo>, ep: EndpointModel, port: number, spn: string, protocol: Protocol): void {
+function addEndpoint(
+  byKey: Map<string, EndpointInfo>,
+  ep: EndpointModel,
+  port: number,
+  spn: string,
+  protocol: Protocol,
+): void {
   const key = `${ipStr(ep.ip)}:${port}`;
   const old = byKey.get(key);
   if (old !== undefined && (old.ready || !ep.ready)) return;
@@ -214,7 +230,10 @@ export function localEndpointsOf(sp: ServicePortInfo, local: readonly EndpointIn
 }
 
 /** The node-dependent decisions of syncProxyRules for a port, given whether the node has local endpoints. */
-export function nodeFlags(sp: ServicePortInfo, hasLocal: boolean): { hasInternalEndpoints: boolean; hasExternalEndpoints: boolean; internalChain: string | undefined } {
+export function nodeFlags(
+  sp: ServicePortInfo,
+  hasLocal: boolean,
+): { hasInternalEndpoints: boolean; hasExternalEndpoints: boolean; internalChain: string | undefined } {
   const hasInternalEndpoints = sp.hasEndpoints && (!sp.internalPolicyLocal || hasLocal);
   const hasExternalEndpoints = sp.hasEndpoints && (!sp.externalPolicyLocal || hasLocal);
   const internalChain = hasInternalEndpoints ? (sp.internalPolicyLocal ? sp.chains.svl : sp.chains.svc) : undefined;
