@@ -12,7 +12,7 @@ import type { Ipv4Addr } from '../wire/addr.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, Ipv4View } from '../wire/ipv4.js';
 import type { NetDevice } from '../net/device.js';
 import type { Packet } from '../net/packet.js';
-import type { NfHook } from '../net/stack.js';
+import { NfHook } from '../net/stack.js';
 import { CtInfo } from './conntrack.js';
 import type { Netfilter } from './engine.js';
 import type { TableName, Target } from './rules.js';
@@ -85,7 +85,7 @@ export interface EvalContext {
 
 /** The engine's hook state: mutable, reused for every hook run at its nesting level. */
 export class HookState implements NfHookState {
-  hook: NfHook = 0 as NfHook;
+  hook: NfHook = NfHook.PreRouting;
   in: NetDevice | null = null;
   out: NetDevice | null = null;
   inName = '';
