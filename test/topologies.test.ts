@@ -72,7 +72,7 @@ describe('example topologies', () => {
   });
 
   test('externalname.yaml and statefulset.yaml: ExternalName and headless Services have no kube-proxy rules', async () => {
-    const { buildClusterRules } = await import('../src/kube/proxy/generate.js');
+    const { buildClusterRules } = await import('../src/kube/agents/node-rules.js');
     const { formatIptablesSave } = await import('../src/netfilter/iptables-save.js');
     const rulesOf = (f: string): string => {
       const m = loadTopologyPath(join('topologies', f)).model!;

@@ -5,7 +5,7 @@ export { resolveFlow, resolveServiceTarget, findService, probeModel, traceArgs, 
 export type { FlowSpec, ResolvedFlow, ServiceTarget, ServiceVia, Duration } from './flow.js';
 export { simulate } from './simulate.js';
 export type { SimulateOptions, SimulationResult } from './simulate.js';
-export { flowResult, translationsOf, dropsOf, rulesOfNfHop, innermostIp, NetworkIndex } from './results.js';
+export { flowResult, translationsOf, dropsOf, innermostIp, NetworkIndex } from './results.js';
 export type { FlowResult, FlowSource, FlowDestination, ServiceAddressKind, Backend, AttemptResult, Translation, Drop, PacketRecord } from './results.js';
 export { nodeRules, clusterRulesText, parseRules, mutateRules, ruleMutation, RulesError } from './rules.js';
 export type { RuleMutation } from './rules.js';

@@ -10,8 +10,9 @@ import type { NetNs } from '../net/netns.js';
 import type { ProbeReport } from './simulation.js';
 import type { ProbeAttempt } from '../apps/probe.js';
 import type { Resolution } from '../apps/resolver.js';
-import type { DropEvent, HopEvent } from '../events/hop.js';
-import { dropText, hopText } from '../trace/hop-text.js';
+import type { DropDetail, DropEvent, DropReason, HopEvent, RuleRef, TupleRef } from '../events/hop.js';
+import type { FlowRecord, RecordedBinding } from '../events/tracer.js';
+import { dropText } from '../trace/hop-text.js';
 import type { FrameDissection, IpDissection } from '../wire/dissect.js';
 import { isMalformed } from '../wire/dissect.js';
 import { formatIpv4, parseIpv4 } from '../wire/addr.js';
@@ -93,11 +94,15 @@ export interface Translation {
   readonly from: string;
   readonly to: string;
   /** The nat hook that decided it (`nat/PREROUTING`, `nat/OUTPUT`, `nat/POSTROUTING`). */
-  readonly hook: string | undefined;
-  /** The rules that matched on the way, `CHAIN#n "comment"`, the deciding one last. */
-  readonly rules: readonly string[];
+  readonly hook: string;
+  /** The rules the packet matched in the nat table on the way, the deciding one last. */
+  readonly rules: readonly RuleRef[];
   /** Decided for a bridged frame (br_netfilter). */
   readonly bridged: boolean;
+  /** MASQUERADE: the device whose address the source took. */
+  readonly device: string | undefined;
+  /** What replies look like once the binding is in place. */
+  readonly reply: TupleRef;
 }
 
 /** A packet of the flow that was dropped. */
@@ -106,7 +111,12 @@ export interface Drop {
   readonly where: string;
   readonly dev: string | undefined;
   readonly packet: number | undefined;
-  readonly reason: string;
+  /** Linux's `SKB_DROP_REASON_*` name where one fits. */
+  readonly reason: DropReason;
+  /** The particulars (which route, which MTU, which rule table…). */
+  readonly detail: DropDetail;
+  /** The particulars in words, as the trace prints them after `drop:`. */
+  readonly description: string;
 }
 
 /** A frame of the flow as a device sent or received it, decoded, with the device's MTU. */
@@ -141,15 +151,15 @@ export interface FlowResult {
   readonly delivered: boolean;
   /** The distinct endpoints that answered, in order of first answer. */
   readonly backends: readonly Backend[];
-  /** NAT bindings made for the flow (empty without tracing). */
+  /** NAT bindings made for the flow's connections (recorded whether or not the run was traced). */
   readonly translations: readonly Translation[];
-  /** Packets of the flow that were dropped (empty without tracing). */
+  /** Packets of the flow that were dropped (recorded whether or not the run was traced). */
   readonly drops: readonly Drop[];
   /** The flow's hop events, in order (empty without tracing). */
   readonly hops: readonly HopEvent[];
   /** Frames of the flow sent and received by devices (empty without tracing). */
   readonly packets: readonly PacketRecord[];
-  /** Whether hop events were recorded (trace on): translations, drops, hops and packets depend on it. */
+  /** Whether hop events were recorded (trace on): `hops` and `packets` depend on it. */
   readonly traced: boolean;
   /** The probe report, as `podnet trace --json` prints it under `result`. */
   readonly report: ProbeReport;
@@ -276,56 +286,40 @@ export class NetworkIndex {
   }
 }
 
-const NF_TEXT = /^iptables (\w+)\/(\w+)( \(bridged\))?: (.*?)(?: ⇒ (.*))?$/;
-const RULE_TOKEN = /[^\s"→]+#\d+(?: "[^"]*")?/g;
-const BINDING = /^conntrack (DNAT|SNAT|MASQUERADE) binding: (?:source )?(\S+) → (\S+?)[;,]?(?: |$)/;
-
-/** The rules a netfilter hop event lists (`CHAIN#n "comment"`), in order. */
-export function rulesOfNfHop(text: string): { table: string; chain: string; bridged: boolean; rules: string[]; verdict: string | undefined } | undefined {
-  const m = NF_TEXT.exec(text);
-  if (m === null) return undefined;
-  return { table: m[1]!, chain: m[2]!, bridged: m[3] !== undefined, rules: m[4]!.match(RULE_TOKEN) ?? [], verdict: m[5] };
+/** A NAT binding of a recorded flow (or found among hop events) as a result. */
+function translationOf(b: RecordedBinding): Translation {
+  return {
+    t: b.t,
+    where: b.where,
+    packet: b.pkt,
+    kind: b.type,
+    from: b.from,
+    to: b.to,
+    hook: `nat/${b.hook}`,
+    rules: b.rules,
+    bridged: b.bridged,
+    device: b.device,
+    reply: b.reply,
+  };
 }
 
-/** The NAT bindings among a flow's hop events, each with the nat rules that led to it. */
-export function translationsOf(hops: readonly HopEvent[]): Translation[] {
+/** The NAT bindings among hop events (a flow's result has them whether or not it was traced). */
+export function translationsOf(events: readonly HopEvent[]): Translation[] {
   const out: Translation[] = [];
-  for (let i = 0; i < hops.length; i++) {
-    const h = hops[i]!;
-    if (h.kind !== 'nat') continue;
-    const m = BINDING.exec(hopText(h));
-    if (m === null) continue;
-    // the nat chain traversal that chose this binding is the latest nf event of the same packet there
-    let nf: ReturnType<typeof rulesOfNfHop>;
-    for (let j = i - 1; j >= 0; j--) {
-      const e = hops[j]!;
-      if (e.kind !== 'nf' || e.pkt !== h.pkt || e.where !== h.where) continue;
-      const r = rulesOfNfHop(hopText(e));
-      if (r?.table === 'nat') {
-        nf = r;
-        break;
-      }
-    }
-    out.push({
-      t: h.t,
-      where: h.where,
-      packet: h.pkt,
-      kind: m[1] as Translation['kind'],
-      from: m[2]!,
-      to: m[3]!,
-      hook: nf === undefined ? undefined : `nat/${nf.chain}`,
-      rules: nf?.rules ?? [],
-      bridged: nf?.bridged ?? false,
-    });
-  }
+  for (const e of events) if (e.kind === 'nat' && e.what === 'binding') out.push(translationOf(e));
   return out;
 }
 
-/** The drops among a flow's hop events. */
-export function dropsOf(hops: readonly HopEvent[]): Drop[] {
-  return hops
-    .filter((h): h is DropEvent => h.kind === 'drop')
-    .map((h) => ({ t: h.t, where: h.where, dev: h.dev, packet: h.pkt, reason: dropText(h.detail) }));
+/** A dropped packet as a result. */
+function dropOf(d: DropEvent): Drop {
+  return { t: d.t, where: d.where, dev: d.dev, packet: d.pkt, reason: d.reason, detail: d.detail, description: dropText(d.detail) };
+}
+
+/** The drops among hop events (a flow's result has them whether or not it was traced). */
+export function dropsOf(events: readonly HopEvent[]): Drop[] {
+  const out: Drop[] = [];
+  for (const e of events) if (e.kind === 'drop') out.push(dropOf(e));
+  return out;
 }
 
 /** The innermost IPv4 header of a frame (inside VXLAN when encapsulated). */
@@ -346,6 +340,8 @@ export function flowResult(args: {
   readonly report: ProbeReport;
   readonly sourceNs: NetNs;
   readonly hops: readonly HopEvent[] | undefined;
+  /** The flow's NAT bindings and drops, recorded while it ran. */
+  readonly record: FlowRecord;
   readonly net: NetworkIndex;
 }): FlowResult {
   const { report, flow } = args;
@@ -406,8 +402,8 @@ export function flowResult(args: {
     deliveredCount: report.delivered,
     delivered: sent > 0 && report.delivered === sent,
     backends,
-    translations: translationsOf(hops),
-    drops: dropsOf(hops),
+    translations: args.record.bindings.map(translationOf),
+    drops: args.record.drops.map(dropOf),
     hops,
     packets,
     traced: args.hops !== undefined,

@@ -10,7 +10,7 @@ import type { Ruleset } from '../netfilter/rules.js';
 import { Simulation } from './simulation.js';
 import type { ProbeReport } from './simulation.js';
 import type { HopEvent } from '../events/hop.js';
-import type { CapturePoint, CaptureSink, HopSink, PacketNotes } from '../events/tracer.js';
+import type { CapturePoint, CaptureSink, FlowRecord, HopSink, PacketNotes } from '../events/tracer.js';
 import { MemoryCapture } from '../trace/memory-capture.js';
 import { PointFilter } from '../trace/capture-sink.js';
 import { isClusterModel, loadTopology } from './topology.js';
@@ -119,7 +119,12 @@ export function simulate(input: ClusterModel | TopologyInput, opts: SimulateOpti
   const resolved: ResolvedFlow[] = opts.flows.map((f) => resolveFlow(model, f));
   // as podnet run runs a Scenario: every probe is resolved first (flow ids in order), then each runs after the previous
   const specs = resolved.map((f) => simulation.specFor(probeModel(f)));
-  const reports: ProbeReport[] = specs.map((spec) => simulation.runSpecs([spec])[0]!);
+  const records: FlowRecord[] = [];
+  const reports: ProbeReport[] = specs.map((spec) => {
+    const report = simulation.runSpecs([spec])[0]!;
+    records.push(simulation.flowRecord(spec.flow));
+    return report;
+  });
   const net = new NetworkIndex(simulation.network);
   const events = log?.events ?? [];
   const byFlow = new Map<number, HopEvent[]>();
@@ -132,7 +137,7 @@ export function simulate(input: ClusterModel | TopologyInput, opts: SimulateOpti
     }
   }
   const flows = reports.map((report, index) =>
-    flowResult({ index, flow: resolved[index]!, report, sourceNs: specs[index]!.fromNs, hops: log === undefined ? undefined : (byFlow.get(report.flow) ?? []), net }),
+    flowResult({ index, flow: resolved[index]!, report, sourceNs: specs[index]!.fromNs, hops: log === undefined ? undefined : (byFlow.get(report.flow) ?? []), record: records[index]!, net }),
   );
   const needCapture = (): MemoryCapture => {
     if (capture === undefined) throw new Error('no frames were captured: simulate with { capture: true }');

@@ -6,7 +6,7 @@ import type { Ipv4Addr } from '../wire/addr.js';
 import { formatIpv4, parseIpv4 } from '../wire/addr.js';
 import { NS_PER_S } from '../sim/time.js';
 import type { Nanos } from '../sim/time.js';
-import type { CaptureSink, HopSink } from '../events/tracer.js';
+import type { CaptureSink, FlowRecord, HopSink } from '../events/tracer.js';
 import type { NetNs } from '../net/netns.js';
 import type { ClusterModel, ProbeModel, ProbeProtocol } from '../kube/model.js';
 import { podDisplayName } from '../kube/model.js';
@@ -228,9 +228,14 @@ export class Simulation {
     return this.runSpecs(specs, until);
   }
 
-  /** Runs resolved probe specs (see runProbes). */
+  /**
+   * Runs resolved probe specs (see runProbes). Each probe's NAT bindings and drops are recorded
+   * while it runs, traced or not: {@link flowRecord} hands them out until the next run starts.
+   */
   runSpecs(specs: readonly ProbeSpec[], until?: Nanos): ProbeReport[] {
     const world = this.network.world;
+    world.tracer.forgetRecords();
+    for (const spec of specs) world.tracer.record(spec.flow);
     const t0 = world.now;
     let remaining = specs.length;
     const results: ProbeResult[] = new Array(specs.length);
@@ -260,6 +265,11 @@ export class Simulation {
     const node = [...this.network.nodes.values()].find((n) => n.ns === src.ns);
     const hosts = node === undefined ? [{ address: 0x7f000001, names: ['localhost'] }] : [{ address: 0x7f000001, names: ['localhost'] }, { address: node.model.ip, names: [node.model.name] }];
     return { conf: hostResolvConf(this.model), hosts, flow, tag };
+  }
+
+  /** The NAT bindings and drops of a probe of the last run (once: they are handed over, not kept). */
+  flowRecord(flow: number): FlowRecord {
+    return this.network.world.tracer.takeRecord(flow);
   }
 
   /** A fresh flow id (for traffic the caller starts itself, e.g. `podnet dig`). */

@@ -1,6 +1,6 @@
 /** `podnet rules`: print a node's iptables-save, as kube-proxy and flannel would have written it. */
 import type { CommandModule } from 'yargs';
-import { buildClusterRules } from '../kube/proxy/generate.js';
+import { buildClusterRules } from '../kube/agents/node-rules.js';
 import { formatIptablesSave } from '../netfilter/iptables-save.js';
 import type { TableName } from '../netfilter/rules.js';
 import { EXIT, UsageError, loadModel, out } from './common.js';

@@ -3,7 +3,8 @@ import type { CommandModule } from 'yargs';
 import { Simulation, ProbeError } from '../api/simulation.js';
 import type { ProbeModel, ProbeProtocol } from '../kube/model.js';
 import { parseDuration } from '../sim/time.js';
-import { HOP_HEADER, JsonHopSink, TextHopSink } from '../trace/format.js';
+import { HOP_HEADER, HOP_SCHEMA, JsonHopSink, TextHopSink } from '../trace/format.js';
+import { ruleText } from '../trace/hop-text.js';
 import { formatProbeOutcome } from './report.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { HopSink, CaptureSink } from '../events/tracer.js';
@@ -197,7 +198,7 @@ function runTrace(args: TraceArgs): number {
       out(
         JSON.stringify(
           {
-            schema: 'podnet.trace/v1',
+            schema: HOP_SCHEMA,
             topology: name,
             seed,
             probe: { name: probe.name, from: probe.from, to: probe.to, protocol: probe.protocol, port: spec.port ?? null, count: probe.count },
@@ -215,7 +216,7 @@ function runTrace(args: TraceArgs): number {
         out('');
         out(`every way through ${a.node} nat/${a.hook} for ${a.flow}:`);
         for (const p of a.paths) {
-          out(`  ${(p.probability * 100).toFixed(9).padStart(13)} %  ${p.nat ? formatTarget(p.nat).trim() : p.verdict}   via ${p.rules.join(' → ') || '(no rule)'}`);
+          out(`  ${(p.probability * 100).toFixed(9).padStart(13)} %  ${p.nat ? formatTarget(p.nat).trim() : p.verdict}   via ${p.rules.map(ruleText).join(' → ') || '(no rule)'}`);
         }
       }
       out('');

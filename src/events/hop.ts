@@ -290,8 +290,6 @@ export type FragEvent = HopBase & { readonly kind: 'frag' } & (
 
 // ───────────────────────────── netfilter ─────────────────────────────
 
-/** How a netfilter traversal ended. */
-export type NfVerdict = 'ACCEPT' | 'DROP' | 'REJECT' | 'DNAT' | 'SNAT' | 'MASQUERADE';
 
 /** A netfilter event: a table traversal, or what an extension or br_netfilter did. */
 export type NfEvent = HopBase & { readonly kind: 'nf' } & (
@@ -304,10 +302,14 @@ export type NfEvent = HopBase & { readonly kind: 'nf' } & (
         readonly bridged: boolean;
         /** The rules that matched, in order. */
         readonly rules: readonly RuleRef[];
-        readonly verdict: NfVerdict;
+        /** How the traversal ended for the packet (a NAT target accepts it). */
+        readonly verdict: 'ACCEPT' | 'DROP';
         /** The built-in chain's policy decided (no rule did). */
         readonly policy: boolean;
-        /** The deciding target as iptables-save writes it (`-j DNAT --to-destination 10.244.1.2:8080`), for REJECT and NAT. */
+        /**
+         * The deciding rule's target as its extension names it (`ACCEPT`, `REJECT --reject-with
+         * icmp-port-unreachable`, `-j DNAT --to-destination 10.244.1.2:8080`); none for a policy.
+         */
         readonly target: string | undefined;
       }
     | { readonly what: 'defrag'; readonly len: number; readonly largest: number }
@@ -326,15 +328,12 @@ export type NfEvent = HopBase & { readonly kind: 'nf' } & (
         readonly inPort: string | undefined;
       }
     | { readonly what: 'dnat-routed'; readonly dst: string }
-    | LegacyText
+    | {
+        readonly what: 'extension';
+        /** What an extension registered from outside podnet said (its own words). */
+        readonly message: string;
+      }
   );
-
-/** Transitional: a netfilter event still described only by its text (being replaced by typed kinds). */
-export interface LegacyText {
-  readonly what: 'text';
-  readonly text: string;
-  readonly data: Readonly<Record<string, string | number | boolean>> | undefined;
-}
 
 /** Conntrack and NAT. */
 export type NatEvent = HopBase & { readonly kind: 'nat' } & (
@@ -359,7 +358,6 @@ export type NatEvent = HopBase & { readonly kind: 'nat' } & (
         readonly to: string;
       }
     | { readonly what: 'related'; readonly before: TupleRef; readonly after: TupleRef }
-    | LegacyText
   );
 
 /** A NAT mapping conntrack decided on a connection's first packet. */

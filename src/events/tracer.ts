@@ -114,6 +114,11 @@ export class Tracer {
     return this.recorded.size !== 0 && this.recorded.has(flow);
   }
 
+  /** Stops keeping every flow's bindings and drops (those nobody took are dropped). */
+  forgetRecords(): void {
+    this.recorded.clear();
+  }
+
   /** Stops keeping a flow's bindings and drops and returns them. */
   takeRecord(flow: number): FlowRecord {
     const r = this.recorded.get(flow) ?? { bindings: [], drops: [] };

@@ -15,14 +15,15 @@ import { NfHook } from '../net/stack.js';
 import { fragmentPacket } from '../net/frag.js';
 import { NUD_CONNECTED, Nud, nudName } from '../net/neigh.js';
 import type { Netfilter } from './engine.js';
+import type { BodyOf } from '../events/hop.js';
 
 
 /** The br_netfilter glue between a bridge and its host netns's netfilter. */
 export class BrNetfilter implements BridgeNetfilter {
   constructor(private readonly nf: Netfilter) {}
 
-  private note(pkt: Packet, br: BridgeDevice, text: string): void {
-    br.ns.trace({ kind: 'nf', what: 'text', text, data: undefined }, pkt, br.name);
+  private note(pkt: Packet, br: BridgeDevice, body: BodyOf<'nf'>): void {
+    br.ns.trace(body, pkt, br.name);
   }
 
   preRouting(br: BridgeDevice, inPort: BridgePort, pkt: Packet): Packet | null {
@@ -45,7 +46,10 @@ export class BrNetfilter implements BridgeNetfilter {
       // bridge on) needs an entry that is NUD_CONNECTED and has a hardware-header cache, i.e. one
       // the host stack has already transmitted through
       if (n !== undefined && n.state & NUD_CONNECTED && n.hh) {
-        if (tracing) this.note(p, br, `bridged DNAT: ${formatIpv4(dst)} is behind ${br.name} itself, so the frame is bridged, not routed: destination MAC → ${formatMac(n.mac)}, source MAC kept, TTL unchanged`);
+        if (tracing) {
+          const body = { kind: 'nf', what: 'bridged-dnat', dst: formatIpv4(dst), bridge: br.name, mac: formatMac(n.mac), neighState: undefined, connected: true, inPort: inPort.dev.name } as const;
+          this.note(p, br, body);
+        }
         eth.dst = n.mac;
         p.brNfDone = false;
         return p;
@@ -55,8 +59,11 @@ export class BrNetfilter implements BridgeNetfilter {
       // is sent on cni0 with cni0's MAC as source); br_dev_xmit then restores the saved source MAC
       // and bridges it on from the ingress port (br_nf_pre_routing_finish_bridge_slow)
       if (tracing) {
-        const why = n === undefined || n.state === Nud.None || n.state === Nud.Failed || n.state === Nud.Incomplete ? 'its MAC is unknown' : `its neighbour entry is ${nudName(n.state)}${n.state & NUD_CONNECTED ? ' without a cached header (the host never sent through it)' : ''}`;
-        this.note(p, br, `bridged DNAT: ${formatIpv4(dst)} is behind ${br.name} but ${why}; the frame goes out through ${br.name}'s neighbour output, then on from ${inPort.dev.name}`);
+        const unknown = n === undefined || n.state === Nud.None || n.state === Nud.Failed || n.state === Nud.Incomplete;
+        const neighState = unknown ? undefined : nudName(n.state);
+        const connected = !unknown && (n.state & NUD_CONNECTED) !== 0;
+        const body = { kind: 'nf', what: 'bridged-dnat', dst: formatIpv4(dst), bridge: br.name, mac: undefined, neighState, connected, inPort: inPort.dev.name } as const;
+        this.note(p, br, body);
       }
       p.bridgedDnat = true;
       p.brInPort = inPort;
@@ -68,7 +75,7 @@ export class BrNetfilter implements BridgeNetfilter {
     // routed (or local): hand the frame to the host stack
     eth.dst = br.mac;
     p.pktType = PktType.Host;
-    if (tracing) this.note(p, br, `DNAT to ${formatIpv4(dst)} routes elsewhere: the frame goes up to ${br.ns.label}'s IP stack`);
+    if (tracing) this.note(p, br, { kind: 'nf', what: 'dnat-routed', dst: formatIpv4(dst) });
     return p;
   }
 

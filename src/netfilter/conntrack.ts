@@ -6,6 +6,7 @@
  */
 import type { Ipv4Addr } from '../wire/addr.js';
 import { formatIpv4 } from '../wire/addr.js';
+import type { CtEntryRef, TupleRef } from '../events/hop.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, Ipv4View } from '../wire/ipv4.js';
 import { sec } from '../sim/time.js';
 import type { Packet } from '../net/packet.js';
@@ -99,29 +100,33 @@ export class Conn {
     this.created = now;
   }
 
-  // the tuples as text, for the trace (which describes the entry on every packet); the reply
-  // tuple's text is redone when NAT replaces it
-  private origText: string | undefined;
-  private replyText: string | undefined;
-  private replyTextOf: Tuple | undefined;
+  // the entry as events name it: traces describe it on every packet, so it is remade only when
+  // something it shows changed (the reply tuple after NAT, the TCP state, the status bits)
+  private refValue: CtEntryRef | undefined;
+  private origRef: TupleRef | undefined;
+  private replyRefOf: Tuple | undefined;
+  private replyRef: TupleRef | undefined;
 
-  /** `conntrack -L`-style one-liner. */
-  describe(): string {
-    this.origText ??= tupleText(this.orig);
-    if (this.replyTextOf !== this.reply) {
-      this.replyText = tupleText(this.reply);
-      this.replyTextOf = this.reply;
+  /** The entry as `conntrack -L` shows it, for events. */
+  ref(): CtEntryRef {
+    const r = this.refValue;
+    if (r !== undefined && this.replyRefOf === this.reply && r.tcpState === this.tcpState && r.seenReply === this.seenReply && r.assured === this.assured) return r;
+    this.origRef ??= tupleRef(this.orig);
+    if (this.replyRefOf !== this.reply) {
+      this.replyRef = tupleRef(this.reply);
+      this.replyRefOf = this.reply;
     }
-    const proto = this.orig.proto === IPPROTO_TCP ? 'tcp' : this.orig.proto === IPPROTO_UDP ? 'udp' : this.orig.proto === IPPROTO_ICMP ? 'icmp' : String(this.orig.proto);
-    return `${proto} ${this.tcpState === undefined ? '' : this.tcpState + ' '}${this.origText} ${this.seenReply ? '' : '[UNREPLIED] '}${this.replyText!}${this.assured ? ' [ASSURED]' : ''}`;
+    const p = this.orig.proto;
+    const proto = p === IPPROTO_TCP ? 'tcp' : p === IPPROTO_UDP ? 'udp' : p === IPPROTO_ICMP ? 'icmp' : String(p);
+    const ref = { proto, tcpState: this.tcpState, orig: this.origRef, reply: this.replyRef!, seenReply: this.seenReply, assured: this.assured };
+    this.refValue = ref;
+    return ref;
   }
 }
 
-/** A tuple as `conntrack -L` prints it. */
-function tupleText(x: Tuple): string {
-  return x.proto === IPPROTO_ICMP
-    ? `src=${formatIpv4(x.src)} dst=${formatIpv4(x.dst)} type=${x.dport} id=${x.sport}`
-    : `src=${formatIpv4(x.src)} dst=${formatIpv4(x.dst)} sport=${x.sport} dport=${x.dport}`;
+/** A tuple as events name it. */
+export function tupleRef(x: Tuple): TupleRef {
+  return { src: formatIpv4(x.src), dst: formatIpv4(x.dst), sport: x.sport, dport: x.dport };
 }
 
 /** The inverse of a tuple (what the other direction looks like). */
@@ -476,3 +481,6 @@ function reopensClosed(c: Conn, reply: boolean, flags: number): boolean {
   if (st !== 'TIME_WAIT' && !(st === 'CLOSE' && !reply)) return false;
   return c.finSeen[0] === true || c.finSeen[1] === true || (c.lastReply === reply && c.lastRst);
 }
+
+/** Marker for packets exempt from connection tracking (NOTRACK / CT --notrack), kept in `pkt.ct`. */
+export const UNTRACKED: unknown = Object.freeze({ untracked: true });

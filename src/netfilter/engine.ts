@@ -1,11 +1,13 @@
 /**
  * The netfilter of one netns: the IPv4 hooks at the kernel's priorities (defrag −400, raw −300,
  * conntrack −200, mangle −150, nat dst −100, filter 0, nat src 100, confirm last), iptables
- * chain traversal with first-match semantics, jumps, gotos and RETURN, per-rule counters, every
- * match and target kube-proxy and flannel use, and NAT decided once per flow by conntrack.
+ * chain traversal with first-match semantics, jumps, gotos and RETURN, per-rule counters, and
+ * NAT decided once per flow by conntrack. Matches and targets are the extension modules'
+ * (registry.ts): each chain's rules are planned once with their modules' evaluate functions
+ * bound, and a hook run hands them one hook state instead of its arguments.
  */
 import type { Ipv4Addr } from '../wire/addr.js';
-import { formatIpv4, inPrefix, prefixMask } from '../wire/addr.js';
+import { formatIpv4 } from '../wire/addr.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, Ipv4View } from '../wire/ipv4.js';
 import { IcmpView } from '../wire/icmp.js';
 import type { NetDevice } from '../net/device.js';
@@ -15,59 +17,25 @@ import { NfHook } from '../net/stack.js';
 import type { NetfilterHooks } from '../net/stack.js';
 import { Reassembler } from '../net/frag.js';
 import type { Rng } from '../sim/rng.js';
-import type { AddrType, Chain, ConntrackMatch, Match, Rule, Ruleset, TableName, Target, CtState } from './rules.js';
+import type { Chain, PortRange, Rule, Ruleset, TableName } from './rules.js';
 import { Counters, getChain } from './rules.js';
-import { formatTarget } from './iptables-save.js';
-import { Conn, Conntrack, CtInfo, invertTuple } from './conntrack.js';
+import { Conn, Conntrack, CtInfo, UNTRACKED, invertTuple } from './conntrack.js';
 import type { Tuple } from './conntrack.js';
 import { manipIcmpError, manipIpv4 } from './nat.js';
 import { chainIndex, nextCandidate } from './chain-index.js';
 import type { ChainIndex } from './chain-index.js';
+import type { PerNetKey, RuleSite, TargetExtension } from './extension.js';
+import { HookState, type EvalContext, type Traversal } from './hook-state.js';
+import type { BodyOf, CtStateName, RuleRef } from '../events/hop.js';
+import { tupleRef } from './conntrack.js';
+import { matchKind, targetExtension, type ExtensionTarget, type Match, type Target } from './registry.js';
+import { ruleComment } from './match/comment.js';
+import { RECENT_LISTS, recentEntries } from './match/recent.js';
+
+export { UNTRACKED } from './conntrack.js';
 
 /** Where a chain traversal ended. */
 type Outcome = 'accept' | 'drop' | 'stolen';
-
-/** The fields of a packet that matches look at, read once per table traversal. */
-interface PktInfo {
-  src: Ipv4Addr;
-  dst: Ipv4Addr;
-  proto: number;
-  sport: number;
-  dport: number;
-  tcpFlags: number;
-  icmpType: number;
-  icmpCode: number;
-  fragOff: number;
-  len: number;
-  inName: string;
-  outName: string;
-  physIn: string;
-  physOut: string;
-  bridged: boolean;
-}
-
-/** Per-traversal context. */
-interface EvalCtx {
-  readonly hook: NfHook;
-  readonly table: TableName;
-  readonly pkt: Packet;
-  readonly info: PktInfo;
-  readonly inDev: NetDevice | null;
-  readonly outDev: NetDevice | null;
-  readonly ctInfo: CtInfo;
-  /** Rules that matched, for the trace (only collected when tracing). */
-  path: string[] | null;
-  /** A NAT target chosen in the nat table. */
-  nat: { kind: 'DNAT' | 'SNAT' | 'MASQUERADE'; target: Target } | undefined;
-  /** Exploring paths: no counters, no list updates, statistic decisions from `decide`. */
-  dry: { decide: (probability: number) => boolean } | null;
-  /** The mark as the traversal changes it (applied to the packet only when not dry). */
-  mark: number;
-  /** How the traversal ended (for explored paths). */
-  verdict?: string;
-  /** Conntrack state bits, −1 until first needed. */
-  ctMask: number;
-}
 
 /** One way through a table's chains (for `podnet trace --all-paths`). */
 export interface ExploredPath {
@@ -76,8 +44,8 @@ export interface ExploredPath {
   readonly verdict: string;
   /** DNAT/SNAT target chosen, if any. */
   readonly nat: Target | undefined;
-  /** Rules that matched, as `CHAIN#n "comment"`. */
-  readonly rules: readonly string[];
+  /** Rules that matched, in order. */
+  readonly rules: readonly RuleRef[];
 }
 
 /** Decides statistic matches; tests and replays can force outcomes (default: the seeded RNG). */
@@ -95,59 +63,136 @@ const HOOK_TABLES: Readonly<Record<NfHook, readonly TableName[]>> = {
   [NfHook.PostRouting]: ['mangle', 'nat'],
 };
 
-/** An entry of a `-m recent` list: the last seen times (newest last) and the TTL of the last packet. */
-interface RecentEntry {
-  times: number[];
-  ttl: number;
+// ───────────────────────────── chain plans ─────────────────────────────
+
+/** A match module's evaluate, bound into a plan. */
+type MatchFn = (m: Match, ctx: EvalContext, site: RuleSite) => boolean;
+/** A target module's evaluate, bound into a plan. */
+type TargetFn = (t: Target, ctx: EvalContext, site: RuleSite) => void;
+
+/** What the traversal does once a rule matched. */
+const enum Step {
+  /** No target: the rule only counts. */
+  Count,
+  /** A target that lets the traversal go on (MARK, LOG, …). */
+  Continue,
+  Accept,
+  Drop,
+  Return,
+  Jump,
+  Goto,
 }
 
-const IP_PKT_LIST_TOT = 20;
+const STEP_OF_VERDICT = { continue: Step.Continue, accept: Step.Accept, drop: Step.Drop, return: Step.Return } as const;
 
-const STATE_BIT: Readonly<Record<CtState, number>> = { INVALID: 1, NEW: 2, RELATED: 4, ESTABLISHED: 8, UNTRACKED: 16, SNAT: 32, DNAT: 64 };
-/** The state bit of each CtInfo (New, Established, Related, Invalid, Untracked). */
-const CTINFO_BIT: readonly number[] = [STATE_BIT.NEW, STATE_BIT.ESTABLISHED, STATE_BIT.RELATED, STATE_BIT.INVALID, STATE_BIT.UNTRACKED];
-const stateMasks = new WeakMap<readonly CtState[], number>();
+/** One rule of a chain plan: its tests and target with their modules' functions bound (the rule's site for them). */
+class PlannedRule implements RuleSite {
+  /** The rule as events name it, made when first needed. */
+  traced: RuleRef | undefined = undefined;
+  private verdictTextValue: string | undefined = undefined;
 
-/** The bitmask of a (shared, immutable) state list, computed once. */
-function maskOf(states: readonly CtState[]): number {
-  let m = stateMasks.get(states);
-  if (m === undefined) {
-    m = 0;
-    for (const st of states) m |= STATE_BIT[st];
-    stateMasks.set(states, m);
+  constructor(
+    readonly chain: Chain,
+    readonly index: number,
+    readonly rule: Rule,
+    /** The matches that can fail (comment and nfacct left out: kube-proxy comments most rules). */
+    readonly tests: readonly MatchFn[],
+    readonly testArgs: readonly Match[],
+    readonly step: Step,
+    readonly run: TargetFn | null,
+    private readonly ext: TargetExtension<ExtensionTarget> | undefined,
+  ) {}
+
+  /** The verdict of an accept/drop target as traces print it after `⇒` (made once). */
+  verdictText(): string {
+    if (this.verdictTextValue === undefined) {
+      const t = this.rule.target as ExtensionTarget;
+      const ext = this.ext!;
+      this.verdictTextValue = ext.verdictText !== undefined ? ext.verdictText(t) : ext.print(t).trim();
+    }
+    return this.verdictTextValue;
   }
-  return m;
 }
 
 /** What evaluating a chain needs, built once per (shared, immutable) Chain object. */
 interface ChainPlan {
   readonly index: ChainIndex | null;
-  /** Each rule's matches without the ones that always match (comment, nfacct). */
-  readonly tests: ReadonlyArray<readonly Match[]>;
-  /** Each rule as traces name it (`CHAIN#n "comment" → target`), made when first needed. */
-  readonly names: Array<string | undefined>;
+  readonly rules: readonly PlannedRule[];
 }
 
 const plans = new WeakMap<Chain, ChainPlan>();
 
+function planRule(chain: Chain, index: number, rule: Rule): PlannedRule {
+  const tests: MatchFn[] = [];
+  const args: Match[] = [];
+  for (const m of rule.matches) {
+    const ext = matchKind(m.kind);
+    if (ext.alwaysMatches === true) continue;
+    tests.push(ext.evaluate);
+    args.push(m);
+  }
+  const t = rule.target;
+  if (t === undefined) return new PlannedRule(chain, index, rule, tests, args, Step.Count, null, undefined);
+  if (t.kind === 'jump' || t.kind === 'goto') {
+    return new PlannedRule(chain, index, rule, tests, args, t.kind === 'jump' ? Step.Jump : Step.Goto, null, undefined);
+  }
+  const ext = targetExtension(t.kind);
+  if (ext === undefined) throw new Error(`no target extension for "${t.kind}"`);
+  return new PlannedRule(chain, index, rule, tests, args, STEP_OF_VERDICT[ext.verdict], ext.evaluate as TargetFn, ext);
+}
+
 function planOf(chain: Chain): ChainPlan {
   let p = plans.get(chain);
   if (p === undefined) {
-    // kube-proxy puts a comment on most rules: skipping them saves a match call per rule tried
-    p = { index: chainIndex(chain), tests: chain.rules.map((r) => r.matches.filter((m) => m.kind !== 'comment' && m.kind !== 'nfacct')), names: [] };
+    p = { index: chainIndex(chain), rules: chain.rules.map((r, i) => planRule(chain, i, r)) };
     plans.set(chain, p);
   }
   return p;
 }
 
+/** A rule as events name it. */
+function traceRule(pr: PlannedRule): RuleRef {
+  const t = pr.rule.target;
+  const chained = t !== undefined && (t.kind === 'jump' || t.kind === 'goto');
+  return {
+    chain: pr.chain.name,
+    index: pr.index + 1,
+    comment: ruleComment(pr.rule.matches),
+    target: t === undefined ? undefined : chained ? t.chain : t.kind,
+    jump: chained ? t.kind : undefined,
+  };
+}
+
+const CT_STATE_NAMES: readonly CtStateName[] = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'];
+
+/** The nat table's decision for a connection's first packet, while its target sets the binding up. */
+interface NatDecision {
+  readonly hook: string;
+  readonly bridged: boolean;
+  readonly rules: readonly RuleRef[];
+}
+
+const NO_RULES: readonly RuleRef[] = Object.freeze([]);
+
+/** The NAT setup of a chosen target, if its module has one. */
+function natSetupOf(t: Target | undefined): TargetExtension<ExtensionTarget>['nat'] {
+  if (t === undefined || t.kind === 'jump' || t.kind === 'goto') return undefined;
+  return targetExtension(t.kind)?.nat;
+}
+
+// ───────────────────────────── the netfilter of a netns ─────────────────────────────
+
 /** Netfilter for one network namespace. */
 export class Netfilter implements NetfilterHooks {
   readonly ct = new Conntrack();
   readonly counters = new Counters();
-  private readonly recent = new Map<string, Map<Ipv4Addr, RecentEntry>>();
-  private readonly nth = new Map<Rule, number>();
+  /** The netns's netfilter RNG (statistic matches, NAT range and port choices). */
+  readonly rng: Rng;
   private readonly defrag: Reassembler;
-  private readonly rng: Rng;
+  private readonly perNetData = new Map<PerNetKey<unknown>, unknown>();
+  /** One hook state per nesting level of hook runs, reused. */
+  private readonly frames: HookState[] = [];
+  private depth = 0;
   /** Overrides for `-m statistic --mode random` (forced replays, `--all-paths` exploration). */
   statisticDecider: StatisticDecider | null = null;
   /** Use chain indexes (off only to check them against plain linear evaluation). */
@@ -194,12 +239,45 @@ export class Netfilter implements NetfilterHooks {
     return this.builtins[TABLE_INDEX.indexOf(table)]![hook];
   }
 
-  private get tracing(): boolean {
+  /** True when trace text is wanted (hop events or capture comments). */
+  get tracing(): boolean {
     return this.ns.world.tracer.active;
   }
 
-  private hop(pkt: Packet, text: string, kind: 'nf' | 'nat' = 'nf', data?: Record<string, string | number | boolean>): void {
-    this.ns.trace({ kind, what: 'text', text, data }, pkt, undefined);
+  /** An extension's per-netns data (net_generic), made on first use. */
+  perNet<T>(key: PerNetKey<T>): T {
+    let v = this.perNetData.get(key as PerNetKey<unknown>) as T | undefined;
+    if (v === undefined) {
+      v = key.create();
+      this.perNetData.set(key as PerNetKey<unknown>, v);
+    }
+    return v;
+  }
+
+  /** A netfilter or conntrack event of a packet (to hop sinks and the packet's capture notes). */
+  event(pkt: Packet, body: BodyOf<'nf'> | BodyOf<'nat'>): void {
+    this.ns.trace(body, pkt, undefined);
+  }
+
+  /** The nat decision being set up (between the nat table's verdict and its target's binding). */
+  private decision: NatDecision | null = null;
+
+  /** nf_hook_state_init: the hook state of a new (possibly nested) hook run. */
+  private enter(
+    hook: NfHook,
+    inDev: NetDevice | null,
+    outDev: NetDevice | null,
+    bridged: boolean,
+    physIn: string,
+    physOut: string,
+  ): HookState {
+    let s = this.frames[this.depth];
+    if (s === undefined) {
+      s = new HookState(this);
+      this.frames.push(s);
+    }
+    this.depth++;
+    return s.init(hook, inDev, outDev, bridged, physIn, physOut);
   }
 
   /** NetfilterHooks: the IPv4 hook pipeline. */
@@ -212,43 +290,53 @@ export class Netfilter implements NetfilterHooks {
    * `-m physdev` sees the ports).
    */
   runHook(hook: NfHook, pkt: Packet, inDev: NetDevice | null, outDev: NetDevice | null, bridged: boolean, physIn = '', physOut = ''): Packet | null {
+    const state = this.enter(hook, inDev, outDev, bridged, physIn, physOut);
+    try {
+      return this.hookRun(state, pkt);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private hookRun(state: HookState, pkt: Packet): Packet | null {
+    const hook = state.hook;
     const now = this.ns.world.now;
-    let ctInfo = CtInfo.Untracked;
     if (hook === NfHook.PreRouting || hook === NfHook.LocalOut) {
       // nf_defrag_ipv4 (−400): conntrack needs whole datagrams
       const ip = new Ipv4View(pkt.buf, pkt.l3);
       if (ip.isFragment) {
         const whole = this.defrag.add(pkt);
         if (whole === null) return null;
-        if (this.tracing) this.hop(whole, `conntrack defrag: reassembled ${whole.len - 14} bytes (largest fragment ${whole.fragMaxSize})`);
+        if (this.tracing) this.event(whole, { kind: 'nf', what: 'defrag', len: whole.len - 14, largest: whole.fragMaxSize });
         pkt = whole;
       }
-      if (pkt.ct === UNTRACKED) ctInfo = CtInfo.Untracked;
+      if (pkt.ct === UNTRACKED) state.ctInfo = CtInfo.Untracked;
       else {
         // raw table first (it may NOTRACK), then nf_conntrack_in (−200)
         if (this.hasTable('raw')) {
-          const r = this.traverse('raw', hook, pkt, inDev, outDev, CtInfo.Untracked, bridged, physIn, physOut);
+          state.ctInfo = CtInfo.Untracked;
+          const r = this.traverse(state, 'raw', pkt);
           if (r !== 'accept') return r === 'drop' ? this.dropped(pkt, 'raw', hook) : null;
         }
-        if (pkt.ct === UNTRACKED) ctInfo = CtInfo.Untracked;
+        if (pkt.ct === UNTRACKED) state.ctInfo = CtInfo.Untracked;
         else {
-          ctInfo = this.ct.in(pkt, now);
+          state.ctInfo = this.ct.in(pkt, now);
           if (this.tracing) {
             const killed = this.ct.killed;
-            if (killed !== null) this.hop(pkt, `conntrack: a SYN reopens a ${killed.tcpState === 'CLOSE' ? 'reset' : 'closed'} connection (${killed.tcpState}): its entry is killed and the packet looked up again (-NF_REPEAT), old NAT dropped: ${killed.describe()}`, 'nat');
-            if (pkt.ct !== null) this.traceCt(pkt, ctInfo);
+            if (killed !== null) this.event(pkt, { kind: 'nat', what: 'reopen', entry: killed.ref() });
+            if (pkt.ct !== null) this.traceCt(pkt, state.ctInfo);
           }
         }
       }
     } else {
-      ctInfo = this.currentCtInfo(pkt);
+      state.ctInfo = this.currentCtInfo(pkt);
     }
     for (const table of this.hookTables[hook]!) {
       if (table === 'nat') {
-        if (!this.natHook(hook, pkt, inDev, outDev, ctInfo, bridged, physIn, physOut)) return this.dropped(pkt, 'nat', hook);
+        if (!this.natHook(state, pkt)) return this.dropped(pkt, 'nat', hook);
         continue;
       }
-      const r = this.traverse(table, hook, pkt, inDev, outDev, ctInfo, bridged, physIn, physOut);
+      const r = this.traverse(state, table, pkt);
       if (r === 'drop') return this.dropped(pkt, table, hook);
       if (r === 'stolen') return null;
     }
@@ -259,9 +347,8 @@ export class Netfilter implements NetfilterHooks {
         if (!this.ct.confirm(pkt, now)) return this.dropped(pkt, 'conntrack', hook, true);
         if (this.tracing) {
           const joined = pkt.ct !== c && pkt.ct instanceof Conn ? pkt.ct : undefined;
-          if (joined !== undefined) this.hop(pkt, `conntrack clash resolved: the same flow was confirmed meanwhile, the packet joins it: ${joined.describe()}`, 'nat');
-          else if (c.fixedTimeout) this.hop(pkt, `conntrack clash resolved: inserted by its reply tuple only, for 1s: ${c.describe()}`, 'nat');
-          else this.hop(pkt, `conntrack confirmed: ${c.describe()}`, 'nat');
+          if (joined !== undefined) this.event(pkt, { kind: 'nat', what: 'confirm', entry: joined.ref(), clash: 'joined' });
+          else this.event(pkt, { kind: 'nat', what: 'confirm', entry: c.ref(), clash: c.fixedTimeout ? 'reply-only' : undefined });
         }
       }
     }
@@ -278,9 +365,8 @@ export class Netfilter implements NetfilterHooks {
 
   private traceCt(pkt: Packet, info: CtInfo): void {
     const c = pkt.ct as Conn;
-    const st = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'][info]!;
-    if (info === CtInfo.New && !c.confirmed) this.hop(pkt, `conntrack: new flow ${c.describe()}`, 'nat', { ctstate: st });
-    else this.hop(pkt, `conntrack: ${st} ${pkt.ctReply ? 'reply' : 'original'} direction of ${c.describe()}`, 'nat', { ctstate: st });
+    const created = info === CtInfo.New && !c.confirmed;
+    this.event(pkt, { kind: 'nat', what: 'lookup', ctstate: CT_STATE_NAMES[info]!, created, reply: pkt.ctReply, entry: c.ref() });
   }
 
   private dropped(pkt: Packet, table: string, hook: NfHook, clash = false): null {
@@ -295,31 +381,41 @@ export class Netfilter implements NetfilterHooks {
   // ───────────────────────────── NAT ─────────────────────────────
 
   /** nf_nat_inet_fn: decide the mapping on a flow's first packet, then apply it to this packet. */
-  private natHook(hook: NfHook, pkt: Packet, inDev: NetDevice | null, outDev: NetDevice | null, ctInfo: CtInfo, bridged: boolean, physIn: string, physOut: string): boolean {
+  private natHook(state: HookState, pkt: Packet): boolean {
     const c = pkt.ct;
     if (!(c instanceof Conn)) return true;
+    const hook = state.hook;
     const dstManip = hook === NfHook.PreRouting || hook === NfHook.LocalOut;
     if (!pkt.ctReply && !pkt.ctRelated && !c.confirmed) {
       const done = dstManip ? c.dstManipDone : c.srcManipDone;
       if (!done) {
-        let chosen: EvalCtx['nat'];
+        let chosen: Target | undefined;
         if (this.explorer !== null && dstManip && this.hasTable('nat')) {
-          this.explorer(this.explore('nat', hook, pkt, inDev, outDev, 4096, bridged, physIn, physOut), HOOK_NAMES[hook]!, pkt);
+          this.explorer(this.exploreAs(state, 'nat', pkt, 4096), HOOK_NAMES[hook]!, pkt);
         }
+        // the rules behind a binding are kept for traces and for flows whose bindings are recorded
+        const keep = this.tracing || this.ns.world.tracer.records(pkt.flow);
+        let rules = NO_RULES;
         if (this.hasTable('nat')) {
-          const ctx = this.makeCtx('nat', hook, pkt, inDev, outDev, ctInfo, bridged, physIn, physOut);
+          const ctx = state.traversal('nat', pkt);
+          if (keep) ctx.path = [];
           const r = this.evalChain(ctx, HOOK_NAMES[hook]!);
           if (r === 'drop') return false;
           chosen = ctx.nat;
+          if (ctx.path !== null) rules = ctx.path;
         }
+        // the chosen target's module sets the binding up (nf_nat_setup_info) for its side only
+        const setup = natSetupOf(chosen);
+        this.decision = keep ? { hook: HOOK_NAMES[hook]!, bridged: state.bridged, rules } : null;
         if (dstManip) {
           c.dstManipDone = true;
-          if (chosen?.kind === 'DNAT') this.setupDnat(c, chosen.target, pkt);
+          if (setup?.manip === 'dst') setup.setup(chosen as ExtensionTarget, c, pkt, state);
         } else {
           c.srcManipDone = true;
-          if (chosen !== undefined && chosen.kind !== 'DNAT') this.setupSnat(c, chosen.target, pkt, outDev);
+          if (setup?.manip === 'src') setup.setup(chosen as ExtensionTarget, c, pkt, state);
           else this.nullSrcBinding(c, pkt);
         }
+        this.decision = null;
       }
     }
     this.applyNat(c, pkt, dstManip);
@@ -343,33 +439,63 @@ export class Netfilter implements NetfilterHooks {
     }
     const ip = new Ipv4View(pkt.buf, pkt.l3);
     if (pkt.ctRelated) {
-      const before = `${formatIpv4(ip.src)} → ${formatIpv4(ip.dst)}`;
+      const before = this.tracing ? { src: formatIpv4(ip.src), dst: formatIpv4(ip.dst), sport: 0, dport: 0 } : undefined;
       manipIcmpError(pkt.buf, pkt.l3, side === 'src', to.addr, to.port, (b, l4, len) => new IcmpView(b, l4).fillChecksum(len));
-      if (this.tracing) this.hop(pkt, `NAT of a related ICMP error: ${before} becomes ${formatIpv4(ip.src)} → ${formatIpv4(ip.dst)} (quoted header translated too)`, 'nat');
+      if (before !== undefined) {
+        const after = { src: formatIpv4(ip.src), dst: formatIpv4(ip.dst), sport: 0, dport: 0 };
+        this.event(pkt, { kind: 'nat', what: 'related', before, after });
+      }
       return;
     }
     const oldAddr = side === 'src' ? ip.src : ip.dst;
     const oldPort = portOf(pkt, side);
     manipIpv4(pkt.buf, pkt.l3, side === 'src', to.addr, to.port);
     if (this.tracing) {
-      const what = reply ? (side === 'dst' ? 'un-SNAT' : 'un-DNAT') : side === 'dst' ? 'DNAT' : 'SNAT';
-      this.hop(pkt, `${what}: ${side} ${formatIpv4(oldAddr)}${oldPort >= 0 ? `:${oldPort}` : ''} → ${formatIpv4(to.addr)}${oldPort >= 0 ? `:${to.port}` : ''}`, 'nat', {
-        nat: what,
-        from: `${formatIpv4(oldAddr)}${oldPort >= 0 ? `:${oldPort}` : ''}`,
-        to: `${formatIpv4(to.addr)}${oldPort >= 0 ? `:${to.port}` : ''}`,
-      });
+      const op = reply ? (side === 'dst' ? 'un-SNAT' : 'un-DNAT') : side === 'dst' ? 'DNAT' : 'SNAT';
+      const from = oldPort >= 0 ? `${formatIpv4(oldAddr)}:${oldPort}` : formatIpv4(oldAddr);
+      const toText = oldPort >= 0 ? `${formatIpv4(to.addr)}:${to.port}` : formatIpv4(to.addr);
+      this.event(pkt, { kind: 'nat', what: 'rewrite', op, side, from, to: toText });
     }
   }
 
-  private setupDnat(c: Conn, t: Target, pkt: Packet): void {
-    if (t.kind !== 'DNAT') return;
-    const range = t.range;
-    const addr = range.ips ? range.ips.min + (range.ips.max > range.ips.min ? this.rng.nextInt(range.ips.max - range.ips.min + 1) : 0) : c.orig.dst;
-    let port = c.orig.dport;
-    if (range.ports && c.orig.proto !== IPPROTO_ICMP) port = range.ports.min + (range.ports.max > range.ports.min ? this.rng.nextInt(range.ports.max - range.ports.min + 1) : 0);
+  /** nf_nat_setup_info for the destination (DNAT targets): the flow's destination becomes addr:port. */
+  natBindDst(c: Conn, pkt: Packet, addr: Ipv4Addr, port: number): void {
     c.dnat = { addr, port };
     c.reply = invertTuple(this.mapped(c));
-    if (this.tracing) this.hop(pkt, `conntrack DNAT binding: ${formatIpv4(c.orig.dst)}:${c.orig.dport} → ${formatIpv4(addr)}:${port}; replies will look like ${tupleText(c.reply)}`, 'nat');
+    const from = `${formatIpv4(c.orig.dst)}:${c.orig.dport}`;
+    this.binding(pkt, c, 'DNAT', from, `${formatIpv4(addr)}:${port}`, undefined, false);
+  }
+
+  /**
+   * nf_nat_setup_info for the source (SNAT targets): the flow's source becomes `addr` with a port
+   * from `ports` that keeps the reply tuple unique; MASQUERADE names the device whose address it took.
+   */
+  natBindSrc(
+    c: Conn,
+    pkt: Packet,
+    addr: Ipv4Addr,
+    ports: PortRange | undefined,
+    random: boolean,
+    type: 'SNAT' | 'MASQUERADE',
+    device: NetDevice | undefined,
+    randomFully: boolean,
+  ): void {
+    const port = this.chooseSourcePort(c, addr, ports, random);
+    c.snat = { addr, port };
+    c.reply = invertTuple(this.mapped(c));
+    const from = `${formatIpv4(c.orig.src)}:${c.orig.sport}`;
+    this.binding(pkt, c, type, from, `${formatIpv4(addr)}:${port}`, device?.name, randomFully);
+  }
+
+  /** Reports a binding: to traces, and to the flow's record when its bindings are kept (whether or not anyone traces). */
+  private binding(pkt: Packet, c: Conn, type: 'DNAT' | 'SNAT' | 'MASQUERADE', from: string, to: string, device: string | undefined, randomFully: boolean): void {
+    const d = this.decision;
+    if (d === null) return;
+    const tracer = this.ns.world.tracer;
+    const reply = tupleRef(c.reply);
+    const ev = { t: tracer.now, where: this.ns.label, dev: undefined, pkt: pkt.id, flow: pkt.flow, kind: 'nat', what: 'binding', type, from, to, reply, hook: d.hook, bridged: d.bridged, rules: d.rules, device, randomFully } as const;
+    if (tracer.active) this.ns.trace(ev, pkt, undefined);
+    tracer.keep(ev);
   }
 
   /** The original tuple after the NAT decided so far. */
@@ -381,40 +507,6 @@ export class Netfilter implements NetfilterHooks {
       dport: c.dnat?.port ?? c.orig.dport,
       proto: c.orig.proto,
     };
-  }
-
-  private setupSnat(c: Conn, t: Target, pkt: Packet, outDev: NetDevice | null): void {
-    let addr: Ipv4Addr;
-    let ports: { min: number; max: number } | undefined;
-    let randomFully = false;
-    let random = false;
-    if (t.kind === 'MASQUERADE') {
-      if (outDev === null) return;
-      // nf_nat_masquerade_ipv4: the egress device's address toward the next hop
-      const r = this.ns.fib.lookup(c.dnat?.addr ?? c.orig.dst);
-      const nexthop = r?.gateway || (c.dnat?.addr ?? c.orig.dst);
-      addr = this.ns.selectSourceAddress(outDev, nexthop, 'universe');
-      if (addr === 0) return;
-      ports = t.ports;
-      randomFully = t.randomFully;
-      random = t.random;
-    } else if (t.kind === 'SNAT') {
-      const range = t.range;
-      addr = range.ips ? range.ips.min + (range.ips.max > range.ips.min ? this.rng.nextInt(range.ips.max - range.ips.min + 1) : 0) : c.orig.src;
-      ports = range.ports;
-      randomFully = t.randomFully;
-      random = t.random;
-    } else return;
-    const port = this.chooseSourcePort(c, addr, ports, randomFully || random);
-    c.snat = { addr, port };
-    c.reply = invertTuple(this.mapped(c));
-    if (this.tracing) {
-      this.hop(
-        pkt,
-        `conntrack ${t.kind === 'MASQUERADE' ? 'MASQUERADE' : 'SNAT'} binding: source ${formatIpv4(c.orig.src)}:${c.orig.sport} → ${formatIpv4(addr)}:${port}${t.kind === 'MASQUERADE' ? ` (${outDev!.name}'s address${randomFully ? ', --random-fully port' : ''})` : ''}`,
-        'nat',
-      );
-    }
   }
 
   /** A source port keeping the mapped tuple unique (nf_nat_l4proto_unique_tuple). */
@@ -457,30 +549,13 @@ export class Netfilter implements NetfilterHooks {
     const port = this.chooseSourcePort(c, c.orig.src, undefined, false);
     c.snat = { addr: c.orig.src, port };
     c.reply = invertTuple(this.mapped(c));
-    if (this.tracing) this.hop(pkt, `conntrack: reply tuple clashes with another flow, source port remapped ${c.orig.sport} → ${port}`, 'nat');
+    if (this.tracing) this.event(pkt, { kind: 'nat', what: 'remap', from: c.orig.sport, to: port });
   }
 
   // ───────────────────────────── chains ─────────────────────────────
 
-  private makeCtx(table: TableName, hook: NfHook, pkt: Packet, inDev: NetDevice | null, outDev: NetDevice | null, ctInfo: CtInfo, bridged: boolean, physIn: string, physOut: string): EvalCtx {
-    return {
-      hook,
-      table,
-      pkt,
-      info: readInfo(pkt, inDev, outDev, bridged, physIn, physOut),
-      inDev,
-      outDev,
-      ctInfo,
-      path: this.tracing ? [] : null,
-      nat: undefined,
-      dry: null,
-      mark: pkt.mark,
-      ctMask: -1,
-    };
-  }
-
-  private traverse(table: TableName, hook: NfHook, pkt: Packet, inDev: NetDevice | null, outDev: NetDevice | null, ctInfo: CtInfo, bridged: boolean, physIn: string, physOut: string): Outcome {
-    const builtin = this.builtin(table, hook);
+  private traverse(state: HookState, table: TableName, pkt: Packet): Outcome {
+    const builtin = this.builtin(table, state.hook);
     if (builtin === undefined) return 'accept';
     if (builtin.rules.length === 0) {
       // an empty built-in chain: only its policy counts
@@ -488,15 +563,16 @@ export class Netfilter implements NetfilterHooks {
       if (builtin.policy === 'DROP') return 'drop';
       return 'accept';
     }
-    const ctx = this.makeCtx(table, hook, pkt, inDev, outDev, ctInfo, bridged, physIn, physOut);
-    return this.evalChain(ctx, HOOK_NAMES[hook]!);
+    const ctx = state.traversal(table, pkt);
+    if (this.tracing) ctx.path = [];
+    return this.evalChain(ctx, HOOK_NAMES[state.hook]!);
   }
 
   /** Walks a built-in chain and whatever it jumps to; first match wins. */
-  private evalChain(ctx: EvalCtx, builtin: string): Outcome {
+  private evalChain(ctx: Traversal, builtin: string): Outcome {
     const table = this.ruleset.tables[ctx.table];
     if (table === undefined) return 'accept';
-    const start = this.builtin(ctx.table, ctx.hook);
+    const start = this.builtin(ctx.table, ctx.state.hook);
     if (start === undefined) return 'accept';
     // allocated on the first jump: most traversals never leave the built-in chain
     let stack: Array<{ chain: Chain; index: number }> | null = null;
@@ -505,7 +581,6 @@ export class Netfilter implements NetfilterHooks {
     let idx = this.indexing ? plan.index : null;
     let i = 0;
     const bytes = ctx.pkt.len - 14;
-    const info = ctx.info;
     let guard = 0;
     for (;;) {
       if (++guard > 1_000_000) throw new Error(`iptables ${ctx.table}/${builtin}: rule loop`);
@@ -522,37 +597,39 @@ export class Netfilter implements NetfilterHooks {
         const seg = idx.segmentOf[i];
         if (seg != null) {
           // an indexed run: go straight to the next rule that tests this packet's key
-          const next = nextCandidate(seg, i, info.dst, info.proto, info.fragOff === 0 ? info.dport : -1);
+          const next = nextCandidate(seg, i, ctx.dst, ctx.proto, ctx.fragOff === 0 ? ctx.dport : -1);
           if (next !== i) {
             i = next;
             continue;
           }
         }
       }
-      const rule = chain.rules[i]!;
-      if (!this.matchesAll(plan.tests[i]!, rule, chain, i, ctx)) {
+      const pr = plan.rules[i]!;
+      const tests = pr.tests;
+      const args = pr.testArgs;
+      let k = 0;
+      while (k < tests.length && tests[k]!(args[k]!, ctx, pr)) k++;
+      if (k < tests.length) {
         i++;
         continue;
       }
       if (ctx.dry === null) this.counters.hit(chain, i, bytes);
-      const t = rule.target;
-      if (ctx.path !== null) ctx.path.push((plan.names[i] ??= describeRule(chain, i, rule)));
-      if (t === undefined) {
-        i++;
-        continue;
-      }
-      switch (t.kind) {
-        case 'ACCEPT':
-          this.finish(ctx, builtin, 'ACCEPT');
-          return 'accept';
-        case 'DROP':
-          this.finish(ctx, builtin, 'DROP');
-          return 'drop';
-        case 'REJECT':
-          this.finish(ctx, builtin, `REJECT --reject-with ${t.with}`);
-          if (ctx.dry === null) this.reject(ctx, t.with);
-          return 'drop';
-        case 'RETURN': {
+      if (ctx.path !== null) ctx.path.push((pr.traced ??= traceRule(pr)));
+      switch (pr.step) {
+        case Step.Count:
+          i++;
+          continue;
+        case Step.Continue:
+          pr.run!(pr.rule.target!, ctx, pr);
+          i++;
+          continue;
+        case Step.Accept:
+        case Step.Drop:
+          // the verdict text is only read by traces and dry runs: not made per packet otherwise
+          if (ctx.path !== null || ctx.dry !== null) this.finish(ctx, builtin, pr.step === Step.Accept, false, pr.verdictText());
+          pr.run!(pr.rule.target!, ctx, pr);
+          return pr.step === Step.Accept ? 'accept' : 'drop';
+        case Step.Return: {
           const frame = stack?.pop();
           if (frame === undefined) return this.policy(ctx, start, bytes);
           chain = frame.chain;
@@ -561,270 +638,45 @@ export class Netfilter implements NetfilterHooks {
           i = frame.index;
           continue;
         }
-        case 'jump':
-        case 'goto': {
-          const next = getChain(table, t.chain);
-          if (next === undefined) throw new Error(`iptables ${ctx.table}: rule jumps to missing chain ${t.chain}`);
-          if (t.kind === 'jump') (stack ??= []).push({ chain, index: i + 1 });
+        case Step.Jump:
+        case Step.Goto: {
+          const name = (pr.rule.target as { readonly chain: string }).chain;
+          const next = getChain(table, name);
+          if (next === undefined) throw new Error(`iptables ${ctx.table}: rule jumps to missing chain ${name}`);
+          if (pr.step === Step.Jump) (stack ??= []).push({ chain, index: i + 1 });
           chain = next;
           plan = planOf(chain);
           idx = this.indexing ? plan.index : null;
           i = 0;
           continue;
         }
-        case 'DNAT':
-        case 'SNAT':
-        case 'MASQUERADE':
-          if (ctx.table === 'nat') ctx.nat = { kind: t.kind, target: t };
-          // the verdict text is only read by traces and dry runs: not made per packet otherwise
-          if (ctx.path !== null || ctx.dry !== null) this.finish(ctx, builtin, formatTarget(t).trim());
-          return 'accept';
-        case 'MARK':
-          ctx.mark = ((ctx.mark & ~t.mask) ^ t.value) >>> 0;
-          if (ctx.dry === null) ctx.pkt.mark = ctx.mark;
-          i++;
-          continue;
-        case 'CONNMARK': {
-          const c = ctx.pkt.ct;
-          if (c instanceof Conn && ctx.dry === null) {
-            if (t.mode === 'set') c.mark = ((c.mark & ~t.mask) ^ t.value) >>> 0;
-            else if (t.mode === 'save') c.mark = ((c.mark & ~t.ctmask) | (ctx.pkt.mark & t.nfmask)) >>> 0;
-            else ctx.pkt.mark = ((ctx.pkt.mark & ~t.nfmask) | (c.mark & t.ctmask)) >>> 0;
-          }
-          i++;
-          continue;
-        }
-        case 'NOTRACK':
-        case 'CT':
-          if (ctx.dry === null) ctx.pkt.ct = UNTRACKED;
-          i++;
-          continue;
-        case 'LOG':
-          if (this.tracing) this.hop(ctx.pkt, `LOG ${JSON.stringify(t.prefix)} in ${ctx.table}/${chain.name}`);
-          i++;
-          continue;
       }
     }
   }
 
-  private policy(ctx: EvalCtx, start: Chain, bytes: number): Outcome {
+  private policy(ctx: Traversal, start: Chain, bytes: number): Outcome {
     if (ctx.dry === null) this.counters.hitPolicy(start, bytes);
     const p = start.policy ?? 'ACCEPT';
-    if (ctx.path !== null && (ctx.path.length > 0 || p === 'DROP')) this.finish(ctx, start.name, `policy ${p}`);
+    if (ctx.path !== null && (ctx.path.length > 0 || p === 'DROP')) this.finish(ctx, start.name, p === 'ACCEPT', true, `policy ${p}`);
     return p === 'DROP' ? 'drop' : 'accept';
   }
 
-  private finish(ctx: EvalCtx, builtin: string, verdict: string): void {
+  /** The end of a traversal: its verdict for explored paths, and the traversal event when someone traces. */
+  private finish(ctx: Traversal, builtin: string, accept: boolean, policy: boolean, verdict: string): void {
     ctx.verdict = verdict;
-    if (ctx.path === null || ctx.dry !== null) return;
-    const path = ctx.path.join(' → ');
-    this.hop(ctx.pkt, `iptables ${ctx.table}/${builtin}${ctx.info.bridged ? ' (bridged)' : ''}: ${path}${path ? ' ⇒ ' : ''}${verdict}`, 'nf', { table: ctx.table, chain: builtin, verdict });
-  }
-
-  private reject(ctx: EvalCtx, how: string): void {
-    const stack = this.ns.stack;
-    const codes: Record<string, number> = {
-      'icmp-net-unreachable': 0,
-      'icmp-host-unreachable': 1,
-      'icmp-proto-unreachable': 2,
-      'icmp-port-unreachable': 3,
-      'icmp-net-prohibited': 9,
-      'icmp-host-prohibited': 10,
-      'icmp-admin-prohibited': 13,
-    };
-    if (how === 'tcp-reset') {
-      stack.sendTcpReset(ctx.pkt);
-      return;
-    }
-    stack.sendIcmpError(ctx.pkt, 3, codes[how] ?? 3, 0);
-  }
-
-  // ───────────────────────────── matches ─────────────────────────────
-
-  private matchesAll(ms: readonly Match[], rule: Rule, chain: Chain, index: number, ctx: EvalCtx): boolean {
-    for (let k = 0; k < ms.length; k++) if (!this.match(ms[k]!, rule, chain, index, ctx)) return false;
-    return true;
-  }
-
-  private match(m: Match, rule: Rule, chain: Chain, index: number, ctx: EvalCtx): boolean {
-    const p = ctx.info;
-    switch (m.kind) {
-      case 'src':
-        return inPrefix(p.src, m.cidr.addr, m.cidr.len) !== m.invert;
-      case 'dst':
-        return inPrefix(p.dst, m.cidr.addr, m.cidr.len) !== m.invert;
-      case 'in':
-        return ifaceMatches(p.inName, m.prefix, m.wildcard) !== m.invert;
-      case 'out':
-        return ifaceMatches(p.outName, m.prefix, m.wildcard) !== m.invert;
-      case 'proto':
-        return (p.proto === m.proto) !== m.invert;
-      case 'frag':
-        return (p.fragOff !== 0) !== m.invert;
-      case 'comment':
-      case 'nfacct':
-        return true;
-      case 'tcp':
-        if (p.proto !== IPPROTO_TCP || p.fragOff !== 0) return false;
-        if (m.sport && inRange(p.sport, m.sport) === m.sport.invert) return false;
-        if (m.dport && inRange(p.dport, m.dport) === m.dport.invert) return false;
-        if (m.flags && ((p.tcpFlags & m.flags.mask) === m.flags.cmp) === m.flags.invert) return false;
-        if (m.option) return tcpHasOption(ctx.pkt, m.option.option) !== m.option.invert;
-        return true;
-      case 'udp':
-      case 'sctp':
-        if (p.proto !== (m.kind === 'udp' ? IPPROTO_UDP : 132) || p.fragOff !== 0) return false;
-        if (m.sport && inRange(p.sport, m.sport) === m.sport.invert) return false;
-        if (m.dport && inRange(p.dport, m.dport) === m.dport.invert) return false;
-        return true;
-      case 'icmp':
-        if (p.proto !== IPPROTO_ICMP || p.fragOff !== 0) return false;
-        return (m.type === 255 || (p.icmpType === m.type && p.icmpCode >= m.codeMin && p.icmpCode <= m.codeMax)) !== m.invert;
-      case 'multiport': {
-        if (p.fragOff !== 0 || (p.proto !== IPPROTO_TCP && p.proto !== IPPROTO_UDP && p.proto !== 132)) return false;
-        const hit = m.ports.some((r) => (m.dir !== 'dst' && inRange(p.sport, r)) || (m.dir !== 'src' && inRange(p.dport, r)));
-        return hit !== m.invert;
-      }
-      case 'statistic':
-        if (m.mode === 'random') {
-          if (ctx.dry !== null) return ctx.dry.decide(m.probability) !== m.invert;
-          const forced = this.statisticDecider?.(chain, index, m.probability, ctx.pkt);
-          // xt_statistic: (get_random_u32() & 0x7fffffff) < stored probability
-          const hit = forced ?? (this.rng.nextU32() & 0x7fffffff) < m.probability;
-          return hit !== m.invert;
-        } else {
-          if (ctx.dry !== null) return ctx.dry.decide(Math.round(0x80000000 / m.every)) !== m.invert;
-          const n = this.nth.get(rule) ?? 0;
-          const hit = n === m.packet;
-          this.nth.set(rule, (n + 1) % m.every);
-          return hit !== m.invert;
-        }
-      case 'recent':
-        return this.recentMatch(m, ctx) !== m.invert;
-      case 'mark':
-        return ((ctx.mark & m.mask) === m.value) !== m.invert;
-      case 'addrtype':
-        if (m.src && this.addrTypeIs(p.src, m.src.types, m.limitIfaceIn ? ctx.inDev : null) === m.src.invert) return false;
-        if (m.dst && this.addrTypeIs(p.dst, m.dst.types, m.limitIfaceOut ? ctx.outDev : null) === m.dst.invert) return false;
-        return true;
-      case 'conntrack':
-        return this.conntrackMatch(m, ctx);
-      case 'state':
-        return (this.ctMask(ctx) & maskOf(m.states)) !== 0 !== m.invert;
-      case 'physdev': {
-        if (m.isBridged && p.bridged === m.isBridged.invert) return false;
-        if (m.isIn && (p.physIn !== '') === m.isIn.invert) return false;
-        if (m.isOut && (p.physOut !== '') === m.isOut.invert) return false;
-        if (m.in && physdevName(p.physIn, m.in.name) === m.in.invert) return false;
-        if (m.out && physdevName(p.physOut, m.out.name) === m.out.invert) return false;
-        return true;
-      }
-    }
-  }
-
-  private addrTypeIs(addr: Ipv4Addr, types: readonly AddrType[], dev: NetDevice | null): boolean {
-    let type: AddrType;
-    if ((addr >>> 28) === 0xe) type = 'MULTICAST';
-    else if (addr === 0xffffffff) type = 'BROADCAST';
-    else {
-      const r = this.ns.fib.local.lookup(addr);
-      if (r !== undefined && (dev === null || r.dev === dev || r.type !== 'local')) {
-        type = r.type === 'local' ? 'LOCAL' : r.type === 'broadcast' ? 'BROADCAST' : 'UNICAST';
-      } else {
-        const m = this.ns.fib.main.lookup(addr);
-        type = m === undefined ? 'UNREACHABLE' : m.type === 'blackhole' ? 'BLACKHOLE' : m.type === 'unreachable' ? 'UNREACHABLE' : m.type === 'prohibit' ? 'PROHIBIT' : 'UNICAST';
-      }
-    }
-    return types.includes(type);
-  }
-
-  /** The packet's conntrack states as a bitmask (computed once per traversal). */
-  private ctMask(ctx: EvalCtx): number {
-    if (ctx.ctMask >= 0) return ctx.ctMask;
-    let m = CTINFO_BIT[ctx.ctInfo]!;
-    const c = ctx.pkt.ct;
-    if (c instanceof Conn) {
-      if (c.snat) m |= STATE_BIT.SNAT;
-      if (c.dnat) m |= STATE_BIT.DNAT;
-    }
-    ctx.ctMask = m;
-    return m;
-  }
-
-  private conntrackMatch(m: ConntrackMatch, ctx: EvalCtx): boolean {
-    const c = ctx.pkt.ct;
-    if (m.state && ((this.ctMask(ctx) & maskOf(m.state.states)) !== 0) === m.state.invert) return false;
-    const needConn = m.proto || m.origSrc || m.origDst || m.replSrc || m.replDst || m.origSrcPort || m.origDstPort || m.replSrcPort || m.replDstPort || m.status || m.expire || m.dir;
-    if (!needConn) return true;
-    if (!(c instanceof Conn)) return false;
-    if (m.proto && (c.orig.proto === m.proto.proto) === m.proto.invert) return false;
-    const addr = (a: ConntrackMatch['origSrc'], v: Ipv4Addr): boolean => a === undefined || inPrefix(v, (a.addr & prefixMask(a.len)) >>> 0, a.len) !== a.invert;
-    if (!addr(m.origSrc, c.orig.src) || !addr(m.origDst, c.orig.dst) || !addr(m.replSrc, c.reply.src) || !addr(m.replDst, c.reply.dst)) return false;
-    const port = (r: ConntrackMatch['origSrcPort'], v: number): boolean => r === undefined || inRange(v, r) !== r.invert;
-    if (!port(m.origSrcPort, c.orig.sport) || !port(m.origDstPort, c.orig.dport) || !port(m.replSrcPort, c.reply.sport) || !port(m.replDstPort, c.reply.dport)) return false;
-    if (m.status) {
-      const st: string[] = [];
-      if (c.seenReply) st.push('SEEN_REPLY');
-      if (c.assured) st.push('ASSURED');
-      if (c.confirmed) st.push('CONFIRMED');
-      const hit = m.status.statuses.length === 0 ? st.length === 0 : m.status.statuses.some((s) => st.includes(s));
-      if (hit === m.status.invert) return false;
-    }
-    if (m.expire) {
-      const left = Math.max(0, Math.floor((c.expires - this.ns.world.now) / 1e9));
-      if ((left >= m.expire.min && left <= m.expire.max) === m.expire.invert) return false;
-    }
-    if (m.dir && (m.dir === 'REPLY') !== ctx.pkt.ctReply) return false;
-    return true;
-  }
-
-  /** xt_recent. */
-  private recentMatch(m: Extract<Match, { kind: 'recent' }>, ctx: EvalCtx): boolean {
-    let list = this.recent.get(m.name);
-    if (list === undefined) {
-      list = new Map();
-      this.recent.set(m.name, list);
-    }
-    const addr = ((m.side === 'source' ? ctx.info.src : ctx.info.dst) & m.mask) >>> 0;
-    const now = this.ns.world.now;
-    const ttl = new Ipv4View(ctx.pkt.buf, ctx.pkt.l3).ttl;
-    const e = list.get(addr);
-    if (ctx.dry !== null) {
-      // exploring: --set always matches; checks see the list as it is, without updating it
-      if (m.op === 'set') return true;
-      if (e === undefined) return false;
-      const window = m.seconds > 0 ? m.seconds * 1e9 : Number.POSITIVE_INFINITY;
-      return e.times.filter((t) => now - t <= window).length >= Math.max(1, m.hitcount);
-    }
-    if (m.op === 'set') {
-      const entry = e ?? { times: [], ttl };
-      entry.times.push(now);
-      if (entry.times.length > IP_PKT_LIST_TOT) entry.times.shift();
-      entry.ttl = ttl;
-      list.set(addr, entry);
-      if (this.tracing) this.hop(ctx.pkt, `recent ${m.name}: set ${formatIpv4(addr)}`);
-      return true;
-    }
-    if (e === undefined) return false;
-    if (m.rttl && e.ttl !== ttl) return false;
-    if (m.op === 'remove') {
-      list.delete(addr);
-      return true;
-    }
-    let hit = true;
-    if (m.seconds > 0 || m.hitcount > 0) {
-      const window = m.seconds > 0 ? m.seconds * 1e9 : Number.POSITIVE_INFINITY;
-      const recentHits = e.times.filter((t) => now - t <= window).length;
-      hit = recentHits >= Math.max(1, m.hitcount);
-      if (m.reap && m.seconds > 0) e.times = e.times.filter((t) => now - t <= window);
-    }
-    if (hit && m.op === 'update') {
-      e.times.push(now);
-      if (e.times.length > IP_PKT_LIST_TOT) e.times.shift();
-      e.ttl = ttl;
-    }
-    if (m.reap && e.times.length === 0) list.delete(addr);
-    return hit;
+    if (ctx.path === null || ctx.dry !== null || !this.tracing) return;
+    const body = {
+      kind: 'nf',
+      what: 'traversal',
+      table: ctx.table,
+      hook: builtin,
+      bridged: ctx.state.bridged,
+      rules: ctx.path.slice(),
+      verdict: accept ? 'ACCEPT' : 'DROP',
+      policy,
+      target: policy ? undefined : verdict,
+    } as const;
+    this.event(ctx.pkt, body);
   }
 
   /**
@@ -833,6 +685,27 @@ export class Netfilter implements NetfilterHooks {
    * Nothing is counted or recorded. Used by `podnet trace --all-paths`.
    */
   explore(table: TableName, hook: NfHook, pkt: Packet, inDev: NetDevice | null, outDev: NetDevice | null, limit = 4096, bridged = false, physIn = '', physOut = ''): ExploredPath[] {
+    const state = this.enter(hook, inDev, outDev, bridged, physIn, physOut);
+    try {
+      state.ctInfo = this.currentCtInfo(pkt);
+      return this.exploreFrom(state, table, pkt, limit);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** {@link explore} from inside a hook run, with a copy of its state (the run's own traversal is still in use). */
+  private exploreAs(outer: HookState, table: TableName, pkt: Packet, limit: number): ExploredPath[] {
+    const state = this.enter(outer.hook, outer.in, outer.out, outer.bridged, outer.physIn, outer.physOut);
+    try {
+      state.ctInfo = this.currentCtInfo(pkt);
+      return this.exploreFrom(state, table, pkt, limit);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private exploreFrom(state: HookState, table: TableName, pkt: Packet, limit: number): ExploredPath[] {
     const out: ExploredPath[] = [];
     const prefixes: boolean[][] = [[]];
     while (prefixes.length > 0 && out.length < limit) {
@@ -840,8 +713,9 @@ export class Netfilter implements NetfilterHooks {
       let depth = 0;
       let probability = 1;
       const taken: boolean[] = [];
-      const ctx = this.makeCtx(table, hook, pkt, inDev, outDev, this.currentCtInfo(pkt), bridged, physIn, physOut);
-      ctx.path = [];
+      const ctx = state.traversal(table, pkt);
+      const path: RuleRef[] = [];
+      ctx.path = path;
       ctx.dry = {
         decide: (stored: number): boolean => {
           const p = stored / 0x80000000;
@@ -857,27 +731,24 @@ export class Netfilter implements NetfilterHooks {
           return choice;
         },
       };
-      const verdict = this.evalChain(ctx, HOOK_NAMES[hook]!);
-      if (probability > 0) out.push({ probability, verdict: ctx.verdict ?? verdict.toUpperCase(), nat: ctx.nat?.target, rules: ctx.path });
+      const verdict = this.evalChain(ctx, HOOK_NAMES[state.hook]!);
+      if (probability > 0) {
+        out.push({ probability, verdict: ctx.verdict ?? verdict.toUpperCase(), nat: ctx.nat, rules: path });
+      }
     }
     return out;
   }
 
   /** The entries of a `-m recent` list (`/proc/net/xt_recent/NAME`). */
   recentList(name: string): Array<{ addr: Ipv4Addr; hits: number; last: number }> {
-    const list = this.recent.get(name);
-    if (list === undefined) return [];
-    return [...list.entries()].map(([addr, e]) => ({ addr, hits: e.times.length, last: e.times[e.times.length - 1] ?? 0 }));
+    return recentEntries(this.perNet(RECENT_LISTS), name);
   }
 
   /** Names of the `-m recent` lists that exist. */
   recentNames(): string[] {
-    return [...this.recent.keys()];
+    return [...this.perNet(RECENT_LISTS).keys()];
   }
 }
-
-/** Marker for packets exempt from connection tracking (NOTRACK). */
-export const UNTRACKED: unknown = Object.freeze({ untracked: true });
 
 function portOf(pkt: Packet, side: 'src' | 'dst'): number {
   const ip = new Ipv4View(pkt.buf, pkt.l3);
@@ -887,86 +758,3 @@ function portOf(pkt: Packet, side: 'src' | 'dst'): number {
   return (pkt.buf[o]! << 8) | pkt.buf[o + 1]!;
 }
 
-function tupleText(t: Tuple): string {
-  return `${formatIpv4(t.src)}:${t.sport} → ${formatIpv4(t.dst)}:${t.dport}`;
-}
-
-function readInfo(pkt: Packet, inDev: NetDevice | null, outDev: NetDevice | null, bridged: boolean, physIn: string, physOut: string): PktInfo {
-  const buf = pkt.buf;
-  const ip = new Ipv4View(buf, pkt.l3);
-  const proto = ip.protocol;
-  const fragOff = ip.fragOffset;
-  const l4 = ip.payloadOffset;
-  let sport = 0;
-  let dport = 0;
-  let tcpFlags = 0;
-  let icmpType = 0;
-  let icmpCode = 0;
-  if (fragOff === 0) {
-    if (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === 132) {
-      sport = (buf[l4]! << 8) | buf[l4 + 1]!;
-      dport = (buf[l4 + 2]! << 8) | buf[l4 + 3]!;
-      if (proto === IPPROTO_TCP) tcpFlags = buf[l4 + 13]! & 0x3f;
-    } else if (proto === IPPROTO_ICMP) {
-      icmpType = buf[l4]!;
-      icmpCode = buf[l4 + 1]!;
-    }
-  }
-  return {
-    src: ip.src,
-    dst: ip.dst,
-    proto,
-    sport,
-    dport,
-    tcpFlags,
-    icmpType,
-    icmpCode,
-    fragOff,
-    len: ip.totalLength,
-    inName: inDev?.name ?? '',
-    outName: outDev?.name ?? '',
-    physIn,
-    physOut,
-    bridged,
-  };
-}
-
-/** `--physdev-in/out NAME`, where a trailing `+` is a wildcard. */
-function physdevName(name: string, pattern: string): boolean {
-  return pattern.endsWith('+') ? name.startsWith(pattern.slice(0, -1)) : name === pattern;
-}
-
-function ifaceMatches(name: string, prefix: string, wildcard: boolean): boolean {
-  return wildcard ? name.startsWith(prefix) : name === prefix;
-}
-
-function inRange(v: number, r: { min: number; max: number }): boolean {
-  return v >= r.min && v <= r.max;
-}
-
-function tcpHasOption(pkt: Packet, kind: number): boolean {
-  const ip = new Ipv4View(pkt.buf, pkt.l3);
-  const l4 = ip.payloadOffset;
-  const hlen = (pkt.buf[l4 + 12]! >>> 4) * 4;
-  for (let o = l4 + 20; o < l4 + hlen; ) {
-    const k = pkt.buf[o]!;
-    if (k === kind) return true;
-    if (k === 0) break;
-    if (k === 1) {
-      o++;
-      continue;
-    }
-    const len = pkt.buf[o + 1]!;
-    if (len < 2) break;
-    o += len;
-  }
-  return false;
-}
-
-/** `CHAIN#n "comment" → target` for traces. */
-function describeRule(chain: Chain, index: number, rule: Rule): string {
-  const comment = rule.matches.find((m): m is Extract<Match, { kind: 'comment' }> => m.kind === 'comment');
-  const t = rule.target;
-  const target = t === undefined ? '(no target)' : t.kind === 'jump' ? t.chain : t.kind === 'goto' ? `goto ${t.chain}` : t.kind;
-  return `${chain.name}#${index + 1}${comment ? ` "${comment.text}"` : ''}${t && (t.kind === 'jump' || t.kind === 'goto') ? ` → ${target}` : ''}`;
-}

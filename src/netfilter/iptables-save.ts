@@ -2,29 +2,29 @@
  * `iptables-save` text: a printer that writes exactly what iptables ≥ 1.8 (nf_tables backend)
  * prints, and a parser for real dumps taken on users' nodes.
  *
+ * This is the grammar only: tables, chains, counters, COMMIT, the rule line's generic options
+ * (`-A -s -d -i -o -p -f -m -j -g -c`) and the tokenizer. What follows `-m NAME` and `-j NAME`
+ * belongs to that extension's module (match/*.ts, target/*.ts), found through the registry.
+ *
  * Printing follows iptables' own save routines (read, not copied, from iptables 1.8.x:
  * `iptables/xshared.c` save_ipv4_addr/save_rule_details, `nft-shared.c` save_matches_and_target,
- * `libxtables` xtables_save_string/xtables_print_val_mask, and each `extensions/libxt_*.c`
- * `*_save` function): header fields `-s -d -i -o -p -f`, then `-m` matches in the order they were
- * given, then `-j`/`-g` with the target's options.
+ * and each `extensions/libxt_*.c` `*_save` function): header fields `-s -d -i -o -p -f`, then
+ * `-m` matches in the order they were given, then `-j`/`-g` with the target's options.
  *
  * The parser tokenises like iptables-restore (`add_param_to_argv`: double quotes group, `\`
  * escapes inside quotes) and accepts what iptables' option parsers accept for the supported
  * extensions. Anything else is an error naming file, line, column and the offending word; all
  * errors of a file are reported in one pass (one per line).
  */
-import { formatIpv4, parseIpv4, prefixMask } from '../wire/addr.js';
+import { prefixMask } from '../wire/addr.js';
+import { Fail, hostMask, iface, parseProto, protoName } from './extension.js';
+import type { ExtParser, ParseContext, Tok } from './extension.js';
+import { matchExtension, matchKind, matchNames, targetExtension, targetNames } from './registry.js';
+import type { Match, Target } from './registry.js';
 import {
-  ADDR_TYPES,
   BUILTIN_CHAINS,
-  CT_STATES,
-  CT_STATUSES,
   Counters,
-  REJECT_WITH,
-  SUPPORTED_MATCHES,
-  SUPPORTED_TARGETS,
   TABLE_ORDER,
-  TCP_FLAG_BITS,
   builtinChain,
   getChain,
   isBuiltinChain,
@@ -32,33 +32,23 @@ import {
   makeRuleset,
   rule,
   userChain,
-  type AddrType,
-  type AddrTypeSel,
   type Chain,
   type CounterValue,
-  type CtAddr,
-  type CtState,
-  type CtStatus,
-  type ConntrackMatch,
   type HeaderMatch,
-  type Match,
-  type NatRange,
   type Policy,
-  type PortMatch,
-  type PortRange,
-  type RejectWith,
   type Rule,
   type RuleSource,
   type Ruleset,
   type Table,
   type TableName,
-  type Target,
 } from './rules.js';
+
+export { formatProto, saveString } from './extension.js';
+export { formatProbability, probabilityToStored } from './match/statistic.js';
 
 // =============================================================================================
 // Printing
 // =============================================================================================
-
 /** Options of {@link formatIptablesSave}. */
 export interface FormatOptions {
   /** Print `[packets:bytes]` from these counters (like `iptables-save -c`); zeros otherwise. */
@@ -75,292 +65,19 @@ export interface FormatOptions {
   readonly generator?: string;
 }
 
-const PROTO_NAMES: ReadonlyMap<number, string> = new Map([
-  // xtables_chain_protos order: the first name of a number is the one printed.
-  [6, 'tcp'],
-  [132, 'sctp'],
-  [17, 'udp'],
-  [136, 'udplite'],
-  [1, 'icmp'],
-  [58, 'ipv6-icmp'],
-  [50, 'esp'],
-  [51, 'ah'],
-  [135, 'mobility-header'],
-  [33, 'dccp'],
-  [108, 'ipcomp'],
-]);
-
-/** Protocol names accepted by `-p` (xtables_chain_protos plus common /etc/protocols names). */
-const PROTO_BY_NAME: ReadonlyMap<string, number> = new Map([
-  ['tcp', 6],
-  ['sctp', 132],
-  ['udp', 17],
-  ['udplite', 136],
-  ['icmp', 1],
-  ['ipv6-icmp', 58],
-  ['icmpv6', 58],
-  ['esp', 50],
-  ['ah', 51],
-  ['mobility-header', 135],
-  ['ipv6-mh', 135],
-  ['mh', 135],
-  ['dccp', 33],
-  ['ipcomp', 108],
-  ['igmp', 2],
-  ['ipencap', 4],
-  ['gre', 47],
-  ['ospf', 89],
-  ['pim', 103],
-  ['vrrp', 112],
-]);
-
-/** `-p` value as iptables-save prints it. */
-export function formatProto(proto: number): string {
-  return PROTO_NAMES.get(proto) ?? String(proto);
-}
-
-const NO_QUOTE = /^[-_0-9a-zA-Z]+$/;
-
-/** A string option value as xtables_save_string prints it (leading space included). */
-export function saveString(s: string): string {
-  if (NO_QUOTE.test(s)) return ` ${s}`;
-  return ` "${s.replace(/["\\']/g, (c) => `\\${c}`)}"`;
-}
-
-/**
- * The statistic match's probability as iptables-save prints it: `%.11f` of stored / 2^31,
- * computed exactly (round half to even, like glibc's printf) rather than with toFixed.
- */
-export function formatProbability(stored: number): string {
-  const q = BigInt(stored) * 100_000_000_000n;
-  const div = 2_147_483_648n;
-  let n = q / div;
-  const rem2 = 2n * (q % div);
-  if (rem2 > div || (rem2 === div && n % 2n === 1n)) n += 1n;
-  const s = n.toString().padStart(12, '0');
-  return `${s.slice(0, -11)}.${s.slice(-11)}`;
-}
-
-/** The value iptables stores for `--probability p`: lround(p × 2^31). */
-export function probabilityToStored(p: number): number {
-  return Math.round(p * 2_147_483_648);
-}
-
-function hex(n: number): string {
-  return `0x${(n >>> 0).toString(16)}`;
-}
-
-function markMask(value: number, mask: number): string {
-  return mask >>> 0 === 0xffff_ffff ? ` ${hex(value)}` : ` ${hex(value)}/${hex(mask)}`;
-}
-
-function inv(b: boolean): string {
-  return b ? ' !' : '';
-}
-
-/** Prefix length of a contiguous netmask, or -1. */
-function maskToLen(mask: number): number {
-  for (let len = 0; len <= 32; len++) if (prefixMask(len) === mask >>> 0) return len;
-  return -1;
-}
-
-function portRange(p: PortRange, sep = ':'): string {
-  return p.min === p.max ? String(p.min) : `${p.min}${sep}${p.max}`;
-}
-
-function tcpFlags(bits: number): string {
-  const names: string[] = [];
-  for (const [name, bit] of Object.entries(TCP_FLAG_BITS)) if (bits & bit) names.push(name);
-  return names.length === 0 ? 'NONE' : names.join(',');
-}
-
-function natRange(r: NatRange, skipColon: boolean): string {
-  let s = '';
-  if (r.ips !== undefined) {
-    s += formatIpv4(r.ips.min);
-    if (r.ips.max !== r.ips.min) s += `-${formatIpv4(r.ips.max)}`;
-  }
-  if (r.ports !== undefined) {
-    if (!(skipColon && s === '')) s += ':';
-    s += r.ports.min === r.ports.max ? String(r.ports.min) : `${r.ports.min}-${r.ports.max}`;
-  }
-  return s;
-}
-
-function ctAddr(a: CtAddr): string {
-  return a.len === 32 ? formatIpv4(a.addr) : `${formatIpv4(a.addr)}/${a.len}`;
-}
-
-function formatConntrack(m: ConntrackMatch): string {
-  let s = '';
-  if (m.state !== undefined) s += `${inv(m.state.invert)} --ctstate ${m.state.states.join(',')}`;
-  if (m.proto !== undefined) s += `${inv(m.proto.invert)} --ctproto ${m.proto.proto}`;
-  const addr = (name: string, a: CtAddr | undefined): void => {
-    if (a !== undefined) s += `${inv(a.invert)} --${name} ${ctAddr(a)}`;
-  };
-  addr('ctorigsrc', m.origSrc);
-  addr('ctorigdst', m.origDst);
-  addr('ctreplsrc', m.replSrc);
-  addr('ctrepldst', m.replDst);
-  const port = (name: string, p: PortMatch | undefined): void => {
-    if (p !== undefined) s += `${inv(p.invert)} --${name} ${portRange(p)}`;
-  };
-  port('ctorigsrcport', m.origSrcPort);
-  port('ctorigdstport', m.origDstPort);
-  port('ctreplsrcport', m.replSrcPort);
-  port('ctrepldstport', m.replDstPort);
-  if (m.status !== undefined) {
-    s += `${inv(m.status.invert)} --ctstatus ${m.status.statuses.length === 0 ? 'NONE' : m.status.statuses.join(',')}`;
-  }
-  if (m.expire !== undefined) {
-    s += `${inv(m.expire.invert)} --ctexpire ${m.expire.min === m.expire.max ? m.expire.min : `${m.expire.min}:${m.expire.max}`}`;
-  }
-  if (m.dir !== undefined) s += ` --ctdir ${m.dir}`;
-  return s;
-}
-
-function formatHeader(m: HeaderMatch): string {
-  switch (m.kind) {
-    case 'src':
-    case 'dst':
-      return `${inv(m.invert)} -${m.kind === 'src' ? 's' : 'd'} ${formatIpv4(m.cidr.addr)}/${m.cidr.len}`;
-    case 'in':
-    case 'out':
-      return `${inv(m.invert)} -${m.kind === 'in' ? 'i' : 'o'} ${m.name}`;
-    case 'proto':
-      return `${inv(m.invert)} -p ${formatProto(m.proto)}`;
-    case 'frag':
-      return `${inv(m.invert)} -f`;
-  }
-}
-
 /** One match as iptables-save prints it (leading space included). */
 export function formatMatch(m: Match): string {
-  switch (m.kind) {
-    case 'src':
-    case 'dst':
-    case 'in':
-    case 'out':
-    case 'proto':
-    case 'frag':
-      return formatHeader(m);
-    case 'comment':
-      return ` -m comment --comment${saveString(m.text)}`;
-    case 'tcp':
-    case 'udp':
-    case 'sctp': {
-      let s = ` -m ${m.kind}`;
-      if (m.sport !== undefined) s += `${inv(m.sport.invert)} --sport ${portRange(m.sport)}`;
-      if (m.dport !== undefined) s += `${inv(m.dport.invert)} --dport ${portRange(m.dport)}`;
-      if (m.kind === 'tcp') {
-        if (m.option !== undefined) s += `${inv(m.option.invert)} --tcp-option ${m.option.option}`;
-        if (m.flags !== undefined) s += `${inv(m.flags.invert)} --tcp-flags ${tcpFlags(m.flags.mask)} ${tcpFlags(m.flags.cmp)}`;
-      }
-      return s;
-    }
-    case 'icmp': {
-      if (m.type === 0xff && m.codeMin === 0 && m.codeMax === 0xff) return ` -m icmp${inv(m.invert)} --icmp-type any`;
-      const code = m.codeMin !== 0 || m.codeMax !== 0xff ? `/${m.codeMin}` : '';
-      return ` -m icmp${inv(m.invert)} --icmp-type ${m.type}${code}`;
-    }
-    case 'multiport': {
-      const opt = m.dir === 'src' ? 'sports' : m.dir === 'dst' ? 'dports' : 'ports';
-      return ` -m multiport${inv(m.invert)} --${opt} ${m.ports.map((p) => portRange(p)).join(',')}`;
-    }
-    case 'statistic':
-      if (m.mode === 'random') {
-        return ` -m statistic --mode random${inv(m.invert)} --probability ${formatProbability(m.probability)}`;
-      }
-      return ` -m statistic --mode nth${inv(m.invert)} --every ${m.every} --packet ${m.packet}`;
-    case 'recent': {
-      let s = ` -m recent${inv(m.invert)} --${m.op}`;
-      if (m.seconds !== 0) s += ` --seconds ${m.seconds}`;
-      if (m.reap) s += ' --reap';
-      if (m.hitcount !== 0) s += ` --hitcount ${m.hitcount}`;
-      if (m.rttl) s += ' --rttl';
-      s += ` --name ${m.name} --mask ${formatIpv4(m.mask)} --${m.side === 'source' ? 'rsource' : 'rdest'}`;
-      return s;
-    }
-    case 'mark':
-      return ` -m mark${inv(m.invert)} --mark${markMask(m.value, m.mask)}`;
-    case 'addrtype': {
-      let s = ' -m addrtype';
-      if (m.src !== undefined) s += `${inv(m.src.invert)} --src-type ${m.src.types.join(',')}`;
-      if (m.dst !== undefined) s += `${inv(m.dst.invert)} --dst-type ${m.dst.types.join(',')}`;
-      if (m.limitIfaceIn) s += ' --limit-iface-in';
-      if (m.limitIfaceOut) s += ' --limit-iface-out';
-      return s;
-    }
-    case 'conntrack':
-      return ` -m conntrack${formatConntrack(m)}`;
-    case 'state':
-      return ` -m state${inv(m.invert)} --state ${m.states.join(',')}`;
-    case 'physdev': {
-      let s = ' -m physdev';
-      if (m.isIn !== undefined) s += `${inv(m.isIn.invert)} --physdev-is-in`;
-      if (m.in !== undefined) s += `${inv(m.in.invert)} --physdev-in ${m.in.name}`;
-      if (m.isOut !== undefined) s += `${inv(m.isOut.invert)} --physdev-is-out`;
-      if (m.out !== undefined) s += `${inv(m.out.invert)} --physdev-out ${m.out.name}`;
-      if (m.isBridged !== undefined) s += `${inv(m.isBridged.invert)} --physdev-is-bridged`;
-      return s;
-    }
-    case 'nfacct':
-      // libxt_nfacct prints "--nfacct-name " and then xtables_save_string adds its own space.
-      return ` -m nfacct --nfacct-name ${saveString(m.name)}`;
-  }
+  return matchKind(m.kind).print(m);
 }
 
 /** A target as iptables-save prints it (leading space included; empty for no target). */
 export function formatTarget(t: Target | undefined): string {
   if (t === undefined) return '';
-  switch (t.kind) {
-    case 'ACCEPT':
-    case 'DROP':
-    case 'RETURN':
-    case 'NOTRACK':
-      return ` -j ${t.kind}`;
-    case 'jump':
-      return ` -j ${t.chain}`;
-    case 'goto':
-      return ` -g ${t.chain}`;
-    case 'REJECT':
-      return ` -j REJECT --reject-with ${t.with}`;
-    case 'DNAT':
-    case 'SNAT': {
-      const r = natRange(t.range, false);
-      let s = ` -j ${t.kind}`;
-      if (r !== '') s += ` --to-${t.kind === 'DNAT' ? 'destination' : 'source'} ${r}`;
-      if (t.random) s += ' --random';
-      if (t.kind === 'SNAT' && t.randomFully) s += ' --random-fully';
-      if (t.persistent) s += ' --persistent';
-      return s;
-    }
-    case 'MASQUERADE': {
-      let s = ' -j MASQUERADE';
-      if (t.ports !== undefined) s += ` --to-ports ${natRange({ ports: t.ports }, true)}`;
-      if (t.random) s += ' --random';
-      if (t.randomFully) s += ' --random-fully';
-      return s;
-    }
-    case 'MARK':
-      return ` -j MARK --set-xmark ${hex(t.value)}/${hex(t.mask)}`;
-    case 'CONNMARK':
-      if (t.mode === 'set') return ` -j CONNMARK --set-xmark ${hex(t.value)}/${hex(t.mask)}`;
-      return ` -j CONNMARK --${t.mode}-mark --nfmask ${hex(t.nfmask)} --ctmask ${hex(t.ctmask)}`;
-    case 'CT':
-      return ' -j CT --notrack';
-    case 'LOG': {
-      let s = ' -j LOG';
-      if (t.prefix !== '') s += ` --log-prefix${saveString(t.prefix)}`;
-      if (t.level !== 4) s += ` --log-level ${t.level}`;
-      if (t.tcpSequence) s += ' --log-tcp-sequence';
-      if (t.tcpOptions) s += ' --log-tcp-options';
-      if (t.ipOptions) s += ' --log-ip-options';
-      if (t.uid) s += ' --log-uid';
-      if (t.macDecode) s += ' --log-macdecode';
-      return s;
-    }
-  }
+  if (t.kind === 'jump') return ` -j ${t.chain}`;
+  if (t.kind === 'goto') return ` -g ${t.chain}`;
+  const ext = targetExtension(t.kind);
+  if (ext === undefined) throw new Error(`no target extension for "${t.kind}"`);
+  return ext.print(t);
 }
 
 /** The text after `-A CHAIN` for a rule (leading space included). */
@@ -424,18 +141,6 @@ export type ParseResult =
   | { readonly ruleset: Ruleset; readonly counters: Counters }
   | { readonly errors: readonly ParseError[] };
 
-class Fail {
-  constructor(
-    readonly col: number,
-    readonly message: string,
-  ) {}
-}
-
-/** A word of a rule line and the column (1-based) where it starts. */
-interface Tok {
-  readonly text: string;
-  readonly col: number;
-}
 
 /** Splits a rule line like iptables-restore's add_param_to_argv. */
 function tokenize(line: string, start: number): Tok[] {
@@ -490,1019 +195,10 @@ function tokenize(line: string, start: number): Tok[] {
   return toks;
 }
 
-const DEC = /^(?:0|[1-9][0-9]*)$/;
-const HEX = /^0[xX][0-9a-fA-F]+$/;
-const OCT = /^0[0-7]+$/;
-
-/** strtoul(s, NULL, 0) with a strict end, as xtables_strtoui does; undefined if malformed or > max. */
-function parseNum(s: string, max: number): number | undefined {
-  let n: number;
-  if (DEC.test(s)) n = Number(s);
-  else if (HEX.test(s)) n = Number.parseInt(s.slice(2), 16);
-  else if (OCT.test(s)) n = Number.parseInt(s.slice(1), 8);
-  else return undefined;
-  return n <= max ? n : undefined;
-}
-
-function num(t: Tok, max: number, what: string, min = 0): number {
-  const n = parseNum(t.text, max);
-  if (n === undefined || n < min) throw new Fail(t.col, `bad ${what} "${t.text}" (expected a number ${min}..${max})`);
-  return n;
-}
-
-function port(s: string, t: Tok): number {
-  const n = parseNum(s, 65535);
-  if (n === undefined) throw new Fail(t.col, `bad port "${s}" in "${t.text}" (podnet takes port numbers 0..65535, not service names)`);
-  return n;
-}
-
-/** `a`, `a:b`, `:b`, `a:` (the tcp/udp/conntrack port range syntax). */
-function portRangeColon(t: Tok): PortRange {
-  const s = t.text;
-  const i = s.indexOf(':');
-  if (i < 0) {
-    const p = port(s, t);
-    return { min: p, max: p };
-  }
-  const min = i === 0 ? 0 : port(s.slice(0, i), t);
-  const max = i === s.length - 1 ? 65535 : port(s.slice(i + 1), t);
-  if (min > max) throw new Fail(t.col, `invalid port range "${s}" (min > max)`);
-  return { min, max };
-}
-
-/** An address with optional /len or /dotted-mask; returns address and prefix length. */
-function hostMask(t: Tok, what: string): { addr: number; len: number } {
-  const s = t.text;
-  const slash = s.indexOf('/');
-  const a = parseIpv4(slash < 0 ? s : s.slice(0, slash));
-  if (a === undefined) throw new Fail(t.col, `bad ${what} "${s}" (podnet takes a dotted IPv4 address, optionally /len; no host names or lists)`);
-  if (slash < 0) return { addr: a, len: 32 };
-  const m = s.slice(slash + 1);
-  let len: number;
-  if (DEC.test(m)) {
-    len = Number(m);
-    if (len > 32) throw new Fail(t.col, `bad prefix length in ${what} "${s}"`);
-  } else {
-    const mask = parseIpv4(m);
-    len = mask === undefined ? -1 : maskToLen(mask);
-    if (len < 0) throw new Fail(t.col, `bad mask in ${what} "${s}" (only contiguous masks are supported)`);
-  }
-  return { addr: a, len };
-}
-
-function parseProto(t: Tok): number {
-  const n = parseNum(t.text, 255);
-  if (n !== undefined) return n;
-  if (t.text === 'all') return 0;
-  const p = PROTO_BY_NAME.get(t.text.toLowerCase());
-  if (p === undefined) throw new Fail(t.col, `unknown protocol "${t.text}"`);
-  return p;
-}
-
-/** Case-insensitive comma list of names, as the conntrack/state/addrtype parsers take them. */
-function nameList<N extends string>(t: Tok, names: readonly N[], what: string, allowed: readonly N[] = names): N[] {
-  const seen = new Set<N>();
-  for (const part of t.text.split(',')) {
-    const n = names.find((x) => x.toLowerCase() === part.toLowerCase());
-    if (n === undefined || !allowed.includes(n)) throw new Fail(t.col, `bad ${what} "${part}" in "${t.text}" (expected ${allowed.join(', ')})`);
-    seen.add(n);
-  }
-  return names.filter((n) => seen.has(n));
-}
-
-const IFNAMSIZ = 16;
-
-function iface(t: Tok): { name: string; prefix: string; wildcard: boolean } {
-  const s = t.text;
-  if (s.length === 0 || s.length >= IFNAMSIZ) throw new Fail(t.col, `bad interface name "${s}" (1..15 characters)`);
-  const wildcard = s.endsWith('+');
-  return { name: s, prefix: wildcard ? s.slice(0, -1) : s, wildcard };
-}
 
 // ---------------------------------------------------------------------------------------------
-// Extension parsers
+// Targets that are not modelled
 // ---------------------------------------------------------------------------------------------
-
-/** What an extension's option takes: 0..2 argument words, and whether `!` may precede it. */
-interface OptSpec {
-  readonly args: 0 | 1 | 2;
-  readonly invert: boolean;
-  /** Canonical option name (for aliases and duplicate detection). */
-  readonly canon?: string;
-}
-
-/** The protocol part of the rule, for extensions that depend on it. */
-interface RuleCtx {
-  readonly table: TableName;
-  readonly chain: string;
-  proto: number;
-  protoInvert: boolean;
-}
-
-interface ExtParser {
-  readonly opts: Readonly<Record<string, OptSpec>>;
-  apply(opt: string, args: readonly Tok[], invert: boolean, at: Tok): void;
-}
-
-interface MatchParser extends ExtParser {
-  finish(ctx: RuleCtx): Match;
-}
-
-interface TargetParser extends ExtParser {
-  finish(ctx: RuleCtx): Target;
-}
-
-const O0: OptSpec = { args: 0, invert: false };
-const O0I: OptSpec = { args: 0, invert: true };
-const O1: OptSpec = { args: 1, invert: false };
-const O1I: OptSpec = { args: 1, invert: true };
-
-function needProto(ctx: RuleCtx, at: Tok, what: string, protos: readonly number[]): void {
-  if (!protos.includes(ctx.proto) || ctx.protoInvert) {
-    throw new Fail(at.col, `${what} needs ${protos.map((p) => `-p ${formatProto(p)}`).join(' or ')} (without "!")`);
-  }
-}
-
-function commentParser(at: Tok): MatchParser {
-  let text: string | undefined;
-  return {
-    opts: { comment: O1 },
-    apply(_o, [v]) {
-      if (v!.text.length > 255) throw new Fail(v!.col, 'comment longer than 255 characters');
-      text = v!.text;
-    },
-    finish() {
-      if (text === undefined) throw new Fail(at.col, '-m comment needs --comment');
-      return { kind: 'comment', text };
-    },
-  };
-}
-
-function portsParser(kind: 'tcp' | 'udp' | 'sctp', at: Tok): MatchParser {
-  let sport: PortMatch | undefined;
-  let dport: PortMatch | undefined;
-  let flags: { mask: number; cmp: number; invert: boolean } | undefined;
-  let option: { option: number; invert: boolean } | undefined;
-  const tcpFlag = (t: Tok): number => {
-    let bits = 0;
-    for (const part of t.text.split(',')) {
-      const up = part.toUpperCase();
-      if (up === 'ALL') bits |= 0x3f;
-      else if (up === 'NONE') continue;
-      else if (up in TCP_FLAG_BITS) bits |= TCP_FLAG_BITS[up as keyof typeof TCP_FLAG_BITS];
-      else throw new Fail(t.col, `unknown TCP flag "${part}"`);
-    }
-    return bits;
-  };
-  const opts: Record<string, OptSpec> = {
-    sport: { args: 1, invert: true, canon: 'sport' },
-    'source-port': { args: 1, invert: true, canon: 'sport' },
-    dport: { args: 1, invert: true, canon: 'dport' },
-    'destination-port': { args: 1, invert: true, canon: 'dport' },
-  };
-  if (kind === 'tcp') {
-    opts['syn'] = { args: 0, invert: true, canon: 'flags' };
-    opts['tcp-flags'] = { args: 2, invert: true, canon: 'flags' };
-    opts['tcp-option'] = O1I;
-  }
-  return {
-    opts,
-    apply(o, args, invert) {
-      // tcp/udp store "any port" for an absent option, so a non-inverted 0:65535 prints as nothing.
-      const keep = (r: PortRange): boolean => kind === 'sctp' || invert || r.min !== 0 || r.max !== 65535;
-      switch (opts[o]!.canon ?? o) {
-        case 'sport': {
-          const r = portRangeColon(args[0]!);
-          sport = keep(r) ? { ...r, invert } : undefined;
-          break;
-        }
-        case 'dport': {
-          const r = portRangeColon(args[0]!);
-          dport = keep(r) ? { ...r, invert } : undefined;
-          break;
-        }
-        case 'flags':
-          flags =
-            o === 'syn'
-              ? { mask: 0x17, cmp: 0x02, invert }
-              : { mask: tcpFlag(args[0]!), cmp: tcpFlag(args[1]!), invert };
-          break;
-        case 'tcp-option':
-          option = { option: num(args[0]!, 255, 'TCP option', 1), invert };
-          break;
-      }
-    },
-    finish(ctx) {
-      needProto(ctx, at, `-m ${kind}`, [kind === 'tcp' ? 6 : kind === 'udp' ? 17 : 132]);
-      return {
-        kind,
-        ...(sport !== undefined ? { sport } : {}),
-        ...(dport !== undefined ? { dport } : {}),
-        ...(flags !== undefined ? { flags } : {}),
-        ...(option !== undefined ? { option } : {}),
-      } as Match;
-    },
-  };
-}
-
-interface IcmpName {
-  readonly name: string;
-  readonly type: number;
-  readonly codeMin: number;
-  readonly codeMax: number;
-}
-
-const ICMP_NAMES: readonly IcmpName[] = (
-  [
-    ['any', 255, 0, 255],
-    ['echo-reply', 0, 0, 255],
-    ['pong', 0, 0, 255],
-    ['destination-unreachable', 3, 0, 255],
-    ['network-unreachable', 3, 0, 0],
-    ['host-unreachable', 3, 1, 1],
-    ['protocol-unreachable', 3, 2, 2],
-    ['port-unreachable', 3, 3, 3],
-    ['fragmentation-needed', 3, 4, 4],
-    ['source-route-failed', 3, 5, 5],
-    ['network-unknown', 3, 6, 6],
-    ['host-unknown', 3, 7, 7],
-    ['network-prohibited', 3, 9, 9],
-    ['host-prohibited', 3, 10, 10],
-    ['TOS-network-unreachable', 3, 11, 11],
-    ['TOS-host-unreachable', 3, 12, 12],
-    ['communication-prohibited', 3, 13, 13],
-    ['host-precedence-violation', 3, 14, 14],
-    ['precedence-cutoff', 3, 15, 15],
-    ['source-quench', 4, 0, 255],
-    ['redirect', 5, 0, 255],
-    ['network-redirect', 5, 0, 0],
-    ['host-redirect', 5, 1, 1],
-    ['TOS-network-redirect', 5, 2, 2],
-    ['TOS-host-redirect', 5, 3, 3],
-    ['echo-request', 8, 0, 255],
-    ['ping', 8, 0, 255],
-    ['router-advertisement', 9, 0, 255],
-    ['router-solicitation', 10, 0, 255],
-    ['time-exceeded', 11, 0, 255],
-    ['ttl-exceeded', 11, 0, 255],
-    ['ttl-zero-during-transit', 11, 0, 0],
-    ['ttl-zero-during-reassembly', 11, 1, 1],
-    ['parameter-problem', 12, 0, 255],
-    ['ip-header-bad', 12, 0, 0],
-    ['required-option-missing', 12, 1, 1],
-    ['timestamp-request', 13, 0, 255],
-    ['timestamp-reply', 14, 0, 255],
-    ['address-mask-request', 17, 0, 255],
-    ['address-mask-reply', 18, 0, 255],
-  ] as const
-).map(([name, type, codeMin, codeMax]) => ({ name, type, codeMin, codeMax }));
-
-function icmpParser(at: Tok): MatchParser {
-  let v: { invert: boolean; type: number; codeMin: number; codeMax: number } | undefined;
-  return {
-    opts: { 'icmp-type': O1I },
-    apply(_o, [t], invert) {
-      const s = t!.text;
-      // Like iptables: a (case-insensitive) prefix of exactly one name, or TYPE[/CODE].
-      const hits = ICMP_NAMES.filter((n) => n.name.toLowerCase().startsWith(s.toLowerCase()));
-      if (hits.length > 1 && s.length > 0) {
-        throw new Fail(t!.col, `ambiguous ICMP type "${s}": "${hits[0]!.name}" or "${hits[1]!.name}"?`);
-      }
-      if (hits.length === 1) {
-        v = { invert, type: hits[0]!.type, codeMin: hits[0]!.codeMin, codeMax: hits[0]!.codeMax };
-        return;
-      }
-      const m = /^([^/]+)(?:\/(.+))?$/.exec(s);
-      const type = m === null ? undefined : parseNum(m[1]!, 255);
-      const code = m?.[2] === undefined ? undefined : parseNum(m[2], 255);
-      if (type === undefined || (m?.[2] !== undefined && code === undefined)) throw new Fail(t!.col, `unknown ICMP type "${s}"`);
-      v = code === undefined ? { invert, type, codeMin: 0, codeMax: 255 } : { invert, type, codeMin: code, codeMax: code };
-    },
-    finish(ctx) {
-      needProto(ctx, at, '-m icmp', [1]);
-      if (v === undefined) throw new Fail(at.col, '-m icmp needs --icmp-type');
-      return { kind: 'icmp', ...v };
-    },
-  };
-}
-
-function multiportParser(at: Tok): MatchParser {
-  let v: { invert: boolean; dir: 'src' | 'dst' | 'both'; ports: PortRange[] } | undefined;
-  const dirs: Record<string, 'src' | 'dst' | 'both'> = {
-    sports: 'src',
-    'source-ports': 'src',
-    dports: 'dst',
-    'destination-ports': 'dst',
-    ports: 'both',
-  };
-  const spec: OptSpec = { args: 1, invert: true, canon: 'ports' };
-  return {
-    opts: { sports: spec, 'source-ports': spec, dports: spec, 'destination-ports': spec, ports: spec },
-    apply(o, [t], invert) {
-      const ports: PortRange[] = [];
-      let slots = 0;
-      for (const part of t!.text.split(',')) {
-        const i = part.indexOf(':');
-        const min = port(i < 0 ? part : part.slice(0, i), t!);
-        const max = i < 0 ? min : port(part.slice(i + 1), t!);
-        if (min > max) throw new Fail(t!.col, `invalid port range "${part}" (min > max)`);
-        ports.push({ min, max });
-        slots += min === max ? 1 : 2;
-      }
-      if (slots > 15) throw new Fail(t!.col, 'too many ports specified (multiport takes at most 15)');
-      v = { invert, dir: dirs[o]!, ports };
-    },
-    finish(ctx) {
-      needProto(ctx, at, '-m multiport', [6, 17, 132, 33, 136]);
-      if (v === undefined) throw new Fail(at.col, '-m multiport needs --sports, --dports or --ports');
-      return { kind: 'multiport', ...v };
-    },
-  };
-}
-
-const PROB_RE = /^\+?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$/;
-
-function statisticParser(at: Tok): MatchParser {
-  let mode: 'random' | 'nth' | undefined;
-  let prob: { stored: number; text: string } | undefined;
-  let every: number | undefined;
-  let packet: number | undefined;
-  let invert = false;
-  return {
-    opts: { mode: O1, probability: O1I, every: O1I, packet: O1 },
-    apply(o, [t], inv) {
-      if (inv) invert = true;
-      switch (o) {
-        case 'mode':
-          if (t!.text !== 'random' && t!.text !== 'nth') throw new Fail(t!.col, `bad statistic mode "${t!.text}" (random or nth)`);
-          mode = t!.text;
-          break;
-        case 'probability': {
-          const p = PROB_RE.test(t!.text) ? Number(t!.text) : Number.NaN;
-          if (!(p >= 0 && p <= 1)) throw new Fail(t!.col, `bad probability "${t!.text}" (a number 0..1)`);
-          prob = { stored: probabilityToStored(p), text: t!.text };
-          break;
-        }
-        case 'every':
-          every = num(t!, 0xffff_ffff, '--every value', 1);
-          break;
-        case 'packet':
-          packet = num(t!, 0xffff_ffff, '--packet value');
-          break;
-      }
-    },
-    finish() {
-      if (mode === undefined) throw new Fail(at.col, '-m statistic needs --mode');
-      if (mode === 'random') {
-        if (prob === undefined) throw new Fail(at.col, '--probability must be specified when using random mode');
-        if (every !== undefined || packet !== undefined) throw new Fail(at.col, '--every/--packet need --mode nth');
-        const canonical = formatProbability(prob.stored);
-        return prob.text === canonical
-          ? { kind: 'statistic', mode, invert, probability: prob.stored }
-          : { kind: 'statistic', mode, invert, probability: prob.stored, written: prob.text };
-      }
-      if (prob !== undefined) throw new Fail(at.col, '--probability needs --mode random');
-      if (every === undefined) throw new Fail(at.col, '--every and --packet must be specified when using nth mode');
-      const pk = packet ?? 0;
-      if (pk > every - 1) throw new Fail(at.col, 'the --packet p must be 0 <= p <= n-1');
-      return { kind: 'statistic', mode, invert, every, packet: pk };
-    },
-  };
-}
-
-function recentParser(at: Tok): MatchParser {
-  let op: 'set' | 'rcheck' | 'update' | 'remove' | undefined;
-  let invert = false;
-  let seconds = 0;
-  let reap = false;
-  let hitcount = 0;
-  let rttl = false;
-  let name = 'DEFAULT';
-  let mask = 0xffff_ffff;
-  let side: 'source' | 'dest' = 'source';
-  const opSpec = (): OptSpec => ({ args: 0, invert: true, canon: 'op' });
-  return {
-    opts: {
-      set: opSpec(),
-      rcheck: opSpec(),
-      update: opSpec(),
-      remove: opSpec(),
-      seconds: O1,
-      reap: O0,
-      hitcount: O1,
-      rttl: O0,
-      name: O1,
-      rsource: { args: 0, invert: false, canon: 'side' },
-      rdest: { args: 0, invert: false, canon: 'side' },
-      mask: O1,
-    },
-    apply(o, [t], inv, tok) {
-      switch (o) {
-        case 'set':
-        case 'rcheck':
-        case 'update':
-        case 'remove':
-          op = o;
-          invert = inv;
-          break;
-        case 'seconds':
-          seconds = num(t!, 0xffff_ffff, '--seconds value', 1);
-          break;
-        case 'reap':
-          reap = true;
-          break;
-        case 'hitcount':
-          hitcount = num(t!, 0xffff_ffff, '--hitcount value');
-          break;
-        case 'rttl':
-          rttl = true;
-          break;
-        case 'name':
-          if (t!.text.length === 0 || t!.text.length >= 200 || /[\s/"'\\]/.test(t!.text) || t!.text === '.' || t!.text === '..') {
-            throw new Fail(t!.col, `bad recent list name "${t!.text}"`);
-          }
-          name = t!.text;
-          break;
-        case 'rsource':
-          side = 'source';
-          break;
-        case 'rdest':
-          side = 'dest';
-          break;
-        case 'mask': {
-          const m = parseIpv4(t!.text);
-          if (m === undefined) throw new Fail(t!.col, `bad --mask "${t!.text}" (a dotted IPv4 netmask)`);
-          mask = m;
-          break;
-        }
-        default:
-          throw new Fail(tok.col, `unexpected option ${tok.text}`);
-      }
-    },
-    finish() {
-      if (op === undefined) throw new Fail(at.col, "recent: you must specify one of `--set', `--rcheck' `--update' or `--remove'");
-      if (reap && seconds === 0) throw new Fail(at.col, 'recent: --reap needs --seconds');
-      if (rttl && (op === 'set' || op === 'remove')) throw new Fail(at.col, 'recent: --rttl cannot be used with --set or --remove');
-      return { kind: 'recent', op, invert, seconds, reap, hitcount, rttl, name, mask, side };
-    },
-  };
-}
-
-function markValue(t: Tok): { value: number; mask: number } {
-  const s = t.text;
-  const slash = s.indexOf('/');
-  const v = parseNum(slash < 0 ? s : s.slice(0, slash), 0xffff_ffff);
-  const m = slash < 0 ? 0xffff_ffff : parseNum(s.slice(slash + 1), 0xffff_ffff);
-  if (v === undefined || m === undefined) throw new Fail(t.col, `bad mark value "${s}" (value[/mask], numbers up to 0xffffffff)`);
-  return { value: v, mask: m };
-}
-
-function markParser(at: Tok): MatchParser {
-  let v: { invert: boolean; value: number; mask: number } | undefined;
-  return {
-    opts: { mark: O1I },
-    apply(_o, [t], invert) {
-      v = { invert, ...markValue(t!) };
-    },
-    finish() {
-      if (v === undefined) throw new Fail(at.col, '-m mark needs --mark');
-      return { kind: 'mark', ...v };
-    },
-  };
-}
-
-function addrtypeParser(at: Tok): MatchParser {
-  let src: AddrTypeSel | undefined;
-  let dst: AddrTypeSel | undefined;
-  let limitIfaceIn = false;
-  let limitIfaceOut = false;
-  return {
-    opts: { 'src-type': O1I, 'dst-type': O1I, 'limit-iface-in': O0, 'limit-iface-out': O0 },
-    apply(o, [t], invert, tok) {
-      switch (o) {
-        case 'src-type':
-          src = { types: nameList<AddrType>(t!, ADDR_TYPES, 'address type'), invert };
-          break;
-        case 'dst-type':
-          dst = { types: nameList<AddrType>(t!, ADDR_TYPES, 'address type'), invert };
-          break;
-        case 'limit-iface-in':
-          if (limitIfaceOut) throw new Fail(tok.col, 'addrtype: --limit-iface-in and --limit-iface-out are exclusive');
-          limitIfaceIn = true;
-          break;
-        case 'limit-iface-out':
-          if (limitIfaceIn) throw new Fail(tok.col, 'addrtype: --limit-iface-in and --limit-iface-out are exclusive');
-          limitIfaceOut = true;
-          break;
-      }
-    },
-    finish() {
-      if (src === undefined && dst === undefined) throw new Fail(at.col, 'addrtype: you must specify --src-type or --dst-type');
-      return {
-        kind: 'addrtype',
-        ...(src !== undefined ? { src } : {}),
-        ...(dst !== undefined ? { dst } : {}),
-        limitIfaceIn,
-        limitIfaceOut,
-      };
-    },
-  };
-}
-
-function conntrackParser(at: Tok): MatchParser {
-  const m: { -readonly [K in keyof ConntrackMatch]?: ConntrackMatch[K] } = {};
-  const addr = (t: Tok, invert: boolean): CtAddr => ({ ...hostMask(t, 'address'), invert });
-  return {
-    opts: {
-      ctstate: O1I,
-      ctproto: O1I,
-      ctorigsrc: O1I,
-      ctorigdst: O1I,
-      ctreplsrc: O1I,
-      ctrepldst: O1I,
-      ctstatus: O1I,
-      ctexpire: O1I,
-      ctorigsrcport: O1I,
-      ctorigdstport: O1I,
-      ctreplsrcport: O1I,
-      ctrepldstport: O1I,
-      ctdir: O1,
-    },
-    apply(o, [t], invert) {
-      switch (o) {
-        case 'ctstate':
-          m.state = { states: nameList<CtState>(t!, CT_STATES, 'ctstate'), invert };
-          break;
-        case 'ctproto': {
-          const p = parseProto(t!);
-          if (p === 0) throw new Fail(t!.col, 'conntrack: --ctproto all is not allowed (give a protocol)');
-          m.proto = { proto: p, invert };
-          break;
-        }
-        case 'ctorigsrc':
-          m.origSrc = addr(t!, invert);
-          break;
-        case 'ctorigdst':
-          m.origDst = addr(t!, invert);
-          break;
-        case 'ctreplsrc':
-          m.replSrc = addr(t!, invert);
-          break;
-        case 'ctrepldst':
-          m.replDst = addr(t!, invert);
-          break;
-        case 'ctstatus': {
-          const up = t!.text.split(',').filter((x) => x.toUpperCase() !== 'NONE');
-          const statuses = up.length === 0 ? [] : nameList<CtStatus>({ text: up.join(','), col: t!.col }, CT_STATUSES, 'ctstatus');
-          m.status = { statuses, invert };
-          break;
-        }
-        case 'ctexpire': {
-          const parts = t!.text.split(':');
-          const min = num({ text: parts[0] ?? '', col: t!.col }, 0xffff_ffff, '--ctexpire value');
-          const max = parts.length > 1 ? num({ text: parts[1] ?? '', col: t!.col }, 0xffff_ffff, '--ctexpire value') : min;
-          if (parts.length > 2 || min > max) throw new Fail(t!.col, `bad --ctexpire "${t!.text}"`);
-          m.expire = { min, max, invert };
-          break;
-        }
-        case 'ctorigsrcport':
-          m.origSrcPort = { ...portRangeColon(t!), invert };
-          break;
-        case 'ctorigdstport':
-          m.origDstPort = { ...portRangeColon(t!), invert };
-          break;
-        case 'ctreplsrcport':
-          m.replSrcPort = { ...portRangeColon(t!), invert };
-          break;
-        case 'ctrepldstport':
-          m.replDstPort = { ...portRangeColon(t!), invert };
-          break;
-        case 'ctdir': {
-          const d = t!.text.toUpperCase();
-          if (d !== 'ORIGINAL' && d !== 'REPLY') throw new Fail(t!.col, `bad --ctdir "${t!.text}" (ORIGINAL or REPLY)`);
-          m.dir = d;
-          break;
-        }
-      }
-    },
-    finish() {
-      if (Object.keys(m).length === 0) throw new Fail(at.col, '-m conntrack needs at least one option');
-      // Rebuild in a fixed key order so equal matches deep-equal whatever the option order.
-      const order: (keyof ConntrackMatch)[] = [
-        'state',
-        'proto',
-        'origSrc',
-        'origDst',
-        'replSrc',
-        'replDst',
-        'origSrcPort',
-        'origDstPort',
-        'replSrcPort',
-        'replDstPort',
-        'status',
-        'expire',
-        'dir',
-      ];
-      const out: Record<string, unknown> = { kind: 'conntrack' };
-      for (const k of order) if (m[k] !== undefined) out[k] = m[k];
-      return out as unknown as ConntrackMatch;
-    },
-  };
-}
-
-function stateParser(at: Tok): MatchParser {
-  let v: { invert: boolean; states: CtState[] } | undefined;
-  return {
-    opts: { state: O1I },
-    apply(_o, [t], invert) {
-      v = { invert, states: nameList<CtState>(t!, CT_STATES, 'state', ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED']) };
-    },
-    finish() {
-      if (v === undefined) throw new Fail(at.col, '-m state needs --state');
-      return { kind: 'state', ...v };
-    },
-  };
-}
-
-function physdevParser(at: Tok): MatchParser {
-  const m: {
-    isIn?: { invert: boolean };
-    in?: { name: string; invert: boolean };
-    isOut?: { invert: boolean };
-    out?: { name: string; invert: boolean };
-    isBridged?: { invert: boolean };
-  } = {};
-  return {
-    opts: { 'physdev-in': O1I, 'physdev-out': O1I, 'physdev-is-in': O0I, 'physdev-is-out': O0I, 'physdev-is-bridged': O0I },
-    apply(o, [t], invert) {
-      switch (o) {
-        case 'physdev-in':
-          m.in = { name: iface(t!).name, invert };
-          break;
-        case 'physdev-out':
-          m.out = { name: iface(t!).name, invert };
-          break;
-        case 'physdev-is-in':
-          m.isIn = { invert };
-          break;
-        case 'physdev-is-out':
-          m.isOut = { invert };
-          break;
-        case 'physdev-is-bridged':
-          m.isBridged = { invert };
-          break;
-      }
-    },
-    finish() {
-      if (Object.keys(m).length === 0) throw new Fail(at.col, '-m physdev needs at least one option');
-      return {
-        kind: 'physdev',
-        ...(m.isIn !== undefined ? { isIn: m.isIn } : {}),
-        ...(m.in !== undefined ? { in: m.in } : {}),
-        ...(m.isOut !== undefined ? { isOut: m.isOut } : {}),
-        ...(m.out !== undefined ? { out: m.out } : {}),
-        ...(m.isBridged !== undefined ? { isBridged: m.isBridged } : {}),
-      };
-    },
-  };
-}
-
-function nfacctParser(at: Tok): MatchParser {
-  let name: string | undefined;
-  return {
-    opts: { 'nfacct-name': O1 },
-    apply(_o, [t]) {
-      if (t!.text.length === 0 || t!.text.length >= 32) throw new Fail(t!.col, `bad nfacct name "${t!.text}" (1..31 characters)`);
-      name = t!.text;
-    },
-    finish() {
-      if (name === undefined) throw new Fail(at.col, '-m nfacct needs --nfacct-name');
-      return { kind: 'nfacct', name };
-    },
-  };
-}
-
-const MATCH_PARSERS: Readonly<Record<string, (at: Tok) => MatchParser>> = {
-  addrtype: addrtypeParser,
-  comment: commentParser,
-  conntrack: conntrackParser,
-  icmp: icmpParser,
-  mark: markParser,
-  multiport: multiportParser,
-  nfacct: nfacctParser,
-  physdev: physdevParser,
-  recent: recentParser,
-  state: stateParser,
-  statistic: statisticParser,
-  sctp: (at) => portsParser('sctp', at),
-  tcp: (at) => portsParser('tcp', at),
-  udp: (at) => portsParser('udp', at),
-};
-
-// ---------------------------------------------------------------------------------------------
-// Target parsers
-// ---------------------------------------------------------------------------------------------
-
-const NAT_PROTOS = [6, 17, 132, 33, 1];
-
-function natPorts(s: string, t: Tok): PortRange {
-  const m = /^([^-]+)(?:-(.+))?$/.exec(s);
-  if (m === null) throw new Fail(t.col, `bad port range "${s}" in "${t.text}"`);
-  if (m[2]?.includes('/') === true) throw new Fail(t.col, `port offsets ("/base") are not supported: "${t.text}"`);
-  if (m[1]!.includes(':')) throw new Fail(t.col, 'Invalid port:port syntax - use dash');
-  const min = port(m[1]!, t);
-  const max = m[2] === undefined ? min : port(m[2], t);
-  if (max < min) throw new Fail(t.col, `port range "${s}" has min > max`);
-  return { min, max };
-}
-
-/** `ip[-ip][:port[-port]]` or `:port[-port]` (parse_to in libxt_NAT). */
-function natTo(t: Tok): { range: NatRange; hasPorts: boolean } {
-  const s = t.text;
-  const colon = s.indexOf(':');
-  const ipPart = colon < 0 ? s : s.slice(0, colon);
-  const ports = colon < 0 ? undefined : natPorts(s.slice(colon + 1), t);
-  let ips: { min: number; max: number } | undefined;
-  if (ipPart !== '') {
-    const dash = ipPart.indexOf('-');
-    const a = parseIpv4(dash < 0 ? ipPart : ipPart.slice(0, dash));
-    const b = dash < 0 ? a : parseIpv4(ipPart.slice(dash + 1));
-    if (a === undefined || b === undefined) throw new Fail(t.col, `bad IP address in "${s}"`);
-    ips = { min: a, max: b };
-  } else if (ports === undefined) throw new Fail(t.col, `bad NAT range "${s}"`);
-  return {
-    range: { ...(ips !== undefined ? { ips } : {}), ...(ports !== undefined ? { ports } : {}) },
-    hasPorts: ports !== undefined,
-  };
-}
-
-function natParser(kind: 'DNAT' | 'SNAT' | 'MASQUERADE', at: Tok): TargetParser {
-  let range: NatRange | undefined;
-  let ports: PortRange | undefined;
-  let portsTok: Tok | undefined;
-  let random = false;
-  let randomFully = false;
-  let persistent = false;
-  const opts: Record<string, OptSpec> =
-    kind === 'DNAT'
-      ? { 'to-destination': O1, random: O0, persistent: O0 }
-      : kind === 'SNAT'
-        ? { 'to-source': O1, random: O0, 'random-fully': O0, persistent: O0 }
-        : { 'to-ports': O1, random: O0, 'random-fully': O0 };
-  return {
-    opts,
-    apply(o, [t]) {
-      switch (o) {
-        case 'to-destination':
-        case 'to-source': {
-          const r = natTo(t!);
-          range = r.range;
-          if (r.hasPorts) portsTok = t;
-          break;
-        }
-        case 'to-ports':
-          ports = natPorts(t!.text, t!);
-          portsTok = t;
-          break;
-        case 'random':
-          random = true;
-          break;
-        case 'random-fully':
-          randomFully = true;
-          break;
-        case 'persistent':
-          persistent = true;
-          break;
-      }
-    },
-    finish(ctx) {
-      if (ctx.table !== 'nat') throw new Fail(at.col, `${kind} is only valid in the nat table`);
-      if (isBuiltinChain('nat', ctx.chain)) {
-        const ok = kind === 'DNAT' ? ['PREROUTING', 'OUTPUT'] : ['POSTROUTING', 'INPUT'];
-        if (!ok.includes(ctx.chain)) throw new Fail(at.col, `${kind} is not valid in ${ctx.chain} (only ${ok.join(', ')})`);
-      }
-      if (portsTok !== undefined && (!NAT_PROTOS.includes(ctx.proto) || ctx.protoInvert)) {
-        throw new Fail(portsTok.col, 'Need TCP, UDP, SCTP or DCCP with port specification');
-      }
-      if (kind === 'MASQUERADE') return { kind, ...(ports !== undefined ? { ports } : {}), random, randomFully };
-      if (range === undefined) throw new Fail(at.col, `${kind} needs --to-${kind === 'DNAT' ? 'destination' : 'source'}`);
-      if (kind === 'DNAT') return { kind, range, random, persistent };
-      return { kind, range, random, randomFully, persistent };
-    },
-  };
-}
-
-const REJECT_ALIASES: readonly (readonly [RejectWith, string])[] = [
-  ['icmp-net-unreachable', 'net-unreach'],
-  ['icmp-host-unreachable', 'host-unreach'],
-  ['icmp-proto-unreachable', 'proto-unreach'],
-  ['icmp-port-unreachable', 'port-unreach'],
-  ['icmp-net-prohibited', 'net-prohib'],
-  ['icmp-host-prohibited', 'host-prohib'],
-  ['tcp-reset', 'tcp-rst'],
-  ['icmp-admin-prohibited', 'admin-prohib'],
-];
-
-function rejectParser(at: Tok): TargetParser {
-  let withV: RejectWith = 'icmp-port-unreachable';
-  let withTok: Tok | undefined;
-  return {
-    opts: { 'reject-with': O1 },
-    apply(_o, [t]) {
-      const s = t!.text.toLowerCase();
-      // iptables takes the first table entry that the word is a prefix of (name or alias).
-      const hit = s.length === 0 ? undefined : REJECT_ALIASES.find(([n, a]) => n.startsWith(s) || a.startsWith(s));
-      if (hit === undefined) throw new Fail(t!.col, `unknown reject type "${t!.text}" (${REJECT_WITH.join(', ')})`);
-      withV = hit[0];
-      withTok = t;
-    },
-    finish(ctx) {
-      if (withV === 'tcp-reset' && (ctx.proto !== 6 || ctx.protoInvert)) {
-        throw new Fail((withTok ?? at).col, 'REJECT --reject-with tcp-reset needs -p tcp');
-      }
-      return { kind: 'REJECT', with: withV };
-    },
-  };
-}
-
-function xmarkParser(kind: 'MARK' | 'CONNMARK', at: Tok): TargetParser {
-  let op: { value: number; mask: number } | undefined;
-  let save: 'save' | 'restore' | undefined;
-  let nfmask = 0xffff_ffff;
-  let ctmask = 0xffff_ffff;
-  const one = (t: Tok): void => {
-    if (op !== undefined || save !== undefined) throw new Fail(t.col, `${kind}: only one of --set-xmark, --set-mark, --and-mark, --or-mark, --xor-mark${kind === 'CONNMARK' ? ', --save-mark, --restore-mark' : ''} may be given`);
-  };
-  const opts: Record<string, OptSpec> = {
-    'set-xmark': O1,
-    'set-mark': O1,
-    'and-mark': O1,
-    'or-mark': O1,
-    'xor-mark': O1,
-  };
-  if (kind === 'CONNMARK') Object.assign(opts, { 'save-mark': O0, 'restore-mark': O0, ctmask: O1, nfmask: O1, mask: O1 });
-  return {
-    opts,
-    apply(o, [t], _inv, tok) {
-      const u32 = (): number => num(t!, 0xffff_ffff, `--${o} value`);
-      switch (o) {
-        case 'set-xmark':
-          one(tok);
-          op = markValue(t!);
-          break;
-        case 'set-mark': {
-          one(tok);
-          const v = markValue(t!);
-          op = { value: v.value, mask: (v.value | v.mask) >>> 0 };
-          break;
-        }
-        case 'and-mark':
-          one(tok);
-          op = { value: 0, mask: ~u32() >>> 0 };
-          break;
-        case 'or-mark': {
-          one(tok);
-          const v = u32();
-          op = { value: v, mask: v };
-          break;
-        }
-        case 'xor-mark':
-          one(tok);
-          op = { value: u32(), mask: 0 };
-          break;
-        case 'save-mark':
-        case 'restore-mark':
-          one(tok);
-          save = o === 'save-mark' ? 'save' : 'restore';
-          break;
-        case 'ctmask':
-          ctmask = u32();
-          break;
-        case 'nfmask':
-          nfmask = u32();
-          break;
-        case 'mask':
-          ctmask = nfmask = u32();
-          break;
-      }
-    },
-    finish() {
-      if (save !== undefined) return { kind: 'CONNMARK', mode: save, nfmask, ctmask };
-      if (op === undefined) throw new Fail(at.col, `${kind}: one of the --set-xmark, --{and,or,xor,set}-mark options is required`);
-      return kind === 'MARK' ? { kind, value: op.value, mask: op.mask } : { kind, mode: 'set', value: op.value, mask: op.mask };
-    },
-  };
-}
-
-function ctParser(kind: 'CT' | 'NOTRACK', at: Tok): TargetParser {
-  let notrack = kind === 'NOTRACK';
-  return {
-    opts: kind === 'CT' ? { notrack: O0 } : {},
-    apply() {
-      notrack = true;
-    },
-    finish(ctx) {
-      if (ctx.table !== 'raw') throw new Fail(at.col, `${kind} is only valid in the raw table`);
-      if (!notrack) throw new Fail(at.col, 'podnet supports CT only as "-j CT --notrack"');
-      return kind === 'NOTRACK' ? { kind } : { kind, notrack: true };
-    },
-  };
-}
-
-const LOG_LEVELS: Readonly<Record<string, number>> = {
-  emerg: 0,
-  panic: 0,
-  alert: 1,
-  crit: 2,
-  error: 3,
-  err: 3,
-  warning: 4,
-  warn: 4,
-  notice: 5,
-  info: 6,
-  debug: 7,
-};
-
-function logParser(): TargetParser {
-  let prefix = '';
-  let level = 4;
-  const flags = { tcpSequence: false, tcpOptions: false, ipOptions: false, uid: false, macDecode: false };
-  return {
-    opts: {
-      'log-prefix': O1,
-      'log-level': O1,
-      'log-tcp-sequence': O0,
-      'log-tcp-options': O0,
-      'log-ip-options': O0,
-      'log-uid': O0,
-      'log-macdecode': O0,
-    },
-    apply(o, [t]) {
-      switch (o) {
-        case 'log-prefix':
-          if (t!.text.length === 0 || t!.text.length > 29) throw new Fail(t!.col, 'LOG: --log-prefix takes 1..29 characters');
-          prefix = t!.text;
-          break;
-        case 'log-level': {
-          const n = parseNum(t!.text, 7) ?? LOG_LEVELS[t!.text];
-          if (n === undefined) throw new Fail(t!.col, `log level "${t!.text}" unknown`);
-          level = n;
-          break;
-        }
-        case 'log-tcp-sequence':
-          flags.tcpSequence = true;
-          break;
-        case 'log-tcp-options':
-          flags.tcpOptions = true;
-          break;
-        case 'log-ip-options':
-          flags.ipOptions = true;
-          break;
-        case 'log-uid':
-          flags.uid = true;
-          break;
-        case 'log-macdecode':
-          flags.macDecode = true;
-          break;
-      }
-    },
-    finish() {
-      return { kind: 'LOG', prefix, level, ...flags };
-    },
-  };
-}
-
-function simpleTarget(t: Target): TargetParser {
-  return {
-    opts: {},
-    apply() {},
-    finish() {
-      return t;
-    },
-  };
-}
-
-const TARGET_PARSERS: Readonly<Record<string, (at: Tok) => TargetParser>> = {
-  ACCEPT: () => simpleTarget({ kind: 'ACCEPT' }),
-  DROP: (at) => ({
-    opts: {},
-    apply() {},
-    finish(ctx) {
-      if (ctx.table === 'nat') throw new Fail(at.col, 'the "nat" table is not intended for filtering, the use of DROP is therefore inhibited');
-      return { kind: 'DROP' };
-    },
-  }),
-  RETURN: () => simpleTarget({ kind: 'RETURN' }),
-  REJECT: rejectParser,
-  DNAT: (at) => natParser('DNAT', at),
-  SNAT: (at) => natParser('SNAT', at),
-  MASQUERADE: (at) => natParser('MASQUERADE', at),
-  MARK: (at) => xmarkParser('MARK', at),
-  CONNMARK: (at) => xmarkParser('CONNMARK', at),
-  CT: (at) => ctParser('CT', at),
-  NOTRACK: (at) => ctParser('NOTRACK', at),
-  LOG: logParser,
-};
 
 /** iptables targets podnet does not model: named so the error can say "unknown target", not "undeclared chain". */
 const OTHER_TARGETS = new Set([
@@ -1536,7 +232,8 @@ const OTHER_TARGETS = new Set([
 ]);
 
 function unknownTarget(t: Tok): Fail {
-  return new Fail(t.col, `unknown target "-j ${t.text}" (podnet supports: ${SUPPORTED_TARGETS.join(', ')} and jumps to user chains)`);
+  const known = targetNames().join(', ');
+  return new Fail(t.col, `unknown target "-j ${t.text}" (podnet supports: ${known} and jumps to user chains)`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1590,8 +287,8 @@ function parseRuleLine(toks: readonly Tok[], ctx0: { table: TableName }, source:
   let chainTok: Tok | undefined;
   const head: HeaderMatch[] = [];
   const headSeen = new Set<string>();
-  const exts: { parser: MatchParser; at: Tok; name: string; seen: Set<string> }[] = [];
-  let target: { parser: TargetParser; at: Tok; seen: Set<string> } | undefined;
+  const exts: { parser: ExtParser<Match>; at: Tok; name: string; seen: Set<string> }[] = [];
+  let target: { parser: ExtParser<Target>; at: Tok; seen: Set<string> } | undefined;
   let jump: { kind: 'jump' | 'goto'; tok: Tok } | undefined;
   let counters = lineCounters;
   let proto = 0;
@@ -1680,11 +377,11 @@ function parseRuleLine(toks: readonly Tok[], ctx0: { table: TableName }, source:
         case 'm': {
           if (pendingInvert !== undefined) throw new Fail(pendingInvert.col, 'unexpected ! flag before --match');
           const v = next(t);
-          const mk = MATCH_PARSERS[v.text];
-          if (mk === undefined) {
-            throw new Fail(t.col, `unknown match "-m ${v.text}" (podnet supports: ${SUPPORTED_MATCHES.join(', ')})`);
+          const ext = matchExtension(v.text);
+          if (ext === undefined) {
+            throw new Fail(t.col, `unknown match "-m ${v.text}" (podnet supports: ${matchNames().join(', ')})`);
           }
-          exts.push({ parser: mk(t), at: t, name: v.text, seen: new Set() });
+          exts.push({ parser: ext.parser(t), at: t, name: v.text, seen: new Set() });
           break;
         }
         case 'j':
@@ -1696,8 +393,8 @@ function parseRuleLine(toks: readonly Tok[], ctx0: { table: TableName }, source:
             jump = { kind: 'goto', tok: v };
             break;
           }
-          const mk = TARGET_PARSERS[v.text];
-          if (mk !== undefined) target = { parser: mk(v), at: v, seen: new Set() };
+          const ext = targetExtension(v.text);
+          if (ext !== undefined) target = { parser: ext.parser(v), at: v, seen: new Set() };
           else if (OTHER_TARGETS.has(v.text)) throw unknownTarget(v);
           else jump = { kind: 'jump', tok: v };
           break;
@@ -1719,15 +416,17 @@ function parseRuleLine(toks: readonly Tok[], ctx0: { table: TableName }, source:
       const opt = t.text.slice(2);
       // Dispatch like getopt over the merged option tables: the target's options, then the
       // most recently loaded match that knows the option; else load the -p protocol's match.
-      let owner: { parser: ExtParser; seen: Set<string>; name: string } | undefined;
+      let owner: { parser: ExtParser<Match | Target>; seen: Set<string>; name: string } | undefined;
       if (target?.parser.opts[opt] !== undefined) owner = { parser: target.parser, seen: target.seen, name: target.at.text };
       for (let k = exts.length - 1; owner === undefined && k >= 0; k--) {
         if (exts[k]!.parser.opts[opt] !== undefined) owner = exts[k]!;
       }
       if (owner === undefined && !protoInvert) {
-        const implicit = proto === 6 ? 'tcp' : proto === 17 ? 'udp' : proto === 1 ? 'icmp' : proto === 132 ? 'sctp' : undefined;
-        if (implicit !== undefined && !exts.some((e) => e.name === implicit)) {
-          const p = MATCH_PARSERS[implicit]!(t);
+        // iptables loads the match named like the -p protocol (tcp, udp, icmp, sctp) when it has one
+        const implicit = protoName(proto);
+        const ext = implicit === undefined ? undefined : matchExtension(implicit);
+        if (implicit !== undefined && ext !== undefined && !exts.some((e) => e.name === implicit)) {
+          const p = ext.parser(t);
           if (p.opts[opt] !== undefined) {
             const e = { parser: p, at: t, name: implicit, seen: new Set<string>() };
             exts.push(e);
@@ -1769,7 +468,8 @@ function parseRuleLine(toks: readonly Tok[], ctx0: { table: TableName }, source:
   if (ifaceToks.i !== undefined && (chainName === 'POSTROUTING' || chainName === 'OUTPUT')) {
     throw new Fail(ifaceToks.i.col, `Can't use -i with ${chainName}`);
   }
-  const ctx: RuleCtx = { table: ctx0.table, chain: chainTok.text, proto, protoInvert };
+  const builtin = isBuiltinChain(ctx0.table, chainName);
+  const ctx: ParseContext = { table: ctx0.table, chain: chainName, builtinChain: builtin, proto, protoInvert };
   const matches: Match[] = [...head];
   for (const e of exts) matches.push(e.parser.finish(ctx));
   let tgt: Target | undefined;
@@ -1833,7 +533,9 @@ export function parseIptablesSave(text: string, fileName: string): ParseResult {
       const c = tb.chains.get(j.tok.text);
       if (c === undefined) {
         if (/^[A-Z][A-Z0-9_]*$/.test(j.tok.text) && !j.tok.text.includes('-')) {
-          err(j.line, j.tok.col, `unknown target "-j ${j.tok.text}" (podnet supports: ${SUPPORTED_TARGETS.join(', ')}; or no chain ${j.tok.text} is declared in table ${tb.name})`);
+          const known = targetNames().join(', ');
+          const hint = `or no chain ${j.tok.text} is declared in table ${tb.name}`;
+          err(j.line, j.tok.col, `unknown target "-j ${j.tok.text}" (podnet supports: ${known}; ${hint})`);
         } else err(j.line, j.tok.col, `jump to undeclared chain "${j.tok.text}" in table ${tb.name}`);
       } else if (c.builtin) err(j.line, j.tok.col, `cannot jump to built-in chain ${j.tok.text}`);
     }
@@ -1957,7 +659,9 @@ function checkChainName(t: Tok, table: TableName): void {
   const n = t.text;
   if (n.length > CHAIN_NAME_MAX) throw new Fail(t.col, `chain name "${n}" too long (at most ${CHAIN_NAME_MAX} characters)`);
   if (n.startsWith('-') || n.startsWith('!')) throw new Fail(t.col, `chain name not allowed to start with "${n[0]}"`);
-  if (TARGET_PARSERS[n] !== undefined || OTHER_TARGETS.has(n)) throw new Fail(t.col, `chain name "${n}" clashes with a target name`);
+  if (targetExtension(n) !== undefined || OTHER_TARGETS.has(n)) {
+    throw new Fail(t.col, `chain name "${n}" clashes with a target name`);
+  }
   if (isBuiltinChain(table, n)) throw new Fail(t.col, `"${n}" is a built-in chain`);
   if (/\s/.test(n)) throw new Fail(t.col, `invalid chain name "${n}"`);
 }

@@ -17,6 +17,8 @@
  * `iptables-save` prints and the evaluator can apply kernel semantics directly.
  */
 import type { Cidr } from '../wire/addr.js';
+import { HEADER_ORDER, isHeaderMatch } from './match/header.js';
+import { MATCH_EXTENSIONS, TARGET_EXTENSIONS, targetExtension, type Match, type Target } from './registry.js';
 
 export type { Cidr };
 
@@ -43,7 +45,8 @@ export function isBuiltinChain(table: TableName, name: string): boolean {
 export type Policy = 'ACCEPT' | 'DROP';
 
 // ---------------------------------------------------------------------------------------------
-// Matches
+// Matches and targets: their types live in the extension modules (match/*.ts, target/*.ts) and
+// the unions in registry.ts; re-exported here so the model reads as one vocabulary.
 // ---------------------------------------------------------------------------------------------
 
 /** An inclusive port range; a single port has `min === max`. */
@@ -57,365 +60,44 @@ export interface PortMatch extends PortRange {
   readonly invert: boolean;
 }
 
-/** `-s` / `-d`: the address is stored masked (iptables masks it when parsing). */
-export interface AddrMatch {
-  readonly kind: 'src' | 'dst';
-  readonly invert: boolean;
-  readonly cidr: Cidr;
-}
+export type { AddrMatch, FragMatch, HeaderMatch, IfaceMatch, ProtoMatch } from './match/header.js';
+export type { AddrType, AddrTypeMatch, AddrTypeSel } from './match/addrtype.js';
+export type { CommentMatch } from './match/comment.js';
+export type { ConntrackMatch, CtAddr, CtState, CtStatus } from './match/conntrack.js';
+export type { IcmpMatch } from './match/icmp.js';
+export type { MarkMatch } from './match/mark.js';
+export type { MultiportMatch } from './match/multiport.js';
+export type { NfacctMatch } from './match/nfacct.js';
+export type { PhysdevMatch } from './match/physdev.js';
+export type { RecentMatch } from './match/recent.js';
+export type { SctpMatch } from './match/sctp.js';
+export type { StateMatch } from './match/state.js';
+export type { StatisticMatch, StatisticNthMatch, StatisticRandomMatch } from './match/statistic.js';
+export type { TcpMatch } from './match/tcp.js';
+export type { UdpMatch } from './match/udp.js';
+export type { NatRange } from './target/nat-range.js';
+export type { RejectWith } from './target/reject.js';
+export type { ExtensionMatch, ExtensionTarget, GotoTarget, JumpTarget, Match, Target } from './registry.js';
+export { ADDR_TYPES } from './match/addrtype.js';
+export { CT_STATES, CT_STATUSES } from './match/conntrack.js';
+export { TCP_FLAG_BITS } from './match/tcp.js';
+export { REJECT_WITH } from './target/reject.js';
+export { isHeaderMatch } from './match/header.js';
 
-/** `-i` / `-o`. `name` is as written (`veth+`); `wildcard` is true when it ends in `+`. */
-export interface IfaceMatch {
-  readonly kind: 'in' | 'out';
-  readonly invert: boolean;
-  readonly name: string;
-  /** The name without a trailing `+`. */
-  readonly prefix: string;
-  readonly wildcard: boolean;
-}
-
-/** `-p`: the IP protocol number (1..255; `-p all`/`-p 0` is stored as no match at all). */
-export interface ProtoMatch {
-  readonly kind: 'proto';
-  readonly invert: boolean;
-  readonly proto: number;
-}
-
-/** `-f`: second and later fragments. */
-export interface FragMatch {
-  readonly kind: 'frag';
-  readonly invert: boolean;
-}
-
-/** `-m comment --comment TEXT` (always matches). */
-export interface CommentMatch {
-  readonly kind: 'comment';
-  readonly text: string;
-}
-
-/** TCP flag bits as the tcp match uses them. */
-export const TCP_FLAG_BITS = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10, URG: 0x20 } as const;
-
-/** `-m tcp`. Absent fields match anything. */
-export interface TcpMatch {
-  readonly kind: 'tcp';
-  readonly sport?: PortMatch;
-  readonly dport?: PortMatch;
-  /** `--tcp-flags MASK COMP` (`--syn` is mask FIN,SYN,RST,ACK comp SYN). */
-  readonly flags?: { readonly mask: number; readonly cmp: number; readonly invert: boolean };
-  /** `--tcp-option N`. */
-  readonly option?: { readonly option: number; readonly invert: boolean };
-}
-
-/** `-m udp`. */
-export interface UdpMatch {
-  readonly kind: 'udp';
-  readonly sport?: PortMatch;
-  readonly dport?: PortMatch;
-}
-
-/** `-m sctp` (ports only; `--chunk-types` is not supported). Unlike tcp/udp, a given range is always kept. */
-export interface SctpMatch {
-  readonly kind: 'sctp';
-  readonly sport?: PortMatch;
-  readonly dport?: PortMatch;
-}
-
-/** `-m icmp --icmp-type`; type 255 with codes 0..255 is `any`. */
-export interface IcmpMatch {
-  readonly kind: 'icmp';
-  readonly invert: boolean;
-  readonly type: number;
-  readonly codeMin: number;
-  readonly codeMax: number;
-}
-
-/** `-m multiport --sports|--dports|--ports`. */
-export interface MultiportMatch {
-  readonly kind: 'multiport';
-  readonly invert: boolean;
-  readonly dir: 'src' | 'dst' | 'both';
-  readonly ports: readonly PortRange[];
-}
-
-/** `-m statistic --mode random --probability P`. */
-export interface StatisticRandomMatch {
-  readonly kind: 'statistic';
-  readonly mode: 'random';
-  readonly invert: boolean;
-  /** The kernel's stored value, lround(P × 2^31); matches when (prandom_u32() & 0x7fffffff) < stored. */
-  readonly probability: number;
-  /** The probability as written in the input when it differs from the canonical `%.11f` text (e.g. kube-proxy's `0.3333333333`). */
-  readonly written?: string;
-}
-
-/** `-m statistic --mode nth --every N --packet P`. */
-export interface StatisticNthMatch {
-  readonly kind: 'statistic';
-  readonly mode: 'nth';
-  readonly invert: boolean;
-  readonly every: number;
-  readonly packet: number;
-}
-
-export type StatisticMatch = StatisticRandomMatch | StatisticNthMatch;
-
-/** `-m recent`. */
-export interface RecentMatch {
-  readonly kind: 'recent';
-  readonly op: 'set' | 'rcheck' | 'update' | 'remove';
-  readonly invert: boolean;
-  /** `--seconds` (0 = not given). */
-  readonly seconds: number;
-  readonly reap: boolean;
-  /** `--hitcount` (0 = not given). */
-  readonly hitcount: number;
-  readonly rttl: boolean;
-  /** `--name` (default `DEFAULT`). */
-  readonly name: string;
-  /** `--mask` as a u32 (default 255.255.255.255). */
-  readonly mask: number;
-  /** `--rsource` (default) or `--rdest`. */
-  readonly side: 'source' | 'dest';
-}
-
-/** `-m mark --mark value[/mask]`: matches when (skb->mark & mask) === value. */
-export interface MarkMatch {
-  readonly kind: 'mark';
-  readonly invert: boolean;
-  readonly value: number;
-  readonly mask: number;
-}
-
-/** Route types of the addrtype match, in the kernel's RTN_* order. */
-export const ADDR_TYPES = [
-  'UNSPEC',
-  'UNICAST',
-  'LOCAL',
-  'BROADCAST',
-  'ANYCAST',
-  'MULTICAST',
-  'BLACKHOLE',
-  'UNREACHABLE',
-  'PROHIBIT',
-  'THROW',
-  'NAT',
-  'XRESOLVE',
-] as const;
-export type AddrType = (typeof ADDR_TYPES)[number];
-
-/** One side of an addrtype match: the types are kept in {@link ADDR_TYPES} order. */
-export interface AddrTypeSel {
-  readonly types: readonly AddrType[];
-  readonly invert: boolean;
-}
-
-/** `-m addrtype`. */
-export interface AddrTypeMatch {
-  readonly kind: 'addrtype';
-  readonly src?: AddrTypeSel;
-  readonly dst?: AddrTypeSel;
-  readonly limitIfaceIn: boolean;
-  readonly limitIfaceOut: boolean;
-}
-
-/** Conntrack states as the conntrack/state matches print them (in print order). */
-export const CT_STATES = ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED', 'SNAT', 'DNAT'] as const;
-export type CtState = (typeof CT_STATES)[number];
-
-/** Conntrack status bits the conntrack match knows (in print order). */
-export const CT_STATUSES = ['EXPECTED', 'SEEN_REPLY', 'ASSURED', 'CONFIRMED'] as const;
-export type CtStatus = (typeof CT_STATUSES)[number];
-
-/** An address/prefix test of the conntrack match (address not masked, as iptables stores it). */
-export interface CtAddr {
-  readonly addr: number;
-  readonly len: number;
-  readonly invert: boolean;
-}
-
-/** `-m conntrack`. Absent fields are not tested. */
-export interface ConntrackMatch {
-  readonly kind: 'conntrack';
-  readonly state?: { readonly states: readonly CtState[]; readonly invert: boolean };
-  readonly proto?: { readonly proto: number; readonly invert: boolean };
-  readonly origSrc?: CtAddr;
-  readonly origDst?: CtAddr;
-  readonly replSrc?: CtAddr;
-  readonly replDst?: CtAddr;
-  readonly origSrcPort?: PortMatch;
-  readonly origDstPort?: PortMatch;
-  readonly replSrcPort?: PortMatch;
-  readonly replDstPort?: PortMatch;
-  /** `--ctstatus`; an empty list is `NONE`. */
-  readonly status?: { readonly statuses: readonly CtStatus[]; readonly invert: boolean };
-  readonly expire?: { readonly min: number; readonly max: number; readonly invert: boolean };
-  readonly dir?: 'ORIGINAL' | 'REPLY';
-}
-
-/** `-m state --state` (the conntrack match's state alias; INVALID..UNTRACKED only). */
-export interface StateMatch {
-  readonly kind: 'state';
-  readonly invert: boolean;
-  readonly states: readonly CtState[];
-}
-
-/** `-m physdev`: bridge port tests (only meaningful with br_netfilter). */
-export interface PhysdevMatch {
-  readonly kind: 'physdev';
-  readonly isIn?: { readonly invert: boolean };
-  readonly in?: { readonly name: string; readonly invert: boolean };
-  readonly isOut?: { readonly invert: boolean };
-  readonly out?: { readonly name: string; readonly invert: boolean };
-  readonly isBridged?: { readonly invert: boolean };
-}
-
-/** `-m nfacct --nfacct-name NAME`: always matches, counts into a named accounting object. */
-export interface NfacctMatch {
-  readonly kind: 'nfacct';
-  readonly name: string;
-}
-
-/** Matches on the fixed IPv4 header part of a rule (`-s -d -i -o -p -f`). */
-export type HeaderMatch = AddrMatch | IfaceMatch | ProtoMatch | FragMatch;
-
-/** Extension matches (`-m NAME ...`). */
-export type ExtensionMatch =
-  | CommentMatch
-  | TcpMatch
-  | UdpMatch
-  | SctpMatch
-  | IcmpMatch
-  | MultiportMatch
-  | StatisticMatch
-  | RecentMatch
-  | MarkMatch
-  | AddrTypeMatch
-  | ConntrackMatch
-  | StateMatch
-  | PhysdevMatch
-  | NfacctMatch;
-
-/**
- * One test of a rule. In {@link Rule.matches} the header matches come first in the order
- * `src dst in out proto frag` (the kernel tests them first, and iptables-save prints them in that
- * order), then extension matches in the order they were given — the kernel's evaluation order.
- */
-export type Match = HeaderMatch | ExtensionMatch;
-
-/** Extension match names podnet understands (for error messages). */
-export const SUPPORTED_MATCHES = [
-  'addrtype',
-  'comment',
-  'conntrack',
-  'icmp',
-  'mark',
-  'multiport',
-  'nfacct',
-  'physdev',
-  'recent',
-  'sctp',
-  'state',
-  'statistic',
-  'tcp',
-  'udp',
-] as const;
-
-// ---------------------------------------------------------------------------------------------
-// Targets
-// ---------------------------------------------------------------------------------------------
-
-/** REJECT's `--reject-with` values (the names iptables-save prints). */
-export const REJECT_WITH = [
-  'icmp-net-unreachable',
-  'icmp-host-unreachable',
-  'icmp-proto-unreachable',
-  'icmp-port-unreachable',
-  'icmp-net-prohibited',
-  'icmp-host-prohibited',
-  'tcp-reset',
-  'icmp-admin-prohibited',
-] as const;
-export type RejectWith = (typeof REJECT_WITH)[number];
-
-/** Address/port range of a NAT target (`--to-destination 10.0.0.1-10.0.0.3:80-90`). */
-export interface NatRange {
-  readonly ips?: { readonly min: number; readonly max: number };
-  readonly ports?: PortRange;
-}
-
-export type Target =
-  | { readonly kind: 'ACCEPT' }
-  | { readonly kind: 'DROP' }
-  | { readonly kind: 'RETURN' }
-  /** `-j CHAIN`: call a user chain; RETURN or its end comes back here. */
-  | { readonly kind: 'jump'; readonly chain: string }
-  /** `-g CHAIN`: continue in a user chain; its RETURN returns to this chain's caller. */
-  | { readonly kind: 'goto'; readonly chain: string }
-  | { readonly kind: 'REJECT'; readonly with: RejectWith }
-  | { readonly kind: 'DNAT'; readonly range: NatRange; readonly random: boolean; readonly persistent: boolean }
-  | {
-      readonly kind: 'SNAT';
-      readonly range: NatRange;
-      readonly random: boolean;
-      readonly randomFully: boolean;
-      readonly persistent: boolean;
-    }
-  | { readonly kind: 'MASQUERADE'; readonly ports?: PortRange; readonly random: boolean; readonly randomFully: boolean }
-  /** MARK, normalised like iptables does: mark = (mark & ~mask) ^ value. */
-  | { readonly kind: 'MARK'; readonly value: number; readonly mask: number }
-  /** CONNMARK --set-xmark: ctmark = (ctmark & ~mask) ^ value. */
-  | { readonly kind: 'CONNMARK'; readonly mode: 'set'; readonly value: number; readonly mask: number }
-  /** CONNMARK --save-mark / --restore-mark with their masks. */
-  | { readonly kind: 'CONNMARK'; readonly mode: 'save' | 'restore'; readonly nfmask: number; readonly ctmask: number }
-  /** `-j NOTRACK` (raw table). */
-  | { readonly kind: 'NOTRACK' }
-  /** `-j CT --notrack` (raw table; the only CT form podnet supports). */
-  | { readonly kind: 'CT'; readonly notrack: true }
-  /** LOG: non-terminating; podnet records it in traces and otherwise ignores it. */
-  | {
-      readonly kind: 'LOG';
-      readonly prefix: string;
-      /** Syslog level 0..7 (default 4, warning). */
-      readonly level: number;
-      readonly tcpSequence: boolean;
-      readonly tcpOptions: boolean;
-      readonly ipOptions: boolean;
-      readonly uid: boolean;
-      readonly macDecode: boolean;
-    };
-
+/** The kind of a target (a module's name, or `jump`/`goto`). */
 export type TargetKind = Target['kind'];
 
-/** Target names podnet understands besides chain names (for error messages). */
-export const SUPPORTED_TARGETS = [
-  'ACCEPT',
-  'CONNMARK',
-  'CT',
-  'DNAT',
-  'DROP',
-  'LOG',
-  'MARK',
-  'MASQUERADE',
-  'NOTRACK',
-  'REJECT',
-  'RETURN',
-  'SNAT',
-] as const;
+/** Extension match names podnet has built in (for error messages). */
+export const SUPPORTED_MATCHES: readonly string[] = MATCH_EXTENSIONS.map((m) => m.name).sort();
+
+/** Target names podnet has built in besides chain names (for error messages). */
+export const SUPPORTED_TARGETS: readonly string[] = TARGET_EXTENSIONS.map((t) => t.name).sort();
 
 /** True if the target ends the traversal of the current chain (a verdict or a NAT mapping). */
 export function isTerminalTarget(t: Target): boolean {
-  switch (t.kind) {
-    case 'ACCEPT':
-    case 'DROP':
-    case 'REJECT':
-    case 'DNAT':
-    case 'SNAT':
-    case 'MASQUERADE':
-      return true;
-    default:
-      return false;
-  }
+  if (t.kind === 'jump' || t.kind === 'goto') return false;
+  const v = targetExtension(t.kind)?.verdict;
+  return v === 'accept' || v === 'drop';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -458,13 +140,6 @@ export interface Table {
 /** A node's (or a dump's) tables. Absent tables do not exist (iptables-save does not print them). */
 export interface Ruleset {
   readonly tables: { readonly [T in TableName]?: Table };
-}
-
-const HEADER_ORDER: Readonly<Record<HeaderMatch['kind'], number>> = { src: 0, dst: 1, in: 2, out: 3, proto: 4, frag: 5 };
-
-/** True for `-s -d -i -o -p -f` matches. */
-export function isHeaderMatch(m: Match): m is HeaderMatch {
-  return m.kind === 'src' || m.kind === 'dst' || m.kind === 'in' || m.kind === 'out' || m.kind === 'proto' || m.kind === 'frag';
 }
 
 /**

@@ -40,22 +40,17 @@ export type HopJson = {
 
 /** Converts a hop event to its JSON form. */
 export function hopToJson(ev: HopEvent): HopJson {
-  const { t, where, dev, pkt, flow, ...body } = ev as HopBase & HopBody;
-  return { t_ns: t, where, dev: dev ?? null, packet: pkt ?? null, flow, text: hopText(ev), ...body } as HopJson;
+  const { t, where, dev, pkt, flow, kind, ...fields } = ev as HopBase & HopBody;
+  return { t_ns: t, kind, where, dev: dev ?? null, packet: pkt ?? null, flow, text: hopText(ev), ...fields } as HopJson;
 }
 
 /**
  * Events a person rarely needs: chain traversals that matched nothing decisive and ended in an
- * ACCEPT policy, and conntrack bookkeeping (confirmations, the underlay's own VXLAN datagrams).
+ * ACCEPT policy, and conntrack confirmations.
  */
 export function isRoutineHop(ev: HopEvent): boolean {
   if (ev.kind === 'nf' && ev.what === 'traversal') return ev.policy && ev.verdict === 'ACCEPT';
-  if (ev.kind === 'nf' && ev.what === 'text') return ev.data?.verdict === 'policy ACCEPT';
-  if (ev.kind !== 'nat') return false;
-  if (ev.what === 'confirm') return ev.clash === undefined;
-  if (ev.what === 'lookup') return ev.created && ev.entry.proto === 'udp' && (ev.entry.orig.dport === 8472 || ev.entry.orig.dport === 4789);
-  if (ev.what === 'text') return /^conntrack (confirmed|: new flow udp .*dport=(8472|4789) )/.test(ev.text);
-  return false;
+  return ev.kind === 'nat' && ev.what === 'confirm' && ev.clash === undefined;
 }
 
 /** Streams hop lines to a writer (e.g. stdout), optionally only events of some flows. */

@@ -269,8 +269,8 @@ function nfText(ev: NfEvent): string {
     }
     case 'dnat-routed':
       return `DNAT to ${ev.dst} routes elsewhere: the frame goes up to ${ev.where}'s IP stack`;
-    case 'text':
-      return ev.text;
+    case 'extension':
+      return ev.message;
   }
 }
 
@@ -323,8 +323,7 @@ function natText(ev: NatEvent): string {
       return `${ev.op}: ${ev.side} ${ev.from} → ${ev.to}`;
     case 'related':
       return `NAT of a related ICMP error: ${ev.before.src} → ${ev.before.dst} becomes ${ev.after.src} → ${ev.after.dst} (quoted header translated too)`;
-    case 'text':
-      return ev.text;
+
   }
 }
 

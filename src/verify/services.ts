@@ -501,8 +501,7 @@ export class ChoiceRecorder {
       if (t === undefined || t.kind !== 'DNAT' || t.range.ips === undefined) continue;
       const ipMin = t.range.ips.min;
       const addr = `${formatIpv4(ipMin)}:${t.range.ports?.min ?? p.sp.dport}`;
-      const sepRule = [...path.rules].reverse().find((r) => r.startsWith('KUBE-SEP-'));
-      const sepChain = sepRule === undefined ? '?' : sepRule.slice(0, sepRule.indexOf('#'));
+      const sepChain = [...path.rules].reverse().find((r) => r.chain.startsWith('KUBE-SEP-'))?.chain ?? '?';
       const had = listed.find((l) => l.addr === addr && l.sepChain === sepChain);
       if (had !== undefined) had.probability += path.probability;
       else listed.push({ pod: net.podsByIp.get(ipMin)?.display ?? formatIpv4(ipMin), addr, sepChain, probability: path.probability });

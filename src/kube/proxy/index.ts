@@ -1,15 +1,7 @@
-/** Emulated kube-proxy (iptables mode) with kubelet's and flannel's rules: see generate.ts. */
-export {
-  buildClusterRules,
-  formatFixedExact,
-  kubeProxyProbability,
-  kubeProxyProbabilityText,
-  type ClusterRules,
-  type EndpointInfo,
-  type KubeProxyOptions,
-  type NodeServicePort,
-  type ServicePortInfo,
-} from './generate.js';
+/** Emulated kube-proxy (iptables mode) with kubelet's and flannel's rules: the writers live in src/kube/agents/. */
+export { buildClusterRules, type ClusterRules, type KubeProxyOptions } from '../agents/node-rules.js';
+export { formatFixedExact, kubeProxyProbability, kubeProxyProbabilityText } from '../agents/kube-proxy/iptables.js';
+export type { EndpointInfo, NodeServicePort, ServicePortInfo } from '../agents/kube-proxy/service-ports.js';
 export {
   base32,
   extChain,
@@ -21,4 +13,4 @@ export {
   servicePortName,
   svcChain,
   svlChain,
-} from './hash.js';
+} from '../agents/kube-proxy/hash.js';

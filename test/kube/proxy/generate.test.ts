@@ -1,7 +1,7 @@
 /** kube-proxy (iptables mode, v1.30) behaviour, one feature at a time. */
 import { describe, expect, it } from 'vitest';
-import { buildClusterRules, type ClusterRules, type KubeProxyOptions } from '../../../src/kube/proxy/generate.js';
-import { extChain, fwChain, sepChain, svcChain, svlChain } from '../../../src/kube/proxy/hash.js';
+import { buildClusterRules, type ClusterRules, type KubeProxyOptions } from '../../../src/kube/agents/node-rules.js';
+import { extChain, fwChain, sepChain, svcChain, svlChain } from '../../../src/kube/agents/kube-proxy/hash.js';
 import { formatIptablesSave, formatRule } from '../../../src/netfilter/iptables-save.js';
 import { getChain, type TableName } from '../../../src/netfilter/rules.js';
 import type { ClusterModel, ServiceModel, EndpointSliceModel } from '../../../src/kube/model.js';

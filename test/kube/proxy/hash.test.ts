@@ -10,7 +10,7 @@ import {
   servicePortName,
   svcChain,
   svlChain,
-} from '../../../src/kube/proxy/hash.js';
+} from '../../../src/kube/agents/kube-proxy/hash.js';
 
 describe('chain name hashes', () => {
   it('match names seen on real clusters', () => {

@@ -14,7 +14,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it, test } from 'vitest';
-import { buildClusterRules } from '../../../src/kube/proxy/generate.js';
+import { buildClusterRules } from '../../../src/kube/agents/node-rules.js';
 import { formatParseError, formatRule, parseIptablesSave } from '../../../src/netfilter/iptables-save.js';
 import { getChain, listChains, type Ruleset, type TableName } from '../../../src/netfilter/rules.js';
 import { oracleCluster } from './cluster.js';

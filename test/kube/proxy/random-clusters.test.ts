@@ -1,7 +1,7 @@
 /** Random clusters: the generated node rulesets are valid iptables-save text that parses back to themselves. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { buildClusterRules, type KubeProxyOptions } from '../../../src/kube/proxy/generate.js';
+import { buildClusterRules, type KubeProxyOptions } from '../../../src/kube/agents/node-rules.js';
 import { formatIptablesSave, formatParseError, parseIptablesSave } from '../../../src/netfilter/iptables-save.js';
 import { getChain, listChains, type Ruleset } from '../../../src/netfilter/rules.js';
 import type { ClusterModel, EndpointSliceModel, ServiceModel } from '../../../src/kube/model.js';

@@ -1,6 +1,6 @@
 /** Node rulesets share one immutable copy of everything that does not depend on the node. */
 import { describe, expect, it } from 'vitest';
-import { buildClusterRules } from '../../../src/kube/proxy/generate.js';
+import { buildClusterRules } from '../../../src/kube/agents/node-rules.js';
 import { getChain, listChains, type Chain, type Ruleset } from '../../../src/netfilter/rules.js';
 import { cluster, node, oracleCluster, service, slice } from './cluster.js';
 
