@@ -4,11 +4,10 @@
  * frame sent or received with its device's MTU), and the model (what the dialled address is:
  * a Service's ClusterIP, a NodePort, a pod…; who answered).
  */
-import type { ClusterModel, ExternalHostModel, NodeModel, PodModel, ServiceModel, ServicePortModel } from '../kube/model.js';
+import type { ClusterModel, ExternalHostModel, NodeModel, PodModel, ProbeModel, ServiceModel, ServicePortModel } from '../kube/model.js';
 import type { Network } from '../kube/network.js';
 import type { NetNs } from '../net/netns.js';
-import type { ProbeReport } from './simulation.js';
-import type { ProbeAttempt } from '../apps/probe.js';
+import type { ProbeAttempt, ProbeReport } from '../apps/probe.js';
 import type { Resolution } from '../apps/resolver.js';
 import type { DropEvent, HopEvent } from '../events/hop.js';
 import { dropText, hopText } from '../trace/hop-text.js';
@@ -16,7 +15,7 @@ import type { FrameDissection, IpDissection } from '../wire/dissect.js';
 import { isMalformed } from '../wire/dissect.js';
 import { formatIpv4, parseIpv4 } from '../wire/addr.js';
 import type { Ipv4Addr } from '../wire/addr.js';
-import type { ResolvedFlow } from './flow.js';
+import type { ServiceTarget } from './flow.js';
 
 /** Where a flow starts. */
 export type FlowSource =
@@ -123,13 +122,40 @@ export interface PacketRecord {
   readonly deviceKind: string | undefined;
 }
 
+/** One way a nat chain could go for a packet: the rules it would match, its verdict and NAT target, and how likely it is. */
+export interface NatPath {
+  /** Exact probability of this path (the product of the `-m statistic` decisions on it). */
+  readonly probability: number;
+  readonly verdict: string;
+  /** The DNAT/SNAT target as iptables-save writes it (`DNAT --to-destination 10.244.1.2:8080`), if any. */
+  readonly nat: string | undefined;
+  /** Rules that matched, as `CHAIN#n "comment"`. */
+  readonly rules: readonly string[];
+}
+
+/** A decision of the nat chains (`allPaths`): a NAT target or a random choice, with every way it could have gone. */
+export interface NatChoice {
+  /** The node whose chains decided. */
+  readonly node: string;
+  /** The nat hook (`PREROUTING`, `OUTPUT`, `POSTROUTING`). */
+  readonly hook: string;
+  /** The flow id of the packet (0: none). */
+  readonly flow: number;
+  /** The packet, as tcpdump summarises it (`10.244.0.4.43292 > 10.96.0.100.80: Flags [S], …`). */
+  readonly packet: string;
+  readonly paths: readonly NatPath[];
+}
+
 /** Everything podnet knows about one flow after it ran. */
 export interface FlowResult {
   /** Position in the flows given to simulate. */
   readonly index: number;
   /** The flow id its packets and hop events carry. */
   readonly id: number;
-  readonly flow: ResolvedFlow;
+  /** The probe the flow ran as: every default applied, a Service target written out as an address. */
+  readonly probe: ProbeModel;
+  /** The Service port the flow was given as (`to: { service, … }`), if it was. */
+  readonly target: ServiceTarget | undefined;
   readonly source: FlowSource;
   readonly destination: FlowDestination;
   readonly attempts: readonly AttemptResult[];
@@ -151,6 +177,8 @@ export interface FlowResult {
   readonly packets: readonly PacketRecord[];
   /** Whether hop events were recorded (trace on): translations, drops, hops and packets depend on it. */
   readonly traced: boolean;
+  /** The nat chains' decisions for the flow's packets, with every way each could have gone (with `allPaths`; else empty). */
+  readonly allPaths: readonly NatChoice[];
   /** The probe report, as `podnet trace --json` prints it under `result`. */
   readonly report: ProbeReport;
   /** The model the flow ran in. */
@@ -342,13 +370,15 @@ export function innermostIp(f: FrameDissection): IpDissection | undefined {
 /** Builds the structured result of one flow. */
 export function flowResult(args: {
   readonly index: number;
-  readonly flow: ResolvedFlow;
+  readonly probe: ProbeModel;
+  readonly target: ServiceTarget | undefined;
   readonly report: ProbeReport;
   readonly sourceNs: NetNs;
   readonly hops: readonly HopEvent[] | undefined;
+  readonly allPaths?: readonly NatChoice[] | undefined;
   readonly net: NetworkIndex;
 }): FlowResult {
-  const { report, flow } = args;
+  const { report, probe: flow } = args;
   const idx = args.net;
   const model = idx.network.model;
   const source = idx.source(args.sourceNs, report.from);
@@ -398,7 +428,8 @@ export function flowResult(args: {
   return {
     index: args.index,
     id: report.flow,
-    flow,
+    probe: flow,
+    target: args.target,
     source,
     destination,
     attempts,
@@ -411,6 +442,7 @@ export function flowResult(args: {
     hops,
     packets,
     traced: args.hops !== undefined,
+    allPaths: args.allPaths ?? [],
     report,
     model,
   };
