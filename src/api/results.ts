@@ -127,7 +127,7 @@ export interface NatPath {
   /** Exact probability of this path (the product of the `-m statistic` decisions on it). */
   readonly probability: number;
   readonly verdict: string;
-  /** The DNAT/SNAT target as iptables-save writes it (`DNAT --to-destination 10.244.1.2:8080`), if any. */
+  /** The DNAT/SNAT target as iptables-save writes it (`-j DNAT --to-destination 10.244.1.2:8080`), if any. */
   readonly nat: string | undefined;
   /** Rules that matched, as `CHAIN#n "comment"`. */
   readonly rules: readonly string[];
