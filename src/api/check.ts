@@ -60,10 +60,16 @@ export function checkOptBoolean(v: unknown, argument: string): boolean | undefin
 }
 
 /** An integer in [min, max], or absent. */
-export function checkOptInteger(v: unknown, argument: string, min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number | undefined {
+export function checkOptInteger(
+  v: unknown,
+  argument: string,
+  min = Number.MIN_SAFE_INTEGER,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    const range = min === Number.MIN_SAFE_INTEGER ? '' : max === Number.MAX_SAFE_INTEGER ? ` ≥ ${min}` : ` ${min}–${max}`;
+    const range =
+      min === Number.MIN_SAFE_INTEGER ? '' : max === Number.MAX_SAFE_INTEGER ? ` ≥ ${min}` : ` ${min}–${max}`;
     fail(argument, `an integer${range}`, v);
   }
   return v;
@@ -77,7 +83,8 @@ export function checkOptFunction(v: unknown, argument: string): void {
 /** One of a few strings, or absent. */
 export function checkOptChoice<T extends string>(v: unknown, argument: string, choices: readonly T[]): T | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !(choices as readonly string[]).includes(v)) fail(argument, `one of ${choices.map((c) => `"${c}"`).join(', ')}`, v);
+  if (typeof v !== 'string' || !(choices as readonly string[]).includes(v))
+    fail(argument, `one of ${choices.map((c) => `"${c}"`).join(', ')}`, v);
   return v as T;
 }
 
@@ -89,7 +96,8 @@ export function checkArray(v: unknown, argument: string, expected = 'an array'):
 
 /** A duration: nanoseconds or text such as `10ms` (whether the text parses is the flow's concern), or absent. */
 export function checkOptDuration(v: unknown, argument: string): void {
-  if (v !== undefined && typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v))) fail(argument, 'a duration (nanoseconds, or text such as "10ms")', v);
+  if (v !== undefined && typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v)))
+    fail(argument, 'a duration (nanoseconds, or text such as "10ms")', v);
 }
 
 /** Objects with these methods (sinks): each element needs every named method. */
@@ -97,7 +105,8 @@ export function checkOptSinks(v: unknown, argument: string, methods: readonly st
   if (v === undefined) return;
   const what = `an array of objects with ${methods.map((m) => `${m}()`).join(', ')}`;
   checkArray(v, argument, what).forEach((s, i) => {
-    if (!isRecord(s) || methods.some((m) => typeof s[m] !== 'function')) fail(`${argument}[${i}]`, `an object with ${methods.map((m) => `${m}()`).join(', ')}`, s);
+    if (!isRecord(s) || methods.some((m) => typeof s[m] !== 'function'))
+      fail(`${argument}[${i}]`, `an object with ${methods.map((m) => `${m}()`).join(', ')}`, s);
   });
 }
 
@@ -115,7 +124,16 @@ export function checkCidr(v: unknown, argument: string): Cidr {
   }
   if (isRecord(v)) {
     const { addr, len } = v;
-    if (typeof addr === 'number' && Number.isInteger(addr) && addr >= 0 && addr <= 0xffffffff && typeof len === 'number' && Number.isInteger(len) && len >= 0 && len <= 32) {
+    if (
+      typeof addr === 'number' &&
+      Number.isInteger(addr) &&
+      addr >= 0 &&
+      addr <= 0xffffffff &&
+      typeof len === 'number' &&
+      Number.isInteger(len) &&
+      len >= 0 &&
+      len <= 32
+    ) {
       return { addr: (addr & prefixMask(len)) >>> 0, len };
     }
   }

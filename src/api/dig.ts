@@ -18,7 +18,15 @@ import { Simulation } from './simulation.js';
 import { checkTopologyInput, isClusterModel, loadTopology } from './topology.js';
 import type { TopologyInput } from './topology.js';
 import { FlowError } from './errors.js';
-import { checkOptBoolean, checkOptInteger, checkOptSinks, checkOptString, checkRecord, checkString, fail } from './check.js';
+import {
+  checkOptBoolean,
+  checkOptInteger,
+  checkOptSinks,
+  checkOptString,
+  checkRecord,
+  checkString,
+  fail,
+} from './check.js';
 
 /** Options of {@link dig}. */
 export interface DigOptions {
@@ -75,9 +83,19 @@ const TYPES = ['A', 'AAAA', 'SRV', 'PTR', 'CNAME', 'TXT', 'SOA', 'NS', 'MX', 'AN
  * with type PTR becomes its in-addr.arpa name). Throws an ArgumentError for an unknown type or a
  * name that cannot be a DNS name.
  */
-export function digQuestion(name: string, type: string | number = 'A'): { readonly name: string; readonly type: number } {
+export function digQuestion(
+  name: string,
+  type: string | number = 'A',
+): { readonly name: string; readonly type: number } {
   checkString(name, 'opts.name');
-  const code = typeof type === 'number' ? (Number.isInteger(type) && type >= 0 && type <= 0xffff ? type : undefined) : typeof type === 'string' ? dnsTypeCode(type) : undefined;
+  const code =
+    typeof type === 'number'
+      ? Number.isInteger(type) && type >= 0 && type <= 0xffff
+        ? type
+        : undefined
+      : typeof type === 'string'
+        ? dnsTypeCode(type)
+        : undefined;
   if (code === undefined) fail('opts.type', `one of ${TYPES.join(', ')}, TYPE<n> or a type number`, type);
   const ip = parseIpv4(name);
   const qname = code === DnsType.PTR && ip !== undefined ? reverseName(ip) : name;
@@ -104,7 +122,8 @@ export function dig(input: ClusterModel | TopologyInput, opts: DigOptions): DigR
   if (given === undefined) checkTopologyInput(input, 'input');
   const o = checkRecord(opts, 'opts', 'an object with name');
   const type = o['type'];
-  if (type !== undefined && typeof type !== 'string' && typeof type !== 'number') fail('opts.type', 'a type name or number', type);
+  if (type !== undefined && typeof type !== 'string' && typeof type !== 'number')
+    fail('opts.type', 'a type name or number', type);
   const question = digQuestion(opts.name, opts.type);
   checkOptString(o['from'], 'opts.from');
   const serverText = checkOptString(o['server'], 'opts.server');
@@ -132,7 +151,8 @@ export function dig(input: ClusterModel | TopologyInput, opts: DigOptions): DigR
     ...setup,
     conf: { ...setup.conf, nameservers: [srv], optionWords: words, options: parseResolvOptions(words) },
   });
-  const names = opts.search === true ? candidates(question.name, setup.conf.search, setup.conf.options.ndots) : [question.name];
+  const names =
+    opts.search === true ? candidates(question.name, setup.conf.search, setup.conf.options.ndots) : [question.name];
   const log: ResolverQuery[] = [];
   const tried: string[] = [];
   let response: DnsMessage | undefined;

@@ -22,7 +22,14 @@ import {
   writePcapng,
 } from '../../src/index.js';
 import { resolveFlow } from '../../src/internals.js';
-import { assertScenarios, checkScenario, findCounterexample, runScenario, scenarioArb, standardInvariants } from '../../src/testing/index.js';
+import {
+  assertScenarios,
+  checkScenario,
+  findCounterexample,
+  runScenario,
+  scenarioArb,
+  standardInvariants,
+} from '../../src/testing/index.js';
 import { parseIpv4 } from '../../src/wire/index.js';
 
 const model = loadTopology('topologies/nodeport.yaml');
@@ -58,7 +65,10 @@ describe('simulate', () => {
     rejects(() => simulate(model, js({ flows: [flow, 'client → web'] })), 'opts.flows[1]');
     rejects(() => simulate(model, js({ flows: [{ to: 'pod/web-0' }] })), 'opts.flows[0].from');
     rejects(() => simulate(model, js({ flows: [{ from: 'client', to: 7 }] })), 'opts.flows[0].to');
-    rejects(() => simulate(model, js({ flows: [{ from: 'client', to: { service: 'web', via: 'nodeport' } }] })), 'opts.flows[0].to.via');
+    rejects(
+      () => simulate(model, js({ flows: [{ from: 'client', to: { service: 'web', via: 'nodeport' } }] })),
+      'opts.flows[0].to.via',
+    );
     rejects(() => simulate(model, js({ flows: [{ ...flow, count: '3' }] })), 'opts.flows[0].count');
     rejects(() => simulate(model, js({ flows: [{ ...flow, port: 70000 }] })), 'opts.flows[0].port');
     rejects(() => simulate(model, js({ flows: [{ ...flow, protocol: 'TCP' }] })), 'opts.flows[0].protocol');
@@ -78,11 +88,27 @@ describe('simulate', () => {
   });
 
   test('kube-proxy settings: each field, and each NodePort address', () => {
-    rejects(() => simulate(model, js({ flows: [flow], kubeProxy: { masqueradeAll: 'true' } })), 'opts.kubeProxy.masqueradeAll');
-    rejects(() => simulate(model, js({ flows: [flow], kubeProxy: { masqueradeBit: 40 } })), 'opts.kubeProxy.masqueradeBit');
-    rejects(() => simulate(model, js({ flows: [flow], kubeProxy: { nodePortAddresses: '172.18.0.0/24' } })), 'opts.kubeProxy.nodePortAddresses');
-    rejects(() => simulate(model, js({ flows: [flow], kubeProxy: { nodePortAddresses: ['172.18.0.0/24', '172.18.0.300/24'] } })), 'opts.kubeProxy.nodePortAddresses[1]');
-    rejects(() => simulate(model, js({ flows: [flow], kubeProxy: { nodePortAddresses: [{ addr: '172.18.0.0', len: 24 }] } })), 'opts.kubeProxy.nodePortAddresses[0]');
+    rejects(
+      () => simulate(model, js({ flows: [flow], kubeProxy: { masqueradeAll: 'true' } })),
+      'opts.kubeProxy.masqueradeAll',
+    );
+    rejects(
+      () => simulate(model, js({ flows: [flow], kubeProxy: { masqueradeBit: 40 } })),
+      'opts.kubeProxy.masqueradeBit',
+    );
+    rejects(
+      () => simulate(model, js({ flows: [flow], kubeProxy: { nodePortAddresses: '172.18.0.0/24' } })),
+      'opts.kubeProxy.nodePortAddresses',
+    );
+    rejects(
+      () =>
+        simulate(model, js({ flows: [flow], kubeProxy: { nodePortAddresses: ['172.18.0.0/24', '172.18.0.300/24'] } })),
+      'opts.kubeProxy.nodePortAddresses[1]',
+    );
+    rejects(
+      () => simulate(model, js({ flows: [flow], kubeProxy: { nodePortAddresses: [{ addr: '172.18.0.0', len: 24 }] } })),
+      'opts.kubeProxy.nodePortAddresses[0]',
+    );
   });
 
   test('NodePort addresses as CIDR text reach the NodePort, as { addr, len } does', () => {
@@ -90,7 +116,9 @@ describe('simulate', () => {
     for (const nodePortAddresses of [['172.18.0.0/24'], [{ addr: parseIpv4('172.18.0.0')!, len: 24 }]]) {
       const f = simulate(model, { flows: [{ from: 'ext/ext', to }], kubeProxy: { nodePortAddresses } }).flows[0]!;
       expect(f.replied).toBe(true);
-      expect(f.translations.some((t) => t.kind === 'DNAT' && t.rules.some((r) => r.startsWith('KUBE-NODEPORTS')))).toBe(true);
+      expect(f.translations.some((t) => t.kind === 'DNAT' && t.rules.some((r) => r.startsWith('KUBE-NODEPORTS')))).toBe(
+        true,
+      );
     }
   });
 });
@@ -114,7 +142,10 @@ describe('rules', () => {
   test('mutateRules, ruleMutation and parseRules', () => {
     rejects(() => mutateRules(model, js('s/MASQUERADE/ACCEPT/')), 'mutation');
     rejects(() => mutateRules(model, (d) => d, js({ nodes: 'node1' })), 'opts.nodes');
-    rejects(() => mutateRules(model, (d) => d, js({ proxy: { nodePortAddresses: ['any'] } })), 'opts.proxy.nodePortAddresses[0]');
+    rejects(
+      () => mutateRules(model, (d) => d, js({ proxy: { nodePortAddresses: ['any'] } })),
+      'opts.proxy.nodePortAddresses[0]',
+    );
     rejects(() => ruleMutation(js(undefined), (d) => d), 'name');
     rejects(() => ruleMutation('noop', js('s/a/b/')), 'apply');
     rejects(() => parseRules(js(Buffer.from('*nat\nCOMMIT\n'))), 'text');
@@ -138,7 +169,10 @@ describe('topologies, probes and captures', () => {
     rejects(() => new Simulation(js({ nodes: [] })), 'model');
     rejects(() => new Simulation(model, js({ seed: 2n })), 'opts.seed');
     rejects(() => new Simulation(model, js({ captureSinks: [{ packet: () => {} }] })), 'opts.captureSinks[0]');
-    rejects(() => new Simulation(model, js({ build: { proxy: { nodePortAddresses: ['10.0.0.0/40'] } } })), 'opts.build.proxy.nodePortAddresses[0]');
+    rejects(
+      () => new Simulation(model, js({ build: { proxy: { nodePortAddresses: ['10.0.0.0/40'] } } })),
+      'opts.build.proxy.nodePortAddresses[0]',
+    );
   });
 
   test('pcapngBytes and writePcapng', () => {

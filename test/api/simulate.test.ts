@@ -29,14 +29,19 @@ describe("simulate with flows: 'scenario'", () => {
 });
 
 describe('a ProbeModel is a FlowSpec with every default applied', () => {
-  const paths = readdirSync('topologies').filter((f) => f.endsWith('.yaml')).map((f) => join('topologies', f));
-  test.each(paths)('%s: each Scenario probe resolves to itself (less its expect: and its place in the file)', (path) => {
-    const model = loadTopology(path);
-    for (const p of model.scenario?.probes ?? []) {
-      const { expect: _expectation, ...probe } = p;
-      expect(resolveFlow(model, p)).toEqual({ ...probe, source: undefined });
-    }
-  });
+  const paths = readdirSync('topologies')
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => join('topologies', f));
+  test.each(paths)(
+    '%s: each Scenario probe resolves to itself (less its expect: and its place in the file)',
+    (path) => {
+      const model = loadTopology(path);
+      for (const p of model.scenario?.probes ?? []) {
+        const { expect: _expectation, ...probe } = p;
+        expect(resolveFlow(model, p)).toEqual({ ...probe, source: undefined });
+      }
+    },
+  );
 
   test('a Service target stays on the result', () => {
     const model = loadTopology('topologies/clusterip.yaml');
@@ -54,7 +59,10 @@ describe('onReady', () => {
     const seen: string[] = [];
     const sink: HopSink = { hop: (_e: HopEvent) => void (seen.at(-1) === 'hop' || seen.push('hop')) };
     const r = simulate(model, {
-      flows: [{ from: 'client', to: '10.96.0.100:80' }, { from: 'client', to: 'pod/web-0' }],
+      flows: [
+        { from: 'client', to: '10.96.0.100:80' },
+        { from: 'client', to: 'pod/web-0' },
+      ],
       hopSinks: [sink],
       onReady: ({ probes, simulation }) => {
         seen.push(`ready ${probes.map((p) => p.name).join(', ')}`);
@@ -69,7 +77,14 @@ describe('onReady', () => {
   test('a flow that cannot run is a FlowError before anything runs', () => {
     const model = loadTopology('topologies/clusterip.yaml');
     let ready = false;
-    const run = (): unknown => simulate(model, { flows: [{ from: 'client', to: 'pod/web-0' }, { from: 'nobody', to: 'pod/web-0' }], onReady: () => void (ready = true) });
+    const run = (): unknown =>
+      simulate(model, {
+        flows: [
+          { from: 'client', to: 'pod/web-0' },
+          { from: 'nobody', to: 'pod/web-0' },
+        ],
+        onReady: () => void (ready = true),
+      });
     expect(run).toThrow(FlowError);
     expect(run).toThrow('no pod named "nobody"');
     expect(ready).toBe(false);
@@ -79,7 +94,13 @@ describe('onReady', () => {
 describe('allPaths', () => {
   test("every decision of the nat chains, each flow's own on its result, probabilities summing to 1", () => {
     const model = loadTopology('topologies/clusterip.yaml');
-    const r = simulate(model, { flows: [{ from: 'client', to: '10.96.0.100:80' }, { from: 'client', to: 'pod/web-0' }], allPaths: true });
+    const r = simulate(model, {
+      flows: [
+        { from: 'client', to: '10.96.0.100:80' },
+        { from: 'client', to: 'pod/web-0' },
+      ],
+      allPaths: true,
+    });
     expect(r.allPaths.length).toBeGreaterThan(0);
     const [svc, direct] = r.flows;
     expect(svc!.allPaths).toEqual(r.allPaths.filter((a) => a.flow === svc!.id));
@@ -110,7 +131,10 @@ describe('dig', () => {
 
   test('a PTR query for an address asks for its in-addr.arpa name; search walks the list', () => {
     const model = loadTopology('topologies/dns.yaml');
-    expect(dig(model, { name: '10.96.0.10', type: 'PTR', from: 'client' }).query).toEqual({ name: '10.0.96.10.in-addr.arpa', type: 'PTR' });
+    expect(dig(model, { name: '10.96.0.10', type: 'PTR', from: 'client' }).query).toEqual({
+      name: '10.0.96.10.in-addr.arpa',
+      type: 'PTR',
+    });
     const searched = dig(model, { name: 'web', search: true, from: 'shop/frontend' });
     expect(searched.tried[0]).toBe('web.shop.svc.cluster.local');
   });
