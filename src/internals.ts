@@ -30,7 +30,16 @@ export { loadTopologyPath, loadTopologyText, loadDefaultTopology, loadTopologyOr
 export { podDisplayName, MAC_PREFIX } from './kube/model.js';
 
 // what simulate, dig and the CLI are made of
-export { resolveFlow, resolveServiceTarget, findService, checkFlowSpec, defaultFlowName, defaultSize, formatDurationArg, shellQuote } from './api/flow.js';
+export {
+  resolveFlow,
+  resolveServiceTarget,
+  findService,
+  checkFlowSpec,
+  defaultFlowName,
+  defaultSize,
+  formatDurationArg,
+  shellQuote,
+} from './api/flow.js';
 export { NetworkIndex, flowResult, translationsOf, dropsOf, rulesOfNfHop, innermostIp } from './api/results.js';
 export { checkKubeProxy } from './api/rules.js';
 export { digQuestion, candidates } from './api/dig.js';

@@ -9,7 +9,16 @@ import { formatIpv4 } from '../wire/addr.js';
 import { NS_PER_MS, NS_PER_S, NS_PER_US, parseDuration } from '../sim/time.js';
 import type { Nanos } from '../sim/time.js';
 import { FlowError } from './errors.js';
-import { checkOptChoice, checkOptDuration, checkOptInteger, checkOptString, checkRecord, checkString, fail, isRecord } from './check.js';
+import {
+  checkOptChoice,
+  checkOptDuration,
+  checkOptInteger,
+  checkOptString,
+  checkRecord,
+  checkString,
+  fail,
+  isRecord,
+} from './check.js';
 
 /** A duration: nanoseconds, or text such as `10ms`, `2s`, `500us`. */
 export type Duration = number | string;
@@ -78,10 +87,12 @@ export function checkFlowSpec(v: unknown, argument: string): FlowSpec {
   if (isRecord(to)) {
     checkString(to['service'], `${argument}.to.service`);
     const port = to['port'];
-    if (port !== undefined && typeof port !== 'string' && !(typeof port === 'number' && Number.isInteger(port))) fail(`${argument}.to.port`, 'a port name or number', port);
+    if (port !== undefined && typeof port !== 'string' && !(typeof port === 'number' && Number.isInteger(port)))
+      fail(`${argument}.to.port`, 'a port name or number', port);
     checkOptChoice(to['via'], `${argument}.to.via`, VIAS);
     checkOptString(to['node'], `${argument}.to.node`);
-  } else if (typeof to !== 'string') fail(`${argument}.to`, 'a destination string or a Service target ({ service, port?, via?, node? })', to);
+  } else if (typeof to !== 'string')
+    fail(`${argument}.to`, 'a destination string or a Service target ({ service, port?, via?, node? })', to);
   checkOptChoice(f['protocol'], `${argument}.protocol`, ['icmp', 'tcp', 'udp']);
   checkOptInteger(f['port'], `${argument}.port`, 1, 65535);
   checkOptInteger(f['sourcePort'], `${argument}.sourcePort`, 1, 65535);
@@ -96,7 +107,8 @@ export function checkFlowSpec(v: unknown, argument: string): FlowSpec {
 function duration(v: Duration | undefined, dflt: Nanos, what: string): Nanos {
   if (v === undefined) return dflt;
   const ns = parseDuration(v);
-  if (ns === undefined) throw new FlowError(`${what}: expected a duration such as 200ms or 1s, got ${JSON.stringify(v)}`);
+  if (ns === undefined)
+    throw new FlowError(`${what}: expected a duration such as 200ms or 1s, got ${JSON.stringify(v)}`);
   return ns;
 }
 
@@ -115,10 +127,15 @@ function sourceNamespace(model: ClusterModel, from: string): string {
 }
 
 function servicePort(svc: ServiceModel, port: string | number | undefined): ServicePortModel {
-  const p = port === undefined ? svc.ports[0] : svc.ports.find((x) => (typeof port === 'number' ? x.port === port : x.name === port));
+  const p =
+    port === undefined
+      ? svc.ports[0]
+      : svc.ports.find((x) => (typeof port === 'number' ? x.port === port : x.name === port));
   if (p === undefined) {
     const have = svc.ports.map((x) => (x.name ? `${x.name} (${x.port})` : String(x.port))).join(', ') || 'none';
-    throw new FlowError(`Service ${svc.namespace}/${svc.name} has no port ${port === undefined ? '' : JSON.stringify(port)} (ports: ${have})`);
+    throw new FlowError(
+      `Service ${svc.namespace}/${svc.name} has no port ${port === undefined ? '' : JSON.stringify(port)} (ports: ${have})`,
+    );
   }
   return p;
 }
@@ -127,9 +144,16 @@ function servicePort(svc: ServiceModel, port: string | number | undefined): Serv
  * The address and port a Service target dials. For a headless Service by name the port is the
  * endpoints' (clients connect to the pods themselves); every other way dials the Service port.
  */
-export function resolveServiceTarget(model: ClusterModel, from: string, t: ServiceTarget): { to: string; protocol: ProbeProtocol } {
+export function resolveServiceTarget(
+  model: ClusterModel,
+  from: string,
+  t: ServiceTarget,
+): { to: string; protocol: ProbeProtocol } {
   const svc = findService(model, t.service);
-  if (svc === undefined) throw new FlowError(`no Service ${JSON.stringify(t.service)} (Services: ${model.services.map((s) => `${s.namespace}/${s.name}`).join(', ') || 'none'})`);
+  if (svc === undefined)
+    throw new FlowError(
+      `no Service ${JSON.stringify(t.service)} (Services: ${model.services.map((s) => `${s.namespace}/${s.name}`).join(', ') || 'none'})`,
+    );
   const label = `Service ${svc.namespace}/${svc.name}`;
   const via = t.via ?? 'clusterIP';
   let sp: ServicePortModel | undefined;
@@ -143,11 +167,17 @@ export function resolveServiceTarget(model: ClusterModel, from: string, t: Servi
     portNum = sp.port;
   }
   const protocol: ProbeProtocol = sp?.protocol === 'UDP' ? 'udp' : 'tcp';
-  const at = (host: string, port: number | undefined): { to: string; protocol: ProbeProtocol } => ({ to: port === undefined ? host : `${host}:${port}`, protocol: port === undefined ? 'icmp' : protocol });
+  const at = (host: string, port: number | undefined): { to: string; protocol: ProbeProtocol } => ({
+    to: port === undefined ? host : `${host}:${port}`,
+    protocol: port === undefined ? 'icmp' : protocol,
+  });
   switch (via) {
     case 'clusterIP': {
       const ip = svc.clusterIPs[0];
-      if (ip === undefined) throw new FlowError(`${label} has no ClusterIP (${svc.type === 'ExternalName' ? 'ExternalName' : 'headless'}); dial it via dns`);
+      if (ip === undefined)
+        throw new FlowError(
+          `${label} has no ClusterIP (${svc.type === 'ExternalName' ? 'ExternalName' : 'headless'}); dial it via dns`,
+        );
       return at(formatIpv4(ip), portNum);
     }
     case 'dns': {
@@ -165,14 +195,19 @@ export function resolveServiceTarget(model: ClusterModel, from: string, t: Servi
       return at(host, port);
     }
     case 'nodePort': {
-      if (sp?.nodePort === undefined) throw new FlowError(`${label} has no NodePort${sp ? ` on port ${sp.port}` : ''} (type ${svc.type})`);
+      if (sp?.nodePort === undefined)
+        throw new FlowError(`${label} has no NodePort${sp ? ` on port ${sp.port}` : ''} (type ${svc.type})`);
       const node = t.node === undefined ? model.nodes[0] : model.nodes.find((n) => n.name === t.node);
-      if (node === undefined) throw new FlowError(`no node ${JSON.stringify(t.node)} (nodes: ${model.nodes.map((n) => n.name).join(', ')})`);
+      if (node === undefined)
+        throw new FlowError(`no node ${JSON.stringify(t.node)} (nodes: ${model.nodes.map((n) => n.name).join(', ')})`);
       return at(formatIpv4(node.ip), sp.nodePort);
     }
     case 'loadBalancer': {
       const ip = svc.loadBalancerIPs[0];
-      if (ip === undefined) throw new FlowError(`${label} has no load-balancer IP (type ${svc.type}${svc.type === 'LoadBalancer' ? ', <pending>: give the Cluster a loadBalancerPool' : ''})`);
+      if (ip === undefined)
+        throw new FlowError(
+          `${label} has no load-balancer IP (type ${svc.type}${svc.type === 'LoadBalancer' ? ', <pending>: give the Cluster a loadBalancerPool' : ''})`,
+        );
       return at(formatIpv4(ip), portNum);
     }
     case 'externalIP': {
@@ -202,7 +237,8 @@ export function resolveFlow(model: ClusterModel, f: FlowSpec): ProbeModel {
   const portInTo = /:(\d+)$/.exec(to);
   const port = f.port ?? (portInTo ? Number(portInTo[1]) : undefined);
   protocol ??= port !== undefined ? 'tcp' : 'icmp';
-  if (protocol !== 'icmp' && port === undefined) throw new FlowError(`a ${protocol} flow needs a port: give port, or write it in "to" as <host>:<port>`);
+  if (protocol !== 'icmp' && port === undefined)
+    throw new FlowError(`a ${protocol} flow needs a port: give port, or write it in "to" as <host>:<port>`);
   return {
     name: f.name ?? defaultFlowName(protocol, f.from, to),
     from: f.from,

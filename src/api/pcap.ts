@@ -11,7 +11,8 @@ import { AtomicFileSink, MemorySink } from '../trace/byte-sink.js';
 import { checkOptString, checkString, fail } from './check.js';
 
 function checkCapture(capture: unknown, comment: unknown): void {
-  if (!(capture instanceof MemoryCapture)) fail('capture', 'a MemoryCapture (simulate with { capture: true })', capture);
+  if (!(capture instanceof MemoryCapture))
+    fail('capture', 'a MemoryCapture (simulate with { capture: true })', capture);
   checkOptString(comment, 'comment');
 }
 

@@ -4,7 +4,8 @@
  * frame sent or received with its device's MTU), and the model (what the dialled address is:
  * a Service's ClusterIP, a NodePort, a pod…; who answered).
  */
-import type { ClusterModel, ExternalHostModel, NodeModel, PodModel, ProbeModel, ServiceModel, ServicePortModel } from '../kube/model.js';
+import type { ClusterModel, ExternalHostModel, NodeModel, PodModel, ServiceModel, ServicePortModel } from '../kube/model.js';
+import type { ProbeModel } from '../kube/model.js';
 import type { Network } from '../kube/network.js';
 import type { NetNs } from '../net/netns.js';
 import type { ProbeAttempt, ProbeReport } from '../apps/probe.js';
@@ -122,7 +123,7 @@ export interface PacketRecord {
   readonly deviceKind: string | undefined;
 }
 
-/** One way a nat chain could go for a packet: the rules it would match, its verdict and NAT target, and how likely it is. */
+/** One way a nat chain could go for a packet: the rules it matches, its verdict and NAT target, how likely it is. */
 export interface NatPath {
   /** Exact probability of this path (the product of the `-m statistic` decisions on it). */
   readonly probability: number;
@@ -177,7 +178,7 @@ export interface FlowResult {
   readonly packets: readonly PacketRecord[];
   /** Whether hop events were recorded (trace on): translations, drops, hops and packets depend on it. */
   readonly traced: boolean;
-  /** The nat chains' decisions for the flow's packets, with every way each could have gone (with `allPaths`; else empty). */
+  /** The nat chains' decisions for the flow's packets, each with every way it could go (`allPaths`; else empty). */
   readonly allPaths: readonly NatChoice[];
   /** The probe report, as `podnet trace --json` prints it under `result`. */
   readonly report: ProbeReport;

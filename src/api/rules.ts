@@ -11,7 +11,16 @@ import { formatIptablesSave, formatParseError, parseIptablesSave } from '../netf
 import type { ParseError } from '../netfilter/iptables-save.js';
 import type { Ruleset } from '../netfilter/rules.js';
 import type { Cidr } from '../wire/addr.js';
-import { checkArray, checkCidr, checkOptBoolean, checkOptInteger, checkOptions, checkString, fail, isRecord } from './check.js';
+import {
+  checkArray,
+  checkCidr,
+  checkOptBoolean,
+  checkOptInteger,
+  checkOptions,
+  checkString,
+  fail,
+  isRecord,
+} from './check.js';
 import { isClusterModel } from './topology.js';
 
 /**
@@ -26,7 +35,15 @@ export interface KubeProxySettings extends Omit<KubeProxyOptions, 'nodePortAddre
   readonly nodePortAddresses?: readonly (string | Cidr)[] | 'primary';
 }
 
-const PROXY_FLAGS = ['masqueradeAll', 'localhostNodePorts', 'randomFully', 'conntrackTCPLiberal', 'nfacct', 'kubelet', 'flannel'] as const;
+const PROXY_FLAGS = [
+  'masqueradeAll',
+  'localhostNodePorts',
+  'randomFully',
+  'conntrackTCPLiberal',
+  'nfacct',
+  'kubelet',
+  'flannel',
+] as const;
 
 /**
  * Checks kube-proxy settings and writes CIDR text out as `{ addr, len }`; throws an
@@ -39,7 +56,9 @@ export function checkKubeProxy(v: unknown, argument: string): KubeProxyOptions {
   const npa = o['nodePortAddresses'];
   if (npa === undefined || npa === 'primary') return o as KubeProxyOptions;
   const what = 'an array of CIDRs ("172.18.0.0/24" or { addr, len }) or "primary"';
-  const cidrs = checkArray(npa, `${argument}.nodePortAddresses`, what).map((c, i) => checkCidr(c, `${argument}.nodePortAddresses[${i}]`));
+  const cidrs = checkArray(npa, `${argument}.nodePortAddresses`, what).map((c, i) =>
+    checkCidr(c, `${argument}.nodePortAddresses[${i}]`),
+  );
   return { ...(o as KubeProxyOptions), nodePortAddresses: cidrs };
 }
 
@@ -53,7 +72,9 @@ function checkModel(v: unknown, argument: string): ClusterModel {
 export class RulesError extends Error {
   override readonly name = 'RulesError';
   constructor(readonly errors: readonly ParseError[]) {
-    super(`${errors.length} error${errors.length === 1 ? '' : 's'} in the rules:\n${errors.map((e) => `  ${formatParseError(e)}`).join('\n')}`);
+    super(
+      `${errors.length} error${errors.length === 1 ? '' : 's'} in the rules:\n${errors.map((e) => `  ${formatParseError(e)}`).join('\n')}`,
+    );
   }
 }
 
@@ -78,7 +99,8 @@ export function nodeRules(model: ClusterModel, node: string, proxy: KubeProxySet
   checkModel(model, 'model');
   checkString(node, 'node');
   const options = checkKubeProxy(proxy, 'proxy');
-  if (!model.nodes.some((n) => n.name === node)) throw new Error(`no node named ${JSON.stringify(node)} (nodes: ${model.nodes.map((n) => n.name).join(', ')})`);
+  if (!model.nodes.some((n) => n.name === node))
+    throw new Error(`no node named ${JSON.stringify(node)} (nodes: ${model.nodes.map((n) => n.name).join(', ')})`);
   return formatIptablesSave(buildClusterRules(model, options).rulesForNode(node));
 }
 
@@ -105,11 +127,17 @@ export function ruleMutation(name: string, apply: (dump: string, node: string) =
  * dumps that changed, by node, ready for `simulate(…, { rules })` and for writing next to a
  * replay command.
  */
-export function mutateRules(model: ClusterModel, mutation: RuleMutation | ((dump: string, node: string) => string), opts: { readonly nodes?: readonly string[]; readonly proxy?: KubeProxySettings } = {}): Record<string, string> {
+export function mutateRules(
+  model: ClusterModel,
+  mutation: RuleMutation | ((dump: string, node: string) => string),
+  opts: { readonly nodes?: readonly string[]; readonly proxy?: KubeProxySettings } = {},
+): Record<string, string> {
   checkModel(model, 'model');
-  if (typeof mutation !== 'function' && !(isRecord(mutation) && typeof mutation['apply'] === 'function')) fail('mutation', 'a RuleMutation (see ruleMutation) or a function (dump, node) => dump', mutation);
+  if (typeof mutation !== 'function' && !(isRecord(mutation) && typeof mutation['apply'] === 'function'))
+    fail('mutation', 'a RuleMutation (see ruleMutation) or a function (dump, node) => dump', mutation);
   const o = checkOptions(opts, 'opts');
-  if (o['nodes'] !== undefined) checkArray(o['nodes'], 'opts.nodes').forEach((n, i) => checkString(n, `opts.nodes[${i}]`));
+  if (o['nodes'] !== undefined)
+    checkArray(o['nodes'], 'opts.nodes').forEach((n, i) => checkString(n, `opts.nodes[${i}]`));
   const apply = typeof mutation === 'function' ? mutation : (d: string, n: string): string => mutation.apply(d, n);
   const out: Record<string, string> = {};
   const texts = clusterRulesText(model, checkKubeProxy(o['proxy'], 'opts.proxy'));

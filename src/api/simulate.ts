@@ -26,7 +26,17 @@ import { flowResult, NetworkIndex } from './results.js';
 import type { FlowResult, NatChoice } from './results.js';
 import { pcapngBytes, writePcapng } from './pcap.js';
 import { FlowError } from './errors.js';
-import { checkArray, checkOptBoolean, checkOptFunction, checkOptInteger, checkOptions, checkOptSinks, checkString, fail, isRecord } from './check.js';
+import {
+  checkArray,
+  checkOptBoolean,
+  checkOptFunction,
+  checkOptInteger,
+  checkOptions,
+  checkOptSinks,
+  checkString,
+  fail,
+  isRecord,
+} from './check.js';
 
 /** Options of {@link simulate}. */
 export interface SimulateOptions {
@@ -119,7 +129,15 @@ class FilteredMemoryCapture extends MemoryCapture {
     return this.filter.accepts(point.name) ? super.addPoint(point) : -1;
   }
 
-  override packet(handle: number, t: number, dir: 'in' | 'out', buf: Uint8Array, off: number, len: number, notes: PacketNotes): void {
+  override packet(
+    handle: number,
+    t: number,
+    dir: 'in' | 'out',
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    notes: PacketNotes,
+  ): void {
     if (handle >= 0) super.packet(handle, t, dir, buf, off, len, notes);
   }
 }
@@ -129,17 +147,23 @@ function checkSimulateOptions(opts: unknown): SimulateOptions {
   const o = checkOptions(opts, 'opts');
   if (opts === undefined) fail('opts', 'an object with flows', opts);
   const flows = o['flows'];
-  if (flows !== 'scenario') checkArray(flows, 'opts.flows', 'an array of flows or "scenario"').forEach((f, i) => checkFlowSpec(f, `opts.flows[${i}]`));
+  if (flows !== 'scenario')
+    checkArray(flows, 'opts.flows', 'an array of flows or "scenario"').forEach((f, i) =>
+      checkFlowSpec(f, `opts.flows[${i}]`),
+    );
   checkOptInteger(o['seed'], 'opts.seed');
   checkOptBoolean(o['trace'], 'opts.trace');
   const capture = o['capture'];
   if (capture !== undefined && typeof capture !== 'boolean') {
-    checkArray(capture, 'opts.capture', 'true, false or an array of interface globs').forEach((g, i) => checkString(g, `opts.capture[${i}]`));
+    checkArray(capture, 'opts.capture', 'true, false or an array of interface globs').forEach((g, i) =>
+      checkString(g, `opts.capture[${i}]`),
+    );
   }
   const rules = o['rules'];
   if (rules !== undefined) {
     for (const [node, r] of Object.entries(checkOptions(rules, 'opts.rules'))) {
-      if (typeof r !== 'string' && !(isRecord(r) && isRecord(r['tables']))) fail(`opts.rules.${node}`, 'iptables-save text or a ruleset (see parseRules)', r);
+      if (typeof r !== 'string' && !(isRecord(r) && isRecord(r['tables'])))
+        fail(`opts.rules.${node}`, 'iptables-save text or a ruleset (see parseRules)', r);
     }
   }
   checkOptBoolean(o['allPaths'], 'opts.allPaths');
@@ -167,19 +191,25 @@ export function simulate(input: ClusterModel | TopologyInput, opts: SimulateOpti
   let probes: readonly ProbeModel[];
   let targets: ReadonlyArray<ServiceTarget | undefined>;
   if (opts.flows === 'scenario') {
-    if (model.scenario === undefined || model.scenario.probes.length === 0) throw new FlowError('the topology has no Scenario probes to run');
+    if (model.scenario === undefined || model.scenario.probes.length === 0)
+      throw new FlowError('the topology has no Scenario probes to run');
     probes = model.scenario.probes;
     targets = probes.map(() => undefined);
   } else {
     probes = opts.flows.map((f) => resolveFlow(model, f));
     targets = opts.flows.map((f) => (typeof f.to === 'string' ? undefined : f.to));
   }
-  const rules = Object.entries(opts.rules ?? {}).map(([node, r]) => [node, typeof r === 'string' ? parseRules(r, `<rules of ${node}>`) : r] as const);
+  const rules = Object.entries(opts.rules ?? {}).map(
+    ([node, r]) => [node, typeof r === 'string' ? parseRules(r, `<rules of ${node}>`) : r] as const,
+  );
   const log = opts.trace === false ? undefined : new HopLog();
   let capture: MemoryCapture | undefined;
   if (opts.capture !== undefined && opts.capture !== false) {
     const ports = model.cni.backend === 'vxlan' ? [model.cni.port] : [];
-    capture = opts.capture === true ? new MemoryCapture(ports) : new FilteredMemoryCapture(ports, new PointFilter(opts.capture));
+    capture =
+      opts.capture === true
+        ? new MemoryCapture(ports)
+        : new FilteredMemoryCapture(ports, new PointFilter(opts.capture));
   }
   const simulation = new Simulation(model, {
     seed,
@@ -195,7 +225,13 @@ export function simulate(input: ClusterModel | TopologyInput, opts: SimulateOpti
       n.nf.explorer = (paths, hook, pkt) => {
         if (paths.length > 1 || paths.some((p) => p.nat !== undefined)) {
           const packet = summarizeFrame(dissectFrame(pkt.bytes())).replace(/, ttl \d+$/, '');
-          allPaths.push({ node: n.model.name, hook, flow: pkt.flow, packet, paths: paths.map((p) => ({ ...p, nat: p.nat === undefined ? undefined : formatTarget(p.nat).trim() })) });
+          allPaths.push({
+            node: n.model.name,
+            hook,
+            flow: pkt.flow,
+            packet,
+            paths: paths.map((p) => ({ ...p, nat: p.nat === undefined ? undefined : formatTarget(p.nat).trim() })),
+          });
         }
       };
     }

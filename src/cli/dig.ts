@@ -4,7 +4,8 @@ import { dig } from '../api/dig.js';
 import { FlowError } from '../api/errors.js';
 import type { ResolverQuery } from '../apps/resolver.js';
 import { parseIpv4 } from '../wire/addr.js';
-import { DnsType, dnsRcodeName, dnsTypeCode, dnsTypeName, ednsOf, encodeDns, formatDnsFlags, formatQuestion, formatRecord, isOpt, reverseName, type DnsMessage } from '../wire/dns.js';
+import { DnsType, dnsRcodeName, dnsTypeCode, dnsTypeName, ednsOf, encodeDns, formatDnsFlags } from '../wire/dns.js';
+import { formatQuestion, formatRecord, isOpt, reverseName, type DnsMessage } from '../wire/dns.js';
 import { TextHopSink } from '../trace/format.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { CaptureSink, HopSink } from '../events/tracer.js';
@@ -59,7 +60,9 @@ function runDig(args: DigArgs): number {
   const { model, name: topoName } = loadModel(args.topology, args.json, seed);
   const qtype = dnsTypeCode(args.type);
   if (qtype === undefined) throw new UsageError(`--type: expected one of ${TYPES.join(', ')} or TYPE<n>, got "${args.type}"`);
-  if (args.server !== undefined && parseIpv4(args.server) === undefined) throw new UsageError(`--server: expected an IPv4 address, got "${args.server}"`);
+  if (args.server !== undefined && parseIpv4(args.server) === undefined) {
+    throw new UsageError(`--server: expected an IPv4 address, got "${args.server}"`);
+  }
   const asIp = parseIpv4(args.name);
   const qname = qtype === DnsType.PTR && asIp !== undefined ? reverseName(asIp) : args.name;
   if (qname.length === 0 || qname.length > 254) throw new UsageError(`"${args.name}" is not a DNS name`);
@@ -75,7 +78,8 @@ function runDig(args: DigArgs): number {
   try {
     let r;
     try {
-      r = dig(model, { name: args.name, type: args.type, from: args.from, server: args.server, search: args.search, tcp: args.tcp, seed, hopSinks, captureSinks });
+      const { name, type, from, server, search, tcp } = args;
+      r = dig(model, { name, type, from, server, search, tcp, seed, hopSinks, captureSinks });
     } catch (e) {
       // the flags are checked above: what the library can still refuse is the source
       if (e instanceof FlowError) throw new UsageError(`--from: ${e.message}`);
@@ -103,7 +107,8 @@ function runDig(args: DigArgs): number {
         ),
       );
     } else {
-      for (const line of formatDig(args.name, r.query.name, qtype, r.from, r.server, r.proto, r.response, r.queries, r.t)) out(line);
+      const lines = formatDig(args.name, r.query.name, qtype, r.from, r.server, r.proto, r.response, r.queries, r.t);
+      for (const line of lines) out(line);
       for (const w of written) out(`;; capture written: ${w}`);
     }
     return r.response === undefined ? EXIT.failed : EXIT.ok;

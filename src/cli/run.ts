@@ -1,4 +1,4 @@
-/** `podnet run`: run the topology's Scenario (the library's simulate() with `flows: 'scenario'`) and summarise every probe. */
+/** `podnet run`: run the topology's Scenario (simulate() with `flows: 'scenario'`) and summarise every probe. */
 import type { CommandModule } from 'yargs';
 import { simulate } from '../api/simulate.js';
 import { FlowError } from '../api/errors.js';
@@ -72,11 +72,13 @@ function runRun(args: RunArgs): number {
         captureSinks,
         onReady: ({ simulation }) => {
           if (!args.json) {
-            out(`podnet run: ${name} — ${model.nodes.length} nodes, ${model.pods.length} pods, scenario "${sc.name}" (${sc.probes.length} probes), seed ${seed}`);
+            const size = `${model.nodes.length} nodes, ${model.pods.length} pods`;
+            out(`podnet run: ${name} — ${size}, scenario "${sc.name}" (${sc.probes.length} probes), seed ${seed}`);
             for (const w of simulation.serverWarnings) out(`warning: ${w}`);
             if (args.trace) out(`\n${HOP_HEADER}`);
           }
-          return wantsProgress(args) ? startProgress(simulation.network.world.sched, plannedLength(sc), `podnet run ${sc.name}`) : undefined;
+          if (!wantsProgress(args)) return undefined;
+          return startProgress(simulation.network.world.sched, plannedLength(sc), `podnet run ${sc.name}`);
         },
       });
     } catch (e) {

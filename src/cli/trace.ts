@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { simulate } from '../api/simulate.js';
 import { FlowError } from '../api/errors.js';
 import type { FlowSpec } from '../api/flow.js';
+import type { NatChoice } from '../api/results.js';
 import { defaultFlowName } from '../api/flow.js';
 import type { ProbeProtocol } from '../kube/model.js';
 import { parseDuration } from '../sim/time.js';
@@ -92,6 +93,11 @@ export function traceCommand(setCode: (c: number) => void): CommandModule<object
   };
 }
 
+/** A nat choice as `podnet trace --json` prints it under `allPaths`. */
+function allPathsJson(a: NatChoice): unknown {
+  return { node: a.node, hook: a.hook, flow: a.packet, paths: a.paths.map((p) => ({ ...p, nat: p.nat ?? null })) };
+}
+
 function runTrace(args: TraceArgs): number {
   const seed = parseSeed(args.seed);
   const { model, name } = loadModel(args.topology, args.json, seed);
@@ -116,7 +122,18 @@ function runTrace(args: TraceArgs): number {
     if (args.size !== undefined && !(Number.isInteger(args.size) && args.size >= 0 && args.size <= 65507)) throw new UsageError(`--size: expected 0–65507, got ${args.size}`);
     if (args.sport !== undefined && !(Number.isInteger(args.sport) && args.sport >= 1 && args.sport <= 65535)) throw new UsageError(`--sport: expected 1–65535, got ${args.sport}`);
     const pmtudisc = args.pmtudisc ?? (args.df === true ? 'do' : args.df === false ? 'dont' : 'want');
-    flow = { from: args.from, to: args.to, protocol, port, sourcePort: args.sport, count: args.count, size: args.size, pmtudisc: pmtudisc as FlowSpec['pmtudisc'], interval, timeout };
+    flow = {
+      from: args.from,
+      to: args.to,
+      protocol,
+      port,
+      sourcePort: args.sport,
+      count: args.count,
+      size: args.size,
+      pmtudisc: pmtudisc as FlowSpec['pmtudisc'],
+      interval,
+      timeout,
+    };
   }
 
   const hopSinks: HopSink[] = [];
@@ -131,7 +148,9 @@ function runTrace(args: TraceArgs): number {
     const { dir, name: fileName } = outputLocation(fileArg, 'captures');
     // the capture sink exists before the network is built, so it names the probe as the library will
     const probeName = flow.name ?? defaultFlowName(flow.protocol ?? 'icmp', flow.from, flow.to as string);
-    files = new CaptureFiles(dir, fileName, fmt === 'pcap' ? 'point' : 'single', new PointFilter(args.capture ?? []), `podnet trace ${probeName}, seed ${seed}`);
+    const comment = `podnet trace ${probeName}, seed ${seed}`;
+    const split = fmt === 'pcap' ? 'point' : 'single';
+    files = new CaptureFiles(dir, fileName, split, new PointFilter(args.capture ?? []), comment);
     captureSinks.push(files);
   }
   let dump: Ruleset | undefined;
@@ -185,7 +204,7 @@ function runTrace(args: TraceArgs): number {
             probe: { name: probe.name, from: probe.from, to: probe.to, protocol: probe.protocol, port: report.port ?? null, count: probe.count },
             events: json.events,
             result: report,
-            ...(args['all-paths'] ? { allPaths: result.allPaths.map((a) => ({ node: a.node, hook: a.hook, flow: a.packet, paths: a.paths.map((p) => ({ ...p, nat: p.nat ?? null })) })) } : {}),
+            ...(args['all-paths'] ? { allPaths: result.allPaths.map(allPathsJson) } : {}),
             captures: written,
           },
           null,

@@ -7,11 +7,28 @@ export { WireError, isWireError } from './errors.js';
 export { parseIpv4, formatIpv4, parseMac, formatMac, MAC_BROADCAST, MAC_ZERO } from './addr.js';
 export type { Ipv4Addr, MacAddr, Cidr } from './addr.js';
 export { checksum, pseudoHeaderSum, updateChecksum16, updateChecksum32 } from './checksum.js';
-export { EthernetView, parseEthernet, emitEthernet, ETH_HLEN, ETHERTYPE_IPV4, ETHERTYPE_ARP, ETHERTYPE_IPV6 } from './ethernet.js';
+export {
+  EthernetView,
+  parseEthernet,
+  emitEthernet,
+  ETH_HLEN,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV6,
+} from './ethernet.js';
 export type { EthernetRepr } from './ethernet.js';
 export { ArpView, parseArp, emitArp, ARP_LEN, ARPOP_REQUEST, ARPOP_REPLY } from './arp.js';
 export type { ArpRepr } from './arp.js';
-export { Ipv4View, parseIpv4Header, emitIpv4Header, IPV4_HLEN, IPV4_MAX_FRAG_OFFSET, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from './ipv4.js';
+export {
+  Ipv4View,
+  parseIpv4Header,
+  emitIpv4Header,
+  IPV4_HLEN,
+  IPV4_MAX_FRAG_OFFSET,
+  IPPROTO_ICMP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+} from './ipv4.js';
 export type { Ipv4Repr } from './ipv4.js';
 export {
   IcmpView,
@@ -60,7 +77,15 @@ export {
   TCPOPT_TIMESTAMPS,
 } from './tcp.js';
 export type { TcpRepr, TcpOption } from './tcp.js';
-export { VxlanView, parseVxlan, emitVxlan, VXLAN_HLEN, VXLAN_FLAG_I, VXLAN_PORT_LINUX, VXLAN_PORT_IANA } from './vxlan.js';
+export {
+  VxlanView,
+  parseVxlan,
+  emitVxlan,
+  VXLAN_HLEN,
+  VXLAN_FLAG_I,
+  VXLAN_PORT_LINUX,
+  VXLAN_PORT_IANA,
+} from './vxlan.js';
 export type { VxlanRepr } from './vxlan.js';
 export {
   DnsView,
