@@ -367,7 +367,7 @@ export class Simulation {
     return this.run(sc.probes, { parallel: sc.parallel, duration: sc.duration });
   }
 
-  /** A one-off probe, for `podnet trace`. */
+  /** A one-off probe with `podnet trace`'s defaults, started now. */
   probe(from: string, to: string, protocol: ProbeProtocol, opts: Partial<Omit<ProbeModel, 'from' | 'to' | 'protocol'>> = {}): ProbeReport {
     const model: ProbeModel = {
       name: opts.name ?? `${protocol} ${from} → ${to}`,
