@@ -45,7 +45,8 @@ export interface ServiceTarget {
 /**
  * One flow as a caller asks for it: a ping, TCP connections or UDP datagrams from a source to a
  * destination, every field but `from` and `to` optional, durations as text or nanoseconds. A
- * {@link ProbeModel} is a FlowSpec with every default applied (resolving one gives it back).
+ * {@link ProbeModel} is a FlowSpec with every default applied: resolving one gives it back (less
+ * its `expect:` and its place in the file).
  */
 export interface FlowSpec {
   /** A pod (`client`, `shop/web-0`, `pod/client`), `node/<name>` or `ext/<name>`. */
