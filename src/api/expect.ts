@@ -1,5 +1,5 @@
 /** A probe's `expect:` block checked against what the probe got. */
-import type { ProbeReport } from './simulation.js';
+import type { ProbeReport } from '../apps/probe.js';
 import type { ProbeExpectation } from '../kube/model.js';
 
 /** Checks a probe's result against its `expect:` block; returns what did not hold (empty: all good). */

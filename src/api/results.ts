@@ -5,10 +5,10 @@
  * a Service's ClusterIP, a NodePort, a pod…; who answered).
  */
 import type { ClusterModel, ExternalHostModel, NodeModel, PodModel, ServiceModel, ServicePortModel } from '../kube/model.js';
+import type { ProbeModel } from '../kube/model.js';
 import type { Network } from '../kube/network.js';
 import type { NetNs } from '../net/netns.js';
-import type { ProbeReport } from './simulation.js';
-import type { ProbeAttempt } from '../apps/probe.js';
+import type { ProbeAttempt, ProbeReport } from '../apps/probe.js';
 import type { Resolution } from '../apps/resolver.js';
 import type { DropDetail, DropEvent, DropReason, HopEvent, RuleRef, TupleRef } from '../events/hop.js';
 import type { FlowRecord, RecordedBinding } from '../events/tracer.js';
@@ -17,7 +17,7 @@ import type { FrameDissection, IpDissection } from '../wire/dissect.js';
 import { isMalformed } from '../wire/dissect.js';
 import { formatIpv4, parseIpv4 } from '../wire/addr.js';
 import type { Ipv4Addr } from '../wire/addr.js';
-import type { ResolvedFlow } from './flow.js';
+import type { ServiceTarget } from './flow.js';
 
 /** Where a flow starts. */
 export type FlowSource =
@@ -133,13 +133,40 @@ export interface PacketRecord {
   readonly deviceKind: string | undefined;
 }
 
+/** One way a nat chain could go for a packet: the rules it matches, its verdict and NAT target, how likely it is. */
+export interface NatPath {
+  /** Exact probability of this path (the product of the `-m statistic` decisions on it). */
+  readonly probability: number;
+  readonly verdict: string;
+  /** The DNAT/SNAT target as iptables-save writes it (`-j DNAT --to-destination 10.244.1.2:8080`), if any. */
+  readonly nat: string | undefined;
+  /** Rules that matched, in order. */
+  readonly rules: readonly RuleRef[];
+}
+
+/** A decision of the nat chains (`allPaths`): a NAT target or a random choice, with every way it could have gone. */
+export interface NatChoice {
+  /** The node whose chains decided. */
+  readonly node: string;
+  /** The nat hook (`PREROUTING`, `OUTPUT`, `POSTROUTING`). */
+  readonly hook: string;
+  /** The flow id of the packet (0: none). */
+  readonly flow: number;
+  /** The packet, as tcpdump summarises it (`10.244.0.4.43292 > 10.96.0.100.80: Flags [S], …`). */
+  readonly packet: string;
+  readonly paths: readonly NatPath[];
+}
+
 /** Everything podnet knows about one flow after it ran. */
 export interface FlowResult {
   /** Position in the flows given to simulate. */
   readonly index: number;
   /** The flow id its packets and hop events carry. */
   readonly id: number;
-  readonly flow: ResolvedFlow;
+  /** The probe the flow ran as: every default applied, a Service target written out as an address. */
+  readonly probe: ProbeModel;
+  /** The Service port the flow was given as (`to: { service, … }`), if it was. */
+  readonly target: ServiceTarget | undefined;
   readonly source: FlowSource;
   readonly destination: FlowDestination;
   readonly attempts: readonly AttemptResult[];
@@ -161,6 +188,8 @@ export interface FlowResult {
   readonly packets: readonly PacketRecord[];
   /** Whether hop events were recorded (trace on): `hops` and `packets` depend on it. */
   readonly traced: boolean;
+  /** The nat chains' decisions for the flow's packets, each with every way it could go (`allPaths`; else empty). */
+  readonly allPaths: readonly NatChoice[];
   /** The probe report, as `podnet trace --json` prints it under `result`. */
   readonly report: ProbeReport;
   /** The model the flow ran in. */
@@ -336,15 +365,17 @@ export function innermostIp(f: FrameDissection): IpDissection | undefined {
 /** Builds the structured result of one flow. */
 export function flowResult(args: {
   readonly index: number;
-  readonly flow: ResolvedFlow;
+  readonly probe: ProbeModel;
+  readonly target: ServiceTarget | undefined;
   readonly report: ProbeReport;
   readonly sourceNs: NetNs;
   readonly hops: readonly HopEvent[] | undefined;
   /** The flow's NAT bindings and drops, recorded while it ran. */
   readonly record: FlowRecord;
+  readonly allPaths?: readonly NatChoice[] | undefined;
   readonly net: NetworkIndex;
 }): FlowResult {
-  const { report, flow } = args;
+  const { report, probe: flow } = args;
   const idx = args.net;
   const model = idx.network.model;
   const source = idx.source(args.sourceNs, report.from);
@@ -394,7 +425,8 @@ export function flowResult(args: {
   return {
     index: args.index,
     id: report.flow,
-    flow,
+    probe: flow,
+    target: args.target,
     source,
     destination,
     attempts,
@@ -407,6 +439,7 @@ export function flowResult(args: {
     hops,
     packets,
     traced: args.hops !== undefined,
+    allPaths: args.allPaths ?? [],
     report,
     model,
   };

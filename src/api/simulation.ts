@@ -15,7 +15,7 @@ import type { BuildOptions, BuiltPod, Network } from '../kube/network.js';
 import { startServers } from '../apps/servers.js';
 import type { ServerObservation } from '../apps/servers.js';
 import { ProbeRun } from '../apps/probe.js';
-import type { ProbeResult, ProbeSpec } from '../apps/probe.js';
+import type { ProbeReport, ProbeSpec } from '../apps/probe.js';
 import type { PmtuDisc } from '../net/sockets.js';
 import { CoreDnsServer, clusterDnsView, coreDnsOtherPorts, coreDnsUpstreams, isCoreDnsPod } from '../apps/coredns.js';
 import { startUpstreamDns } from '../apps/dns-server.js';
@@ -23,6 +23,10 @@ import type { DnsServerLogEntry } from '../apps/dns-server.js';
 import { hostResolvConf, isResolvableName, podHosts, podResolvConf } from '../apps/resolver.js';
 import type { ResolverSetup } from '../apps/resolver.js';
 import { dnsTypeName } from '../wire/dns.js';
+import { FlowError } from './errors.js';
+import { checkOptInteger, checkOptions, checkOptSinks, fail } from './check.js';
+import { isClusterModel } from './topology.js';
+import { checkKubeProxy } from './rules.js';
 
 /** Options of a simulation. */
 export interface SimulationOptions {
@@ -36,17 +40,20 @@ export interface SimulationOptions {
   readonly build?: BuildOptions;
 }
 
-/** Raised for probes that name something the network does not have. */
-export class ProbeError extends Error {
-  override readonly name = 'ProbeError';
-}
-
-/** A probe's result plus what the servers saw for it. */
-export interface ProbeReport extends ProbeResult {
-  /** Requests that reached an endpoint (server accepts/datagrams, or kernel echo replies). */
-  delivered: number;
-  /** Server-side observations: which endpoint, which peer address. */
-  serverSide: Array<{ server: string; peer: string; count: number }>;
+/** How {@link Simulation.run} runs its probes. */
+export interface RunOptions {
+  /**
+   * false (default): one after another, each probe's `start` counting from the end of the
+   * previous one; true: side by side, each starting at its `start` offset from now.
+   */
+  readonly parallel?: boolean;
+  /** Keep running until this much virtual time has passed since the run began, even when every probe finished. */
+  readonly duration?: Nanos | undefined;
+  /**
+   * Called once every probe is resolved (flow ids assigned) and before anything runs; what it
+   * returns, if a function, is called when the run ends, even when it throws.
+   */
+  readonly ready?: () => void | (() => void);
 }
 
 /** A resolved endpoint in the network. */
@@ -73,9 +80,15 @@ export class Simulation {
     readonly model: ClusterModel,
     opts: SimulationOptions = {},
   ) {
-    this.seed = opts.seed ?? 1;
-    this.maxEvents = opts.maxEvents ?? 50_000_000;
-    this.network = buildNetwork(model, this.seed, opts.build);
+    if (!isClusterModel(model)) fail('model', 'a cluster model (see loadTopology)', model);
+    const o = checkOptions(opts, 'opts');
+    this.seed = checkOptInteger(o['seed'], 'opts.seed') ?? 1;
+    this.maxEvents = checkOptInteger(o['maxEvents'], 'opts.maxEvents', 1) ?? 50_000_000;
+    checkOptSinks(o['hopSinks'], 'opts.hopSinks', ['hop']);
+    checkOptSinks(o['captureSinks'], 'opts.captureSinks', ['addPoint', 'packet']);
+    const build = checkOptions(o['build'], 'opts.build');
+    const proxy = build['proxy'] === undefined ? undefined : checkKubeProxy(build['proxy'], 'opts.build.proxy');
+    this.network = buildNetwork(model, this.seed, proxy === undefined ? opts.build : { ...opts.build, proxy });
     const tracer = this.network.world.tracer;
     for (const s of opts.hopSinks ?? []) tracer.addHopSink(s);
     for (const s of opts.captureSinks ?? []) tracer.addCaptureSink(s);
@@ -144,18 +157,18 @@ export class Simulation {
     if (ref.startsWith('node/')) {
       const n = net.nodes.get(ref.slice(5));
       if (n) return { ns: n.ns, name: n.model.name };
-      throw new ProbeError(`no node named "${ref.slice(5)}" (nodes: ${[...net.nodes.keys()].join(', ')})`);
+      throw new FlowError(`no node named "${ref.slice(5)}" (nodes: ${[...net.nodes.keys()].join(', ')})`);
     }
     if (ref.startsWith('ext/')) {
       const e = net.externals.get(ref.slice(4));
       if (e) return { ns: e.ns, name: e.model.name };
-      throw new ProbeError(`no external host named "${ref.slice(4)}"${net.externals.size ? ` (external hosts: ${[...net.externals.keys()].join(', ')})` : ''}`);
+      throw new FlowError(`no external host named "${ref.slice(4)}"${net.externals.size ? ` (external hosts: ${[...net.externals.keys()].join(', ')})` : ''}`);
     }
     const podRef = ref.startsWith('pod/') ? ref.slice(4) : ref;
     const p = net.pod(podRef);
     if (p) return { ns: p.ns, name: p.display };
     const names = this.model.pods.map((x) => podDisplayName(x));
-    throw new ProbeError(`no pod named "${podRef}" (pods: ${names.length > 20 ? `${names.slice(0, 20).join(', ')} … and ${names.length - 20} more` : names.join(', ')})`);
+    throw new FlowError(`no pod named "${podRef}" (pods: ${names.length > 20 ? `${names.slice(0, 20).join(', ')} … and ${names.length - 20} more` : names.join(', ')})`);
   }
 
   /**
@@ -169,35 +182,35 @@ export class Simulation {
     if (m) {
       host = m[1]!;
       port = Number(m[2]);
-      if (!(port >= 1 && port <= 65535)) throw new ProbeError(`port ${m[2]} out of range 1–65535 in "${to}"`);
+      if (!(port >= 1 && port <= 65535)) throw new FlowError(`port ${m[2]} out of range 1–65535 in "${to}"`);
     }
     const ip = parseIpv4(host);
     if (ip !== undefined) return { dst: ip, port };
     if (host.startsWith('pod/')) {
       const p = this.network.pod(host.slice(4));
       if (p) return { dst: p.model.ip, port };
-      throw new ProbeError(`no pod named "${host.slice(4)}"`);
+      throw new FlowError(`no pod named "${host.slice(4)}"`);
     }
     if (host.startsWith('node/')) {
       const n = this.network.nodes.get(host.slice(5));
       if (n) return { dst: n.model.ip, port };
-      throw new ProbeError(`no node named "${host.slice(5)}"`);
+      throw new FlowError(`no node named "${host.slice(5)}"`);
     }
     if (host.startsWith('ext/')) {
       const e = this.network.externals.get(host.slice(4));
       if (e) return { dst: e.model.ip, port };
-      throw new ProbeError(`no external host named "${host.slice(4)}"`);
+      throw new FlowError(`no external host named "${host.slice(4)}"`);
     }
     if (isResolvableName(host)) return { dst: 0, port, name: host };
-    throw new ProbeError(`cannot resolve "${to}": expected an IPv4 address, pod/<name>, node/<name>, ext/<name> or a DNS name (optionally with :port)`);
+    throw new FlowError(`cannot resolve "${to}": expected an IPv4 address, pod/<name>, node/<name>, ext/<name> or a DNS name (optionally with :port)`);
   }
 
-  /** Turns a probe model into a runnable spec (resolving endpoints). */
-  specFor(p: ProbeModel): ProbeSpec {
+  /** Binds a probe to the network: its source netns, its destination, a new flow id. */
+  private specFor(p: ProbeModel): ProbeSpec {
     const from = this.resolveFrom(p.from);
     const to = this.resolveTo(p.to);
     const port = p.port ?? to.port;
-    if (p.protocol !== 'icmp' && port === undefined) throw new ProbeError(`probe ${p.name}: ${p.protocol} needs a port`);
+    if (p.protocol !== 'icmp' && port === undefined) throw new FlowError(`probe ${p.name}: ${p.protocol} needs a port`);
     const flow = this.nextFlow++;
     return {
       name: p.name,
@@ -225,20 +238,47 @@ export class Simulation {
    */
   runProbes(probes: readonly ProbeModel[], until?: Nanos): ProbeReport[] {
     const specs = probes.map((p) => this.specFor(p));
+    this.record(specs);
     return this.runSpecs(specs, until);
   }
 
   /**
-   * Runs resolved probe specs (see runProbes). Each probe's NAT bindings and drops are recorded
-   * while it runs, traced or not: {@link flowRecord} hands them out until the next run starts.
+   * Starts recording the NAT bindings and drops of these probes, traced or not ({@link flowRecord}
+   * hands them out until the next run starts; the previous run's are dropped).
    */
-  runSpecs(specs: readonly ProbeSpec[], until?: Nanos): ProbeReport[] {
+  private record(specs: readonly ProbeSpec[]): void {
+    const tracer = this.network.world.tracer;
+    tracer.forgetRecords();
+    for (const spec of specs) tracer.record(spec.flow);
+  }
+
+  /**
+   * Runs probes as a Scenario runs them (see {@link RunOptions}): every probe is resolved first,
+   * so a {@link FlowError} (an unknown pod, node or host) comes before anything runs.
+   */
+  run(probes: readonly ProbeModel[], opts: RunOptions = {}): ProbeReport[] {
     const world = this.network.world;
-    world.tracer.forgetRecords();
-    for (const spec of specs) world.tracer.record(spec.flow);
+    const until = opts.duration === undefined ? undefined : world.now + opts.duration;
+    const specs = probes.map((p) => this.specFor(p));
+    this.record(specs);
+    const after = opts.ready?.();
+    try {
+      if (opts.parallel === true) return this.runSpecs(specs, until);
+      // one after another: each probe's `start` counts from the end of the previous one
+      const reports = specs.map((spec) => this.runSpecs([spec])[0]!);
+      if (until !== undefined && until > world.now) this.advance(until - world.now);
+      return reports;
+    } finally {
+      if (typeof after === 'function') after();
+    }
+  }
+
+  /** Runs probes bound to the network side by side (see runProbes). */
+  private runSpecs(specs: readonly ProbeSpec[], until?: Nanos): ProbeReport[] {
+    const world = this.network.world;
     const t0 = world.now;
     let remaining = specs.length;
-    const results: ProbeResult[] = new Array(specs.length);
+    const results: ProbeReport[] = new Array(specs.length);
     specs.forEach((spec, i) => {
       const run = new ProbeRun({ ...spec, start: spec.start }, (r) => {
         results[i] = r;
@@ -301,8 +341,8 @@ export class Simulation {
     }
   }
 
-  private report(spec: ProbeSpec, r: ProbeResult | undefined): ProbeReport {
-    const base: ProbeResult = r ?? {
+  private report(spec: ProbeSpec, r: ProbeReport | undefined): ProbeReport {
+    const base: ProbeReport = r ?? {
       name: spec.name,
       protocol: spec.protocol,
       from: spec.fromName,
@@ -315,6 +355,8 @@ export class Simulation {
       lost: 0,
       localErrors: 0,
       attempts: [],
+      delivered: 0,
+      serverSide: [],
     };
     for (const a of base.attempts) if (a.resolved !== undefined) this.annotateQueries(a.resolved.queries);
     const obs = this.observations.get(spec.flow);
@@ -339,17 +381,10 @@ export class Simulation {
   runScenario(): ProbeReport[] {
     const sc = this.model.scenario;
     if (sc === undefined) return [];
-    const t0 = this.network.world.now;
-    const until = sc.duration === undefined ? undefined : t0 + sc.duration;
-    if (sc.parallel) return this.runProbes(sc.probes, until);
-    // one after another: each probe's `start` counts from the end of the previous one
-    const specs = sc.probes.map((p) => this.specFor(p));
-    const reports = specs.map((spec) => this.runSpecs([spec])[0]!);
-    if (until !== undefined && until > this.network.world.now) this.advance(until - this.network.world.now);
-    return reports;
+    return this.run(sc.probes, { parallel: sc.parallel, duration: sc.duration });
   }
 
-  /** A one-off probe, for `podnet trace`. */
+  /** A one-off probe with `podnet trace`'s defaults, started now. */
   probe(from: string, to: string, protocol: ProbeProtocol, opts: Partial<Omit<ProbeModel, 'from' | 'to' | 'protocol'>> = {}): ProbeReport {
     const model: ProbeModel = {
       name: opts.name ?? `${protocol} ${from} → ${to}`,

@@ -8,6 +8,7 @@ import { Document, isMap, isScalar, isSeq, visit } from 'yaml';
 import type { ClusterModel } from '../kube/model.js';
 import { loadTopologyPath, loadTopologyText, TopologyError } from '../kube/load/index.js';
 import type { LoadResult } from '../kube/load/index.js';
+import { checkArray, checkOptInteger, checkOptions, checkOptString, fail, isRecord } from './check.js';
 
 /** `metadata` of a manifest: the fields podnet reads, plus anything else kubectl would print. */
 export interface ManifestMetadata {
@@ -54,7 +55,10 @@ function isPathLike(s: string): boolean {
 
 /** Loads a topology and returns every diagnostic (errors and notices) instead of throwing. */
 export function loadTopologyResult(input: TopologyInput, opts: LoadTopologyOptions = {}): LoadResult {
-  const seed = opts.seed ?? 1;
+  checkTopologyInput(input, 'input');
+  const o = checkOptions(opts, 'opts');
+  const seed = checkOptInteger(o['seed'], 'opts.seed') ?? 1;
+  checkOptString(o['fileName'], 'opts.fileName');
   if (typeof input === 'string') {
     return isPathLike(input) ? loadTopologyPath(input.trim(), seed) : loadTopologyText(input, opts.fileName ?? '<topology>', seed);
   }
@@ -64,6 +68,20 @@ export function loadTopologyResult(input: TopologyInput, opts: LoadTopologyOptio
   const fast = loadTopologyText(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs }), opts.fileName ?? '<topology>', seed);
   if (fast.model !== undefined && !fast.diagnostics.some((d) => d.severity === 'error')) return fast;
   return loadTopologyText(topologyToYaml(docs), opts.fileName ?? '<topology>', seed);
+}
+
+const MANIFEST = 'a manifest object ({ apiVersion, kind, … })';
+
+/** Checks topology input: text or a path, a manifest, or a list of manifests. */
+export function checkTopologyInput(input: unknown, argument: string): void {
+  const manifest = (m: unknown, arg: string): void => {
+    // a missing or wrong apiVersion or kind is the loader's to report, with line:col
+    if (!isRecord(m)) fail(arg, MANIFEST, m);
+  };
+  if (typeof input === 'string') return;
+  if (Array.isArray(input)) checkArray(input, argument).forEach((m, i) => manifest(m, `${argument}[${i}]`));
+  else if (isRecord(input)) manifest(input, argument);
+  else fail(argument, `YAML text, a path, ${MANIFEST} or an array of them`, input);
 }
 
 /**

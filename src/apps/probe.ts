@@ -18,7 +18,10 @@ import { Resolver, type Resolution, type ResolverSetup } from './resolver.js';
 import type { AppDetail } from '../events/hop.js';
 import { TraceTo } from '../events/tracer.js';
 
-/** A probe ready to run: endpoints resolved. */
+/**
+ * A probe bound to the built network: its source netns, its destination address (or the name to
+ * resolve first) and its flow id. Internal to the Simulation, which makes it from a ProbeModel.
+ */
 export interface ProbeSpec {
   readonly name: string;
   readonly flow: number;
@@ -67,8 +70,12 @@ export interface ProbeAttempt {
   resolved?: Resolution | undefined;
 }
 
-/** The outcome of a probe. */
-export interface ProbeResult {
+/**
+ * What one probe got: a plain record that prints as JSON (`podnet trace --json` under `result`,
+ * `podnet run --json` under `probes`). The probe fills in the attempts; the Simulation adds what
+ * the servers saw (`delivered`, `serverSide`) when it ends.
+ */
+export interface ProbeReport {
   readonly name: string;
   readonly protocol: ProbeProtocol;
   readonly from: string;
@@ -82,6 +89,10 @@ export interface ProbeResult {
   lost: number;
   localErrors: number;
   attempts: ProbeAttempt[];
+  /** Requests that reached an endpoint (server accepts/datagrams, or kernel echo replies). */
+  delivered: number;
+  /** Server-side observations: which endpoint, which peer address. */
+  serverSide: Array<{ server: string; peer: string; count: number }>;
 }
 
 const encoder = new TextEncoder();
@@ -89,13 +100,13 @@ const decoder = new TextDecoder();
 
 /** Runs one probe inside the emulated network; `done` fires once when every attempt has finished. */
 export class ProbeRun {
-  readonly result: ProbeResult;
+  readonly result: ProbeReport;
   private pending: number;
   private finished = false;
 
   constructor(
     readonly spec: ProbeSpec,
-    private readonly done: (r: ProbeResult) => void,
+    private readonly done: (r: ProbeReport) => void,
   ) {
     this.result = {
       name: spec.name,
@@ -110,6 +121,8 @@ export class ProbeRun {
       lost: 0,
       localErrors: 0,
       attempts: [],
+      delivered: 0,
+      serverSide: [],
     };
     this.pending = spec.count;
   }

@@ -1,26 +1,11 @@
-/** `podnet dig`: one DNS query from a pod, as real packets, printed the way dig prints it. */
+/** `podnet dig`: one DNS query from a pod, as real packets (the library's dig()), printed the way dig prints it. */
 import type { CommandModule } from 'yargs';
-import { Simulation, ProbeError } from '../api/simulation.js';
-import { Resolver, parseResolvOptions, type ResolverQuery } from '../apps/resolver.js';
-import { formatIpv4, parseIpv4 } from '../wire/addr.js';
-import {
-  DnsClass,
-  DnsType,
-  dnsHeader,
-  dnsRcodeName,
-  dnsTypeCode,
-  dnsTypeName,
-  ednsOf,
-  encodeDns,
-  formatDnsFlags,
-  formatQuestion,
-  formatRecord,
-  isOpt,
-  optRecord,
-  reverseName,
-  type DnsMessage,
-} from '../wire/dns.js';
-import { NS_PER_S } from '../sim/time.js';
+import { dig } from '../api/dig.js';
+import { FlowError } from '../api/errors.js';
+import type { ResolverQuery } from '../apps/resolver.js';
+import { parseIpv4 } from '../wire/addr.js';
+import { DnsType, dnsRcodeName, dnsTypeCode, dnsTypeName, ednsOf, encodeDns, formatDnsFlags } from '../wire/dns.js';
+import { formatQuestion, formatRecord, isOpt, reverseName, type DnsMessage } from '../wire/dns.js';
 import { TextHopSink } from '../trace/format.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { CaptureSink, HopSink } from '../events/tracer.js';
@@ -75,18 +60,11 @@ function runDig(args: DigArgs): number {
   const { model, name: topoName } = loadModel(args.topology, args.json, seed);
   const qtype = dnsTypeCode(args.type);
   if (qtype === undefined) throw new UsageError(`--type: expected one of ${TYPES.join(', ')} or TYPE<n>, got "${args.type}"`);
-  // default source: the first pod of the input (not one of the built-in addons), in its own network namespace
-  const first = model.pods.find((p) => p.origin !== 'addon' && !p.hostNetwork) ?? model.pods[0];
-  const from = args.from ?? (first !== undefined ? `${first.namespace}/${first.name}` : undefined);
-  if (from === undefined) throw new UsageError('--from: the topology has no pods; name a source (node/<name>, ext/<name>)');
-  let server: number | undefined;
-  if (args.server !== undefined) {
-    server = parseIpv4(args.server);
-    if (server === undefined) throw new UsageError(`--server: expected an IPv4 address, got "${args.server}"`);
+  if (args.server !== undefined && parseIpv4(args.server) === undefined) {
+    throw new UsageError(`--server: expected an IPv4 address, got "${args.server}"`);
   }
-  let qname = args.name;
-  const asIp = parseIpv4(qname);
-  if (qtype === DnsType.PTR && asIp !== undefined) qname = reverseName(asIp);
+  const asIp = parseIpv4(args.name);
+  const qname = qtype === DnsType.PTR && asIp !== undefined ? reverseName(asIp) : args.name;
   if (qname.length === 0 || qname.length > 254) throw new UsageError(`"${args.name}" is not a DNS name`);
 
   const hopSinks: HopSink[] = args.trace && !args.json ? [new TextHopSink(out, undefined, false)] : [];
@@ -98,55 +76,16 @@ function runDig(args: DigArgs): number {
     captureSinks.push(files);
   }
   try {
-    const sim = new Simulation(model, { seed, hopSinks, captureSinks });
-    let setup;
+    let r;
     try {
-      setup = sim.resolverSetup(from, sim.newFlow(), 'dig');
+      const { name, type, from, server, search, tcp } = args;
+      r = dig(model, { name, type, from, server, search, tcp, seed, hopSinks, captureSinks });
     } catch (e) {
-      if (e instanceof ProbeError) throw new UsageError(`--from: ${e.message}`);
+      // the flags are checked above: what the library can still refuse is the source
+      if (e instanceof FlowError) throw new UsageError(`--from: ${e.message}`);
       throw e;
     }
-    const nameservers = server !== undefined ? [server] : setup.conf.nameservers;
-    const srv = nameservers[0] ?? 0x7f000001;
-    // dig's own defaults: 3 tries of 5 s each, EDNS0 with a 1232-byte buffer, RD and AD set
-    const words = [`timeout:5`, `attempts:3`, ...(args.tcp ? ['use-vc'] : [])];
-    const resolver = new Resolver(sim.resolveFrom(from).ns, {
-      ...setup,
-      conf: { ...setup.conf, nameservers: [srv], optionWords: words, options: parseResolvOptions(words) },
-    });
-    const names = args.search ? candidates(qname, setup.conf.search, setup.conf.options.ndots) : [qname];
-    const log: ResolverQuery[] = [];
-    const tried: string[] = [];
-    let response: DnsMessage | undefined;
-    let finished = false;
-    const ask = (i: number): void => {
-      const n = names[i];
-      if (n === undefined) {
-        finished = true;
-        return;
-      }
-      tried.push(n);
-      const q: DnsMessage = {
-        header: dnsHeader({ id: sim.network.world.rng.nextU32() & 0xffff, rd: true, ad: true }),
-        questions: [{ name: n, type: qtype, class: DnsClass.IN }],
-        answers: [],
-        authorities: [],
-        additionals: [optRecord(1232)],
-      };
-      resolver.send([q], log, (r) => {
-        const m = r.answers[0];
-        response = m;
-        // dig +search moves on after NXDOMAIN only
-        if (m !== undefined && m.header.rcode === 3 && i + 1 < names.length) ask(i + 1);
-        else finished = true;
-      });
-    };
-    ask(0);
-    sim.runUntil(() => finished, 120 * NS_PER_S);
-    sim.annotateQueries(log);
     const written = files?.commit() ?? [];
-    const last = log[log.length - 1];
-    const proto = last?.proto ?? (args.tcp ? 'tcp' : 'udp');
     if (args.json) {
       out(
         JSON.stringify(
@@ -154,13 +93,13 @@ function runDig(args: DigArgs): number {
             schema: 'podnet.dig/v1',
             topology: topoName,
             seed,
-            from,
-            server: formatIpv4(srv),
-            query: { name: qname, type: dnsTypeName(qtype) },
-            tried,
-            response: response === undefined ? null : messageJson(response),
-            answeredBy: last?.answeredBy ?? null,
-            queries: log,
+            from: r.from,
+            server: r.server,
+            query: r.query,
+            tried: r.tried,
+            response: r.response === undefined ? null : messageJson(r.response),
+            answeredBy: r.answeredBy ?? null,
+            queries: r.queries,
             captures: written,
           },
           null,
@@ -168,22 +107,15 @@ function runDig(args: DigArgs): number {
         ),
       );
     } else {
-      for (const line of formatDig(args.name, qname, qtype, from, srv, proto, response, log, sim.now)) out(line);
+      const lines = formatDig(args.name, r.query.name, qtype, r.from, r.server, r.proto, r.response, r.queries, r.t);
+      for (const line of lines) out(line);
       for (const w of written) out(`;; capture written: ${w}`);
     }
-    return response === undefined ? EXIT.failed : EXIT.ok;
+    return r.response === undefined ? EXIT.failed : EXIT.ok;
   } catch (e) {
     files?.abort();
     throw e;
   }
-}
-
-/** The names dig +search (like glibc) tries: the search list first below ndots dots, the name as given first otherwise. */
-export function candidates(name: string, search: readonly string[], ndots: number): string[] {
-  if (name.endsWith('.')) return [name.slice(0, -1)];
-  const dots = (name.match(/\./g) ?? []).length;
-  const listed = search.map((d) => `${name}.${d}`);
-  return dots >= ndots ? [name, ...listed] : [...listed, name];
 }
 
 function messageJson(m: DnsMessage): unknown {
@@ -211,9 +143,8 @@ function when(t: number): string {
 }
 
 /** The lines dig prints for a response (or for no response). */
-export function formatDig(asked: string, qname: string, qtype: number, from: string, server: number, proto: 'udp' | 'tcp', m: DnsMessage | undefined, log: readonly ResolverQuery[], now: number): string[] {
+export function formatDig(asked: string, qname: string, qtype: number, from: string, srv: string, proto: 'udp' | 'tcp', m: DnsMessage | undefined, log: readonly ResolverQuery[], now: number): string[] {
   const lines = [`; <<>> podnet dig <<>> ${asked}${qtype !== DnsType.A ? ` ${dnsTypeName(qtype)}` : ''} (from ${from})`, ';; global options: +cmd'];
-  const srv = formatIpv4(server);
   if (log.some((q) => q.tc === true)) lines.push(';; Truncated, retrying in TCP mode.');
   if (m === undefined) {
     for (const q of log) if (q.error !== undefined) lines.push(`;; communications error to ${srv}#53: ${q.error === 'timeout' ? 'timed out' : q.error}`);

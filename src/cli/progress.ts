@@ -20,8 +20,8 @@ export function wantsProgress(opts: { json: boolean; trace: boolean }, stream: N
   return stream.isTTY === true && !opts.json && !opts.trace && process.env['CI'] === undefined;
 }
 
-/** Attaches a bar to the scheduler for the length of `run`; returns what `run` returns. */
-export function withProgress<T>(sched: Scheduler, total: Nanos, label: string, run: () => T): T {
+/** Attaches a bar to the scheduler; returns the function that detaches and erases it (call it when the run ends). */
+export function startProgress(sched: Scheduler, total: Nanos, label: string): () => void {
   const started = Date.now(); // the CLI's edge: wall time only decides when to show the bar
   const t0 = sched.now;
   let bar: cliProgress.SingleBar | undefined;
@@ -37,12 +37,10 @@ export function withProgress<T>(sched: Scheduler, total: Nanos, label: string, r
     // past the plan (retransmissions, timeouts) the bar waits at 99 %
     bar.update(Math.min(990, Math.floor(((now - t0) / total) * 1000)), { virtual: seconds(now - t0) });
   };
-  try {
-    return run();
-  } finally {
+  return () => {
     sched.onProgress = undefined;
     bar?.stop();
-  }
+  };
 }
 
 function seconds(ns: Nanos): string {

@@ -1,5 +1,5 @@
 /** Human summaries of probe results (the `podnet run` table and `podnet trace`'s result line). */
-import type { ProbeReport } from '../api/simulation.js';
+import type { ProbeReport } from '../apps/probe.js';
 import { formatTable } from '../trace/format.js';
 
 function counts(values: ReadonlyArray<string | undefined>): Map<string, number> {

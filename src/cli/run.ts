@@ -1,13 +1,14 @@
-/** `podnet run`: run the topology's Scenario and summarise every probe. */
+/** `podnet run`: run the topology's Scenario (simulate() with `flows: 'scenario'`) and summarise every probe. */
 import type { CommandModule } from 'yargs';
-import { Simulation, ProbeError } from '../api/simulation.js';
+import { simulate } from '../api/simulate.js';
+import { FlowError } from '../api/errors.js';
 import { HOP_HEADER, TextHopSink } from '../trace/format.js';
 import { formatRunTable, probeErrors } from './report.js';
 import { checkExpectation } from '../api/expect.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { CaptureSink, HopSink } from '../events/tracer.js';
 import { EXIT, UsageError, loadModel, out, parseSeed } from './common.js';
-import { plannedLength, wantsProgress, withProgress } from './progress.js';
+import { plannedLength, startProgress, wantsProgress } from './progress.js';
 
 interface RunArgs {
   topology: string | undefined;
@@ -60,20 +61,32 @@ function runRun(args: RunArgs): number {
     captureSinks.push(files);
   }
   try {
-    const sim = new Simulation(model, { seed, hopSinks, captureSinks });
-    if (!args.json) {
-      out(`podnet run: ${name} — ${model.nodes.length} nodes, ${model.pods.length} pods, scenario "${model.scenario.name}" (${model.scenario.probes.length} probes), seed ${seed}`);
-      for (const w of sim.serverWarnings) out(`warning: ${w}`);
-      if (args.trace) out(`\n${HOP_HEADER}`);
-    }
-    let reports;
+    const sc = model.scenario;
+    let result;
     try {
-      const sc = model.scenario;
-      reports = wantsProgress(args) ? withProgress(sim.network.world.sched, plannedLength(sc), `podnet run ${sc.name}`, () => sim.runScenario()) : sim.runScenario();
+      result = simulate(model, {
+        seed,
+        flows: 'scenario',
+        trace: false,
+        hopSinks,
+        captureSinks,
+        onReady: ({ simulation }) => {
+          if (!args.json) {
+            const size = `${model.nodes.length} nodes, ${model.pods.length} pods`;
+            out(`podnet run: ${name} — ${size}, scenario "${sc.name}" (${sc.probes.length} probes), seed ${seed}`);
+            for (const w of simulation.serverWarnings) out(`warning: ${w}`);
+            if (args.trace) out(`\n${HOP_HEADER}`);
+          }
+          if (!wantsProgress(args)) return undefined;
+          return startProgress(simulation.network.world.sched, plannedLength(sc), `podnet run ${sc.name}`);
+        },
+      });
     } catch (e) {
-      if (e instanceof ProbeError) throw new UsageError(e.message);
+      if (e instanceof FlowError) throw new UsageError(e.message);
       throw e;
     }
+    const reports = result.flows.map((f) => f.report);
+    const sim = result.simulation;
     const written = files?.commit() ?? [];
     const checks = model.scenario.probes.map((p, i) => (p.expect === undefined ? undefined : checkExpectation(reports[i]!, p.expect)));
     const failed = checks.some((c) => c !== undefined && c.length > 0);

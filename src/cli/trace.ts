@@ -1,23 +1,22 @@
-/** `podnet trace`: one flow, every hop. */
+/** `podnet trace`: one flow, every hop. The flags become a FlowSpec for the library's simulate(). */
 import type { CommandModule } from 'yargs';
-import { Simulation, ProbeError } from '../api/simulation.js';
-import type { ProbeModel, ProbeProtocol } from '../kube/model.js';
+import { simulate } from '../api/simulate.js';
+import { FlowError } from '../api/errors.js';
+import type { FlowSpec } from '../api/flow.js';
+import type { NatChoice } from '../api/results.js';
+import { defaultFlowName } from '../api/flow.js';
+import type { ProbeProtocol } from '../kube/model.js';
 import { parseDuration } from '../sim/time.js';
 import { HOP_HEADER, HOP_SCHEMA, JsonHopSink, TextHopSink } from '../trace/format.js';
 import { ruleText } from '../trace/hop-text.js';
 import { formatProbeOutcome } from './report.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { HopSink, CaptureSink } from '../events/tracer.js';
-import { EXIT, UsageError, err, loadModel, out, outputLocation, parseSeed } from './common.js';
+import { EXIT, UsageError, loadModel, out, outputLocation, parseSeed } from './common.js';
 import { readFileSync } from 'node:fs';
-import { formatParseError, formatTarget, parseIptablesSave } from '../netfilter/iptables-save.js';
+import { formatParseError, parseIptablesSave } from '../netfilter/iptables-save.js';
 import type { Ruleset } from '../netfilter/rules.js';
-import type { ExploredPath } from '../netfilter/engine.js';
-import type { Packet } from '../net/packet.js';
-import { dissectFrame } from '../wire/dissect.js';
-import { summarizeFrame } from '../trace/frame-summary.js';
 import type { Resolution } from '../apps/resolver.js';
-import { defaultFlowName, defaultSize, probeModel } from '../api/flow.js';
 
 /** What the resolver did, for the summary under a trace. */
 export function formatResolution(r: Resolution): string[] {
@@ -28,10 +27,6 @@ export function formatResolution(r: Resolution): string[] {
     lines.push(`  ${q.type.padEnd(4)} ${`${q.name}.`.padEnd(46)} ${q.proto} :${q.sourcePort} → ${q.server}  ${outcome}${q.answeredBy !== undefined ? `  (${q.answeredBy})` : ''}`);
   }
   return lines;
-}
-
-function describeFrame(pkt: Packet): string {
-  return summarizeFrame(dissectFrame(pkt.bytes())).replace(/, ttl \d+$/, '');
 }
 
 interface TraceArgs {
@@ -99,14 +94,20 @@ export function traceCommand(setCode: (c: number) => void): CommandModule<object
   };
 }
 
+/** A nat choice as `podnet trace --json` prints it under `allPaths`. */
+function allPathsJson(a: NatChoice): unknown {
+  return { node: a.node, hook: a.hook, flow: a.packet, paths: a.paths.map((p) => ({ ...p, nat: p.nat ?? null })) };
+}
+
 function runTrace(args: TraceArgs): number {
   const seed = parseSeed(args.seed);
   const { model, name } = loadModel(args.topology, args.json, seed);
-  let probe: ProbeModel;
+  let flow: FlowSpec;
   if (args.from === undefined && args.to === undefined) {
     const first = model.scenario?.probes[0];
     if (first === undefined) throw new UsageError('nothing to trace: give --from and --to (the topology has no Scenario probes)');
-    probe = first;
+    // a ProbeModel is a FlowSpec with every default applied
+    flow = first;
   } else {
     if (args.from === undefined || args.to === undefined) throw new UsageError('give both --from and --to (or neither, to trace the Scenario\'s first probe)');
     const interval = parseDuration(args.interval);
@@ -121,21 +122,19 @@ function runTrace(args: TraceArgs): number {
     if (!(Number.isInteger(args.count) && args.count >= 1 && args.count <= 100000)) throw new UsageError(`--count: expected 1–100000, got ${args.count}`);
     if (args.size !== undefined && !(Number.isInteger(args.size) && args.size >= 0 && args.size <= 65507)) throw new UsageError(`--size: expected 0–65507, got ${args.size}`);
     if (args.sport !== undefined && !(Number.isInteger(args.sport) && args.sport >= 1 && args.sport <= 65535)) throw new UsageError(`--sport: expected 1–65535, got ${args.sport}`);
-    const pmtudisc = (args.pmtudisc ?? (args.df === true ? 'do' : args.df === false ? 'dont' : 'want')) as 'do' | 'dont' | 'want';
-    // the library's flow defaults (src/api/flow.ts), so a library flow and its replay command agree
-    probe = probeModel({
-      name: defaultFlowName(protocol, args.from, args.to),
+    const pmtudisc = args.pmtudisc ?? (args.df === true ? 'do' : args.df === false ? 'dont' : 'want');
+    flow = {
       from: args.from,
       to: args.to,
       protocol,
-      port: protocol === 'icmp' ? undefined : port,
+      port,
       sourcePort: args.sport,
       count: args.count,
-      size: args.size ?? defaultSize(protocol),
-      pmtudisc,
+      size: args.size,
+      pmtudisc: pmtudisc as FlowSpec['pmtudisc'],
       interval,
       timeout,
-    });
+    };
   }
 
   const hopSinks: HopSink[] = [];
@@ -148,7 +147,11 @@ function runTrace(args: TraceArgs): number {
     const fmt = args['pcap-format'];
     const fileArg = args.pcap === '' ? `trace-seed${seed}.${fmt}` : args.pcap;
     const { dir, name: fileName } = outputLocation(fileArg, 'captures');
-    files = new CaptureFiles(dir, fileName, fmt === 'pcap' ? 'point' : 'single', new PointFilter(args.capture ?? []), `podnet trace ${probe.name}, seed ${seed}`);
+    // the capture sink exists before the network is built, so it names the probe as the library will
+    const probeName = flow.name ?? defaultFlowName(flow.protocol ?? 'icmp', flow.from, flow.to as string);
+    const comment = `podnet trace ${probeName}, seed ${seed}`;
+    const split = fmt === 'pcap' ? 'point' : 'single';
+    files = new CaptureFiles(dir, fileName, split, new PointFilter(args.capture ?? []), comment);
     captureSinks.push(files);
   }
   let dump: Ruleset | undefined;
@@ -169,30 +172,28 @@ function runTrace(args: TraceArgs): number {
     throw new UsageError(`--node: no node named "${args.node}" (nodes: ${model.nodes.map((n) => n.name).join(', ')})`);
   }
   try {
-    const sim = new Simulation(model, { seed, hopSinks, captureSinks });
-    if (dump !== undefined) sim.network.setNodeRules(args.node ?? model.nodes[0]!.name, dump);
-    const allPaths: Array<{ node: string; hook: string; flow: string; paths: ExploredPath[] }> = [];
-    if (args['all-paths']) {
-      for (const n of sim.network.nodes.values()) {
-        // only decisions that matter: a NAT target or a probabilistic choice
-        n.nf.explorer = (paths, hook, pkt) => {
-          if (paths.length > 1 || paths.some((p) => p.nat !== undefined)) allPaths.push({ node: n.model.name, hook, flow: describeFrame(pkt), paths });
-        };
-      }
-    }
-    let spec;
+    let result;
     try {
-      spec = sim.specFor(probe);
+      result = simulate(model, {
+        seed,
+        flows: [flow],
+        trace: false,
+        hopSinks,
+        captureSinks,
+        ...(dump !== undefined ? { rules: { [args.node ?? model.nodes[0]!.name]: dump } } : {}),
+        allPaths: args['all-paths'],
+        onReady: ({ probes: [probe] }) => {
+          if (args.json) return;
+          out(`podnet trace: ${probe!.protocol} ${probe!.from} → ${probe!.to} (${name}, seed ${seed})`);
+          out('');
+          out(HOP_HEADER);
+        },
+      });
     } catch (e) {
-      if (e instanceof ProbeError) throw new UsageError(e.message);
+      if (e instanceof FlowError) throw new UsageError(e.message);
       throw e;
     }
-    if (!args.json) {
-      out(`podnet trace: ${probe.protocol} ${probe.from} → ${probe.to} (${name}, seed ${seed})`);
-      out('');
-      out(HOP_HEADER);
-    }
-    const [report] = sim.runSpecs([spec]);
+    const { probe, report } = result.flows[0]!;
     const written = files?.commit() ?? [];
     if (args.json) {
       out(
@@ -201,10 +202,10 @@ function runTrace(args: TraceArgs): number {
             schema: HOP_SCHEMA,
             topology: name,
             seed,
-            probe: { name: probe.name, from: probe.from, to: probe.to, protocol: probe.protocol, port: spec.port ?? null, count: probe.count },
+            probe: { name: probe.name, from: probe.from, to: probe.to, protocol: probe.protocol, port: report.port ?? null, count: probe.count },
             events: json.events,
             result: report,
-            ...(args['all-paths'] ? { allPaths: allPaths.map((a) => ({ ...a, paths: a.paths.map((p) => ({ ...p, nat: p.nat === undefined ? null : formatTarget(p.nat).trim() })) })) } : {}),
+            ...(args['all-paths'] ? { allPaths: result.allPaths.map(allPathsJson) } : {}),
             captures: written,
           },
           null,
@@ -212,23 +213,21 @@ function runTrace(args: TraceArgs): number {
         ),
       );
     } else {
-      for (const a of allPaths) {
+      for (const a of result.allPaths) {
         out('');
-        out(`every way through ${a.node} nat/${a.hook} for ${a.flow}:`);
+        out(`every way through ${a.node} nat/${a.hook} for ${a.packet}:`);
         for (const p of a.paths) {
-          out(`  ${(p.probability * 100).toFixed(9).padStart(13)} %  ${p.nat ? formatTarget(p.nat).trim() : p.verdict}   via ${p.rules.map(ruleText).join(' → ') || '(no rule)'}`);
+          out(`  ${(p.probability * 100).toFixed(9).padStart(13)} %  ${p.nat ?? p.verdict}   via ${p.rules.map(ruleText).join(' → ') || '(no rule)'}`);
         }
       }
       out('');
-      for (const a of report!.attempts) if (a.resolved !== undefined) for (const line of formatResolution(a.resolved)) out(line);
-      out(formatProbeOutcome(report!));
+      for (const a of report.attempts) if (a.resolved !== undefined) for (const line of formatResolution(a.resolved)) out(line);
+      out(formatProbeOutcome(report));
       for (const w of written) out(`capture written: ${w}`);
     }
     return EXIT.ok;
   } catch (e) {
     files?.abort();
     throw e;
-  } finally {
-    void err;
   }
 }

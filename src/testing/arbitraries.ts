@@ -12,6 +12,7 @@
  *   client pod dialling it once, seed 1.
  */
 import fc from 'fast-check';
+import { checkConstraints } from './check.js';
 import type { Manifest } from '../api/topology.js';
 import type { FlowSpec, ServiceVia } from '../api/flow.js';
 import { scenario } from './scenario.js';
@@ -211,8 +212,18 @@ export function scenarioShapeArb(c: ScenarioConstraints = {}): fc.Arbitrary<Scen
   });
 }
 
+const CONSTRAINT_CHOICES: Readonly<Record<string, readonly string[]>> = {
+  plans: ['kubeadm', 'k3s', 'custom'],
+  backends: ['vxlan', 'host-gw'],
+  workloads: ['pods', 'deployment', 'statefulset'],
+  flows: FLOW_KINDS,
+  serviceKinds: SERVICE_KINDS,
+  protocols: ['TCP', 'UDP'],
+};
+
 /** Scenarios: valid topologies with one flow each, shrinking toward small readable ones. */
 export function scenarioArb(c: ScenarioConstraints = {}): fc.Arbitrary<Scenario> {
+  checkConstraints(c, 'constraints', CONSTRAINT_CHOICES);
   return scenarioShapeArb(c).map((s) => buildScenario(s, c));
 }
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { topologyToYaml, manifestToYaml } from '../api/topology.js';
 import type { Manifest } from '../api/topology.js';
 import { formatDurationArg, shellQuote, traceArgs } from '../api/flow.js';
-import type { ResolvedFlow } from '../api/flow.js';
+import type { ProbeModel } from '../kube/model.js';
 import { nodeRules } from '../api/rules.js';
 import type { FlowResult } from '../api/results.js';
 import { formatHopLine, isRoutineHop } from '../trace/format.js';
@@ -21,12 +21,17 @@ import { runScenario } from './scenario.js';
 import type { RunScenarioOptions, Scenario, ScenarioRun } from './scenario.js';
 import { checkInvariants } from './invariants.js';
 import type { Invariant, Verdict } from './invariants.js';
+import { checkArbitrary, checkCheck, checkRunOptions, checkScenarioArg } from './check.js';
 
 /** What to check on a scenario's flow: one invariant, several (all must hold), or any function of the flow and the run. */
 export type ScenarioCheck = Invariant | readonly Invariant[] | ((flow: FlowResult, run: ScenarioRun) => Verdict | boolean);
 
 /** Runs a scenario and checks it; an exception from podnet counts as a violation (with its message). */
 export function checkScenario(sc: Scenario, check: ScenarioCheck, opts: RunScenarioOptions = {}): { readonly verdict: Verdict; readonly run: ScenarioRun | undefined } {
+  // checked here, outside the try: a wrong argument is the suite's mistake, not a violation
+  checkScenarioArg(sc, 'scenario');
+  checkCheck(check, 'check');
+  checkRunOptions(opts, 'opts');
   let run: ScenarioRun | undefined;
   try {
     run = runScenario(sc, opts);
@@ -93,6 +98,9 @@ export class CounterexampleError extends Error {
  * replay command), or undefined when every scenario passed.
  */
 export function findCounterexample(arb: fc.Arbitrary<Scenario>, check: ScenarioCheck, opts: PropertyOptions = {}): Counterexample | undefined {
+  checkArbitrary(arb, 'arb');
+  checkCheck(check, 'check');
+  checkRunOptions(opts, 'opts');
   const params: fc.Parameters<[Scenario]> = {
     ...opts.parameters,
     numRuns: opts.numRuns ?? 100,
@@ -137,7 +145,7 @@ export function counterexampleFor(sc: Scenario, check: ScenarioCheck, opts: Prop
     if (!narrowed) replayNote = `the failure needs the mutated rules of ${mutated.length} nodes (${mutated.join(', ')}); podnet trace replaces one node's rules, so the command runs with ${mutated[0]}'s only`;
   }
   const explanation = (verdict as Extract<Verdict, { ok: false }>).explanation;
-  const flow = run?.flow.flow;
+  const flow = run?.flow.probe;
   const topologyYaml = flow === undefined ? topologyToYaml(sc.topology) : `${topologyToYaml(sc.topology)}---\n${manifestToYaml(scenarioManifest(flow))}`;
   const ruleNode = Object.keys(run?.rules ?? {})[0];
   const dump = ruleNode === undefined ? undefined : run!.rules[ruleNode]!;
@@ -156,7 +164,7 @@ export function counterexampleFor(sc: Scenario, check: ScenarioCheck, opts: Prop
 }
 
 /** The Scenario document that makes `podnet run <topology>` run the flow too. */
-function scenarioManifest(f: ResolvedFlow): Manifest {
+function scenarioManifest(f: ProbeModel): Manifest {
   const probe: Record<string, unknown> = { name: 'counterexample', from: f.from, to: f.to, protocol: f.protocol };
   const portInTo = /:(\d+)$/.exec(f.to);
   if (f.port !== undefined && !(portInTo && Number(portInTo[1]) === f.port)) probe.port = f.port;

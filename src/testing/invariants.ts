@@ -77,14 +77,14 @@ function sourceNode(flow: FlowResult): string | undefined {
 export function allowedEndpoints(flow: FlowResult): AllowedEndpoints {
   const d = flow.destination;
   const src = flow.source;
-  const proto = flow.flow.protocol.toUpperCase();
+  const proto = flow.probe.protocol.toUpperCase();
   const all = (svc: ServiceModel, sp: ServicePortModel): AllowedEndpoint[] => serviceEndpoints(flow, svc, sp).map((e) => endpointRef(flow, e));
-  const serves = (ports: ReadonlyArray<{ containerPort: number; protocol: string }>): boolean => flow.flow.protocol === 'icmp' || ports.some((p) => p.containerPort === d.port && p.protocol === proto);
+  const serves = (ports: ReadonlyArray<{ containerPort: number; protocol: string }>): boolean => flow.probe.protocol === 'icmp' || ports.some((p) => p.containerPort === d.port && p.protocol === proto);
   switch (d.kind) {
     case 'service': {
       const { service: svc, servicePort: sp } = d;
       const label = `${servicePortLabel(svc, sp)} via its ${d.via === 'clusterIP' ? 'ClusterIP' : d.via === 'nodePort' ? `NodePort on ${d.entryNode}` : d.via === 'loadBalancer' ? 'load-balancer IP' : 'external IP'} ${d.ip}${d.port !== undefined ? `:${d.port}` : ''}`;
-      if (flow.flow.protocol === 'icmp') return { applies: false, why: `${label}: a ping to a Service address is not load-balanced` };
+      if (flow.probe.protocol === 'icmp') return { applies: false, why: `${label}: a ping to a Service address is not load-balanced` };
       if (sp === undefined) return { applies: true, endpoints: [], why: `${label}: the Service has no such port` };
       const eps = all(svc, sp);
       if (d.via === 'clusterIP') {
@@ -146,11 +146,11 @@ const NOUN: Record<string, string> = { tcp: 'connection', udp: 'datagram', icmp:
 /** `tcp client (10.244.0.4, node1) → 10.96.0.130:80` */
 function flowLabel(flow: FlowResult): string {
   const s = flow.source;
-  return `${flow.flow.protocol} ${s.name} (${s.ip}${s.kind !== 'external' ? `, ${s.node}` : ''}) → ${flow.flow.to}`;
+  return `${flow.probe.protocol} ${s.name} (${s.ip}${s.kind !== 'external' ? `, ${s.node}` : ''}) → ${flow.probe.to}`;
 }
 
 function attemptLabel(flow: FlowResult, a: AttemptResult): string {
-  return `${NOUN[flow.flow.protocol]} #${a.index + 1}${a.sourcePort !== undefined ? ` (source port ${a.sourcePort})` : ''}`;
+  return `${NOUN[flow.probe.protocol]} #${a.index + 1}${a.sourcePort !== undefined ? ` (source port ${a.sourcePort})` : ''}`;
 }
 
 const DELIVERED = 'delivered to exactly one ready endpoint';
@@ -221,8 +221,8 @@ export function replyFromDialledAddress(flow: FlowResult): Verdict {
       return fail(UNNAT, `${label}: the reply to ${attemptLabel(flow, a)} came from ${a.replyFrom}, not ${ip}`);
     }
   }
-  const port = flow.flow.port;
-  if (flow.flow.protocol === 'icmp' || port === undefined) return OK;
+  const port = flow.probe.port;
+  if (flow.probe.protocol === 'icmp' || port === undefined) return OK;
   const clientIp = flow.source.ip;
   const ports = new Map<number, AttemptResult>();
   for (const a of flow.attempts) if (a.sourcePort !== undefined) ports.set(a.sourcePort, a);
@@ -233,7 +233,7 @@ export function replyFromDialledAddress(flow: FlowResult): Verdict {
     if (p.dir !== 'rx' || p.where !== flow.source.label) continue;
     const ip = p.frame.ip;
     if (ip === undefined || isMalformed(ip) || ip.dst !== clientIp || ip.fragOffset !== 0) continue;
-    const l4 = flow.flow.protocol === 'tcp' ? p.frame.tcp : p.frame.udp;
+    const l4 = flow.probe.protocol === 'tcp' ? p.frame.tcp : p.frame.udp;
     if (l4 === undefined || isMalformed(l4)) continue;
     const a = ports.get(l4.dport);
     if (a === undefined) continue;

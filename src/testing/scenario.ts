@@ -15,6 +15,7 @@ import type { SimulationResult } from '../api/simulate.js';
 import type { FlowResult } from '../api/results.js';
 import { mutateRules } from '../api/rules.js';
 import type { RuleMutation } from '../api/rules.js';
+import { checkRunOptions, checkScenarioArg } from './check.js';
 
 /** What a property test generates: a cluster and its workloads as manifests, one flow, a seed. */
 export interface Scenario {
@@ -50,6 +51,8 @@ export interface ScenarioRun {
 
 /** Runs a scenario as `podnet trace` would (see the module comment). */
 export function runScenario(sc: Scenario, opts: RunScenarioOptions = {}): ScenarioRun {
+  checkScenarioArg(sc, 'scenario');
+  checkRunOptions(opts, 'opts');
   // objects load as JSON (fast); test/testing proves that gives the same model as the printed YAML the replay command reads
   const model = loadTopology(sc.topology, { seed: sc.seed, fileName: 'topology.yaml' });
   const rules = opts.mutate === undefined ? {} : mutateRules(model, opts.mutate, opts.mutateNodes === undefined ? {} : { nodes: opts.mutateNodes });

@@ -7,7 +7,7 @@
 import type { ClusterModel } from '../kube/model.js';
 import { Simulation } from '../api/simulation.js';
 import type { BuildOptions } from '../kube/network.js';
-import type { ProbeReport } from '../api/simulation.js';
+import type { ProbeReport } from '../apps/probe.js';
 import type { HopEvent } from '../events/hop.js';
 import type { CapturePoint, CaptureSink, HopSink, PacketNotes } from '../events/tracer.js';
 import { captureComment } from '../trace/hop-text.js';

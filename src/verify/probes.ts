@@ -4,7 +4,7 @@
  * per TCP/UDP attempt (which server answered and which source address it saw, or the error).
  * Ephemeral client ports are shown as `*` unless the probe pinned its source port.
  */
-import type { ProbeReport } from '../api/simulation.js';
+import type { ProbeReport } from '../apps/probe.js';
 import type { Mismatch } from './compare.js';
 import type { KernelProbeOutput } from './kernel-run.js';
 import type { ProbeGroup } from './schedule.js';

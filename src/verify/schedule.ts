@@ -9,7 +9,7 @@
  * seconds behind podnet's schedule).
  */
 import type { ProbeModel } from '../kube/model.js';
-import type { ProbeReport } from '../api/simulation.js';
+import type { ProbeReport } from '../apps/probe.js';
 import type { Simulation } from '../api/simulation.js';
 import { udpPayload } from '../apps/probe.js';
 import type { Nanos } from '../sim/time.js';

@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { candidates } from '../../src/cli/dig.js';
+import { candidates } from '../../src/api/dig.js';
 
 const CLI = join(process.cwd(), 'dist', 'cli', 'podnet.mjs');
 const TOPO = join('topologies', 'dns.yaml');

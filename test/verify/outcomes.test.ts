@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { agentOutcome, podnetOutcomes } from '../../src/verify/probes.js';
 import type { KernelProbeOutput } from '../../src/verify/kernel-run.js';
-import type { ProbeReport } from '../../src/api/simulation.js';
+import type { ProbeReport } from '../../src/apps/probe.js';
 
 function kernel(line: Record<string, unknown>): KernelProbeOutput {
   return { stdout: `READY\n${JSON.stringify({ attempt: 0, localPort: 40500, ...line })}\n`, stderr: '', exitCode: 0, killed: false } as unknown as KernelProbeOutput;

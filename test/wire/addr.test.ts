@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { MAC_BROADCAST, MAC_ZERO, formatIpv4, formatMac, parseIpv4, parseMac } from '../../src/wire/index.js';
 import {
-  MAC_BROADCAST,
-  MAC_ZERO,
-  formatIpv4,
-  formatMac,
   inPrefix,
   isMulticastMac,
   macFromIpv4,
-  parseIpv4,
-  parseMac,
   prefixMask,
   readIpv4,
   readMac,
@@ -19,7 +14,7 @@ import {
   writeMac,
   writeU16,
   writeU32,
-} from '../../src/wire/index.js';
+} from '../../src/wire/addr.js';
 import { RUNS, ipv4Addr, macAddr, toHex, u16, u32 } from './arb.js';
 
 describe('IPv4 address text', () => {

@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  checksum,
-  finishChecksum,
-  pseudoHeaderSum,
-  sum16,
-  updateChecksum16,
-  updateChecksum32,
-  writeU16,
-  writeU32,
-} from '../../src/wire/index.js';
+import { checksum, pseudoHeaderSum, updateChecksum16, updateChecksum32 } from '../../src/wire/index.js';
+import { writeU16, writeU32 } from '../../src/wire/addr.js';
+import { finishChecksum, sum16 } from '../../src/wire/checksum.js';
 import { RUNS, hex, ipv4Addr, u16, u32, u8 } from './arb.js';
 
 // A deliberately naive reference: fold after every word, pad odd tails.

@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dnsHeader, encodeDns, frameDnsTcp, labelsToName, type DnsMessage, type DnsRecord } from '../../src/wire/index.js';
+import { dnsHeader, encodeDns, frameDnsTcp, type DnsMessage, type DnsRecord } from '../../src/wire/index.js';
+import { labelsToName } from '../../src/wire/dns.js';
 import { missingTools } from '../tools.js';
 import { ip, tcpFrame, udpFrame } from './frames.js';
 

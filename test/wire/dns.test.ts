@@ -5,27 +5,29 @@ import {
   DnsType,
   DnsView,
   WireError,
-  canonicalName,
   dissectFrame,
   dnsHeader,
   encodeDns,
   emitDns,
-  formatQuestion,
-  formatRecord,
   frameDnsTcp,
-  labelsToName,
-  nameToLabels,
   parseDns,
-  parseDnsHeader,
   parseDnsTcpStream,
   reverseName,
-  sameName,
   type DnsHeader,
   type DnsMessage,
   type DnsQuestion,
   type DnsRData,
   type DnsRecord,
 } from '../../src/wire/index.js';
+import {
+  canonicalName,
+  formatQuestion,
+  formatRecord,
+  labelsToName,
+  nameToLabels,
+  parseDnsHeader,
+  sameName,
+} from '../../src/wire/dns.js';
 import { summarizeFrame } from '../../src/trace/frame-summary.js';
 import { RUNS, hex, onlyWireErrors, toHex, u16, u32, u8 } from './arb.js';
 import { ip, udpFrame } from './frames.js';

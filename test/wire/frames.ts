@@ -20,13 +20,13 @@ import {
   emitUdp,
   emitVxlan,
   icmpLen,
-  macFromIpv4,
   parseIpv4,
   tcpHeaderLen,
   type IcmpRepr,
   type Ipv4Addr,
   type TcpRepr,
 } from '../../src/wire/index.js';
+import { macFromIpv4 } from '../../src/wire/addr.js';
 
 export function ip(s: string): Ipv4Addr {
   const a = parseIpv4(s);

@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  ADMIN_PROHIBITED,
-  DEST_UNREACH,
-  ECHO_REPLY,
-  ECHO_REQUEST,
-  FRAG_NEEDED,
-  FRAG_REASM_EXCEEDED,
-  HOST_UNREACH,
   ICMP_DEST_UNREACH,
   ICMP_FRAG_NEEDED,
   ICMP_FRAG_REASM_EXCEEDED,
   ICMP_TIME_EXCEEDED,
-  NET_UNREACH,
-  PORT_UNREACH,
-  PROTO_UNREACH,
-  TIME_EXCEEDED,
-  TTL_EXCEEDED,
   IcmpView,
   WireError,
   emitIcmp,
@@ -24,6 +12,20 @@ import {
   parseIcmp,
   type IcmpRepr,
 } from '../../src/wire/index.js';
+import {
+  ADMIN_PROHIBITED,
+  DEST_UNREACH,
+  ECHO_REPLY,
+  ECHO_REQUEST,
+  FRAG_NEEDED,
+  FRAG_REASM_EXCEEDED,
+  HOST_UNREACH,
+  NET_UNREACH,
+  PORT_UNREACH,
+  PROTO_UNREACH,
+  TIME_EXCEEDED,
+  TTL_EXCEEDED,
+} from '../../src/wire/icmp.js';
 import { RUNS, forEachBitFlip, hex, icmpRepr, toHex } from './arb.js';
 
 function emit(repr: IcmpRepr, off = 0): Uint8Array {

@@ -6,12 +6,12 @@ import {
   Ipv4View,
   WireError,
   checksum,
-  decrementTtlWithChecksum,
   emitIpv4Header,
   parseIpv4Header,
-  writeU16,
   type Ipv4Repr,
 } from '../../src/wire/index.js';
+import { writeU16 } from '../../src/wire/addr.js';
+import { decrementTtlWithChecksum } from '../../src/wire/ipv4.js';
 import { RUNS, forEachBitFlip, hex, ipv4Repr, toHex, u8 } from './arb.js';
 import { ip } from './frames.js';
 

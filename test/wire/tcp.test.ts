@@ -12,13 +12,12 @@ import {
   TcpView,
   WireError,
   emitTcpHeader,
-  formatTcpFlags,
-  normalizeTcpOptions,
   parseTcp,
   parseTcpOptions,
   tcpHeaderLen,
   type TcpRepr,
 } from '../../src/wire/index.js';
+import { formatTcpFlags, normalizeTcpOptions } from '../../src/wire/tcp.js';
 import { RUNS, bytes, forEachBitFlip, hex, ipv4Addr, tcpRepr, toHex } from './arb.js';
 import { ip } from './frames.js';
 

@@ -10,9 +10,8 @@ import {
   pseudoHeaderSum,
   IPPROTO_UDP,
   parseUdp,
-  sum16,
-  finishChecksum,
 } from '../../src/wire/index.js';
+import { sum16, finishChecksum } from '../../src/wire/checksum.js';
 import { RUNS, bytes, forEachBitFlip, ipv4Addr, toHex, u16, udpRepr } from './arb.js';
 import { ip } from './frames.js';
 

@@ -6,7 +6,7 @@
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { loadTopology } from 'podnet';
+import { hopToJson, loadTopology } from 'podnet';
 import { findCounterexample, forgetHairpinMasquerade, ruleMutation, scenarioArb, standardInvariants, deliveredToOneReadyEndpoint } from 'podnet/testing';
 
 describe('a kube-proxy that forgets the hairpin masquerade', () => {
@@ -33,7 +33,7 @@ describe('a kube-proxy that forgets the hairpin masquerade', () => {
     const out = execSync(`${cx!.command} --json`, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     const replay = JSON.parse(out) as { result: unknown; events: Array<{ text: string }> };
     expect(replay.result).toEqual(JSON.parse(JSON.stringify(run.flow.report)));
-    expect(replay.events.map((e) => e.text)).toEqual(run.result.hops.map((h) => h.text));
+    expect(replay.events.map((e) => e.text)).toEqual(run.result.hops.map((h) => hopToJson(h).text));
   });
 
   test('the unbroken kube-proxy passes the same search', () => {

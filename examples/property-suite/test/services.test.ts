@@ -84,7 +84,7 @@ describe('a cluster built in code', () => {
     expect(dnat).toHaveLength(4);
     expect(dnat.every((t) => t.rules.at(-1)?.startsWith('KUBE-SEP-'))).toBe(true);
     expect(f.destination.kind).toBe('service');
-    const clusterIP = f.flow.to.replace(/:\d+$/, '');
+    const clusterIP = f.probe.to.replace(/:\d+$/, '');
     expect(f.attempts.every((a) => a.replyFrom === clusterIP)).toBe(true);
   });
 
