@@ -8,8 +8,8 @@ export class BinaryHeap<T> {
 
   constructor(private readonly before: (a: T, b: T) => boolean) {}
 
-  /** Number of items held. */
-  get size(): number {
+  /** Number of items held (as an array's length). */
+  get length(): number {
     return this.items.length;
   }
 

@@ -40,7 +40,13 @@ const K8S_VERSION = 'v1.30.0';
 export function addonManifests(state: LoadState, addons: AddonsModel, nodes: readonly NodeDraft[]): string {
   const has = (kind: string, ns: string | undefined, name: string): boolean => state.objects.some((o) => o.origin === 'user' && o.kind === kind && o.name === name && (ns === undefined || o.effectiveNamespace === ns));
   const labelled = (namespaces: readonly string[], key: string, value: string): boolean =>
-    state.objects.some((o) => o.origin === 'user' && o.kind === 'Pod' && namespaces.includes(o.effectiveNamespace ?? '') && labelOf(o.root, key) === value);
+    state.objects.some(
+      (o) =>
+        o.origin === 'user' &&
+        o.kind === 'Pod' &&
+        namespaces.includes(o.effectiveNamespace ?? '') &&
+        labelOf(o.root, key) === value,
+    );
   const docs: string[] = [];
 
   if (addons.kubernetesService) {
@@ -49,7 +55,13 @@ export function addonManifests(state: LoadState, addons: AddonsModel, nodes: rea
     const sliceGiven =
       has('Endpoints', 'default', 'kubernetes') ||
       has('EndpointSlice', 'default', 'kubernetes') ||
-      state.objects.some((o) => o.origin === 'user' && o.kind === 'EndpointSlice' && o.effectiveNamespace === 'default' && labelOf(o.root, SERVICE_NAME_LABEL) === 'kubernetes');
+      state.objects.some(
+        (o) =>
+          o.origin === 'user' &&
+          o.kind === 'EndpointSlice' &&
+          o.effectiveNamespace === 'default' &&
+          labelOf(o.root, SERVICE_NAME_LABEL) === 'kubernetes',
+      );
     if (!sliceGiven && cps.length > 0) docs.push(kubernetesSlice(cps.map((n) => formatIpv4(n.ip as number))));
     if (!labelled(['kube-system'], 'component', 'kube-apiserver')) {
       for (const n of cps) if (!has('Pod', 'kube-system', `kube-apiserver-${n.name}`)) docs.push(apiserverPod(n.name, formatIpv4(n.ip as number)));
@@ -60,7 +72,13 @@ export function addonManifests(state: LoadState, addons: AddonsModel, nodes: rea
     const replaced =
       has('Deployment', 'kube-system', 'coredns') ||
       labelled(['kube-system'], 'k8s-app', 'kube-dns') ||
-      state.objects.some((o) => o.origin === 'user' && o.kind === 'ReplicaSet' && o.effectiveNamespace === 'kube-system' && labelOf(o.root, 'k8s-app') === 'kube-dns');
+      state.objects.some(
+        (o) =>
+          o.origin === 'user' &&
+          o.kind === 'ReplicaSet' &&
+          o.effectiveNamespace === 'kube-system' &&
+          labelOf(o.root, 'k8s-app') === 'kube-dns',
+      );
     if (!replaced) docs.push(COREDNS_DEPLOYMENT);
   }
   if (addons.kubeProxy && !has('DaemonSet', 'kube-system', 'kube-proxy') && !labelled(['kube-system'], 'k8s-app', 'kube-proxy')) docs.push(KUBE_PROXY_DAEMONSET);

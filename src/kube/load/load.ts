@@ -74,7 +74,12 @@ interface Derived {
 }
 
 /** Loads already-read sources; `modelFiles` is what `ClusterModel.files` reports. */
-export function loadSources(sources: readonly Source[], modelFiles: readonly string[], sink = new DiagnosticSink(), opts: LoadOptions = {}): LoadResult {
+export function loadSources(
+  sources: readonly Source[],
+  modelFiles: readonly string[],
+  sink = new DiagnosticSink(),
+  opts: LoadOptions = {},
+): LoadResult {
   const state = new LoadState(sink, opts);
   try {
     // 1. Every document, read by its kind's reader.
@@ -121,7 +126,15 @@ function runCluster(state: LoadState): Derived {
 }
 
 function internalError(sink: DiagnosticSink, file: string, message: string): void {
-  sink.add({ severity: 'error', file, line: 1, col: 1, object: undefined, path: undefined, message: `internal error in the topology loader: ${message} (please report this)` });
+  sink.add({
+    severity: 'error',
+    file,
+    line: 1,
+    col: 1,
+    object: undefined,
+    path: undefined,
+    message: `internal error in the topology loader: ${message} (please report this)`,
+  });
 }
 
 /** Hands one object to its kind's reader (or reports it as ignored). */
@@ -151,10 +164,18 @@ function dispatch(obj: KubeObject, state: LoadState, origin: ObjectOrigin, seq: 
   if (reader.apiVersions !== undefined) {
     const expected = reader.apiVersions.map((v) => quote(v)).join(' or ');
     const f = root.child('apiVersion');
-    if (obj.apiVersion === undefined || obj.apiVersion === null) f.missing(`${expected} for kind ${reader.kind}`);
-    else if (typeof obj.apiVersion !== 'string' || !reader.apiVersions.includes(obj.apiVersion)) f.typeError(`${expected} for kind ${reader.kind}`);
+    const version = obj.apiVersion;
+    if (version === undefined || version === null) f.missing(`${expected} for kind ${reader.kind}`);
+    else if (typeof version !== 'string' || !reader.apiVersions.includes(version)) f.typeError(`${expected} for kind ${reader.kind}`);
   }
-  const input = { ...obj, root, label, effectiveNamespace: reader.namespaced ? (obj.namespace ?? 'default') : undefined, origin, seq };
+  const input = {
+    ...obj,
+    root,
+    label,
+    effectiveNamespace: reader.namespaced ? (obj.namespace ?? 'default') : undefined,
+    origin,
+    seq,
+  };
   state.objects.push(input);
   reader.read(input, state);
 }
@@ -162,7 +183,12 @@ function dispatch(obj: KubeObject, state: LoadState, origin: ObjectOrigin, seq: 
 /** Node IPAM: the next free podCIDRs for the nodes without one of their own. */
 function assignDefaultPodCIDRs(cluster: ClusterDraft): void {
   if (cluster.clusterCIDR === undefined || cluster.nodeCIDRMaskSize === undefined) return;
-  const podCIDRs = allocatePodCIDRs(cluster.clusterCIDR, cluster.nodeCIDRMaskSize, cluster.claimedPodCIDRs, cluster.podCIDRRequests);
+  const podCIDRs = allocatePodCIDRs(
+    cluster.clusterCIDR,
+    cluster.nodeCIDRMaskSize,
+    cluster.claimedPodCIDRs,
+    cluster.podCIDRRequests,
+  );
   for (const [request, cidr] of podCIDRs) request.node.podCIDR = cidr;
 }
 
@@ -209,7 +235,15 @@ function runWorkloadControllers(state: LoadState, cluster: ClusterDraft): void {
       case 'ReplicaSet': {
         const spec = w.spec;
         if (spec === undefined) break;
-        const rs = { namespace: w.namespace, name: w.name, selector: spec.selector, labels: spec.template.labels, replicas: spec.replicas, spec: spec.template.spec, from: w };
+        const rs = {
+          namespace: w.namespace,
+          name: w.name,
+          selector: spec.selector,
+          labels: spec.template.labels,
+          replicas: spec.replicas,
+          spec: spec.template.spec,
+          from: w,
+        };
         runReplicaSet(rs, existing, adopted, store, seed);
         break;
       }
@@ -217,7 +251,8 @@ function runWorkloadControllers(state: LoadState, cluster: ClusterDraft): void {
         const spec = w.spec;
         if (spec === undefined) break;
         const serviceMayExist = (namespace: string, name: string): boolean =>
-          state.objects.some((o) => o.kind === 'Service' && o.effectiveNamespace === namespace && o.name === name) || state.mayExistInBroken('Service', namespace, name);
+          state.objects.some((o) => o.kind === 'Service' && o.effectiveNamespace === namespace && o.name === name) ||
+          state.mayExistInBroken('Service', namespace, name);
         runStatefulSet({ ...w, spec }, store, serviceMayExist);
         break;
       }
@@ -230,15 +265,31 @@ function runWorkloadControllers(state: LoadState, cluster: ClusterDraft): void {
       case 'Job': {
         const spec = w.spec;
         if (spec === undefined) break;
-        runJob({ namespace: w.namespace, name: w.name, params: spec.job, template: spec.template, start: 0, cutoff: undefined, from: w }, existing, store, seed, 0);
+        runJob(
+          {
+            namespace: w.namespace,
+            name: w.name,
+            params: spec.job,
+            template: spec.template,
+            start: 0,
+            cutoff: undefined,
+            from: w,
+          },
+          existing,
+          store,
+          seed,
+          0,
+        );
         break;
       }
       case 'CronJob': {
         const spec = w.spec;
         if (spec === undefined) break;
-        const jobExists = (namespace: string, name: string): boolean => jobs.some((j) => j.namespace === namespace && j.name === name);
+        const jobExists = (namespace: string, name: string): boolean =>
+          jobs.some((j) => j.namespace === namespace && j.name === name);
         let ordinal = 0;
-        for (const job of cronJobRuns({ ...w, spec }, scenarioEnd(state), jobExists)) ordinal = runJob(job, existing, store, seed, ordinal);
+        for (const job of cronJobRuns({ ...w, spec }, scenarioEnd(state), jobExists))
+          ordinal = runJob(job, existing, store, seed, ordinal);
         break;
       }
     }
@@ -283,12 +334,24 @@ function placePods(state: LoadState, cluster: ClusterDraft): PodModel[] {
  * The Services' addresses (ClusterIP, NodePort and load-balancer IP allocators) and every
  * EndpointSlice (the input's, the mirroring controller's, the EndpointSlice controller's).
  */
-function runServiceControllers(state: LoadState, cluster: ClusterDraft, pods: readonly PodModel[]): { services: ServiceModel[]; endpointSlices: EndpointSliceModel[] } {
+function runServiceControllers(
+  state: LoadState,
+  cluster: ClusterDraft,
+  pods: readonly PodModel[],
+): { services: ServiceModel[]; endpointSlices: EndpointSliceModel[] } {
   const drafts = serviceDrafts(state);
-  const clusterIPs = cluster.serviceCIDR !== undefined ? allocateClusterIPs(cluster.serviceCIDR, drafts.filter(needsClusterIP)) : undefined;
+  const clusterIPs =
+    cluster.serviceCIDR !== undefined
+      ? allocateClusterIPs(cluster.serviceCIDR, drafts.filter(needsClusterIP))
+      : undefined;
   const nodePorts = cluster.nodePortRange !== undefined ? allocateNodePorts(cluster.nodePortRange, drafts) : undefined;
-  const valid = (d: ServiceDraft): boolean => d.valid && clusterIPs?.refused.has(d) !== true && nodePorts?.refused.has(d) !== true;
-  const lbPool = { pool: cluster.loadBalancerPool, poolOk: cluster.loadBalancerPoolOk, underlay: cluster.underlay?.cidr };
+  const valid = (d: ServiceDraft): boolean =>
+    d.valid && clusterIPs?.refused.has(d) !== true && nodePorts?.refused.has(d) !== true;
+  const lbPool = {
+    pool: cluster.loadBalancerPool,
+    poolOk: cluster.loadBalancerPoolOk,
+    underlay: cluster.underlay?.cidr,
+  };
   const loadBalancerIPs = assignLoadBalancerIPs(
     drafts.filter((d) => d.type === 'LoadBalancer'),
     lbPool,
@@ -297,7 +360,8 @@ function runServiceControllers(state: LoadState, cluster: ClusterDraft, pods: re
 
   const names = new NamespacedNames((namespace) => sliceNamesIn(state, namespace));
   const exists = (key: string): boolean => serviceExists(state, key);
-  const serviceMayBeUnread = (namespace: string, name: string): boolean => state.mayExistInBroken('Service', namespace, name);
+  const serviceMayBeUnread = (namespace: string, name: string): boolean =>
+    state.mayExistInBroken('Service', namespace, name);
   const handWritten = handWrittenSlices(givenSlices(state), { serviceExists: exists, serviceMayBeUnread });
   const mirrored = mirrorEndpoints(
     givenEndpoints(state),
@@ -336,7 +400,13 @@ function runServiceControllers(state: LoadState, cluster: ClusterDraft, pods: re
       type: d.type,
       clusterIPs: clusterIP !== undefined ? [clusterIP] : [],
       headless: d.headless,
-      ports: d.ports.map((p) => ({ name: p.name, protocol: p.protocol, port: p.port, targetPort: p.targetPort, nodePort: nodePorts?.nodePorts.get(p) })),
+      ports: d.ports.map((p) => ({
+        name: p.name,
+        protocol: p.protocol,
+        port: p.port,
+        targetPort: p.targetPort,
+        nodePort: nodePorts?.nodePorts.get(p),
+      })),
       selector: d.selector,
       externalIPs: d.externalIPs,
       loadBalancerIPs: loadBalancerIPs.get(d) ?? [],
@@ -345,7 +415,10 @@ function runServiceControllers(state: LoadState, cluster: ClusterDraft, pods: re
       internalTrafficPolicy: d.internalTrafficPolicy,
       sessionAffinity: d.sessionAffinity,
       affinityTimeoutSeconds: d.affinityTimeoutSeconds,
-      healthCheckNodePort: d.type === 'LoadBalancer' && d.externalTrafficPolicy === 'Local' ? nodePorts?.healthCheckNodePorts.get(d) : undefined,
+      healthCheckNodePort:
+        d.type === 'LoadBalancer' && d.externalTrafficPolicy === 'Local'
+          ? nodePorts?.healthCheckNodePorts.get(d)
+          : undefined,
       externalName: d.externalName,
       publishNotReadyAddresses: d.publishNotReadyAddresses,
       source: d.source,

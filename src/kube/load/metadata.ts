@@ -106,7 +106,10 @@ export function readMetadata(obj: ObjectInput, state: LoadState, rules: Metadata
  */
 export function readName(root: Field, rule: NameRule): string | undefined {
   const required = rule.required;
-  return root.str('metadata.name', required !== undefined ? { required: true, check: rule.check, expected: required.expected } : { check: rule.check });
+  return root.str(
+    'metadata.name',
+    required !== undefined ? { required: true, check: rule.check, expected: required.expected } : { check: rule.check },
+  );
 }
 
 /** The metadata of a pod or Job template: labels (reported when invalid) and annotations. */
@@ -135,7 +138,9 @@ export function controllerOf(meta: ObjectMeta): { readonly kind: string; readonl
 }
 
 /** The controlling owner reference, or else the first one; undefined when the one picked lacks a kind or name. */
-export function ownerOf(meta: ObjectMeta): { readonly kind: string; readonly name: string; readonly controller: boolean } | undefined {
+export function ownerOf(
+  meta: ObjectMeta,
+): { readonly kind: string; readonly name: string; readonly controller: boolean } | undefined {
   const controller = meta.ownerReferences.find((r) => r.controller);
   const pick = controller ?? meta.ownerReferences[0];
   const kind = pick?.kind;
@@ -164,5 +169,9 @@ function ownerReferences(metadata: Field): OwnerReference[] {
   if (!metadata.isMap) return [];
   const refs = metadata.child('ownerReferences');
   if (!refs.isList) return [];
-  return (refs.list('') ?? []).map((r) => ({ kind: r.rawStr('kind'), name: r.rawStr('name'), controller: r.raw('controller') === true }));
+  return (refs.list('') ?? []).map((r) => ({
+    kind: r.rawStr('kind'),
+    name: r.rawStr('name'),
+    controller: r.raw('controller') === true,
+  }));
 }

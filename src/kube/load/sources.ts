@@ -19,8 +19,24 @@ export function readSources(path: string, sink: DiagnosticSink): { sources: Sour
   const ioError = (file: string, e: unknown): void => {
     const code = typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
     const reason =
-      code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : e instanceof Error ? e.message : String(e);
-    sink.add({ severity: 'error', file, line: 0, col: 0, object: undefined, path: undefined, message: `cannot read: ${reason}` });
+      code === 'ENOENT'
+        ? 'no such file or directory'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : e instanceof Error
+              ? e.message
+              : String(e);
+    sink.add({
+      severity: 'error',
+      file,
+      line: 0,
+      col: 0,
+      object: undefined,
+      path: undefined,
+      message: `cannot read: ${reason}`,
+    });
   };
   let isDir: boolean;
   try {
@@ -65,7 +81,15 @@ export function readSources(path: string, sink: DiagnosticSink): { sources: Sour
     walk(path);
     files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     if (files.length === 0) {
-      sink.add({ severity: 'error', file: path, line: 0, col: 0, object: undefined, path: undefined, message: 'no *.yaml or *.yml files in this folder' });
+      sink.add({
+        severity: 'error',
+        file: path,
+        line: 0,
+        col: 0,
+        object: undefined,
+        path: undefined,
+        message: 'no *.yaml or *.yml files in this folder',
+      });
     }
   } else files.push(path);
   const sources: Source[] = [];

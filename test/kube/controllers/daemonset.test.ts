@@ -8,7 +8,15 @@ import type { TaintModel } from '../../../src/kube/model.js';
 import { fields, from, memoryStore, podSpec, SUFFIX, template } from './helpers.js';
 
 function node(name: string, over: Partial<SchedulingNode> = {}): SchedulingNode {
-  return { name, labels: { 'kubernetes.io/os': 'linux' }, taints: [], schedulable: true, controlPlane: false, podCIDR: undefined, ...over };
+  return {
+    name,
+    labels: { 'kubernetes.io/os': 'linux' },
+    taints: [],
+    schedulable: true,
+    controlPlane: false,
+    podCIDR: undefined,
+    ...over,
+  };
 }
 
 function ds(spec: Partial<PodSpecDraft> = {}): DaemonSetToRun {
@@ -16,13 +24,20 @@ function ds(spec: Partial<PodSpecDraft> = {}): DaemonSetToRun {
     namespace: 'kube-system',
     name: 'agent',
     ...from(fields().field('DaemonSet kube-system/agent'), 3),
-    spec: { selector: { matchLabels: { app: 'agent' }, matchExpressions: [] }, template: template({ app: 'agent' }, podSpec(spec)) },
+    spec: {
+      selector: { matchLabels: { app: 'agent' }, matchExpressions: [] },
+      template: template({ app: 'agent' }, podSpec(spec)),
+    },
   };
 }
 
 const taint = (key: string, effect: TaintModel['effect'] = 'NoSchedule'): TaintModel => ({ key, value: '', effect });
 
-function run(d: DaemonSetToRun, nodes: readonly SchedulingNode[], existing: readonly ExistingPod[] = []): Array<[string, string | undefined, number]> {
+function run(
+  d: DaemonSetToRun,
+  nodes: readonly SchedulingNode[],
+  existing: readonly ExistingPod[] = [],
+): Array<[string, string | undefined, number]> {
   const store = memoryStore();
   runDaemonSet(d, nodes, existing, store, 1);
   return store.pods.map((p) => [p.name, p.nodeName, p.ordinal]);
@@ -56,12 +71,23 @@ describe('the DaemonSet controller', () => {
   test('nodeSelector and node affinity choose the nodes', () => {
     const nodes = [node('linux'), node('windows', { labels: { 'kubernetes.io/os': 'windows' } })];
     expect(run(ds({ nodeSelector: { 'kubernetes.io/os': 'linux' } }), nodes).map(([, n]) => n)).toEqual(['linux']);
-    const affinity = [{ matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In' as const, values: ['windows'] }], matchFields: [] }];
+    const affinity = [
+      {
+        matchExpressions: [{ key: 'kubernetes.io/os', operator: 'In' as const, values: ['windows'] }],
+        matchFields: [],
+      },
+    ];
     expect(run(ds({ affinity }), nodes).map(([, n]) => n)).toEqual(['windows']);
   });
 
   test('nodes already running one of its pods get none; such a pod without a node counts for every node', () => {
-    const mine = (nodeName: string | undefined): ExistingPod => ({ namespace: 'kube-system', labels: {}, origin: 'user', nodeName, controllerRef: { kind: 'DaemonSet', name: 'agent' } });
+    const mine = (nodeName: string | undefined): ExistingPod => ({
+      namespace: 'kube-system',
+      labels: {},
+      origin: 'user',
+      nodeName,
+      controllerRef: { kind: 'DaemonSet', name: 'agent' },
+    });
     expect(run(ds(), [node('n1'), node('n2')], [mine('n1')]).map(([, n]) => n)).toEqual(['n2']);
     expect(run(ds(), [node('n1'), node('n2')], [mine(undefined)])).toEqual([]);
   });

@@ -22,7 +22,9 @@ let nextIp = 0x0af40102;
 function pod(
   name: string,
   labels: Record<string, string>,
-  over: Partial<Pick<PodModel, 'ready' | 'hostname' | 'subdomain' | 'nodeName' | 'namespace'>> & { ports?: Array<{ name?: string; containerPort: number; protocol?: 'TCP' | 'UDP' }> } = {},
+  over: Partial<Pick<PodModel, 'ready' | 'hostname' | 'subdomain' | 'nodeName' | 'namespace'>> & {
+    ports?: Array<{ name?: string; containerPort: number; protocol?: 'TCP' | 'UDP' }>;
+  } = {},
 ): PodModel {
   const { ports, ...rest } = over;
   return {
@@ -31,7 +33,16 @@ function pod(
     nodeName: 'node2',
     ip: nextIp++,
     labels,
-    containers: [{ name: 'c', ports: (ports ?? []).map((p) => ({ name: p.name, containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' })) }],
+    containers: [
+      {
+        name: 'c',
+        ports: (ports ?? []).map((p) => ({
+          name: p.name,
+          containerPort: p.containerPort,
+          protocol: p.protocol ?? 'TCP',
+        })),
+      },
+    ],
     hostNetwork: false,
     ready: true,
     hostname: name,
@@ -68,7 +79,10 @@ function show(slices: readonly EndpointSliceModel[]): string[] {
   return slices.map(
     (s) =>
       `${s.name}: ${s.ports.map((p) => `${p.name ?? ''}:${p.port}/${p.protocol}`).join(',')} | ${s.endpoints
-        .map((e) => `${formatIpv4(e.ip)} ${e.ready ? 'R' : '-'}${e.serving ? 'S' : '-'}${e.hostname !== undefined ? ` ${e.hostname}` : ''} ${e.targetPod ?? ''}`)
+        .map(
+          (e) =>
+            `${formatIpv4(e.ip)} ${e.ready ? 'R' : '-'}${e.serving ? 'S' : '-'}${e.hostname !== undefined ? ` ${e.hostname}` : ''} ${e.targetPod ?? ''}`,
+        )
         .join('; ')}`,
   );
 }
@@ -77,10 +91,17 @@ describe('deriving slices from a selector', () => {
   test('one slice <svc>-<5 chars> of the selected pods, targetPort numbers as they are', () => {
     const rec = recorder();
     nextIp = 0x0af40102;
-    const slices = deriveEndpointSlices(svc(rec, 'web'), [pod('a', { app: 'web' }), pod('b', { app: 'web' })], noHostname, names());
+    const slices = deriveEndpointSlices(
+      svc(rec, 'web'),
+      [pod('a', { app: 'web' }), pod('b', { app: 'web' })],
+      noHostname,
+      names(),
+    );
     expect(slices).toHaveLength(1);
     expect(slices[0]!.name).toMatch(new RegExp(`^web-${SUFFIX}$`));
-    expect(show(slices)[0]!.replace(/^\S+ /, '')).toBe('http:8080/TCP | 10.244.1.2 RS default/a; 10.244.1.3 RS default/b');
+    expect(show(slices)[0]!.replace(/^\S+ /, '')).toBe(
+      'http:8080/TCP | 10.244.1.2 RS default/a; 10.244.1.3 RS default/b',
+    );
     expect(slices[0]!.endpoints.map((e) => e.nodeName)).toEqual(['node2', 'node2']);
   });
 
@@ -110,8 +131,12 @@ describe('deriving slices from a selector', () => {
     const rec = recorder();
     nextIp = 0x0af40102;
     const pods = [pod('a', { app: 'web' }, { ready: false })];
-    expect(show(deriveEndpointSlices(svc(rec, 'web'), pods, noHostname, names()))[0]).toContain('10.244.1.2 -- default/a');
-    expect(show(deriveEndpointSlices(svc(rec, 'web', { publishNotReadyAddresses: true }), pods, noHostname, names()))[0]).toContain('10.244.1.2 R- default/a');
+    expect(show(deriveEndpointSlices(svc(rec, 'web'), pods, noHostname, names()))[0]).toContain(
+      '10.244.1.2 -- default/a',
+    );
+    expect(
+      show(deriveEndpointSlices(svc(rec, 'web', { publishNotReadyAddresses: true }), pods, noHostname, names()))[0],
+    ).toContain('10.244.1.2 R- default/a');
   });
 
   test('a hostname only for pods that set spec.hostname and whose subdomain is the Service', () => {
@@ -123,7 +148,8 @@ describe('deriving slices from a selector', () => {
       pod('web-2', { app: 'nginx' }, { subdomain: 'nginx' }),
     ];
     const explicit = (p: PodModel): boolean => p.name !== 'web-2';
-    const endpoints = deriveEndpointSlices(svc(rec, 'nginx', { headless: true }), pods, explicit, names())[0]!.endpoints;
+    const endpoints = deriveEndpointSlices(svc(rec, 'nginx', { headless: true }), pods, explicit, names())[0]!
+      .endpoints;
     expect(endpoints.map((e) => e.hostname)).toEqual(['web-0', undefined, undefined]);
   });
 
@@ -139,19 +165,51 @@ describe('deriving slices from a selector', () => {
   });
 
   test('the selector index picks exactly the matching items of the namespace, in order', () => {
-    const item = fc.record({ namespace: fc.constantFrom('a', 'b'), labels: fc.dictionary(fc.constantFrom('app', 'tier', 'env'), fc.constantFrom('x', 'y')) });
+    const item = fc.record({
+      namespace: fc.constantFrom('a', 'b'),
+      labels: fc.dictionary(fc.constantFrom('app', 'tier', 'env'), fc.constantFrom('x', 'y')),
+    });
     fc.assert(
-      fc.property(fc.array(item, { maxLength: 60 }), fc.constantFrom('a', 'b'), fc.dictionary(fc.constantFrom('app', 'tier'), fc.constantFrom('x', 'y')), (items, ns, sel) => {
-        const expected = items.filter((it) => it.namespace === ns && Object.entries(sel).every(([k, v]) => it.labels[k] === v));
-        expect(selectorIndex(items)(ns, sel)).toEqual(expected);
-      }),
+      fc.property(
+        fc.array(item, { maxLength: 60 }),
+        fc.constantFrom('a', 'b'),
+        fc.dictionary(fc.constantFrom('app', 'tier'), fc.constantFrom('x', 'y')),
+        (items, ns, sel) => {
+          const expected = items.filter(
+            (it) => it.namespace === ns && Object.entries(sel).every(([k, v]) => it.labels[k] === v),
+          );
+          expect(selectorIndex(items)(ns, sel)).toEqual(expected);
+        },
+      ),
     );
   });
 });
 
 describe('the slices of every Service', () => {
-  const given = (rec: ReturnType<typeof recorder>, name: string, service: string, managedBy?: string): HandWrittenSlice => ({
-    model: { namespace: 'default', name, serviceName: service, ports: [], endpoints: [{ ip: 1, ready: true, serving: true, terminating: false, nodeName: undefined, hostname: undefined, targetPod: undefined }], source: undefined },
+  const given = (
+    rec: ReturnType<typeof recorder>,
+    name: string,
+    service: string,
+    managedBy?: string,
+  ): HandWrittenSlice => ({
+    model: {
+      namespace: 'default',
+      name,
+      serviceName: service,
+      ports: [],
+      endpoints: [
+        {
+          ip: 1,
+          ready: true,
+          serving: true,
+          terminating: false,
+          nodeName: undefined,
+          hostname: undefined,
+          targetPod: undefined,
+        },
+      ],
+      source: undefined,
+    },
     label: `EndpointSlice default/${name}`,
     anchor: rec.at(name),
     managedBy,
@@ -168,30 +226,68 @@ describe('the slices of every Service', () => {
     };
   }
 
-  test('hand-written slices win over a selector, with a notice; the EndpointSlice controller\'s own slices silently', () => {
+  test("hand-written slices win over a selector, with a notice; the EndpointSlice controller's own slices silently", () => {
     const rec = recorder();
     const services = [svc(rec, 'web'), svc(rec, 'api')];
-    const hand = handWrittenSlices([given(rec, 'web-manual', 'web'), given(rec, 'api-abcde', 'api', 'endpointslice-controller.k8s.io')], { serviceExists: () => true, serviceMayBeUnread: () => false });
-    const slices = endpointSlicesOfServices(services, hand, new Map(), names(), context({ podsSelected: () => [pod('x', { app: 'web' })] }));
+    const hand = handWrittenSlices(
+      [given(rec, 'web-manual', 'web'), given(rec, 'api-abcde', 'api', 'endpointslice-controller.k8s.io')],
+      { serviceExists: () => true, serviceMayBeUnread: () => false },
+    );
+    const slices = endpointSlicesOfServices(
+      services,
+      hand,
+      new Map(),
+      names(),
+      context({ podsSelected: () => [pod('x', { app: 'web' })] }),
+    );
     expect(slices.map((s) => s.name)).toEqual(['web-manual', 'api-abcde']);
-    expect(rec.log).toEqual(['web selector: notice: has a selector and hand-written endpoints (EndpointSlice default/web-manual); the hand-written ones win, the selector is not used']);
+    expect(rec.log).toEqual([
+      'web selector: notice: has a selector and hand-written endpoints (EndpointSlice default/web-manual); the hand-written ones win, the selector is not used',
+    ]);
   });
 
   test('mirrored Endpoints count as hand-written unless the endpoints controller wrote them', () => {
     const rec = recorder();
-    const mirror = (fromController: boolean): MirroredEndpoints => ({ label: 'Endpoints default/web', fromController, slices: [given(rec, 'web-mirror', 'web').model] });
-    endpointSlicesOfServices([svc(rec, 'web')], handWrittenSlices([], { serviceExists: () => true, serviceMayBeUnread: () => false }), new Map([['default/web', mirror(true)]]), names(), context());
+    const mirror = (fromController: boolean): MirroredEndpoints => ({
+      label: 'Endpoints default/web',
+      fromController,
+      slices: [given(rec, 'web-mirror', 'web').model],
+    });
+    endpointSlicesOfServices(
+      [svc(rec, 'web')],
+      handWrittenSlices([], { serviceExists: () => true, serviceMayBeUnread: () => false }),
+      new Map([['default/web', mirror(true)]]),
+      names(),
+      context(),
+    );
     expect(rec.log).toEqual([]);
-    endpointSlicesOfServices([svc(rec, 'web')], handWrittenSlices([], { serviceExists: () => true, serviceMayBeUnread: () => false }), new Map([['default/web', mirror(false)]]), names(), context());
+    endpointSlicesOfServices(
+      [svc(rec, 'web')],
+      handWrittenSlices([], { serviceExists: () => true, serviceMayBeUnread: () => false }),
+      new Map([['default/web', mirror(false)]]),
+      names(),
+      context(),
+    );
     expect(rec.log).toHaveLength(1);
   });
 
   test('slices of a missing Service: a notice, kept after all the others', () => {
     const rec = recorder();
-    const hand = handWrittenSlices([given(rec, 'orphan', 'gone'), given(rec, 'web-manual', 'web')], { serviceExists: (k) => k === 'default/web', serviceMayBeUnread: () => false });
-    const slices = endpointSlicesOfServices([svc(rec, 'web', { selector: undefined })], hand, new Map(), names(), context());
+    const hand = handWrittenSlices([given(rec, 'orphan', 'gone'), given(rec, 'web-manual', 'web')], {
+      serviceExists: (k) => k === 'default/web',
+      serviceMayBeUnread: () => false,
+    });
+    const slices = endpointSlicesOfServices(
+      [svc(rec, 'web', { selector: undefined })],
+      hand,
+      new Map(),
+      names(),
+      context(),
+    );
     expect(slices.map((s) => s.name)).toEqual(['web-manual', 'orphan']);
-    expect(rec.log).toEqual(['orphan: notice: no Service default/gone (its kubernetes.io/service-name); kube-proxy ignores this EndpointSlice']);
+    expect(rec.log).toEqual([
+      'orphan: notice: no Service default/gone (its kubernetes.io/service-name); kube-proxy ignores this EndpointSlice',
+    ]);
   });
 
   test('Services left without endpoints get a notice, unless invalid, ExternalName, or their endpoints may be elsewhere', () => {
@@ -206,11 +302,17 @@ describe('the slices of every Service', () => {
       svc(rec, 'written', { selector: undefined }),
       svc(rec, 'unplaced'),
     ];
-    endpointSlicesOfServices(services, empty, new Map(), names(), context({
-      valid: (s) => s.name !== 'invalid',
-      endpointsWritten: (_ns, name) => name === 'written',
-      anyPodMatches: (_ns, sel) => sel['app'] === 'unplaced',
-    }));
+    endpointSlicesOfServices(
+      services,
+      empty,
+      new Map(),
+      names(),
+      context({
+        valid: (s) => s.name !== 'invalid',
+        endpointsWritten: (_ns, name) => name === 'written',
+        anyPodMatches: (_ns, sel) => sel['app'] === 'unplaced',
+      }),
+    );
     expect(rec.log).toEqual([
       'nobody selector: notice: selector app=nobody matches no pod in namespace default; kube-proxy will REJECT connections to it',
       'headless selector: notice: selector app=headless matches no pod in namespace default; DNS has no addresses for it',

@@ -1,13 +1,30 @@
 /** The EndpointSlice mirroring controller, driven directly: Endpoints in, slices out. */
 import { describe, expect, test } from 'vitest';
-import { mirrorEndpoints, mirroredSliceName, type EndpointsToMirror, type MirroringContext } from '../../../src/kube/load/controllers/endpointslice-mirroring.js';
+import {
+  mirrorEndpoints,
+  mirroredSliceName,
+  type EndpointsToMirror,
+  type MirroringContext,
+} from '../../../src/kube/load/controllers/endpointslice-mirroring.js';
 import { NamespacedNames } from '../../../src/kube/load/controllers/generated-names.js';
 import type { EndpointModel } from '../../../src/kube/model.js';
 import { recorder, SUFFIX } from './helpers.js';
 
-const endpoint = (ip: number, ready: boolean): EndpointModel => ({ ip, ready, serving: ready, terminating: false, nodeName: undefined, hostname: undefined, targetPod: undefined });
+const endpoint = (ip: number, ready: boolean): EndpointModel => ({
+  ip,
+  ready,
+  serving: ready,
+  terminating: false,
+  nodeName: undefined,
+  hostname: undefined,
+  targetPod: undefined,
+});
 
-function endpoints(rec: ReturnType<typeof recorder>, name: string, over: Partial<EndpointsToMirror> = {}): EndpointsToMirror {
+function endpoints(
+  rec: ReturnType<typeof recorder>,
+  name: string,
+  over: Partial<EndpointsToMirror> = {},
+): EndpointsToMirror {
   return {
     namespace: 'default',
     name,
@@ -16,15 +33,29 @@ function endpoints(rec: ReturnType<typeof recorder>, name: string, over: Partial
     skipMirror: false,
     fromController: false,
     subsets: [
-      { ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }], endpoints: [endpoint(1, true), endpoint(2, false)], source: { file: 'test.yaml', line: 5, col: 3 } },
-      { ports: [{ name: 'pg', port: 5433, protocol: 'TCP' }], endpoints: [endpoint(3, true)], source: { file: 'test.yaml', line: 9, col: 3 } },
+      {
+        ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }],
+        endpoints: [endpoint(1, true), endpoint(2, false)],
+        source: { file: 'test.yaml', line: 5, col: 3 },
+      },
+      {
+        ports: [{ name: 'pg', port: 5433, protocol: 'TCP' }],
+        endpoints: [endpoint(3, true)],
+        source: { file: 'test.yaml', line: 9, col: 3 },
+      },
     ],
     ...over,
   };
 }
 
 function context(over: Partial<MirroringContext> = {}): MirroringContext {
-  return { serviceExists: () => true, serviceMayBeUnread: () => false, slicesDeclaredFor: () => false, hasManagedSlice: () => false, ...over };
+  return {
+    serviceExists: () => true,
+    serviceMayBeUnread: () => false,
+    slicesDeclaredFor: () => false,
+    hasManagedSlice: () => false,
+    ...over,
+  };
 }
 
 describe('the EndpointSlice mirroring controller', () => {
@@ -33,7 +64,10 @@ describe('the EndpointSlice mirroring controller', () => {
     const m = mirrorEndpoints([endpoints(rec, 'db')], context(), new NamespacedNames(() => []));
     const db = m.get('default/db')!;
     expect(db.label).toBe('Endpoints default/db');
-    expect(db.slices.map((s) => s.name)).toEqual([mirroredSliceName('default', 'db', 0), mirroredSliceName('default', 'db', 1)]);
+    expect(db.slices.map((s) => s.name)).toEqual([
+      mirroredSliceName('default', 'db', 0),
+      mirroredSliceName('default', 'db', 1),
+    ]);
     expect(db.slices[0]!.name).toMatch(new RegExp(`^db-${SUFFIX}$`));
     expect(db.slices.map((s) => [s.serviceName, s.ports[0]!.port, s.endpoints.length, s.source?.line])).toEqual([
       ['db', 5432, 2, 5],
@@ -52,9 +86,19 @@ describe('the EndpointSlice mirroring controller', () => {
     const rec = recorder();
     const names = new NamespacedNames(() => []);
     expect(mirrorEndpoints([endpoints(rec, 'a', { skipMirror: true })], context(), names).has('default/a')).toBe(true);
-    expect(mirrorEndpoints([endpoints(rec, 'b', { skipMirror: true })], context({ slicesDeclaredFor: () => true }), names).has('default/b')).toBe(false);
-    expect(mirrorEndpoints([endpoints(rec, 'c')], context({ slicesDeclaredFor: () => true }), names).has('default/c')).toBe(true);
-    expect(mirrorEndpoints([endpoints(rec, 'd')], context({ hasManagedSlice: () => true }), names).has('default/d')).toBe(false);
+    expect(
+      mirrorEndpoints(
+        [endpoints(rec, 'b', { skipMirror: true })],
+        context({ slicesDeclaredFor: () => true }),
+        names,
+      ).has('default/b'),
+    ).toBe(false);
+    expect(
+      mirrorEndpoints([endpoints(rec, 'c')], context({ slicesDeclaredFor: () => true }), names).has('default/c'),
+    ).toBe(true);
+    expect(
+      mirrorEndpoints([endpoints(rec, 'd')], context({ hasManagedSlice: () => true }), names).has('default/d'),
+    ).toBe(false);
     expect(rec.log).toEqual([]);
   });
 
@@ -62,7 +106,11 @@ describe('the EndpointSlice mirroring controller', () => {
     const rec = recorder();
     const names = new NamespacedNames(() => []);
     expect(mirrorEndpoints([endpoints(rec, 'gone')], context({ serviceExists: () => false }), names).size).toBe(0);
-    mirrorEndpoints([endpoints(rec, 'unread')], context({ serviceExists: () => false, serviceMayBeUnread: () => true }), names);
+    mirrorEndpoints(
+      [endpoints(rec, 'unread')],
+      context({ serviceExists: () => false, serviceMayBeUnread: () => true }),
+      names,
+    );
     expect(rec.log).toEqual(['gone: notice: no Service default/gone; kube-proxy ignores these Endpoints']);
   });
 });

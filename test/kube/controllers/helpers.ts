@@ -1,4 +1,4 @@
-/** Stand-ins for what the loader hands the controllers: anchors that record what is reported, pod specs, templates, a pod store. */
+/** Stand-ins for what the loader hands the controllers: recording anchors, pod specs, templates, a pod store. */
 import type { Anchor } from '../../../src/kube/load/controllers/anchor.js';
 import type { GeneratedPod, PodStore } from '../../../src/kube/load/controllers/workload-pods.js';
 import { DiagnosticSink, formatDiagnostic } from '../../../src/kube/load/diagnostics.js';
@@ -7,7 +7,12 @@ import type { PodSpecDraft } from '../../../src/kube/load/readers/pod.js';
 import type { TemplateDraft } from '../../../src/kube/load/readers/workload.js';
 
 /** A log of reports, and anchors writing to it (`<name>: error: <message>`). */
-export function recorder(): { readonly log: string[]; at(name: string): Anchor; present(name: string): Anchor & { readonly present: boolean }; absent(name: string): Anchor & { readonly present: boolean } } {
+export function recorder(): {
+  readonly log: string[];
+  at(name: string): Anchor;
+  present(name: string): Anchor & { readonly present: boolean };
+  absent(name: string): Anchor & { readonly present: boolean };
+} {
   const log: string[] = [];
   const at = (name: string): Anchor => ({
     path: name,
@@ -22,13 +27,22 @@ export function recorder(): { readonly log: string[]; at(name: string): Anchor; 
       log.push(`${name}: notice: ${message}`);
     },
   });
-  return { log, at, present: (name) => ({ ...at(name), present: true }), absent: (name) => ({ ...at(name), present: false }) };
+  return {
+    log,
+    at,
+    present: (name) => ({ ...at(name), present: true }),
+    absent: (name) => ({ ...at(name), present: false }),
+  };
 }
 
-/** A sink and detached fields reporting into it (for controllers that keep `Field`s, as the workload controllers do). */
+/** A sink and detached fields reporting into it (for the workload controllers, which keep `Field`s). */
 export function fields(): { readonly sink: DiagnosticSink; field(object: string): Field; messages(): string[] } {
   const sink = new DiagnosticSink();
-  return { sink, field: (object) => Field.detached(sink, 'test.yaml', object), messages: () => sink.sorted().map(formatDiagnostic) };
+  return {
+    sink,
+    field: (object) => Field.detached(sink, 'test.yaml', object),
+    messages: () => sink.sorted().map(formatDiagnostic),
+  };
 }
 
 const quiet = Field.detached(new DiagnosticSink(), 'test.yaml', undefined);
@@ -52,7 +66,11 @@ export function podSpec(over: Partial<PodSpecDraft> = {}): PodSpecDraft {
 }
 
 /** A pod template with `labels` (and `spec`, `raw` for the template hash). */
-export function template(labels: Record<string, string>, spec = podSpec(), raw: unknown = { metadata: { labels } }): TemplateDraft {
+export function template(
+  labels: Record<string, string>,
+  spec = podSpec(),
+  raw: unknown = { metadata: { labels } },
+): TemplateDraft {
   return { field: quiet, labels, spec, raw, runTime: undefined };
 }
 
@@ -71,7 +89,11 @@ export function memoryStore(taken: readonly string[] = []): PodStore & { readonl
 }
 
 /** The source of a workload at `seq` whose problems go to `nameField`. */
-export function from(nameField: Field, seq = 0, origin: 'user' | 'addon' = 'user'): { nameField: Field; origin: 'user' | 'addon'; seq: number; source: { file: string; line: number; col: number } } {
+export function from(
+  nameField: Field,
+  seq = 0,
+  origin: 'user' | 'addon' = 'user',
+): { nameField: Field; origin: 'user' | 'addon'; seq: number; source: { file: string; line: number; col: number } } {
   return { nameField, origin, seq, source: { file: 'test.yaml', line: 1, col: 1 } };
 }
 

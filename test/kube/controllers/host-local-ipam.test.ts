@@ -5,8 +5,16 @@ import { assignPodIPs, type IpamNode, type IpamPod } from '../../../src/kube/loa
 import { broadcastOf, formatIpv4, parseIpv4 } from '../../../src/kube/load/values.js';
 import { recorder } from './helpers.js';
 
-const NODE1: IpamNode = { name: 'node1', ip: parseIpv4('172.18.0.2'), podCIDR: { addr: parseIpv4('10.244.0.0')!, len: 24 } };
-const NODE2: IpamNode = { name: 'node2', ip: parseIpv4('172.18.0.3'), podCIDR: { addr: parseIpv4('10.244.1.0')!, len: 24 } };
+const NODE1: IpamNode = {
+  name: 'node1',
+  ip: parseIpv4('172.18.0.2'),
+  podCIDR: { addr: parseIpv4('10.244.0.0')!, len: 24 },
+};
+const NODE2: IpamNode = {
+  name: 'node2',
+  ip: parseIpv4('172.18.0.3'),
+  podCIDR: { addr: parseIpv4('10.244.1.0')!, len: 24 },
+};
 
 type Pod = IpamPod & { readonly name: string };
 
@@ -36,7 +44,13 @@ function assign(placed: ReadonlyArray<[Pod, IpamNode]>): Record<string, string> 
 describe('host-local IPAM', () => {
   test('the lowest free address from .2 up, per node, in the order given', () => {
     const rec = recorder();
-    expect(assign([[pod(rec, 'a'), NODE1], [pod(rec, 'b'), NODE2], [pod(rec, 'c'), NODE1]])).toEqual({ a: '10.244.0.2', b: '10.244.1.2', c: '10.244.0.3' });
+    expect(
+      assign([
+        [pod(rec, 'a'), NODE1],
+        [pod(rec, 'b'), NODE2],
+        [pod(rec, 'c'), NODE1],
+      ]),
+    ).toEqual({ a: '10.244.0.2', b: '10.244.1.2', c: '10.244.0.3' });
   });
 
   test('status.podIP is honoured first, and allocation skips what it takes', () => {
@@ -57,7 +71,9 @@ describe('host-local IPAM', () => {
       [pod(rec, 'a'), NODE1],
     ]);
     expect(got).toEqual({ host: '172.18.0.2', wrong: '172.18.0.2', a: '10.244.0.2' });
-    expect(rec.log).toEqual(["wrong podIP: error: a hostNetwork pod has its node's address: expected 172.18.0.2 (node node1), got 10.244.0.9"]);
+    expect(rec.log).toEqual([
+      "wrong podIP: error: a hostNetwork pod has its node's address: expected 172.18.0.2 (node node1), got 10.244.0.9",
+    ]);
   });
 
   test("unusable podIPs: outside the node's podCIDR, its network, gateway or broadcast address, or taken", () => {
@@ -83,7 +99,11 @@ describe('host-local IPAM', () => {
 
   test('a full node: an error (once per workload), a notice for addon pods; addresses are never reused', () => {
     const rec = recorder();
-    const tiny: IpamNode = { name: 'tiny', ip: parseIpv4('172.18.0.9'), podCIDR: { addr: parseIpv4('10.244.9.0')!, len: 30 } };
+    const tiny: IpamNode = {
+      name: 'tiny',
+      ip: parseIpv4('172.18.0.9'),
+      podCIDR: { addr: parseIpv4('10.244.9.0')!, len: 30 },
+    };
     const shared = rec.at('Deployment web');
     const got = assign([
       [pod(rec, 'a'), tiny],
@@ -102,25 +122,30 @@ describe('host-local IPAM', () => {
 
   test('property: never an address twice, always a usable address of the node', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.boolean(), fc.option(fc.integer({ min: 0, max: 255 }), { nil: undefined })), { maxLength: 80 }), (spec) => {
-        const rec = recorder();
-        const placed = spec.map(([onFirst, given], i): [Pod, IpamNode] => {
-          const node = onFirst ? NODE1 : NODE2;
-          return [pod(rec, `p${i}`, given !== undefined ? { podIP: node.podCIDR!.addr + given } : {}), node];
-        });
-        const ips = assignPodIPs(
-          placed.map(([p]) => p),
-          new Map(placed),
-        );
-        const values = [...ips.values()];
-        expect(new Set(values).size).toBe(values.length);
-        for (const [p, node] of placed) {
-          const ip = ips.get(p);
-          if (ip === undefined) continue;
-          const c = node.podCIDR!;
-          expect(ip >= c.addr + 2 && ip < broadcastOf(c)).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.option(fc.integer({ min: 0, max: 255 }), { nil: undefined })), {
+          maxLength: 80,
+        }),
+        (spec) => {
+          const rec = recorder();
+          const placed = spec.map(([onFirst, given], i): [Pod, IpamNode] => {
+            const node = onFirst ? NODE1 : NODE2;
+            return [pod(rec, `p${i}`, given !== undefined ? { podIP: node.podCIDR!.addr + given } : {}), node];
+          });
+          const ips = assignPodIPs(
+            placed.map(([p]) => p),
+            new Map(placed),
+          );
+          const values = [...ips.values()];
+          expect(new Set(values).size).toBe(values.length);
+          for (const [p, node] of placed) {
+            const ip = ips.get(p);
+            if (ip === undefined) continue;
+            const c = node.podCIDR!;
+            expect(ip >= c.addr + 2 && ip < broadcastOf(c)).toBe(true);
+          }
+        },
+      ),
     );
   });
 });

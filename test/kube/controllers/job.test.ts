@@ -10,18 +10,38 @@ import { fields, from, memoryStore, SUFFIX, template } from './helpers.js';
 const S = NS_PER_S;
 
 function params(over: Partial<JobParams> = {}): JobParams {
-  return { parallelism: 1, completions: undefined, deadline: undefined, indexed: false, suspend: false, runTime: undefined, ...over };
+  return {
+    parallelism: 1,
+    completions: undefined,
+    deadline: undefined,
+    indexed: false,
+    suspend: false,
+    runTime: undefined,
+    ...over,
+  };
 }
 
 function job(p: Partial<JobParams> = {}, over: Partial<JobToRun> = {}): JobToRun {
-  return { namespace: 'default', name: 'backup', params: params(p), template: template({ app: 'backup' }), start: 0, cutoff: undefined, from: from(fields().field('Job default/backup'), 5), ...over };
+  return {
+    namespace: 'default',
+    name: 'backup',
+    params: params(p),
+    template: template({ app: 'backup' }),
+    start: 0,
+    cutoff: undefined,
+    from: from(fields().field('Job default/backup'), 5),
+    ...over,
+  };
 }
 
 /** `name [from, until)` of each pod, times in seconds. */
 function run(j: JobToRun, existing: readonly ExistingPod[] = []): string[] {
   const store = memoryStore();
   runJob(j, existing, store, 1, 0);
-  return store.pods.map((p) => `${p.name.replace(new RegExp(`-${SUFFIX}$`), '-*')} [${(p.activeFrom ?? 0) / S}, ${p.activeUntil !== undefined ? p.activeUntil / S : '∞'})`);
+  return store.pods.map(
+    (p) =>
+      `${p.name.replace(new RegExp(`-${SUFFIX}$`), '-*')} [${(p.activeFrom ?? 0) / S}, ${p.activeUntil !== undefined ? p.activeUntil / S : '∞'})`,
+  );
 }
 
 describe('the Job controller', () => {
@@ -38,7 +58,11 @@ describe('the Job controller', () => {
       'backup-* [10, 20)',
       'backup-* [20, 30)',
     ]);
-    expect(run(job({ parallelism: 1, completions: 5, runTime: 10 * S, deadline: 25 * S }))).toEqual(['backup-* [0, 10)', 'backup-* [10, 20)', 'backup-* [20, 25)']);
+    expect(run(job({ parallelism: 1, completions: 5, runTime: 10 * S, deadline: 25 * S }))).toEqual([
+      'backup-* [0, 10)',
+      'backup-* [10, 20)',
+      'backup-* [20, 25)',
+    ]);
   });
 
   test('a CronJob run: from its start, cut at the next run (Replace)', () => {
@@ -48,16 +72,28 @@ describe('the Job controller', () => {
   test('Indexed: <job>-<i>-<5 chars> with hostname <job>-<i> and the completion index label', () => {
     const store = memoryStore();
     runJob(job({ parallelism: 2, completions: 2, indexed: true }), [], store, 1, 0);
-    expect(store.pods.map((p) => [p.name.slice(0, -6), p.hostname, p.labels['batch.kubernetes.io/job-completion-index']])).toEqual([
+    expect(
+      store.pods.map((p) => [p.name.slice(0, -6), p.hostname, p.labels['batch.kubernetes.io/job-completion-index']]),
+    ).toEqual([
       ['backup-0', 'backup-0', '0'],
       ['backup-1', 'backup-1', '1'],
     ]);
-    expect(store.pods[0]!.labels).toMatchObject({ app: 'backup', 'job-name': 'backup', 'batch.kubernetes.io/job-name': 'backup' });
+    expect(store.pods[0]!.labels).toMatchObject({
+      app: 'backup',
+      'job-name': 'backup',
+      'batch.kubernetes.io/job-name': 'backup',
+    });
   });
 
   test('suspended, or with its pods in the input: none; ordinals continue from the one given', () => {
     expect(run(job({ suspend: true }))).toEqual([]);
-    const mine: ExistingPod = { namespace: 'default', labels: {}, origin: 'user', nodeName: undefined, controllerRef: { kind: 'Job', name: 'backup' } };
+    const mine: ExistingPod = {
+      namespace: 'default',
+      labels: {},
+      origin: 'user',
+      nodeName: undefined,
+      controllerRef: { kind: 'Job', name: 'backup' },
+    };
     expect(run(job(), [mine])).toEqual([]);
     const store = memoryStore();
     expect(runJob(job({ parallelism: 3 }), [], store, 1, 7)).toBe(10);
@@ -78,8 +114,14 @@ describe('the Job controller', () => {
         fc.record({
           parallelism: fc.integer({ min: 0, max: 5 }),
           completions: fc.option(fc.integer({ min: 0, max: 12 }), { nil: undefined }),
-          runTime: fc.option(fc.integer({ min: 1, max: 50 }).map((x) => x * S), { nil: undefined }),
-          deadline: fc.option(fc.integer({ min: 1, max: 200 }).map((x) => x * S), { nil: undefined }),
+          runTime: fc.option(
+            fc.integer({ min: 1, max: 50 }).map((x) => x * S),
+            { nil: undefined },
+          ),
+          deadline: fc.option(
+            fc.integer({ min: 1, max: 200 }).map((x) => x * S),
+            { nil: undefined },
+          ),
         }),
         (p) => {
           const store = memoryStore();

@@ -29,7 +29,9 @@ describe('node IPAM', () => {
     const ns = nodes(rec, 5);
     const got = allocatePodCIDRs(cidr('10.244.0.0/23'), 24, [], ns);
     expect(got.size).toBe(2);
-    expect(rec.log).toEqual(['node3: error: no free /24 subnet left in clusterCIDR 10.244.0.0/23 for node node3 and 2 more nodes (2 subnets, all taken); widen spec.clusterCIDR or raise spec.nodeCIDRMaskSize']);
+    expect(rec.log).toEqual([
+      'node3: error: no free /24 subnet left in clusterCIDR 10.244.0.0/23 for node node3 and 2 more nodes (2 subnets, all taken); widen spec.clusterCIDR or raise spec.nodeCIDRMaskSize',
+    ]);
   });
 
   test('a mask that does not fit the range gives nothing', () => {
@@ -41,17 +43,25 @@ describe('node IPAM', () => {
 
   test('property: subnets of the mask, inside the range, disjoint from each other and from the claimed ones', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 17, max: 26 }), fc.uniqueArray(fc.integer({ min: 0, max: 31 }), { maxLength: 6 }), fc.integer({ min: 0, max: 40 }), (mask, idx, count) => {
-        const rec = recorder();
-        const range = cidr('10.244.0.0/16');
-        const step = 2 ** (32 - mask);
-        const claimed = idx.filter((i) => i < 2 ** (mask - 16)).map((i) => ({ addr: range.addr + i * step, len: mask }));
-        const got = [...allocatePodCIDRs(range, mask, claimed, nodes(rec, count)).values()];
-        expect(got.length).toBe(Math.min(count, 2 ** (mask - 16) - claimed.length));
-        const all = [...claimed, ...got];
-        for (const c of got) expect(c.len === mask && cidrContains(range, c.addr)).toBe(true);
-        for (let i = 0; i < all.length; i++) for (let j = i + 1; j < all.length; j++) expect(cidrsOverlap(all[i]!, all[j]!)).toBe(false);
-      }),
+      fc.property(
+        fc.integer({ min: 17, max: 26 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 31 }), { maxLength: 6 }),
+        fc.integer({ min: 0, max: 40 }),
+        (mask, idx, count) => {
+          const rec = recorder();
+          const range = cidr('10.244.0.0/16');
+          const step = 2 ** (32 - mask);
+          const claimed = idx
+            .filter((i) => i < 2 ** (mask - 16))
+            .map((i) => ({ addr: range.addr + i * step, len: mask }));
+          const got = [...allocatePodCIDRs(range, mask, claimed, nodes(rec, count)).values()];
+          expect(got.length).toBe(Math.min(count, 2 ** (mask - 16) - claimed.length));
+          const all = [...claimed, ...got];
+          for (const c of got) expect(c.len === mask && cidrContains(range, c.addr)).toBe(true);
+          for (let i = 0; i < all.length; i++)
+            for (let j = i + 1; j < all.length; j++) expect(cidrsOverlap(all[i]!, all[j]!)).toBe(false);
+        },
+      ),
     );
   });
 });

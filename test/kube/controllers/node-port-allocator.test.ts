@@ -2,7 +2,12 @@
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { stableHash } from '../../../src/kube/load/controllers/generated-names.js';
-import { allocateNodePorts, nodePortStaticBand, type NodePortRequest, type NodePortRequestPort } from '../../../src/kube/load/controllers/node-port-allocator.js';
+import {
+  allocateNodePorts,
+  nodePortStaticBand,
+  type NodePortRequest,
+  type NodePortRequestPort,
+} from '../../../src/kube/load/controllers/node-port-allocator.js';
 import type { PortRangeModel } from '../../../src/kube/model.js';
 import { recorder } from './helpers.js';
 
@@ -15,7 +20,9 @@ function service(
   rec: ReturnType<typeof recorder>,
   key: string,
   ports: ReadonlyArray<{ name?: string; protocol?: string; port: number; nodePort?: number | undefined }>,
-  over: Partial<Pick<Service, 'type' | 'allocateLoadBalancerNodePorts' | 'externalTrafficPolicy' | 'givenHealthCheckNodePort'>> = {},
+  over: Partial<
+    Pick<Service, 'type' | 'allocateLoadBalancerNodePorts' | 'externalTrafficPolicy' | 'givenHealthCheckNodePort'>
+  > = {},
 ): Service {
   return {
     key,
@@ -108,7 +115,11 @@ describe('the NodePort allocator', () => {
     const rec = recorder();
     const lb = service(rec, 'x/lb', [{ port: 80 }], { type: 'LoadBalancer', externalTrafficPolicy: 'Local' });
     const bare = service(rec, 'x/bare', [{ port: 80 }], { type: 'LoadBalancer', allocateLoadBalancerNodePorts: false });
-    const given = service(rec, 'x/given', [{ port: 80 }], { type: 'LoadBalancer', externalTrafficPolicy: 'Local', givenHealthCheckNodePort: 31000 });
+    const given = service(rec, 'x/given', [{ port: 80 }], {
+      type: 'LoadBalancer',
+      externalTrafficPolicy: 'Local',
+      givenHealthCheckNodePort: 31000,
+    });
     const r = allocateNodePorts(RANGE, [lb, bare, given]);
     expect(nodePorts(r, lb)[0]).toBeDefined();
     expect(nodePorts(r, bare)).toEqual([undefined]);
@@ -124,11 +135,19 @@ describe('the NodePort allocator', () => {
     const services = ['a', 'b', 'c'].map((n) => service(rec, `x/${n}`, [{ port: 80 }]));
     const r = allocateNodePorts({ min: 30000, max: 30001 }, services);
     expect(r.nodePorts.size).toBe(2);
-    expect(rec.log).toEqual(["x/c: error: no free NodePort left in the Cluster's nodePortRange 30000-30001; widen spec.nodePortRange"]);
+    expect(rec.log).toEqual([
+      "x/c: error: no free NodePort left in the Cluster's nodePortRange 30000-30001; widen spec.nodePortRange",
+    ]);
   });
 
   test('property: in range, never one NodePort for two Services or two port numbers', () => {
-    const spec = fc.array(fc.record({ ports: fc.uniqueArray(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 }), lb: fc.boolean() }), { maxLength: 30 });
+    const spec = fc.array(
+      fc.record({
+        ports: fc.uniqueArray(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 }),
+        lb: fc.boolean(),
+      }),
+      { maxLength: 30 },
+    );
     fc.assert(
       fc.property(spec, fc.integer({ min: 20, max: 400 }), (services, size) => {
         const rec = recorder();

@@ -18,7 +18,14 @@ function rs(replicas: number, over: Partial<ReplicaSetToRun> = {}): ReplicaSetTo
   };
 }
 
-const existing = (labels: Record<string, string>, over: Partial<ExistingPod> = {}): ExistingPod => ({ namespace: 'default', labels, origin: 'user', nodeName: undefined, controllerRef: undefined, ...over });
+const existing = (labels: Record<string, string>, over: Partial<ExistingPod> = {}): ExistingPod => ({
+  namespace: 'default',
+  labels,
+  origin: 'user',
+  nodeName: undefined,
+  controllerRef: undefined,
+  ...over,
+});
 
 describe('the ReplicaSet controller', () => {
   test('replicas pods <rs>-<5 chars>, owned by the ReplicaSet, placed at its position in load order', () => {
@@ -27,7 +34,13 @@ describe('the ReplicaSet controller', () => {
     expect(store.pods).toHaveLength(3);
     for (const [i, p] of store.pods.entries()) {
       expect(p.name).toMatch(new RegExp(`^frontend-${SUFFIX}$`));
-      expect(p).toMatchObject({ namespace: 'default', labels: { tier: 'frontend' }, ownerRef: 'ReplicaSet/frontend', seq: 7, ordinal: i });
+      expect(p).toMatchObject({
+        namespace: 'default',
+        labels: { tier: 'frontend' },
+        ownerRef: 'ReplicaSet/frontend',
+        seq: 7,
+        ordinal: i,
+      });
     }
     expect(new Set(store.pods.map((p) => p.name)).size).toBe(3);
   });
@@ -69,13 +82,20 @@ describe('the ReplicaSet controller', () => {
 
   test('property: pods made = max(0, replicas - pods it has), all names distinct', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 10 }), fc.integer({ min: 1, max: 100 }), (replicas, have, seed) => {
-        const store = memoryStore();
-        const mine = Array.from({ length: have }, () => existing({}, { controllerRef: { kind: 'ReplicaSet', name: 'frontend' } }));
-        runReplicaSet(rs(replicas), mine, new Set(), store, seed);
-        expect(store.pods.length).toBe(Math.max(0, replicas - have));
-        expect(new Set(store.pods.map((p) => p.name)).size).toBe(store.pods.length);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 30 }),
+        fc.integer({ min: 0, max: 10 }),
+        fc.integer({ min: 1, max: 100 }),
+        (replicas, have, seed) => {
+          const store = memoryStore();
+          const mine = Array.from({ length: have }, () =>
+            existing({}, { controllerRef: { kind: 'ReplicaSet', name: 'frontend' } }),
+          );
+          runReplicaSet(rs(replicas), mine, new Set(), store, seed);
+          expect(store.pods.length).toBe(Math.max(0, replicas - have));
+          expect(new Set(store.pods.map((p) => p.name)).size).toBe(store.pods.length);
+        },
+      ),
     );
   });
 });

@@ -1,7 +1,13 @@
 /** kube-scheduler, driven directly: pods and nodes in, placements and reports out. */
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { nodeRefusal, NodePicker, schedulePods, type SchedulingNode, type SchedulingPod } from '../../../src/kube/load/controllers/scheduler.js';
+import {
+  nodeRefusal,
+  NodePicker,
+  schedulePods,
+  type SchedulingNode,
+  type SchedulingPod,
+} from '../../../src/kube/load/controllers/scheduler.js';
 import type { Toleration } from '../../../src/kube/load/readers/taints.js';
 import type { Cidr, TaintModel } from '../../../src/kube/model.js';
 import { recorder } from './helpers.js';
@@ -10,7 +16,15 @@ const NO_SCHEDULE: TaintModel = { key: 'node-role.kubernetes.io/control-plane', 
 
 function node(name: string, i: number, over: Partial<SchedulingNode> = {}): SchedulingNode {
   const podCIDR: Cidr = { addr: (0x0af40000 + i * 256) >>> 0, len: 24 };
-  return { name, labels: { 'kubernetes.io/hostname': name }, taints: [], schedulable: true, controlPlane: false, podCIDR, ...over };
+  return {
+    name,
+    labels: { 'kubernetes.io/hostname': name },
+    taints: [],
+    schedulable: true,
+    controlPlane: false,
+    podCIDR,
+    ...over,
+  };
 }
 
 function nodes(n: number): SchedulingNode[] {
@@ -19,7 +33,11 @@ function nodes(n: number): SchedulingNode[] {
 
 type Pod = SchedulingPod & { readonly name: string };
 
-function pod(rec: ReturnType<typeof recorder>, name: string, over: Partial<Omit<Pod, 'spec'>> & { spec?: Partial<SchedulingPod['spec']> } = {}): Pod {
+function pod(
+  rec: ReturnType<typeof recorder>,
+  name: string,
+  over: Partial<Omit<Pod, 'spec'>> & { spec?: Partial<SchedulingPod['spec']> } = {},
+): Pod {
   const { spec, ...rest } = over;
   return {
     name,
@@ -46,7 +64,10 @@ describe('kube-scheduler', () => {
   test('spec.nodeName wins over taints and cordons; an unknown node is an error at the field', () => {
     const rec = recorder();
     const ns = [node('cp', 0, { taints: [NO_SCHEDULE], schedulable: false }), node('w', 1)];
-    const pods = [pod(rec, 'pinned', { nodeName: 'cp', nodeNameField: rec.present('pinned nodeName') }), pod(rec, 'lost', { nodeName: 'nope', nodeNameField: rec.present('lost nodeName') })];
+    const pods = [
+      pod(rec, 'pinned', { nodeName: 'cp', nodeNameField: rec.present('pinned nodeName') }),
+      pod(rec, 'lost', { nodeName: 'nope', nodeNameField: rec.present('lost nodeName') }),
+    ];
     expect(place(pods, ns)).toEqual({ pinned: 'cp' });
     expect(rec.log).toEqual(['lost nodeName: error: node "nope" does not exist (nodes: cp, w)']);
   });
@@ -55,7 +76,9 @@ describe('kube-scheduler', () => {
     const rec = recorder();
     const pods = [pod(rec, 'imported', { podIP: 0x0af40105 }), pod(rec, 'stray', { podIP: 0x0a000001 })];
     expect(place(pods, nodes(2))).toEqual({ imported: 'node2' });
-    expect(rec.log).toEqual(["stray podIP: error: 10.0.0.1 is not inside any node's podCIDR (node1 10.244.0.0/24, node2 10.244.1.0/24)"]);
+    expect(rec.log).toEqual([
+      "stray podIP: error: 10.0.0.1 is not inside any node's podCIDR (node1 10.244.0.0/24, node2 10.244.1.0/24)",
+    ]);
   });
 
   test('filters: cordoned nodes, missing nodeSelector labels, required affinity, untolerated NoSchedule taints', () => {
@@ -66,16 +89,29 @@ describe('kube-scheduler', () => {
       node('hdd', 3, { labels: { disk: 'hdd' } }),
     ];
     const spec = { nodeSelector: { disk: 'ssd' } };
-    expect(nodeRefusal({ ...pod(recorder(), 'x').spec, ...spec }, ns[3]!, [])).toBe('hdd lacks label disk=ssd (nodeSelector)');
+    expect(nodeRefusal({ ...pod(recorder(), 'x').spec, ...spec }, ns[3]!, [])).toBe(
+      'hdd lacks label disk=ssd (nodeSelector)',
+    );
     expect(nodeRefusal(pod(recorder(), 'x').spec, ns[0]!, [])).toBe('cordoned is not schedulable');
     expect(nodeRefusal(pod(recorder(), 'x').spec, ns[0]!, [], true)).toBeUndefined();
-    expect(nodeRefusal(pod(recorder(), 'x').spec, ns[1]!, [])).toBe('tainted has taint node-role.kubernetes.io/control-plane:NoSchedule');
+    expect(nodeRefusal(pod(recorder(), 'x').spec, ns[1]!, [])).toBe(
+      'tainted has taint node-role.kubernetes.io/control-plane:NoSchedule',
+    );
     expect(nodeRefusal(pod(recorder(), 'x').spec, ns[1]!, [tolerateAll])).toBeUndefined();
-    const affinity = [{ matchExpressions: [{ key: 'disk', operator: 'In' as const, values: ['hdd'] }], matchFields: [] }];
-    expect(nodeRefusal({ ...pod(recorder(), 'x').spec, affinity }, ns[2]!, [])).toBe('ssd does not match the required node affinity');
+    const affinity = [
+      { matchExpressions: [{ key: 'disk', operator: 'In' as const, values: ['hdd'] }], matchFields: [] },
+    ];
+    expect(nodeRefusal({ ...pod(recorder(), 'x').spec, affinity }, ns[2]!, [])).toBe(
+      'ssd does not match the required node affinity',
+    );
 
     const rec = recorder();
-    const pods = [pod(rec, 'a', { spec }), pod(rec, 'b', { spec }), pod(rec, 'c', { spec: { affinity } }), pod(rec, 'd', { spec: { tolerations: [tolerateAll], nodeSelector: { 'kubernetes.io/hostname': 'tainted' } } })];
+    const pods = [
+      pod(rec, 'a', { spec }),
+      pod(rec, 'b', { spec }),
+      pod(rec, 'c', { spec: { affinity } }),
+      pod(rec, 'd', { spec: { tolerations: [tolerateAll], nodeSelector: { 'kubernetes.io/hostname': 'tainted' } } }),
+    ];
     expect(place(pods, ns)).toEqual({ a: 'ssd', b: 'ssd', c: 'hdd', d: 'tainted' });
   });
 
@@ -100,8 +136,14 @@ describe('kube-scheduler', () => {
 
   test('the fewest pods first, pinned pods counted; PreferNoSchedule nodes only when nothing else fits', () => {
     const rec = recorder();
-    const ns = [node('n1', 0), node('n2', 1), node('soft', 2, { taints: [{ key: 'k', value: '', effect: 'PreferNoSchedule' }] })];
-    const pinned = [0, 1].map((i) => pod(rec, `pinned${i}`, { nodeName: 'n1', nodeNameField: rec.present('nodeName') }));
+    const ns = [
+      node('n1', 0),
+      node('n2', 1),
+      node('soft', 2, { taints: [{ key: 'k', value: '', effect: 'PreferNoSchedule' }] }),
+    ];
+    const pinned = [0, 1].map((i) =>
+      pod(rec, `pinned${i}`, { nodeName: 'n1', nodeNameField: rec.present('nodeName') }),
+    );
     const free = [0, 1, 2].map((i) => pod(rec, `free${i}`));
     const got = place([...pinned, ...free], ns);
     expect(got).toMatchObject({ pinned0: 'n1', pinned1: 'n1', free0: 'n2', free1: 'n2' });
@@ -114,7 +156,9 @@ describe('kube-scheduler', () => {
   test('addon pods go to the control-plane nodes when one accepts them', () => {
     const rec = recorder();
     const ns = [node('worker', 0), node('cp', 1, { controlPlane: true, taints: [NO_SCHEDULE] })];
-    const coredns = [0, 1].map((i) => pod(rec, `coredns${i}`, { origin: 'addon', spec: { tolerations: [tolerateAll] } }));
+    const coredns = [0, 1].map((i) =>
+      pod(rec, `coredns${i}`, { origin: 'addon', spec: { tolerations: [tolerateAll] } }),
+    );
     expect(place(coredns, ns)).toEqual({ coredns0: 'cp', coredns1: 'cp' });
   });
 
@@ -128,7 +172,11 @@ describe('kube-scheduler', () => {
         // the order in which n empty nodes are filled, one pod each: the seeded ranking
         const order = (count: number): string[] => {
           const rec = recorder();
-          const got = place(Array.from({ length: count }, (_, i) => pod(rec, `p${i}`)), nodes(count), seed);
+          const got = place(
+            Array.from({ length: count }, (_, i) => pod(rec, `p${i}`)),
+            nodes(count),
+            seed,
+          );
           return Array.from({ length: count }, (_, i) => got[`p${i}`]!);
         };
         const small = order(n);
@@ -143,7 +191,11 @@ describe('kube-scheduler', () => {
       fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 60 }), fc.integer(), (n, count, seed) => {
         const rec = recorder();
         const ns = nodes(n);
-        const got = schedulePods(Array.from({ length: count }, (_, i) => pod(rec, `p${i}`)), ns, seed);
+        const got = schedulePods(
+          Array.from({ length: count }, (_, i) => pod(rec, `p${i}`)),
+          ns,
+          seed,
+        );
         const load = new Map(ns.map((x) => [x.name, 0]));
         for (const x of got.values()) load.set(x.name, load.get(x.name)! + 1);
         expect(got.size).toBe(count);

@@ -3,7 +3,11 @@ import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import type { Cidr } from '../../../src/kube/model.js';
 import { stableHash } from '../../../src/kube/load/controllers/generated-names.js';
-import { allocateClusterIPs, serviceIpStaticBand, type ClusterIPRequest } from '../../../src/kube/load/controllers/service-ip-allocator.js';
+import {
+  allocateClusterIPs,
+  serviceIpStaticBand,
+  type ClusterIPRequest,
+} from '../../../src/kube/load/controllers/service-ip-allocator.js';
 import { broadcastOf, formatIpv4, parseCidr, parseIpv4 } from '../../../src/kube/load/values.js';
 import { recorder } from './helpers.js';
 
@@ -16,13 +20,21 @@ function cidr(text: string): Cidr {
 const SERVICE_CIDR = cidr('10.96.0.0/12');
 
 function request(rec: ReturnType<typeof recorder>, key: string, given?: string): ClusterIPRequest {
-  return { key, label: `Service ${key}`, givenIP: given !== undefined ? parseIpv4(given) : undefined, givenIPField: rec.at(`${key} clusterIP`), nameField: rec.at(key) };
+  return {
+    key,
+    label: `Service ${key}`,
+    givenIP: given !== undefined ? parseIpv4(given) : undefined,
+    givenIPField: rec.at(`${key} clusterIP`),
+    nameField: rec.at(key),
+  };
 }
 
 /** Addresses by key, as text. */
 function allocate(range: Cidr, services: readonly ClusterIPRequest[]): Record<string, string> {
   const r = allocateClusterIPs(range, services);
-  return Object.fromEntries(services.flatMap((s) => (r.clusterIPs.has(s) ? [[s.key, formatIpv4(r.clusterIPs.get(s)!)]] : [])));
+  return Object.fromEntries(
+    services.flatMap((s) => (r.clusterIPs.has(s) ? [[s.key, formatIpv4(r.clusterIPs.get(s)!)]] : [])),
+  );
 }
 
 describe('the ClusterIP allocator', () => {
@@ -82,9 +94,14 @@ describe('the ClusterIP allocator', () => {
 
   test('when a given IP holds .10, kube-dns gets another address with a notice', () => {
     const rec = recorder();
-    const got = allocate(SERVICE_CIDR, [request(rec, 'default/squatter', '10.96.0.10'), request(rec, 'kube-system/kube-dns')]);
+    const got = allocate(SERVICE_CIDR, [
+      request(rec, 'default/squatter', '10.96.0.10'),
+      request(rec, 'kube-system/kube-dns'),
+    ]);
     expect(got['kube-system/kube-dns']).not.toBe('10.96.0.10');
-    expect(rec.log).toEqual(["kube-system/kube-dns: notice: 10.96.0.10 (kubeadm's address for kube-dns) is taken by Service default/squatter; allocating another address"]);
+    expect(rec.log).toEqual([
+      "kube-system/kube-dns: notice: 10.96.0.10 (kubeadm's address for kube-dns) is taken by Service default/squatter; allocating another address",
+    ]);
   });
 
   test('a tiny range: the static band once the dynamic one is full, then an error', () => {
@@ -94,12 +111,19 @@ describe('the ClusterIP allocator', () => {
     const r = allocateClusterIPs(tiny, services);
     expect(r.clusterIPs.size).toBe(6);
     expect([...r.refused].map((s) => s.key)).toEqual(['x/g']);
-    expect(rec.log).toEqual(["x/g: error: no free ClusterIP left in serviceCIDR 10.96.0.0/29 (6 usable addresses, all taken); widen the Cluster's serviceCIDR"]);
+    expect(rec.log).toEqual([
+      "x/g: error: no free ClusterIP left in serviceCIDR 10.96.0.0/29 (6 usable addresses, all taken); widen the Cluster's serviceCIDR",
+    ]);
   });
 
-  const names = fc.uniqueArray(fc.tuple(fc.constantFrom('default', 'shop', 'kube-system'), fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/)).map(([ns, n]) => `${ns}/${n}`), {
-    maxLength: 40,
-  });
+  const names = fc.uniqueArray(
+    fc
+      .tuple(fc.constantFrom('default', 'shop', 'kube-system'), fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/))
+      .map(([ns, n]) => `${ns}/${n}`),
+    {
+      maxLength: 40,
+    },
+  );
 
   test('property: never an address twice, always a host address of the range, every request served while there is room', () => {
     fc.assert(
@@ -127,8 +151,14 @@ describe('the ClusterIP allocator', () => {
         const all = [...new Set([...before, ...added])].filter((k) => k !== 'kube-system/kube-dns');
         fc.pre(new Set(all.map(slot)).size === all.length);
         const rec = recorder();
-        const first = allocate(SERVICE_CIDR, before.filter((k) => all.includes(k)).map((k) => request(rec, k)));
-        const then = allocate(SERVICE_CIDR, [...all].reverse().map((k) => request(rec, k)));
+        const first = allocate(
+          SERVICE_CIDR,
+          before.filter((k) => all.includes(k)).map((k) => request(rec, k)),
+        );
+        const then = allocate(
+          SERVICE_CIDR,
+          [...all].reverse().map((k) => request(rec, k)),
+        );
         for (const k of all) expect(parseIpv4(then[k]!)).toBe(SERVICE_CIDR.addr + 1 + band + slot(k));
         for (const k of Object.keys(first)) expect(then[k]).toBe(first[k]);
       }),

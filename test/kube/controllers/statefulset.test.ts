@@ -27,7 +27,11 @@ describe('the StatefulSet controller', () => {
       ['web-1', 'web-1', 'nginx', 1, 'StatefulSet/web'],
       ['web-2', 'web-2', 'nginx', 2, 'StatefulSet/web'],
     ]);
-    expect(store.pods[1]!.labels).toMatchObject({ app: 'nginx', 'apps.kubernetes.io/pod-index': '1', 'statefulset.kubernetes.io/pod-name': 'web-1' });
+    expect(store.pods[1]!.labels).toMatchObject({
+      app: 'nginx',
+      'apps.kubernetes.io/pod-index': '1',
+      'statefulset.kubernetes.io/pod-name': 'web-1',
+    });
     expect(store.pods[1]!.labels['controller-revision-hash']).toMatch(/^web-[456789bcdf]{10}$/);
   });
 

@@ -22,8 +22,12 @@ export interface CronJobToRun extends PodSource {
   readonly spec: CronJobSpec;
 }
 
-/** The Jobs the CronJob makes until `until` (ns of scenario time), for the Job controller to run; `jobExists` tells which are in the input. */
-export function cronJobRuns(c: CronJobToRun, until: Nanos, jobExists: (namespace: string, name: string) => boolean): JobToRun[] {
+/** The Jobs the CronJob makes before `until` (ns), for the Job controller; `jobExists`: those in the input. */
+export function cronJobRuns(
+  c: CronJobToRun,
+  until: Nanos,
+  jobExists: (namespace: string, name: string) => boolean,
+): JobToRun[] {
   const spec = c.spec;
   if (spec.suspend) return [];
   const times = cronTimes(spec.schedule, until, MAX_CRON_RUNS);
@@ -42,7 +46,15 @@ export function cronJobRuns(c: CronJobToRun, until: Nanos, jobExists: (namespace
   for (const run of runs) {
     const name = cronJobName(c.name, run.t);
     if (jobExists(c.namespace, name)) continue;
-    jobs.push({ namespace: c.namespace, name, params: spec.job, template: spec.template, start: run.t, cutoff: run.cutoff, from: c });
+    jobs.push({
+      namespace: c.namespace,
+      name,
+      params: spec.job,
+      template: spec.template,
+      start: run.t,
+      cutoff: run.cutoff,
+      from: c,
+    });
   }
   return jobs;
 }

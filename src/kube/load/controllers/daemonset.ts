@@ -7,11 +7,35 @@
  * is pinned to its node (spec.nodeName). Nodes that already run one of its pods in the input (or
  * when such a pod has no node yet) are skipped.
  */
+import type { TaintModel } from '../../model.js';
 import type { DaemonSetSpec } from '../readers/daemonset.js';
-import { daemonSetTolerations } from '../readers/taints.js';
+import type { Toleration } from '../readers/taints.js';
 import { podTemplateHash } from './generated-names.js';
 import { nodeRefusal, type SchedulingNode } from './scheduler.js';
 import { podNamer, type ExistingPod, type PodSource, type PodStore } from './workload-pods.js';
+
+/**
+ * Tolerations the DaemonSet controller adds to every DaemonSet pod
+ * (pkg/controller/daemon/util AddOrUpdateDaemonPodTolerations); network-unavailable only for
+ * hostNetwork pods.
+ */
+export function daemonSetTolerations(hostNetwork: boolean): Toleration[] {
+  const t = (key: string, effect: TaintModel['effect']): Toleration => ({
+    key: `node.kubernetes.io/${key}`,
+    operator: 'Exists',
+    value: '',
+    effect,
+  });
+  return [
+    t('not-ready', 'NoExecute'),
+    t('unreachable', 'NoExecute'),
+    t('disk-pressure', 'NoSchedule'),
+    t('memory-pressure', 'NoSchedule'),
+    t('pid-pressure', 'NoSchedule'),
+    t('unschedulable', 'NoSchedule'),
+    ...(hostNetwork ? [t('network-unavailable', 'NoSchedule')] : []),
+  ];
+}
 
 /** A valid DaemonSet. */
 export interface DaemonSetToRun extends PodSource {
@@ -21,7 +45,13 @@ export interface DaemonSetToRun extends PodSource {
 }
 
 /** Makes the DaemonSet's pods on `nodes` (in node order); `existing` are the input's pods. */
-export function runDaemonSet(ds: DaemonSetToRun, nodes: readonly SchedulingNode[], existing: readonly ExistingPod[], store: PodStore, seed: number): void {
+export function runDaemonSet(
+  ds: DaemonSetToRun,
+  nodes: readonly SchedulingNode[],
+  existing: readonly ExistingPod[],
+  store: PodStore,
+  seed: number,
+): void {
   const { template } = ds.spec;
   const tolerations = [...template.spec.tolerations, ...daemonSetTolerations(template.spec.hostNetwork)];
   const hash = podTemplateHash(template.raw);
@@ -29,7 +59,11 @@ export function runDaemonSet(ds: DaemonSetToRun, nodes: readonly SchedulingNode[
   nodes.forEach((node, i) => {
     if (nodeRefusal(template.spec, node, tolerations, true) !== undefined) return;
     const has = existing.some(
-      (p) => p.namespace === ds.namespace && p.controllerRef?.kind === 'DaemonSet' && p.controllerRef.name === ds.name && (p.nodeName === node.name || p.nodeName === undefined),
+      (p) =>
+        p.namespace === ds.namespace &&
+        p.controllerRef?.kind === 'DaemonSet' &&
+        p.controllerRef.name === ds.name &&
+        (p.nodeName === node.name || p.nodeName === undefined),
     );
     if (has) return;
     store.add({

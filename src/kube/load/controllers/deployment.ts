@@ -26,18 +26,31 @@ export interface ExistingReplicaSet {
   readonly controllerRef: { readonly kind: string; readonly name: string } | undefined;
 }
 
-/** The ReplicaSet the Deployment makes (for the ReplicaSet controller to run), or undefined when its state is in the input. */
-export function deploymentReplicaSet(d: DeploymentToRun, replicaSets: readonly ExistingReplicaSet[], existing: readonly ExistingPod[]): ReplicaSetToRun | undefined {
+/** The ReplicaSet the Deployment makes, for the ReplicaSet controller; undefined when the input holds it. */
+export function deploymentReplicaSet(
+  d: DeploymentToRun,
+  replicaSets: readonly ExistingReplicaSet[],
+  existing: readonly ExistingPod[],
+): ReplicaSetToRun | undefined {
   const { selector, template, replicas } = d.spec;
-  const ownRS = replicaSets.some((rs) => rs.namespace === d.namespace && rs.controllerRef?.kind === 'Deployment' && rs.controllerRef.name === d.name);
+  const ownRS = replicaSets.some(
+    (rs) => rs.namespace === d.namespace && rs.controllerRef?.kind === 'Deployment' && rs.controllerRef.name === d.name,
+  );
   const ownPods = existing.some(
-    (p) => p.namespace === d.namespace && p.controllerRef?.kind === 'ReplicaSet' && p.controllerRef.name.startsWith(`${d.name}-`) && selectorMatches(selector, p.labels),
+    (p) =>
+      p.namespace === d.namespace &&
+      p.controllerRef?.kind === 'ReplicaSet' &&
+      p.controllerRef.name.startsWith(`${d.name}-`) &&
+      selectorMatches(selector, p.labels),
   );
   if (ownRS || ownPods) return undefined;
   const hash = podTemplateHash(template.raw);
   const name = `${d.name}-${hash}`;
   if (replicaSets.some((rs) => rs.namespace === d.namespace && rs.name === name)) return undefined;
-  const rsSelector: LabelSelector = { matchLabels: { ...selector.matchLabels, 'pod-template-hash': hash }, matchExpressions: selector.matchExpressions };
+  const rsSelector: LabelSelector = {
+    matchLabels: { ...selector.matchLabels, 'pod-template-hash': hash },
+    matchExpressions: selector.matchExpressions,
+  };
   return {
     namespace: d.namespace,
     name,

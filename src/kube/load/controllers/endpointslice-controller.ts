@@ -19,7 +19,14 @@
  * Service (not ExternalName) left without any endpoint gets a notice, as do EndpointSlices of a
  * Service that does not exist (kube-proxy ignores them; they are kept, after all the others).
  */
-import type { EndpointModel, EndpointSliceModel, ObjectOrigin, PodModel, ServiceModel, SourceRef } from '../../model.js';
+import type {
+  EndpointModel,
+  EndpointSliceModel,
+  ObjectOrigin,
+  PodModel,
+  ServiceModel,
+  SourceRef,
+} from '../../model.js';
 import { SLICE_CONTROLLER, type Protocol, type SlicePort } from '../readers/endpoint-fields.js';
 import type { Anchor } from './anchor.js';
 import type { MirroredEndpoints } from './endpointslice-mirroring.js';
@@ -38,7 +45,11 @@ export interface SliceService {
   readonly headless: boolean;
   /** A non-empty selector, or undefined (no selector, or ExternalName). */
   readonly selector: Readonly<Record<string, string>> | undefined;
-  readonly ports: ReadonlyArray<{ readonly name: string | undefined; readonly protocol: Protocol; readonly targetPort: number | string }>;
+  readonly ports: ReadonlyArray<{
+    readonly name: string | undefined;
+    readonly protocol: Protocol;
+    readonly targetPort: number | string;
+  }>;
   readonly publishNotReadyAddresses: boolean;
   readonly origin: ObjectOrigin;
   readonly source: SourceRef;
@@ -62,7 +73,7 @@ export interface HandWrittenSlices<G extends HandWrittenSlice> {
   readonly orphans: readonly G[];
 }
 
-/** Sorts the input's slices by Service; a slice of a Service that does not exist gets a notice (unless it may sit in an unread document). */
+/** Sorts the input's slices by Service; one of a Service that does not exist (nor may, unread) gets a notice. */
 export function handWrittenSlices<G extends HandWrittenSlice>(
   slices: readonly G[],
   ctx: { serviceExists(key: string): boolean; serviceMayBeUnread(namespace: string, name: string): boolean },
@@ -73,7 +84,9 @@ export function handWrittenSlices<G extends HandWrittenSlice>(
     const key = `${g.model.namespace}/${g.model.serviceName}`;
     if (!ctx.serviceExists(key)) {
       if (!ctx.serviceMayBeUnread(g.model.namespace, g.model.serviceName)) {
-        g.anchor.objectNotice(`no Service ${key} (its kubernetes.io/service-name); kube-proxy ignores this EndpointSlice`);
+        g.anchor.objectNotice(
+          `no Service ${key} (its kubernetes.io/service-name); kube-proxy ignores this EndpointSlice`,
+        );
       }
       orphans.push(g);
       continue;
@@ -116,10 +129,13 @@ export function endpointSlicesOfServices<S extends SliceService, G extends HandW
     const mirror = mirrored.get(d.key);
     const slices: EndpointSliceModel[] = [...hand.map((g) => g.model), ...(mirror?.slices ?? [])];
     if (slices.length > 0 && d.selector !== undefined) {
-      const controllerOutput = (mirror === undefined || mirror.fromController) && hand.every((g) => g.managedBy === SLICE_CONTROLLER);
+      const controllerOutput =
+        (mirror === undefined || mirror.fromController) && hand.every((g) => g.managedBy === SLICE_CONTROLLER);
       if (!controllerOutput) {
         const what = [...hand.map((g) => g.label), ...(mirror !== undefined ? [mirror.label] : [])].join(', ');
-        d.selectorField.objectNotice(`has a selector and hand-written endpoints (${what}); the hand-written ones win, the selector is not used`);
+        d.selectorField.objectNotice(
+          `has a selector and hand-written endpoints (${what}); the hand-written ones win, the selector is not used`,
+        );
       }
     } else if (d.selector !== undefined) {
       slices.push(...deriveEndpointSlices(d, ctx.podsSelected(d.namespace, d.selector), ctx.explicitHostname, names));
@@ -132,7 +148,11 @@ export function endpointSlicesOfServices<S extends SliceService, G extends HandW
     const consequence = d.headless ? 'DNS has no addresses for it' : 'kube-proxy will REJECT connections to it';
     const selector = d.selector;
     if (selector !== undefined && slices.length === 0) {
-      if (!ctx.anyPodMatches(d.namespace, selector)) d.selectorField.objectNotice(`selector ${selectorText(selector)} matches no pod in namespace ${d.namespace}; ${consequence}`);
+      if (!ctx.anyPodMatches(d.namespace, selector)) {
+        d.selectorField.objectNotice(
+          `selector ${selectorText(selector)} matches no pod in namespace ${d.namespace}; ${consequence}`,
+        );
+      }
     } else if (!ctx.endpointsWritten(d.namespace, d.name)) {
       d.nameField.objectNotice(`has no endpoints; ${consequence}`);
     }
@@ -141,7 +161,7 @@ export function endpointSlicesOfServices<S extends SliceService, G extends HandW
   return out;
 }
 
-/** The EndpointSlice controller's slices for a Service with a selector (see the header); `pods` are the ones it selects. */
+/** The EndpointSlice controller's slices of a Service with a selector; `pods` are the ones it selects. */
 export function deriveEndpointSlices(
   d: SliceService,
   pods: readonly PodModel[],
@@ -174,7 +194,9 @@ export function deriveEndpointSlices(
   for (const [key, g] of groups) {
     for (let i = 0; i < g.endpoints.length; i += MAX_ENDPOINTS_PER_SLICE) {
       const chunk = i / MAX_ENDPOINTS_PER_SLICE;
-      const name = names.claim(d.namespace, (attempt) => generatedName(d.name, `${d.key}:${key}:${chunk}${attempt > 0 ? `#${attempt}` : ''}`));
+      const name = names.claim(d.namespace, (attempt) =>
+        generatedName(d.name, `${d.key}:${key}:${chunk}${attempt > 0 ? `#${attempt}` : ''}`),
+      );
       out.push({
         namespace: d.namespace,
         name,
@@ -194,9 +216,9 @@ export function deriveEndpointSlices(
  * from the smallest (namespace, key=value) bucket of the selector, so 10,000 Services over
  * 150,000 pods cost a few lookups each instead of a scan of every pod.
  */
-export function selectorIndex<T extends { readonly namespace: string; readonly labels: Readonly<Record<string, string>> }>(
-  items: readonly T[],
-): (ns: string, sel: Readonly<Record<string, string>>) => readonly T[] {
+export function selectorIndex<
+  T extends { readonly namespace: string; readonly labels: Readonly<Record<string, string>> },
+>(items: readonly T[]): (ns: string, sel: Readonly<Record<string, string>>) => readonly T[] {
   const byNs = new Map<string, T[]>();
   const byLabel = new Map<string, T[]>();
   for (const it of items) {
@@ -232,6 +254,7 @@ function matches(sel: Readonly<Record<string, string>>, labels: Readonly<Record<
 
 /** A container port of `pod` named `name` with `protocol` (podutil.FindPort). */
 function findNamedPort(pod: PodModel, name: string, protocol: Protocol): number | undefined {
-  for (const c of pod.containers) for (const p of c.ports) if (p.name === name && p.protocol === protocol) return p.containerPort;
+  for (const c of pod.containers)
+    for (const p of c.ports) if (p.name === name && p.protocol === protocol) return p.containerPort;
   return undefined;
 }

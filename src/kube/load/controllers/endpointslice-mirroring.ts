@@ -28,7 +28,11 @@ export interface EndpointsToMirror {
   readonly skipMirror: boolean;
   /** Written by the endpoints controller (as in an export). */
   readonly fromController: boolean;
-  readonly subsets: ReadonlyArray<{ readonly ports: readonly SlicePort[]; readonly endpoints: readonly EndpointModel[]; readonly source: SourceRef }>;
+  readonly subsets: ReadonlyArray<{
+    readonly ports: readonly SlicePort[];
+    readonly endpoints: readonly EndpointModel[];
+    readonly source: SourceRef;
+  }>;
 }
 
 /** The slices mirrored from one Endpoints object. */
@@ -57,12 +61,18 @@ export function mirroredSliceName(namespace: string, name: string, index: number
 }
 
 /** The mirrored slices of every Endpoints object to mirror, by Service `namespace/name`, named in document order. */
-export function mirrorEndpoints(endpoints: readonly EndpointsToMirror[], ctx: MirroringContext, names: NamespacedNames): Map<string, MirroredEndpoints> {
+export function mirrorEndpoints(
+  endpoints: readonly EndpointsToMirror[],
+  ctx: MirroringContext,
+  names: NamespacedNames,
+): Map<string, MirroredEndpoints> {
   const mirrored = new Map<string, MirroredEndpoints>();
   for (const e of endpoints) {
     const key = `${e.namespace}/${e.name}`;
     if (!ctx.serviceExists(key)) {
-      if (!ctx.serviceMayBeUnread(e.namespace, e.name)) e.anchor.objectNotice(`no Service ${key}; kube-proxy ignores these Endpoints`);
+      if (!ctx.serviceMayBeUnread(e.namespace, e.name)) {
+        e.anchor.objectNotice(`no Service ${key}; kube-proxy ignores these Endpoints`);
+      }
       continue;
     }
     if ((e.skipMirror && ctx.slicesDeclaredFor(e.namespace, e.name)) || ctx.hasManagedSlice(key)) continue;

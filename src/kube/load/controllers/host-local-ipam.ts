@@ -36,7 +36,10 @@ export interface IpamPod {
 }
 
 /** The address of every placed pod that gets one, in the order of `pods` (see the header); problems are reported. */
-export function assignPodIPs<P extends IpamPod, N extends IpamNode>(pods: readonly P[], placement: ReadonlyMap<P, N>): Map<P, number> {
+export function assignPodIPs<P extends IpamPod, N extends IpamNode>(
+  pods: readonly P[],
+  placement: ReadonlyMap<P, N>,
+): Map<P, number> {
   const ips = new Map<P, number>();
   // A workload's pods share its name field: report a full node once per workload.
   const reported = new Map<Anchor, Set<string>>();
@@ -57,7 +60,9 @@ export function assignPodIPs<P extends IpamPod, N extends IpamNode>(pods: readon
     const ipText = formatIpv4(pod.podIP);
     if (pod.spec.hostNetwork) {
       if (node.ip !== undefined && pod.podIP !== node.ip) {
-        pod.podIPField.error(`a hostNetwork pod has its node's address: expected ${formatIpv4(node.ip)} (node ${node.name}), got ${ipText}`);
+        pod.podIPField.error(
+          `a hostNetwork pod has its node's address: expected ${formatIpv4(node.ip)} (node ${node.name}), got ${ipText}`,
+        );
       }
       continue;
     }
@@ -75,7 +80,9 @@ export function assignPodIPs<P extends IpamPod, N extends IpamNode>(pods: readon
     }
     const other = used.get(pod.podIP);
     if (other !== undefined) {
-      pod.podIPField.error(`${ipText} is already the podIP of ${other.label} (${whereText(other.podIPField.source(), pod.podIPField.source().file)})`);
+      pod.podIPField.error(
+        `${ipText} is already the podIP of ${other.label} (${whereText(other.podIPField.source(), pod.podIPField.source().file)})`,
+      );
       continue;
     }
     used.set(pod.podIP, pod);
@@ -102,7 +109,9 @@ export function assignPodIPs<P extends IpamPod, N extends IpamNode>(pods: readon
       cursor.set(node, next);
       if (!once(pod, node)) continue;
       if (pod.origin === 'addon') {
-        pod.nameField.objectNotice(`${pod.who} stays Pending: no free pod address left on node ${node.name} (podCIDR ${cidrText(cidr)})`);
+        pod.nameField.objectNotice(
+          `${pod.who} stays Pending: no free pod address left on node ${node.name} (podCIDR ${cidrText(cidr)})`,
+        );
         continue;
       }
       pod.nameField.error(

@@ -39,10 +39,21 @@ export function jobLength(p: JobParams): Nanos | undefined {
 }
 
 /** Makes the Job's pods, numbering them from `ordinal` (their order in load order); returns the next ordinal. */
-export function runJob(j: JobToRun, existing: readonly ExistingPod[], store: PodStore, seed: number, ordinal: number): number {
+export function runJob(
+  j: JobToRun,
+  existing: readonly ExistingPod[],
+  store: PodStore,
+  seed: number,
+  ordinal: number,
+): number {
   const { template, from } = j;
   if (j.params.suspend) return ordinal;
-  if (existing.some((p) => p.namespace === j.namespace && p.controllerRef?.kind === 'Job' && p.controllerRef.name === j.name)) return ordinal;
+  if (
+    existing.some(
+      (p) => p.namespace === j.namespace && p.controllerRef?.kind === 'Job' && p.controllerRef.name === j.name,
+    )
+  )
+    return ordinal;
   const { parallelism, completions, deadline, indexed, runTime } = j.params;
   const total = completions ?? parallelism;
   const deadlineAt = deadline !== undefined ? j.start + deadline : undefined;
@@ -53,10 +64,16 @@ export function runJob(j: JobToRun, existing: readonly ExistingPod[], store: Pod
     const start = runTime === undefined ? j.start : j.start + Math.floor(i / parallelism) * runTime;
     if (deadlineAt !== undefined && start >= deadlineAt) break;
     if (j.cutoff !== undefined && start >= j.cutoff) break;
-    const ends = [runTime !== undefined ? start + runTime : undefined, deadlineAt, j.cutoff].filter((x): x is Nanos => x !== undefined);
+    const ends = [runTime !== undefined ? start + runTime : undefined, deadlineAt, j.cutoff].filter(
+      (x): x is Nanos => x !== undefined,
+    );
     const until = ends.length > 0 ? Math.min(...ends) : undefined;
     const name = nextName(indexed ? `${j.name}-${i}` : j.name);
-    const labels: Record<string, string> = { ...template.labels, 'batch.kubernetes.io/job-name': j.name, 'job-name': j.name };
+    const labels: Record<string, string> = {
+      ...template.labels,
+      'batch.kubernetes.io/job-name': j.name,
+      'job-name': j.name,
+    };
     if (indexed) labels['batch.kubernetes.io/job-completion-index'] = String(i);
     store.add({
       namespace: j.namespace,

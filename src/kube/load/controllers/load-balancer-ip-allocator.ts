@@ -34,7 +34,11 @@ export interface LoadBalancerPool {
  * The ingress addresses of `services` (LoadBalancer Services in document order); those without
  * one stay pending, with a notice for each `valid` one.
  */
-export function assignLoadBalancerIPs<S extends LoadBalancerRequest>(services: readonly S[], pool: LoadBalancerPool, valid: (s: S) => boolean): Map<S, number[]> {
+export function assignLoadBalancerIPs<S extends LoadBalancerRequest>(
+  services: readonly S[],
+  pool: LoadBalancerPool,
+  valid: (s: S) => boolean,
+): Map<S, number[]> {
   const out = new Map<S, number[]>();
   const taken = new Set<number>(services.flatMap((d) => d.statusIPs));
   const skip = new Set<number>();
@@ -51,12 +55,20 @@ export function assignLoadBalancerIPs<S extends LoadBalancerRequest>(services: r
       continue;
     }
     if (pool.pool === undefined) {
-      if (pool.poolOk && valid(d)) d.typeField.objectNotice('LoadBalancer has no ingress IP (no loadBalancerPool in the Cluster; EXTERNAL-IP <pending>)');
+      if (pool.poolOk && valid(d)) {
+        d.typeField.objectNotice(
+          'LoadBalancer has no ingress IP (no loadBalancerPool in the Cluster; EXTERNAL-IP <pending>)',
+        );
+      }
       continue;
     }
     while (next <= last && (taken.has(next) || skip.has(next))) next++;
     if (next > last) {
-      if (valid(d)) d.typeField.objectNotice(`LoadBalancer has no ingress IP (loadBalancerPool ${cidrText(pool.pool)} is exhausted; EXTERNAL-IP <pending>)`);
+      if (valid(d)) {
+        d.typeField.objectNotice(
+          `LoadBalancer has no ingress IP (loadBalancerPool ${cidrText(pool.pool)} is exhausted; EXTERNAL-IP <pending>)`,
+        );
+      }
       continue;
     }
     taken.add(next);

@@ -19,7 +19,12 @@ export interface PodCidrRequest {
  * The podCIDR of each node of `nodes` (in node order) that gets one from `clusterCIDR` cut into
  * /`maskSize` subnets, `claimed` being taken already; none when the mask does not fit the range.
  */
-export function allocatePodCIDRs<N extends PodCidrRequest>(clusterCIDR: Cidr, maskSize: number, claimed: readonly Cidr[], nodes: readonly N[]): Map<N, Cidr> {
+export function allocatePodCIDRs<N extends PodCidrRequest>(
+  clusterCIDR: Cidr,
+  maskSize: number,
+  claimed: readonly Cidr[],
+  nodes: readonly N[],
+): Map<N, Cidr> {
   const out = new Map<N, Cidr>();
   if (maskSize < clusterCIDR.len || maskSize > 30) return out;
   const total = 2 ** (maskSize - clusterCIDR.len);

@@ -63,7 +63,10 @@ export function nodePortStaticBand(rangeSize: number): number {
 }
 
 /** Allocates NodePorts and health-check node ports of `services` (in document order) from `range` (see the header). */
-export function allocateNodePorts<P extends NodePortRequestPort, S extends NodePortRequest<P>>(range: PortRangeModel, services: readonly S[]): NodePortAllocation<S, P> {
+export function allocateNodePorts<P extends NodePortRequestPort, S extends NodePortRequest<P>>(
+  range: PortRangeModel,
+  services: readonly S[],
+): NodePortAllocation<S, P> {
   const alloc = new BandAllocator(range.min, range.max, nodePortStaticBand(range.max - range.min + 1));
   const text = `${range.min}-${range.max}`;
   const nodePorts = new Map<P, number>();
@@ -100,7 +103,10 @@ export function allocateNodePorts<P extends NodePortRequestPort, S extends NodeP
       if (p.givenNodePort === undefined) continue;
       if (claim(d, p.givenNodePort, p.port, p.nodePortField, 'nodePort')) nodePorts.set(p, p.givenNodePort);
     }
-    if (d.givenHealthCheckNodePort !== undefined && claim(d, d.givenHealthCheckNodePort, undefined, d.healthCheckField, 'healthCheckNodePort')) {
+    if (
+      d.givenHealthCheckNodePort !== undefined &&
+      claim(d, d.givenHealthCheckNodePort, undefined, d.healthCheckField, 'healthCheckNodePort')
+    ) {
       healthCheckNodePorts.set(d, d.givenHealthCheckNodePort);
     }
   }
@@ -133,11 +139,15 @@ export function allocateNodePorts<P extends NodePortRequestPort, S extends NodeP
     }
   }
   for (const d of sorted) {
-    if (!(d.type === 'LoadBalancer' && d.externalTrafficPolicy === 'Local') || d.givenHealthCheckNodePort !== undefined) continue;
+    if (!(d.type === 'LoadBalancer' && d.externalTrafficPolicy === 'Local') || d.givenHealthCheckNodePort !== undefined) {
+      continue;
+    }
     const np = alloc.allocate(`${d.key}:healthCheckNodePort`, d.key);
     if (np === undefined) {
       refused.add(d);
-      d.nameField.error(`no free port left in the Cluster's nodePortRange ${text} for the health-check node port; widen spec.nodePortRange`);
+      d.nameField.error(
+        `no free port left in the Cluster's nodePortRange ${text} for the health-check node port; widen spec.nodePortRange`,
+      );
       continue;
     }
     healthCheckNodePorts.set(d, np);

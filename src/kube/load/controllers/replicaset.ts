@@ -27,12 +27,23 @@ export interface ReplicaSetToRun {
  * Makes the pods `rs` still lacks. `existing` are the input's pods; `adopted` is shared by every
  * ReplicaSet of the load, so that a pod counts toward one only.
  */
-export function runReplicaSet<E extends ExistingPod>(rs: ReplicaSetToRun, existing: readonly E[], adopted: Set<E>, store: PodStore, seed: number): void {
+export function runReplicaSet<E extends ExistingPod>(
+  rs: ReplicaSetToRun,
+  existing: readonly E[],
+  adopted: Set<E>,
+  store: PodStore,
+  seed: number,
+): void {
   let have = 0;
   for (const p of existing) {
     if (p.namespace !== rs.namespace) continue;
     if (p.controllerRef?.kind === 'ReplicaSet' && p.controllerRef.name === rs.name) have++;
-    else if (p.controllerRef === undefined && p.origin === rs.from.origin && selectorMatches(rs.selector, p.labels) && !adopted.has(p)) {
+    else if (
+      p.controllerRef === undefined &&
+      p.origin === rs.from.origin &&
+      selectorMatches(rs.selector, p.labels) &&
+      !adopted.has(p)
+    ) {
       adopted.add(p); // an orphan matching the selector is adopted
       have++;
     }

@@ -62,11 +62,18 @@ export interface SchedulingPod {
 }
 
 /** Why `node` cannot run a pod with `spec` (undefined: it can), for scheduling and DaemonSets. */
-export function nodeRefusal(spec: PlacementSpec, node: SchedulingNode, tolerations: readonly Toleration[], ignoreCordon = false): string | undefined {
+export function nodeRefusal(
+  spec: PlacementSpec,
+  node: SchedulingNode,
+  tolerations: readonly Toleration[],
+  ignoreCordon = false,
+): string | undefined {
   if (!ignoreCordon && !node.schedulable) return `${node.name} is not schedulable`;
   const missing = Object.entries(spec.nodeSelector).find(([k, v]) => node.labels[k] !== v);
   if (missing !== undefined) return `${node.name} lacks label ${missing[0]}=${missing[1]} (nodeSelector)`;
-  if (spec.affinity !== undefined && !nodeAffinityMatches(spec.affinity, node.name, node.labels)) return `${node.name} does not match the required node affinity`;
+  if (spec.affinity !== undefined && !nodeAffinityMatches(spec.affinity, node.name, node.labels)) {
+    return `${node.name} does not match the required node affinity`;
+  }
   const t = node.taints.find((x) => x.effect !== 'PreferNoSchedule' && !tolerates(tolerations, x));
   if (t !== undefined) return `${node.name} has taint ${taintText(t)}`;
   return undefined;
@@ -76,7 +83,11 @@ export function nodeRefusal(spec: PlacementSpec, node: SchedulingNode, toleratio
  * The node of each pod that gets one (see the header), placing `pods` in the order given.
  * Problems (an unknown node, a podIP in no node's podCIDR, no node fitting) are reported.
  */
-export function schedulePods<P extends SchedulingPod, N extends SchedulingNode>(pods: readonly P[], nodes: readonly N[], seed: number): Map<P, N> {
+export function schedulePods<P extends SchedulingPod, N extends SchedulingNode>(
+  pods: readonly P[],
+  nodes: readonly N[],
+  seed: number,
+): Map<P, N> {
   const placement = new Map<P, N>();
   const byName = new Map(nodes.map((n) => [n.name, n] as const));
   const load = new Map<N, number>(nodes.map((n) => [n, 0] as const));
@@ -116,8 +127,15 @@ export function schedulePods<P extends SchedulingPod, N extends SchedulingNode>(
           if (unschedulable.has(pod.nameField)) continue;
           unschedulable.add(pod.nameField);
         }
-        if (pod.origin === 'addon') pod.nameField.objectNotice(`${pod.who} stays Pending, no node can run it: ${why} (turn the addon off with the Cluster's spec.addons)`);
-        else pod.nameField.error(`no node can run ${pod.who}: ${why} (add a toleration, change the node selector or set spec.nodeName)`);
+        if (pod.origin === 'addon') {
+          pod.nameField.objectNotice(
+            `${pod.who} stays Pending, no node can run it: ${why} (turn the addon off with the Cluster's spec.addons)`,
+          );
+        } else {
+          pod.nameField.error(
+            `no node can run ${pod.who}: ${why} (add a toleration, change the node selector or set spec.nodeName)`,
+          );
+        }
         continue;
       }
     }
@@ -183,14 +201,23 @@ export class NodePicker<N extends SchedulingNode> {
 
   /** The node for `pod`, with its load already counted; undefined when no node can run it. */
   pick(pod: { readonly origin: ObjectOrigin; readonly spec: PlacementSpec }): N | undefined {
-    const key = JSON.stringify([pod.origin === 'addon', pod.spec.nodeSelector, pod.spec.affinity, pod.spec.tolerations]);
+    const key = JSON.stringify([
+      pod.origin === 'addon',
+      pod.spec.nodeSelector,
+      pod.spec.affinity,
+      pod.spec.tolerations,
+    ]);
     let g = this.groups.get(key);
     if (g === undefined) {
       let eligible = this.nodes.filter((n) => nodeRefusal(pod.spec, n, pod.spec.tolerations) === undefined);
-      if (pod.origin === 'addon' && eligible.some((n) => n.controlPlane)) eligible = eligible.filter((n) => n.controlPlane);
+      if (pod.origin === 'addon' && eligible.some((n) => n.controlPlane)) {
+        eligible = eligible.filter((n) => n.controlPlane);
+      }
       g = new BinaryHeap<PickEntry<N>>(pickBefore);
       for (const n of eligible) {
-        const prefer = n.taints.some((t) => t.effect === 'PreferNoSchedule' && !tolerates(pod.spec.tolerations, t)) ? 1 : 0;
+        const prefer = n.taints.some((t) => t.effect === 'PreferNoSchedule' && !tolerates(pod.spec.tolerations, t))
+          ? 1
+          : 0;
         g.push({ node: n, prefer, load: this.load.get(n) ?? 0, rank: this.rank.get(n) ?? 0 });
       }
       this.groups.set(key, g);

@@ -55,7 +55,10 @@ export function serviceIpStaticBand(cidrSize: number): number {
 }
 
 /** Allocates the ClusterIPs of `services` (in document order) from `serviceCIDR` (see the header). */
-export function allocateClusterIPs<S extends ClusterIPRequest>(serviceCIDR: Cidr, services: readonly S[]): ClusterIPAllocation<S> {
+export function allocateClusterIPs<S extends ClusterIPRequest>(
+  serviceCIDR: Cidr,
+  services: readonly S[],
+): ClusterIPAllocation<S> {
   const cidr = serviceCIDR;
   const size = cidrSize(cidr);
   // The network and broadcast addresses are never handed out.
@@ -77,7 +80,9 @@ export function allocateClusterIPs<S extends ClusterIPRequest>(serviceCIDR: Cidr
     else if (ip === broadcastOf(cidr)) problem = `${ipText} is the broadcast address of serviceCIDR ${text}`;
     else {
       const other = holders.get(ip);
-      if (other !== undefined) problem = `${ipText} is already the ClusterIP of ${other.label} (${whereText(other.givenIPField.source(), f.source().file)})`;
+      if (other !== undefined) {
+        problem = `${ipText} is already the ClusterIP of ${other.label} (${whereText(other.givenIPField.source(), f.source().file)})`;
+      }
     }
     if (problem !== undefined) {
       f.error(problem);
@@ -112,7 +117,9 @@ export function allocateClusterIPs<S extends ClusterIPRequest>(serviceCIDR: Cidr
     const ip = alloc.allocate(d.key, d.key);
     if (ip === undefined) {
       refused.add(d);
-      d.nameField.error(`no free ClusterIP left in serviceCIDR ${text} (${Math.max(0, alloc.size)} usable addresses, all taken); widen the Cluster's serviceCIDR`);
+      d.nameField.error(
+        `no free ClusterIP left in serviceCIDR ${text} (${Math.max(0, alloc.size)} usable addresses, all taken); widen the Cluster's serviceCIDR`,
+      );
       continue;
     }
     holders.set(ip, d);

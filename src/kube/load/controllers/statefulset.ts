@@ -15,8 +15,12 @@ export interface StatefulSetToRun extends PodSource {
   readonly spec: StatefulSetSpec;
 }
 
-/** Makes the StatefulSet's pods; `serviceMayExist` tells whether a Service is (or may be, in an unread document) in the input. */
-export function runStatefulSet(s: StatefulSetToRun, store: PodStore, serviceMayExist: (namespace: string, name: string) => boolean): void {
+/** Makes the StatefulSet's pods; `serviceMayExist`: a Service is in the input (or may be, unread). */
+export function runStatefulSet(
+  s: StatefulSetToRun,
+  store: PodStore,
+  serviceMayExist: (namespace: string, name: string) => boolean,
+): void {
   const { template, replicas, serviceName } = s.spec;
   if (serviceName !== undefined && !serviceMayExist(s.namespace, serviceName)) {
     s.spec.serviceNameField.notice(
@@ -30,7 +34,12 @@ export function runStatefulSet(s: StatefulSetToRun, store: PodStore, serviceMayE
     store.add({
       namespace: s.namespace,
       name,
-      labels: { ...template.labels, 'apps.kubernetes.io/pod-index': String(i), 'controller-revision-hash': `${s.name}-${hash}`, 'statefulset.kubernetes.io/pod-name': name },
+      labels: {
+        ...template.labels,
+        'apps.kubernetes.io/pod-index': String(i),
+        'controller-revision-hash': `${s.name}-${hash}`,
+        'statefulset.kubernetes.io/pod-name': name,
+      },
       spec: template.spec,
       nameField: s.nameField,
       ownerRef: `StatefulSet/${s.name}`,

@@ -168,7 +168,7 @@ export const clusterKind: KindReader = {
   },
 };
 
-/** Reads the Cluster document (or the built-in defaults) with the input's Node objects merged in; the result is `clusterDraft`. */
+/** Reads the Cluster document (or the defaults) with the Node objects merged in; `clusterDraft` then. */
 export function resolveCluster(state: LoadState): ClusterDraft {
   const s = state.get(CLUSTER);
   const objects = nodeObjects(state);
@@ -180,7 +180,8 @@ export function resolveCluster(state: LoadState): ClusterDraft {
   const defaults = parseCluster(Field.detached(state.sink, '<defaults>', 'Cluster podnet'), objects);
   // A Cluster (or Node) in a document that could not be read: the nodes are unknown, so skip node checks.
   const unknown = state.mayHaveBrokenKind('Cluster') || state.mayHaveBrokenKind('Node') || nodeObjectsIncomplete(state);
-  s.draft = unknown ? { ...defaults, nodesKnown: false, externalHostsKnown: state.mayHaveBrokenKind('Cluster') ? false : defaults.externalHostsKnown } : defaults;
+  const externalHostsKnown = state.mayHaveBrokenKind('Cluster') ? false : defaults.externalHostsKnown;
+  s.draft = unknown ? { ...defaults, nodesKnown: false, externalHostsKnown } : defaults;
   return s.draft;
 }
 
@@ -329,7 +330,15 @@ export function parseCluster(root: Field, objects: readonly NodeObjectDraft[] = 
     }
   }
 
-  const { nodes, nodesKnown, podCIDRRequests, claimedPodCIDRs } = parseNodes(root, spec, clusterCIDR, mask, underlayCidr, gateway, objects);
+  const { nodes, nodesKnown, podCIDRRequests, claimedPodCIDRs } = parseNodes(
+    root,
+    spec,
+    clusterCIDR,
+    mask,
+    underlayCidr,
+    gateway,
+    objects,
+  );
   const ext = parseExternalHosts(spec, underlayCidr, underlayMtu, gateway, nodes);
   const nodePortRange = parseNodePortRange(spec);
   const pool = parseLoadBalancerPool(spec, { clusterCIDR, serviceCIDR, gateway, nodes, hosts: ext.hosts });

@@ -48,7 +48,9 @@ function readCronJobSpec(spec: Field): CronJobSpec | undefined {
   }
   const tzF = spec.child('timeZone');
   const tz = spec.str('timeZone');
-  if (tz !== undefined && tz !== 'UTC' && tz !== 'Etc/UTC') tzF.notice(`time zone ${quote(tz)} is read as UTC (podnet's scenario time 0 is 2024-01-01T00:00:00Z)`);
+  if (tz !== undefined && tz !== 'UTC' && tz !== 'Etc/UTC') {
+    tzF.notice(`time zone ${quote(tz)} is read as UTC (podnet's scenario time 0 is 2024-01-01T00:00:00Z)`);
+  }
   const concurrency = spec.oneOf('concurrencyPolicy', ['Allow', 'Forbid', 'Replace'] as const, { default: 'Allow' });
   const suspend = spec.bool('suspend', { default: false });
   spec.int('startingDeadlineSeconds', 0, 2 ** 53 - 1);
@@ -69,6 +71,14 @@ function readCronJobSpec(spec: Field): CronJobSpec | undefined {
       job = readJobSpec(jspec, template, jobMeta);
     }
   }
-  if (schedule === undefined || concurrency === undefined || suspend === undefined || template === undefined || job === undefined || jobLabels === undefined) return undefined;
+  if (
+    schedule === undefined ||
+    concurrency === undefined ||
+    suspend === undefined ||
+    template === undefined ||
+    job === undefined ||
+    jobLabels === undefined
+  )
+    return undefined;
   return { schedule, concurrency, suspend, job, jobLabels, template };
 }

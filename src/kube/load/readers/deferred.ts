@@ -19,7 +19,9 @@ export function deferredKind(kind: string, namespaced: boolean): KindReader {
     read(obj, state) {
       const node = obj.root.toJS();
       let namespace: string | undefined;
-      if (namespaced) namespace = readMetadata(obj, state, { namespace: true }).validNamespace ?? obj.effectiveNamespace;
+      if (namespaced) {
+        namespace = readMetadata(obj, state, { namespace: true }).validNamespace ?? obj.effectiveNamespace;
+      }
       state.deferred.push({ kind, namespace, name: obj.name, source: obj.source, node });
     },
   };

@@ -4,7 +4,14 @@
  */
 import type { LabelSelector } from '../selector.js';
 import type { KindReader } from '../state.js';
-import { readReplicas, readSelector, readTemplate, readWorkload, type TemplateDraft, type WorkloadObject } from './workload.js';
+import {
+  readReplicas,
+  readSelector,
+  readTemplate,
+  readWorkload,
+  type TemplateDraft,
+  type WorkloadObject,
+} from './workload.js';
 
 /** What a valid Deployment asks for. */
 export interface DeploymentSpec {
@@ -26,7 +33,9 @@ export const deploymentKind: KindReader = {
       const template = readTemplate(spec.child('template'), 'Deployment');
       const selector = readSelector(spec, template);
       const replicas = readReplicas(spec);
-      return template !== undefined && selector !== undefined && replicas !== undefined ? { selector, template, replicas } : undefined;
+      return template !== undefined && selector !== undefined && replicas !== undefined
+        ? { selector, template, replicas }
+        : undefined;
     });
   },
 };

@@ -18,7 +18,15 @@ import type { Field } from '../field.js';
 import { labelOf, readMetadata } from '../metadata.js';
 import { StateKey, addUnique, type KindReader, type LoadState, type ObjectInput } from '../state.js';
 import { dnsSubdomain } from '../values.js';
-import { endpointRefs, ipv4Only, parseEndpointPorts, resolveEndpoints, SKIP_MIRROR_LABEL, type EndpointDraft, type SlicePort } from './endpoint-fields.js';
+import {
+  endpointRefs,
+  ipv4Only,
+  parseEndpointPorts,
+  resolveEndpoints,
+  SKIP_MIRROR_LABEL,
+  type EndpointDraft,
+  type SlicePort,
+} from './endpoint-fields.js';
 
 interface SubsetDraft {
   readonly ports: readonly SlicePort[];
@@ -111,7 +119,9 @@ export function checkEndpointsNodes(state: LoadState): void {
       }
       subsets.push({ ports: sub.ports, endpoints, source: sub.field.source() });
     }
-    if (ok) s.given.push({ namespace: d.namespace, name: d.name, label: d.label, anchor: d.nameField, skipMirror: d.skipMirror, fromController: d.fromController, subsets });
+    if (!ok) continue;
+    const { namespace, name, label, nameField: anchor, skipMirror, fromController } = d;
+    s.given.push({ namespace, name, label, anchor, skipMirror, fromController, subsets });
   }
 }
 
@@ -127,7 +137,8 @@ function readEndpoints(obj: ObjectInput, state: LoadState): EndpointsDraft | und
   const fromController = meta.annotation(LAST_CHANGE_ANNOTATION) !== undefined;
   const subsets = parseSubsets(root, namespace);
   if (meta.name === undefined) return undefined;
-  return { namespace, name: meta.name, label: obj.label, nameField: meta.nameField, skipMirror, fromController, subsets, valid: meta.valid, source: obj.source };
+  const { name, nameField, valid } = meta;
+  return { namespace, name, label: obj.label, nameField, skipMirror, fromController, subsets, valid, source: obj.source };
 }
 
 function parseSubsets(root: Field, namespace: string): SubsetDraft[] | undefined {

@@ -11,7 +11,14 @@ import { NS_PER_S } from '../../../sim/time.js';
 import type { Field } from '../field.js';
 import type { ObjectMeta, TemplateMeta } from '../metadata.js';
 import type { KindReader } from '../state.js';
-import { MAX_REPLICAS, readTemplate, readWorkload, runTimeOf, type TemplateDraft, type WorkloadObject } from './workload.js';
+import {
+  MAX_REPLICAS,
+  readTemplate,
+  readWorkload,
+  runTimeOf,
+  type TemplateDraft,
+  type WorkloadObject,
+} from './workload.js';
 
 /** What a Job (or a CronJob's Job template) asks of its pods. */
 export interface JobParams {
@@ -48,8 +55,12 @@ export const jobKind: KindReader = {
   },
 };
 
-/** The Job fields of `spec` (a Job's, or a CronJob's jobTemplate's); `jobMeta` is the Job's metadata (its run-time annotation). */
-export function readJobSpec(spec: Field, template: TemplateDraft | undefined, jobMeta: ObjectMeta | TemplateMeta): JobParams | undefined {
+/** The Job fields of `spec` (a Job's or a jobTemplate's); `jobMeta` holds the Job's run-time annotation. */
+export function readJobSpec(
+  spec: Field,
+  template: TemplateDraft | undefined,
+  jobMeta: ObjectMeta | TemplateMeta,
+): JobParams | undefined {
   const parallelism = spec.int('parallelism', 0, MAX_REPLICAS, { default: 1 });
   const completionsF = spec.child('completions');
   const completions = completionsF.present ? spec.int('completions', 0, MAX_REPLICAS) : undefined;
@@ -58,7 +69,9 @@ export function readJobSpec(spec: Field, template: TemplateDraft | undefined, jo
   const suspend = spec.bool('suspend', { default: false });
   spec.int('backoffLimit', 0, 2 ** 31 - 1);
   const jobRunTime = runTimeOf(jobMeta);
-  if (mode === 'Indexed' && !completionsF.present) completionsF.missing('the number of completions (required with completionMode Indexed)');
+  if (mode === 'Indexed' && !completionsF.present) {
+    completionsF.missing('the number of completions (required with completionMode Indexed)');
+  }
   if (
     parallelism === undefined ||
     (completionsF.present && completions === undefined) ||

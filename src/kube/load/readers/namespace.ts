@@ -37,13 +37,16 @@ export const namespaceKind: KindReader = {
   apiVersions: ['v1'],
   namespaced: false,
   read(obj, state) {
-    const meta = readMetadata(obj, state, { name: { check: dnsLabel, required: { expected: 'the namespace name (a DNS-1123 label)' } } });
+    const meta = readMetadata(obj, state, {
+      name: { check: dnsLabel, required: { expected: 'the namespace name (a DNS-1123 label)' } },
+    });
     const name = meta.validName;
     if (name === undefined) return;
     const s = state.get(NAMESPACES);
     const first = s.declared.get(name);
     if (first !== undefined) {
-      meta.nameField.error(`duplicate Namespace ${quote(name)} (first declared at ${whereText(first, obj.source.file)})`);
+      const where = whereText(first, obj.source.file);
+      meta.nameField.error(`duplicate Namespace ${quote(name)} (first declared at ${where})`);
       return;
     }
     s.declared.set(name, obj.source);

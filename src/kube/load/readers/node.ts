@@ -75,7 +75,10 @@ export const nodeKind: KindReader = {
 
 function readNode(obj: ObjectInput, state: LoadState): NodeObjectDraft | undefined {
   const root = obj.root;
-  const meta = readMetadata(obj, state, { name: { check: dnsSubdomain, required: { expected: 'the node name (a DNS-1123 subdomain)' } }, labels: true });
+  const meta = readMetadata(obj, state, {
+    name: { check: dnsSubdomain, required: { expected: 'the node name (a DNS-1123 subdomain)' } },
+    labels: true,
+  });
   const name = meta.validName;
   const spec = root.child('spec');
   const podCIDR = parsePodCIDRs(spec);

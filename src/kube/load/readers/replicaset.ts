@@ -5,7 +5,14 @@
  */
 import type { LabelSelector } from '../selector.js';
 import type { KindReader } from '../state.js';
-import { readReplicas, readSelector, readTemplate, readWorkload, type TemplateDraft, type WorkloadObject } from './workload.js';
+import {
+  readReplicas,
+  readSelector,
+  readTemplate,
+  readWorkload,
+  type TemplateDraft,
+  type WorkloadObject,
+} from './workload.js';
 
 /** What a valid ReplicaSet asks for. */
 export interface ReplicaSetSpec {
@@ -27,7 +34,9 @@ export const replicaSetKind: KindReader = {
       const template = readTemplate(spec.child('template'), 'ReplicaSet');
       const selector = readSelector(spec, template);
       const replicas = readReplicas(spec);
-      return template !== undefined && selector !== undefined && replicas !== undefined ? { selector, template, replicas } : undefined;
+      return template !== undefined && selector !== undefined && replicas !== undefined
+        ? { selector, template, replicas }
+        : undefined;
     });
   },
 };

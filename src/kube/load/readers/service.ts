@@ -40,7 +40,19 @@ import type { Cidr, ObjectOrigin, ServiceModel, SourceRef } from '../../model.js
 import type { Field } from '../field.js';
 import { readMetadata } from '../metadata.js';
 import { StateKey, addUnique, type KindReader, type LoadState, type ObjectInput } from '../state.js';
-import { dns1035Label, dnsLabel, dnsSubdomain, formatIpv4, ianaSvcName, labelKey, labelValue, looksIpv6, parseCidr, parseIpv4, quote } from '../values.js';
+import {
+  dns1035Label,
+  dnsLabel,
+  dnsSubdomain,
+  formatIpv4,
+  ianaSvcName,
+  labelKey,
+  labelValue,
+  looksIpv6,
+  parseCidr,
+  parseIpv4,
+  quote,
+} from '../values.js';
 import { ipv4Only, ipv6Refusal, PROTOCOLS, type Protocol } from './endpoint-fields.js';
 
 type ServiceType = ServiceModel['type'];
@@ -217,7 +229,11 @@ function parseTargetPort(item: Field, port: number | undefined): { value: number
   return { value: undefined, ok: false };
 }
 
-function parsePorts(spec: Field, type: ServiceType | undefined, headless: boolean): { ports: ServicePortDraft[]; ok: boolean } {
+function parsePorts(
+  spec: Field,
+  type: ServiceType | undefined,
+  headless: boolean,
+): { ports: ServicePortDraft[]; ok: boolean } {
   const required = type !== undefined && type !== 'ExternalName' && !headless;
   const items = spec.list('ports', { itemName: 'service port', required, nonEmpty: required });
   const ports: ServicePortDraft[] = [];
@@ -282,7 +298,8 @@ function parsePorts(spec: Field, type: ServiceType | undefined, headless: boolea
       continue;
     }
     // Kept even when other fields are wrong, so its nodePort is still checked against others.
-    ports.push({ field: item, name: portName, protocol, port, targetPort: target.value ?? port, givenNodePort, nodePortField: npF });
+    const targetPort = target.value ?? port;
+    ports.push({ field: item, name: portName, protocol, port, targetPort, givenNodePort, nodePortField: npF });
   }
   return { ports, ok };
 }
@@ -342,7 +359,11 @@ function parseStatusIPs(root: Field): { ips: number[]; ok: boolean } {
 
 function readService(obj: ObjectInput, state: LoadState): ServiceDraft | undefined {
   const root = obj.root;
-  const meta = readMetadata(obj, state, { name: { check: dns1035Label, required: { expected: 'the Service name (a DNS-1035 label)' } }, namespace: true, labels: true });
+  const meta = readMetadata(obj, state, {
+    name: { check: dns1035Label, required: { expected: 'the Service name (a DNS-1035 label)' } },
+    namespace: true,
+    labels: true,
+  });
   let valid = meta.valid;
 
   let spec = root.child('spec');

@@ -8,7 +8,14 @@ import type { Field } from '../field.js';
 import type { LabelSelector } from '../selector.js';
 import type { KindReader } from '../state.js';
 import { dnsLabel } from '../values.js';
-import { readReplicas, readSelector, readTemplate, readWorkload, type TemplateDraft, type WorkloadObject } from './workload.js';
+import {
+  readReplicas,
+  readSelector,
+  readTemplate,
+  readWorkload,
+  type TemplateDraft,
+  type WorkloadObject,
+} from './workload.js';
 
 /** What a valid StatefulSet asks for. */
 export interface StatefulSetSpec {
@@ -38,7 +45,9 @@ export const statefulSetKind: KindReader = {
       // (a name failing the check is reported, and left out, without spoiling the rest)
       const serviceNameOk = !spec.child('serviceName').present || spec.str('serviceName') !== undefined;
       spec.oneOf('podManagementPolicy', ['OrderedReady', 'Parallel'] as const);
-      if (template === undefined || selector === undefined || replicas === undefined || !serviceNameOk) return undefined;
+      if (template === undefined || selector === undefined || replicas === undefined || !serviceNameOk) {
+        return undefined;
+      }
       return { selector, template, replicas, serviceName, serviceNameField: spec.child('serviceName') };
     });
   },

@@ -22,7 +22,7 @@ import { parsePodSpec, type PodSpecDraft } from './pod.js';
 /** The workload kinds podnet expands into pods. */
 export type WorkloadKind = 'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob';
 
-/** Largest spec.replicas / completions / parallelism podnet models: Kubernetes' published limit of 150,000 pods per cluster. */
+/** Largest replicas / completions / parallelism: Kubernetes' published limit of 150,000 pods per cluster. */
 export const MAX_REPLICAS = 150_000;
 
 /** Annotation giving how long a Job's pods run. */
@@ -59,10 +59,10 @@ export interface WorkloadObject<K extends WorkloadKind, S> {
 }
 
 /** The workload objects of the input, in document order. */
-const WORKLOADS = new StateKey<{ readonly drafts: Array<WorkloadObject<WorkloadKind, unknown>>; readonly byKey: Map<string, WorkloadObject<WorkloadKind, unknown>> }>(
-  'workloads',
-  () => ({ drafts: [], byKey: new Map() }),
-);
+const WORKLOADS = new StateKey<{
+  readonly drafts: Array<WorkloadObject<WorkloadKind, unknown>>;
+  readonly byKey: Map<string, WorkloadObject<WorkloadKind, unknown>>;
+}>('workloads', () => ({ drafts: [], byKey: new Map() }));
 
 /** Every workload object read (valid or not), in document order. */
 export function workloadObjects(state: LoadState): ReadonlyArray<WorkloadObject<WorkloadKind, unknown>> {
@@ -81,8 +81,16 @@ export function readWorkload<K extends WorkloadKind, S>(
   readSpec: (spec: Field, meta: ObjectMeta) => S | undefined,
 ): WorkloadObject<K, S> | undefined {
   const root = obj.root;
-  const nameCheck = kind === 'CronJob' ? (s: string): string | undefined => (s.length > 52 ? 'a CronJob name of at most 52 characters (its Jobs add 11)' : dnsSubdomain(s)) : dnsSubdomain;
-  const meta = readMetadata(obj, state, { name: { check: nameCheck, required: { expected: `the ${kind} name (a DNS-1123 subdomain)` } }, namespace: true, labels: true });
+  const nameCheck =
+    kind === 'CronJob'
+      ? (s: string): string | undefined =>
+          s.length > 52 ? 'a CronJob name of at most 52 characters (its Jobs add 11)' : dnsSubdomain(s)
+      : dnsSubdomain;
+  const meta = readMetadata(obj, state, {
+    name: { check: nameCheck, required: { expected: `the ${kind} name (a DNS-1123 subdomain)` } },
+    namespace: true,
+    labels: true,
+  });
   let valid = meta.valid;
 
   let spec = root.child('spec');
@@ -111,7 +119,14 @@ export function readWorkload<K extends WorkloadKind, S>(
     spec: valid ? read : undefined,
   };
   const s = state.get(WORKLOADS);
-  addUnique(s.byKey, s.drafts, `${kind}/${w.namespace}/${w.name}`, w, `${kind} ${w.namespace}/${w.name}`, obj.source.file);
+  addUnique(
+    s.byKey,
+    s.drafts,
+    `${kind}/${w.namespace}/${w.name}`,
+    w,
+    `${kind} ${w.namespace}/${w.name}`,
+    obj.source.file,
+  );
   return w;
 }
 
@@ -128,14 +143,24 @@ export function readTemplate(f: Field, kind: WorkloadKind): TemplateDraft | unde
   const runTime = runTimeOf(meta);
   if (kind === 'Job' || kind === 'CronJob') {
     const rp = spec?.child('restartPolicy');
-    if (spec !== undefined && rp !== undefined && !rp.present) rp.missing('"Never" or "OnFailure" (a Job\'s pods must not restart for ever)');
-    else if (podSpec.restartPolicy === 'Always') rp?.error('expected "Never" or "OnFailure" for a Job\'s pods, got "Always"');
+    if (spec !== undefined && rp !== undefined && !rp.present) {
+      rp.missing('"Never" or "OnFailure" (a Job\'s pods must not restart for ever)');
+    } else if (podSpec.restartPolicy === 'Always') {
+      rp?.error('expected "Never" or "OnFailure" for a Job\'s pods, got "Always"');
+    }
   }
-  if (spec === undefined || meta.labels === undefined || podSpec.containers === undefined || podSpec.affinity === undefined || runTime === null) return undefined;
+  if (
+    spec === undefined ||
+    meta.labels === undefined ||
+    podSpec.containers === undefined ||
+    podSpec.affinity === undefined ||
+    runTime === null
+  )
+    return undefined;
   return { field: f, labels: meta.labels, spec: podSpec, raw: f.toJS(), runTime };
 }
 
-/** `spec.selector` of an apps/v1 workload: required, not empty, selecting the template's labels; undefined when not (reported). */
+/** `spec.selector` of an apps/v1 workload: required, not empty, selecting the template's labels. */
 export function readSelector(spec: Field, template: TemplateDraft | undefined): LabelSelector | undefined {
   const selF = spec.child('selector');
   if (!selF.present) {
@@ -150,7 +175,11 @@ export function readSelector(spec: Field, template: TemplateDraft | undefined): 
   }
   if (template !== undefined && !selectorMatches(selector, template.labels)) {
     selF.error(
-      `selector ${selectorText(selector)} does not select the template's labels (${Object.entries(template.labels).map(([k, v]) => `${k}=${v}`).join(',') || 'none'}): spec.template.metadata.labels must match it`,
+      `selector ${selectorText(selector)} does not select the template's labels (${
+        Object.entries(template.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',') || 'none'
+      }): spec.template.metadata.labels must match it`,
     );
     return undefined;
   }
@@ -162,7 +191,7 @@ export function readReplicas(spec: Field): number | undefined {
   return spec.int('replicas', 0, MAX_REPLICAS, { default: 1 });
 }
 
-/** `podnet.dev/run-time` in a template's or object's annotations: a duration, undefined when absent, null when invalid (reported). */
+/** The `podnet.dev/run-time` annotation: a duration; undefined when absent, null when invalid (reported). */
 export function runTimeOf(meta: TemplateMeta | ObjectMeta): Nanos | undefined | null {
   const a = meta.annotation(RUN_TIME_ANNOTATION);
   if (a === undefined) return undefined;
