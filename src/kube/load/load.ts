@@ -56,6 +56,7 @@ import { quote } from './values.js';
 
 export { readSources, type Source } from './sources.js';
 
+/** What a load gives: the model (when nothing failed), every diagnostic, the deferred objects. */
 export interface LoadResult {
   /** The model; undefined exactly when there is at least one error diagnostic. */
   readonly model: ClusterModel | undefined;
@@ -90,7 +91,7 @@ export function loadSources(
       for (const b of parsed.broken) state.addBroken(b);
       for (const obj of parsed.objects) dispatch(obj, state, 'user', seq++);
     }
-    const derived = runCluster(state);
+    const derived = runControllers(state);
     const model = sink.errorCount === 0 ? assemble(state, derived, modelFiles) : undefined;
     if (model === undefined && sink.errorCount === 0) {
       internalError(sink, sources[0]?.file ?? '<input>', 'the model is incomplete although no error was reported');
@@ -103,7 +104,7 @@ export function loadSources(
 }
 
 /** Steps 2–9 of the pipeline (see the header). */
-function runCluster(state: LoadState): Derived {
+function runControllers(state: LoadState): Derived {
   // 2. The cluster and its nodes.
   const cluster = resolveCluster(state);
   assignDefaultPodCIDRs(cluster);
@@ -288,8 +289,9 @@ function runWorkloadControllers(state: LoadState, cluster: ClusterDraft): void {
         const jobExists = (namespace: string, name: string): boolean =>
           jobs.some((j) => j.namespace === namespace && j.name === name);
         let ordinal = 0;
-        for (const job of cronJobRuns({ ...w, spec }, scenarioEnd(state), jobExists))
+        for (const job of cronJobRuns({ ...w, spec }, scenarioEnd(state), jobExists)) {
           ordinal = runJob(job, existing, store, seed, ordinal);
+        }
         break;
       }
     }

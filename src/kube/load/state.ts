@@ -46,6 +46,7 @@ export interface LoadOptions {
   readonly fastJson?: boolean | undefined;
 }
 
+/** The state of one load, shared by the readers, the controllers and the pipeline. */
 export class LoadState {
   readonly files: string[] = [];
   readonly deferred: DeferredObject[] = [];

@@ -58,8 +58,9 @@ describe('node IPAM', () => {
           expect(got.length).toBe(Math.min(count, 2 ** (mask - 16) - claimed.length));
           const all = [...claimed, ...got];
           for (const c of got) expect(c.len === mask && cidrContains(range, c.addr)).toBe(true);
-          for (let i = 0; i < all.length; i++)
+          for (let i = 0; i < all.length; i++) {
             for (let j = i + 1; j < all.length; j++) expect(cidrsOverlap(all[i]!, all[j]!)).toBe(false);
+          }
         },
       ),
     );

@@ -254,7 +254,8 @@ function matches(sel: Readonly<Record<string, string>>, labels: Readonly<Record<
 
 /** A container port of `pod` named `name` with `protocol` (podutil.FindPort). */
 function findNamedPort(pod: PodModel, name: string, protocol: Protocol): number | undefined {
-  for (const c of pod.containers)
+  for (const c of pod.containers) {
     for (const p of c.ports) if (p.name === name && p.protocol === protocol) return p.containerPort;
+  }
   return undefined;
 }

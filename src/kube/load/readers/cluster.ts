@@ -63,8 +63,10 @@ import {
   quote,
 } from '../values.js';
 
+/** The apiVersion of podnet's Cluster kind. */
 export const CLUSTER_API_VERSION = 'podnet.dev/v1alpha1';
 
+/** The built-in cluster settings (see the header). */
 export const CLUSTER_DEFAULTS = {
   name: 'podnet',
   clusterCIDR: { addr: 0x0af40000, len: 16 } as Cidr, // 10.244.0.0/16
@@ -109,8 +111,10 @@ export interface PodCidrRequestOf {
 
 /** Every addon on (the default) and off (`addons: none`). */
 export const ADDONS_ALL: AddonsModel = { kubernetesService: true, coreDNS: true, kubeProxy: true, flannel: true };
+/** `addons: none`. */
 export const ADDONS_NONE: AddonsModel = { kubernetesService: false, coreDNS: false, kubeProxy: false, flannel: false };
 
+/** The Cluster as read (with the Node objects merged in); fields undefined where the input was invalid. */
 export interface ClusterDraft {
   readonly name: string;
   readonly clusterCIDR: Cidr | undefined;
@@ -135,7 +139,7 @@ export interface ClusterDraft {
   /** undefined when absent or invalid; `loadBalancerPoolOk` tells which. */
   readonly loadBalancerPool: Cidr | undefined;
   readonly loadBalancerPoolOk: boolean;
-  /** spec.dns (cluster domain, upstream table; see kinds/dns.ts); undefined when invalid (reported). */
+  /** spec.dns (cluster domain, upstream table; see dns.ts); undefined when invalid (reported). */
   readonly dns?: ClusterDnsModel | undefined;
   /** undefined when `spec.addons` is invalid (reported). */
   readonly addons: AddonsModel | undefined;

@@ -9,9 +9,12 @@ import type { LoadState } from '../state.js';
 import { dnsLabel, dnsSubdomain, looksIpv6, parseIpv4, quote } from '../values.js';
 import { clusterDraft } from './cluster.js';
 
+/** Protocols of Service and endpoint ports. */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+/** Every `Protocol`, for `oneOf`. */
 export const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
 
+/** A port of an EndpointSlice. */
 export type SlicePort = EndpointSliceModel['ports'][number];
 
 /** Label naming the Service of an EndpointSlice. */

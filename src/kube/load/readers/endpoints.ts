@@ -91,6 +91,7 @@ export function endpointsDeclared(state: LoadState, namespace: string, name: str
   return state.get(ENDPOINTS).byKey.has(`${namespace}/${name}`);
 }
 
+/** Reads Endpoints documents. */
 export const endpointsKind: KindReader = {
   kind: 'Endpoints',
   apiVersions: ['v1'],

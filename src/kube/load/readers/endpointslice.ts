@@ -32,6 +32,7 @@ import {
   type SlicePort,
 } from './endpoint-fields.js';
 
+/** The apiVersion of EndpointSlice. */
 export const ENDPOINTSLICE_API_VERSION = 'discovery.k8s.io/v1';
 
 /** An EndpointSlice as read; `endpoints` undefined when any of them was invalid (reported). */
@@ -83,6 +84,7 @@ export function slicesDeclaredFor(state: LoadState, namespace: string, service: 
   return state.get(SLICES).drafts.some((d) => d.namespace === namespace && d.serviceName === service);
 }
 
+/** Reads EndpointSlice documents. */
 export const endpointSliceKind: KindReader = {
   kind: 'EndpointSlice',
   apiVersions: [ENDPOINTSLICE_API_VERSION],

@@ -32,6 +32,7 @@ export function namespaces(state: LoadState): readonly string[] {
   return state.get(NAMESPACES).all;
 }
 
+/** Reads Namespace documents (the declared namespaces). */
 export const namespaceKind: KindReader = {
   kind: 'Namespace',
   apiVersions: ['v1'],

@@ -1,7 +1,7 @@
 /**
  * Kubernetes `Node` (v1), as `kubectl get nodes -o yaml` prints it. When Node objects are given
  * they define the cluster's nodes (merged by name with a Cluster document's `spec.nodes` list;
- * see kinds/cluster.ts, which turns them into nodes).
+ * see cluster.ts, which turns them into nodes).
  *
  * Fields read: `metadata.name` (a DNS-1123 subdomain), `metadata.labels`; `spec.podCIDR` and
  * `spec.podCIDRs` (the first entry must equal podCIDR when both are set; IPv6 entries are refused,
@@ -58,6 +58,7 @@ export function nodeObjectsIncomplete(state: LoadState): boolean {
   return state.get(NODE_OBJECTS).incomplete;
 }
 
+/** Reads Node documents. */
 export const nodeKind: KindReader = {
   kind: 'Node',
   apiVersions: ['v1'],

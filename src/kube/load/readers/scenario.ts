@@ -25,6 +25,7 @@ import { clusterDraft } from './cluster.js';
 import { isHostName } from './dns.js';
 import { findPod, namespacesWithPod } from './pod.js';
 
+/** The Scenario's name when it has none. */
 export const SCENARIO_DEFAULT_NAME = 'scenario';
 
 const PROTOCOLS = ['icmp', 'tcp', 'udp'] as const;

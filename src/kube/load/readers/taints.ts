@@ -7,6 +7,7 @@ import type { TaintModel } from '../../model.js';
 import type { Field } from '../field.js';
 import { labelKey, labelValue } from '../values.js';
 
+/** A toleration of a pod spec. */
 export interface Toleration {
   readonly key: string;
   readonly operator: 'Exists' | 'Equal';
@@ -66,8 +67,9 @@ export function taintText(t: TaintModel): string {
   return `${t.key}${t.value !== '' ? `=${t.value}` : ''}:${t.effect}`;
 }
 
-/** The label marking control-plane nodes (kubeadm), and the legacy one (before v1.24). */
+/** The label marking control-plane nodes (kubeadm). */
 export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
+/** The control-plane label before v1.24. */
 export const LEGACY_MASTER_LABEL = 'node-role.kubernetes.io/master';
 
 /** kubeadm's taint on control-plane nodes. */
