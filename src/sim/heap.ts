@@ -1,7 +1,9 @@
 /**
  * A binary min-heap over an array, ordered by a `before(a, b)` predicate (a strictly before b).
  * Equal items come out in no particular order: a caller that needs first-in first-out among
- * equals puts a sequence number in its ordering, as the event scheduler does.
+ * equals puts a sequence number in its ordering. (The event scheduler keeps a heap of its own:
+ * with the (time, sequence) comparison written inline its event loop runs about 15% faster than
+ * through a predicate.)
  */
 export class BinaryHeap<T> {
   private readonly items: T[] = [];
