@@ -12,7 +12,7 @@
  *      100 endpoints each), named `<svc>-<5 chars>` from a stable hash. Endpoint: the pod IP (the
  *      node IP for hostNetwork pods), ready = pod Ready or publishNotReadyAddresses, serving = pod
  *      Ready, terminating false, the pod's node, hostname = spec.hostname when the pod sets one and
- *      its spec.subdomain is the Service name (datapath §7), targetPod ns/name.
+ *      its spec.subdomain is the Service name (docs/datapath.md §7), targetPod ns/name.
  * When a Service with a selector also has hand-written endpoints, the hand-written ones win, with
  * a notice (none when all of them are the controllers' own output, as in an export: slices
  * managed by the EndpointSlice controller, Endpoints written by the endpoints controller). A
