@@ -1,4 +1,4 @@
-/** The shared metadata reader: what every kind reads of `metadata`, reported at its positions, the rest read leniently. */
+/** The shared metadata reader: what kinds read of `metadata`, reported at its positions; the rest read leniently. */
 import { describe, expect, test } from 'vitest';
 import { DiagnosticSink, formatDiagnostic } from '../../src/kube/load/diagnostics.js';
 import { parseText } from '../../src/kube/load/documents.js';

@@ -166,8 +166,11 @@ function dispatch(obj: KubeObject, state: LoadState, origin: ObjectOrigin, seq: 
     const expected = reader.apiVersions.map((v) => quote(v)).join(' or ');
     const f = root.child('apiVersion');
     const version = obj.apiVersion;
-    if (version === undefined || version === null) f.missing(`${expected} for kind ${reader.kind}`);
-    else if (typeof version !== 'string' || !reader.apiVersions.includes(version)) f.typeError(`${expected} for kind ${reader.kind}`);
+    if (version === undefined || version === null) {
+      f.missing(`${expected} for kind ${reader.kind}`);
+    } else if (typeof version !== 'string' || !reader.apiVersions.includes(version)) {
+      f.typeError(`${expected} for kind ${reader.kind}`);
+    }
   }
   const input = {
     ...obj,

@@ -139,9 +139,8 @@ export function allocateNodePorts<P extends NodePortRequestPort, S extends NodeP
     }
   }
   for (const d of sorted) {
-    if (!(d.type === 'LoadBalancer' && d.externalTrafficPolicy === 'Local') || d.givenHealthCheckNodePort !== undefined) {
-      continue;
-    }
+    const wantsHealthCheck = d.type === 'LoadBalancer' && d.externalTrafficPolicy === 'Local';
+    if (!wantsHealthCheck || d.givenHealthCheckNodePort !== undefined) continue;
     const np = alloc.allocate(`${d.key}:healthCheckNodePort`, d.key);
     if (np === undefined) {
       refused.add(d);
