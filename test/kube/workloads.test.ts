@@ -1,6 +1,6 @@
 /** Workload controllers: Deployment, ReplicaSet, StatefulSet, DaemonSet, Job and CronJob expand into pods as the controllers would. */
 import { describe, expect, test } from 'vitest';
-import { canonicalJson, fnv32a, podTemplateHash, safeEncodeString } from '../../src/kube/load/alloc.js';
+import { canonicalJson, fnv32a, podTemplateHash, safeEncodeString } from '../../src/kube/load/controllers/generated-names.js';
 import { formatDiagnostic, loadTopologyText } from '../../src/kube/load/index.js';
 import type { ClusterModel, PodModel } from '../../src/kube/model.js';
 import { fmt } from './services-helpers.js';

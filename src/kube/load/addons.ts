@@ -1,6 +1,6 @@
 /**
  * The objects a kubeadm (v1.30) cluster with flannel has without anyone asking, as manifests that
- * go through the same kind handlers and controllers as the input (so CoreDNS is a Deployment whose
+ * go through the same readers and controllers as the input (so CoreDNS is a Deployment whose
  * ReplicaSet makes two pods, kube-proxy a DaemonSet, and so on). Each group is switched by the
  * Cluster's `spec.addons`:
  *
@@ -11,7 +11,7 @@
  *   coreDNS: Service kube-system/kube-dns (the tenth address; ports dns 53/UDP, dns-tcp 53/TCP,
  *     metrics 9153/TCP; selector k8s-app=kube-dns) and Deployment kube-system/coredns (2 replicas,
  *     same ports, tolerating the control-plane taint; placed on the control-plane nodes, see
- *     pod.ts), whose pods get podnet's generic servers on those ports for now.
+ *     controllers/scheduler.ts), whose pods get podnet's generic servers on those ports for now.
  *   kubeProxy: DaemonSet kube-system/kube-proxy (hostNetwork, tolerates every taint).
  *   flannel: Namespace kube-flannel and DaemonSet kube-flannel/kube-flannel-ds (hostNetwork,
  *     tolerates NoSchedule taints, linux nodes only).
@@ -25,8 +25,9 @@
  * kubernetes objects.
  */
 import type { AddonsModel } from '../model.js';
-import { rawLabel, SERVICE_NAME_LABEL } from './endpoints-common.js';
-import type { NodeDraft } from './kinds/cluster.js';
+import { labelOf } from './metadata.js';
+import type { NodeDraft } from './readers/cluster.js';
+import { SERVICE_NAME_LABEL } from './readers/endpoint-fields.js';
 import type { LoadState } from './state.js';
 import { formatIpv4 } from './values.js';
 
@@ -39,7 +40,13 @@ const K8S_VERSION = 'v1.30.0';
 export function addonManifests(state: LoadState, addons: AddonsModel, nodes: readonly NodeDraft[]): string {
   const has = (kind: string, ns: string | undefined, name: string): boolean => state.objects.some((o) => o.origin === 'user' && o.kind === kind && o.name === name && (ns === undefined || o.effectiveNamespace === ns));
   const labelled = (namespaces: readonly string[], key: string, value: string): boolean =>
-    state.objects.some((o) => o.origin === 'user' && o.kind === 'Pod' && namespaces.includes(o.effectiveNamespace ?? '') && rawLabel(o.root, key) === value);
+    state.objects.some(
+      (o) =>
+        o.origin === 'user' &&
+        o.kind === 'Pod' &&
+        namespaces.includes(o.effectiveNamespace ?? '') &&
+        labelOf(o.root, key) === value,
+    );
   const docs: string[] = [];
 
   if (addons.kubernetesService) {
@@ -48,7 +55,13 @@ export function addonManifests(state: LoadState, addons: AddonsModel, nodes: rea
     const sliceGiven =
       has('Endpoints', 'default', 'kubernetes') ||
       has('EndpointSlice', 'default', 'kubernetes') ||
-      state.objects.some((o) => o.origin === 'user' && o.kind === 'EndpointSlice' && o.effectiveNamespace === 'default' && rawLabel(o.root, SERVICE_NAME_LABEL) === 'kubernetes');
+      state.objects.some(
+        (o) =>
+          o.origin === 'user' &&
+          o.kind === 'EndpointSlice' &&
+          o.effectiveNamespace === 'default' &&
+          labelOf(o.root, SERVICE_NAME_LABEL) === 'kubernetes',
+      );
     if (!sliceGiven && cps.length > 0) docs.push(kubernetesSlice(cps.map((n) => formatIpv4(n.ip as number))));
     if (!labelled(['kube-system'], 'component', 'kube-apiserver')) {
       for (const n of cps) if (!has('Pod', 'kube-system', `kube-apiserver-${n.name}`)) docs.push(apiserverPod(n.name, formatIpv4(n.ip as number)));
@@ -59,7 +72,13 @@ export function addonManifests(state: LoadState, addons: AddonsModel, nodes: rea
     const replaced =
       has('Deployment', 'kube-system', 'coredns') ||
       labelled(['kube-system'], 'k8s-app', 'kube-dns') ||
-      state.objects.some((o) => o.origin === 'user' && o.kind === 'ReplicaSet' && o.effectiveNamespace === 'kube-system' && rawLabel(o.root, 'k8s-app') === 'kube-dns');
+      state.objects.some(
+        (o) =>
+          o.origin === 'user' &&
+          o.kind === 'ReplicaSet' &&
+          o.effectiveNamespace === 'kube-system' &&
+          labelOf(o.root, 'k8s-app') === 'kube-dns',
+      );
     if (!replaced) docs.push(COREDNS_DEPLOYMENT);
   }
   if (addons.kubeProxy && !has('DaemonSet', 'kube-system', 'kube-proxy') && !labelled(['kube-system'], 'k8s-app', 'kube-proxy')) docs.push(KUBE_PROXY_DAEMONSET);

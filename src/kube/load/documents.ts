@@ -10,13 +10,13 @@ import type { DiagnosticSink } from './diagnostics.js';
 import { Field, type DocContext } from './field.js';
 import { quote } from './values.js';
 
-/** One object (a document, or an item of a List) ready for its kind handler. */
+/** One object (a document, or an item of a List) ready for its kind's reader. */
 export interface KubeObject {
   readonly kind: string;
   readonly apiVersion: unknown;
-  /** `metadata.name` when it is a string (validated later by the handler). */
+  /** `metadata.name` when it is a string (validated later by the reader). */
   readonly name: string | undefined;
-  /** `metadata.namespace` when it is a string (validated later by the handler). */
+  /** `metadata.namespace` when it is a string (validated later by the reader). */
   readonly namespace: string | undefined;
   /** The object's root mapping; its object label is set by the caller via `withObject`. */
   readonly root: Field;

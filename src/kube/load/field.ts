@@ -1,10 +1,10 @@
 /**
- * Typed, positioned access to parsed YAML: the toolkit every kind handler uses.
+ * Typed, positioned access to parsed YAML: the toolkit every reader uses.
  *
  * A `Field` wraps one YAML node (or the absence of one) together with its field path inside
  * the object (`spec.containers[0].ports[1].containerPort`), the object's display name
  * (`Pod default/web`) and the file. Accessors such as `str`, `int`, `cidr`, `list` return the
- * value, or `undefined` after recording a diagnostic at the exact position, so a handler reads
+ * value, or `undefined` after recording a diagnostic at the exact position, so a reader reads
  * a whole object in one pass and reports every problem. Absent (or `null`) optional fields
  * return their default; unknown fields are never looked at, so they are ignored, as kubectl does.
  */

@@ -14,7 +14,7 @@ export type { TopologyDiagnostic } from './diagnostics.js';
 export { formatDiagnostic } from './diagnostics.js';
 export type { LoadResult } from './load.js';
 export type { DeferredObject } from './state.js';
-export { CLUSTER_DEFAULTS, CLUSTER_API_VERSION } from './kinds/cluster.js';
+export { CLUSTER_DEFAULTS, CLUSTER_API_VERSION } from './readers/cluster.js';
 
 /**
  * Loads a file, or all *.yaml / *.yml files under a folder (recursively, in path order).

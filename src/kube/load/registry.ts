@@ -1,20 +1,26 @@
 /**
- * The kind registry: which module handles which `kind`. Supporting a new kind means writing a
- * `KindHandler` module under kinds/ and listing it here (replacing its deferred entry).
+ * The kind registry: which reader reads which `kind`. Supporting a new kind means writing a
+ * `KindReader` under readers/ and listing it here (replacing its deferred entry), and, when the
+ * cluster derives state from it, a controller under controllers/ called from load.ts.
  */
-import { clusterKind } from './kinds/cluster.js';
-import { DEFERRED_KINDS, deferredKind } from './kinds/deferred.js';
-import { endpointsKind } from './kinds/endpoints.js';
-import { endpointSliceKind } from './kinds/endpointslice.js';
-import { namespaceKind } from './kinds/namespace.js';
-import { nodeKind } from './kinds/node.js';
-import { podKind } from './kinds/pod.js';
-import { scenarioKind } from './kinds/scenario.js';
-import { serviceKind } from './kinds/service.js';
-import { cronJobKind, daemonSetKind, deploymentKind, jobKind, replicaSetKind, statefulSetKind } from './kinds/workloads.js';
-import type { KindHandler } from './state.js';
+import { clusterKind } from './readers/cluster.js';
+import { cronJobKind } from './readers/cronjob.js';
+import { daemonSetKind } from './readers/daemonset.js';
+import { DEFERRED_KINDS, deferredKind } from './readers/deferred.js';
+import { deploymentKind } from './readers/deployment.js';
+import { endpointsKind } from './readers/endpoints.js';
+import { endpointSliceKind } from './readers/endpointslice.js';
+import { jobKind } from './readers/job.js';
+import { namespaceKind } from './readers/namespace.js';
+import { nodeKind } from './readers/node.js';
+import { podKind } from './readers/pod.js';
+import { replicaSetKind } from './readers/replicaset.js';
+import { scenarioKind } from './readers/scenario.js';
+import { serviceKind } from './readers/service.js';
+import { statefulSetKind } from './readers/statefulset.js';
+import type { KindReader } from './state.js';
 
-const HANDLED: readonly KindHandler[] = [
+const READ: readonly KindReader[] = [
   clusterKind,
   nodeKind,
   namespaceKind,
@@ -31,16 +37,11 @@ const HANDLED: readonly KindHandler[] = [
   scenarioKind,
 ];
 
-export const HANDLERS: ReadonlyMap<string, KindHandler> = new Map<string, KindHandler>([
+/** The reader of each kind podnet reads (deferred kinds included). */
+export const READERS: ReadonlyMap<string, KindReader> = new Map<string, KindReader>([
   ...DEFERRED_KINDS.map(([kind, namespaced]) => [kind, deferredKind(kind, namespaced)] as const),
-  ...HANDLED.map((h) => [h.kind, h] as const),
+  ...READ.map((h) => [h.kind, h] as const),
 ]);
-
-/** Resolve phases of all handlers, in order. */
-export const PHASES: ReadonlyArray<NonNullable<KindHandler['resolve']>> = [...HANDLERS.values()]
-  .map((h) => h.resolve)
-  .filter((r): r is NonNullable<KindHandler['resolve']> => r !== undefined)
-  .sort((a, b) => a.order - b.order);
 
 /** Well-known cluster-scoped kinds, so ignored-object notices do not invent a namespace. */
 export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([

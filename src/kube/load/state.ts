@@ -1,5 +1,5 @@
 /**
- * Shared state of one load: the diagnostic sink, typed slots each kind module owns, the deferred
+ * Shared state of one load: the diagnostic sink, typed slots each reader owns, the deferred
  * objects, and what is known about documents that could not be read (so that references to them
  * do not produce follow-on errors).
  */
@@ -26,7 +26,7 @@ export class StateKey<T> {
   ) {}
 }
 
-/** One object handed to its kind handler, with its display label applied to `root`. */
+/** One object handed to its kind's reader, with its display label applied to `root`. */
 export interface ObjectInput extends KubeObject {
   /** `Pod default/web`, `Cluster demo`. */
   readonly label: string;
@@ -46,10 +46,11 @@ export interface LoadOptions {
   readonly fastJson?: boolean | undefined;
 }
 
+/** The state of one load, shared by the readers, the controllers and the pipeline. */
 export class LoadState {
   readonly files: string[] = [];
   readonly deferred: DeferredObject[] = [];
-  /** Every object dispatched to a kind handler, in load order. */
+  /** Every object dispatched to a kind's reader, in load order. */
   readonly objects: ObjectInput[] = [];
   readonly seed: number;
   private readonly broken: BrokenObject[] = [];
@@ -91,15 +92,14 @@ export class LoadState {
   }
 }
 
-/** What a kind module provides: parsing of its documents, and optionally a resolve phase. */
-export interface KindHandler {
+/** What a kind's reader provides: which documents it reads, and how it reads one into its validated object. */
+export interface KindReader {
   readonly kind: string;
   /** Accepted apiVersion values; undefined accepts any (for deferred kinds, checked later). */
   readonly apiVersions: readonly string[] | undefined;
   readonly namespaced: boolean;
-  collect(obj: ObjectInput, state: LoadState): void;
-  /** Runs after all documents are collected, in ascending `order`. */
-  readonly resolve?: { readonly order: number; run(state: LoadState): void };
+  /** Reads and validates one object, reporting every problem, and keeps it in the load state. */
+  read(obj: ObjectInput, state: LoadState): void;
 }
 
 /** `Pod default/web`, `Cluster demo`, `Cluster (unnamed)`. */

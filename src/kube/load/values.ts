@@ -1,5 +1,5 @@
 /**
- * Value parsers and validators shared by the kind handlers: IPv4 addresses and prefixes (as u32
+ * Value parsers and validators shared by the readers: IPv4 addresses and prefixes (as u32
  * numbers, validated with ip-num), Kubernetes name syntaxes, and human descriptions of bad values.
  * Kept private to the loader so it does not depend on src/wire.
  */

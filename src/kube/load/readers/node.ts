@@ -1,7 +1,7 @@
 /**
  * Kubernetes `Node` (v1), as `kubectl get nodes -o yaml` prints it. When Node objects are given
  * they define the cluster's nodes (merged by name with a Cluster document's `spec.nodes` list;
- * see kinds/cluster.ts, which turns them into nodes).
+ * see cluster.ts, which turns them into nodes).
  *
  * Fields read: `metadata.name` (a DNS-1123 subdomain), `metadata.labels`; `spec.podCIDR` and
  * `spec.podCIDRs` (the first entry must equal podCIDR when both are set; IPv6 entries are refused,
@@ -11,10 +11,11 @@
  * (conditions, capacity, nodeInfo, images, annotations, managedFields) is ignored.
  */
 import type { Cidr, SourceRef, TaintModel } from '../../model.js';
-import { ipv6Refusal } from '../endpoints-common.js';
 import type { Field } from '../field.js';
-import { StateKey, addUnique, type KindHandler, type LoadState } from '../state.js';
-import { cidrText, dnsSubdomain, labelKey, labelValue, looksIpv6, parseIpv4, quote } from '../values.js';
+import { readMetadata } from '../metadata.js';
+import { StateKey, addUnique, type KindReader, type LoadState, type ObjectInput } from '../state.js';
+import { cidrText, dnsSubdomain, looksIpv6, parseIpv4, quote } from '../values.js';
+import { ipv6Refusal } from './endpoint-fields.js';
 import { parseTaints } from './taints.js';
 
 /** A Node object as read; fields undefined where absent or invalid (reported). */
@@ -57,13 +58,14 @@ export function nodeObjectsIncomplete(state: LoadState): boolean {
   return state.get(NODE_OBJECTS).incomplete;
 }
 
-export const nodeKind: KindHandler = {
+/** Reads Node documents. */
+export const nodeKind: KindReader = {
   kind: 'Node',
   apiVersions: ['v1'],
   namespaced: false,
-  collect(obj, state) {
+  read(obj, state) {
     const s = state.get(NODE_OBJECTS);
-    const draft = parseNode(obj.root, obj.label, obj.source);
+    const draft = readNode(obj, state);
     if (draft === undefined) {
       s.incomplete = true;
       return;
@@ -72,11 +74,13 @@ export const nodeKind: KindHandler = {
   },
 };
 
-function parseNode(root: Field, label: string, source: SourceRef): NodeObjectDraft | undefined {
-  const nameField = root.child('metadata').child('name');
-  const name = root.str('metadata.name', { required: true, check: dnsSubdomain, expected: 'the node name (a DNS-1123 subdomain)' });
-  const labelsField = root.child('metadata').child('labels');
-  const labels = root.stringMap('metadata.labels', labelKey, labelValue) ?? {};
+function readNode(obj: ObjectInput, state: LoadState): NodeObjectDraft | undefined {
+  const root = obj.root;
+  const meta = readMetadata(obj, state, {
+    name: { check: dnsSubdomain, required: { expected: 'the node name (a DNS-1123 subdomain)' } },
+    labels: true,
+  });
+  const name = meta.validName;
   const spec = root.child('spec');
   const podCIDR = parsePodCIDRs(spec);
   const taintsField = spec.child('taints');
@@ -87,20 +91,20 @@ function parseNode(root: Field, label: string, source: SourceRef): NodeObjectDra
   if (name === undefined) return undefined;
   return {
     name,
-    label,
+    label: obj.label,
     root,
-    nameField,
+    nameField: meta.nameField,
     ip: address?.ip,
     ipField: address?.field,
     podCIDR: podCIDR?.cidr,
     podCIDRField: podCIDR?.field,
-    labels,
-    labelsField,
+    labels: meta.labels ?? {},
+    labelsField: meta.labelsField,
     taints,
     taintsField,
     unschedulable,
     unschedulableField,
-    source,
+    source: obj.source,
   };
 }
 

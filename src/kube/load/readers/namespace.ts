@@ -4,7 +4,8 @@
  */
 import type { SourceRef } from '../../model.js';
 import type { Field } from '../field.js';
-import { StateKey, whereText, type KindHandler, type LoadState } from '../state.js';
+import { readMetadata } from '../metadata.js';
+import { StateKey, whereText, type KindReader, type LoadState } from '../state.js';
 import { dnsLabel, quote } from '../values.js';
 
 /** Namespaces that exist in every cluster. */
@@ -31,39 +32,47 @@ export function namespaces(state: LoadState): readonly string[] {
   return state.get(NAMESPACES).all;
 }
 
-export const namespaceKind: KindHandler = {
+/** Reads Namespace documents (the declared namespaces). */
+export const namespaceKind: KindReader = {
   kind: 'Namespace',
   apiVersions: ['v1'],
   namespaced: false,
-  collect(obj, state) {
-    const name = obj.root.str('metadata.name', { required: true, check: dnsLabel, expected: 'the namespace name (a DNS-1123 label)' });
+  read(obj, state) {
+    const meta = readMetadata(obj, state, {
+      name: { check: dnsLabel, required: { expected: 'the namespace name (a DNS-1123 label)' } },
+    });
+    const name = meta.validName;
     if (name === undefined) return;
     const s = state.get(NAMESPACES);
     const first = s.declared.get(name);
     if (first !== undefined) {
-      obj.root.child('metadata').child('name').error(`duplicate Namespace ${quote(name)} (first declared at ${whereText(first, obj.source.file)})`);
+      const where = whereText(first, obj.source.file);
+      meta.nameField.error(`duplicate Namespace ${quote(name)} (first declared at ${where})`);
       return;
     }
     s.declared.set(name, obj.source);
   },
-  resolve: {
-    order: 20,
-    run(state) {
-      const s = state.get(NAMESPACES);
-      const all = new Set<string>([...BUILTIN_NAMESPACES, ...s.declared.keys()]);
-      for (const [ns, ref] of s.references) {
-        if (all.has(ns)) continue;
-        all.add(ns);
-        ref.field.ctx.sink.add({
-          severity: 'notice',
-          file: ref.field.ctx.file,
-          ...ref.field.position(),
-          object: undefined,
-          path: undefined,
-          message: `namespace ${quote(ns)} created (referenced by ${ref.by}, not declared)`,
-        });
-      }
-      s.all.push(...[...all].sort());
-    },
-  },
 };
+
+/**
+ * Creates the namespaces objects live in without declaring them, with a notice each (as
+ * `kubectl apply` of such objects would fail: podnet creates them instead); once every object,
+ * the addons' included, has been read.
+ */
+export function createReferencedNamespaces(state: LoadState): void {
+  const s = state.get(NAMESPACES);
+  const all = new Set<string>([...BUILTIN_NAMESPACES, ...s.declared.keys()]);
+  for (const [ns, ref] of s.references) {
+    if (all.has(ns)) continue;
+    all.add(ns);
+    ref.field.ctx.sink.add({
+      severity: 'notice',
+      file: ref.field.ctx.file,
+      ...ref.field.position(),
+      object: undefined,
+      path: undefined,
+      message: `namespace ${quote(ns)} created (referenced by ${ref.by}, not declared)`,
+    });
+  }
+  s.all.push(...[...all].sort());
+}

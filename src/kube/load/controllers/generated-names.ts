@@ -1,15 +1,8 @@
 /**
- * Deterministic allocation helpers for the Service loader: a stable string hash (SHA-256, so the
- * result never depends on the seed, the platform or the order objects were read in) and a
- * two-band slot allocator as the apiserver's ClusterIP and NodePort allocators work since
- * KEP-3070 (ServiceIPStaticSubrange) and KEP-3668 (ServiceNodePortStaticSubrange): a lower
- * "static" band is left for requests that name their value, and values are handed out from the
- * upper "dynamic" band first, the lower band only once the upper one is full.
- *
- * podnet picks the starting slot by hashing a key (`namespace/name`, …) instead of at random, and
- * probes linearly past taken slots, so a service keeps its address when other services are added
- * (unless a newcomer's key hashes onto the very same free slot it would have probed to, which
- * for n services in a band of size N happens with probability about n/N).
+ * The names and hashes controllers generate, deterministically: SHA-256 of a key (so nothing
+ * depends on the platform or on the order objects were read in) where the apiserver would draw at
+ * random, generateName-style suffixes (`web-x7k2p`, from the seed where the real ones are random),
+ * and the Deployment controller's pod-template-hash.
  */
 import { createHash } from 'node:crypto';
 
@@ -36,82 +29,6 @@ export function stableSuffix(key: string, length = 5): string {
 export function generatedName(base: string, key: string): string {
   const prefix = `${base}-`;
   return `${prefix.length > 58 ? prefix.slice(0, 58) : prefix}${stableSuffix(key)}`;
-}
-
-/**
- * Size of the static (lower) band of a Service CIDR of `cidrSize` addresses (KEP-3070):
- * min(max(16, size/16), 256), and no band at all for ranges under 16 addresses.
- */
-export function serviceIpStaticBand(cidrSize: number): number {
-  if (cidrSize < 16) return 0;
-  return Math.min(Math.max(16, Math.floor(cidrSize / 16)), 256);
-}
-
-/**
- * Size of the static (lower) band of a NodePort range of `rangeSize` ports (KEP-3668):
- * min(max(16, size/32), 128), and no band for ranges of 16 ports or fewer.
- */
-export function nodePortStaticBand(rangeSize: number): number {
-  if (rangeSize <= 16) return 0;
-  return Math.min(Math.max(16, Math.floor(rangeSize / 32)), 128);
-}
-
-/** Integer slots `first..last` (inclusive), the lowest `staticSize` of them forming the static band. */
-export class BandAllocator {
-  private readonly owners = new Map<number, string>();
-  readonly staticSize: number;
-
-  constructor(
-    readonly first: number,
-    readonly last: number,
-    staticSize: number,
-  ) {
-    this.staticSize = Math.max(0, Math.min(staticSize, this.size));
-  }
-
-  get size(): number {
-    return Math.max(0, this.last - this.first + 1);
-  }
-
-  contains(v: number): boolean {
-    return v >= this.first && v <= this.last;
-  }
-
-  ownerOf(v: number): string | undefined {
-    return this.owners.get(v);
-  }
-
-  /** Takes `v` for `owner`; when it is already taken, returns its owner and changes nothing. */
-  claim(v: number, owner: string): string | undefined {
-    const prev = this.owners.get(v);
-    if (prev !== undefined) return prev;
-    this.owners.set(v, owner);
-    return undefined;
-  }
-
-  /**
-   * A free slot for `key`: the dynamic band from the key's hash upward (wrapping around within
-   * the band), then the static band the same way; undefined when every slot is taken.
-   */
-  allocate(key: string, owner: string): number | undefined {
-    const h = stableHash(key);
-    const bands: Array<[start: number, size: number]> = [
-      [this.first + this.staticSize, this.size - this.staticSize],
-      [this.first, this.staticSize],
-    ];
-    for (const [start, size] of bands) {
-      if (size <= 0) continue;
-      const base = h % size;
-      for (let i = 0; i < size; i++) {
-        const v = start + ((base + i) % size);
-        if (!this.owners.has(v)) {
-          this.owners.set(v, owner);
-          return v;
-        }
-      }
-    }
-    return undefined;
-  }
 }
 
 /** A suffix drawn from the load's seed: the same seed and key give the same suffix. */
@@ -177,4 +94,26 @@ export function canonicalJson(value: unknown): string {
  */
 export function podTemplateHash(template: unknown): string {
   return safeEncodeString(String(fnv32a(canonicalJson(template))).padStart(10, '0'));
+}
+
+/**
+ * Names taken per namespace, so generated names stay unique: `claim` tries `make(0)`, then
+ * `make(1)`, … until a name is free. A namespace's names already in the input are asked for
+ * (`taken`) the first time it is used.
+ */
+export class NamespacedNames {
+  private readonly byNamespace = new Map<string, Set<string>>();
+
+  constructor(private readonly taken: (namespace: string) => Iterable<string>) {}
+
+  /** The first free name `make` gives in `namespace`, now taken. */
+  claim(namespace: string, make: (attempt: number) => string): string {
+    let set = this.byNamespace.get(namespace);
+    if (set === undefined) this.byNamespace.set(namespace, (set = new Set(this.taken(namespace))));
+    let attempt = 0;
+    let name = make(attempt);
+    while (set.has(name)) name = make(++attempt);
+    set.add(name);
+    return name;
+  }
 }

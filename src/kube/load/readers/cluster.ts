@@ -9,17 +9,18 @@
  *   underlay: cidr 172.18.0.0/24, mtu 1500, gateway = the network's first address (.1, as a
  *             Docker/kind network has it; `gateway: none` for no default route) · links: veth 2us, underlay 100us
  *   nodes: 2; node i (0-based): name node<i+1>, ip = underlay network + 2 + i,
- *          podCIDR = next free /nodeCIDRMaskSize subnet of clusterCIDR in node order (next-fit,
- *          skipping subnets other nodes claim explicitly), labels kubernetes.io/hostname=<name>
+ *          podCIDR = next free /nodeCIDRMaskSize subnet of clusterCIDR in node order (node IPAM,
+ *          controllers/node-ipam.ts, once the Cluster is read), labels kubernetes.io/hostname=<name>
  *          and kubernetes.io/os=linux (given labels are added on top), no taints, schedulable.
  *   externalHosts: none; an external host's mtu defaults to the underlay MTU.
  *   nodePortRange: "30000-32767" (kube-apiserver --service-node-port-range; "min-max", inclusive).
  *   loadBalancerPool: none. A CIDR, on or off the underlay, from which LoadBalancer services
  *     without status.loadBalancer.ingress get their address (as MetalLB would hand them out; see
- *     kinds/service.ts). It must not overlap clusterCIDR or serviceCIDR, nor contain a node, an
- *     external host or the underlay gateway. Without it such services stay <pending>.
+ *     controllers/load-balancer-ip-allocator.ts). It must not overlap clusterCIDR or serviceCIDR,
+ *     nor contain a node, an external host or the underlay gateway. Without it such services stay
+ *     <pending>.
  *
- * Nodes and Node objects: when the input holds Kubernetes `Node` objects (kinds/node.ts) they
+ * Nodes and Node objects: when the input holds Kubernetes `Node` objects (node.ts) they
  * define the nodes. With a `spec.nodes` list they are merged by name: a field given on both sides
  * must agree (address, podCIDR, a label's value, the taint list, schedulability), else it is an
  * error at the Node object; list entries come first, then Node objects not in the list, in
@@ -42,7 +43,8 @@ import { isScalar } from 'yaml';
 import { us } from '../../../sim/time.js';
 import { Field } from '../field.js';
 import { parsePorts, PortScope } from '../ports.js';
-import { StateKey, whereText, type KindHandler, type LoadState, type ObjectInput } from '../state.js';
+import { readName } from '../metadata.js';
+import { StateKey, whereText, type KindReader, type LoadState, type ObjectInput } from '../state.js';
 import { nodeObjects, nodeObjectsIncomplete, type NodeObjectDraft } from './node.js';
 import { parseClusterDns } from './dns.js';
 import { CONTROL_PLANE_LABEL, CONTROL_PLANE_TAINT, LEGACY_MASTER_LABEL, parseTaints, taintText } from './taints.js';
@@ -61,8 +63,10 @@ import {
   quote,
 } from '../values.js';
 
+/** The apiVersion of podnet's Cluster kind. */
 export const CLUSTER_API_VERSION = 'podnet.dev/v1alpha1';
 
+/** The built-in cluster settings (see the header). */
 export const CLUSTER_DEFAULTS = {
   name: 'podnet',
   clusterCIDR: { addr: 0x0af40000, len: 16 } as Cidr, // 10.244.0.0/16
@@ -98,10 +102,19 @@ export interface NodeDraft {
   readonly source: SourceRef | undefined;
 }
 
+/** A node without a podCIDR of its own, and where to report that none is left for it. */
+export interface PodCidrRequestOf {
+  readonly node: NodeDraft;
+  readonly name: string;
+  readonly at: Field;
+}
+
 /** Every addon on (the default) and off (`addons: none`). */
 export const ADDONS_ALL: AddonsModel = { kubernetesService: true, coreDNS: true, kubeProxy: true, flannel: true };
+/** `addons: none`. */
 export const ADDONS_NONE: AddonsModel = { kubernetesService: false, coreDNS: false, kubeProxy: false, flannel: false };
 
+/** The Cluster as read (with the Node objects merged in); fields undefined where the input was invalid. */
 export interface ClusterDraft {
   readonly name: string;
   readonly clusterCIDR: Cidr | undefined;
@@ -113,6 +126,10 @@ export interface ClusterDraft {
   readonly nodes: readonly NodeDraft[];
   /** False when the node list itself could not be read: references to nodes are not checked. */
   readonly nodesKnown: boolean;
+  /** Nodes left to node IPAM for their podCIDR (controllers/node-ipam.ts), in node order. */
+  readonly podCIDRRequests: readonly PodCidrRequestOf[];
+  /** The podCIDRs nodes claim explicitly. */
+  readonly claimedPodCIDRs: readonly Cidr[];
   readonly externalHosts: readonly ExternalHostModel[];
   /** Names of external hosts (including ones with other errors), for reference checks. */
   readonly externalHostNames: ReadonlySet<string>;
@@ -122,7 +139,7 @@ export interface ClusterDraft {
   /** undefined when absent or invalid; `loadBalancerPoolOk` tells which. */
   readonly loadBalancerPool: Cidr | undefined;
   readonly loadBalancerPoolOk: boolean;
-  /** spec.dns (cluster domain, upstream table; see kinds/dns.ts); undefined when invalid (reported). */
+  /** spec.dns (cluster domain, upstream table; see dns.ts); undefined when invalid (reported). */
   readonly dns?: ClusterDnsModel | undefined;
   /** undefined when `spec.addons` is invalid (reported). */
   readonly addons: AddonsModel | undefined;
@@ -135,16 +152,17 @@ interface ClusterState {
 
 const CLUSTER = new StateKey<ClusterState>('cluster', () => ({ first: undefined, draft: undefined }));
 
-/** The resolved cluster (available from resolve order 10 on). */
+/** The resolved cluster (once `resolveCluster` has run). */
 export function clusterDraft(state: LoadState): ClusterDraft | undefined {
   return state.get(CLUSTER).draft;
 }
 
-export const clusterKind: KindHandler = {
+/** Reads Cluster documents (at most one); the Cluster is resolved once the Node objects are read too. */
+export const clusterKind: KindReader = {
   kind: 'Cluster',
   apiVersions: [CLUSTER_API_VERSION],
   namespaced: false,
-  collect(obj, state) {
+  read(obj, state) {
     const s = state.get(CLUSTER);
     if (s.first !== undefined) {
       obj.root.error(`only one Cluster document is allowed; ${s.first.label} is already defined at ${whereText(s.first.source, obj.source.file)}`);
@@ -152,23 +170,24 @@ export const clusterKind: KindHandler = {
     }
     s.first = obj;
   },
-  resolve: {
-    order: 10,
-    run(state) {
-      const s = state.get(CLUSTER);
-      const objects = nodeObjects(state);
-      if (s.first !== undefined) {
-        const draft = parseCluster(s.first.root, objects);
-        s.draft = nodeObjectsIncomplete(state) || state.mayHaveBrokenKind('Node') ? { ...draft, nodesKnown: false } : draft;
-        return;
-      }
-      const defaults = parseCluster(Field.detached(state.sink, '<defaults>', 'Cluster podnet'), objects);
-      // A Cluster (or Node) in a document that could not be read: the nodes are unknown, so skip node checks.
-      const unknown = state.mayHaveBrokenKind('Cluster') || state.mayHaveBrokenKind('Node') || nodeObjectsIncomplete(state);
-      s.draft = unknown ? { ...defaults, nodesKnown: false, externalHostsKnown: state.mayHaveBrokenKind('Cluster') ? false : defaults.externalHostsKnown } : defaults;
-    },
-  },
 };
+
+/** Reads the Cluster document (or the defaults) with the Node objects merged in; `clusterDraft` then. */
+export function resolveCluster(state: LoadState): ClusterDraft {
+  const s = state.get(CLUSTER);
+  const objects = nodeObjects(state);
+  if (s.first !== undefined) {
+    const draft = parseCluster(s.first.root, objects);
+    s.draft = nodeObjectsIncomplete(state) || state.mayHaveBrokenKind('Node') ? { ...draft, nodesKnown: false } : draft;
+    return s.draft;
+  }
+  const defaults = parseCluster(Field.detached(state.sink, '<defaults>', 'Cluster podnet'), objects);
+  // A Cluster (or Node) in a document that could not be read: the nodes are unknown, so skip node checks.
+  const unknown = state.mayHaveBrokenKind('Cluster') || state.mayHaveBrokenKind('Node') || nodeObjectsIncomplete(state);
+  const externalHostsKnown = state.mayHaveBrokenKind('Cluster') ? false : defaults.externalHostsKnown;
+  s.draft = unknown ? { ...defaults, nodesKnown: false, externalHostsKnown } : defaults;
+  return s.draft;
+}
 
 /** Reports ip problems relative to a subnet (outside, network or broadcast address). */
 function checkHostAddress(f: Field, ip: number, net: Cidr, netName: string): boolean {
@@ -199,7 +218,7 @@ function defaultNote(f: Field): string {
 
 /** Parses and validates a Cluster document (or, for a detached root, builds the defaults) with the input's Node objects. */
 export function parseCluster(root: Field, objects: readonly NodeObjectDraft[] = []): ClusterDraft {
-  const name = root.str('metadata.name', { check: dnsLabel, default: CLUSTER_DEFAULTS.name }) ?? CLUSTER_DEFAULTS.name;
+  const name = readName(root, { check: dnsLabel }) ?? CLUSTER_DEFAULTS.name;
   const spec = root.child('spec');
 
   // Address plan.
@@ -315,7 +334,15 @@ export function parseCluster(root: Field, objects: readonly NodeObjectDraft[] = 
     }
   }
 
-  const { nodes, nodesKnown } = parseNodes(root, spec, clusterCIDR, mask, underlayCidr, gateway, objects);
+  const { nodes, nodesKnown, podCIDRRequests, claimedPodCIDRs } = parseNodes(
+    root,
+    spec,
+    clusterCIDR,
+    mask,
+    underlayCidr,
+    gateway,
+    objects,
+  );
   const ext = parseExternalHosts(spec, underlayCidr, underlayMtu, gateway, nodes);
   const nodePortRange = parseNodePortRange(spec);
   const pool = parseLoadBalancerPool(spec, { clusterCIDR, serviceCIDR, gateway, nodes, hosts: ext.hosts });
@@ -331,6 +358,8 @@ export function parseCluster(root: Field, objects: readonly NodeObjectDraft[] = 
     links,
     nodes,
     nodesKnown,
+    podCIDRRequests,
+    claimedPodCIDRs,
     externalHosts: ext.hosts,
     externalHostNames: ext.names,
     externalHostsKnown: ext.known,
@@ -443,7 +472,7 @@ function parseNodes(
   underlayCidr: Cidr | undefined,
   gateway: number | undefined,
   objects: readonly NodeObjectDraft[],
-): { nodes: NodeDraft[]; nodesKnown: boolean } {
+): { nodes: NodeDraft[]; nodesKnown: boolean; podCIDRRequests: PodCidrRequestOf[]; claimedPodCIDRs: Cidr[] } {
   const nodesF = spec.child('nodes');
   let items: Array<Field | undefined>;
   let nodesKnown = true;
@@ -651,33 +680,8 @@ function parseNodes(
     );
   }
 
-  // Default pod subnets: next-fit over the /mask subnets of clusterCIDR, in node order,
-  // skipping subnets claimed explicitly (as kube-controller-manager's CIDR allocator would).
-  if (clusterCIDR !== undefined && mask !== undefined && mask >= clusterCIDR.len && mask <= 30) {
-    const total = 2 ** (mask - clusterCIDR.len);
-    const step = 2 ** (32 - mask);
-    const claimed = new Set<number>(explicitCidrs.map((e) => Math.floor((e.cidr.addr - clusterCIDR.addr) / step)));
-    let cursor = 0;
-    const unserved: NodeDraft[] = [];
-    for (const node of needsDefaultCidr) {
-      while (cursor < total && claimed.has(cursor)) cursor++;
-      if (cursor >= total) {
-        unserved.push(node);
-        continue;
-      }
-      node.podCIDR = { addr: (clusterCIDR.addr + cursor * step) >>> 0, len: mask };
-      claimed.add(cursor);
-      cursor++;
-    }
-    const firstUnserved = unserved[0];
-    if (firstUnserved !== undefined) {
-      const more = unserved.length - 1;
-      (anchors.get(firstUnserved) ?? root).error(
-        `no free /${mask} subnet left in clusterCIDR ${cidrText(clusterCIDR)} for node ${firstUnserved.name}${more > 0 ? ` and ${more} more node${more === 1 ? '' : 's'}` : ''} (${total} subnet${total === 1 ? '' : 's'}, all taken); widen spec.clusterCIDR or raise spec.nodeCIDRMaskSize`,
-      );
-    }
-  }
-  return { nodes, nodesKnown };
+  const podCIDRRequests = needsDefaultCidr.map((node) => ({ node, name: node.name, at: anchors.get(node) ?? root }));
+  return { nodes, nodesKnown, podCIDRRequests, claimedPodCIDRs: explicitCidrs.map((e) => e.cidr) };
 }
 
 function parseExternalHosts(

@@ -9,18 +9,24 @@
  * required; `protocol` TCP, UDP or SCTP, default TCP). The addresses need not be pods or even
  * on the underlay (`203.0.113.7`).
  *
- * Each subset becomes one EndpointSlice, as the EndpointSlice mirroring controller would make it:
- * named `<name>-<5 chars>` (a stable hash, not random), `addresses` ready and serving,
- * `notReadyAddresses` neither, none terminating. When that mirroring happens (or does not) is
- * decided in kinds/service.ts.
+ * `addresses` are ready and serving, `notReadyAddresses` neither, none terminating. Each subset
+ * becomes one EndpointSlice through the EndpointSlice mirroring controller
+ * (controllers/endpointslice-mirroring.ts), which also decides when that happens.
  */
-import type { EndpointSliceModel, SourceRef } from '../../model.js';
-import { generatedName } from '../alloc.js';
-import { endpointRefs, ipv4Only, parseEndpointPorts, rawLabel, resolveEndpoints, SKIP_MIRROR_LABEL, type EndpointDraft, type SlicePort } from '../endpoints-common.js';
+import type { EndpointModel, SourceRef } from '../../model.js';
 import type { Field } from '../field.js';
-import { StateKey, addUnique, type KindHandler, type LoadState } from '../state.js';
-import { dnsLabel, dnsSubdomain, labelKey, labelValue } from '../values.js';
-import { referenceNamespace } from './namespace.js';
+import { labelOf, readMetadata } from '../metadata.js';
+import { StateKey, addUnique, type KindReader, type LoadState, type ObjectInput } from '../state.js';
+import { dnsSubdomain } from '../values.js';
+import {
+  endpointRefs,
+  ipv4Only,
+  parseEndpointPorts,
+  resolveEndpoints,
+  SKIP_MIRROR_LABEL,
+  type EndpointDraft,
+  type SlicePort,
+} from './endpoint-fields.js';
 
 interface SubsetDraft {
   readonly ports: readonly SlicePort[];
@@ -41,7 +47,15 @@ interface EndpointsDraft {
   readonly source: SourceRef;
 }
 
-/** A validated Endpoints object with its subsets converted to EndpointSlices, for kinds/service.ts. */
+/** One subset of a validated Endpoints object, its nodes checked against the cluster. */
+export interface GivenSubset {
+  readonly ports: readonly SlicePort[];
+  readonly endpoints: readonly EndpointModel[];
+  /** Where the subset is written. */
+  readonly source: SourceRef;
+}
+
+/** A validated Endpoints object, for the EndpointSlice mirroring controller. */
 export interface GivenEndpoints {
   readonly namespace: string;
   /** The Endpoints (= Service) name. */
@@ -53,8 +67,7 @@ export interface GivenEndpoints {
   readonly skipMirror: boolean;
   /** Written by the endpoints controller (its last-change-trigger-time annotation), as in an export. */
   readonly fromController: boolean;
-  /** One slice per subset, unnamed yet: the caller names them (see `mirroredSliceName`). */
-  readonly slices: ReadonlyArray<Omit<EndpointSliceModel, 'name'>>;
+  readonly subsets: readonly GivenSubset[];
 }
 
 interface EndpointsState {
@@ -68,7 +81,7 @@ const LAST_CHANGE_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time
 
 const ENDPOINTS = new StateKey<EndpointsState>('endpoints', () => ({ drafts: [], byKey: new Map(), given: [] }));
 
-/** Valid Endpoints objects in document order (available from resolve order 34 on). */
+/** Valid Endpoints objects in document order (once `checkEndpointsNodes` has run). */
 export function givenEndpoints(state: LoadState): readonly GivenEndpoints[] {
   return state.get(ENDPOINTS).given;
 }
@@ -78,61 +91,55 @@ export function endpointsDeclared(state: LoadState, namespace: string, name: str
   return state.get(ENDPOINTS).byKey.has(`${namespace}/${name}`);
 }
 
-/** The generated name of the slice mirroring subset `index` of Endpoints `ns/name` (`attempt` > 0 on a name clash). */
-export function mirroredSliceName(namespace: string, name: string, index: number, attempt = 0): string {
-  return generatedName(name, `${namespace}/${name}:endpoints:${index}${attempt > 0 ? `#${attempt}` : ''}`);
-}
-
-export const endpointsKind: KindHandler = {
+/** Reads Endpoints documents. */
+export const endpointsKind: KindReader = {
   kind: 'Endpoints',
   apiVersions: ['v1'],
   namespaced: true,
-  collect(obj, state) {
-    const draft = parseEndpoints(obj.root, obj.label, obj.source, state);
+  read(obj, state) {
+    const draft = readEndpoints(obj, state);
     if (draft === undefined) return;
     const s = state.get(ENDPOINTS);
     const key = `${draft.namespace}/${draft.name}`;
     addUnique(s.byKey, s.drafts, key, draft, `Endpoints ${key}`, obj.source.file);
   },
-  resolve: {
-    order: 34,
-    run(state) {
-      const s = state.get(ENDPOINTS);
-      for (const d of s.drafts) {
-        if (!d.valid || d.subsets === undefined) continue;
-        const slices: Array<Omit<EndpointSliceModel, 'name'>> = [];
-        let ok = true;
-        for (const sub of d.subsets) {
-          const endpoints = resolveEndpoints(state, sub.endpoints);
-          if (endpoints === undefined) {
-            ok = false;
-            continue;
-          }
-          slices.push({ namespace: d.namespace, serviceName: d.name, ports: sub.ports, endpoints, source: sub.field.source() });
-        }
-        if (ok) s.given.push({ namespace: d.namespace, name: d.name, label: d.label, anchor: d.nameField, skipMirror: d.skipMirror, fromController: d.fromController, slices });
-      }
-    },
-  },
 };
 
-function parseEndpoints(root: Field, label: string, source: SourceRef, state: LoadState): EndpointsDraft | undefined {
-  const nameField = root.child('metadata').child('name');
-  const rawName = root.rawStr('metadata.name');
-  const name = root.str('metadata.name', { required: true, check: dnsSubdomain, expected: 'the Endpoints name (the name of its Service)' });
-  const nsField = root.child('metadata').child('namespace');
-  const rawNs = root.rawStr('metadata.namespace');
-  const ns = root.str('metadata.namespace', { check: dnsLabel });
-  if (ns !== undefined) referenceNamespace(state, ns, label, nsField);
-  const namespace = rawNs ?? 'default';
-  const labels = root.stringMap('metadata.labels', labelKey, labelValue);
-  const valid = name !== undefined && (ns !== undefined || !nsField.present) && (labels !== undefined || !root.child('metadata').child('labels').present);
-  const skipMirror = (labels?.[SKIP_MIRROR_LABEL] ?? rawLabel(root, SKIP_MIRROR_LABEL)) === 'true';
-  const annotations = root.child('metadata').child('annotations');
-  const fromController = annotations.isMap && annotations.child(LAST_CHANGE_ANNOTATION).present;
+/** Checks the node names of every valid Endpoints object against the cluster's nodes (once the nodes are known). */
+export function checkEndpointsNodes(state: LoadState): void {
+  const s = state.get(ENDPOINTS);
+  for (const d of s.drafts) {
+    if (!d.valid || d.subsets === undefined) continue;
+    const subsets: GivenSubset[] = [];
+    let ok = true;
+    for (const sub of d.subsets) {
+      const endpoints = resolveEndpoints(state, sub.endpoints);
+      if (endpoints === undefined) {
+        ok = false;
+        continue;
+      }
+      subsets.push({ ports: sub.ports, endpoints, source: sub.field.source() });
+    }
+    if (!ok) continue;
+    const { namespace, name, label, nameField: anchor, skipMirror, fromController } = d;
+    s.given.push({ namespace, name, label, anchor, skipMirror, fromController, subsets });
+  }
+}
+
+function readEndpoints(obj: ObjectInput, state: LoadState): EndpointsDraft | undefined {
+  const root = obj.root;
+  const meta = readMetadata(obj, state, {
+    name: { check: dnsSubdomain, required: { expected: 'the Endpoints name (the name of its Service)' } },
+    namespace: true,
+    labels: true,
+  });
+  const namespace = meta.namespace;
+  const skipMirror = (meta.labels?.[SKIP_MIRROR_LABEL] ?? labelOf(root, SKIP_MIRROR_LABEL)) === 'true';
+  const fromController = meta.annotation(LAST_CHANGE_ANNOTATION) !== undefined;
   const subsets = parseSubsets(root, namespace);
-  if (rawName === undefined) return undefined;
-  return { namespace, name: rawName, label, nameField, skipMirror, fromController, subsets, valid, source };
+  if (meta.name === undefined) return undefined;
+  const { name, nameField, valid } = meta;
+  return { namespace, name, label: obj.label, nameField, skipMirror, fromController, subsets, valid, source: obj.source };
 }
 
 function parseSubsets(root: Field, namespace: string): SubsetDraft[] | undefined {

@@ -18,12 +18,14 @@ import type { Nanos } from '../../../sim/time.js';
 import { NS_PER_S } from '../../../sim/time.js';
 import type { ProbeExpectation, ProbeModel, ProbeProtocol, ScenarioModel, SourceRef } from '../../model.js';
 import type { Field } from '../field.js';
-import { StateKey, whereText, type KindHandler, type LoadState, type ObjectInput } from '../state.js';
+import { readName } from '../metadata.js';
+import { StateKey, whereText, type KindReader, type LoadState, type ObjectInput } from '../state.js';
 import { dnsLabel, dnsSubdomain, parseIpv4, quote } from '../values.js';
 import { clusterDraft } from './cluster.js';
 import { isHostName } from './dns.js';
 import { findPod, namespacesWithPod } from './pod.js';
 
+/** The Scenario's name when it has none. */
 export const SCENARIO_DEFAULT_NAME = 'scenario';
 
 const PROTOCOLS = ['icmp', 'tcp', 'udp'] as const;
@@ -64,11 +66,12 @@ export function scenarioModel(state: LoadState): ScenarioModel | undefined {
   return state.get(SCENARIO).model;
 }
 
-export const scenarioKind: KindHandler = {
+/** Reads the Scenario document (at most one); its references are checked once every pod exists. */
+export const scenarioKind: KindReader = {
   kind: 'Scenario',
   apiVersions: ['podnet.dev/v1alpha1'],
   namespaced: false,
-  collect(obj, state) {
+  read(obj, state) {
     const s = state.get(SCENARIO);
     if (s.first !== undefined) {
       obj.root.error(`only one Scenario document is allowed; ${s.first.label} is already defined at ${whereText(s.first.source, obj.source.file)}`);
@@ -77,17 +80,16 @@ export const scenarioKind: KindHandler = {
     s.first = obj;
     s.draft = parseScenario(obj.root, obj.source);
   },
-  resolve: {
-    order: 40,
-    run(state) {
-      const s = state.get(SCENARIO);
-      if (s.draft !== undefined) s.model = resolveScenario(state, s.draft);
-    },
-  },
 };
 
+/** Checks that the pods, nodes and hosts the probes name exist; the model is `scenarioModel` then. */
+export function checkScenarioReferences(state: LoadState): void {
+  const s = state.get(SCENARIO);
+  if (s.draft !== undefined) s.model = resolveScenario(state, s.draft);
+}
+
 function parseScenario(root: Field, source: SourceRef): ScenarioDraft {
-  const name = root.str('metadata.name', { check: dnsSubdomain, default: SCENARIO_DEFAULT_NAME }) ?? SCENARIO_DEFAULT_NAME;
+  const name = readName(root, { check: dnsSubdomain }) ?? SCENARIO_DEFAULT_NAME;
   const spec = root.child('spec');
   const duration = spec.duration('duration', { positive: true });
   const parallel = spec.bool('parallel', { default: false });

@@ -14,25 +14,25 @@
  * kube-proxy skips it), `protocol` (TCP, UDP or SCTP; default TCP).
  *
  * Which Service uses the slice, and what happens when that Service does not exist, is decided
- * in kinds/service.ts.
+ * by the EndpointSlice controller (controllers/endpointslice-controller.ts).
  */
 import type { EndpointSliceModel, ObjectOrigin, SourceRef } from '../../model.js';
+import type { Field } from '../field.js';
+import { labelOf, readMetadata } from '../metadata.js';
+import { StateKey, addUnique, type KindReader, type LoadState, type ObjectInput } from '../state.js';
+import { dnsSubdomain } from '../values.js';
 import {
   endpointRefs,
   ipv4Only,
   MANAGED_BY_LABEL,
   parseEndpointPorts,
-  rawLabel,
   resolveEndpoints,
   SERVICE_NAME_LABEL,
   type EndpointDraft,
   type SlicePort,
-} from '../endpoints-common.js';
-import type { Field } from '../field.js';
-import { StateKey, addUnique, type KindHandler, type LoadState } from '../state.js';
-import { dnsLabel, dnsSubdomain, labelKey, labelValue } from '../values.js';
-import { referenceNamespace } from './namespace.js';
+} from './endpoint-fields.js';
 
+/** The apiVersion of EndpointSlice. */
 export const ENDPOINTSLICE_API_VERSION = 'discovery.k8s.io/v1';
 
 /** An EndpointSlice as read; `endpoints` undefined when any of them was invalid (reported). */
@@ -50,7 +50,7 @@ interface SliceDraft {
   readonly source: SourceRef;
 }
 
-/** A validated EndpointSlice, for kinds/service.ts. */
+/** A validated EndpointSlice, for the EndpointSlice controller. */
 export interface GivenSlice {
   readonly model: EndpointSliceModel;
   /** `EndpointSlice shop/web-abcde`. */
@@ -69,7 +69,7 @@ interface SliceState {
 
 const SLICES = new StateKey<SliceState>('endpointSlices', () => ({ drafts: [], byKey: new Map(), given: [] }));
 
-/** Valid EndpointSlices in document order (available from resolve order 33 on). */
+/** Valid EndpointSlices in document order (once `checkEndpointSliceNodes` has run). */
 export function givenSlices(state: LoadState): readonly GivenSlice[] {
   return state.get(SLICES).given;
 }
@@ -84,61 +84,60 @@ export function slicesDeclaredFor(state: LoadState, namespace: string, service: 
   return state.get(SLICES).drafts.some((d) => d.namespace === namespace && d.serviceName === service);
 }
 
-export const endpointSliceKind: KindHandler = {
+/** Reads EndpointSlice documents. */
+export const endpointSliceKind: KindReader = {
   kind: 'EndpointSlice',
   apiVersions: [ENDPOINTSLICE_API_VERSION],
   namespaced: true,
-  collect(obj, state) {
-    const draft = parseSlice(obj.root, obj.label, obj.source, state, obj.origin);
+  read(obj, state) {
+    const draft = readSlice(obj, state);
     if (draft === undefined) return;
     const s = state.get(SLICES);
     const key = `${draft.namespace}/${draft.name}`;
     addUnique(s.byKey, s.drafts, key, draft, `EndpointSlice ${key}`, obj.source.file);
   },
-  resolve: {
-    order: 33,
-    run(state) {
-      const s = state.get(SLICES);
-      for (const d of s.drafts) {
-        if (!d.valid || d.serviceName === undefined || d.ports === undefined || d.endpoints === undefined) continue;
-        const endpoints = resolveEndpoints(state, d.endpoints);
-        if (endpoints === undefined) continue;
-        s.given.push({
-          model: {
-            namespace: d.namespace,
-            name: d.name,
-            serviceName: d.serviceName,
-            ports: d.ports,
-            endpoints,
-            ...(d.origin === 'addon' ? { origin: d.origin } : {}),
-            source: d.source,
-          },
-          label: d.label,
-          anchor: d.nameField,
-          managedBy: d.managedBy,
-        });
-      }
-    },
-  },
 };
 
-function parseSlice(root: Field, label: string, source: SourceRef, state: LoadState, origin: ObjectOrigin): SliceDraft | undefined {
-  const nameField = root.child('metadata').child('name');
-  const rawName = root.rawStr('metadata.name');
-  const name = root.str('metadata.name', { required: true, check: dnsSubdomain, expected: 'the EndpointSlice name (a DNS-1123 subdomain)' });
-  const nsField = root.child('metadata').child('namespace');
-  const rawNs = root.rawStr('metadata.namespace');
-  const ns = root.str('metadata.namespace', { check: dnsLabel });
-  if (ns !== undefined) referenceNamespace(state, ns, label, nsField);
-  const namespace = rawNs ?? 'default';
-  const labels = root.stringMap('metadata.labels', labelKey, labelValue);
-  let valid = name !== undefined && (ns !== undefined || !nsField.present) && (labels !== undefined || !root.child('metadata').child('labels').present);
+/** Checks the node names of every valid EndpointSlice against the cluster's nodes (once the nodes are known). */
+export function checkEndpointSliceNodes(state: LoadState): void {
+  const s = state.get(SLICES);
+  for (const d of s.drafts) {
+    if (!d.valid || d.serviceName === undefined || d.ports === undefined || d.endpoints === undefined) continue;
+    const endpoints = resolveEndpoints(state, d.endpoints);
+    if (endpoints === undefined) continue;
+    s.given.push({
+      model: {
+        namespace: d.namespace,
+        name: d.name,
+        serviceName: d.serviceName,
+        ports: d.ports,
+        endpoints,
+        ...(d.origin === 'addon' ? { origin: d.origin } : {}),
+        source: d.source,
+      },
+      label: d.label,
+      anchor: d.nameField,
+      managedBy: d.managedBy,
+    });
+  }
+}
+
+function readSlice(obj: ObjectInput, state: LoadState): SliceDraft | undefined {
+  const root = obj.root;
+  const meta = readMetadata(obj, state, {
+    name: { check: dnsSubdomain, required: { expected: 'the EndpointSlice name (a DNS-1123 subdomain)' } },
+    namespace: true,
+    labels: true,
+  });
+  const namespace = meta.namespace;
+  const labels = meta.labels;
+  let valid = meta.valid;
 
   // The Service this slice belongs to.
-  const serviceName = labels?.[SERVICE_NAME_LABEL] ?? rawLabel(root, SERVICE_NAME_LABEL);
+  const serviceName = labels?.[SERVICE_NAME_LABEL] ?? labelOf(root, SERVICE_NAME_LABEL);
   if (serviceName === undefined || serviceName === '') {
-    const metadataF = root.child('metadata');
-    const labelsF = metadataF.isMap ? metadataF.child('labels') : metadataF.silenced();
+    const metadataF = meta.field;
+    const labelsF = metadataF.isMap ? meta.labelsField : metadataF.silenced();
     const at = labelsF.isMap ? labelsF : metadataF.isMap ? metadataF : root;
     // (a metadata or labels value of the wrong type is reported already)
     if ((!metadataF.present || metadataF.isMap) && (!labelsF.present || labelsF.isMap)) {
@@ -162,19 +161,19 @@ function parseSlice(root: Field, label: string, source: SourceRef, state: LoadSt
 
   const ports = parseEndpointPorts(root, 'ports', false);
   const endpoints = parseSliceEndpoints(root, namespace);
-  if (rawName === undefined) return undefined;
+  if (meta.name === undefined) return undefined;
   return {
     namespace,
-    name: rawName,
-    label,
-    nameField,
+    name: meta.name,
+    label: obj.label,
+    nameField: meta.nameField,
     serviceName: serviceName === '' ? undefined : serviceName,
-    managedBy: labels?.[MANAGED_BY_LABEL] ?? rawLabel(root, MANAGED_BY_LABEL),
+    managedBy: labels?.[MANAGED_BY_LABEL] ?? labelOf(root, MANAGED_BY_LABEL),
     ports,
     endpoints,
     valid,
-    origin,
-    source,
+    origin: obj.origin,
+    source: obj.source,
   };
 }
 

@@ -1,11 +1,13 @@
 /**
  * Taints and tolerations, shared by the Cluster's nodes, Node objects, Pods and pod templates:
- * parsing and the scheduler's toleration check (k8s.io/api/core/v1 Toleration.ToleratesTaint).
+ * parsing, and the toleration check kube-scheduler and the DaemonSet controller apply
+ * (k8s.io/api/core/v1 Toleration.ToleratesTaint).
  */
 import type { TaintModel } from '../../model.js';
 import type { Field } from '../field.js';
 import { labelKey, labelValue } from '../values.js';
 
+/** A toleration of a pod spec. */
 export interface Toleration {
   readonly key: string;
   readonly operator: 'Exists' | 'Equal';
@@ -65,27 +67,10 @@ export function taintText(t: TaintModel): string {
   return `${t.key}${t.value !== '' ? `=${t.value}` : ''}:${t.effect}`;
 }
 
-/** The label marking control-plane nodes (kubeadm), and the legacy one (before v1.24). */
+/** The label marking control-plane nodes (kubeadm). */
 export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
+/** The control-plane label before v1.24. */
 export const LEGACY_MASTER_LABEL = 'node-role.kubernetes.io/master';
 
 /** kubeadm's taint on control-plane nodes. */
 export const CONTROL_PLANE_TAINT: TaintModel = { key: CONTROL_PLANE_LABEL, value: '', effect: 'NoSchedule' };
-
-/**
- * Tolerations the DaemonSet controller adds to every DaemonSet pod
- * (pkg/controller/daemon/util AddOrUpdateDaemonPodTolerations); network-unavailable only for
- * hostNetwork pods.
- */
-export function daemonSetTolerations(hostNetwork: boolean): Toleration[] {
-  const t = (key: string, effect: TaintModel['effect']): Toleration => ({ key: `node.kubernetes.io/${key}`, operator: 'Exists', value: '', effect });
-  return [
-    t('not-ready', 'NoExecute'),
-    t('unreachable', 'NoExecute'),
-    t('disk-pressure', 'NoSchedule'),
-    t('memory-pressure', 'NoSchedule'),
-    t('pid-pressure', 'NoSchedule'),
-    t('unschedulable', 'NoSchedule'),
-    ...(hostNetwork ? [t('network-unavailable', 'NoSchedule')] : []),
-  ];
-}

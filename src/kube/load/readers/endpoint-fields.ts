@@ -3,15 +3,18 @@
  * (IPv6 is recognised and refused with "podnet is IPv4-only"), endpoint ports, `targetRef`, and
  * the node-name check of an endpoint.
  */
-import type { EndpointModel, EndpointSliceModel } from '../model.js';
-import type { Field } from './field.js';
-import type { LoadState } from './state.js';
-import { clusterDraft } from './kinds/cluster.js';
-import { dnsLabel, dnsSubdomain, looksIpv6, parseIpv4, quote } from './values.js';
+import type { EndpointModel, EndpointSliceModel } from '../../model.js';
+import type { Field } from '../field.js';
+import type { LoadState } from '../state.js';
+import { dnsLabel, dnsSubdomain, looksIpv6, parseIpv4, quote } from '../values.js';
+import { clusterDraft } from './cluster.js';
 
+/** Protocols of Service and endpoint ports. */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+/** Every `Protocol`, for `oneOf`. */
 export const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
 
+/** A port of an EndpointSlice. */
 export type SlicePort = EndpointSliceModel['ports'][number];
 
 /** Label naming the Service of an EndpointSlice. */
@@ -141,13 +144,4 @@ export function resolveEndpoints(state: LoadState, drafts: readonly EndpointDraf
     });
   }
   return ok ? out : undefined;
-}
-
-/** The value of label `key` in `metadata.labels`, read leniently (undefined when absent or not a string). */
-export function rawLabel(root: Field, key: string): string | undefined {
-  const metadata = root.child('metadata');
-  if (!metadata.isMap) return undefined;
-  const labels = metadata.child('labels');
-  if (!labels.isMap) return undefined;
-  return labels.child(key).rawStr();
 }
