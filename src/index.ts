@@ -117,5 +117,8 @@ export type {
   MacAddr,
 } from './kube/model.js';
 
-/** fast-check arbitraries for clusters, workloads, Services and flows (also in `podnet/testing`, with invariants and the counterexample runner). */
+/**
+ * fast-check arbitraries for clusters, workloads, Services and flows (also in `podnet/testing`, with invariants and the
+ * counterexample runner).
+ */
 export * as arbitraries from './testing/arbitraries.js';

@@ -17,10 +17,18 @@ export function model(yaml: string, name = 'test.yaml'): ClusterModel {
 }
 
 /** A simulation with an in-memory capture of every interface and a hop log. */
-export function sim(yaml: string, opts: SimulationOptions = {}): { sim: Simulation; cap: MemoryCapture; hops: JsonHopSink } {
+export function sim(
+  yaml: string,
+  opts: SimulationOptions = {},
+): { sim: Simulation; cap: MemoryCapture; hops: JsonHopSink } {
   const cap = new MemoryCapture();
   const hops = new JsonHopSink();
-  const s = new Simulation(model(yaml), { seed: 1, ...opts, captureSinks: [cap, ...(opts.captureSinks ?? [])], hopSinks: [hops, ...(opts.hopSinks ?? [])] });
+  const s = new Simulation(model(yaml), {
+    seed: 1,
+    ...opts,
+    captureSinks: [cap, ...(opts.captureSinks ?? [])],
+    hopSinks: [hops, ...(opts.hopSinks ?? [])],
+  });
   return { sim: s, cap, hops };
 }
 

@@ -1,4 +1,7 @@
-/** External tools for the Wireshark and kernel suites: present, or a one-line reason to skip (or fail with PODNET_REQUIRE_TOOLS=1). */
+/**
+ * External tools for the Wireshark and kernel suites: present, or a one-line reason to skip (or fail with
+ * PODNET_REQUIRE_TOOLS=1).
+ */
 import { spawnSync } from 'node:child_process';
 
 /** True when `cmd` runs (`cmd -v`/`--version` exits 0). */

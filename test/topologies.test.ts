@@ -35,7 +35,12 @@ describe('example topologies', () => {
       expect(files).toContain(`${f}.yaml`);
     }
     expect(folders).toContain('shop');
-    expect(readdirSync('topologies/shop').sort()).toEqual(['backend.yaml', 'cluster.yaml', 'frontend.yaml', 'scenario.yaml']);
+    expect(readdirSync('topologies/shop').sort()).toEqual([
+      'backend.yaml',
+      'cluster.yaml',
+      'frontend.yaml',
+      'scenario.yaml',
+    ]);
   });
 
   test.each(files)('%s opens with a comment header saying what to look at', (f) => {
@@ -59,17 +64,24 @@ describe('example topologies', () => {
     const sim = new Simulation(model, { seed: 1 });
     const reports = sim.runScenario();
     expect(reports.length).toBe(model.scenario?.probes.length ?? 0);
-    const failures = model.scenario!.probes.flatMap((p, i) => (p.expect ? checkExpectation(reports[i]!, p.expect).map((x) => `${p.name}: ${x}`) : []));
+    const failures = model.scenario!.probes.flatMap((p, i) =>
+      p.expect ? checkExpectation(reports[i]!, p.expect).map((x) => `${p.name}: ${x}`) : [],
+    );
     expect(failures).toEqual([]);
   });
 
-  test.each(['deployment.yaml', 'daemonset.yaml', 'shop/'])('%s: every expectation also holds with another seed (other pod names)', (f) => {
-    const model = loadTopologyPath(join('topologies', f), 7).model!;
-    const sim = new Simulation(model, { seed: 7 });
-    const reports = sim.runScenario();
-    const failures = model.scenario!.probes.flatMap((p, i) => (p.expect ? checkExpectation(reports[i]!, p.expect).map((x) => `${p.name}: ${x}`) : []));
-    expect(failures).toEqual([]);
-  });
+  test.each(['deployment.yaml', 'daemonset.yaml', 'shop/'])(
+    '%s: every expectation also holds with another seed (other pod names)',
+    (f) => {
+      const model = loadTopologyPath(join('topologies', f), 7).model!;
+      const sim = new Simulation(model, { seed: 7 });
+      const reports = sim.runScenario();
+      const failures = model.scenario!.probes.flatMap((p, i) =>
+        p.expect ? checkExpectation(reports[i]!, p.expect).map((x) => `${p.name}: ${x}`) : [],
+      );
+      expect(failures).toEqual([]);
+    },
+  );
 
   test('externalname.yaml and statefulset.yaml: ExternalName and headless Services have no kube-proxy rules', async () => {
     const { buildClusterRules } = await import('../src/kube/agents/node-rules.js');

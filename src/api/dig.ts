@@ -32,9 +32,15 @@ import {
 export interface DigOptions {
   /** The name to look up; an IPv4 address with type PTR becomes its in-addr.arpa name, as `dig -x` does. */
   readonly name: string;
-  /** Query type: `A` (default), `AAAA`, `SRV`, `PTR`, `CNAME`, `TXT`, `SOA`, `NS`, `MX`, `ANY`, `TYPE<n>`, or the type's number. */
+  /**
+   * Query type: `A` (default), `AAAA`, `SRV`, `PTR`, `CNAME`, `TXT`, `SOA`, `NS`, `MX`, `ANY`, `TYPE<n>`, or the type's
+   * number.
+   */
   readonly type?: string | number | undefined;
-  /** Where to ask from: a pod, `<namespace>/<pod>`, `node/<name>` or `ext/<name>` (default: the first pod of the input, not an addon). */
+  /**
+   * Where to ask from: a pod, `<namespace>/<pod>`, `node/<name>` or `ext/<name>` (default: the first pod of the input,
+   * not an addon).
+   */
   readonly from?: string | undefined;
   /** The server to ask, an IPv4 address (default: the source's resolv.conf nameserver). */
   readonly server?: string | undefined;
@@ -103,7 +109,9 @@ export function digQuestion(
   return { name: qname, type: code };
 }
 
-/** The names dig +search (like glibc) tries: the search list first below ndots dots, the name as given first otherwise. */
+/**
+ * The names dig +search (like glibc) tries: the search list first below ndots dots, the name as given first otherwise.
+ */
 export function candidates(name: string, search: readonly string[], ndots: number): string[] {
   if (name.endsWith('.')) return [name.slice(0, -1)];
   const dots = (name.match(/\./g) ?? []).length;

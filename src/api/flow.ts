@@ -120,7 +120,7 @@ export function findService(model: ClusterModel, ref: string): ServiceModel | un
 }
 
 /** The namespace of a flow source (`default` for node/ and ext/ sources). */
-function sourceNamespace(model: ClusterModel, from: string): string {
+function sourceNamespace(from: string): string {
   if (from.startsWith('node/') || from.startsWith('ext/')) return 'default';
   const ref = from.startsWith('pod/') ? from.slice(4) : from;
   if (ref.includes('/')) return ref.split('/', 1)[0]!;
@@ -182,7 +182,7 @@ export function resolveServiceTarget(
       return at(formatIpv4(ip), portNum);
     }
     case 'dns': {
-      const ns = sourceNamespace(model, from);
+      const ns = sourceNamespace(from);
       const host = svc.namespace === ns ? svc.name : `${svc.name}.${svc.namespace}`;
       let port = portNum;
       if (svc.headless && sp !== undefined) {

@@ -4,7 +4,14 @@
  * frame sent or received with its device's MTU), and the model (what the dialled address is:
  * a Service's ClusterIP, a NodePort, a pod…; who answered).
  */
-import type { ClusterModel, ExternalHostModel, NodeModel, PodModel, ServiceModel, ServicePortModel } from '../kube/model.js';
+import type {
+  ClusterModel,
+  ExternalHostModel,
+  NodeModel,
+  PodModel,
+  ServiceModel,
+  ServicePortModel,
+} from '../kube/model.js';
 import type { ProbeModel } from '../kube/model.js';
 import type { Network } from '../kube/network.js';
 import type { NetNs } from '../net/netns.js';
@@ -21,9 +28,22 @@ import type { ServiceTarget } from './flow.js';
 
 /** Where a flow starts. */
 export type FlowSource =
-  | { readonly kind: 'pod'; readonly name: string; readonly ip: string; readonly node: string; readonly pod: PodModel; readonly label: string }
+  | {
+      readonly kind: 'pod';
+      readonly name: string;
+      readonly ip: string;
+      readonly node: string;
+      readonly pod: PodModel;
+      readonly label: string;
+    }
   | { readonly kind: 'node'; readonly name: string; readonly ip: string; readonly node: string; readonly label: string }
-  | { readonly kind: 'external'; readonly name: string; readonly ip: string; readonly host: ExternalHostModel; readonly label: string };
+  | {
+      readonly kind: 'external';
+      readonly name: string;
+      readonly ip: string;
+      readonly host: ExternalHostModel;
+      readonly label: string;
+    };
 
 /** How a Service was reached by address. */
 export type ServiceAddressKind = 'clusterIP' | 'nodePort' | 'loadBalancer' | 'externalIP';
@@ -42,11 +62,42 @@ export type FlowDestination =
       /** The host name dialled, if the flow gave one. */
       readonly name: string | undefined;
     }
-  | { readonly kind: 'pod'; readonly ip: string; readonly port: number | undefined; readonly pod: PodModel; readonly name: string | undefined; readonly nameService: ServiceModel | undefined }
-  | { readonly kind: 'node'; readonly ip: string; readonly port: number | undefined; readonly node: NodeModel; readonly name: string | undefined }
-  | { readonly kind: 'external'; readonly ip: string; readonly port: number | undefined; readonly host: ExternalHostModel; readonly name: string | undefined; readonly nameService: ServiceModel | undefined }
-  | { readonly kind: 'other'; readonly ip: string; readonly port: number | undefined; readonly name: string | undefined; readonly nameService: ServiceModel | undefined }
-  | { readonly kind: 'unresolved'; readonly name: string; readonly port: number | undefined; readonly nameService: ServiceModel | undefined };
+  | {
+      readonly kind: 'pod';
+      readonly ip: string;
+      readonly port: number | undefined;
+      readonly pod: PodModel;
+      readonly name: string | undefined;
+      readonly nameService: ServiceModel | undefined;
+    }
+  | {
+      readonly kind: 'node';
+      readonly ip: string;
+      readonly port: number | undefined;
+      readonly node: NodeModel;
+      readonly name: string | undefined;
+    }
+  | {
+      readonly kind: 'external';
+      readonly ip: string;
+      readonly port: number | undefined;
+      readonly host: ExternalHostModel;
+      readonly name: string | undefined;
+      readonly nameService: ServiceModel | undefined;
+    }
+  | {
+      readonly kind: 'other';
+      readonly ip: string;
+      readonly port: number | undefined;
+      readonly name: string | undefined;
+      readonly nameService: ServiceModel | undefined;
+    }
+  | {
+      readonly kind: 'unresolved';
+      readonly name: string;
+      readonly port: number | undefined;
+      readonly nameService: ServiceModel | undefined;
+    };
 
 /** The endpoint that answered an attempt. */
 export interface Backend {
@@ -236,13 +287,23 @@ export class NetworkIndex {
   source(ns: NetNs, name: string): FlowSource {
     const net = this.network;
     for (const p of net.pods.values()) {
-      if (p.ns === ns && p.display === name) return { kind: 'pod', name, ip: formatIpv4(p.model.ip), node: p.node.model.name, pod: p.model, label: ns.label };
+      if (p.ns === ns && p.display === name)
+        return {
+          kind: 'pod',
+          name,
+          ip: formatIpv4(p.model.ip),
+          node: p.node.model.name,
+          pod: p.model,
+          label: ns.label,
+        };
     }
     for (const n of net.nodes.values()) {
-      if (n.ns === ns) return { kind: 'node', name: n.model.name, ip: formatIpv4(n.model.ip), node: n.model.name, label: ns.label };
+      if (n.ns === ns)
+        return { kind: 'node', name: n.model.name, ip: formatIpv4(n.model.ip), node: n.model.name, label: ns.label };
     }
     for (const e of net.externals.values()) {
-      if (e.ns === ns) return { kind: 'external', name: e.model.name, ip: formatIpv4(e.model.ip), host: e.model, label: ns.label };
+      if (e.ns === ns)
+        return { kind: 'external', name: e.model.name, ip: formatIpv4(e.model.ip), host: e.model, label: ns.label };
     }
     throw new Error(`internal: flow source ${name} (${ns.label}) is not a pod, node or external host`);
   }
@@ -255,34 +316,65 @@ export class NetworkIndex {
     if (n.endsWith(suffix)) n = n.slice(0, -suffix.length);
     else if (n.endsWith('.svc')) n = n.slice(0, -4);
     const parts = n.split('.');
-    const [svc, ns] = parts.length === 1 ? [parts[0]!, fromNamespace] : parts.length === 2 ? [parts[0]!, parts[1]!] : [undefined, undefined];
+    const [svc, ns] =
+      parts.length === 1
+        ? [parts[0]!, fromNamespace]
+        : parts.length === 2
+          ? [parts[0]!, parts[1]!]
+          : [undefined, undefined];
     if (svc === undefined) return undefined;
     return this.network.model.services.find((s) => s.namespace === ns && s.name === svc);
   }
 
   /** Classifies a dialled address and port. */
-  destination(ip: Ipv4Addr, port: number | undefined, protocol: string, name: string | undefined, nameService: ServiceModel | undefined): FlowDestination {
+  destination(
+    ip: Ipv4Addr,
+    port: number | undefined,
+    protocol: string,
+    name: string | undefined,
+    nameService: ServiceModel | undefined,
+  ): FlowDestination {
     const ipText = formatIpv4(ip);
     const proto = protocol.toUpperCase();
-    const portOf = (s: ServiceModel, match: (p: ServicePortModel) => boolean): ServicePortModel | undefined => s.ports.find((p) => p.protocol === proto && match(p));
-    const service = (list: ServiceModel[] | undefined, via: ServiceAddressKind, entryNode: string | undefined): FlowDestination | undefined => {
+    const portOf = (s: ServiceModel, match: (p: ServicePortModel) => boolean): ServicePortModel | undefined =>
+      s.ports.find((p) => p.protocol === proto && match(p));
+    const service = (
+      list: ServiceModel[] | undefined,
+      via: ServiceAddressKind,
+      entryNode: string | undefined,
+    ): FlowDestination | undefined => {
       for (const s of list ?? []) {
         const sp = port === undefined ? undefined : portOf(s, (p) => p.port === port);
-        if (sp !== undefined || port === undefined) return { kind: 'service', ip: ipText, port, via, service: s, servicePort: sp, entryNode, name };
+        if (sp !== undefined || port === undefined)
+          return { kind: 'service', ip: ipText, port, via, service: s, servicePort: sp, entryNode, name };
       }
       return undefined;
     };
-    const hit = service(this.clusterIps.get(ip), 'clusterIP', undefined) ?? service(this.lbIps.get(ip), 'loadBalancer', this.announcer(ip)) ?? service(this.extIps.get(ip), 'externalIP', undefined);
+    const hit =
+      service(this.clusterIps.get(ip), 'clusterIP', undefined) ??
+      service(this.lbIps.get(ip), 'loadBalancer', this.announcer(ip)) ??
+      service(this.extIps.get(ip), 'externalIP', undefined);
     if (hit !== undefined) return hit;
     const node = this.nodesByIp.get(ip);
     if (node !== undefined && port !== undefined) {
       for (const s of this.network.model.services) {
         const sp = portOf(s, (p) => p.nodePort === port);
-        if (sp !== undefined) return { kind: 'service', ip: ipText, port, via: 'nodePort', service: s, servicePort: sp, entryNode: node.name, name };
+        if (sp !== undefined)
+          return {
+            kind: 'service',
+            ip: ipText,
+            port,
+            via: 'nodePort',
+            service: s,
+            servicePort: sp,
+            entryNode: node.name,
+            name,
+          };
       }
     }
     const pod = this.network.podsByIp.get(ip);
-    if (pod !== undefined && !pod.model.hostNetwork) return { kind: 'pod', ip: ipText, port, pod: pod.model, name, nameService };
+    if (pod !== undefined && !pod.model.hostNetwork)
+      return { kind: 'pod', ip: ipText, port, pod: pod.model, name, nameService };
     if (node !== undefined) return { kind: 'node', ip: ipText, port, node, name };
     const ext = this.externalsByIp.get(ip);
     if (ext !== undefined) return { kind: 'external', ip: ipText, port, host: ext, name, nameService };
@@ -299,13 +391,22 @@ export class NetworkIndex {
   backend(answeredBy: string): Backend {
     const net = this.network;
     const pod = net.pod(answeredBy);
-    if (pod !== undefined) return { kind: 'pod', name: pod.display, ip: formatIpv4(pod.model.ip), node: pod.node.model.name, pod: pod.model };
+    if (pod !== undefined)
+      return {
+        kind: 'pod',
+        name: pod.display,
+        ip: formatIpv4(pod.model.ip),
+        node: pod.node.model.name,
+        pod: pod.model,
+      };
     const ext = net.externals.get(answeredBy);
-    if (ext !== undefined) return { kind: 'external', name: ext.model.name, ip: formatIpv4(ext.model.ip), node: undefined, pod: undefined };
+    if (ext !== undefined)
+      return { kind: 'external', name: ext.model.name, ip: formatIpv4(ext.model.ip), node: undefined, pod: undefined };
     const ip = parseIpv4(answeredBy);
     if (ip !== undefined) {
       const p = net.podsByIp.get(ip);
-      if (p !== undefined && !p.model.hostNetwork) return { kind: 'pod', name: p.display, ip: answeredBy, node: p.node.model.name, pod: p.model };
+      if (p !== undefined && !p.model.hostNetwork)
+        return { kind: 'pod', name: p.display, ip: answeredBy, node: p.node.model.name, pod: p.model };
       const n = this.nodesByIp.get(ip);
       if (n !== undefined) return { kind: 'node', name: n.name, ip: answeredBy, node: n.name, pod: undefined };
       const e = this.externalsByIp.get(ip);
@@ -341,7 +442,15 @@ export function translationsOf(events: readonly HopEvent[]): Translation[] {
 
 /** A dropped packet as a result. */
 function dropOf(d: DropEvent): Drop {
-  return { t: d.t, where: d.where, dev: d.dev, packet: d.pkt, reason: d.reason, detail: d.detail, description: dropText(d.detail) };
+  return {
+    t: d.t,
+    where: d.where,
+    dev: d.dev,
+    packet: d.pkt,
+    reason: d.reason,
+    detail: d.detail,
+    description: dropText(d.detail),
+  };
 }
 
 /** The drops among hop events (a flow's result has them whether or not it was traced). */
@@ -399,7 +508,8 @@ export function flowResult(args: {
     };
   });
   const backends: Backend[] = [];
-  for (const a of attempts) if (a.backend !== undefined && !backends.some((b) => b.name === a.backend!.name)) backends.push(a.backend);
+  for (const a of attempts)
+    if (a.backend !== undefined && !backends.some((b) => b.name === a.backend!.name)) backends.push(a.backend);
   // the dialled host: the name's first address for a name, else the address given
   const host = /^(.*?)(?::\d+)?$/.exec(flow.to)![1]!;
   const port = flow.port;
@@ -412,14 +522,26 @@ export function flowResult(args: {
   else {
     const nameService = idx.serviceByName(host, fromNs);
     const dst = report.dst === '' ? undefined : parseIpv4(report.dst);
-    destination = dst === undefined ? { kind: 'unresolved', name: host, port, nameService } : idx.destination(dst, port, flow.protocol, host, nameService);
+    destination =
+      dst === undefined
+        ? { kind: 'unresolved', name: host, port, nameService }
+        : idx.destination(dst, port, flow.protocol, host, nameService);
   }
   const sent = attempts.filter((a) => a.sent).length;
   const packets: PacketRecord[] = [];
   for (const h of hops) {
     if ((h.kind === 'tx' || h.kind === 'rx') && h.frame !== undefined && h.dev !== undefined) {
       const d = idx.device(h.where, h.dev);
-      packets.push({ t: h.t, where: h.where, dev: h.dev, dir: h.kind, packet: h.pkt, frame: h.frame, mtu: d?.mtu, deviceKind: d?.kind });
+      packets.push({
+        t: h.t,
+        where: h.where,
+        dev: h.dev,
+        dir: h.kind,
+        packet: h.pkt,
+        frame: h.frame,
+        mtu: d?.mtu,
+        deviceKind: d?.kind,
+      });
     }
   }
   return {

@@ -137,7 +137,7 @@ export function mutateRules(
     fail('mutation', 'a RuleMutation (see ruleMutation) or a function (dump, node) => dump', mutation);
   const o = checkOptions(opts, 'opts');
   if (o['nodes'] !== undefined)
-    checkArray(o['nodes'], 'opts.nodes').forEach((n, i) => checkString(n, `opts.nodes[${i}]`));
+    for (const [i, n] of checkArray(o['nodes'], 'opts.nodes').entries()) checkString(n, `opts.nodes[${i}]`);
   const apply = typeof mutation === 'function' ? mutation : (d: string, n: string): string => mutation.apply(d, n);
   const out: Record<string, string> = {};
   const texts = clusterRulesText(model, checkKubeProxy(o['proxy'], 'opts.proxy'));

@@ -76,7 +76,7 @@ export interface SimulateOptions {
    * first), before anything runs: the place to print a header or attach a progress display. A
    * function it returns is called when the run ends, also when it throws.
    */
-  readonly onReady?: ((ready: SimulationReady) => void | (() => void)) | undefined;
+  readonly onReady?: ((ready: SimulationReady) => (() => void) | undefined) | undefined;
 }
 
 /** What {@link SimulateOptions.onReady} is given: the built network and the probes about to run. */
@@ -148,16 +148,16 @@ function checkSimulateOptions(opts: unknown): SimulateOptions {
   if (opts === undefined) fail('opts', 'an object with flows', opts);
   const flows = o['flows'];
   if (flows !== 'scenario')
-    checkArray(flows, 'opts.flows', 'an array of flows or "scenario"').forEach((f, i) =>
-      checkFlowSpec(f, `opts.flows[${i}]`),
-    );
+    for (const [i, f] of checkArray(flows, 'opts.flows', 'an array of flows or "scenario"').entries()) {
+      checkFlowSpec(f, `opts.flows[${i}]`);
+    }
   checkOptInteger(o['seed'], 'opts.seed');
   checkOptBoolean(o['trace'], 'opts.trace');
   const capture = o['capture'];
   if (capture !== undefined && typeof capture !== 'boolean') {
-    checkArray(capture, 'opts.capture', 'true, false or an array of interface globs').forEach((g, i) =>
-      checkString(g, `opts.capture[${i}]`),
-    );
+    for (const [i, g] of checkArray(capture, 'opts.capture', 'true, false or an array of interface globs').entries()) {
+      checkString(g, `opts.capture[${i}]`);
+    }
   }
   const rules = o['rules'];
   if (rules !== undefined) {

@@ -53,7 +53,7 @@ export interface RunOptions {
    * Called once every probe is resolved (flow ids assigned) and before anything runs; what it
    * returns, if a function, is called when the run ends, even when it throws.
    */
-  readonly ready?: () => void | (() => void);
+  readonly ready?: () => (() => void) | undefined;
 }
 
 /** A resolved endpoint in the network. */
@@ -120,7 +120,8 @@ export class Simulation {
     };
     const gw = this.network.gateway;
     if (gw !== undefined) {
-      for (const f of startUpstreamDns(gw.ns, model.dns?.upstream ?? {}, logDns)) this.serverWarnings.push(`underlay gateway: cannot serve DNS on ${f}`);
+      for (const f of startUpstreamDns(gw.ns, model.dns?.upstream ?? {}, logDns))
+        this.serverWarnings.push(`underlay gateway: cannot serve DNS on ${f}`);
     }
     for (const ext of this.network.externals.values()) {
       const failed = startServers(ext.ns, ext.model.name, ext.model.ports, observe);
@@ -138,7 +139,12 @@ export class Simulation {
     if (isCoreDnsPod(pod.model)) {
       // CoreDNS serves port 53 over UDP and TCP whatever the pod declares; other ports get the banner server
       ports = coreDnsOtherPorts(ports);
-      const server = new CoreDnsServer(pod.ns, { name: pod.display, view: clusterDnsView(model, [pod.model.ip]), upstreams: coreDnsUpstreams(pod.model, model), log: this.logDns });
+      const server = new CoreDnsServer(pod.ns, {
+        name: pod.display,
+        view: clusterDnsView(model, [pod.model.ip]),
+        upstreams: coreDnsUpstreams(pod.model, model),
+        log: this.logDns,
+      });
       for (const f of server.start()) this.serverWarnings.push(`pod ${pod.display}: cannot serve DNS on ${f}`);
       this.coreDns.set(pod.display, server);
     }
@@ -162,13 +168,17 @@ export class Simulation {
     if (ref.startsWith('ext/')) {
       const e = net.externals.get(ref.slice(4));
       if (e) return { ns: e.ns, name: e.model.name };
-      throw new FlowError(`no external host named "${ref.slice(4)}"${net.externals.size ? ` (external hosts: ${[...net.externals.keys()].join(', ')})` : ''}`);
+      throw new FlowError(
+        `no external host named "${ref.slice(4)}"${net.externals.size ? ` (external hosts: ${[...net.externals.keys()].join(', ')})` : ''}`,
+      );
     }
     const podRef = ref.startsWith('pod/') ? ref.slice(4) : ref;
     const p = net.pod(podRef);
     if (p) return { ns: p.ns, name: p.display };
     const names = this.model.pods.map((x) => podDisplayName(x));
-    throw new FlowError(`no pod named "${podRef}" (pods: ${names.length > 20 ? `${names.slice(0, 20).join(', ')} … and ${names.length - 20} more` : names.join(', ')})`);
+    throw new FlowError(
+      `no pod named "${podRef}" (pods: ${names.length > 20 ? `${names.slice(0, 20).join(', ')} … and ${names.length - 20} more` : names.join(', ')})`,
+    );
   }
 
   /**
@@ -202,7 +212,9 @@ export class Simulation {
       throw new FlowError(`no external host named "${host.slice(4)}"`);
     }
     if (isResolvableName(host)) return { dst: 0, port, name: host };
-    throw new FlowError(`cannot resolve "${to}": expected an IPv4 address, pod/<name>, node/<name>, ext/<name> or a DNS name (optionally with :port)`);
+    throw new FlowError(
+      `cannot resolve "${to}": expected an IPv4 address, pod/<name>, node/<name>, ext/<name> or a DNS name (optionally with :port)`,
+    );
   }
 
   /** Binds a probe to the network: its source netns, its destination, a new flow id. */
@@ -301,9 +313,16 @@ export class Simulation {
   resolverSetup(from: string, flow: number, tag = 'resolver'): ResolverSetup {
     const src = this.resolveFrom(from);
     const pod = [...this.network.pods.values()].find((p) => p.ns === src.ns && p.display === src.name);
-    if (pod !== undefined) return { conf: podResolvConf(pod.model, this.model), hosts: podHosts(pod.model, this.model), flow, tag };
+    if (pod !== undefined)
+      return { conf: podResolvConf(pod.model, this.model), hosts: podHosts(pod.model, this.model), flow, tag };
     const node = [...this.network.nodes.values()].find((n) => n.ns === src.ns);
-    const hosts = node === undefined ? [{ address: 0x7f000001, names: ['localhost'] }] : [{ address: 0x7f000001, names: ['localhost'] }, { address: node.model.ip, names: [node.model.name] }];
+    const hosts =
+      node === undefined
+        ? [{ address: 0x7f000001, names: ['localhost'] }]
+        : [
+            { address: 0x7f000001, names: ['localhost'] },
+            { address: node.model.ip, names: [node.model.name] },
+          ];
     return { conf: hostResolvConf(this.model), hosts, flow, tag };
   }
 
@@ -330,11 +349,27 @@ export class Simulation {
   }
 
   /** Fills in which server answered each resolver query (from the servers' own logs). */
-  annotateQueries(queries: ReadonlyArray<{ readonly t: number; readonly id: number; readonly name: string; readonly type: string; answeredBy?: string; rcode?: string }>): void {
+  annotateQueries(
+    queries: ReadonlyArray<{
+      readonly t: number;
+      readonly id: number;
+      readonly name: string;
+      readonly type: string;
+      answeredBy?: string;
+      rcode?: string;
+    }>,
+  ): void {
     const used = new Set<DnsServerLogEntry>();
     for (const q of queries) {
       if (q.rcode === undefined) continue;
-      const e = this.dnsLog.find((x) => !used.has(x) && x.t >= q.t && x.id === q.id && dnsTypeName(x.type) === q.type && x.name.toLowerCase() === q.name.toLowerCase());
+      const e = this.dnsLog.find(
+        (x) =>
+          !used.has(x) &&
+          x.t >= q.t &&
+          x.id === q.id &&
+          dnsTypeName(x.type) === q.type &&
+          x.name.toLowerCase() === q.name.toLowerCase(),
+      );
       if (e === undefined) continue;
       used.add(e);
       q.answeredBy = e.server;
@@ -366,8 +401,13 @@ export class Simulation {
           return { server, peer, count };
         })
       : [];
-    serverSide.sort((a, b) => (a.server < b.server ? -1 : a.server > b.server ? 1 : a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0));
-    const delivered = spec.protocol === 'icmp' ? (this.network.world.echoAnswered.get(spec.flow) ?? 0) : serverSide.reduce((n, s) => n + s.count, 0);
+    serverSide.sort((a, b) =>
+      a.server < b.server ? -1 : a.server > b.server ? 1 : a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0,
+    );
+    const delivered =
+      spec.protocol === 'icmp'
+        ? (this.network.world.echoAnswered.get(spec.flow) ?? 0)
+        : serverSide.reduce((n, s) => n + s.count, 0);
     return { ...base, delivered, serverSide };
   }
 
@@ -385,7 +425,12 @@ export class Simulation {
   }
 
   /** A one-off probe with `podnet trace`'s defaults, started now. */
-  probe(from: string, to: string, protocol: ProbeProtocol, opts: Partial<Omit<ProbeModel, 'from' | 'to' | 'protocol'>> = {}): ProbeReport {
+  probe(
+    from: string,
+    to: string,
+    protocol: ProbeProtocol,
+    opts: Partial<Omit<ProbeModel, 'from' | 'to' | 'protocol'>> = {},
+  ): ProbeReport {
     const model: ProbeModel = {
       name: opts.name ?? `${protocol} ${from} → ${to}`,
       from,

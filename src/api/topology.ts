@@ -60,12 +60,18 @@ export function loadTopologyResult(input: TopologyInput, opts: LoadTopologyOptio
   const seed = checkOptInteger(o['seed'], 'opts.seed') ?? 1;
   checkOptString(o['fileName'], 'opts.fileName');
   if (typeof input === 'string') {
-    return isPathLike(input) ? loadTopologyPath(input.trim(), seed) : loadTopologyText(input, opts.fileName ?? '<topology>', seed);
+    return isPathLike(input)
+      ? loadTopologyPath(input.trim(), seed)
+      : loadTopologyText(input, opts.fileName ?? '<topology>', seed);
   }
   // objects load through the loader's JSON fast path (the same model as their YAML, a few ms sooner);
   // when they do not load, load the YAML instead so each diagnostic's line:col points into topologyToYaml(input)
   const docs: readonly Manifest[] = Array.isArray(input) ? (input as readonly Manifest[]) : [input as Manifest];
-  const fast = loadTopologyText(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs }), opts.fileName ?? '<topology>', seed);
+  const fast = loadTopologyText(
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs }),
+    opts.fileName ?? '<topology>',
+    seed,
+  );
   if (fast.model !== undefined && !fast.diagnostics.some((d) => d.severity === 'error')) return fast;
   return loadTopologyText(topologyToYaml(docs), opts.fileName ?? '<topology>', seed);
 }
@@ -79,7 +85,8 @@ export function checkTopologyInput(input: unknown, argument: string): void {
     if (!isRecord(m)) fail(arg, MANIFEST, m);
   };
   if (typeof input === 'string') return;
-  if (Array.isArray(input)) checkArray(input, argument).forEach((m, i) => manifest(m, `${argument}[${i}]`));
+  if (Array.isArray(input))
+    for (const [i, m] of checkArray(input, argument).entries()) manifest(m, `${argument}[${i}]`);
   else if (isRecord(input)) manifest(input, argument);
   else fail(argument, `YAML text, a path, ${MANIFEST} or an array of them`, input);
 }
@@ -90,7 +97,8 @@ export function checkTopologyInput(input: unknown, argument: string): void {
  */
 export function loadTopology(input: TopologyInput, opts: LoadTopologyOptions = {}): ClusterModel {
   const r = loadTopologyResult(input, opts);
-  if (r.model === undefined || r.diagnostics.some((d) => d.severity === 'error')) throw new TopologyError(r.diagnostics);
+  if (r.model === undefined || r.diagnostics.some((d) => d.severity === 'error'))
+    throw new TopologyError(r.diagnostics);
   return r.model;
 }
 
@@ -98,7 +106,13 @@ export function loadTopology(input: TopologyInput, opts: LoadTopologyOptions = {
 export function isClusterModel(x: unknown): x is ClusterModel {
   if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
   const m = x as Partial<ClusterModel> & { kind?: unknown };
-  return m.kind === undefined && Array.isArray(m.nodes) && Array.isArray(m.pods) && typeof m.cni === 'object' && typeof m.clusterCIDR === 'object';
+  return (
+    m.kind === undefined &&
+    Array.isArray(m.nodes) &&
+    Array.isArray(m.pods) &&
+    typeof m.cni === 'object' &&
+    typeof m.clusterCIDR === 'object'
+  );
 }
 
 // A collection printed on one line when it fits in this many characters, as the example

@@ -117,7 +117,15 @@ export function dnsViewToJson(v: ClusterDnsView): string {
   // the plugin reads neither where an object was written nor its source ranges (Cidr objects)
   const services = v.services.map((s) => ({ ...s, source: undefined, loadBalancerSourceRanges: [] }));
   const slices = v.slices.map((s) => ({ ...s, source: undefined }));
-  return JSON.stringify({ zone: v.zone, ttl: v.ttl, serial: v.serial, services, slices, namespaces: [...v.namespaces], localIps: v.localIps });
+  return JSON.stringify({
+    zone: v.zone,
+    ttl: v.ttl,
+    serial: v.serial,
+    services,
+    slices,
+    namespaces: [...v.namespaces],
+    localIps: v.localIps,
+  });
 }
 
 /** The view {@link dnsViewToJson} wrote. */
@@ -132,7 +140,10 @@ export type KubeAnswer =
   | { readonly kind: 'reply'; readonly message: DnsMessage }
   /** Not for this plugin (outside its zones, or fallthrough for reverse names): the next plugin, forward, gets it. */
   | { readonly kind: 'forward' }
-  /** The answer chases a CNAME out of the zone (an ExternalName): look `name`/`type` up upstream, then ask again with it in `lookups`. */
+  /**
+   * The answer chases a CNAME out of the zone (an ExternalName): look `name`/`type` up upstream, then ask again with it
+   * in `lookups`.
+   */
   | { readonly kind: 'lookup'; readonly name: string; readonly type: number };
 
 /** Upstream answers gathered for {@link answer}, keyed by {@link lookupKey}; null: the lookup failed. */
@@ -199,7 +210,9 @@ function strip(s: string): string {
 }
 
 function matchPort(want: string, name: string | undefined, wantProto: string, proto: string): boolean {
-  return (want === '' || want === (name ?? '').toLowerCase()) && (wantProto === '' || wantProto === proto.toLowerCase());
+  return (
+    (want === '' || want === (name ?? '').toLowerCase()) && (wantProto === '' || wantProto === proto.toLowerCase())
+  );
 }
 
 function dashed(ip: Ipv4Addr): string {
@@ -245,9 +258,13 @@ class Plugin {
     if (r.service === '') return { svcs: [], err: undefined };
     const name = r.service;
     // four dash-separated parts without "--" are IPv4; anything else would be an IPv6 address
-    const ip = (name.match(/-/g) ?? []).length === 3 && !name.includes('--') ? parseIpv4(name.replace(/-/g, '.')) : undefined;
+    const ip =
+      (name.match(/-/g) ?? []).length === 3 && !name.includes('--') ? parseIpv4(name.replace(/-/g, '.')) : undefined;
     if (ip === undefined) return { svcs: [], err: 'nxdomain' };
-    return { svcs: [{ host: formatIpv4(ip), port: 0, ttl: this.v.ttl, domain: `${name}.${r.namespace}.pod.${this.zone}` }], err: undefined };
+    return {
+      svcs: [{ host: formatIpv4(ip), port: 0, ttl: this.v.ttl, domain: `${name}.${r.namespace}.pod.${this.zone}` }],
+      err: undefined,
+    };
   }
 
   private findServices(r: Request): { svcs: Svc[]; err: NameErr | undefined } {
@@ -305,7 +322,8 @@ class Plugin {
           if (svc.namespace !== slice.namespace || svc.name !== slice.serviceName) continue;
           const name = `${svc.name}.${svc.namespace}.svc.${this.zone}`;
           if (svc.headless) {
-            for (const e of slice.endpoints) if (e.ready) out.push({ name: `${endpointHostname(e)}.${name}`, ip: formatIpv4(e.ip) });
+            for (const e of slice.endpoints)
+              if (e.ready) out.push({ name: `${endpointHostname(e)}.${name}`, ip: formatIpv4(e.ip) });
           } else for (const ip of svc.clusterIPs) out.push({ name, ip: formatIpv4(ip) });
         }
       }
@@ -318,16 +336,24 @@ class Plugin {
   services(lname: string, qtype: number): { svcs: Svc[]; err: NameErr | undefined } {
     if (qtype === DnsType.TXT) {
       const base = this.base(lname);
-      if (base === 'dns-version') return { svcs: [{ host: '', port: 0, ttl: DNS_VERSION_TTL, domain: lname, text: DNS_SCHEMA_VERSION }], err: undefined };
+      if (base === 'dns-version')
+        return {
+          svcs: [{ host: '', port: 0, ttl: DNS_VERSION_TTL, domain: lname, text: DNS_SCHEMA_VERSION }],
+          err: undefined,
+        };
       const r = this.records(lname);
       if (r.svcs.length > 0) return { svcs: [], err: undefined };
       return { svcs: [], err: 'nxdomain' };
     }
     if (qtype === DnsType.NS) {
-      return { svcs: this.nsAddrs().map((n) => ({ host: n.ip, port: 0, ttl: this.v.ttl, domain: n.name })), err: undefined };
+      return {
+        svcs: this.nsAddrs().map((n) => ({ host: n.ip, port: 0, ttl: this.v.ttl, domain: n.name })),
+        err: undefined,
+      };
     }
     if (lname === `ns.dns.${this.zone}`) {
-      const svcs = qtype === DnsType.A ? this.nsAddrs().map((n) => ({ host: n.ip, port: 0, ttl: this.v.ttl, domain: lname })) : [];
+      const svcs =
+        qtype === DnsType.A ? this.nsAddrs().map((n) => ({ host: n.ip, port: 0, ttl: this.v.ttl, domain: lname })) : [];
       return { svcs, err: undefined };
     }
     const r = this.records(lname);
@@ -338,12 +364,19 @@ class Plugin {
   /** reverse.go serviceRecordForIP. */
   reverse(ip: Ipv4Addr): Svc[] {
     for (const svc of this.v.services) {
-      if (svc.clusterIPs.includes(ip)) return [{ host: `${svc.name}.${svc.namespace}.svc.${this.zone}`, port: 0, ttl: this.v.ttl, domain: '' }];
+      if (svc.clusterIPs.includes(ip))
+        return [{ host: `${svc.name}.${svc.namespace}.svc.${this.zone}`, port: 0, ttl: this.v.ttl, domain: '' }];
     }
     const out: Svc[] = [];
     for (const slice of this.v.slices) {
       for (const e of slice.endpoints) {
-        if (e.ready && e.ip === ip) out.push({ host: `${endpointHostname(e)}.${slice.serviceName}.${slice.namespace}.svc.${this.zone}`, port: 0, ttl: this.v.ttl, domain: '' });
+        if (e.ready && e.ip === ip)
+          out.push({
+            host: `${endpointHostname(e)}.${slice.serviceName}.${slice.namespace}.svc.${this.zone}`,
+            port: 0,
+            ttl: this.v.ttl,
+            domain: '',
+          });
       }
     }
     return out;
@@ -395,7 +428,11 @@ class Assembler {
   }
 
   /** A / AAAA: addresses, CNAMEs chased in the zone and upstream. Returns records or a needed lookup. */
-  address(qname: string, qtype: number, previous: DnsRecord[]): { records: DnsRecord[]; err: NameErr | undefined } | { need: { name: string; type: number } } {
+  address(
+    qname: string,
+    qtype: number,
+    previous: DnsRecord[],
+  ): { records: DnsRecord[]; err: NameErr | undefined } | { need: { name: string; type: number } } {
     const lname = lowerName(qname);
     // checkForApex: for the zone itself apex.dns.<zone> is tried first, which the plugin cannot parse,
     // so the zone name is looked up like any other
@@ -416,7 +453,13 @@ class Assembler {
       if (lowerName(target) === lname) continue;
       const cname = rr(qname, s.ttl, { type: 'CNAME', target });
       if (previous.length > 10) continue;
-      if (previous.some((p) => p.data.type === 'CNAME' && lowerName(p.name) === lname && lowerName(p.data.target) === lowerName(target))) continue;
+      if (
+        previous.some(
+          (p) =>
+            p.data.type === 'CNAME' && lowerName(p.name) === lname && lowerName(p.data.target) === lowerName(target),
+        )
+      )
+        continue;
       if (inZone(lowerName(target), this.zone)) {
         const next = this.address(target, qtype, [...previous, cname]);
         if ('need' in next) return next;
@@ -503,14 +546,17 @@ export function answer(query: DnsMessage, view: ClusterDnsView, lookups: Lookups
     case DnsType.TXT: {
       const s = a.plugin.services(lname, DnsType.TXT);
       err = s.err;
-      records = s.svcs.filter((x) => x.text !== undefined).map((x) => rr(qname, x.ttl, { type: 'TXT', text: [x.text!] }));
+      records = s.svcs
+        .filter((x) => x.text !== undefined)
+        .map((x) => rr(qname, x.ttl, { type: 'TXT', text: [x.text!] }));
       break;
     }
     case DnsType.CNAME: {
       const s = a.plugin.services(lname, DnsType.CNAME);
       err = s.err;
       const first = s.svcs[0];
-      if (err === undefined && first !== undefined && !isIpHost(first.host)) records = [rr(qname, first.ttl, { type: 'CNAME', target: first.host.replace(/\.$/, '') })];
+      if (err === undefined && first !== undefined && !isIpHost(first.host))
+        records = [rr(qname, first.ttl, { type: 'CNAME', target: first.host.replace(/\.$/, '') })];
       break;
     }
     case DnsType.PTR: {
@@ -596,7 +642,11 @@ export function answer(query: DnsMessage, view: ClusterDnsView, lookups: Lookups
  * {@link answer} with upstream lookups answered synchronously by `upstream` (undefined: the
  * lookup fails); 'forward' when the name is not the plugin's.
  */
-export function answerWith(query: DnsMessage, view: ClusterDnsView, upstream: (name: string, type: number) => DnsMessage | undefined = () => undefined): DnsMessage | 'forward' {
+export function answerWith(
+  query: DnsMessage,
+  view: ClusterDnsView,
+  upstream: (name: string, type: number) => DnsMessage | undefined = () => undefined,
+): DnsMessage | 'forward' {
   const lookups = new Map<string, DnsMessage | null>();
   for (let i = 0; i < 16; i++) {
     const r = answer(query, view, lookups);
@@ -642,7 +692,13 @@ export function cacheTtl(m: DnsMessage): number {
 /** Every record's TTL set to `ttl`, OPT records dropped (filterRRSlice). */
 function withTtl(m: DnsMessage, ttl: number): DnsMessage {
   const set = (rs: DnsRecord[]): DnsRecord[] => rs.filter((r) => !isOpt(r)).map((r) => ({ ...r, ttl }));
-  return { ...m, header: { ...m.header }, answers: set(m.answers), authorities: set(m.authorities), additionals: set(m.additionals) };
+  return {
+    ...m,
+    header: { ...m.header },
+    answers: set(m.answers),
+    authorities: set(m.authorities),
+    additionals: set(m.additionals),
+  };
 }
 
 interface CacheItem {
@@ -694,7 +750,9 @@ function shuffle(rs: DnsRecord[], rng: Rng): void {
 
 // ───────────────────────────── scrub (request.ScrubWriter) ─────────────────────────────
 
-/** The largest response a client accepts: 512 without EDNS0, its advertised size (at least 512) with; 65535 over TCP. */
+/**
+ * The largest response a client accepts: 512 without EDNS0, its advertised size (at least 512) with; 65535 over TCP.
+ */
 export function responseSize(query: DnsMessage, proto: 'udp' | 'tcp'): number {
   if (proto === 'tcp') return 0xffff;
   const e = ednsOf(query);
@@ -733,7 +791,10 @@ export function scrub(query: DnsMessage, resp: DnsMessage, proto: 'udp' | 'tcp')
       }
     }
   }
-  const anyDropped = cut.answers.length < m.answers.length || cut.authorities.length < m.authorities.length || cut.additionals.length < m.additionals.length;
+  const anyDropped =
+    cut.answers.length < m.answers.length ||
+    cut.authorities.length < m.authorities.length ||
+    cut.additionals.length < m.additionals.length;
   cut.header.tc = cut.header.tc || anyDropped;
   return encodeDns(full(cut));
 }
@@ -751,8 +812,14 @@ export interface CoreDnsOptions {
   readonly log?: (e: DnsServerLogEntry) => void;
 }
 
-/** How one exchange with an upstream ended: its answer, a failure worth another try, or one that ends the forward (SERVFAIL). */
-export type UpstreamOutcome = { readonly answer: DnsMessage } | { readonly retry: UpstreamTrouble } | { readonly fail: UpstreamTrouble };
+/**
+ * How one exchange with an upstream ended: its answer, a failure worth another try, or one that ends the forward
+ * (SERVFAIL).
+ */
+export type UpstreamOutcome =
+  | { readonly answer: DnsMessage }
+  | { readonly retry: UpstreamTrouble }
+  | { readonly fail: UpstreamTrouble };
 
 /** Why an upstream exchange gave no answer: no answer in time, or a socket error. */
 export type UpstreamTrouble = { readonly timeout: Nanos; readonly tcp: boolean } | { readonly error: string };
@@ -771,7 +838,15 @@ export interface CoreDnsHost {
    * connections reused for 10 s, a TCP connection per query), waiting `timeout` for the answer
    * whose id is `id`.
    */
-  exchange(upstream: Ipv4Addr, proto: 'udp' | 'tcp', wire: Uint8Array, id: number, timeout: Nanos, flow: number, done: (o: UpstreamOutcome) => void): void;
+  exchange(
+    upstream: Ipv4Addr,
+    proto: 'udp' | 'tcp',
+    wire: Uint8Array,
+    id: number,
+    timeout: Nanos,
+    flow: number,
+    done: (o: UpstreamOutcome) => void,
+  ): void;
   /** An event for podnet's trace (a no-op where nothing is traced). */
   trace(flow: number, detail: CoreDnsEvent): void;
 }
@@ -811,7 +886,15 @@ export class CoreDnsChain {
       const bytes = scrub(q, this.loadbalance(resp), req.proto);
       const label = question === undefined ? '(no question)' : `${dnsTypeName(question.type)} ${question.name}.`;
       const client = `${formatIpv4(req.client)}:${req.clientPort}`;
-      const answer = { what: 'answer', proto: req.proto, client, question: label, rcode: dnsRcodeName(resp.header.rcode), answers: resp.answers.length, by: how } as const;
+      const answer = {
+        what: 'answer',
+        proto: req.proto,
+        client,
+        question: label,
+        rcode: dnsRcodeName(resp.header.rcode),
+        answers: resp.answers.length,
+        by: how,
+      } as const;
       this.host.trace(req.flow, answer);
       this.opts.log?.({
         t: t0,
@@ -832,9 +915,18 @@ export class CoreDnsChain {
 
   private loadbalance(m: DnsMessage): DnsMessage {
     const q = m.questions[0];
-    if (m.header.rcode !== DnsRcode.NOERROR || (q !== undefined && (q.type === DnsType.AXFR || q.type === DnsType.IXFR))) return m;
+    if (
+      m.header.rcode !== DnsRcode.NOERROR ||
+      (q !== undefined && (q.type === DnsType.AXFR || q.type === DnsType.IXFR))
+    )
+      return m;
     const rng = this.host.rng;
-    return { ...m, answers: roundRobin(m.answers, rng), authorities: roundRobin(m.authorities, rng), additionals: roundRobin(m.additionals, rng) };
+    return {
+      ...m,
+      answers: roundRobin(m.answers, rng),
+      authorities: roundRobin(m.authorities, rng),
+      additionals: roundRobin(m.additionals, rng),
+    };
   }
 
   private cacheKey(q: DnsMessage): string | undefined {
@@ -845,7 +937,12 @@ export class CoreDnsChain {
   }
 
   /** cache → kubernetes → forward; `how` says where the answer came from. */
-  private serve(q: DnsMessage, proto: 'udp' | 'tcp', flow: number, done: (m: DnsMessage, how: 'kubernetes' | 'cache' | 'forward' | 'error') => void): void {
+  private serve(
+    q: DnsMessage,
+    proto: 'udp' | 'tcp',
+    flow: number,
+    done: (m: DnsMessage, how: 'kubernetes' | 'cache' | 'forward' | 'error') => void,
+  ): void {
     const now = this.host.now();
     const key = this.cacheKey(q);
     const hit = key === undefined ? undefined : this.cache.get(key);
@@ -854,7 +951,10 @@ export class CoreDnsChain {
       if (left > 0) {
         const m = withTtl(hit.msg, left);
         const r = replyTo(q, hit.msg.header.rcode);
-        done({ ...m, header: { ...r.header, aa: true, ra: hit.msg.header.ra, ad: false }, questions: r.questions }, 'cache');
+        done(
+          { ...m, header: { ...r.header, aa: true, ra: hit.msg.header.ra, ad: false }, questions: r.questions },
+          'cache',
+        );
         return;
       }
       this.cache.delete(key!);
@@ -863,7 +963,11 @@ export class CoreDnsChain {
       const ttl = cacheTtl(resp);
       const out = withTtl(resp, ttl);
       const kind = classify(resp);
-      const cacheable = key !== undefined && !resp.header.tc && kind !== 'other' && !(kind === 'denial' && resp.header.rcode === DnsRcode.NXDOMAIN && !hasSoa(resp));
+      const cacheable =
+        key !== undefined &&
+        !resp.header.tc &&
+        kind !== 'other' &&
+        !(kind === 'denial' && resp.header.rcode === DnsRcode.NXDOMAIN && !hasSoa(resp));
       if (cacheable && ttl > 0) this.cache.set(key!, { msg: out, stored: now, ttl });
       done(out, how);
     };
@@ -966,15 +1070,31 @@ export class CoreDnsServer implements CoreDnsHost {
   }
 
   trace(flow: number, detail: CoreDnsEvent): void {
-    if (this.ns.world.tracer.on) this.ns.trace({ kind: 'app', app: 'coredns', ...detail }, null, undefined, TraceTo.Hop, flow);
+    if (this.ns.world.tracer.on)
+      this.ns.trace({ kind: 'app', app: 'coredns', ...detail }, null, undefined, TraceTo.Hop, flow);
   }
 
-  exchange(upstream: Ipv4Addr, proto: 'udp' | 'tcp', wire: Uint8Array, id: number, timeout: Nanos, flow: number, done: (o: UpstreamOutcome) => void): void {
+  exchange(
+    upstream: Ipv4Addr,
+    proto: 'udp' | 'tcp',
+    wire: Uint8Array,
+    id: number,
+    timeout: Nanos,
+    flow: number,
+    done: (o: UpstreamOutcome) => void,
+  ): void {
     if (proto === 'tcp') this.exchangeTcp(upstream, wire, id, timeout, flow, done);
     else this.exchangeUdp(upstream, wire, id, timeout, flow, done);
   }
 
-  private exchangeUdp(upstream: Ipv4Addr, wire: Uint8Array, id: number, timeout: Nanos, flow: number, done: (o: UpstreamOutcome) => void): void {
+  private exchangeUdp(
+    upstream: Ipv4Addr,
+    wire: Uint8Array,
+    id: number,
+    timeout: Nanos,
+    flow: number,
+    done: (o: UpstreamOutcome) => void,
+  ): void {
     const now = this.ns.world.now;
     // Transport.Dial: reuse an idle connection used within the last 10 s, else dial a new one
     let pc: PooledUdp | undefined;
@@ -1009,12 +1129,16 @@ export class CoreDnsServer implements CoreDnsHost {
     }
     const conn = pc;
     conn.sock.flow = flow;
-    const timer = this.ns.world.sched.schedule(timeout, () => {
-      if (conn.pending?.id !== id) return;
-      conn.pending = undefined;
-      conn.sock.close();
-      done({ retry: { timeout, tcp: false } });
-    }, null);
+    const timer = this.ns.world.sched.schedule(
+      timeout,
+      () => {
+        if (conn.pending?.id !== id) return;
+        conn.pending = undefined;
+        conn.sock.close();
+        done({ retry: { timeout, tcp: false } });
+      },
+      null,
+    );
     conn.pending = {
       id,
       timer,
@@ -1049,7 +1173,14 @@ export class CoreDnsServer implements CoreDnsHost {
     p.done({ answer: m });
   }
 
-  private exchangeTcp(upstream: Ipv4Addr, wire: Uint8Array, id: number, timeout: Nanos, flow: number, done: (o: UpstreamOutcome) => void): void {
+  private exchangeTcp(
+    upstream: Ipv4Addr,
+    wire: Uint8Array,
+    id: number,
+    timeout: Nanos,
+    flow: number,
+    done: (o: UpstreamOutcome) => void,
+  ): void {
     const reader = new DnsTcpReader();
     let settled = false;
     let sock: TcpSocket | undefined;
@@ -1076,8 +1207,13 @@ export class CoreDnsServer implements CoreDnsHost {
   }
 }
 
-/** The ports a CoreDNS pod serves with the banner server: all it declares but 53/UDP and 53/TCP, which CoreDNS serves itself. */
-export function coreDnsOtherPorts<P extends { readonly containerPort: number; readonly protocol: string }>(ports: readonly P[]): P[] {
+/**
+ * The ports a CoreDNS pod serves with the banner server: all it declares but 53/UDP and 53/TCP, which CoreDNS serves
+ * itself.
+ */
+export function coreDnsOtherPorts<P extends { readonly containerPort: number; readonly protocol: string }>(
+  ports: readonly P[],
+): P[] {
   return ports.filter((p) => p.containerPort !== 53 || (p.protocol !== 'UDP' && p.protocol !== 'TCP'));
 }
 
@@ -1093,6 +1229,9 @@ export function coreDnsUpstreams(pod: PodModel, model: ClusterModel): Ipv4Addr[]
 }
 
 /** Every CoreDNS pod of a model: namespace kube-system, label k8s-app=kube-dns. */
-export function isCoreDnsPod(p: { readonly namespace: string; readonly labels: Readonly<Record<string, string>> }): boolean {
+export function isCoreDnsPod(p: {
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+}): boolean {
   return p.namespace === 'kube-system' && p.labels['k8s-app'] === 'kube-dns';
 }

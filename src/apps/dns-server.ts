@@ -107,7 +107,13 @@ export class DnsTcpReader {
 /** A header-only error answer (SetRcodeFormatError / NOTIMP): id kept, opcode QUERY, no question. */
 function headerOnly(raw: Uint8Array, rcode: number): Uint8Array {
   const v = new DnsView(raw, 0);
-  return encodeDns({ header: dnsHeader({ id: v.id, qr: true, opcode: 0, rcode }), questions: [], answers: [], authorities: [], additionals: [] });
+  return encodeDns({
+    header: dnsHeader({ id: v.id, qr: true, opcode: 0, rcode }),
+    questions: [],
+    answers: [],
+    authorities: [],
+    additionals: [],
+  });
 }
 
 /** miekg's defaultMsgAcceptFunc plus unpacking: the query, an error answer to send, or nothing at all. */
@@ -116,7 +122,8 @@ export function screenQuery(raw: Uint8Array): { query: DnsMessage } | { reject: 
   const v = new DnsView(raw, 0);
   if (v.qr) return undefined;
   if (v.opcode !== 0 && v.opcode !== 4) return { reject: headerOnly(raw, DnsRcode.NOTIMP) };
-  if (v.qdcount !== 1 || v.ancount > 1 || v.nscount > 1 || v.arcount > 2) return { reject: headerOnly(raw, DnsRcode.FORMERR) };
+  if (v.qdcount !== 1 || v.ancount > 1 || v.nscount > 1 || v.arcount > 2)
+    return { reject: headerOnly(raw, DnsRcode.FORMERR) };
   try {
     return { query: parseDns(raw) };
   } catch (e) {
@@ -142,7 +149,14 @@ export function startDnsServer(ns: NetNs, port: number, handler: (req: DnsReques
         send(s.reject);
         return;
       }
-      handler({ query: s.query, proto: 'udp', client: info.from, clientPort: info.fromPort, flow: info.flow, reply: send });
+      handler({
+        query: s.query,
+        proto: 'udp',
+        client: info.from,
+        clientPort: info.fromPort,
+        flow: info.flow,
+        reply: send,
+      });
     };
   }
   const l = ns.sockets.tcp.listen(0, port, (sock: TcpSocket) => {
@@ -158,7 +172,15 @@ export function startDnsServer(ns: NetNs, port: number, handler: (req: DnsReques
             if (s.state === 'ESTABLISHED' || s.state === 'CLOSE_WAIT') s.write(frameDnsTcp(bytes));
           };
           if ('reject' in r) send(r.reject);
-          else handler({ query: r.query, proto: 'tcp', client: s.remoteAddr, clientPort: s.remotePort, flow: s.flow, reply: send });
+          else
+            handler({
+              query: r.query,
+              proto: 'tcp',
+              client: s.remoteAddr,
+              clientPort: s.remotePort,
+              flow: s.flow,
+              reply: send,
+            });
         }
       },
       onEof: (s) => s.close(),
@@ -186,7 +208,16 @@ function upstreamSoa(lname: string): DnsRecord {
     name: zone,
     class: DnsClass.IN,
     ttl: UPSTREAM_TTL,
-    data: { type: 'SOA', mname: `ns1${at}`, rname: `hostmaster${at}`, serial: 1, refresh: 7200, retry: 1800, expire: 86400, minimum: UPSTREAM_TTL },
+    data: {
+      type: 'SOA',
+      mname: `ns1${at}`,
+      rname: `hostmaster${at}`,
+      serial: 1,
+      refresh: 7200,
+      retry: 1800,
+      expire: 86400,
+      minimum: UPSTREAM_TTL,
+    },
   };
 }
 
@@ -210,11 +241,22 @@ export function upstreamAnswer(query: DnsMessage, table: Readonly<Record<string,
   if (q.type === DnsType.PTR && lname.endsWith('.in-addr.arpa')) {
     const parts = lname.slice(0, -'.in-addr.arpa'.length).split('.');
     const ip = parts.length === 4 ? parseIpv4(parts.reverse().join('.')) : undefined;
-    const names = ip === undefined ? [] : Object.entries(table).filter(([, e]) => 'addresses' in e && e.addresses.includes(ip)).map(([n]) => n);
+    const names =
+      ip === undefined
+        ? []
+        : Object.entries(table)
+            .filter(([, e]) => 'addresses' in e && e.addresses.includes(ip))
+            .map(([n]) => n);
     if (names.length === 0) {
       m.header.rcode = DnsRcode.NXDOMAIN;
       m.authorities = [upstreamSoa('in-addr.arpa')];
-    } else m.answers = names.map((n) => ({ name: q.name, class: DnsClass.IN, ttl: UPSTREAM_TTL, data: { type: 'PTR', target: n } }));
+    } else
+      m.answers = names.map((n) => ({
+        name: q.name,
+        class: DnsClass.IN,
+        ttl: UPSTREAM_TTL,
+        data: { type: 'PTR', target: n },
+      }));
     return m;
   }
   let owner = q.name;
@@ -234,7 +276,8 @@ export function upstreamAnswer(query: DnsMessage, table: Readonly<Record<string,
       continue;
     }
     if (q.type === DnsType.A || q.type === DnsType.ANY) {
-      for (const a of e.addresses) m.answers.push({ name: owner, class: DnsClass.IN, ttl: UPSTREAM_TTL, data: { type: 'A', address: a } });
+      for (const a of e.addresses)
+        m.answers.push({ name: owner, class: DnsClass.IN, ttl: UPSTREAM_TTL, data: { type: 'A', address: a } });
     } else if (m.answers.length === 0) m.authorities = [upstreamSoa(cur)];
     return m;
   }
@@ -242,30 +285,65 @@ export function upstreamAnswer(query: DnsMessage, table: Readonly<Record<string,
   return m;
 }
 
-/** The gateway resolver's answer to `query` and its bytes over `proto` (cut to a bare TC answer when it does not fit). */
-export function upstreamReply(query: DnsMessage, table: Readonly<Record<string, UpstreamDnsEntry>>, proto: 'udp' | 'tcp'): { resp: DnsMessage; bytes: Uint8Array } {
+/**
+ * The gateway resolver's answer to `query` and its bytes over `proto` (cut to a bare TC answer when it does not fit).
+ */
+export function upstreamReply(
+  query: DnsMessage,
+  table: Readonly<Record<string, UpstreamDnsEntry>>,
+  proto: 'udp' | 'tcp',
+): { resp: DnsMessage; bytes: Uint8Array } {
   const resp = upstreamAnswer(query, table);
   const e = ednsOf(query);
   const limit = proto === 'tcp' ? 0xffff : Math.max(512, e?.udpSize ?? 512);
   // unbound answers EDNS queries with its own buffer size (1232)
-  const withOpt = (x: DnsMessage): DnsMessage => (e === undefined ? x : { ...x, additionals: [...x.additionals.filter((r) => !isOpt(r)), optRecord(1232)] });
+  const withOpt = (x: DnsMessage): DnsMessage =>
+    e === undefined ? x : { ...x, additionals: [...x.additionals.filter((r) => !isOpt(r)), optRecord(1232)] };
   let bytes = encodeDns(withOpt(resp));
-  if (bytes.length > limit) bytes = encodeDns(withOpt({ ...resp, header: { ...resp.header, tc: true }, answers: [], authorities: [], additionals: [] }));
+  if (bytes.length > limit)
+    bytes = encodeDns(
+      withOpt({ ...resp, header: { ...resp.header, tc: true }, answers: [], authorities: [], additionals: [] }),
+    );
   return { resp, bytes };
 }
 
 /** The resolver on the underlay gateway: serves `upstreamAnswer` on port 53. */
-export function startUpstreamDns(ns: NetNs, table: Readonly<Record<string, UpstreamDnsEntry>>, log?: (e: DnsServerLogEntry) => void): string[] {
+export function startUpstreamDns(
+  ns: NetNs,
+  table: Readonly<Record<string, UpstreamDnsEntry>>,
+  log?: (e: DnsServerLogEntry) => void,
+): string[] {
   return startDnsServer(ns, 53, (req) => {
     const q = req.query.questions[0]!;
     const { resp, bytes } = upstreamReply(req.query, table, req.proto);
     const w = ns.world;
     if (w.tracer.on) {
       const client = `${formatIpv4(req.client)}:${req.clientPort}`;
-      const detail = { app: 'upstream-dns', what: 'answer', proto: req.proto, client, type: dnsTypeName(q.type), name: q.name, rcode: dnsRcodeName(resp.header.rcode), answers: resp.answers.length } as const;
+      const detail = {
+        app: 'upstream-dns',
+        what: 'answer',
+        proto: req.proto,
+        client,
+        type: dnsTypeName(q.type),
+        name: q.name,
+        rcode: dnsRcodeName(resp.header.rcode),
+        answers: resp.answers.length,
+      } as const;
       ns.trace({ kind: 'app', ...detail }, null, undefined, TraceTo.Hop, req.flow);
     }
-    log?.({ t: w.now, server: 'gateway', proto: req.proto, client: req.client, clientPort: req.clientPort, id: req.query.header.id, name: q.name, type: q.type, rcode: resp.header.rcode, how: 'table', flow: req.flow });
+    log?.({
+      t: w.now,
+      server: 'gateway',
+      proto: req.proto,
+      client: req.client,
+      clientPort: req.clientPort,
+      id: req.query.header.id,
+      name: q.name,
+      type: q.type,
+      rcode: resp.header.rcode,
+      how: 'table',
+      flow: req.flow,
+    });
     req.reply(bytes);
   });
 }

@@ -136,7 +136,14 @@ export class ProbeRun {
     }
     if (this.spec.protocol === 'icmp') {
       // ping resolves its destination once, before the first echo request
-      sched.schedule(this.spec.start, () => this.withAddress(undefined, (dst, res) => (dst === undefined ? this.failPing(res!) : this.startPing(dst, res))), null);
+      sched.schedule(
+        this.spec.start,
+        () =>
+          this.withAddress(undefined, (dst, res) =>
+            dst === undefined ? this.failPing(res!) : this.startPing(dst, res),
+          ),
+        null,
+      );
       return;
     }
     for (let i = 0; i < this.spec.count; i++) {
@@ -157,7 +164,10 @@ export class ProbeRun {
   }
 
   /** The destination address: given, or resolved from the source first. */
-  private withAddress(index: number | undefined, go: (dst: Ipv4Addr | undefined, res: Resolution | undefined) => void): void {
+  private withAddress(
+    index: number | undefined,
+    go: (dst: Ipv4Addr | undefined, res: Resolution | undefined) => void,
+  ): void {
     const r = this.spec.resolve;
     if (r === undefined) {
       go(this.spec.dst, undefined);
@@ -165,7 +175,8 @@ export class ProbeRun {
     }
     const resolver = new Resolver(this.spec.fromNs, r.setup);
     resolver.getaddrinfo(r.name, (res) => {
-      if (res.address !== undefined && (index === undefined || index === 0 || this.result.dst === '')) this.result.dst = res.address;
+      if (res.address !== undefined && (index === undefined || index === 0 || this.result.dst === ''))
+        this.result.dst = res.address;
       const a = res.addresses[0];
       go(a === undefined ? undefined : parseIpv4(a), res);
     });
@@ -173,14 +184,23 @@ export class ProbeRun {
 
   private resolveError(res: Resolution): string {
     const name = this.spec.resolve?.name ?? '?';
-    return this.spec.protocol === 'icmp' ? `ping: ${name}: ${res.error ?? 'no address'}` : `Could not resolve host: ${name} (${res.error ?? 'no address'})`;
+    return this.spec.protocol === 'icmp'
+      ? `ping: ${name}: ${res.error ?? 'no address'}`
+      : `Could not resolve host: ${name} (${res.error ?? 'no address'})`;
   }
 
   private failResolve(index: number, t: Nanos, res: Resolution): void {
     const a = this.newAttempt(index, t);
     a.resolved = res;
     a.error = this.resolveError(res);
-    this.trace({ app: 'probe', what: 'resolve-failed', protocol: this.spec.protocol, name: this.spec.resolve?.name ?? '?', error: res.error ?? 'no address', attempt: true });
+    this.trace({
+      app: 'probe',
+      what: 'resolve-failed',
+      protocol: this.spec.protocol,
+      name: this.spec.resolve?.name ?? '?',
+      error: res.error ?? 'no address',
+      attempt: true,
+    });
     this.settle(a);
   }
 
@@ -191,7 +211,14 @@ export class ProbeRun {
       a.error = this.resolveError(res);
       this.settle(a);
     }
-    this.trace({ app: 'probe', what: 'resolve-failed', protocol: this.spec.protocol, name: this.spec.resolve?.name ?? '?', error: res.error ?? 'no address', attempt: false });
+    this.trace({
+      app: 'probe',
+      what: 'resolve-failed',
+      protocol: this.spec.protocol,
+      name: this.spec.resolve?.name ?? '?',
+      error: res.error ?? 'no address',
+      attempt: false,
+    });
   }
 
   private newAttempt(index: number, t?: Nanos): ProbeAttempt {
@@ -256,7 +283,15 @@ export class ProbeRun {
       e.a.ttl = info.ttl;
       e.a.replyFrom = formatIpv4(info.from);
       e.a.answeredBy = formatIpv4(info.from);
-      this.trace({ app: 'ping', what: 'reply', bytes: spec.size + 8, from: formatIpv4(info.from), seq, ttl: info.ttl, rttNs: e.a.rttNs });
+      this.trace({
+        app: 'ping',
+        what: 'reply',
+        bytes: spec.size + 8,
+        from: formatIpv4(info.from),
+        seq,
+        ttl: info.ttl,
+        rttNs: e.a.rttNs,
+      });
       settle(seq);
     };
     sock.onError = (seq, err) => {
@@ -269,27 +304,35 @@ export class ProbeRun {
     };
     const sched = ns.world.sched;
     for (let i = 0; i < spec.count; i++) {
-      sched.schedule(i * spec.interval, (idx: number) => {
-        const seq = idx + 1;
-        const a = this.newAttempt(idx);
-        if (idx === 0 && res !== undefined) a.resolved = res;
-        attempts.set(seq, { a, settled: false });
-        const err = sock.sendEcho(dst, seq, pingPayload(spec.size, ns.world.now));
-        if (err !== undefined) {
-          a.error = err.message;
-          this.trace({ app: 'ping', what: 'error', error: err.message, seq: undefined });
-          settle(seq);
-          return;
-        }
-        a.sent = true;
-        sched.schedule(spec.timeout, (s: number) => {
-          const e = attempts.get(s);
-          if (e !== undefined && !e.settled) {
-            e.a.error ??= 'no reply';
-            settle(s);
+      sched.schedule(
+        i * spec.interval,
+        (idx: number) => {
+          const seq = idx + 1;
+          const a = this.newAttempt(idx);
+          if (idx === 0 && res !== undefined) a.resolved = res;
+          attempts.set(seq, { a, settled: false });
+          const err = sock.sendEcho(dst, seq, pingPayload(spec.size, ns.world.now));
+          if (err !== undefined) {
+            a.error = err.message;
+            this.trace({ app: 'ping', what: 'error', error: err.message, seq: undefined });
+            settle(seq);
+            return;
           }
-        }, seq);
-      }, i);
+          a.sent = true;
+          sched.schedule(
+            spec.timeout,
+            (s: number) => {
+              const e = attempts.get(s);
+              if (e !== undefined && !e.settled) {
+                e.a.error ??= 'no reply';
+                settle(s);
+              }
+            },
+            seq,
+          );
+        },
+        i,
+      );
     }
   }
 
@@ -328,10 +371,18 @@ export class ProbeRun {
           a.serverSaw = `${banner.peer}:${banner.peerPort}`;
         }
         a.replyFrom = formatIpv4(s.remoteAddr);
-        this.trace({ app: 'tcp-client', what: 'read', socket: s.ref(), data: received, answeredBy: a.answeredBy, serverSaw: a.serverSaw });
+        this.trace({
+          app: 'tcp-client',
+          what: 'read',
+          socket: s.ref(),
+          data: received,
+          answeredBy: a.answeredBy,
+          serverSaw: a.serverSaw,
+        });
         s.close();
       },
-      onClosed: (_s, err) => finish(err ? formatSocketError(err) : a.ok ? undefined : 'connection closed without a reply'),
+      onClosed: (_s, err) =>
+        finish(err ? formatSocketError(err) : a.ok ? undefined : 'connection closed without a reply'),
     });
     if ('errno' in conn) {
       a.error = formatSocketError(conn);
@@ -343,14 +394,27 @@ export class ProbeRun {
     a.sent = true;
     a.sourcePort = sock.localPort;
     // like the oracle's client: give up connecting after `timeout` (socat connect-timeout)
-    timer = ns.world.sched.schedule(spec.timeout, () => {
-      if (sock !== undefined && (sock.state === 'SYN_SENT' || sock.state === 'ESTABLISHED' || sock.state === 'CLOSE_WAIT')) {
-        const wasConnecting = sock.state === 'SYN_SENT';
-        this.trace({ app: 'tcp-client', what: 'timeout', socket: sock.ref(), connecting: wasConnecting, timeout: spec.timeout });
-        sock.destroy(undefined, true);
-        finish(wasConnecting ? 'Connection timed out' : 'timed out waiting for the reply');
-      }
-    }, null);
+    timer = ns.world.sched.schedule(
+      spec.timeout,
+      () => {
+        if (
+          sock !== undefined &&
+          (sock.state === 'SYN_SENT' || sock.state === 'ESTABLISHED' || sock.state === 'CLOSE_WAIT')
+        ) {
+          const wasConnecting = sock.state === 'SYN_SENT';
+          this.trace({
+            app: 'tcp-client',
+            what: 'timeout',
+            socket: sock.ref(),
+            connecting: wasConnecting,
+            timeout: spec.timeout,
+          });
+          sock.destroy(undefined, true);
+          finish(wasConnecting ? 'Connection timed out' : 'timed out waiting for the reply');
+        }
+      },
+      null,
+    );
   }
 
   // ───────────── udp ─────────────
@@ -388,7 +452,13 @@ export class ProbeRun {
         a.answeredBy = banner.server;
         a.serverSaw = `${banner.peer}:${banner.peerPort}`;
       }
-      const reply = { from: formatIpv4(info.from), fromPort: info.fromPort, data: text, answeredBy: a.answeredBy, serverSaw: a.serverSaw };
+      const reply = {
+        from: formatIpv4(info.from),
+        fromPort: info.fromPort,
+        data: text,
+        answeredBy: a.answeredBy,
+        serverSaw: a.serverSaw,
+      };
       this.trace({ app: 'udp-client', what: 'reply', port: sock.localPort, ...reply });
       finish();
     };
@@ -405,12 +475,16 @@ export class ProbeRun {
       return;
     }
     a.sent = true;
-    ns.world.sched.schedule(spec.timeout, () => {
-      if (!settled) {
-        a.error = 'no reply';
-        finish();
-      }
-    }, null);
+    ns.world.sched.schedule(
+      spec.timeout,
+      () => {
+        if (!settled) {
+          a.error = 'no reply';
+          finish();
+        }
+      },
+      null,
+    );
   }
 }
 

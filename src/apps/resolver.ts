@@ -87,7 +87,18 @@ export interface ResolvConf {
 
 /** The options glibc applies for the words of an `options` line. */
 export function parseResolvOptions(words: readonly string[]): ResolverOptions {
-  const o = { ndots: 1, timeout: 5, attempts: 2, rotate: false, singleRequest: false, singleRequestReopen: false, useVc: false, edns0: false, trustAd: false, noTldQuery: false };
+  const o = {
+    ndots: 1,
+    timeout: 5,
+    attempts: 2,
+    rotate: false,
+    singleRequest: false,
+    singleRequestReopen: false,
+    useVc: false,
+    edns0: false,
+    trustAd: false,
+    noTldQuery: false,
+  };
   const num = (w: string, max: number): number | undefined => {
     const v = Number.parseInt(w.slice(w.indexOf(':') + 1), 10);
     return Number.isFinite(v) && v >= 0 ? Math.min(v, max) : undefined;
@@ -120,7 +131,13 @@ export function clusterDomain(model: Pick<ClusterModel, 'dns'>): string {
 /** A node's (and an external host's) /etc/resolv.conf: the underlay gateway, no search list. */
 export function hostResolvConf(model: Pick<ClusterModel, 'underlay'>): ResolvConf {
   const gw = model.underlay.gateway;
-  return { nameservers: gw === undefined ? [] : [gw], search: [], optionWords: [], options: parseResolvOptions([]), origin: "the node's /etc/resolv.conf" };
+  return {
+    nameservers: gw === undefined ? [] : [gw],
+    search: [],
+    optionWords: [],
+    options: parseResolvOptions([]),
+    origin: "the node's /etc/resolv.conf",
+  };
 }
 
 function dedupe<T>(xs: readonly T[]): T[] {
@@ -128,7 +145,10 @@ function dedupe<T>(xs: readonly T[]): T[] {
 }
 
 /** kubelet mergeDNSOptions: options by name, later ones replacing earlier ones. */
-function mergeOptions(base: readonly string[], extra: ReadonlyArray<{ readonly name: string; readonly value: string | undefined }>): string[] {
+function mergeOptions(
+  base: readonly string[],
+  extra: ReadonlyArray<{ readonly name: string; readonly value: string | undefined }>,
+): string[] {
   const out = new Map<string, string>();
   for (const w of base) out.set(w.split(':')[0]!, w);
   for (const o of extra) out.set(o.name, o.value === undefined ? o.name : `${o.name}:${o.value}`);
@@ -136,10 +156,18 @@ function mergeOptions(base: readonly string[], extra: ReadonlyArray<{ readonly n
 }
 
 /** The /etc/resolv.conf kubelet writes for `pod` (see the module comment). */
-export function podResolvConf(pod: Pick<PodModel, 'namespace' | 'hostNetwork' | 'dnsPolicy' | 'dnsConfig'>, model: Pick<ClusterModel, 'serviceCIDR' | 'underlay' | 'dns'>): ResolvConf {
+export function podResolvConf(
+  pod: Pick<PodModel, 'namespace' | 'hostNetwork' | 'dnsPolicy' | 'dnsConfig'>,
+  model: Pick<ClusterModel, 'serviceCIDR' | 'underlay' | 'dns'>,
+): ResolvConf {
   const host = hostResolvConf(model);
   const policy = pod.dnsPolicy ?? 'ClusterFirst';
-  const kind = policy === 'None' ? 'none' : policy === 'ClusterFirstWithHostNet' || (policy === 'ClusterFirst' && !pod.hostNetwork) ? 'cluster' : 'host';
+  const kind =
+    policy === 'None'
+      ? 'none'
+      : policy === 'ClusterFirstWithHostNet' || (policy === 'ClusterFirst' && !pod.hostNetwork)
+        ? 'cluster'
+        : 'host';
   let nameservers: Ipv4Addr[];
   let search: string[];
   let words: string[];
@@ -159,7 +187,10 @@ export function podResolvConf(pod: Pick<PodModel, 'namespace' | 'hostNetwork' | 
     nameservers = [...host.nameservers];
     search = [...host.search];
     words = [...host.optionWords];
-    origin = policy === 'ClusterFirst' ? "dnsPolicy ClusterFirst on a hostNetwork pod: Default (the node's /etc/resolv.conf)" : "dnsPolicy Default (the node's /etc/resolv.conf)";
+    origin =
+      policy === 'ClusterFirst'
+        ? "dnsPolicy ClusterFirst on a hostNetwork pod: Default (the node's /etc/resolv.conf)"
+        : "dnsPolicy Default (the node's /etc/resolv.conf)";
   }
   const dc = pod.dnsConfig;
   if (dc !== undefined) {
@@ -188,10 +219,16 @@ export interface HostsEntry {
 }
 
 /** The /etc/hosts kubelet writes for a pod: localhost, and the pod's hostname (with its FQDN under a subdomain). */
-export function podHosts(pod: Pick<PodModel, 'ip' | 'hostname' | 'subdomain' | 'namespace' | 'hostNetwork'>, model: Pick<ClusterModel, 'dns'>): HostsEntry[] {
+export function podHosts(
+  pod: Pick<PodModel, 'ip' | 'hostname' | 'subdomain' | 'namespace' | 'hostNetwork'>,
+  model: Pick<ClusterModel, 'dns'>,
+): HostsEntry[] {
   const out: HostsEntry[] = [{ address: 0x7f000001, names: ['localhost'] }];
   if (pod.hostNetwork) return out;
-  const names = pod.subdomain !== undefined ? [`${pod.hostname}.${pod.subdomain}.${pod.namespace}.svc.${clusterDomain(model)}`, pod.hostname] : [pod.hostname];
+  const names =
+    pod.subdomain !== undefined
+      ? [`${pod.hostname}.${pod.subdomain}.${pod.namespace}.svc.${clusterDomain(model)}`, pod.hostname]
+      : [pod.hostname];
   out.push({ address: pod.ip, names });
   return out;
 }
@@ -299,7 +336,13 @@ export class Resolver {
 
   private trace(detail: ResolverEvent): void {
     if (!this.ns.world.tracer.on) return;
-    this.ns.trace({ kind: 'app', app: 'resolver', tag: this.setup.tag ?? 'resolver', ...detail }, null, undefined, TraceTo.Hop, this.setup.flow);
+    this.ns.trace(
+      { kind: 'app', app: 'resolver', tag: this.setup.tag ?? 'resolver', ...detail },
+      null,
+      undefined,
+      TraceTo.Hop,
+      this.setup.flow,
+    );
   }
 
   /** getaddrinfo(name, AF_UNSPEC): calls `done` once with what happened. */
@@ -339,7 +382,14 @@ export class Resolver {
     const o = conf.options;
     const dots = (bare.match(/\./g) ?? []).length;
     const trailing = name.endsWith('.');
-    this.trace({ what: 'start', name, dots, ndots: o.ndots, trailingDot: trailing, nameservers: conf.nameservers.map(formatIpv4) });
+    this.trace({
+      what: 'start',
+      name,
+      dots,
+      ndots: o.ndots,
+      trailingDot: trailing,
+      nameservers: conf.nameservers.map(formatIpv4),
+    });
 
     // __res_context_search as a sequence of candidate names, decided as answers come in
     let savedHerrno: Herrno | undefined;
@@ -357,7 +407,8 @@ export class Resolver {
         }
       });
     };
-    const end = (): void => finish([], 'dns', savedHerrno ?? (gotNodata ? 'NO_DATA' : gotServfail ? 'TRY_AGAIN' : lastHerrno));
+    const end = (): void =>
+      finish([], 'dns', savedHerrno ?? (gotNodata ? 'NO_DATA' : gotServfail ? 'TRY_AGAIN' : lastHerrno));
     const tail = (): void => {
       if ((dots > 0 || !searched || !o.noTldQuery) && !triedAsIs) asIs(end);
       else end();
@@ -427,16 +478,26 @@ export class Resolver {
         return;
       }
       const [hp, hp2] = [res.answers[0]!, res.answers[1]];
-      const ok = (m: DnsMessage | undefined): boolean => m !== undefined && m.header.rcode === DnsRcode.NOERROR && m.answers.length > 0;
+      const ok = (m: DnsMessage | undefined): boolean =>
+        m !== undefined && m.header.rcode === DnsRcode.NOERROR && m.answers.length > 0;
       if (ok(hp) || ok(hp2)) {
         const addrs: Ipv4Addr[] = [];
-        for (const m of res.answers) for (const r of m.answers) if (r.data.type === 'A' && !addrs.includes(r.data.address)) addrs.push(r.data.address);
+        for (const m of res.answers)
+          for (const r of m.answers)
+            if (r.data.type === 'A' && !addrs.includes(r.data.address)) addrs.push(r.data.address);
         if (addrs.length > 0) done({ addresses: addrs });
         else done({ herrno: 'NO_DATA', servfail: false, refused: false });
         return;
       }
       const rc = hp.header.rcode === DnsRcode.NOERROR ? (hp2?.header.rcode ?? DnsRcode.NOERROR) : hp.header.rcode;
-      const herrno: Herrno = rc === DnsRcode.NXDOMAIN ? 'HOST_NOT_FOUND' : rc === DnsRcode.SERVFAIL ? 'TRY_AGAIN' : rc === DnsRcode.NOERROR ? 'NO_DATA' : 'NO_RECOVERY';
+      const herrno: Herrno =
+        rc === DnsRcode.NXDOMAIN
+          ? 'HOST_NOT_FOUND'
+          : rc === DnsRcode.SERVFAIL
+            ? 'TRY_AGAIN'
+            : rc === DnsRcode.NOERROR
+              ? 'NO_DATA'
+              : 'NO_RECOVERY';
       done({ herrno, servfail: rc === DnsRcode.SERVFAIL, refused: false });
     });
   }
@@ -518,9 +579,23 @@ export class Resolver {
     run(0, 0);
   }
 
-  private logQuery(log: ResolverQuery[], q: DnsMessage, server: Ipv4Addr, proto: 'udp' | 'tcp', sport: number): ResolverQuery {
+  private logQuery(
+    log: ResolverQuery[],
+    q: DnsMessage,
+    server: Ipv4Addr,
+    proto: 'udp' | 'tcp',
+    sport: number,
+  ): ResolverQuery {
     const question = q.questions[0]!;
-    const e: ResolverQuery = { t: this.ns.world.now, name: question.name, type: dnsTypeName(question.type), server: formatIpv4(server), proto, sourcePort: sport, id: q.header.id };
+    const e: ResolverQuery = {
+      t: this.ns.world.now,
+      name: question.name,
+      type: dnsTypeName(question.type),
+      server: formatIpv4(server),
+      proto,
+      sourcePort: sport,
+      id: q.header.id,
+    };
     log.push(e);
     this.trace({ what: 'query', type: e.type, name: e.name, server: e.server, proto, sourcePort: sport, id: e.id });
     return e;
@@ -531,11 +606,29 @@ export class Resolver {
     e.size = size;
     e.answers = m.answers.map(shortRecord);
     if (m.header.tc) e.tc = true;
-    this.trace({ what: 'answer', type: e.type, name: e.name, id: e.id, rcode: e.rcode, answers: e.answers, truncated: m.header.tc });
+    this.trace({
+      what: 'answer',
+      type: e.type,
+      name: e.name,
+      id: e.id,
+      rcode: e.rcode,
+      answers: e.answers,
+      truncated: m.header.tc,
+    });
   }
 
-  /** send_dg on a connected socket: both queries back to back (or one at a time), answers matched by id and question. */
-  private sendDg(s: UdpSocket, server: Ipv4Addr, qs: readonly DnsMessage[], timeout: Nanos, single: boolean, log: ResolverQuery[], done: (r: DgResult) => void): void {
+  /**
+   * send_dg on a connected socket: both queries back to back (or one at a time), answers matched by id and question.
+   */
+  private sendDg(
+    s: UdpSocket,
+    server: Ipv4Addr,
+    qs: readonly DnsMessage[],
+    timeout: Nanos,
+    single: boolean,
+    log: ResolverQuery[],
+    done: (r: DgResult) => void,
+  ): void {
     const sched = this.ns.world.sched;
     let entries: Array<ResolverQuery | undefined> = qs.map(() => undefined);
     let got: Array<DnsMessage | undefined> = qs.map(() => undefined);
@@ -572,7 +665,8 @@ export class Resolver {
     const onTimeout = (): void => {
       timer = null;
       const received = got.filter((x) => x !== undefined).length;
-      for (const e of entries) if (e !== undefined && e.rcode === undefined && e.error === undefined) e.error = 'timeout';
+      for (const e of entries)
+        if (e !== undefined && e.rcode === undefined && e.error === undefined) e.error = 'timeout';
       if (received > 0 && received < qs.length) {
         if (!singleMode) {
           // one answer arrived, the other did not: glibc switches to single-request mode and retries
@@ -588,7 +682,9 @@ export class Resolver {
       settle({ kind: 'timeout' });
     };
     s.onError = (err) => {
-      for (const e of entries) if (e !== undefined && e.rcode === undefined) e.error = err.errno === 'ECONNREFUSED' ? 'connection refused' : err.message;
+      for (const e of entries)
+        if (e !== undefined && e.rcode === undefined)
+          e.error = err.errno === 'ECONNREFUSED' ? 'connection refused' : err.message;
       this.trace({ what: 'error', server: formatIpv4(server), error: err.message, proto: 'udp' });
       settle({ kind: 'refused' });
     };
@@ -601,7 +697,14 @@ export class Resolver {
         if (!isWireError(e)) throw e;
         return;
       }
-      const i = qs.findIndex((q, k) => got[k] === undefined && q.header.id === m.header.id && m.questions.length === 1 && sameName(m.questions[0]!.name, q.questions[0]!.name) && m.questions[0]!.type === q.questions[0]!.type);
+      const i = qs.findIndex(
+        (q, k) =>
+          got[k] === undefined &&
+          q.header.id === m.header.id &&
+          m.questions.length === 1 &&
+          sameName(m.questions[0]!.name, q.questions[0]!.name) &&
+          m.questions[0]!.type === q.questions[0]!.type,
+      );
       if (i < 0) return; // an old answer, or not ours
       const e = entries[i];
       if (e !== undefined) this.logAnswer(e, m, data.length);
@@ -616,7 +719,13 @@ export class Resolver {
         else if (singleMode && i + 1 < qs.length) transmit(i + 1);
         return;
       }
-      if (rc === DnsRcode.NOERROR && m.answers.length === 0 && !m.header.aa && !m.header.ra && m.additionals.length === 0) {
+      if (
+        rc === DnsRcode.NOERROR &&
+        m.answers.length === 0 &&
+        !m.header.aa &&
+        !m.header.ra &&
+        m.additionals.length === 0
+      ) {
         this.trace({ what: 'referral', server: formatIpv4(server) });
         settle({ kind: 'next', servfail: false });
         return;
@@ -635,25 +744,39 @@ export class Resolver {
   }
 
   /** send_vc: both queries written at once on one TCP connection, answers read in turn. */
-  private sendVc(server: Ipv4Addr, qs: readonly DnsMessage[], timeout: Nanos, log: ResolverQuery[], done: (r: { kind: 'answers'; answers: DnsMessage[] } | { kind: 'failed'; errno: 'ETIMEDOUT' | 'ECONNREFUSED' }) => void): void {
+  private sendVc(
+    server: Ipv4Addr,
+    qs: readonly DnsMessage[],
+    timeout: Nanos,
+    log: ResolverQuery[],
+    done: (
+      r: { kind: 'answers'; answers: DnsMessage[] } | { kind: 'failed'; errno: 'ETIMEDOUT' | 'ECONNREFUSED' },
+    ) => void,
+  ): void {
     const reader = new DnsTcpReader();
     const entries: ResolverQuery[] = [];
     const got: Array<DnsMessage | undefined> = qs.map(() => undefined);
     const order: DnsMessage[] = [];
     let settled = false;
     let sock: TcpSocket | undefined;
-    const settle = (r: { kind: 'answers'; answers: DnsMessage[] } | { kind: 'failed'; errno: 'ETIMEDOUT' | 'ECONNREFUSED' }): void => {
+    const settle = (
+      r: { kind: 'answers'; answers: DnsMessage[] } | { kind: 'failed'; errno: 'ETIMEDOUT' | 'ECONNREFUSED' },
+    ): void => {
       if (settled) return;
       settled = true;
       timer.cancel();
       if (sock !== undefined && sock.state !== 'CLOSED') sock.close();
       done(r);
     };
-    const timer = this.ns.world.sched.schedule(timeout, () => {
-      for (const e of entries) if (e.rcode === undefined) e.error = 'timeout';
-      this.trace({ what: 'timeout', server: formatIpv4(server), timeout, proto: 'tcp' });
-      settle(order.length > 0 ? { kind: 'answers', answers: order } : { kind: 'failed', errno: 'ETIMEDOUT' });
-    }, null);
+    const timer = this.ns.world.sched.schedule(
+      timeout,
+      () => {
+        for (const e of entries) if (e.rcode === undefined) e.error = 'timeout';
+        this.trace({ what: 'timeout', server: formatIpv4(server), timeout, proto: 'tcp' });
+        settle(order.length > 0 ? { kind: 'answers', answers: order } : { kind: 'failed', errno: 'ETIMEDOUT' });
+      },
+      null,
+    );
     const s = this.ns.sockets.tcp.connect(server, 53, 0, this.setup.flow, {
       onConnected: (c) => {
         const frames = qs.map((q) => frameDnsTcp(encodeDns(q)));
@@ -689,7 +812,11 @@ export class Resolver {
         if (settled) return;
         const refused = err?.errno === 'ECONNREFUSED';
         this.trace({ what: 'error', server: formatIpv4(server), error: err?.message ?? 'closed', proto: 'tcp' });
-        settle(order.length > 0 ? { kind: 'answers', answers: order } : { kind: 'failed', errno: refused ? 'ECONNREFUSED' : 'ETIMEDOUT' });
+        settle(
+          order.length > 0
+            ? { kind: 'answers', answers: order }
+            : { kind: 'failed', errno: refused ? 'ECONNREFUSED' : 'ETIMEDOUT' },
+        );
       },
     });
     if ('errno' in s) settle({ kind: 'failed', errno: 'ECONNREFUSED' });
@@ -697,12 +824,23 @@ export class Resolver {
   }
 }
 
-type DgResult = { kind: 'answers'; answers: DnsMessage[] } | { kind: 'timeout' } | { kind: 'refused' } | { kind: 'next'; servfail: boolean } | { kind: 'tcp' };
+type DgResult =
+  | { kind: 'answers'; answers: DnsMessage[] }
+  | { kind: 'timeout' }
+  | { kind: 'refused' }
+  | { kind: 'next'; servfail: boolean }
+  | { kind: 'tcp' };
 
 /** Whether a destination is a host name to resolve (not an address or a pod/node/ext reference). */
 export function isResolvableName(host: string): boolean {
   if (host.includes('/') || parseIpv4(host) !== undefined) return false;
   const t = host.endsWith('.') ? host.slice(0, -1) : host;
-  if (!/^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/.test(t) || t.length > 253) return false;
+  if (
+    !/^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/.test(
+      t,
+    ) ||
+    t.length > 253
+  )
+    return false;
   return !/^[0-9]+$/.test(t.slice(t.lastIndexOf('.') + 1));
 }

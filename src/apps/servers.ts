@@ -36,12 +36,25 @@ export function parseBanner(text: string): { server: string; peer: string; peerP
 const encoder = new TextEncoder();
 
 /** Starts servers for `ports` in `ns`; returns the ports that could not be bound (already in use). */
-export function startServers(ns: NetNs, name: string, ports: readonly ContainerPortModel[], observe: (o: ServerObservation) => void): string[] {
+export function startServers(
+  ns: NetNs,
+  name: string,
+  ports: readonly ContainerPortModel[],
+  observe: (o: ServerObservation) => void,
+): string[] {
   const failed: string[] = [];
   for (const p of ports) {
     if (p.protocol === 'TCP') {
       const l = ns.sockets.tcp.listen(0, p.containerPort, (s: TcpSocket) => {
-        observe({ t: ns.world.now, server: name, protocol: 'tcp', port: p.containerPort, peer: s.remoteAddr, peerPort: s.remotePort, flow: s.flow });
+        observe({
+          t: ns.world.now,
+          server: name,
+          protocol: 'tcp',
+          port: p.containerPort,
+          peer: s.remoteAddr,
+          peerPort: s.remotePort,
+          flow: s.flow,
+        });
         s.write(encoder.encode(bannerLine(name, s.remoteAddr, s.remotePort)));
         s.close();
       });
@@ -53,7 +66,15 @@ export function startServers(ns: NetNs, name: string, ports: readonly ContainerP
         continue;
       }
       s.onMessage = (_data, info) => {
-        observe({ t: ns.world.now, server: name, protocol: 'udp', port: p.containerPort, peer: info.from, peerPort: info.fromPort, flow: info.flow });
+        observe({
+          t: ns.world.now,
+          server: name,
+          protocol: 'udp',
+          port: p.containerPort,
+          peer: info.from,
+          peerPort: info.fromPort,
+          flow: info.flow,
+        });
         s.flow = info.flow;
         s.sendTo(info.from, info.fromPort, encoder.encode(bannerLine(name, info.from, info.fromPort)));
       };

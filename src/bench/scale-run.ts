@@ -36,8 +36,12 @@ function seconds(t0: bigint): number {
 
 /** Pairs of (client pod, ClusterIP:80 of a Service with endpoints), spread over the cluster. */
 function probePairs(model: ClusterModel, n: number): Array<{ from: string; to: string }> {
-  const withEndpoints = new Set(model.endpointSlices.filter((s) => s.endpoints.some((e) => e.ready)).map((s) => `${s.namespace}/${s.serviceName}`));
-  const services = model.services.filter((s) => s.clusterIPs.length > 0 && withEndpoints.has(`${s.namespace}/${s.name}`));
+  const withEndpoints = new Set(
+    model.endpointSlices.filter((s) => s.endpoints.some((e) => e.ready)).map((s) => `${s.namespace}/${s.serviceName}`),
+  );
+  const services = model.services.filter(
+    (s) => s.clusterIPs.length > 0 && withEndpoints.has(`${s.namespace}/${s.name}`),
+  );
   const pods = model.pods.filter((p) => !p.hostNetwork);
   const out: Array<{ from: string; to: string }> = [];
   for (let i = 0; i < n && services.length > 0 && pods.length > 0; i++) {
@@ -56,7 +60,13 @@ function main(): void {
   const t0 = process.hrtime.bigint();
   const r = loadTopologyPath(file, 1);
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
-  if (r.model === undefined || errors.length > 0) throw new Error(`scale cluster does not load: ${errors.slice(0, 3).map((d) => d.message).join('; ')}`);
+  if (r.model === undefined || errors.length > 0)
+    throw new Error(
+      `scale cluster does not load: ${errors
+        .slice(0, 3)
+        .map((d) => d.message)
+        .join('; ')}`,
+    );
   const model = r.model;
   const loadSeconds = seconds(t0);
   const t1 = process.hrtime.bigint();
@@ -126,7 +136,7 @@ function main(): void {
     heldRules,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
-  process.stdout.write(JSON.stringify(result) + '\n');
+  process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
 main();

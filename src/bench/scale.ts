@@ -18,11 +18,22 @@ export interface ScaleSpec {
 }
 
 /** Kubernetes' published limits. */
-export const K8S_LIMITS: ScaleSpec = { nodes: 5000, pods: 150_000, services: 10_000, minEndpoints: 3, maxEndpoints: 15 };
+export const K8S_LIMITS: ScaleSpec = {
+  nodes: 5000,
+  pods: 150_000,
+  services: 10_000,
+  minEndpoints: 3,
+  maxEndpoints: 15,
+};
 
 /** The same shape scaled down by `factor` (for quick runs). */
 export function scaledLimits(factor: number): ScaleSpec {
-  return { ...K8S_LIMITS, nodes: Math.max(2, Math.round(K8S_LIMITS.nodes * factor)), pods: Math.round(K8S_LIMITS.pods * factor), services: Math.round(K8S_LIMITS.services * factor) };
+  return {
+    ...K8S_LIMITS,
+    nodes: Math.max(2, Math.round(K8S_LIMITS.nodes * factor)),
+    pods: Math.round(K8S_LIMITS.pods * factor),
+    services: Math.round(K8S_LIMITS.services * factor),
+  };
 }
 
 const NAMESPACES = 100;
@@ -55,13 +66,17 @@ export function generateScaleObjects(spec: ScaleSpec, seed = 1): object[] {
       },
     },
   ];
-  for (let n = 0; n < NAMESPACES; n++) items.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns${n}` } });
+  for (let n = 0; n < NAMESPACES; n++)
+    items.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns${n}` } });
   items.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'idle' } });
   // groups of consecutive pods back one Service each
   const groups: number[] = [];
   let podIndex = 0;
   for (let s = 0; s < spec.services && podIndex < spec.pods; s++) {
-    const n = Math.min(spec.minEndpoints + rng.nextInt(spec.maxEndpoints - spec.minEndpoints + 1), spec.pods - podIndex);
+    const n = Math.min(
+      spec.minEndpoints + rng.nextInt(spec.maxEndpoints - spec.minEndpoints + 1),
+      spec.pods - podIndex,
+    );
     groups.push(n);
     podIndex += n;
   }
@@ -72,12 +87,25 @@ export function generateScaleObjects(spec: ScaleSpec, seed = 1): object[] {
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: { name: `app${g}-${k}`, namespace: `ns${g % NAMESPACES}`, labels: { app: `app${g}` } },
-        spec: { containers: [{ name: 'c', image: 'registry.k8s.io/e2e-test-images/agnhost:2.47', ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }] }] },
+        spec: {
+          containers: [
+            {
+              name: 'c',
+              image: 'registry.k8s.io/e2e-test-images/agnhost:2.47',
+              ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+            },
+          ],
+        },
       });
     }
   }
   for (; p < spec.pods; p++) {
-    items.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `idle-${p}`, namespace: 'idle' }, spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.9' }] } });
+    items.push({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `idle-${p}`, namespace: 'idle' },
+      spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.9' }] },
+    });
   }
   for (let g = 0; g < groups.length; g++) {
     const type = scaleServiceType(rng.nextInt(100));
@@ -102,5 +130,9 @@ function scaleServiceType(r: number): ScaleServiceType {
 
 /** {@link generateScaleObjects} as `kubectl get -o json` prints a List. */
 export function generateScaleJson(spec: ScaleSpec, seed = 1): string {
-  return JSON.stringify({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: generateScaleObjects(spec, seed) }, null, 4) + '\n';
+  return `${JSON.stringify(
+    { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: generateScaleObjects(spec, seed) },
+    null,
+    4,
+  )}\n`;
 }

@@ -10,20 +10,44 @@ import type { ClusterModel } from '../kube/model.js';
  */
 export function crossNodeClusterIp(backends = 4, nodes = 3, services = 1): ClusterModel {
   const items: object[] = [
-    { apiVersion: 'podnet.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'bench' }, spec: { addons: 'none', nodes } },
-    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'client' }, spec: { nodeName: 'node1', containers: [{ name: 'c' }] } },
+    {
+      apiVersion: 'podnet.dev/v1alpha1',
+      kind: 'Cluster',
+      metadata: { name: 'bench' },
+      spec: { addons: 'none', nodes },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'client' },
+      spec: { nodeName: 'node1', containers: [{ name: 'c' }] },
+    },
   ];
   for (let i = 0; i < backends; i++) {
     items.push({
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: `web-${i}`, labels: { app: 'web' } },
-      spec: { nodeName: `node${2 + (i % (nodes - 1))}`, containers: [{ name: 'w', ports: [{ name: 'http', containerPort: 8080 }] }] },
+      spec: {
+        nodeName: `node${2 + (i % (nodes - 1))}`,
+        containers: [{ name: 'w', ports: [{ name: 'http', containerPort: 8080 }] }],
+      },
     });
   }
   const port = { name: 'http', port: 80, targetPort: 'http' };
-  items.push({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { clusterIP: '10.96.0.100', selector: { app: 'web' }, ports: [port] } });
-  for (let s = 1; s < services; s++) items.push({ apiVersion: 'v1', kind: 'Service', metadata: { name: `other-${s}` }, spec: { selector: { app: 'web' }, ports: [port] } });
+  items.push({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web' },
+    spec: { clusterIP: '10.96.0.100', selector: { app: 'web' }, ports: [port] },
+  });
+  for (let s = 1; s < services; s++)
+    items.push({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: `other-${s}` },
+      spec: { selector: { app: 'web' }, ports: [port] },
+    });
   const r = loadTopologyText(JSON.stringify({ apiVersion: 'v1', kind: 'List', items }), '<bench>');
   if (r.model === undefined) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
   return r.model;

@@ -35,7 +35,8 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 
 // a terminal gets each line at once; a pipe or file gets 64 KiB writes (a hop trace of a long run
 // is millions of lines); stdout writes are synchronous on Linux, so the 'exit' flush completes
-const stdoutLines = process.stdout.isTTY === true ? null : new BufferedLineWriter((chunk) => process.stdout.write(chunk));
+const stdoutLines =
+  process.stdout.isTTY === true ? null : new BufferedLineWriter((chunk) => process.stdout.write(chunk));
 process.on('exit', () => flushOut());
 
 let flushQueued = false;
@@ -44,7 +45,7 @@ let flushQueued = false;
 export function out(line: string): void {
   if (stdoutClosed) return;
   if (stdoutLines === null) {
-    process.stdout.write(line + '\n');
+    process.stdout.write(`${line}\n`);
     return;
   }
   stdoutLines.line(line);
@@ -66,19 +67,26 @@ export function flushOut(): void {
 /** Writes a line to stderr (after the stdout lines before it, so `2>&1` keeps their order). */
 export function err(line: string): void {
   flushOut();
-  process.stderr.write(line + '\n');
+  process.stderr.write(`${line}\n`);
 }
 
 /**
  * Loads a topology path (or the built-in default), printing notices to stderr; throws UsageError
  * listing every error. `seed` (the --seed) also draws generated pod names and scheduling ties.
  */
-export function loadModel(path: string | undefined, quiet = false, seed = 1): { model: ClusterModel; result: LoadResult; name: string } {
+export function loadModel(
+  path: string | undefined,
+  quiet = false,
+  seed = 1,
+): { model: ClusterModel; result: LoadResult; name: string } {
   const result = path === undefined ? loadDefaultTopology(seed) : loadTopologyPath(path, seed);
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   if (!quiet) for (const d of result.diagnostics.filter((x) => x.severity === 'notice')) err(formatDiagnostic(d));
   if (result.model === undefined || errors.length > 0) {
-    throw new UsageError(`${errors.length} error${errors.length === 1 ? '' : 's'} in ${path ?? DEFAULT_TOPOLOGY_NAME}`, errors.map(formatDiagnostic));
+    throw new UsageError(
+      `${errors.length} error${errors.length === 1 ? '' : 's'} in ${path ?? DEFAULT_TOPOLOGY_NAME}`,
+      errors.map(formatDiagnostic),
+    );
   }
   return { model: result.model, result, name: path ?? DEFAULT_TOPOLOGY_NAME };
 }
@@ -97,6 +105,7 @@ export function parseSeed(v: unknown): number {
   if (v === undefined) return 1;
   if (v === 'random') return (Math.random() * 0x1_0000_0000) >>> 0;
   const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new UsageError(`--seed: expected an integer 0–4294967295 or "random", got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
+    throw new UsageError(`--seed: expected an integer 0–4294967295 or "random", got ${JSON.stringify(v)}`);
   return n;
 }

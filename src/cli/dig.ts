@@ -1,6 +1,6 @@
 /** `podnet dig`: one DNS query from a pod, as real packets (the library's dig()), printed the way dig prints it. */
 import type { CommandModule } from 'yargs';
-import { dig } from '../api/dig.js';
+import { dig, type DigResult } from '../api/dig.js';
 import { FlowError } from '../api/errors.js';
 import type { ResolverQuery } from '../apps/resolver.js';
 import { parseIpv4 } from '../wire/addr.js';
@@ -34,20 +34,59 @@ export function digCommand(setCode: (c: number) => void): CommandModule<object, 
     describe: 'Send a DNS query from a pod (real packets, DNAT to a CoreDNS pod) and print the answer as dig does',
     builder: (y) =>
       y
-        .positional('name', { type: 'string', demandOption: true, describe: 'The name to look up (an IPv4 address with --type PTR is turned into its in-addr.arpa name, as dig -x does)' })
-        .positional('topology', { type: 'string', describe: 'Topology file or folder (default: the built-in two-node cluster)' })
-        .option('from', { type: 'string', describe: 'Where to ask from: a pod name, <namespace>/<pod>, node/<name> or ext/<name> (default: the first pod of the topology)' })
-        .option('type', { alias: 't', type: 'string', default: 'A', describe: `Query type: ${TYPES.join(', ')} (or TYPE<n>)` })
-        .option('server', { type: 'string', describe: "The server to ask (default: the source's resolv.conf nameserver, 10.96.0.10 for a ClusterFirst pod)" })
-        .option('search', { type: 'boolean', default: false, describe: 'Walk the search list of the source\'s resolv.conf, as dig +search (ndots honoured)' })
+        .positional('name', {
+          type: 'string',
+          demandOption: true,
+          describe:
+            'The name to look up (an IPv4 address with --type PTR is turned into its in-addr.arpa name, as dig -x does)',
+        })
+        .positional('topology', {
+          type: 'string',
+          describe: 'Topology file or folder (default: the built-in two-node cluster)',
+        })
+        .option('from', {
+          type: 'string',
+          describe:
+            'Where to ask from: a pod name, <namespace>/<pod>, node/<name> or ext/<name> (default: the first pod of the topology)',
+        })
+        .option('type', {
+          alias: 't',
+          type: 'string',
+          default: 'A',
+          describe: `Query type: ${TYPES.join(', ')} (or TYPE<n>)`,
+        })
+        .option('server', {
+          type: 'string',
+          describe:
+            "The server to ask (default: the source's resolv.conf nameserver, 10.96.0.10 for a ClusterFirst pod)",
+        })
+        .option('search', {
+          type: 'boolean',
+          default: false,
+          describe: "Walk the search list of the source's resolv.conf, as dig +search (ndots honoured)",
+        })
         .option('tcp', { type: 'boolean', default: false, describe: 'Query over TCP (dig +tcp)' })
-        .option('json', { type: 'boolean', default: false, describe: 'Print the query and the response as JSON (schema podnet.dig/v1)' })
-        .option('trace', { type: 'boolean', default: false, describe: 'Also print every hop of the packets (as podnet trace does)' })
+        .option('json', {
+          type: 'boolean',
+          default: false,
+          describe: 'Print the query and the response as JSON (schema podnet.dig/v1)',
+        })
+        .option('trace', {
+          type: 'boolean',
+          default: false,
+          describe: 'Also print every hop of the packets (as podnet trace does)',
+        })
         .option('seed', { type: 'string', describe: 'RNG seed: an integer or "random" (default 1)' })
-        .option('pcap', { type: 'string', describe: 'Write a capture (pcapng) of the exchange: a bare name goes to captures/' })
+        .option('pcap', {
+          type: 'string',
+          describe: 'Write a capture (pcapng) of the exchange: a bare name goes to captures/',
+        })
         .example('$0 dig web.shop.svc.cluster.local --from client topologies/dns.yaml', "A Service's ClusterIP")
         .example('$0 dig web --search --from shop/client topologies/dns.yaml', 'Walk the search list like a pod does')
-        .example('$0 dig _http._tcp.nginx.default.svc.cluster.local --type SRV --from client topologies/dns.yaml', 'SRV records of a headless Service, A records in the additional section')
+        .example(
+          '$0 dig _http._tcp.nginx.default.svc.cluster.local --type SRV --from client topologies/dns.yaml',
+          'SRV records of a headless Service, A records in the additional section',
+        )
         .example('$0 dig 10.96.0.10 --type PTR --from client topologies/dns.yaml', 'Reverse lookup of a ClusterIP'),
     handler: (args) => {
       setCode(runDig(args));
@@ -59,7 +98,8 @@ function runDig(args: DigArgs): number {
   const seed = parseSeed(args.seed);
   const { model, name: topoName } = loadModel(args.topology, args.json, seed);
   const qtype = dnsTypeCode(args.type);
-  if (qtype === undefined) throw new UsageError(`--type: expected one of ${TYPES.join(', ')} or TYPE<n>, got "${args.type}"`);
+  if (qtype === undefined)
+    throw new UsageError(`--type: expected one of ${TYPES.join(', ')} or TYPE<n>, got "${args.type}"`);
   if (args.server !== undefined && parseIpv4(args.server) === undefined) {
     throw new UsageError(`--server: expected an IPv4 address, got "${args.server}"`);
   }
@@ -72,11 +112,17 @@ function runDig(args: DigArgs): number {
   let files: CaptureFiles | undefined;
   if (args.pcap !== undefined) {
     const { dir, name: fileName } = outputLocation(args.pcap === '' ? `dig-seed${seed}.pcapng` : args.pcap, 'captures');
-    files = new CaptureFiles(dir, fileName, 'single', new PointFilter([]), `podnet dig ${qname} ${dnsTypeName(qtype)}, seed ${seed}`);
+    files = new CaptureFiles(
+      dir,
+      fileName,
+      'single',
+      new PointFilter([]),
+      `podnet dig ${qname} ${dnsTypeName(qtype)}, seed ${seed}`,
+    );
     captureSinks.push(files);
   }
   try {
-    let r;
+    let r: DigResult;
     try {
       const { name, type, from, server, search, tcp } = args;
       r = dig(model, { name, type, from, server, search, tcp, seed, hopSinks, captureSinks });
@@ -139,15 +185,31 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 function when(t: number): string {
   const d = new Date(Math.floor(t / 1e6));
   const p = (n: number): string => String(n).padStart(2, '0');
-  return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} UTC ${d.getUTCFullYear()}`;
+  const time = `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+  return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${p(d.getUTCDate())} ${time} UTC ${d.getUTCFullYear()}`;
 }
 
 /** The lines dig prints for a response (or for no response). */
-export function formatDig(asked: string, qname: string, qtype: number, from: string, srv: string, proto: 'udp' | 'tcp', m: DnsMessage | undefined, log: readonly ResolverQuery[], now: number): string[] {
-  const lines = [`; <<>> podnet dig <<>> ${asked}${qtype !== DnsType.A ? ` ${dnsTypeName(qtype)}` : ''} (from ${from})`, ';; global options: +cmd'];
+export function formatDig(
+  asked: string,
+  qname: string,
+  qtype: number,
+  from: string,
+  srv: string,
+  proto: 'udp' | 'tcp',
+  m: DnsMessage | undefined,
+  log: readonly ResolverQuery[],
+  now: number,
+): string[] {
+  const lines = [
+    `; <<>> podnet dig <<>> ${asked}${qtype !== DnsType.A ? ` ${dnsTypeName(qtype)}` : ''} (from ${from})`,
+    ';; global options: +cmd',
+  ];
   if (log.some((q) => q.tc === true)) lines.push(';; Truncated, retrying in TCP mode.');
   if (m === undefined) {
-    for (const q of log) if (q.error !== undefined) lines.push(`;; communications error to ${srv}#53: ${q.error === 'timeout' ? 'timed out' : q.error}`);
+    for (const q of log)
+      if (q.error !== undefined)
+        lines.push(`;; communications error to ${srv}#53: ${q.error === 'timeout' ? 'timed out' : q.error}`);
     lines.push(';; no servers could be reached');
     return lines;
   }
@@ -155,7 +217,9 @@ export function formatDig(asked: string, qname: string, qtype: number, from: str
   const opt = m.additionals.filter(isOpt);
   lines.push(';; Got answer:');
   lines.push(`;; ->>HEADER<<- opcode: QUERY, status: ${dnsRcodeName(h.rcode)}, id: ${h.id}`);
-  lines.push(`;; flags: ${formatDnsFlags(h)}; QUERY: ${m.questions.length}, ANSWER: ${m.answers.length}, AUTHORITY: ${m.authorities.length}, ADDITIONAL: ${m.additionals.length}`);
+  lines.push(
+    `;; flags: ${formatDnsFlags(h)}; QUERY: ${m.questions.length}, ANSWER: ${m.answers.length}, AUTHORITY: ${m.authorities.length}, ADDITIONAL: ${m.additionals.length}`,
+  );
   if (h.rd && !h.ra) lines.push(';; WARNING: recursion requested but not available');
   lines.push('');
   const e = ednsOf(m);

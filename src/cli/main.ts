@@ -20,7 +20,9 @@ async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
   const parser = yargs(argv)
     .scriptName('podnet')
-    .usage('$0 <command> [topology] [options]\n\nEmulate a Kubernetes pod network packet by packet: veth, the cni0 bridge, flannel VXLAN,\nIPv4 routing and ARP, traced hop by hop and captured as pcapng.')
+    .usage(
+      '$0 <command> [topology] [options]\n\nEmulate a Kubernetes pod network packet by packet: veth, the cni0 bridge, flannel VXLAN,\nIPv4 routing and ARP, traced hop by hop and captured as pcapng.',
+    )
     .command(traceCommand((c) => (code = c)))
     .command(runCommand((c) => (code = c)))
     .command(validateCommand((c) => (code = c)))

@@ -16,7 +16,10 @@ export function plannedLength(sc: ScenarioModel): Nanos {
 }
 
 /** Whether to show a bar: a terminal, and no other output streaming to it. */
-export function wantsProgress(opts: { json: boolean; trace: boolean }, stream: NodeJS.WriteStream = process.stderr): boolean {
+export function wantsProgress(
+  opts: { json: boolean; trace: boolean },
+  stream: NodeJS.WriteStream = process.stderr,
+): boolean {
   return stream.isTTY === true && !opts.json && !opts.trace && process.env['CI'] === undefined;
 }
 
@@ -29,7 +32,13 @@ export function startProgress(sched: Scheduler, total: Nanos, label: string): ()
     if (bar === undefined) {
       if (Date.now() - started < 500) return;
       bar = new cliProgress.SingleBar(
-        { format: `${label} [{bar}] {percentage}% | {virtual} of {planned} virtual | {duration_formatted}`, stream: process.stderr, clearOnComplete: true, hideCursor: true, etaBuffer: 50 },
+        {
+          format: `${label} [{bar}] {percentage}% | {virtual} of {planned} virtual | {duration_formatted}`,
+          stream: process.stderr,
+          clearOnComplete: true,
+          hideCursor: true,
+          etaBuffer: 50,
+        },
         cliProgress.Presets.shades_classic,
       );
       bar.start(1000, 0, { virtual: '0 s', planned: seconds(total) });

@@ -17,7 +17,9 @@ function formatCounts(m: Map<string, number>, total: number): string {
 
 /** TTLs seen in replies, compactly (`62`, `62,64`). */
 function ttls(r: ProbeReport): string {
-  const s = [...new Set(r.attempts.map((a) => a.ttl).filter((t): t is number => t !== undefined))].sort((a, b) => a - b);
+  const s = [...new Set(r.attempts.map((a) => a.ttl).filter((t): t is number => t !== undefined))].sort(
+    (a, b) => a - b,
+  );
   return s.length ? s.join(',') : '-';
 }
 
@@ -28,11 +30,17 @@ export function probeErrors(r: ProbeReport): string[] {
 }
 
 /** The `podnet run` results table; `checks[i]` is the outcome of probe i's `expect:` (undefined: none). */
-export function formatRunTable(reports: readonly ProbeReport[], checks: ReadonlyArray<readonly string[] | undefined> = []): string {
+export function formatRunTable(
+  reports: readonly ProbeReport[],
+  checks: ReadonlyArray<readonly string[] | undefined> = [],
+): string {
   const withChecks = checks.some((c) => c !== undefined);
   const rows = reports.map((r, i) => {
     const answered = formatCounts(counts(r.attempts.map((a) => a.answeredBy)), r.replies);
-    const saw = r.protocol === 'icmp' ? '-' : formatCounts(counts(r.attempts.map((a) => a.serverSaw?.replace(/:\d+$/, ''))), r.replies);
+    const saw =
+      r.protocol === 'icmp'
+        ? '-'
+        : formatCounts(counts(r.attempts.map((a) => a.serverSaw?.replace(/:\d+$/, ''))), r.replies);
     const row = [
       r.name,
       r.protocol,
@@ -49,7 +57,19 @@ export function formatRunTable(reports: readonly ProbeReport[], checks: Readonly
     const c = checks[i];
     return withChecks ? [c === undefined ? '-' : c.length === 0 ? 'ok' : 'FAIL', ...row] : row;
   });
-  const header = ['PROBE', 'PROTO', 'FROM', 'TO', 'SENT', 'DELIVERED', 'REPLIES', 'LOST', 'TTL', 'ANSWERED BY', 'SERVER SAW'];
+  const header = [
+    'PROBE',
+    'PROTO',
+    'FROM',
+    'TO',
+    'SENT',
+    'DELIVERED',
+    'REPLIES',
+    'LOST',
+    'TTL',
+    'ANSWERED BY',
+    'SERVER SAW',
+  ];
   return formatTable(withChecks ? ['CHECK', ...header] : header, rows);
 }
 
@@ -57,16 +77,21 @@ export function formatRunTable(reports: readonly ProbeReport[], checks: Readonly
 export function formatProbeOutcome(r: ProbeReport): string {
   const lines: string[] = [];
   const target = `${r.to}${r.port !== undefined && !r.to.endsWith(`:${r.port}`) ? `:${r.port}` : ''} (${r.dst === '' ? 'not resolved' : r.dst})`;
-  lines.push(`${r.protocol} ${r.from} → ${target}: ${r.replies}/${r.attempts.length} answered, ${r.lost} lost${r.localErrors ? `, ${r.localErrors} failed locally` : ''}`);
+  lines.push(
+    `${r.protocol} ${r.from} → ${target}: ${r.replies}/${r.attempts.length} answered, ${r.lost} lost${r.localErrors ? `, ${r.localErrors} failed locally` : ''}`,
+  );
   for (const a of r.attempts) {
     const parts: string[] = [];
     if (a.ok) {
       if (r.protocol === 'icmp') parts.push(`reply from ${a.replyFrom}`);
       else parts.push(`answered by ${a.answeredBy ?? '?'}`, `which saw the client as ${a.serverSaw ?? '?'}`);
       if (a.ttl !== undefined) parts.push(`reply TTL ${a.ttl}`);
-      if (a.rttNs !== undefined) parts.push(`${r.protocol === 'tcp' ? 'handshake' : 'rtt'} ${(a.rttNs / 1e6).toFixed(3)} ms`);
+      if (a.rttNs !== undefined)
+        parts.push(`${r.protocol === 'tcp' ? 'handshake' : 'rtt'} ${(a.rttNs / 1e6).toFixed(3)} ms`);
     } else parts.push(a.error ?? 'no reply');
-    lines.push(`  #${a.index + 1}${a.sourcePort !== undefined ? ` (source port ${a.sourcePort})` : ''}: ${parts.join(', ')}`);
+    lines.push(
+      `  #${a.index + 1}${a.sourcePort !== undefined ? ` (source port ${a.sourcePort})` : ''}: ${parts.join(', ')}`,
+    );
   }
   return lines.join('\n');
 }

@@ -18,9 +18,17 @@ export function rulesCommand(setCode: (c: number) => void): CommandModule<object
     describe: "Print a node's iptables-save (kube-proxy iptables mode + flannel), ready for iptables-restore",
     builder: (y) =>
       y
-        .positional('topology', { type: 'string', describe: 'Topology file or folder (default: the built-in two-node cluster)' })
+        .positional('topology', {
+          type: 'string',
+          describe: 'Topology file or folder (default: the built-in two-node cluster)',
+        })
         .option('node', { type: 'string', describe: 'Node to print (default: the first node)' })
-        .option('table', { type: 'string', array: true, choices: ['raw', 'mangle', 'filter', 'nat'], describe: 'Only these tables' })
+        .option('table', {
+          type: 'string',
+          array: true,
+          choices: ['raw', 'mangle', 'filter', 'nat'],
+          describe: 'Only these tables',
+        })
         .example('$0 rules topologies/services.yaml --node node2', "node2's rules")
         .example('$0 rules --table nat | grep KUBE-SVC', 'The Service chains of the nat table'),
     handler: (args) => {
@@ -30,7 +38,10 @@ export function rulesCommand(setCode: (c: number) => void): CommandModule<object
         throw new UsageError(`no node named "${args.node}" (nodes: ${model.nodes.map((n) => n.name).join(', ')})`);
       }
       const rules = buildClusterRules(model);
-      const text = formatIptablesSave(rules.rulesForNode(node), args.table ? { tables: args.table as TableName[] } : {});
+      const text = formatIptablesSave(
+        rules.rulesForNode(node),
+        args.table ? { tables: args.table as TableName[] } : {},
+      );
       out(text.replace(/\n$/, ''));
       setCode(EXIT.ok);
     },

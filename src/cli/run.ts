@@ -1,6 +1,6 @@
 /** `podnet run`: run the topology's Scenario (simulate() with `flows: 'scenario'`) and summarise every probe. */
 import type { CommandModule } from 'yargs';
-import { simulate } from '../api/simulate.js';
+import { simulate, type SimulationResult } from '../api/simulate.js';
 import { FlowError } from '../api/errors.js';
 import { HOP_HEADER, TextHopSink } from '../trace/format.js';
 import { formatRunTable, probeErrors } from './report.js';
@@ -25,19 +25,40 @@ interface RunArgs {
 export function runCommand(setCode: (c: number) => void): CommandModule<object, RunArgs> {
   return {
     command: 'run [topology]',
-    describe: "Run the topology's Scenario probes and summarise what each one got back (long runs show a progress bar on a terminal)",
+    describe:
+      "Run the topology's Scenario probes and summarise what each one got back (long runs show a progress bar on a terminal)",
     builder: (y) =>
       y
-        .positional('topology', { type: 'string', describe: 'Topology file or folder (default: the built-in two-node cluster)' })
+        .positional('topology', {
+          type: 'string',
+          describe: 'Topology file or folder (default: the built-in two-node cluster)',
+        })
         .option('seed', { type: 'string', describe: 'RNG seed: an integer or "random" (default 1)' })
         .option('json', { type: 'boolean', default: false, describe: 'Print results as JSON (schema in the README)' })
         .option('trace', { type: 'boolean', default: false, describe: 'Also print every hop (text mode)' })
         .option('pcap-dir', { type: 'string', describe: 'Write captures into this folder (e.g. captures)' })
-        .option('pcap-split', { type: 'string', default: 'none', choices: ['none', 'node'], describe: 'One pcapng for the run, or one per node' })
-        .option('pcap-format', { type: 'string', default: 'pcapng', choices: ['pcapng', 'pcap'], describe: 'pcapng, or classic pcap (one file per interface)' })
-        .option('capture', { type: 'string', array: true, describe: 'Only capture these interfaces (globs like node1/*)' })
+        .option('pcap-split', {
+          type: 'string',
+          default: 'none',
+          choices: ['none', 'node'],
+          describe: 'One pcapng for the run, or one per node',
+        })
+        .option('pcap-format', {
+          type: 'string',
+          default: 'pcapng',
+          choices: ['pcapng', 'pcap'],
+          describe: 'pcapng, or classic pcap (one file per interface)',
+        })
+        .option('capture', {
+          type: 'string',
+          array: true,
+          describe: 'Only capture these interfaces (globs like node1/*)',
+        })
         .example('$0 run', 'Run the built-in scenario')
-        .example('$0 run topologies/mtu.yaml --pcap-dir captures', 'Run the MTU cases and keep a pcapng of every interface'),
+        .example(
+          '$0 run topologies/mtu.yaml --pcap-dir captures',
+          'Run the MTU cases and keep a pcapng of every interface',
+        ),
     handler: (args) => {
       setCode(runRun(args));
     },
@@ -48,7 +69,9 @@ function runRun(args: RunArgs): number {
   const seed = parseSeed(args.seed);
   const { model, name } = loadModel(args.topology, args.json, seed);
   if (model.scenario === undefined || model.scenario.probes.length === 0) {
-    throw new UsageError(`${name} has no Scenario probes to run (add a podnet Scenario document, or use podnet trace --from --to)`);
+    throw new UsageError(
+      `${name} has no Scenario probes to run (add a podnet Scenario document, or use podnet trace --from --to)`,
+    );
   }
   const hopSinks: HopSink[] = [];
   if (args.trace && !args.json) hopSinks.push(new TextHopSink(out));
@@ -57,12 +80,18 @@ function runRun(args: RunArgs): number {
   if (args['pcap-dir'] !== undefined) {
     const fmt = args['pcap-format'];
     const base = `${model.scenario.name}-seed${seed}.${fmt}`;
-    files = new CaptureFiles(args['pcap-dir'], base, fmt === 'pcap' ? 'point' : args['pcap-split'] === 'node' ? 'node' : 'single', new PointFilter(args.capture ?? []), `podnet run ${name}, scenario ${model.scenario.name}, seed ${seed}`);
+    files = new CaptureFiles(
+      args['pcap-dir'],
+      base,
+      fmt === 'pcap' ? 'point' : args['pcap-split'] === 'node' ? 'node' : 'single',
+      new PointFilter(args.capture ?? []),
+      `podnet run ${name}, scenario ${model.scenario.name}, seed ${seed}`,
+    );
     captureSinks.push(files);
   }
   try {
     const sc = model.scenario;
-    let result;
+    let result: SimulationResult;
     try {
       result = simulate(model, {
         seed,
@@ -88,11 +117,29 @@ function runRun(args: RunArgs): number {
     const reports = result.flows.map((f) => f.report);
     const sim = result.simulation;
     const written = files?.commit() ?? [];
-    const checks = model.scenario.probes.map((p, i) => (p.expect === undefined ? undefined : checkExpectation(reports[i]!, p.expect)));
+    const checks = model.scenario.probes.map((p, i) =>
+      p.expect === undefined ? undefined : checkExpectation(reports[i]!, p.expect),
+    );
     const failed = checks.some((c) => c !== undefined && c.length > 0);
     if (args.json) {
-      const probes = reports.map((r, i) => (checks[i] === undefined ? r : { ...r, expectation: { ok: checks[i]!.length === 0, failures: checks[i] } }));
-      out(JSON.stringify({ schema: 'podnet.run/v1', topology: name, seed, scenario: model.scenario.name, probes, captures: written, warnings: sim.serverWarnings }, null, 2));
+      const probes = reports.map((r, i) =>
+        checks[i] === undefined ? r : { ...r, expectation: { ok: checks[i]!.length === 0, failures: checks[i] } },
+      );
+      out(
+        JSON.stringify(
+          {
+            schema: 'podnet.run/v1',
+            topology: name,
+            seed,
+            scenario: model.scenario.name,
+            probes,
+            captures: written,
+            warnings: sim.serverWarnings,
+          },
+          null,
+          2,
+        ),
+      );
       return failed ? EXIT.failed : EXIT.ok;
     }
     out('');

@@ -15,7 +15,12 @@ export function validateCommand(setCode: (c: number) => void): CommandModule<obj
     describe: 'Check topology files: every error with file:line:col, object and field',
     builder: (y) =>
       y
-        .positional('topology', { type: 'string', array: true, demandOption: true, describe: 'Topology files or folders' })
+        .positional('topology', {
+          type: 'string',
+          array: true,
+          demandOption: true,
+          describe: 'Topology files or folders',
+        })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print errors only' })
         .example('$0 validate topologies/', 'Check every example topology'),
     handler: (args) => {
@@ -32,7 +37,9 @@ export function validateCommand(setCode: (c: number) => void): CommandModule<obj
           err(`${path}: ${errors.length} error${errors.length === 1 ? '' : 's'}`);
         } else if (!args.quiet) {
           const m = r.model;
-          out(`${path}: ok — ${m.nodes.length} nodes, ${m.pods.length} pods, ${m.scenario ? `${m.scenario.probes.length} probes` : 'no scenario'}`);
+          out(
+            `${path}: ok — ${m.nodes.length} nodes, ${m.pods.length} pods, ${m.scenario ? `${m.scenario.probes.length} probes` : 'no scenario'}`,
+          );
         }
       }
       setCode(failed > 0 ? EXIT.usage : EXIT.ok);

@@ -45,7 +45,10 @@ export interface RuleRef {
   readonly index: number;
   /** The rule's `-m comment` text. */
   readonly comment: string | undefined;
-  /** Where it sends the packet: a chain for a jump or goto, else the target (`DNAT`, `ACCEPT`…); none for a rule without one. */
+  /**
+   * Where it sends the packet: a chain for a jump or goto, else the target (`DNAT`, `ACCEPT`…); none for a rule without
+   * one.
+   */
   readonly target: string | undefined;
   /** `jump` (`-j CHAIN`) or `goto` (`-g CHAIN`) when the target is a chain. */
   readonly jump: 'jump' | 'goto' | undefined;
@@ -261,7 +264,13 @@ export type DeliverEvent = HopBase & { readonly kind: 'deliver' } & (
 
 /** An ICMP message a kernel generated (or chose not to). */
 export type IcmpEvent = HopBase & { readonly kind: 'icmp' } & (
-    | { readonly what: 'echo-reply'; readonly src: string; readonly dst: string; readonly id: number; readonly seq: number }
+    | {
+        readonly what: 'echo-reply';
+        readonly src: string;
+        readonly dst: string;
+        readonly id: number;
+        readonly seq: number;
+      }
     | {
         readonly what: 'error';
         readonly icmpType: number;
@@ -276,7 +285,13 @@ export type IcmpEvent = HopBase & { readonly kind: 'icmp' } & (
 
 /** IPv4 fragmentation and reassembly. */
 export type FragEvent = HopBase & { readonly kind: 'frag' } & (
-    | { readonly what: 'fragmented'; readonly len: number; readonly out: string; readonly mtu: number; readonly sizes: readonly number[] }
+    | {
+        readonly what: 'fragmented';
+        readonly len: number;
+        readonly out: string;
+        readonly mtu: number;
+        readonly sizes: readonly number[];
+      }
     | {
         readonly what: 'queued';
         readonly id: number;
@@ -285,11 +300,16 @@ export type FragEvent = HopBase & { readonly kind: 'frag' } & (
         /** The datagram's length, once its last fragment was seen. */
         readonly total: number | undefined;
       }
-    | { readonly what: 'reassembled'; readonly fragments: number; readonly id: number; readonly src: string; readonly len: number }
+    | {
+        readonly what: 'reassembled';
+        readonly fragments: number;
+        readonly id: number;
+        readonly src: string;
+        readonly len: number;
+      }
   );
 
 // ───────────────────────────── netfilter ─────────────────────────────
-
 
 /** A netfilter event: a table traversal, or what an extension or br_netfilter did. */
 export type NfEvent = HopBase & { readonly kind: 'nf' } & (
@@ -526,8 +546,22 @@ export type AppEvent = HopBase & { readonly kind: 'app' } & AppDetail;
 
 /** The application events, by application. */
 export type AppDetail =
-  | { readonly app: 'tcp'; readonly socket: SocketRef; readonly what: TcpSocketWhat; readonly state: string; readonly detail: TcpSocketDetail }
-  | { readonly app: 'ping'; readonly what: 'reply'; readonly bytes: number; readonly from: string; readonly seq: number; readonly ttl: number; readonly rttNs: number }
+  | {
+      readonly app: 'tcp';
+      readonly socket: SocketRef;
+      readonly what: TcpSocketWhat;
+      readonly state: string;
+      readonly detail: TcpSocketDetail;
+    }
+  | {
+      readonly app: 'ping';
+      readonly what: 'reply';
+      readonly bytes: number;
+      readonly from: string;
+      readonly seq: number;
+      readonly ttl: number;
+      readonly rttNs: number;
+    }
   | { readonly app: 'ping'; readonly what: 'error'; readonly error: string; readonly seq: number | undefined }
   | {
       readonly app: 'tcp-client';
@@ -539,7 +573,13 @@ export type AppDetail =
       /** The client address and port that endpoint saw. */
       readonly serverSaw: string | undefined;
     }
-  | { readonly app: 'tcp-client'; readonly what: 'timeout'; readonly socket: SocketRef; readonly connecting: boolean; readonly timeout: Nanos }
+  | {
+      readonly app: 'tcp-client';
+      readonly what: 'timeout';
+      readonly socket: SocketRef;
+      readonly connecting: boolean;
+      readonly timeout: Nanos;
+    }
   | {
       readonly app: 'udp-client';
       readonly what: 'reply';
@@ -551,7 +591,14 @@ export type AppDetail =
       readonly serverSaw: string | undefined;
     }
   | { readonly app: 'udp-client'; readonly what: 'error'; readonly port: number; readonly error: string }
-  | { readonly app: 'probe'; readonly what: 'resolve-failed'; readonly protocol: string; readonly name: string; readonly error: string; readonly attempt: boolean }
+  | {
+      readonly app: 'probe';
+      readonly what: 'resolve-failed';
+      readonly protocol: string;
+      readonly name: string;
+      readonly error: string;
+      readonly attempt: boolean;
+    }
   | ResolverDetail
   | CoreDnsDetail
   | {

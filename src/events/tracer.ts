@@ -39,7 +39,15 @@ export interface CaptureSink {
    * A frame a device sent (`out`) or received (`in`), with what happened to the packet since it
    * was last captured (the events sinks write as the packet's comment).
    */
-  packet(handle: number, t: Nanos, dir: 'in' | 'out', buf: Uint8Array, off: number, len: number, notes: PacketNotes): void;
+  packet(
+    handle: number,
+    t: Nanos,
+    dir: 'in' | 'out',
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    notes: PacketNotes,
+  ): void;
 }
 
 /** What a capture sink is told about a captured frame besides its bytes. */
@@ -144,7 +152,16 @@ export class Tracer {
   }
 
   /** Hands a frame seen at a capture point to every capture sink. */
-  capture(point: CapturePoint, dir: 'in' | 'out', pkt: number, flow: number, buf: Uint8Array, off: number, len: number, events: readonly HopEvent[]): void {
+  capture(
+    point: CapturePoint,
+    dir: 'in' | 'out',
+    pkt: number,
+    flow: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    events: readonly HopEvent[],
+  ): void {
     let handles = this.pointHandles.get(point.name);
     if (handles === undefined) {
       this.registerPoint(point);
@@ -152,6 +169,7 @@ export class Tracer {
     }
     const t = this.clock();
     const notes: PacketNotes = { point, dir, pkt, flow, events };
-    for (let i = 0; i < this.captureSinks.length; i++) this.captureSinks[i]!.packet(handles[i]!, t, dir, buf, off, len, notes);
+    for (let i = 0; i < this.captureSinks.length; i++)
+      this.captureSinks[i]!.packet(handles[i]!, t, dir, buf, off, len, notes);
   }
 }

@@ -227,7 +227,11 @@ export interface EndpointSliceModel {
   readonly namespace: string;
   readonly name: string;
   readonly serviceName: string;
-  readonly ports: ReadonlyArray<{ readonly name: string | undefined; readonly port: number; readonly protocol: 'TCP' | 'UDP' | 'SCTP' }>;
+  readonly ports: ReadonlyArray<{
+    readonly name: string | undefined;
+    readonly port: number;
+    readonly protocol: 'TCP' | 'UDP' | 'SCTP';
+  }>;
   readonly endpoints: readonly EndpointModel[];
   /** `addon` for the slices of the built-in Services; absent means `user`. */
   readonly origin?: ObjectOrigin | undefined;
@@ -302,7 +306,10 @@ export interface ScenarioModel {
 
 /** Which of kubeadm's and flannel's default objects the cluster has (Cluster `spec.addons`). */
 export interface AddonsModel {
-  /** `default/kubernetes` (the service CIDR's first address, :443 → the control-plane nodes' :6443) and the kube-apiserver static pods. */
+  /**
+   * `default/kubernetes` (the service CIDR's first address, :443 → the control-plane nodes' :6443) and the
+   * kube-apiserver static pods.
+   */
   readonly kubernetesService: boolean;
   /** `kube-system/kube-dns` (the tenth address) and the `kube-system/coredns` Deployment (2 replicas). */
   readonly coreDNS: boolean;

@@ -82,7 +82,13 @@ export class Network {
   ) {
     this.rules = buildClusterRules(model, proxy);
     const ns = new NetNs(world, 'switch/underlay', 'underlay', 'switch', 'underlay');
-    const bridge = new BridgeDevice(ns, 'br-underlay', macFromIpv4(MAC_PREFIX.wirePort, model.underlay.cidr.addr), model.underlay.mtu, 'underlay switch');
+    const bridge = new BridgeDevice(
+      ns,
+      'br-underlay',
+      macFromIpv4(MAC_PREFIX.wirePort, model.underlay.cidr.addr),
+      model.underlay.mtu,
+      'underlay switch',
+    );
     bridge.hostStack = false;
     // an ARP broadcast is handed only to the namespaces it can change (untraced, uncaptured runs)
     bridge.floodSkip = arpFloodNeedless;
@@ -201,11 +207,28 @@ export function buildNetwork(model: ClusterModel, seed: number, opts: BuildOptio
   const underlayDelay = Math.max(0, Math.round(model.links.underlay / 2));
   const underlayLen = model.underlay.cidr.len;
 
-  const attachToUnderlay = (ns: NetNs, ip: Ipv4Addr, mac: number, mtu: number, portName: string, role: string): VethDevice => {
-    const [eth0, port] = createVethPair(ns, 'eth0', mac, net.underlay.ns, portName, macFromIpv4(MAC_PREFIX.wirePort, ip), mtu, underlayDelay, {
-      a: role,
-      b: `underlay switch port to ${ns.label}`,
-    });
+  const attachToUnderlay = (
+    ns: NetNs,
+    ip: Ipv4Addr,
+    mac: number,
+    mtu: number,
+    portName: string,
+    role: string,
+  ): VethDevice => {
+    const [eth0, port] = createVethPair(
+      ns,
+      'eth0',
+      mac,
+      net.underlay.ns,
+      portName,
+      macFromIpv4(MAC_PREFIX.wirePort, ip),
+      mtu,
+      underlayDelay,
+      {
+        a: role,
+        b: `underlay switch port to ${ns.label}`,
+      },
+    );
     net.underlay.bridge.addPort(port, false);
     ns.addAddress(eth0, ip, underlayLen);
     return eth0;
@@ -217,9 +240,20 @@ export function buildNetwork(model: ClusterModel, seed: number, opts: BuildOptio
     const gwIp = model.underlay.gateway;
     const ns = new NetNs(world, 'ext/gateway', 'gw', 'external', 'underlay');
     ns.sysctl.ipForward = true;
-    const eth0 = attachToUnderlay(ns, gwIp, macFromIpv4(MAC_PREFIX.node, gwIp), model.underlay.mtu, `port${portIndex++}`, 'underlay gateway');
+    const eth0 = attachToUnderlay(
+      ns,
+      gwIp,
+      macFromIpv4(MAC_PREFIX.node, gwIp),
+      model.underlay.mtu,
+      `port${portIndex++}`,
+      'underlay gateway',
+    );
     ns.fib.main.add(makeRoute({ dst: 0, len: 0, type: 'blackhole', scope: 'universe' }));
-    net.gateway = { model: { name: 'gateway', ip: gwIp, mtu: model.underlay.mtu, routes: [], ports: [], source: undefined }, ns, eth0 };
+    net.gateway = {
+      model: { name: 'gateway', ip: gwIp, mtu: model.underlay.mtu, routes: [], ports: [], source: undefined },
+      ns,
+      eth0,
+    };
   }
 
   const vxlan = model.cni.backend === 'vxlan';
@@ -227,17 +261,39 @@ export function buildNetwork(model: ClusterModel, seed: number, opts: BuildOptio
     const ns = new NetNs(world, `node/${n.name}`, n.name, 'node', n.name);
     ns.sysctl.ipForward = true;
     ns.sysctl.bridgeNfCallIptables = true;
-    const eth0 = attachToUnderlay(ns, n.ip, macFromIpv4(MAC_PREFIX.node, n.ip), model.underlay.mtu, `port${portIndex++}`, `${n.name} uplink`);
+    const eth0 = attachToUnderlay(
+      ns,
+      n.ip,
+      macFromIpv4(MAC_PREFIX.node, n.ip),
+      model.underlay.mtu,
+      `port${portIndex++}`,
+      `${n.name} uplink`,
+    );
     if (model.underlay.gateway !== undefined) {
       ns.fib.main.add(makeRoute({ dst: 0, len: 0, gateway: model.underlay.gateway, dev: eth0 }));
     }
     const gateway = (n.podCIDR.addr + 1) >>> 0;
-    const cni0 = new BridgeDevice(ns, 'cni0', macFromIpv4(MAC_PREFIX.pod, gateway), model.cni.mtu, `${n.name} pod bridge (gateway ${formatIpv4(gateway)})`);
+    const cni0 = new BridgeDevice(
+      ns,
+      'cni0',
+      macFromIpv4(MAC_PREFIX.pod, gateway),
+      model.cni.mtu,
+      `${n.name} pod bridge (gateway ${formatIpv4(gateway)})`,
+    );
     ns.addAddress(cni0, gateway, n.podCIDR.len);
     let vtep: VxlanDevice | undefined;
     const vtepAddr = vxlan ? n.podCIDR.addr : 0;
     if (vxlan) {
-      vtep = new VxlanDevice(ns, `flannel.${model.cni.vni}`, macFromIpv4(MAC_PREFIX.vtep, vtepAddr), model.cni.mtu, model.cni.vni, model.cni.port, n.ip, `${n.name} VXLAN VTEP`);
+      vtep = new VxlanDevice(
+        ns,
+        `flannel.${model.cni.vni}`,
+        macFromIpv4(MAC_PREFIX.vtep, vtepAddr),
+        model.cni.mtu,
+        model.cni.vni,
+        model.cni.port,
+        n.ip,
+        `${n.name} VXLAN VTEP`,
+      );
       ns.addAddress(vtep, vtepAddr, 32);
     }
     const nf = new Netfilter(ns, net.rules.rulesForNode(n.name));
@@ -334,7 +390,9 @@ export function buildNetwork(model: ClusterModel, seed: number, opts: BuildOptio
       node.cni0.addPort(hostVeth, model.cni.hairpinMode);
       ns.addAddress(eth0, p.ip, node.model.podCIDR.len);
       ns.fib.main.add(makeRoute({ dst: 0, len: 0, gateway: node.gateway, dev: eth0 }));
-      ns.fib.main.add(makeRoute({ dst: model.clusterCIDR.addr, len: model.clusterCIDR.len, gateway: node.gateway, dev: eth0 }));
+      ns.fib.main.add(
+        makeRoute({ dst: model.clusterCIDR.addr, len: model.clusterCIDR.len, gateway: node.gateway, dev: eth0 }),
+      );
       const bp: BuiltPod = { model: p, ns, node, eth0, hostVeth, display };
       net.pods.set(key, bp);
       net.podsByIp.set(p.ip, bp);
@@ -362,9 +420,10 @@ export function buildNetwork(model: ClusterModel, seed: number, opts: BuildOptio
   const nodeList = [...net.nodes.values()];
   for (const svc of model.services) {
     for (const lb of svc.loadBalancerIPs) {
-      if (((lb & mask(model.underlay.cidr.len)) >>> 0) !== model.underlay.cidr.addr) continue;
+      if ((lb & mask(model.underlay.cidr.len)) >>> 0 !== model.underlay.cidr.addr) continue;
       const local = readyNodes.get(`${svc.namespace}/${svc.name}`);
-      const speaker = nodeList.find((n) => svc.externalTrafficPolicy !== 'Local' || local?.has(n.model.name) === true) ?? nodeList[0];
+      const speaker =
+        nodeList.find((n) => svc.externalTrafficPolicy !== 'Local' || local?.has(n.model.name) === true) ?? nodeList[0];
       speaker?.eth0.arpAnnounce.add(lb);
     }
   }
@@ -372,9 +431,18 @@ export function buildNetwork(model: ClusterModel, seed: number, opts: BuildOptio
   // external hosts on the underlay
   for (const e of model.externalHosts) {
     const ns = new NetNs(world, `ext/${e.name}`, `ext:${e.name}`, 'external', 'underlay');
-    const eth0 = attachToUnderlay(ns, e.ip, macFromIpv4(MAC_PREFIX.node, e.ip), e.mtu, `port${portIndex++}`, `external host ${e.name}`);
-    if (model.underlay.gateway !== undefined) ns.fib.main.add(makeRoute({ dst: 0, len: 0, gateway: model.underlay.gateway, dev: eth0 }));
-    for (const r of e.routes) ns.fib.main.add(makeRoute({ dst: r.dst.addr, len: r.dst.len, gateway: r.via, dev: eth0 }));
+    const eth0 = attachToUnderlay(
+      ns,
+      e.ip,
+      macFromIpv4(MAC_PREFIX.node, e.ip),
+      e.mtu,
+      `port${portIndex++}`,
+      `external host ${e.name}`,
+    );
+    if (model.underlay.gateway !== undefined)
+      ns.fib.main.add(makeRoute({ dst: 0, len: 0, gateway: model.underlay.gateway, dev: eth0 }));
+    for (const r of e.routes)
+      ns.fib.main.add(makeRoute({ dst: r.dst.addr, len: r.dst.len, gateway: r.via, dev: eth0 }));
     net.externals.set(e.name, { model: e, ns, eth0 });
   }
   return net;

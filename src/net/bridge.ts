@@ -111,7 +111,8 @@ export class BridgeDevice extends NetDevice {
     if (e === undefined || e.permanent) return e;
     if (this.ns.world.now - e.updated > this.ageingTime) {
       this.fdb.delete(mac);
-      if (this.ns.world.tracer.active) this.trace(pkt, { kind: 'fdb', action: 'age-out', mac: formatMac(mac), ageingTime: this.ageingTime });
+      if (this.ns.world.tracer.active)
+        this.trace(pkt, { kind: 'fdb', action: 'age-out', mac: formatMac(mac), ageingTime: this.ageingTime });
       return undefined;
     }
     return e;
@@ -124,13 +125,15 @@ export class BridgeDevice extends NetDevice {
     const e = this.fdb.get(src);
     if (e === undefined) {
       this.fdb.set(src, { mac: src, port, local: false, permanent: false, updated: now });
-      if (this.ns.world.tracer.active) this.trace(pkt, { kind: 'fdb', action: 'learn', mac: formatMac(src), port: port.dev.name });
+      if (this.ns.world.tracer.active)
+        this.trace(pkt, { kind: 'fdb', action: 'learn', mac: formatMac(src), port: port.dev.name });
       return;
     }
     if (e.local) return; // "received packet with own address as source address"
     if (e.port !== port || now - e.updated > this.ageingTime) {
       e.port = port;
-      if (this.ns.world.tracer.active) this.trace(pkt, { kind: 'fdb', action: 'learn', mac: formatMac(src), port: port.dev.name });
+      if (this.ns.world.tracer.active)
+        this.trace(pkt, { kind: 'fdb', action: 'learn', mac: formatMac(src), port: port.dev.name });
     }
     e.updated = now;
   }
@@ -165,14 +168,27 @@ export class BridgeDevice extends NetDevice {
     if (dst === MAC_BROADCAST || isMulticastMac(dst)) {
       if (tracing) {
         const reason = dst === MAC_BROADCAST ? 'broadcast' : 'multicast';
-        this.trace(pkt, { kind: 'bridge', action: 'flood', reason, inPort: inPort.dev.name, mac: formatMac(dst), up: this.hostStack });
+        this.trace(pkt, {
+          kind: 'bridge',
+          action: 'flood',
+          reason,
+          inPort: inPort.dev.name,
+          mac: formatMac(dst),
+          up: this.hostStack,
+        });
       }
       this.flood(pkt, inPort, this.hostStack);
       return;
     }
     const e = this.lookup(dst, pkt);
-    if (e !== undefined && e.local) {
-      if (tracing) this.trace(pkt, { kind: 'bridge', action: 'local', mac: formatMac(dst), owner: e.port === null ? this.name : e.port.dev.name });
+    if (e?.local) {
+      if (tracing)
+        this.trace(pkt, {
+          kind: 'bridge',
+          action: 'local',
+          mac: formatMac(dst),
+          owner: e.port === null ? this.name : e.port.dev.name,
+        });
       this.receiveLocal(pkt);
       return;
     }
@@ -180,7 +196,15 @@ export class BridgeDevice extends NetDevice {
       this.forwardTo(inPort, e.port, pkt, 'fdb');
       return;
     }
-    if (tracing) this.trace(pkt, { kind: 'bridge', action: 'flood', reason: 'unknown-unicast', inPort: inPort.dev.name, mac: formatMac(dst), up: false });
+    if (tracing)
+      this.trace(pkt, {
+        kind: 'bridge',
+        action: 'flood',
+        reason: 'unknown-unicast',
+        inPort: inPort.dev.name,
+        mac: formatMac(dst),
+        up: false,
+      });
     this.flood(pkt, inPort, false);
   }
 
@@ -199,7 +223,8 @@ export class BridgeDevice extends NetDevice {
       out.dev.drop(pkt, { what: 'hairpin-off', port: out.dev.name });
       return;
     }
-    if (this.ns.world.tracer.active) this.trace(pkt, { kind: 'bridge', action: 'forward', port: out.dev.name, hairpin: out === inPort, by });
+    if (this.ns.world.tracer.active)
+      this.trace(pkt, { kind: 'bridge', action: 'forward', port: out.dev.name, hairpin: out === inPort, by });
     const nf = this.nf;
     if (nf !== null && inPort !== null && new EthernetView(pkt.buf, pkt.off).ethertype === 0x0800) {
       for (const p of nf.forward(this, inPort, out, pkt)) out.dev.xmit(p);
@@ -216,7 +241,7 @@ export class BridgeDevice extends NetDevice {
     for (const p of this.ports) {
       if (!p.flood || !p.dev.up) continue;
       if (p === inPort && !p.hairpin) continue;
-      if (skip !== null && skip(p)) continue;
+      if (skip?.(p)) continue;
       targets.push(p);
     }
     const copies = targets.length + (up ? 1 : 0);
@@ -251,11 +276,19 @@ export class BridgeDevice extends NetDevice {
       this.forwardTo(null, e.port, pkt, 'fdb');
       return;
     }
-    if (e !== undefined && e.local) {
+    if (e?.local) {
       this.drop(pkt, { what: 'own-mac-from-host' });
       return;
     }
-    if (this.ns.world.tracer.active) this.trace(pkt, { kind: 'bridge', action: 'flood', reason: 'unknown-unicast', inPort: undefined, mac: formatMac(dst), up: false });
+    if (this.ns.world.tracer.active)
+      this.trace(pkt, {
+        kind: 'bridge',
+        action: 'flood',
+        reason: 'unknown-unicast',
+        inPort: undefined,
+        mac: formatMac(dst),
+        up: false,
+      });
     this.flood(pkt, null, false);
   }
 }
@@ -272,7 +305,12 @@ export function arpFloodNeedless(pkt: Packet): ((port: BridgePort) => boolean) |
   const b = pkt.buf;
   const o = pkt.off;
   // Ethernet/IPv4 ARP only; anything unusual is delivered and judged there
-  if (pkt.len < ETH_HLEN || new EthernetView(b, o).ethertype !== ETHERTYPE_ARP || !ArpView.isEthernetIpv4(b, o + ETH_HLEN, pkt.len - ETH_HLEN)) return null;
+  if (
+    pkt.len < ETH_HLEN ||
+    new EthernetView(b, o).ethertype !== ETHERTYPE_ARP ||
+    !ArpView.isEthernetIpv4(b, o + ETH_HLEN, pkt.len - ETH_HLEN)
+  )
+    return null;
   const arp = new ArpView(b, o + ETH_HLEN);
   const sip = arp.senderIp;
   const tip = arp.targetIp;

@@ -34,7 +34,9 @@ export abstract class NetDevice {
   readonly point: CapturePoint;
   /** Free-text role shown in traces (`client's veth`). */
   role: string;
-  /** Addresses this device answers ARP for without owning them (a load-balancer IP a node announces, MetalLB L2 style). */
+  /**
+   * Addresses this device answers ARP for without owning them (a load-balancer IP a node announces, MetalLB L2 style).
+   */
   readonly arpAnnounce = new Set<number>();
   rxPackets = 0;
   txPackets = 0;
@@ -99,7 +101,8 @@ export abstract class NetDevice {
       const frame = dissectFrame(pkt.buf.subarray(pkt.off, pkt.off + pkt.len), { vxlanPorts: w.vxlanPorts });
       this.ns.trace({ kind: dir === 'out' ? 'tx' : 'rx', len: pkt.len, frame }, pkt, this.name, TraceTo.Hop);
     }
-    if (w.tracer.capturing) w.tracer.capture(this.point, dir, pkt.id, pkt.flow, pkt.buf, pkt.off, pkt.len, pkt.takeNotes());
+    if (w.tracer.capturing)
+      w.tracer.capture(this.point, dir, pkt.id, pkt.flow, pkt.buf, pkt.off, pkt.len, pkt.takeNotes());
   }
 
   /** `name (mac)` for traces. */

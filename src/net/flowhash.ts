@@ -38,7 +38,10 @@ export function flowHash(seed: number, buf: Uint8Array, off: number, len: number
   } else {
     // no L3 keys: jhash of the MAC pair, as vxlan falls back to
     for (let i = 0; i < 12 && i < len; i += 4) {
-      h = mix(h, ((buf[off + i]! << 24) | (buf[off + i + 1]! << 16) | (buf[off + i + 2]! << 8) | buf[off + i + 3]!) >>> 0);
+      h = mix(
+        h,
+        ((buf[off + i]! << 24) | (buf[off + i + 1]! << 16) | (buf[off + i + 2]! << 8) | buf[off + i + 3]!) >>> 0,
+      );
     }
   }
   return h === 0 ? 1 : h;

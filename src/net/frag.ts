@@ -5,10 +5,7 @@
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { Ipv4View } from '../wire/ipv4.js';
 import { formatIpv4 } from '../wire/addr.js';
-import {
-  ICMP_TIME_EXCEEDED as TIME_EXCEEDED,
-  ICMP_FRAG_REASM_EXCEEDED as FRAG_REASM_EXCEEDED,
-} from '../wire/icmp.js';
+import { ICMP_TIME_EXCEEDED as TIME_EXCEEDED, ICMP_FRAG_REASM_EXCEEDED as FRAG_REASM_EXCEEDED } from '../wire/icmp.js';
 import type { Timer } from '../sim/scheduler.js';
 import { sec } from '../sim/time.js';
 import type { Packet } from './packet.js';
@@ -113,7 +110,10 @@ export class Reassembler {
     whole.buf.set(first.buf.subarray(first.off, first.off + ETH_HLEN + hlen), whole.off);
     for (const f of q.frags) {
       const v = new Ipv4View(f.pkt.buf, f.pkt.l3);
-      whole.buf.set(f.pkt.buf.subarray(v.payloadOffset, v.payloadOffset + v.payloadLength), whole.off + ETH_HLEN + hlen + f.offset);
+      whole.buf.set(
+        f.pkt.buf.subarray(v.payloadOffset, v.payloadOffset + v.payloadLength),
+        whole.off + ETH_HLEN + hlen + f.offset,
+      );
     }
     const wv = new Ipv4View(whole.buf, whole.off + ETH_HLEN);
     wv.totalLength = hlen + q.totalLen;
@@ -129,7 +129,14 @@ export class Reassembler {
     whole.fragMaxSize = Math.max(...q.frags.map((f) => new Ipv4View(f.pkt.buf, f.pkt.l3).totalLength));
     whole.brNfDone = first.brNfDone;
     if (w.tracer.on) {
-      const body = { kind: 'frag', what: 'reassembled', fragments: q.frags.length, id: wv.ident, src: formatIpv4(wv.src), len: hlen + q.totalLen } as const;
+      const body = {
+        kind: 'frag',
+        what: 'reassembled',
+        fragments: q.frags.length,
+        id: wv.ident,
+        src: formatIpv4(wv.src),
+        len: hlen + q.totalLen,
+      } as const;
       this.ns.trace(body, whole, undefined, TraceTo.Hop);
     }
     return whole;
@@ -140,7 +147,8 @@ export class Reassembler {
     if (q === undefined) return;
     this.queues.delete(key);
     const first = q.frags.find((f) => f.offset === 0);
-    if (first !== undefined && this.icmpOnTimeout) this.ns.stack.sendIcmpError(first.pkt, TIME_EXCEEDED, FRAG_REASM_EXCEEDED, 0);
+    if (first !== undefined && this.icmpOnTimeout)
+      this.ns.stack.sendIcmpError(first.pkt, TIME_EXCEEDED, FRAG_REASM_EXCEEDED, 0);
     for (const f of q.frags) this.ns.stack.drop(f.pkt, { what: 'frag-timeout' });
   }
 }

@@ -41,16 +41,26 @@ const NUD_IN_TIMER = Nud.Incomplete | Nud.Reachable | Nud.Delay | Nud.Probe;
 /** State names as `ip neigh` prints them. */
 export function nudName(state: Nud): string {
   switch (state) {
-    case Nud.None: return 'NONE';
-    case Nud.Incomplete: return 'INCOMPLETE';
-    case Nud.Reachable: return 'REACHABLE';
-    case Nud.Stale: return 'STALE';
-    case Nud.Delay: return 'DELAY';
-    case Nud.Probe: return 'PROBE';
-    case Nud.Failed: return 'FAILED';
-    case Nud.Noarp: return 'NOARP';
-    case Nud.Permanent: return 'PERMANENT';
-    default: return `0x${(state as number).toString(16)}`;
+    case Nud.None:
+      return 'NONE';
+    case Nud.Incomplete:
+      return 'INCOMPLETE';
+    case Nud.Reachable:
+      return 'REACHABLE';
+    case Nud.Stale:
+      return 'STALE';
+    case Nud.Delay:
+      return 'DELAY';
+    case Nud.Probe:
+      return 'PROBE';
+    case Nud.Failed:
+      return 'FAILED';
+    case Nud.Noarp:
+      return 'NOARP';
+    case Nud.Permanent:
+      return 'PERMANENT';
+    default:
+      return `0x${(state as number).toString(16)}`;
   }
 }
 
@@ -128,7 +138,6 @@ export class NeighTable {
     this.params = { ...DEFAULT_NEIGH_PARAMS, ...params };
     this.reachableTime = this.randReachTime();
   }
-
 
   private randReachTime(): number {
     const base = this.params.baseReachableTime;
@@ -256,7 +265,8 @@ export class NeighTable {
       n.queueBytes -= old.len;
       n.dev.drop(old, { what: 'neigh-queue-full', ip: formatIpv4(n.ip) });
     }
-    if (this.ns.world.tracer.active) this.ns.trace({ kind: 'neigh', what: 'queued', ip: formatIpv4(n.ip) }, pkt, n.dev.name);
+    if (this.ns.world.tracer.active)
+      this.ns.trace({ kind: 'neigh', what: 'queued', ip: formatIpv4(n.ip) }, pkt, n.dev.name);
   }
 
   private sendWithMac(dev: NetDevice, pkt: Packet, mac: MacAddr): void {
@@ -272,7 +282,16 @@ export class NeighTable {
     const w = this.ns.world;
     if (w.tracer.on && old !== state && this.ns.traced) {
       const lladdr = state & NUD_VALID ? formatMac(n.mac) : undefined;
-      const body = { kind: 'neigh', what: 'state', ip: formatIpv4(n.ip), lladdr, from: nudName(old), to: nudName(state), cause, count } as const;
+      const body = {
+        kind: 'neigh',
+        what: 'state',
+        ip: formatIpv4(n.ip),
+        lladdr,
+        from: nudName(old),
+        to: nudName(state),
+        cause,
+        count,
+      } as const;
       this.ns.trace(body, null, n.dev.name, TraceTo.Hop);
     }
   }
@@ -284,11 +303,18 @@ export class NeighTable {
     }
   }
 
-  /** neigh_add_timer / mod_timer: the timer fires on the kernel's timer wheel, up to one level granule after `expires` (jiffies). */
+  /**
+   * neigh_add_timer / mod_timer: the timer fires on the kernel's timer wheel, up to one level granule after `expires`
+   * (jiffies).
+   */
   private armTimer(n: NeighEntry, expires: number): void {
     this.cancelTimer(n);
     const now = this.ns.world.now;
-    n.timer = this.ns.world.sched.schedule(wheelFireTime(now, expires) - now, (e: NeighEntry) => this.timerHandler(e), n);
+    n.timer = this.ns.world.sched.schedule(
+      wheelFireTime(now, expires) - now,
+      (e: NeighEntry) => this.timerHandler(e),
+      n,
+    );
   }
 
   /** max(RETRANS_TIME, HZ/100) in jiffies, as neigh_event_send and neigh_timer_handler use it. */
@@ -390,7 +416,15 @@ export class NeighTable {
     );
     if (this.ns.world.tracer.active) {
       const probe = unicast ? n.probes + 1 : n.probes - this.params.ucastProbes + 1;
-      const body = { kind: 'arp', what: 'solicit', unicast, target: formatIpv4(n.ip), sender: formatIpv4(saddr), state: nudName(n.state), probe } as const;
+      const body = {
+        kind: 'arp',
+        what: 'solicit',
+        unicast,
+        target: formatIpv4(n.ip),
+        sender: formatIpv4(saddr),
+        state: nudName(n.state),
+        probe,
+      } as const;
       this.ns.trace(body, pkt, dev.name);
     }
     dev.xmit(pkt);
@@ -415,7 +449,7 @@ export class NeighTable {
     const tip = arp.targetIp;
     const sha = arp.senderMac;
     const w = this.ns.world;
-    if (sip === 0 || (tip >>> 24) >= 224 || (tip >>> 24) === 127) {
+    if (sip === 0 || tip >>> 24 >= 224 || tip >>> 24 === 127) {
       dev.drop(pkt, { what: 'arp-invalid-address' });
       return;
     }
@@ -425,7 +459,14 @@ export class NeighTable {
       this.update(n, sha, Nud.Stale, true, 'learned-from-request');
       if (w.tracer.on) {
         const announced = !this.ns.fib.isLocal(tip);
-        const body = { kind: 'arp', what: 'answer', target: formatIpv4(tip), sender: formatIpv4(sip), mac: formatMac(dev.mac), announced } as const;
+        const body = {
+          kind: 'arp',
+          what: 'answer',
+          target: formatIpv4(tip),
+          sender: formatIpv4(sip),
+          mac: formatMac(dev.mac),
+          announced,
+        } as const;
         this.ns.trace(body, pkt, dev.name, TraceTo.Hop);
       }
       this.sendReply(dev, tip, sip, sha, pkt.flow);
@@ -434,7 +475,14 @@ export class NeighTable {
     const n = this.lookup(dev, sip);
     if (n === undefined) {
       if (w.tracer.on) {
-        const body = { kind: 'arp', what: 'ignored', op: op === ARPOP_REQUEST ? 'request' : 'reply', target: formatIpv4(tip), sender: formatIpv4(sip), senderMac: formatMac(sha) } as const;
+        const body = {
+          kind: 'arp',
+          what: 'ignored',
+          op: op === ARPOP_REQUEST ? 'request' : 'reply',
+          target: formatIpv4(tip),
+          sender: formatIpv4(sip),
+          senderMac: formatMac(sha),
+        } as const;
         this.ns.trace(body, pkt, dev.name, TraceTo.Hop);
       }
       return;
@@ -487,8 +535,18 @@ export class NeighTable {
     eth.dst = tha;
     eth.src = dev.mac;
     eth.ethertype = ETHERTYPE_ARP;
-    emitArp({ op: ARPOP_REPLY, senderMac: dev.mac, senderIp: sip, targetMac: tha, targetIp: tip }, pkt.buf, pkt.off + ETH_HLEN);
-    if (this.ns.world.tracer.active) this.ns.trace({ kind: 'arp', what: 'reply', sender: formatIpv4(sip), mac: formatMac(dev.mac) }, pkt, dev.name, TraceTo.Note);
+    emitArp(
+      { op: ARPOP_REPLY, senderMac: dev.mac, senderIp: sip, targetMac: tha, targetIp: tip },
+      pkt.buf,
+      pkt.off + ETH_HLEN,
+    );
+    if (this.ns.world.tracer.active)
+      this.ns.trace(
+        { kind: 'arp', what: 'reply', sender: formatIpv4(sip), mac: formatMac(dev.mac) },
+        pkt,
+        dev.name,
+        TraceTo.Note,
+      );
     dev.xmit(pkt);
   }
 }

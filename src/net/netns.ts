@@ -121,14 +121,47 @@ export class NetNs {
     const mask = prefixMask(len);
     const broadcast = len >= 31 ? 0 : ((addr & mask) | ~mask) >>> 0;
     this.addrs.push({ dev, addr, len, scope, broadcast });
-    this.fib.local.add(makeRoute({ table: 'local', type: 'local', dst: addr, len: 32, dev, scope: 'host', prefsrc: addr, proto: 'kernel' }));
+    this.fib.local.add(
+      makeRoute({
+        table: 'local',
+        type: 'local',
+        dst: addr,
+        len: 32,
+        dev,
+        scope: 'host',
+        prefsrc: addr,
+        proto: 'kernel',
+      }),
+    );
     if (dev.kind === 'loopback') {
       // 127.0.0.0/8 is local as a whole on lo
-      this.fib.local.add(makeRoute({ table: 'local', type: 'local', dst: addr & mask, len, dev, scope: 'host', prefsrc: addr, proto: 'kernel' }));
+      this.fib.local.add(
+        makeRoute({
+          table: 'local',
+          type: 'local',
+          dst: addr & mask,
+          len,
+          dev,
+          scope: 'host',
+          prefsrc: addr,
+          proto: 'kernel',
+        }),
+      );
       return;
     }
     if (broadcast) {
-      this.fib.local.add(makeRoute({ table: 'local', type: 'broadcast', dst: broadcast, len: 32, dev, scope: 'link', prefsrc: addr, proto: 'kernel' }));
+      this.fib.local.add(
+        makeRoute({
+          table: 'local',
+          type: 'broadcast',
+          dst: broadcast,
+          len: 32,
+          dev,
+          scope: 'link',
+          prefsrc: addr,
+          proto: 'kernel',
+        }),
+      );
     }
     if (len < 32) {
       this.fib.main.add(makeRoute({ dst: addr & mask, len, dev, scope: 'link', prefsrc: addr, proto: 'kernel' }));
@@ -174,7 +207,13 @@ export class NetNs {
    * someone traces, and to the packet's notes when captures are on (the capture's comment says
    * what happened to the packet since it was last seen). Call only when `world.tracer.active`.
    */
-  trace(body: HopBody, pkt: Packet | null, dev: string | undefined, to: TraceTo = TraceTo.Both, flow = pkt?.flow ?? 0): void {
+  trace(
+    body: HopBody,
+    pkt: Packet | null,
+    dev: string | undefined,
+    to: TraceTo = TraceTo.Both,
+    flow = pkt?.flow ?? 0,
+  ): void {
     const tracer = this.world.tracer;
     const ev = { t: tracer.now, where: this.label, dev, pkt: pkt?.id, flow, ...body } as HopEvent;
     if (to & TraceTo.Note && pkt !== null && tracer.capturing) pkt.note(ev);
@@ -190,7 +229,16 @@ export class NetNs {
     const hop = tracer.on && this.traced;
     const keep = tracer.records(pkt.flow);
     if (!hop && !keep && !(note && tracer.capturing)) return;
-    const ev: DropEvent = { t: tracer.now, where: this.label, dev, pkt: pkt.id, flow: pkt.flow, kind: 'drop', reason: DROP_REASON[detail.what], detail };
+    const ev: DropEvent = {
+      t: tracer.now,
+      where: this.label,
+      dev,
+      pkt: pkt.id,
+      flow: pkt.flow,
+      kind: 'drop',
+      reason: DROP_REASON[detail.what],
+      detail,
+    };
     if (note && tracer.capturing) pkt.note(ev);
     if (hop) tracer.hop(ev);
     if (keep) tracer.keep(ev);

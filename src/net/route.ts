@@ -170,7 +170,12 @@ const routeTexts = new WeakMap<Route, string>();
 export function routeRef(r: Route): RouteRef {
   let ref = routeRefs.get(r);
   if (ref === undefined) {
-    const dst = r.len === 0 && r.type === 'unicast' ? 'default' : r.len === 32 ? formatIpv4(r.dst) : `${formatIpv4(r.dst)}/${r.len}`;
+    const dst =
+      r.len === 0 && r.type === 'unicast'
+        ? 'default'
+        : r.len === 32
+          ? formatIpv4(r.dst)
+          : `${formatIpv4(r.dst)}/${r.len}`;
     ref = {
       spec: formatRoute(r),
       table: r.table,
@@ -195,7 +200,12 @@ export function formatRoute(r: Route): string {
 }
 
 function routeText(r: Route): string {
-  const dst = r.len === 0 && r.type === 'unicast' ? 'default' : r.len === 32 ? formatIpv4(r.dst) : `${formatIpv4(r.dst)}/${r.len}`;
+  const dst =
+    r.len === 0 && r.type === 'unicast'
+      ? 'default'
+      : r.len === 32
+        ? formatIpv4(r.dst)
+        : `${formatIpv4(r.dst)}/${r.len}`;
   const parts: string[] = [];
   if (r.type !== 'unicast') parts.push(r.type);
   parts.push(dst);

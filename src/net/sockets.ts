@@ -30,7 +30,16 @@ export type PmtuDisc = 'do' | 'want' | 'dont';
 
 /** An error reported to a socket (errno plus, for ICMP errors, where it came from). */
 export interface SocketError {
-  readonly errno: 'EMSGSIZE' | 'ECONNREFUSED' | 'EHOSTUNREACH' | 'ENETUNREACH' | 'ETIMEDOUT' | 'ECONNRESET' | 'EINVAL' | 'EADDRINUSE' | 'EPROTO';
+  readonly errno:
+    | 'EMSGSIZE'
+    | 'ECONNREFUSED'
+    | 'EHOSTUNREACH'
+    | 'ENETUNREACH'
+    | 'ETIMEDOUT'
+    | 'ECONNRESET'
+    | 'EINVAL'
+    | 'EADDRINUSE'
+    | 'EPROTO';
   /** Local errors (EMSGSIZE before sending) vs. errors reported by an ICMP message. */
   readonly local: boolean;
   readonly mtu: number | undefined;
@@ -41,8 +50,20 @@ export interface SocketError {
 }
 
 /** Builds a SocketError. */
-export function socketError(errno: SocketError['errno'], message: string, extra: Partial<SocketError> = {}): SocketError {
-  return { errno, local: extra.local ?? true, mtu: extra.mtu, from: extra.from, icmpType: extra.icmpType, icmpCode: extra.icmpCode, message };
+export function socketError(
+  errno: SocketError['errno'],
+  message: string,
+  extra: Partial<SocketError> = {},
+): SocketError {
+  return {
+    errno,
+    local: extra.local ?? true,
+    mtu: extra.mtu,
+    from: extra.from,
+    icmpType: extra.icmpType,
+    icmpCode: extra.icmpCode,
+    message,
+  };
 }
 
 /** Metadata of a received datagram. */
@@ -107,7 +128,18 @@ export class UdpSocket {
     const l3 = pkt.off + ETH_HLEN;
     const src = rt.src;
     emitIpv4Header(
-      { src, dst, protocol: IPPROTO_UDP, ttl: ns.sysctl.defaultTtl, ident: this.ident(df, src, dst), df, mf: false, fragOffset: 0, tos: 0, payloadLen: UDP_HLEN + data.length },
+      {
+        src,
+        dst,
+        protocol: IPPROTO_UDP,
+        ttl: ns.sysctl.defaultTtl,
+        ident: this.ident(df, src, dst),
+        df,
+        mf: false,
+        fragOffset: 0,
+        tos: 0,
+        payloadLen: UDP_HLEN + data.length,
+      },
       pkt.buf,
       l3,
     );
@@ -165,7 +197,8 @@ export class PingSocket {
     const ns = this.table.ns;
     const stack = ns.stack;
     const rt = stack.routeOutput(dst);
-    if (typeof rt === 'string') return socketError(rt === 'EINVAL' ? 'EINVAL' : rt, `connect: Network is unreachable (${rt})`);
+    if (typeof rt === 'string')
+      return socketError(rt === 'EINVAL' ? 'EINVAL' : rt, `connect: Network is unreachable (${rt})`);
     const icmpLen = 8 + data.length;
     const ipLen = IPV4_HLEN + icmpLen;
     const mtu = rt.local ? rt.dev.mtu : rt.mtu;
@@ -237,7 +270,10 @@ export class SocketTable {
       if (port === 0) return socketError('EADDRINUSE', 'no free ephemeral UDP port');
     } else {
       const existing = this.udp.get(port) ?? [];
-      if (this.encap.has(port) || existing.some((s) => s.localAddr === 0 || localAddr === 0 || s.localAddr === localAddr)) {
+      if (
+        this.encap.has(port) ||
+        existing.some((s) => s.localAddr === 0 || localAddr === 0 || s.localAddr === localAddr)
+      ) {
         return socketError('EADDRINUSE', `UDP port ${port} already in use`);
       }
     }
@@ -363,19 +399,28 @@ export class SocketTable {
       return;
     }
     const handler = this.encap.get(udp.dstPort);
-    if (handler !== undefined && handler(pkt, ip, udp)) return;
+    if (handler?.(pkt, ip, udp)) return;
     const s = this.findUdp(udp.dstPort, ip.dst, ip.src, udp.srcPort);
     const w = this.ns.world;
     if (s === undefined) {
       if (w.tracer.active) this.trace(pkt, dev, { kind: 'deliver', what: 'udp-no-socket', port: udp.dstPort });
-      if (pkt.pktType === PktType.Host || pkt.pktType === PktType.Outgoing) this.ns.stack.sendIcmpError(pkt, DEST_UNREACH, PORT_UNREACH, 0);
+      if (pkt.pktType === PktType.Host || pkt.pktType === PktType.Outgoing)
+        this.ns.stack.sendIcmpError(pkt, DEST_UNREACH, PORT_UNREACH, 0);
       this.ns.stack.drop(pkt, { what: 'udp-port-unreachable', port: udp.dstPort }, dev);
       return;
     }
-    if (w.tracer.active) this.trace(pkt, dev, { kind: 'deliver', what: 'udp', addr: formatIpv4(s.localAddr), port: s.localPort });
+    if (w.tracer.active)
+      this.trace(pkt, dev, { kind: 'deliver', what: 'udp', addr: formatIpv4(s.localAddr), port: s.localPort });
     const off = udp.payloadOffset;
     const data = pkt.buf.slice(off, off + udp.payloadLength);
-    s.onMessage?.(data, { from: ip.src, fromPort: udp.srcPort, to: ip.dst, ttl: ip.ttl, packetId: pkt.id, flow: pkt.flow });
+    s.onMessage?.(data, {
+      from: ip.src,
+      fromPort: udp.srcPort,
+      to: ip.dst,
+      ttl: ip.ttl,
+      packetId: pkt.id,
+      flow: pkt.flow,
+    });
   }
 
   /** Echo replies go to the ping socket with the matching identifier. */
@@ -384,12 +429,21 @@ export class SocketTable {
     const icmp = new IcmpView(pkt.buf, ip.payloadOffset);
     const s = this.ping.get(icmp.ident);
     if (s === undefined) {
-      if (this.ns.world.tracer.active) this.trace(pkt, dev, { kind: 'deliver', what: 'ping-no-socket', id: icmp.ident });
+      if (this.ns.world.tracer.active)
+        this.trace(pkt, dev, { kind: 'deliver', what: 'ping-no-socket', id: icmp.ident });
       return;
     }
-    if (this.ns.world.tracer.active) this.trace(pkt, dev, { kind: 'deliver', what: 'ping', id: icmp.ident, seq: icmp.seq });
+    if (this.ns.world.tracer.active)
+      this.trace(pkt, dev, { kind: 'deliver', what: 'ping', id: icmp.ident, seq: icmp.seq });
     const data = pkt.buf.slice(icmp.payloadOffset, ip.payloadOffset + ip.payloadLength);
-    s.onReply?.(icmp.seq, data, { from: ip.src, fromPort: 0, to: ip.dst, ttl: ip.ttl, packetId: pkt.id, flow: pkt.flow });
+    s.onReply?.(icmp.seq, data, {
+      from: ip.src,
+      fromPort: 0,
+      to: ip.dst,
+      ttl: ip.ttl,
+      packetId: pkt.id,
+      flow: pkt.flow,
+    });
   }
 
   /** Hands an ICMP error to the socket that sent the quoted datagram (icmp_unreach → err_handler). */
@@ -398,8 +452,22 @@ export class SocketTable {
     const q = quoted.payloadOffset;
     const proto = quoted.protocol;
     const errno: SocketError['errno'] =
-      type === DEST_UNREACH ? (code === PORT_UNREACH ? 'ECONNREFUSED' : code === FRAG_NEEDED ? 'EMSGSIZE' : code === 0 ? 'ENETUNREACH' : 'EHOSTUNREACH') : 'EHOSTUNREACH';
-    const err = socketError(errno, icmpMessage(type, code, mtu, ip.src), { local: false, from: ip.src, mtu: code === FRAG_NEEDED ? mtu : undefined, icmpType: type, icmpCode: code });
+      type === DEST_UNREACH
+        ? code === PORT_UNREACH
+          ? 'ECONNREFUSED'
+          : code === FRAG_NEEDED
+            ? 'EMSGSIZE'
+            : code === 0
+              ? 'ENETUNREACH'
+              : 'EHOSTUNREACH'
+        : 'EHOSTUNREACH';
+    const err = socketError(errno, icmpMessage(type, code, mtu, ip.src), {
+      local: false,
+      from: ip.src,
+      mtu: code === FRAG_NEEDED ? mtu : undefined,
+      icmpType: type,
+      icmpCode: code,
+    });
     const w = this.ns.world;
     if (proto === IPPROTO_ICMP) {
       const qi = new IcmpView(pkt.buf, q);
@@ -413,7 +481,11 @@ export class SocketTable {
     const dport = (pkt.buf[q + 2]! << 8) | pkt.buf[q + 3]!;
     if (proto === IPPROTO_UDP) {
       const list = this.udp.get(sport) ?? [];
-      const s = list.find((x) => (x.localAddr === 0 || x.localAddr === quoted.src) && (x.remoteAddr === 0 || (x.remoteAddr === quoted.dst && x.remotePort === dport)));
+      const s = list.find(
+        (x) =>
+          (x.localAddr === 0 || x.localAddr === quoted.src) &&
+          (x.remoteAddr === 0 || (x.remoteAddr === quoted.dst && x.remotePort === dport)),
+      );
       if (w.tracer.active) this.trace(pkt, dev, icmpErrorBody(err, s === undefined ? undefined : 'udp', sport));
       // unconnected sockets only hear about errors with IP_RECVERR; podnet's probes always listen
       s?.onError?.(err);
@@ -448,7 +520,11 @@ export class SocketTable {
   }
 }
 
-function icmpErrorBody(err: SocketError, socket: 'ping' | 'udp' | 'tcp' | undefined, port: number | undefined): BodyOf<'deliver'> {
+function icmpErrorBody(
+  err: SocketError,
+  socket: 'ping' | 'udp' | 'tcp' | undefined,
+  port: number | undefined,
+): BodyOf<'deliver'> {
   const error = { errno: err.errno, message: err.message, icmpType: err.icmpType, icmpCode: err.icmpCode };
   return { kind: 'deliver', what: 'icmp-error', error, socket, port };
 }

@@ -101,7 +101,11 @@ export class Ipv4Stack {
     return this.ns.world.tracer.active;
   }
 
-  private hop(body: BodyOf<'route' | 'forward' | 'deliver' | 'icmp' | 'frag'>, pkt: Packet | null, dev?: NetDevice): void {
+  private hop(
+    body: BodyOf<'route' | 'forward' | 'deliver' | 'icmp' | 'frag'>,
+    pkt: Packet | null,
+    dev?: NetDevice,
+  ): void {
     this.ns.trace(body, pkt, dev?.name);
   }
 
@@ -179,7 +183,7 @@ export class Ipv4Stack {
     const ip = new Ipv4View(pkt.buf, pkt.l3);
     const dst = ip.dst;
     const src = ip.src;
-    if ((src >>> 24) === 127 && dev.kind !== 'loopback') {
+    if (src >>> 24 === 127 && dev.kind !== 'loopback') {
       this.drop(pkt, { what: 'martian-source', src: formatIpv4(src) }, dev);
       return;
     }
@@ -197,7 +201,8 @@ export class Ipv4Stack {
     switch (r.type) {
       case 'local':
       case 'broadcast':
-        if (this.tracing) this.hop({ kind: 'route', what: 'input-local', dst: formatIpv4(dst), type: r.type }, pkt, dev);
+        if (this.tracing)
+          this.hop({ kind: 'route', what: 'input-local', dst: formatIpv4(dst), type: r.type }, pkt, dev);
         this.localDeliver(dev, pkt);
         return;
       case 'blackhole':
@@ -241,7 +246,8 @@ export class Ipv4Stack {
     const mtu = this.pathMtu(r, ip.dst);
     // ip_exceeds_mtu: DF set and too big, or a conntrack-reassembled datagram whose largest fragment is
     if (ip.totalLength > mtu && ip.df && (pkt.fragMaxSize > mtu || !pkt.ignoreDf)) {
-      if (this.tracing) this.hop({ kind: 'forward', what: 'frag-needed', len: ip.totalLength, out: out.name, mtu }, pkt, inDev);
+      if (this.tracing)
+        this.hop({ kind: 'forward', what: 'frag-needed', len: ip.totalLength, out: out.name, mtu }, pkt, inDev);
       this.sendIcmpError(pkt, DEST_UNREACH, FRAG_NEEDED, mtu);
       this.drop(pkt, { what: 'too-big', out: out.name, mtu, df: false }, inDev);
       return;
@@ -252,7 +258,20 @@ export class Ipv4Stack {
     const nexthop = r.gateway !== 0 ? r.gateway : ip.dst;
     if (this.tracing) {
       const route = routeRef(r);
-      this.hop({ kind: 'forward', what: 'forward', in: inDev.name, out: out.name, gateway: route.gateway, route, ttlBefore: ttl, ttlAfter: ttl - 1 }, pkt, inDev);
+      this.hop(
+        {
+          kind: 'forward',
+          what: 'forward',
+          in: inDev.name,
+          out: out.name,
+          gateway: route.gateway,
+          route,
+          ttlBefore: ttl,
+          ttlAfter: ttl - 1,
+        },
+        pkt,
+        inDev,
+      );
     }
     const nf = this.nf;
     if (nf !== null) {
@@ -421,7 +440,8 @@ export class Ipv4Stack {
     if (mtu <= 0 || mtu >= devMtu) return;
     const clamped = Math.max(mtu, MIN_PMTU);
     this.pmtu.set(dst, { mtu: clamped, expires: this.ns.world.now + PMTU_EXPIRES });
-    if (this.tracing) this.hop({ kind: 'route', what: 'pmtu', dst: formatIpv4(dst), mtu: clamped, expires: PMTU_EXPIRES }, pkt);
+    if (this.tracing)
+      this.hop({ kind: 'route', what: 'pmtu', dst: formatIpv4(dst), mtu: clamped, expires: PMTU_EXPIRES }, pkt);
   }
 
   /** Effective MTU of route `r` toward `dst` (PMTU exception, route MTU, or device MTU). */
@@ -476,7 +496,18 @@ export class Ipv4Stack {
     icmp.code = 0;
     icmp.fillChecksum(icmpLen);
     if (req.flow !== 0) this.ns.world.echoAnswered.set(req.flow, (this.ns.world.echoAnswered.get(req.flow) ?? 0) + 1);
-    if (this.tracing) this.hop({ kind: 'icmp', what: 'echo-reply', src: formatIpv4(saddr), dst: formatIpv4(daddr), id: icmp.ident, seq: icmp.seq }, pkt);
+    if (this.tracing)
+      this.hop(
+        {
+          kind: 'icmp',
+          what: 'echo-reply',
+          src: formatIpv4(saddr),
+          dst: formatIpv4(daddr),
+          id: icmp.ident,
+          seq: icmp.seq,
+        },
+        pkt,
+      );
     this.localOut(pkt, rt);
   }
 
@@ -495,15 +526,26 @@ export class Ipv4Stack {
     if (ip.fragOffset !== 0) return;
     if (orig.pktType !== PktType.Host && orig.pktType !== PktType.Outgoing && orig.iif !== 0) return;
     const src = ip.src;
-    if (src === 0 || (src >>> 28) === 0xe || src === 0xffffffff) return;
+    if (src === 0 || src >>> 28 === 0xe || src === 0xffffffff) return;
     if (this.ns.fib.lookup(ip.dst)?.type === 'broadcast') return;
     if (ip.protocol === IPPROTO_ICMP && ip.payloadLength >= 1) {
       const t = orig.buf[ip.payloadOffset]!;
       // never an error about an error (only echo/timestamp/info types may be answered)
-      if (t !== ECHO_REQUEST && t !== ECHO_REPLY && t !== 13 && t !== 14 && t !== 15 && t !== 16 && t !== 17 && t !== 18) return;
+      if (
+        t !== ECHO_REQUEST &&
+        t !== ECHO_REPLY &&
+        t !== 13 &&
+        t !== 14 &&
+        t !== 15 &&
+        t !== 16 &&
+        t !== 17 &&
+        t !== 18
+      )
+        return;
     }
     if (!this.icmpRateAllow(src, type, code)) {
-      if (this.tracing) this.hop({ kind: 'icmp', what: 'ratelimited', icmpType: type, code, dst: formatIpv4(src) }, orig);
+      if (this.tracing)
+        this.hop({ kind: 'icmp', what: 'ratelimited', icmpType: type, code, dst: formatIpv4(src) }, orig);
       return;
     }
     // Source address: the original destination when it was ours, else chosen by the route back.
@@ -552,7 +594,10 @@ export class Ipv4Stack {
     }
     if (this.tracing) {
       const mtu = type === DEST_UNREACH && code === FRAG_NEEDED ? info : undefined;
-      this.hop({ kind: 'icmp', what: 'error', icmpType: type, code, src: formatIpv4(saddr), dst: formatIpv4(src), mtu }, pkt);
+      this.hop(
+        { kind: 'icmp', what: 'error', icmpType: type, code, src: formatIpv4(saddr), dst: formatIpv4(src), mtu },
+        pkt,
+      );
     }
     this.localOut(pkt, rt);
   }
@@ -605,8 +650,20 @@ export class Ipv4Stack {
     const fib = this.ns.fib;
     if (src !== 0 && !fib.isLocal(src) && src !== 0xffffffff) return 'EINVAL';
     let r: Route | undefined;
-    if (oif !== null && (dst === 0xffffffff || (dst >>> 28) === 0xe)) {
-      r = { table: 'main', type: 'broadcast', dst, len: 32, dev: oif, gateway: 0, onlink: false, scope: 'link', prefsrc: 0, proto: 'kernel', mtu: 0 };
+    if (oif !== null && (dst === 0xffffffff || dst >>> 28 === 0xe)) {
+      r = {
+        table: 'main',
+        type: 'broadcast',
+        dst,
+        len: 32,
+        dev: oif,
+        gateway: 0,
+        onlink: false,
+        scope: 'link',
+        prefsrc: 0,
+        proto: 'kernel',
+        mtu: 0,
+      };
     } else {
       r = fib.lookup(dst);
     }
@@ -654,7 +711,15 @@ export class Ipv4Stack {
       }
     }
     if (this.tracing) {
-      const body = { kind: 'route', what: 'output', dst: formatIpv4(ip.dst), src: formatIpv4(ip.src), out: rt.dev.name, local: rt.local, route: routeRef(rt.route) } as const;
+      const body = {
+        kind: 'route',
+        what: 'output',
+        dst: formatIpv4(ip.dst),
+        src: formatIpv4(ip.src),
+        out: rt.dev.name,
+        local: rt.local,
+        route: routeRef(rt.route),
+      } as const;
       this.hop(body, pkt, rt.dev);
     }
     this.postRouting(pkt, rt.dev, rt.nexthop, rt.local ? rt.dev.mtu : rt.mtu, rt.route);

@@ -10,7 +10,18 @@ import { formatIpv4 } from '../wire/addr.js';
 import { ETH_HLEN } from '../wire/ethernet.js';
 import { IPPROTO_TCP, IPV4_HLEN, emitIpv4Header } from '../wire/ipv4.js';
 import type { Ipv4View } from '../wire/ipv4.js';
-import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TcpView, emitTcpHeader, formatTcpFlags, parseTcpOptions, tcpHeaderLen } from '../wire/tcp.js';
+import {
+  TCP_ACK,
+  TCP_FIN,
+  TCP_PSH,
+  TCP_RST,
+  TCP_SYN,
+  TcpView,
+  emitTcpHeader,
+  formatTcpFlags,
+  parseTcpOptions,
+  tcpHeaderLen,
+} from '../wire/tcp.js';
 import type { TcpOption } from '../wire/tcp.js';
 import { isWireError } from '../wire/errors.js';
 import type { Timer } from '../sim/scheduler.js';
@@ -256,7 +267,14 @@ export class TcpSocket {
     this.advmss = rt.mtu - 40;
     if (!retransmit) {
       this.rcvWnd = this.initialWindow(this.advmss);
-      this.rtx.push({ seq: this.iss, flags: TCP_SYN, data: null, span: 1, sentAt: this.ns.world.now, retransmitted: false });
+      this.rtx.push({
+        seq: this.iss,
+        flags: TCP_SYN,
+        data: null,
+        span: 1,
+        sentAt: this.ns.world.now,
+        retransmitted: false,
+      });
       this.sndNxt = seqAdd(this.iss, 1);
     }
     this.engine.sendRaw(this, TCP_SYN, this.iss, 0, null, this.synOptions(0), this.initialWindow(this.advmss));
@@ -317,14 +335,28 @@ export class TcpSocket {
       if (size < mss && inFlight > 0 && !this.finQueued && !this.noDelay) break;
       const chunk = this.takeUnsent(size);
       const last = this.unsent.length === 0;
-      const seg: Segment = { seq: this.sndNxt, flags: TCP_ACK | (last ? TCP_PSH : 0), data: chunk, span: chunk.length, sentAt: this.ns.world.now, retransmitted: false };
+      const seg: Segment = {
+        seq: this.sndNxt,
+        flags: TCP_ACK | (last ? TCP_PSH : 0),
+        data: chunk,
+        span: chunk.length,
+        sentAt: this.ns.world.now,
+        retransmitted: false,
+      };
       this.rtx.push(seg);
       this.sndNxt = seqAdd(this.sndNxt, chunk.length);
       this.transmit(seg);
       sent = true;
     }
     if (this.finQueued && this.unsent.length === 0 && !this.rtx.some((s) => s.flags & TCP_FIN)) {
-      const seg: Segment = { seq: this.sndNxt, flags: TCP_FIN | TCP_ACK, data: null, span: 1, sentAt: this.ns.world.now, retransmitted: false };
+      const seg: Segment = {
+        seq: this.sndNxt,
+        flags: TCP_FIN | TCP_ACK,
+        data: null,
+        span: 1,
+        sentAt: this.ns.world.now,
+        retransmitted: false,
+      };
       this.rtx.push(seg);
       this.sndNxt = seqAdd(this.sndNxt, 1);
       this.state = this.state === 'CLOSE_WAIT' ? 'LAST_ACK' : 'FIN_WAIT1';
@@ -383,10 +415,14 @@ export class TcpSocket {
 
   private scheduleDelack(): void {
     if (this.delackTimer !== null) return;
-    this.delackTimer = this.ns.world.sched.schedule(TCP_DELACK_MIN, (s: TcpSocket) => {
-      s.delackTimer = null;
-      if (s.state !== 'CLOSED') s.sendAck();
-    }, this);
+    this.delackTimer = this.ns.world.sched.schedule(
+      TCP_DELACK_MIN,
+      (s: TcpSocket) => {
+        s.delackTimer = null;
+        if (s.state !== 'CLOSED') s.sendAck();
+      },
+      this,
+    );
   }
 
   /**
@@ -399,7 +435,9 @@ export class TcpSocket {
     const sys = this.ns.sysctl;
     if (this.state === 'SYN_SENT') {
       if (this.retries >= sys.tcpSynRetries + sys.tcpSynLinearTimeouts) return true;
-      return this.retries > 0 && this.ns.world.now - this.createdAt >= modelTimeout(sys.tcpSynRetries, TCP_TIMEOUT_INIT);
+      return (
+        this.retries > 0 && this.ns.world.now - this.createdAt >= modelTimeout(sys.tcpSynRetries, TCP_TIMEOUT_INIT)
+      );
     }
     return this.retries >= (this.state === 'SYN_RECV' ? TCP_SYNACK_RETRIES : TCP_RETRIES2);
   }
@@ -420,11 +458,13 @@ export class TcpSocket {
     this.txhash = this.ns.rng.nextU32() || 1;
     // exponential backoff, except for a connecting socket's first tcp_syn_linear_timeouts
     // timeouts, which keep the initial RTO (SYNs at 0, 1, 2, 3, 4, 5 s, then 7, 11, …)
-    if (this.state !== 'SYN_SENT' || this.totalRto > this.ns.sysctl.tcpSynLinearTimeouts) this.rto = Math.min(this.rto * 2, TCP_RTO_MAX);
+    if (this.state !== 'SYN_SENT' || this.totalRto > this.ns.sysctl.tcpSynLinearTimeouts)
+      this.rto = Math.min(this.rto * 2, TCP_RTO_MAX);
     this.cwnd = 1;
     const seg = this.rtx[0]!;
     seg.retransmitted = true;
-    if (this.ns.world.tracer.on) this.trace('retransmit', { flags: formatTcpFlags(seg.flags), retry: this.retries, rto: this.rto });
+    if (this.ns.world.tracer.on)
+      this.trace('retransmit', { flags: formatTcpFlags(seg.flags), retry: this.retries, rto: this.rto });
     if (seg.flags & TCP_SYN) {
       if (this.state === 'SYN_RECV') this.sendSynAck();
       else this.engine.sendRaw(this, TCP_SYN, this.iss, 0, null, this.synOptions(0), this.initialWindow(this.advmss));
@@ -512,7 +552,9 @@ export class TcpSocket {
     // sequence acceptability (RFC 793 with zero-length segments allowed at rcvNxt)
     const segSpan = dataLen + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0);
     const acceptable =
-      segSpan === 0 ? seq === this.rcvNxt || (seqLe(this.rcvNxt, seq) && seqLt(seq, seqAdd(this.rcvNxt, Math.max(this.rcvWnd, 1)))) : seqLt(seq, seqAdd(this.rcvNxt, this.rcvWnd)) && seqLt(this.rcvNxt, seqAdd(seq, segSpan));
+      segSpan === 0
+        ? seq === this.rcvNxt || (seqLe(this.rcvNxt, seq) && seqLt(seq, seqAdd(this.rcvNxt, Math.max(this.rcvWnd, 1))))
+        : seqLt(seq, seqAdd(this.rcvNxt, this.rcvWnd)) && seqLt(this.rcvNxt, seqAdd(seq, segSpan));
     if (flags & TCP_RST) {
       if (seq === this.rcvNxt || (this.state === 'SYN_RECV' && acceptable)) {
         this.trace('reset');
@@ -566,7 +608,8 @@ export class TcpSocket {
         // (no data or FIN, no window update, nothing newly acked: !FLAG_NOT_DUP), confirms the
         // path (sk_dst_confirm); tcp_may_update_window decides what a window update is
         const nwin = tcp.window << this.sndWscale;
-        const winUpdate = progress || seqLt(this.sndWl1, seq) || (seq === this.sndWl1 && (nwin > this.sndWnd || nwin === 0));
+        const winUpdate =
+          progress || seqLt(this.sndWl1, seq) || (seq === this.sndWl1 && (nwin > this.sndWnd || nwin === 0));
         if (winUpdate) this.sndWl1 = seq;
         if (progress || !(winUpdate || dataLen > 0 || (flags & TCP_FIN) !== 0)) this.pendingConfirm = true;
       }
@@ -586,7 +629,8 @@ export class TcpSocket {
         ackedNew = true;
       }
       this.sndWnd = tcp.window << this.sndWscale;
-      const finAcked = !this.rtx.some((s) => s.flags & TCP_FIN) && this.finQueued && this.unsent.length === 0 && ack === this.sndNxt;
+      const finAcked =
+        !this.rtx.some((s) => s.flags & TCP_FIN) && this.finQueued && this.unsent.length === 0 && ack === this.sndNxt;
       if (finAcked) {
         if (this.state === 'FIN_WAIT1') {
           this.state = 'FIN_WAIT2';
@@ -603,7 +647,11 @@ export class TcpSocket {
     }
 
     // data
-    if (dataLen > 0 && seq === this.rcvNxt && (this.state === 'ESTABLISHED' || this.state === 'FIN_WAIT1' || this.state === 'FIN_WAIT2')) {
+    if (
+      dataLen > 0 &&
+      seq === this.rcvNxt &&
+      (this.state === 'ESTABLISHED' || this.state === 'FIN_WAIT1' || this.state === 'FIN_WAIT2')
+    ) {
       this.rcvNxt = seqAdd(this.rcvNxt, dataLen);
       this.lastRcv = this.ns.world.now;
       const data = pkt.buf.slice(dataOff, dataOff + dataLen);
@@ -701,7 +749,14 @@ export class TcpSocket {
     this.requestSock = true;
     this.state = 'SYN_RECV';
     this.trace('syn-received');
-    this.rtx.push({ seq: this.iss, flags: TCP_SYN | TCP_ACK, data: null, span: 1, sentAt: this.ns.world.now, retransmitted: false });
+    this.rtx.push({
+      seq: this.iss,
+      flags: TCP_SYN | TCP_ACK,
+      data: null,
+      span: 1,
+      sentAt: this.ns.world.now,
+      retransmitted: false,
+    });
     this.sendSynAck();
     this.armRtx();
   }
@@ -742,7 +797,7 @@ export class TcpSocket {
         this.mss = newMss;
         this.trace('pmtu', { mtu: err.mtu ?? 0, mss: newMss });
         const first = this.rtx[0];
-        if (first && first.data && first.data.length > newMss) {
+        if (first?.data && first.data.length > newMss) {
           const data = first.data;
           this.rtx.shift();
           this.sndNxt = first.seq;
@@ -762,14 +817,24 @@ export class TcpSocket {
   }
 
   private trace(what: TcpSocketWhat, detail: TcpSocketDetail = NO_DETAIL): void {
-    if (this.ns.world.tracer.on) this.ns.trace({ kind: 'app', app: 'tcp', socket: this.ref(), what, state: this.state, detail }, null, undefined, TraceTo.Hop, this.flow);
+    if (this.ns.world.tracer.on)
+      this.ns.trace(
+        { kind: 'app', app: 'tcp', socket: this.ref(), what, state: this.state, detail },
+        null,
+        undefined,
+        TraceTo.Hop,
+        this.flow,
+      );
   }
 
   private refValue: SocketRef | undefined;
 
   /** The connection's endpoints, as events name them. */
   ref(): SocketRef {
-    return (this.refValue ??= { local: `${formatIpv4(this.localAddr)}:${this.localPort}`, remote: `${formatIpv4(this.remoteAddr)}:${this.remotePort}` });
+    return (this.refValue ??= {
+      local: `${formatIpv4(this.localAddr)}:${this.localPort}`,
+      remote: `${formatIpv4(this.remoteAddr)}:${this.remotePort}`,
+    });
   }
 }
 
@@ -812,18 +877,31 @@ export class TcpEngine {
    * needs) and no socket bound the port itself (a listener, a pinned source port: their bind
    * buckets have fastreuse ≥ 0, which connect() never shares).
    */
-  connect(dst: Ipv4Addr, dport: number, srcPort: number, flow: number, callbacks: TcpCallbacks): TcpSocket | SocketError {
+  connect(
+    dst: Ipv4Addr,
+    dport: number,
+    srcPort: number,
+    flow: number,
+    callbacks: TcpCallbacks,
+  ): TcpSocket | SocketError {
     const rt = this.ns.stack.routeOutput(dst);
-    if (typeof rt === 'string') return socketError(rt === 'EINVAL' ? 'EINVAL' : rt, `connect ${formatIpv4(dst)}:${dport}: ${rt}`);
+    if (typeof rt === 'string')
+      return socketError(rt === 'EINVAL' ? 'EINVAL' : rt, `connect ${formatIpv4(dst)}:${dport}: ${rt}`);
     const src = rt.src;
     let port = srcPort;
     if (port === 0) {
-      port = this.ns.sockets.connectPort(src, dst, dport, (p) => !this.conns.has(src, p, dst, dport) && !this.listeners.has(p) && !this.bound.has(p));
+      port = this.ns.sockets.connectPort(
+        src,
+        dst,
+        dport,
+        (p) => !this.conns.has(src, p, dst, dport) && !this.listeners.has(p) && !this.bound.has(p),
+      );
       if (port === 0) return socketError('EADDRINUSE', 'no free ephemeral port (EADDRNOTAVAIL)');
     } else {
       const existing = this.conns.get(src, port, dst, dport);
       if (existing !== undefined) {
-        if (existing.state !== 'TIME_WAIT') return socketError('EADDRINUSE', `${formatIpv4(src)}:${port} → ${formatIpv4(dst)}:${dport} in use`);
+        if (existing.state !== 'TIME_WAIT')
+          return socketError('EADDRINUSE', `${formatIpv4(src)}:${port} → ${formatIpv4(dst)}:${dport} in use`);
         existing.destroy(undefined, true);
       }
     }
@@ -840,7 +918,8 @@ export class TcpEngine {
 
   /** @internal */
   forget(s: TcpSocket): void {
-    if (this.conns.get(s.localAddr, s.localPort, s.remoteAddr, s.remotePort) === s) this.conns.delete(s.localAddr, s.localPort, s.remoteAddr, s.remotePort);
+    if (this.conns.get(s.localAddr, s.localPort, s.remoteAddr, s.remotePort) === s)
+      this.conns.delete(s.localAddr, s.localPort, s.remoteAddr, s.remotePort);
     if (s.boundPort) {
       s.boundPort = false;
       const n = (this.bound.get(s.localPort) ?? 1) - 1;
@@ -921,7 +1000,15 @@ export class TcpEngine {
   }
 
   /** @internal Sends one segment of connection `s`. */
-  sendRaw(s: TcpSocket, flags: number, seq: number, ack: number, data: Uint8Array | null, opts: TcpOption[], window: number): void {
+  sendRaw(
+    s: TcpSocket,
+    flags: number,
+    seq: number,
+    ack: number,
+    data: Uint8Array | null,
+    opts: TcpOption[],
+    window: number,
+  ): void {
     const rt = this.route(s);
     if (rt === undefined) return;
     let ident: number;
@@ -935,7 +1022,24 @@ export class TcpEngine {
       confirm = s.pendingConfirm;
       if (confirm && !rt.local) s.pendingConfirm = false;
     }
-    this.emit(rt, s.localAddr, s.localPort, s.remoteAddr, s.remotePort, flags, seq, ack, data, opts, window, ident, true, s.txhash, s.flow, confirm);
+    this.emit(
+      rt,
+      s.localAddr,
+      s.localPort,
+      s.remoteAddr,
+      s.remotePort,
+      flags,
+      seq,
+      ack,
+      data,
+      opts,
+      window,
+      ident,
+      true,
+      s.txhash,
+      s.flow,
+      confirm,
+    );
   }
 
   private emit(
@@ -963,7 +1067,18 @@ export class TcpEngine {
     const pkt = ns.world.allocPacket(ETH_HLEN + IPV4_HLEN + hlen + dlen, flow);
     const l3 = pkt.off + ETH_HLEN;
     emitIpv4Header(
-      { src, dst, protocol: IPPROTO_TCP, ttl: ns.sysctl.defaultTtl, ident, df, mf: false, fragOffset: 0, tos: 0, payloadLen: hlen + dlen },
+      {
+        src,
+        dst,
+        protocol: IPPROTO_TCP,
+        ttl: ns.sysctl.defaultTtl,
+        ident,
+        df,
+        mf: false,
+        fragOffset: 0,
+        tos: 0,
+        payloadLen: hlen + dlen,
+      },
       pkt.buf,
       l3,
     );

@@ -70,6 +70,6 @@ export class QuadMap<V> {
   }
 
   *values(): IterableIterator<V> {
-    for (let x of this.buckets.values()) for (let y: Node<V> | null = x; y; y = y.next) yield y.value;
+    for (const x of this.buckets.values()) for (let y: Node<V> | null = x; y; y = y.next) yield y.value;
   }
 }

@@ -10,7 +10,14 @@ export class VethDevice extends NetDevice {
   readonly kind = 'veth' as const;
   peer!: VethDevice;
 
-  constructor(ns: NetNs, name: string, mac: MacAddr, mtu: number, public delay: Nanos, role = '') {
+  constructor(
+    ns: NetNs,
+    name: string,
+    mac: MacAddr,
+    mtu: number,
+    public delay: Nanos,
+    role = '',
+  ) {
     super(ns, name, mac, mtu, role);
   }
 
@@ -37,7 +44,11 @@ export class VethDevice extends NetDevice {
       pkt.brNfDone = false;
       pkt.fragMaxSize = 0;
     }
-    if (pkt.dstPendingConfirm && (peer.ns.kind === 'switch' || this.ns.kind === 'switch') && !this.ns.world.sharedKernel) {
+    if (
+      pkt.dstPendingConfirm &&
+      (peer.ns.kind === 'switch' || this.ns.kind === 'switch') &&
+      !this.ns.world.sharedKernel
+    ) {
       // the underlay is a wire between machines: the skb (and its pending neighbour confirmation)
       // ends at the sending NIC. In the kernel harness one kernel plays every node and the
       // underlay is veth + bridge, so there the bit does cross (World.sharedKernel)

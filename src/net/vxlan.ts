@@ -90,7 +90,10 @@ export class VxlanDevice extends NetDevice {
     pkt.ctReply = false;
     pkt.ctRelated = false;
     pkt.fragMaxSize = 0;
-    const ecn = innerEth.ethertype === ETHERTYPE_IPV4 && innerLen >= ETH_HLEN + IPV4_HLEN ? pkt.buf[pkt.off + ETH_HLEN + 1]! & 0x03 : 0;
+    const ecn =
+      innerEth.ethertype === ETHERTYPE_IPV4 && innerLen >= ETH_HLEN + IPV4_HLEN
+        ? pkt.buf[pkt.off + ETH_HLEN + 1]! & 0x03
+        : 0;
     pkt.push(VXLAN_OVERHEAD);
     const o = pkt.off;
     const l3 = o + ETH_HLEN;
@@ -156,7 +159,12 @@ export class VxlanDevice extends NetDevice {
     }
     const innerOff = vxOff + VXLAN_HLEN;
     const innerLen = udp.payloadLength - VXLAN_HLEN;
-    if (w.tracer.active) this.ns.trace({ kind: 'decap', tunnel: 'vxlan', vni: vx.vni, remote: formatIpv4(ip.src), sport: udp.srcPort }, pkt, this.name);
+    if (w.tracer.active)
+      this.ns.trace(
+        { kind: 'decap', tunnel: 'vxlan', vni: vx.vni, remote: formatIpv4(ip.src), sport: udp.srcPort },
+        pkt,
+        this.name,
+      );
     pkt.pull(innerOff - pkt.off);
     pkt.len = innerLen;
     pkt.mark = 0;
@@ -168,4 +176,3 @@ export class VxlanDevice extends NetDevice {
     return true;
   }
 }
-

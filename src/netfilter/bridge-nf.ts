@@ -17,7 +17,6 @@ import { NUD_CONNECTED, Nud, nudName } from '../net/neigh.js';
 import type { Netfilter } from './engine.js';
 import type { BodyOf } from '../events/hop.js';
 
-
 /** The br_netfilter glue between a bridge and its host netns's netfilter. */
 export class BrNetfilter implements BridgeNetfilter {
   constructor(private readonly nf: Netfilter) {}
@@ -47,7 +46,16 @@ export class BrNetfilter implements BridgeNetfilter {
       // the host stack has already transmitted through
       if (n !== undefined && n.state & NUD_CONNECTED && n.hh) {
         if (tracing) {
-          const body = { kind: 'nf', what: 'bridged-dnat', dst: formatIpv4(dst), bridge: br.name, mac: formatMac(n.mac), neighState: undefined, connected: true, inPort: inPort.dev.name } as const;
+          const body = {
+            kind: 'nf',
+            what: 'bridged-dnat',
+            dst: formatIpv4(dst),
+            bridge: br.name,
+            mac: formatMac(n.mac),
+            neighState: undefined,
+            connected: true,
+            inPort: inPort.dev.name,
+          } as const;
           this.note(p, br, body);
         }
         eth.dst = n.mac;
@@ -62,7 +70,16 @@ export class BrNetfilter implements BridgeNetfilter {
         const unknown = n === undefined || n.state === Nud.None || n.state === Nud.Failed || n.state === Nud.Incomplete;
         const neighState = unknown ? undefined : nudName(n.state);
         const connected = !unknown && (n.state & NUD_CONNECTED) !== 0;
-        const body = { kind: 'nf', what: 'bridged-dnat', dst: formatIpv4(dst), bridge: br.name, mac: undefined, neighState, connected, inPort: inPort.dev.name } as const;
+        const body = {
+          kind: 'nf',
+          what: 'bridged-dnat',
+          dst: formatIpv4(dst),
+          bridge: br.name,
+          mac: undefined,
+          neighState,
+          connected,
+          inPort: inPort.dev.name,
+        } as const;
         this.note(p, br, body);
       }
       p.bridgedDnat = true;

@@ -31,7 +31,15 @@ export const enum CtInfo {
 }
 
 /** TCP connection states (nf_conntrack_proto_tcp). */
-export type TcpCtState = 'SYN_SENT' | 'SYN_RECV' | 'ESTABLISHED' | 'FIN_WAIT' | 'CLOSE_WAIT' | 'LAST_ACK' | 'TIME_WAIT' | 'CLOSE';
+export type TcpCtState =
+  | 'SYN_SENT'
+  | 'SYN_RECV'
+  | 'ESTABLISHED'
+  | 'FIN_WAIT'
+  | 'CLOSE_WAIT'
+  | 'LAST_ACK'
+  | 'TIME_WAIT'
+  | 'CLOSE';
 
 /** Timeouts (ns): the kernel's defaults with kube-proxy's overrides (established 24 h, close_wait 1 h). */
 export interface CtTimeouts {
@@ -110,7 +118,14 @@ export class Conn {
   /** The entry as `conntrack -L` shows it, for events. */
   ref(): CtEntryRef {
     const r = this.refValue;
-    if (r !== undefined && this.replyRefOf === this.reply && r.tcpState === this.tcpState && r.seenReply === this.seenReply && r.assured === this.assured) return r;
+    if (
+      r !== undefined &&
+      this.replyRefOf === this.reply &&
+      r.tcpState === this.tcpState &&
+      r.seenReply === this.seenReply &&
+      r.assured === this.assured
+    )
+      return r;
     this.origRef ??= tupleRef(this.orig);
     if (this.replyRefOf !== this.reply) {
       this.replyRef = tupleRef(this.reply);
@@ -118,7 +133,14 @@ export class Conn {
     }
     const p = this.orig.proto;
     const proto = p === IPPROTO_TCP ? 'tcp' : p === IPPROTO_UDP ? 'udp' : p === IPPROTO_ICMP ? 'icmp' : String(p);
-    const ref = { proto, tcpState: this.tcpState, orig: this.origRef, reply: this.replyRef!, seenReply: this.seenReply, assured: this.assured };
+    const ref = {
+      proto,
+      tcpState: this.tcpState,
+      orig: this.origRef,
+      reply: this.replyRef!,
+      seenReply: this.seenReply,
+      assured: this.assured,
+    };
     this.refValue = ref;
     return ref;
   }
@@ -131,7 +153,14 @@ export function tupleRef(x: Tuple): TupleRef {
 
 /** The inverse of a tuple (what the other direction looks like). */
 export function invertTuple(t: Tuple): Tuple {
-  if (t.proto === IPPROTO_ICMP) return { src: t.dst, dst: t.src, proto: t.proto, sport: t.sport, dport: t.dport === 8 ? 0 : t.dport === 0 ? 8 : t.dport };
+  if (t.proto === IPPROTO_ICMP)
+    return {
+      src: t.dst,
+      dst: t.src,
+      proto: t.proto,
+      sport: t.sport,
+      dport: t.dport === 8 ? 0 : t.dport === 0 ? 8 : t.dport,
+    };
   return { src: t.dst, dst: t.src, proto: t.proto, sport: t.dport, dport: t.sport };
 }
 
@@ -154,7 +183,9 @@ function sameTuple(a: Tuple, b: Tuple): boolean {
   return a.src === b.src && a.dst === b.dst && a.sport === b.sport && a.dport === b.dport && a.proto === b.proto;
 }
 
-/** Extracts the tuple of an IPv4 packet at `l3`; undefined when it cannot be tracked (malformed, non-first fragment). */
+/**
+ * Extracts the tuple of an IPv4 packet at `l3`; undefined when it cannot be tracked (malformed, non-first fragment).
+ */
 export function packetTuple(buf: Uint8Array, l3: number): Tuple | undefined {
   const t: Tuple = { src: 0, dst: 0, proto: 0, sport: 0, dport: 0 };
   return fillTuple(t, buf, l3) ? t : undefined;
@@ -233,7 +264,8 @@ export class Conntrack {
   }
 
   private lookupSlot(t: Tuple): Slot | undefined {
-    for (let s: Slot | null | undefined = this.table.get(tupleHash(t)); s; s = s.next) if (sameTuple(s.tuple, t)) return s;
+    for (let s: Slot | null | undefined = this.table.get(tupleHash(t)); s; s = s.next)
+      if (sameTuple(s.tuple, t)) return s;
     return undefined;
   }
 
@@ -387,7 +419,11 @@ export class Conntrack {
     if ((a !== undefined && a.conn !== c) || (b !== undefined && b.conn !== c)) {
       if (c.orig.proto !== IPPROTO_UDP) return false; // clash: insert_failed
       const winner = a !== undefined && a.conn !== c ? a.conn : undefined;
-      if (winner !== undefined && (!(winner.dstManipDone || winner.srcManipDone) || (sameTuple(winner.orig, c.orig) && sameTuple(winner.reply, c.reply)))) {
+      if (
+        winner !== undefined &&
+        (!(winner.dstManipDone || winner.srcManipDone) ||
+          (sameTuple(winner.orig, c.orig) && sameTuple(winner.reply, c.reply)))
+      ) {
         pkt.ct = winner;
         pkt.ctReply = false;
         return true;

@@ -228,7 +228,9 @@ export class Netfilter implements NetfilterHooks {
 
   private resolveBuiltins(): void {
     // raw runs before conntrack (above); nat always runs (NAT bindings apply without a nat table)
-    this.hookTables = HOOK_NAMES.map((_, h) => HOOK_TABLES[h as NfHook].filter((t) => t !== 'raw' && (t === 'nat' || this.rulesetValue.tables[t] !== undefined)));
+    this.hookTables = HOOK_NAMES.map((_, h) =>
+      HOOK_TABLES[h as NfHook].filter((t) => t !== 'raw' && (t === 'nat' || this.rulesetValue.tables[t] !== undefined)),
+    );
     this.builtins = TABLE_INDEX.map((t) => {
       const table = this.rulesetValue.tables[t];
       return HOOK_NAMES.map((h) => (table === undefined ? undefined : getChain(table, h)));
@@ -289,7 +291,15 @@ export class Netfilter implements NetfilterHooks {
    * Runs `hook` for a packet; `bridged` marks br_netfilter calls (in/out are the bridge and
    * `-m physdev` sees the ports).
    */
-  runHook(hook: NfHook, pkt: Packet, inDev: NetDevice | null, outDev: NetDevice | null, bridged: boolean, physIn = '', physOut = ''): Packet | null {
+  runHook(
+    hook: NfHook,
+    pkt: Packet,
+    inDev: NetDevice | null,
+    outDev: NetDevice | null,
+    bridged: boolean,
+    physIn = '',
+    physOut = '',
+  ): Packet | null {
     const state = this.enter(hook, inDev, outDev, bridged, physIn, physOut);
     try {
       return this.hookRun(state, pkt);
@@ -307,7 +317,8 @@ export class Netfilter implements NetfilterHooks {
       if (ip.isFragment) {
         const whole = this.defrag.add(pkt);
         if (whole === null) return null;
-        if (this.tracing) this.event(whole, { kind: 'nf', what: 'defrag', len: whole.len - 14, largest: whole.fragMaxSize });
+        if (this.tracing)
+          this.event(whole, { kind: 'nf', what: 'defrag', len: whole.len - 14, largest: whole.fragMaxSize });
         pkt = whole;
       }
       if (pkt.ct === UNTRACKED) state.ctInfo = CtInfo.Untracked;
@@ -347,8 +358,15 @@ export class Netfilter implements NetfilterHooks {
         if (!this.ct.confirm(pkt, now)) return this.dropped(pkt, 'conntrack', hook, true);
         if (this.tracing) {
           const joined = pkt.ct !== c && pkt.ct instanceof Conn ? pkt.ct : undefined;
-          if (joined !== undefined) this.event(pkt, { kind: 'nat', what: 'confirm', entry: joined.ref(), clash: 'joined' });
-          else this.event(pkt, { kind: 'nat', what: 'confirm', entry: c.ref(), clash: c.fixedTimeout ? 'reply-only' : undefined });
+          if (joined !== undefined)
+            this.event(pkt, { kind: 'nat', what: 'confirm', entry: joined.ref(), clash: 'joined' });
+          else
+            this.event(pkt, {
+              kind: 'nat',
+              what: 'confirm',
+              entry: c.ref(),
+              clash: c.fixedTimeout ? 'reply-only' : undefined,
+            });
         }
       }
     }
@@ -366,11 +384,21 @@ export class Netfilter implements NetfilterHooks {
   private traceCt(pkt: Packet, info: CtInfo): void {
     const c = pkt.ct as Conn;
     const created = info === CtInfo.New && !c.confirmed;
-    this.event(pkt, { kind: 'nat', what: 'lookup', ctstate: CT_STATE_NAMES[info]!, created, reply: pkt.ctReply, entry: c.ref() });
+    this.event(pkt, {
+      kind: 'nat',
+      what: 'lookup',
+      ctstate: CT_STATE_NAMES[info]!,
+      created,
+      reply: pkt.ctReply,
+      entry: c.ref(),
+    });
   }
 
   private dropped(pkt: Packet, table: string, hook: NfHook, clash = false): null {
-    this.ns.stack.drop(pkt, clash ? { what: 'conntrack-clash' } : { what: 'netfilter', table, hook: HOOK_NAMES[hook]! });
+    this.ns.stack.drop(
+      pkt,
+      clash ? { what: 'conntrack-clash' } : { what: 'netfilter', table, hook: HOOK_NAMES[hook]! },
+    );
     return null;
   }
 
@@ -425,22 +453,22 @@ export class Netfilter implements NetfilterHooks {
   /** Rewrites the packet according to the connection's bindings (both directions). */
   private applyNat(c: Conn, pkt: Packet, dstManip: boolean): void {
     const reply = pkt.ctReply;
-    let side: 'src' | 'dst';
+    // the destination hooks rewrite the destination, the source hooks the source
+    const side = dstManip ? 'dst' : 'src';
     let to: { addr: Ipv4Addr; port: number } | undefined;
-    if (!reply) {
-      if (dstManip && c.dnat) (side = 'dst'), (to = c.dnat);
-      else if (!dstManip && c.snat) (side = 'src'), (to = c.snat);
-      else return;
-    } else {
-      // replies are un-SNATed on the way in (dst) and un-DNATed on the way out (src)
-      if (dstManip && c.snat) (side = 'dst'), (to = { addr: c.orig.src, port: c.orig.sport });
-      else if (!dstManip && c.dnat) (side = 'src'), (to = { addr: c.orig.dst, port: c.orig.dport });
-      else return;
-    }
+    if (!reply) to = dstManip ? c.dnat : c.snat;
+    // replies are un-SNATed on the way in (dst) and un-DNATed on the way out (src)
+    else if (dstManip) to = c.snat && { addr: c.orig.src, port: c.orig.sport };
+    else to = c.dnat && { addr: c.orig.dst, port: c.orig.dport };
+    if (to === undefined) return;
     const ip = new Ipv4View(pkt.buf, pkt.l3);
     if (pkt.ctRelated) {
-      const before = this.tracing ? { src: formatIpv4(ip.src), dst: formatIpv4(ip.dst), sport: 0, dport: 0 } : undefined;
-      manipIcmpError(pkt.buf, pkt.l3, side === 'src', to.addr, to.port, (b, l4, len) => new IcmpView(b, l4).fillChecksum(len));
+      const before = this.tracing
+        ? { src: formatIpv4(ip.src), dst: formatIpv4(ip.dst), sport: 0, dport: 0 }
+        : undefined;
+      manipIcmpError(pkt.buf, pkt.l3, side === 'src', to.addr, to.port, (b, l4, len) =>
+        new IcmpView(b, l4).fillChecksum(len),
+      );
       if (before !== undefined) {
         const after = { src: formatIpv4(ip.src), dst: formatIpv4(ip.dst), sport: 0, dport: 0 };
         this.event(pkt, { kind: 'nat', what: 'related', before, after });
@@ -487,13 +515,40 @@ export class Netfilter implements NetfilterHooks {
     this.binding(pkt, c, type, from, `${formatIpv4(addr)}:${port}`, device?.name, randomFully);
   }
 
-  /** Reports a binding: to traces, and to the flow's record when its bindings are kept (whether or not anyone traces). */
-  private binding(pkt: Packet, c: Conn, type: 'DNAT' | 'SNAT' | 'MASQUERADE', from: string, to: string, device: string | undefined, randomFully: boolean): void {
+  /**
+   * Reports a binding: to traces, and to the flow's record when its bindings are kept (whether or not anyone traces).
+   */
+  private binding(
+    pkt: Packet,
+    c: Conn,
+    type: 'DNAT' | 'SNAT' | 'MASQUERADE',
+    from: string,
+    to: string,
+    device: string | undefined,
+    randomFully: boolean,
+  ): void {
     const d = this.decision;
     if (d === null) return;
     const tracer = this.ns.world.tracer;
     const reply = tupleRef(c.reply);
-    const ev = { t: tracer.now, where: this.ns.label, dev: undefined, pkt: pkt.id, flow: pkt.flow, kind: 'nat', what: 'binding', type, from, to, reply, hook: d.hook, bridged: d.bridged, rules: d.rules, device, randomFully } as const;
+    const ev = {
+      t: tracer.now,
+      where: this.ns.label,
+      dev: undefined,
+      pkt: pkt.id,
+      flow: pkt.flow,
+      kind: 'nat',
+      what: 'binding',
+      type,
+      from,
+      to,
+      reply,
+      hook: d.hook,
+      bridged: d.bridged,
+      rules: d.rules,
+      device,
+      randomFully,
+    } as const;
     if (tracer.active) this.ns.trace(ev, pkt, undefined);
     tracer.keep(ev);
   }
@@ -510,7 +565,12 @@ export class Netfilter implements NetfilterHooks {
   }
 
   /** A source port keeping the mapped tuple unique (nf_nat_l4proto_unique_tuple). */
-  private chooseSourcePort(c: Conn, addr: Ipv4Addr, range: { min: number; max: number } | undefined, random: boolean): number {
+  private chooseSourcePort(
+    c: Conn,
+    addr: Ipv4Addr,
+    range: { min: number; max: number } | undefined,
+    random: boolean,
+  ): number {
     const orig = c.orig.sport;
     if (c.orig.proto !== IPPROTO_TCP && c.orig.proto !== IPPROTO_UDP && c.orig.proto !== IPPROTO_ICMP) return orig;
     const taken = (p: number): boolean => {
@@ -626,7 +686,8 @@ export class Netfilter implements NetfilterHooks {
         case Step.Accept:
         case Step.Drop:
           // the verdict text is only read by traces and dry runs: not made per packet otherwise
-          if (ctx.path !== null || ctx.dry !== null) this.finish(ctx, builtin, pr.step === Step.Accept, false, pr.verdictText());
+          if (ctx.path !== null || ctx.dry !== null)
+            this.finish(ctx, builtin, pr.step === Step.Accept, false, pr.verdictText());
           pr.run!(pr.rule.target!, ctx, pr);
           return pr.step === Step.Accept ? 'accept' : 'drop';
         case Step.Return: {
@@ -657,7 +718,8 @@ export class Netfilter implements NetfilterHooks {
   private policy(ctx: Traversal, start: Chain, bytes: number): Outcome {
     if (ctx.dry === null) this.counters.hitPolicy(start, bytes);
     const p = start.policy ?? 'ACCEPT';
-    if (ctx.path !== null && (ctx.path.length > 0 || p === 'DROP')) this.finish(ctx, start.name, p === 'ACCEPT', true, `policy ${p}`);
+    if (ctx.path !== null && (ctx.path.length > 0 || p === 'DROP'))
+      this.finish(ctx, start.name, p === 'ACCEPT', true, `policy ${p}`);
     return p === 'DROP' ? 'drop' : 'accept';
   }
 
@@ -684,7 +746,17 @@ export class Netfilter implements NetfilterHooks {
    * `-m statistic` match is taken both ways (probability p and 1 − p, p = stored / 2^31).
    * Nothing is counted or recorded. Used by `podnet trace --all-paths`.
    */
-  explore(table: TableName, hook: NfHook, pkt: Packet, inDev: NetDevice | null, outDev: NetDevice | null, limit = 4096, bridged = false, physIn = '', physOut = ''): ExploredPath[] {
+  explore(
+    table: TableName,
+    hook: NfHook,
+    pkt: Packet,
+    inDev: NetDevice | null,
+    outDev: NetDevice | null,
+    limit = 4096,
+    bridged = false,
+    physIn = '',
+    physOut = '',
+  ): ExploredPath[] {
     const state = this.enter(hook, inDev, outDev, bridged, physIn, physOut);
     try {
       state.ctInfo = this.currentCtInfo(pkt);
@@ -757,4 +829,3 @@ function portOf(pkt: Packet, side: 'src' | 'dst'): number {
   const o = ip.payloadOffset + (side === 'src' ? 0 : 2);
   return (pkt.buf[o]! << 8) | pkt.buf[o + 1]!;
 }
-

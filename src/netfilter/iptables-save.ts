@@ -141,7 +141,6 @@ export type ParseResult =
   | { readonly ruleset: Ruleset; readonly counters: Counters }
   | { readonly errors: readonly ParseError[] };
 
-
 /** Splits a rule line like iptables-restore's add_param_to_argv. */
 function tokenize(line: string, start: number): Tok[] {
   const toks: Tok[] = [];
@@ -194,7 +193,6 @@ function tokenize(line: string, start: number): Tok[] {
   if (tokCol >= 0) toks.push({ text: buf, col: tokCol + 1 });
   return toks;
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Targets that are not modelled
@@ -276,14 +274,44 @@ const GENERIC: Readonly<Record<string, string>> = {
   '--set-counters': 'c',
 };
 
-const OTHER_COMMANDS = new Set(['-I', '--insert', '-D', '--delete', '-R', '--replace', '-N', '--new-chain', '-X', '--delete-chain', '-F', '--flush', '-P', '--policy', '-Z', '--zero', '-E', '--rename-chain', '-L', '--list', '-S', '--list-rules', '-C', '--check']);
+const OTHER_COMMANDS = new Set([
+  '-I',
+  '--insert',
+  '-D',
+  '--delete',
+  '-R',
+  '--replace',
+  '-N',
+  '--new-chain',
+  '-X',
+  '--delete-chain',
+  '-F',
+  '--flush',
+  '-P',
+  '--policy',
+  '-Z',
+  '--zero',
+  '-E',
+  '--rename-chain',
+  '-L',
+  '--list',
+  '-S',
+  '--list-rules',
+  '-C',
+  '--check',
+]);
 
 function counterValue(s: string, t: Tok): number {
   if (!/^[0-9]+$/.test(s)) throw new Fail(t.col, `bad counter "${s}"`);
   return Number(s);
 }
 
-function parseRuleLine(toks: readonly Tok[], ctx0: { table: TableName }, source: RuleSource, lineCounters: { packets: number; bytes: number } | undefined): ParsedRule {
+function parseRuleLine(
+  toks: readonly Tok[],
+  ctx0: { table: TableName },
+  source: RuleSource,
+  lineCounters: { packets: number; bytes: number } | undefined,
+): ParsedRule {
   let chainTok: Tok | undefined;
   const head: HeaderMatch[] = [];
   const headSeen = new Set<string>();
@@ -417,7 +445,8 @@ function parseRuleLine(toks: readonly Tok[], ctx0: { table: TableName }, source:
       // Dispatch like getopt over the merged option tables: the target's options, then the
       // most recently loaded match that knows the option; else load the -p protocol's match.
       let owner: { parser: ExtParser<Match | Target>; seen: Set<string>; name: string } | undefined;
-      if (target?.parser.opts[opt] !== undefined) owner = { parser: target.parser, seen: target.seen, name: target.at.text };
+      if (target?.parser.opts[opt] !== undefined)
+        owner = { parser: target.parser, seen: target.seen, name: target.at.text };
       for (let k = exts.length - 1; owner === undefined && k >= 0; k--) {
         if (exts[k]!.parser.opts[opt] !== undefined) owner = exts[k]!;
       }
@@ -436,7 +465,10 @@ function parseRuleLine(toks: readonly Tok[], ctx0: { table: TableName }, source:
       }
       if (owner === undefined) {
         if (jump !== undefined && jump.kind === 'jump' && !OTHER_TARGETS.has(jump.tok.text)) {
-          throw new Fail(t.col, `unknown option "${t.text}" (after a jump to chain ${jump.tok.text}, which takes no options)`);
+          throw new Fail(
+            t.col,
+            `unknown option "${t.text}" (after a jump to chain ${jump.tok.text}, which takes no options)`,
+          );
         }
         throw new Fail(t.col, `unknown option "${t.text}"`);
       }
@@ -565,7 +597,11 @@ export function parseIptablesSave(text: string, fileName: string): ParseResult {
     try {
       if (trimmed.startsWith('*')) {
         if (cur !== undefined) {
-          err(ln, indent + 1, `table ${trimmed.slice(1).trim()} starts before COMMIT of table ${cur.name} (line ${cur.line})`);
+          err(
+            ln,
+            indent + 1,
+            `table ${trimmed.slice(1).trim()} starts before COMMIT of table ${cur.name} (line ${cur.line})`,
+          );
           commit(cur);
           cur = undefined;
         }
@@ -581,7 +617,15 @@ export function parseIptablesSave(text: string, fileName: string): ParseResult {
         }
         cur = { name: tn, line: ln, chains: new Map(), jumps: [] };
         for (const b of BUILTIN_CHAINS[tn]) {
-          cur.chains.set(b, { name: b, builtin: true, policy: 'ACCEPT', policyCounters: undefined, rules: [], counters: [], declared: false });
+          cur.chains.set(b, {
+            name: b,
+            builtin: true,
+            policy: 'ACCEPT',
+            policyCounters: undefined,
+            rules: [],
+            counters: [],
+            declared: false,
+          });
         }
         continue;
       }
@@ -603,12 +647,13 @@ export function parseIptablesSave(text: string, fileName: string): ParseResult {
         let pc: { packets: number; bytes: number } | undefined;
         if (ctr !== undefined) {
           const m = COUNTERS_RE.exec(ctr.text);
-          if (m === null) throw new Fail(ctr.col, `chain ${name}: bad counters "${ctr.text}" (expected [packets:bytes])`);
+          if (m === null)
+            throw new Fail(ctr.col, `chain ${name}: bad counters "${ctr.text}" (expected [packets:bytes])`);
           pc = { packets: Number(m[1]), bytes: Number(m[2]) };
         }
         if (parts.length > 3) throw new Fail(parts[3]!.col, `unexpected word "${parts[3]!.text}" after chain counters`);
         const existing = cur.chains.get(name);
-        if (existing !== undefined && existing.declared) throw new Fail(nameTok.col, `chain ${name} declared twice in table ${cur.name}`);
+        if (existing?.declared) throw new Fail(nameTok.col, `chain ${name} declared twice in table ${cur.name}`);
         if (existing?.builtin === true) {
           if (pol.text !== 'ACCEPT' && pol.text !== 'DROP' && pol.text !== '-') {
             throw new Fail(pol.col, `bad policy "${pol.text}" for built-in chain ${name} (ACCEPT or DROP)`);
@@ -619,8 +664,17 @@ export function parseIptablesSave(text: string, fileName: string): ParseResult {
           continue;
         }
         checkChainName(nameTok, cur.name);
-        if (pol.text !== '-') throw new Fail(pol.col, `user chain ${name} cannot have a policy ("${pol.text}"); expected "-"`);
-        cur.chains.set(name, { name, builtin: false, policy: undefined, policyCounters: undefined, rules: [], counters: [], declared: true });
+        if (pol.text !== '-')
+          throw new Fail(pol.col, `user chain ${name} cannot have a policy ("${pol.text}"); expected "-"`);
+        cur.chains.set(name, {
+          name,
+          builtin: false,
+          policy: undefined,
+          policyCounters: undefined,
+          rules: [],
+          counters: [],
+          declared: true,
+        });
         continue;
       }
       // A rule line, optionally prefixed with [packets:bytes].
@@ -630,14 +684,19 @@ export function parseIptablesSave(text: string, fileName: string): ParseResult {
         const close = line.indexOf(']', start);
         if (close < 0) throw new Fail(start + 1, 'bad counters: need ]');
         const m = COUNTERS_RE.exec(line.slice(start, close + 1));
-        if (m === null) throw new Fail(start + 1, `bad counters "${line.slice(start, close + 1)}" (expected [packets:bytes])`);
+        if (m === null)
+          throw new Fail(start + 1, `bad counters "${line.slice(start, close + 1)}" (expected [packets:bytes])`);
         lineCounters = { packets: Number(m[1]), bytes: Number(m[2]) };
         start = close + 1;
       }
       const toks = tokenize(line, start);
       const pr = parseRuleLine(toks, { table: cur.name }, { file: fileName, line: ln, text: line }, lineCounters);
       const cb = cur.chains.get(pr.chain);
-      if (cb === undefined) throw new Fail(pr.chainTok.col, `chain "${pr.chain}" is not declared in table ${cur.name} (add ":${pr.chain} - [0:0]")`);
+      if (cb === undefined)
+        throw new Fail(
+          pr.chainTok.col,
+          `chain "${pr.chain}" is not declared in table ${cur.name} (add ":${pr.chain} - [0:0]")`,
+        );
       if (pr.jumpTok !== undefined) cur.jumps.push({ tok: pr.jumpTok, line: ln, chain: pr.chain });
       cb.rules.push(pr.rule);
       cb.counters.push(pr.counters);
@@ -657,7 +716,8 @@ export function parseIptablesSave(text: string, fileName: string): ParseResult {
 
 function checkChainName(t: Tok, table: TableName): void {
   const n = t.text;
-  if (n.length > CHAIN_NAME_MAX) throw new Fail(t.col, `chain name "${n}" too long (at most ${CHAIN_NAME_MAX} characters)`);
+  if (n.length > CHAIN_NAME_MAX)
+    throw new Fail(t.col, `chain name "${n}" too long (at most ${CHAIN_NAME_MAX} characters)`);
   if (n.startsWith('-') || n.startsWith('!')) throw new Fail(t.col, `chain name not allowed to start with "${n[0]}"`);
   if (targetExtension(n) !== undefined || OTHER_TARGETS.has(n)) {
     throw new Fail(t.col, `chain name "${n}" clashes with a target name`);

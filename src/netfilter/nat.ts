@@ -21,7 +21,14 @@ function wr16(b: Uint8Array, o: number, v: number): void {
  * which follows the source side for requests and the destination side for replies as conntrack
  * keys it. `l4Complete` is false for a truncated quote inside an ICMP error (no L4 checksum fix).
  */
-export function manipIpv4(buf: Uint8Array, l3: number, src: boolean, addr: Ipv4Addr, port: number, l4Complete = true): void {
+export function manipIpv4(
+  buf: Uint8Array,
+  l3: number,
+  src: boolean,
+  addr: Ipv4Addr,
+  port: number,
+  l4Complete = true,
+): void {
   const ip = new Ipv4View(buf, l3);
   const old = src ? ip.src : ip.dst;
   const proto = ip.protocol;
@@ -75,7 +82,14 @@ export function manipIpv4(buf: Uint8Array, l3: number, src: boolean, addr: Ipv4A
  * receiver expects after NAT: the quote is rewritten on the opposite side (it travelled the
  * other way), then the ICMP checksum is recomputed over the whole message.
  */
-export function manipIcmpError(buf: Uint8Array, l3: number, outerSrc: boolean, addr: Ipv4Addr, port: number, recompute: (buf: Uint8Array, l4: number, len: number) => void): void {
+export function manipIcmpError(
+  buf: Uint8Array,
+  l3: number,
+  outerSrc: boolean,
+  addr: Ipv4Addr,
+  port: number,
+  recompute: (buf: Uint8Array, l4: number, len: number) => void,
+): void {
   const ip = new Ipv4View(buf, l3);
   const l4 = ip.payloadOffset;
   const q = l4 + 8;

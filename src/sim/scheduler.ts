@@ -185,7 +185,13 @@ export class Scheduler {
       if (progress !== undefined && (n & 0x3fff) === 0) progress(this.nowNs);
     }
     this.executed += n;
-    if (!this.stopRequested && until !== Number.POSITIVE_INFINITY && until > this.nowNs && (this.heap.length === 0 || this.heap[0]!.at > until)) this.nowNs = until;
+    if (
+      !this.stopRequested &&
+      until !== Number.POSITIVE_INFINITY &&
+      until > this.nowNs &&
+      (this.heap.length === 0 || this.heap[0]!.at > until)
+    )
+      this.nowNs = until;
     this.stopRequested = false;
     return n;
   }

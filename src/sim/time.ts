@@ -14,7 +14,9 @@ export const sec = (n: number): Nanos => Math.round(n * NS_PER_S);
 
 const UNIT_NS: Record<string, number> = { ns: 1, us: NS_PER_US, µs: NS_PER_US, ms: NS_PER_MS, s: NS_PER_S };
 
-/** Parses a duration such as `100us`, `2.5ms`, `5s` or a bare number of nanoseconds; returns undefined when malformed. */
+/**
+ * Parses a duration such as `100us`, `2.5ms`, `5s` or a bare number of nanoseconds; returns undefined when malformed.
+ */
 export function parseDuration(text: string | number): Nanos | undefined {
   if (typeof text === 'number') return Number.isFinite(text) && text >= 0 ? Math.round(text) : undefined;
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)?\s*$/.exec(text);

@@ -18,7 +18,10 @@ import type { FlowSpec, ServiceVia } from '../api/flow.js';
 import { scenario } from './scenario.js';
 import type { Scenario } from './scenario.js';
 
-/** An address plan: kubeadm's defaults, k3s's (10.42/16, 10.43/16, VXLAN on 4789), or a custom one (/26 pod subnets, jumbo-frame underlay). */
+/**
+ * An address plan: kubeadm's defaults, k3s's (10.42/16, 10.43/16, VXLAN on 4789), or a custom one (/26 pod subnets,
+ * jumbo-frame underlay).
+ */
 export type AddressPlan = 'kubeadm' | 'k3s' | 'custom';
 
 /** The cluster part of a scenario. */
@@ -35,7 +38,10 @@ export interface BackendPodShape {
   readonly ready: boolean;
 }
 
-/** How the backends are made: bare Pods (placement and readiness given), a Deployment or a StatefulSet (placed by the scheduler, ready). */
+/**
+ * How the backends are made: bare Pods (placement and readiness given), a Deployment or a StatefulSet (placed by the
+ * scheduler, ready).
+ */
 export type WorkloadKind = 'pods' | 'deployment' | 'statefulset';
 
 /** The backends behind the Service. */
@@ -69,13 +75,32 @@ export interface ServiceShape {
 }
 
 /** Kinds of flows. */
-export type FlowKind = 'pod-to-service' | 'pod-to-service-dns' | 'external-to-nodeport' | 'external-to-loadbalancer' | 'pod-to-pod' | 'pod-to-externalname';
+export type FlowKind =
+  | 'pod-to-service'
+  | 'pod-to-service-dns'
+  | 'external-to-nodeport'
+  | 'external-to-loadbalancer'
+  | 'pod-to-pod'
+  | 'pod-to-externalname';
 
 /** Every flow kind, simplest first. */
-export const FLOW_KINDS: readonly FlowKind[] = ['pod-to-service', 'pod-to-service-dns', 'external-to-nodeport', 'external-to-loadbalancer', 'pod-to-pod', 'pod-to-externalname'];
+export const FLOW_KINDS: readonly FlowKind[] = [
+  'pod-to-service',
+  'pod-to-service-dns',
+  'external-to-nodeport',
+  'external-to-loadbalancer',
+  'pod-to-pod',
+  'pod-to-externalname',
+];
 
 /** Every service kind, simplest first. */
-export const SERVICE_KINDS: readonly ServiceKind[] = ['ClusterIP', 'NodePort', 'LoadBalancer', 'Headless', 'ExternalName'];
+export const SERVICE_KINDS: readonly ServiceKind[] = [
+  'ClusterIP',
+  'NodePort',
+  'LoadBalancer',
+  'Headless',
+  'ExternalName',
+];
 
 /** The Service kinds a flow kind can exercise, simplest first. */
 export const FLOW_SERVICE_KINDS: Readonly<Record<FlowKind, readonly ServiceKind[]>> = {
@@ -150,7 +175,9 @@ export function clusterShapeArb(c: ScenarioConstraints = {}): fc.Arbitrary<Clust
 // Ports as one integer mapped so that it shrinks to the most familiar value (0 → 8080) while
 // fast-check's bias toward small integers still makes the common ports the usual draw.
 const COMMON_CONTAINER_PORTS = [8080, 5000, 9090] as const;
-const containerPortArb = fc.integer({ min: 0, max: 65535 - 1024 + COMMON_CONTAINER_PORTS.length - 1 }).map((i) => COMMON_CONTAINER_PORTS[i] ?? 1024 + i - COMMON_CONTAINER_PORTS.length);
+const containerPortArb = fc
+  .integer({ min: 0, max: 65535 - 1024 + COMMON_CONTAINER_PORTS.length - 1 })
+  .map((i) => COMMON_CONTAINER_PORTS[i] ?? 1024 + i - COMMON_CONTAINER_PORTS.length);
 const COMMON_SERVICE_PORTS = [80, 443, 53] as const;
 const servicePortArb = fc.integer({ min: 0, max: 65000 }).map((i) => COMMON_SERVICE_PORTS[i] ?? i);
 
@@ -160,12 +187,25 @@ export function workloadShapeArb(c: ScenarioConstraints = {}): fc.Arbitrary<Work
   return fc.record({
     kind: pick(c.workloads ?? ['pods', 'deployment', 'statefulset'], 'workload kinds'),
     namespace: fc.constantFrom('default' as const, 'shop' as const),
-    pods: fc.array(fc.record({ node: fc.nat({ max: 7 }), ready: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) }), { minLength: 0, maxLength: Math.max(0, c.maxPods ?? 4) }),
-    ports: fc.uniqueArray(fc.record({ containerPort: containerPortArb, protocol: pick(protocols, 'protocols') }), { minLength: 1, maxLength: 2, selector: (p) => p.containerPort }),
+    pods: fc.array(
+      fc.record({
+        node: fc.nat({ max: 7 }),
+        ready: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+      }),
+      { minLength: 0, maxLength: Math.max(0, c.maxPods ?? 4) },
+    ),
+    ports: fc.uniqueArray(fc.record({ containerPort: containerPortArb, protocol: pick(protocols, 'protocols') }), {
+      minLength: 1,
+      maxLength: 2,
+      selector: (p) => p.containerPort,
+    }),
   });
 }
 
-/** Service shapes: every type (chosen with the flow), port 80 upward, both traffic policies, affinity, publishNotReadyAddresses. */
+/**
+ * Service shapes: every type (chosen with the flow), port 80 upward, both traffic policies, affinity,
+ * publishNotReadyAddresses.
+ */
 export function serviceShapeArb(): fc.Arbitrary<ServiceShape> {
   return fc.record({
     kind: fc.nat({ max: 4 }),
@@ -173,9 +213,15 @@ export function serviceShapeArb(): fc.Arbitrary<ServiceShape> {
     portCount: fc.integer({ min: 1, max: 2 }),
     namedTargetPort: fc.boolean(),
     externalTrafficPolicy: fc.constantFrom('Cluster' as const, 'Local' as const),
-    internalTrafficPolicy: fc.oneof({ weight: 3, arbitrary: fc.constant('Cluster' as const) }, { weight: 1, arbitrary: fc.constant('Local' as const) }),
+    internalTrafficPolicy: fc.oneof(
+      { weight: 3, arbitrary: fc.constant('Cluster' as const) },
+      { weight: 1, arbitrary: fc.constant('Local' as const) },
+    ),
     sessionAffinity: fc.constantFrom('None' as const, 'ClientIP' as const),
-    publishNotReadyAddresses: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    publishNotReadyAddresses: fc.oneof(
+      { weight: 4, arbitrary: fc.constant(false) },
+      { weight: 1, arbitrary: fc.constant(true) },
+    ),
     extraService: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
   });
 }
@@ -190,12 +236,18 @@ export function allowedFlowKinds(c: ScenarioConstraints = {}): FlowKind[] {
 export function flowShapeArb(c: ScenarioConstraints = {}): fc.Arbitrary<FlowShape> {
   return fc.record({
     kind: pick(allowedFlowKinds(c), 'flow kinds'),
-    source: fc.oneof({ weight: 2, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 4 }) }),
+    source: fc.oneof(
+      { weight: 2, arbitrary: fc.constant(0) },
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 4 }) },
+    ),
     target: fc.nat({ max: 7 }),
     port: fc.nat({ max: 3 }),
     count: fc.integer({ min: 1, max: Math.max(1, c.maxCount ?? 3) }),
     icmp: fc.boolean(),
-    size: fc.option(fc.oneof(fc.integer({ min: 0, max: 1600 }), fc.integer({ min: 1400, max: 4000 })), { nil: undefined, freq: 3 }),
+    size: fc.option(fc.oneof(fc.integer({ min: 0, max: 1600 }), fc.integer({ min: 1400, max: 4000 })), {
+      nil: undefined,
+      freq: 3,
+    }),
     pmtudisc: fc.constantFrom('want' as const, 'do' as const, 'dont' as const),
   });
 }
@@ -237,13 +289,28 @@ interface Plan {
 
 const PLANS: Readonly<Record<AddressPlan, Plan>> = {
   kubeadm: { cluster: {}, ext: '172.18.0.100', pool: '172.18.0.240/29' },
-  k3s: { cluster: { clusterCIDR: '10.42.0.0/16', serviceCIDR: '10.43.0.0/16', underlay: { cidr: '192.168.122.0/24' } }, ext: '192.168.122.100', pool: '192.168.122.240/29' },
-  custom: { cluster: { clusterCIDR: '10.100.0.0/16', nodeCIDRMaskSize: 26, serviceCIDR: '10.200.0.0/22', underlay: { cidr: '10.0.0.0/24', mtu: 9000 } }, ext: '10.0.0.100', pool: '10.0.0.240/29' },
+  k3s: {
+    cluster: { clusterCIDR: '10.42.0.0/16', serviceCIDR: '10.43.0.0/16', underlay: { cidr: '192.168.122.0/24' } },
+    ext: '192.168.122.100',
+    pool: '192.168.122.240/29',
+  },
+  custom: {
+    cluster: {
+      clusterCIDR: '10.100.0.0/16',
+      nodeCIDRMaskSize: 26,
+      serviceCIDR: '10.200.0.0/22',
+      underlay: { cidr: '10.0.0.0/24', mtu: 9000 },
+    },
+    ext: '10.0.0.100',
+    pool: '10.0.0.240/29',
+  },
 };
 
 /** The name of the external host generated scenarios use. */
 export const EXTERNAL_HOST = 'ext';
-/** The DNS name an ExternalName Service points at (the underlay gateway's resolver answers it with the external host). */
+/**
+ * The DNS name an ExternalName Service points at (the underlay gateway's resolver answers it with the external host).
+ */
 export const EXTERNAL_NAME = 'db.example.com';
 
 function portName(protocol: 'TCP' | 'UDP', i: number): string {
@@ -259,10 +326,15 @@ export function buildScenario(s: ScenarioShape, c: ScenarioConstraints = {}): Sc
   const kinds = FLOW_SERVICE_KINDS[s.flow.kind].filter((k) => (c.serviceKinds ?? SERVICE_KINDS).includes(k));
   const svcKind = kinds[s.service.kind % kinds.length] ?? FLOW_SERVICE_KINDS[s.flow.kind][0]!;
   const needsDns = s.flow.kind === 'pod-to-service-dns' || s.flow.kind === 'pod-to-externalname';
-  const needsExt = s.flow.kind === 'external-to-nodeport' || s.flow.kind === 'external-to-loadbalancer' || svcKind === 'ExternalName';
+  const needsExt =
+    s.flow.kind === 'external-to-nodeport' || s.flow.kind === 'external-to-loadbalancer' || svcKind === 'ExternalName';
   const ns = w.namespace;
   const app = 'web';
-  const ports = w.ports.map((p, i) => ({ name: portName(p.protocol, i), containerPort: p.containerPort, protocol: p.protocol }));
+  const ports = w.ports.map((p, i) => ({
+    name: portName(p.protocol, i),
+    containerPort: p.containerPort,
+    protocol: p.protocol,
+  }));
   const svcPorts = ports.slice(0, Math.min(ports.length, Math.max(1, s.service.portCount)));
 
   // ── the Cluster ──
@@ -276,17 +348,37 @@ export function buildScenario(s: ScenarioShape, c: ScenarioConstraints = {}): Sc
   if (svcKind === 'LoadBalancer') spec.loadBalancerPool = plan.pool;
   if (needsExt) {
     const ext: Record<string, unknown> = { name: EXTERNAL_HOST, ip: plan.ext };
-    if (svcKind === 'ExternalName') ext.ports = svcPorts.map((p) => (p.protocol === 'TCP' ? { containerPort: p.containerPort } : { containerPort: p.containerPort, protocol: p.protocol }));
+    if (svcKind === 'ExternalName')
+      ext.ports = svcPorts.map((p) =>
+        p.protocol === 'TCP'
+          ? { containerPort: p.containerPort }
+          : { containerPort: p.containerPort, protocol: p.protocol },
+      );
     spec.externalHosts = [ext];
   }
   if (svcKind === 'ExternalName') spec.dns = { upstream: { [EXTERNAL_NAME]: plan.ext } };
-  const docs: Manifest[] = [{ apiVersion: 'podnet.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'generated' }, spec }];
+  const docs: Manifest[] = [
+    { apiVersion: 'podnet.dev/v1alpha1', kind: 'Cluster', metadata: { name: 'generated' }, spec },
+  ];
   if (ns !== 'default') docs.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
 
   // ── the client and the backends ──
-  docs.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'client' }, spec: { nodeName: nodeName(s.clientNode), containers: [{ name: 'client' }] } });
-  const containerPorts = ports.map((p) => (p.protocol === 'TCP' ? { name: p.name, containerPort: p.containerPort } : { name: p.name, containerPort: p.containerPort, protocol: p.protocol }));
-  const meta = (name: string, labels?: Record<string, string>): Record<string, unknown> => ({ name, ...(ns !== 'default' ? { namespace: ns } : {}), ...(labels ? { labels } : {}) });
+  docs.push({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'client' },
+    spec: { nodeName: nodeName(s.clientNode), containers: [{ name: 'client' }] },
+  });
+  const containerPorts = ports.map((p) =>
+    p.protocol === 'TCP'
+      ? { name: p.name, containerPort: p.containerPort }
+      : { name: p.name, containerPort: p.containerPort, protocol: p.protocol },
+  );
+  const meta = (name: string, labels?: Record<string, string>): Record<string, unknown> => ({
+    name,
+    ...(ns !== 'default' ? { namespace: ns } : {}),
+    ...(labels ? { labels } : {}),
+  });
   const template = { metadata: { labels: { app } }, spec: { containers: [{ name: app, ports: containerPorts }] } };
   const backendNames: string[] = [];
   const svcName = svcKind === 'ExternalName' ? 'db' : app;
@@ -294,16 +386,31 @@ export function buildScenario(s: ScenarioShape, c: ScenarioConstraints = {}): Sc
     w.pods.forEach((p, i) => {
       const name = `${app}-${i}`;
       backendNames.push(name);
-      const pod: Record<string, unknown> = { apiVersion: 'v1', kind: 'Pod', metadata: meta(name, { app }), spec: { nodeName: nodeName(p.node), containers: [{ name: app, ports: containerPorts }] } };
+      const pod: Record<string, unknown> = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: meta(name, { app }),
+        spec: { nodeName: nodeName(p.node), containers: [{ name: app, ports: containerPorts }] },
+      };
       if (!p.ready) pod.status = { conditions: [{ type: 'Ready', status: 'False' }] };
       docs.push(pod as Manifest);
     });
   } else if (w.kind === 'deployment') {
-    docs.push({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(app), spec: { replicas: w.pods.length, selector: { matchLabels: { app } }, template } });
+    docs.push({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: meta(app),
+      spec: { replicas: w.pods.length, selector: { matchLabels: { app } }, template },
+    });
   } else {
     // StatefulSet pods are web-0 … web-N-1, so they can be flow sources like bare pods
-    w.pods.forEach((_p, i) => backendNames.push(`${app}-${i}`));
-    docs.push({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: meta(app), spec: { serviceName: svcName, replicas: w.pods.length, selector: { matchLabels: { app } }, template } });
+    for (let i = 0; i < w.pods.length; i++) backendNames.push(`${app}-${i}`);
+    docs.push({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: meta(app),
+      spec: { serviceName: svcName, replicas: w.pods.length, selector: { matchLabels: { app } }, template },
+    });
   }
 
   // ── the Service ──
@@ -313,15 +420,20 @@ export function buildScenario(s: ScenarioShape, c: ScenarioConstraints = {}): Sc
   if (svcKind === 'Headless') svcSpec.clusterIP = 'None';
   if (svcKind === 'ExternalName') svcSpec.externalName = EXTERNAL_NAME;
   else svcSpec.selector = { app };
-  if ((svcKind === 'NodePort' || svcKind === 'LoadBalancer') && sv.externalTrafficPolicy === 'Local') svcSpec.externalTrafficPolicy = 'Local';
+  if ((svcKind === 'NodePort' || svcKind === 'LoadBalancer') && sv.externalTrafficPolicy === 'Local')
+    svcSpec.externalTrafficPolicy = 'Local';
   if (svcKind !== 'ExternalName' && sv.internalTrafficPolicy === 'Local') svcSpec.internalTrafficPolicy = 'Local';
-  if (svcKind !== 'ExternalName' && svcKind !== 'Headless' && sv.sessionAffinity === 'ClientIP') svcSpec.sessionAffinity = 'ClientIP';
+  if (svcKind !== 'ExternalName' && svcKind !== 'Headless' && sv.sessionAffinity === 'ClientIP')
+    svcSpec.sessionAffinity = 'ClientIP';
   if (svcKind !== 'ExternalName' && sv.publishNotReadyAddresses) svcSpec.publishNotReadyAddresses = true;
   svcSpec.ports = svcPorts.map((p, i) => {
-    // a headless Service is dialled at the pods' own port, so make the Service port that port (as StatefulSet examples do)
-    const port = svcKind === 'Headless' || svcKind === 'ExternalName' ? p.containerPort : ((sv.port + i - 1) % 65535) + 1;
+    // a headless Service is dialled at the pods' own port, so make the Service port that port (as StatefulSet examples
+    // do)
+    const port =
+      svcKind === 'Headless' || svcKind === 'ExternalName' ? p.containerPort : ((sv.port + i - 1) % 65535) + 1;
     const out: Record<string, unknown> = { name: p.name, port };
-    if (svcKind !== 'ExternalName' && !(svcKind === 'Headless' && !sv.namedTargetPort)) out.targetPort = sv.namedTargetPort ? p.name : p.containerPort;
+    if (svcKind !== 'ExternalName' && !(svcKind === 'Headless' && !sv.namedTargetPort))
+      out.targetPort = sv.namedTargetPort ? p.name : p.containerPort;
     if (p.protocol !== 'TCP') out.protocol = p.protocol;
     return out;
   });
@@ -332,7 +444,17 @@ export function buildScenario(s: ScenarioShape, c: ScenarioConstraints = {}): Sc
       apiVersion: 'v1',
       kind: 'Service',
       metadata: meta(`${app}-extra`),
-      spec: { selector: { app }, ports: [{ name: first.name, port: 9999, targetPort: first.containerPort, ...(first.protocol !== 'TCP' ? { protocol: first.protocol } : {}) }] },
+      spec: {
+        selector: { app },
+        ports: [
+          {
+            name: first.name,
+            port: 9999,
+            targetPort: first.containerPort,
+            ...(first.protocol !== 'TCP' ? { protocol: first.protocol } : {}),
+          },
+        ],
+      },
     });
   }
 
@@ -350,7 +472,12 @@ export function buildScenario(s: ScenarioShape, c: ScenarioConstraints = {}): Sc
   });
   const serviceFlow = (via: ServiceVia, source: string, node?: string): FlowSpec => ({
     from: source,
-    to: { service: svcRef, port: sp.name, ...(via !== 'clusterIP' ? { via } : {}), ...(node !== undefined ? { node } : {}) },
+    to: {
+      service: svcRef,
+      port: sp.name,
+      ...(via !== 'clusterIP' ? { via } : {}),
+      ...(node !== undefined ? { node } : {}),
+    },
     ...common,
     ...(sp.protocol === 'UDP' ? sized('udp') : {}),
   });
@@ -376,7 +503,13 @@ export function buildScenario(s: ScenarioShape, c: ScenarioConstraints = {}): Sc
       flow =
         f.icmp || backendNames.length === 0
           ? { from, to: targetRef, protocol: 'icmp', ...common, ...sized('icmp') }
-          : { from, to: `${targetRef}:${p.containerPort}`, protocol: p.protocol === 'UDP' ? 'udp' : 'tcp', ...common, ...(p.protocol === 'UDP' ? sized('udp') : {}) };
+          : {
+              from,
+              to: `${targetRef}:${p.containerPort}`,
+              protocol: p.protocol === 'UDP' ? 'udp' : 'tcp',
+              ...common,
+              ...(p.protocol === 'UDP' ? sized('udp') : {}),
+            };
       break;
     }
   }

@@ -50,9 +50,9 @@ export function checkRunOptions(v: unknown, argument: string): void {
   if (m !== undefined && !(isRecord(m) && typeof m['name'] === 'string' && typeof m['apply'] === 'function'))
     fail(`${argument}.mutate`, 'a RuleMutation (see ruleMutation)', m);
   if (o['mutateNodes'] !== undefined)
-    checkArray(o['mutateNodes'], `${argument}.mutateNodes`).forEach((n, i) =>
-      checkString(n, `${argument}.mutateNodes[${i}]`),
-    );
+    for (const [i, n] of checkArray(o['mutateNodes'], `${argument}.mutateNodes`).entries()) {
+      checkString(n, `${argument}.mutateNodes[${i}]`);
+    }
   checkOptBoolean(o['trace'], `${argument}.trace`);
   checkOptBoolean(o['capture'], `${argument}.capture`);
   checkOptInteger(o['numRuns'], `${argument}.numRuns`, 1);

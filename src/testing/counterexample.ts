@@ -23,11 +23,20 @@ import { checkInvariants } from './invariants.js';
 import type { Invariant, Verdict } from './invariants.js';
 import { checkArbitrary, checkCheck, checkRunOptions, checkScenarioArg } from './check.js';
 
-/** What to check on a scenario's flow: one invariant, several (all must hold), or any function of the flow and the run. */
-export type ScenarioCheck = Invariant | readonly Invariant[] | ((flow: FlowResult, run: ScenarioRun) => Verdict | boolean);
+/**
+ * What to check on a scenario's flow: one invariant, several (all must hold), or any function of the flow and the run.
+ */
+export type ScenarioCheck =
+  | Invariant
+  | readonly Invariant[]
+  | ((flow: FlowResult, run: ScenarioRun) => Verdict | boolean);
 
 /** Runs a scenario and checks it; an exception from podnet counts as a violation (with its message). */
-export function checkScenario(sc: Scenario, check: ScenarioCheck, opts: RunScenarioOptions = {}): { readonly verdict: Verdict; readonly run: ScenarioRun | undefined } {
+export function checkScenario(
+  sc: Scenario,
+  check: ScenarioCheck,
+  opts: RunScenarioOptions = {},
+): { readonly verdict: Verdict; readonly run: ScenarioRun | undefined } {
   // checked here, outside the try: a wrong argument is the suite's mistake, not a violation
   checkScenarioArg(sc, 'scenario');
   checkCheck(check, 'check');
@@ -35,11 +44,20 @@ export function checkScenario(sc: Scenario, check: ScenarioCheck, opts: RunScena
   let run: ScenarioRun | undefined;
   try {
     run = runScenario(sc, opts);
-    const v = Array.isArray(check) ? checkInvariants(run.flow, check as readonly Invariant[]) : (check as (f: FlowResult, r: ScenarioRun) => Verdict | boolean)(run.flow, run);
-    const verdict: Verdict = typeof v === 'boolean' ? (v ? { ok: true } : { ok: false, explanation: 'the check returned false' }) : v;
+    const v = Array.isArray(check)
+      ? checkInvariants(run.flow, check as readonly Invariant[])
+      : (check as (f: FlowResult, r: ScenarioRun) => Verdict | boolean)(run.flow, run);
+    const verdict: Verdict =
+      typeof v === 'boolean' ? (v ? { ok: true } : { ok: false, explanation: 'the check returned false' }) : v;
     return { verdict, run };
   } catch (e) {
-    return { verdict: { ok: false, explanation: `podnet threw while running the scenario: ${e instanceof Error ? e.message : String(e)}` }, run };
+    return {
+      verdict: {
+        ok: false,
+        explanation: `podnet threw while running the scenario: ${e instanceof Error ? e.message : String(e)}`,
+      },
+      run,
+    };
   }
 }
 
@@ -80,7 +98,14 @@ export interface Counterexample {
   /** Set when the command cannot reproduce the run exactly (rules of more than one node differ). */
   readonly replayNote: string | undefined;
   /** fast-check's account of the search, when it came from one. */
-  readonly search: { readonly numRuns: number; readonly numShrinks: number; readonly seed: number; readonly path: string | undefined } | undefined;
+  readonly search:
+    | {
+        readonly numRuns: number;
+        readonly numShrinks: number;
+        readonly seed: number;
+        readonly path: string | undefined;
+      }
+    | undefined;
   /** The whole report, as {@link assertScenarios} throws it. */
   readonly report: string;
 }
@@ -97,7 +122,11 @@ export class CounterexampleError extends Error {
  * Runs fast-check over scenarios and returns the shrunk counterexample (written out, with its
  * replay command), or undefined when every scenario passed.
  */
-export function findCounterexample(arb: fc.Arbitrary<Scenario>, check: ScenarioCheck, opts: PropertyOptions = {}): Counterexample | undefined {
+export function findCounterexample(
+  arb: fc.Arbitrary<Scenario>,
+  check: ScenarioCheck,
+  opts: PropertyOptions = {},
+): Counterexample | undefined {
   checkArbitrary(arb, 'arb');
   checkCheck(check, 'check');
   checkRunOptions(opts, 'opts');
@@ -113,10 +142,17 @@ export function findCounterexample(arb: fc.Arbitrary<Scenario>, check: ScenarioC
   );
   if (!details.failed || details.counterexample === null) return undefined;
   const sc = details.counterexample[0];
-  return counterexampleFor(sc, check, opts, { numRuns: details.numRuns, numShrinks: details.numShrinks, seed: details.seed, path: details.counterexamplePath ?? undefined });
+  return counterexampleFor(sc, check, opts, {
+    numRuns: details.numRuns,
+    numShrinks: details.numShrinks,
+    seed: details.seed,
+    path: details.counterexamplePath ?? undefined,
+  });
 }
 
-/** Like {@link findCounterexample}, but throws a {@link CounterexampleError} carrying the report when a scenario fails. */
+/**
+ * Like {@link findCounterexample}, but throws a {@link CounterexampleError} carrying the report when a scenario fails.
+ */
 export function assertScenarios(arb: fc.Arbitrary<Scenario>, check: ScenarioCheck, opts: PropertyOptions = {}): void {
   const cx = findCounterexample(arb, check, opts);
   if (cx !== undefined) throw new CounterexampleError(cx);
@@ -127,7 +163,12 @@ export function assertScenarios(arb: fc.Arbitrary<Scenario>, check: ScenarioChec
  * mutated on several nodes, the mutation is narrowed to the one node that still reproduces the
  * failure, so `podnet trace --iptables-save <dump> --node <node>` replays it exactly.
  */
-export function counterexampleFor(sc: Scenario, check: ScenarioCheck, opts: PropertyOptions = {}, search?: Counterexample['search']): Counterexample | undefined {
+export function counterexampleFor(
+  sc: Scenario,
+  check: ScenarioCheck,
+  opts: PropertyOptions = {},
+  search?: Counterexample['search'],
+): Counterexample | undefined {
   let { verdict, run } = checkScenario(sc, check, opts);
   if (verdict.ok) return undefined;
   let replayNote: string | undefined;
@@ -142,11 +183,15 @@ export function counterexampleFor(sc: Scenario, check: ScenarioCheck, opts: Prop
         break;
       }
     }
-    if (!narrowed) replayNote = `the failure needs the mutated rules of ${mutated.length} nodes (${mutated.join(', ')}); podnet trace replaces one node's rules, so the command runs with ${mutated[0]}'s only`;
+    if (!narrowed)
+      replayNote = `the failure needs the mutated rules of ${mutated.length} nodes (${mutated.join(', ')}); podnet trace replaces one node's rules, so the command runs with ${mutated[0]}'s only`;
   }
   const explanation = (verdict as Extract<Verdict, { ok: false }>).explanation;
   const flow = run?.flow.probe;
-  const topologyYaml = flow === undefined ? topologyToYaml(sc.topology) : `${topologyToYaml(sc.topology)}---\n${manifestToYaml(scenarioManifest(flow))}`;
+  const topologyYaml =
+    flow === undefined
+      ? topologyToYaml(sc.topology)
+      : `${topologyToYaml(sc.topology)}---\n${manifestToYaml(scenarioManifest(flow))}`;
   const ruleNode = Object.keys(run?.rules ?? {})[0];
   const dump = ruleNode === undefined ? undefined : run!.rules[ruleNode]!;
   const hash = createHash('sha256')
@@ -156,10 +201,31 @@ export function counterexampleFor(sc: Scenario, check: ScenarioCheck, opts: Prop
     .slice(0, 12);
   const dir = opts.outDir ?? join(tmpdir(), 'podnet-counterexamples', hash);
   const topologyPath = writeAtomically(dir, 'topology.yaml', topologyYaml);
-  const rules = ruleNode === undefined || dump === undefined ? undefined : { node: ruleNode, path: writeAtomically(dir, `${ruleNode}.rules`, dump), dump };
-  const args = ['trace', topologyPath, '--seed', String(sc.seed), ...(flow === undefined ? [] : traceArgs(flow)), ...(rules === undefined ? [] : ['--iptables-save', rules.path, '--node', rules.node])];
+  const rules =
+    ruleNode === undefined || dump === undefined
+      ? undefined
+      : { node: ruleNode, path: writeAtomically(dir, `${ruleNode}.rules`, dump), dump };
+  const args = [
+    'trace',
+    topologyPath,
+    '--seed',
+    String(sc.seed),
+    ...(flow === undefined ? [] : traceArgs(flow)),
+    ...(rules === undefined ? [] : ['--iptables-save', rules.path, '--node', rules.node]),
+  ];
   const command = `${opts.command ?? 'npx podnet'} ${args.map(shellQuote).join(' ')}`;
-  const cx: Omit<Counterexample, 'report'> = { scenario: sc, explanation, run, rules, topologyPath, topologyYaml, args, command, replayNote, search };
+  const cx: Omit<Counterexample, 'report'> = {
+    scenario: sc,
+    explanation,
+    run,
+    rules,
+    topologyPath,
+    topologyYaml,
+    args,
+    command,
+    replayNote,
+    search,
+  };
   return { ...cx, report: formatCounterexample(cx, opts.maxHopLines ?? 150) };
 }
 
@@ -174,7 +240,12 @@ function scenarioManifest(f: ProbeModel): Manifest {
   if (f.pmtudisc !== 'want') probe.pmtudisc = f.pmtudisc;
   if (f.count > 1) probe.interval = formatDurationArg(f.interval);
   probe.timeout = formatDurationArg(f.timeout);
-  return { apiVersion: 'podnet.dev/v1alpha1', kind: 'Scenario', metadata: { name: 'counterexample' }, spec: { probes: [probe] } };
+  return {
+    apiVersion: 'podnet.dev/v1alpha1',
+    kind: 'Scenario',
+    metadata: { name: 'counterexample' },
+    spec: { probes: [probe] },
+  };
 }
 
 function writeAtomically(dir: string, name: string, text: string): string {
@@ -200,19 +271,34 @@ function indent(text: string, by = '  '): string {
 function rulesDiff(generated: string, mutated: string): string[] {
   const before = new Set(generated.split('\n'));
   const after = new Set(mutated.split('\n'));
-  return [...generated.split('\n').filter((l) => !after.has(l)).map((l) => `- ${l}`), ...mutated.split('\n').filter((l) => !before.has(l)).map((l) => `+ ${l}`)];
+  return [
+    ...generated
+      .split('\n')
+      .filter((l) => !after.has(l))
+      .map((l) => `- ${l}`),
+    ...mutated
+      .split('\n')
+      .filter((l) => !before.has(l))
+      .map((l) => `+ ${l}`),
+  ];
 }
 
 /** The report of a counterexample (what {@link CounterexampleError} carries as its message). */
 export function formatCounterexample(cx: Omit<Counterexample, 'report'>, maxHopLines = 150): string {
   const out: string[] = [];
   const s = cx.search;
-  out.push(s === undefined ? 'podnet: a scenario violates the property' : `podnet: property failed after ${s.numRuns} scenario${s.numRuns === 1 ? '' : 's'}, shrunk ${s.numShrinks} time${s.numShrinks === 1 ? '' : 's'} (fast-check seed ${s.seed}${s.path !== undefined ? `, path "${s.path}"` : ''})`);
+  out.push(
+    s === undefined
+      ? 'podnet: a scenario violates the property'
+      : `podnet: property failed after ${s.numRuns} scenario${s.numRuns === 1 ? '' : 's'}, shrunk ${s.numShrinks} time${s.numShrinks === 1 ? '' : 's'} (fast-check seed ${s.seed}${s.path !== undefined ? `, path "${s.path}"` : ''})`,
+  );
   out.push('');
   out.push(`✗ ${cx.explanation}`);
   out.push('');
   const mutation = cx.run?.mutation;
-  out.push(`Replay (topology seed ${cx.scenario.seed}${cx.rules !== undefined && mutation !== undefined ? `; ${cx.rules.node} runs mutated rules: ${mutation.name}` : ''}):`);
+  out.push(
+    `Replay (topology seed ${cx.scenario.seed}${cx.rules !== undefined && mutation !== undefined ? `; ${cx.rules.node} runs mutated rules: ${mutation.name}` : ''}):`,
+  );
   out.push(`  ${cx.command}`);
   if (cx.replayNote !== undefined) out.push(`  (note: ${cx.replayNote})`);
   out.push('');
@@ -227,12 +313,16 @@ export function formatCounterexample(cx: Omit<Counterexample, 'report'>, maxHopL
   if (flow !== undefined) {
     const hops = flow.hops.filter((h) => !isRoutineHop(h));
     out.push('');
-    out.push(`Hops of the failing flow (${hops.length}${hops.length > maxHopLines ? `, the first ${maxHopLines}` : ''}; the command also shows ARP and the routine ones):`);
+    out.push(
+      `Hops of the failing flow (${hops.length}${hops.length > maxHopLines ? `, the first ${maxHopLines}` : ''}; the command also shows ARP and the routine ones):`,
+    );
     for (const h of hops.slice(0, maxHopLines)) out.push(`  ${formatHopLine(h)}`);
     out.push('');
     out.push('Result:');
     for (const a of flow.attempts) {
-      const what = a.ok ? `answered by ${a.backend?.name ?? '?'}${a.serverSaw ? `, which saw ${a.serverSaw.ip}:${a.serverSaw.port}` : ''}` : (a.error ?? 'no reply');
+      const what = a.ok
+        ? `answered by ${a.backend?.name ?? '?'}${a.serverSaw ? `, which saw ${a.serverSaw.ip}:${a.serverSaw.port}` : ''}`
+        : (a.error ?? 'no reply');
       out.push(`  #${a.index + 1}${a.sourcePort !== undefined ? ` (source port ${a.sourcePort})` : ''}: ${what}`);
     }
   }

@@ -31,7 +31,10 @@ export interface AllowedEndpoint {
   readonly node: string | undefined;
 }
 
-/** Which endpoints may answer a flow, and why; `applies: false` when podnet cannot say (the invariant then holds vacuously). */
+/**
+ * Which endpoints may answer a flow, and why; `applies: false` when podnet cannot say (the invariant then holds
+ * vacuously).
+ */
 export type AllowedEndpoints =
   | { readonly applies: true; readonly endpoints: readonly AllowedEndpoint[]; readonly why: string }
   | { readonly applies: false; readonly why: string };
@@ -61,7 +64,12 @@ export function serviceEndpoints(flow: FlowResult, svc: ServiceModel, sp: Servic
 function endpointRef(flow: FlowResult, e: EndpointModel): AllowedEndpoint {
   const pod = flow.model.pods.find((p) => p.ip === e.ip && !p.hostNetwork);
   const ext = flow.model.externalHosts.find((h) => h.ip === e.ip);
-  const name = pod !== undefined ? (pod.namespace === 'default' ? pod.name : `${pod.namespace}/${pod.name}`) : (ext?.name ?? formatIpv4(e.ip));
+  const name =
+    pod !== undefined
+      ? pod.namespace === 'default'
+        ? pod.name
+        : `${pod.namespace}/${pod.name}`
+      : (ext?.name ?? formatIpv4(e.ip));
   return { ip: formatIpv4(e.ip), name, node: e.nodeName ?? pod?.nodeName };
 }
 
@@ -78,61 +86,117 @@ export function allowedEndpoints(flow: FlowResult): AllowedEndpoints {
   const d = flow.destination;
   const src = flow.source;
   const proto = flow.probe.protocol.toUpperCase();
-  const all = (svc: ServiceModel, sp: ServicePortModel): AllowedEndpoint[] => serviceEndpoints(flow, svc, sp).map((e) => endpointRef(flow, e));
-  const serves = (ports: ReadonlyArray<{ containerPort: number; protocol: string }>): boolean => flow.probe.protocol === 'icmp' || ports.some((p) => p.containerPort === d.port && p.protocol === proto);
+  const all = (svc: ServiceModel, sp: ServicePortModel): AllowedEndpoint[] =>
+    serviceEndpoints(flow, svc, sp).map((e) => endpointRef(flow, e));
+  const serves = (ports: ReadonlyArray<{ containerPort: number; protocol: string }>): boolean =>
+    flow.probe.protocol === 'icmp' || ports.some((p) => p.containerPort === d.port && p.protocol === proto);
   switch (d.kind) {
     case 'service': {
       const { service: svc, servicePort: sp } = d;
-      const label = `${servicePortLabel(svc, sp)} via its ${d.via === 'clusterIP' ? 'ClusterIP' : d.via === 'nodePort' ? `NodePort on ${d.entryNode}` : d.via === 'loadBalancer' ? 'load-balancer IP' : 'external IP'} ${d.ip}${d.port !== undefined ? `:${d.port}` : ''}`;
-      if (flow.probe.protocol === 'icmp') return { applies: false, why: `${label}: a ping to a Service address is not load-balanced` };
+      const via =
+        d.via === 'clusterIP'
+          ? 'ClusterIP'
+          : d.via === 'nodePort'
+            ? `NodePort on ${d.entryNode}`
+            : d.via === 'loadBalancer'
+              ? 'load-balancer IP'
+              : 'external IP';
+      const label = `${servicePortLabel(svc, sp)} via its ${via} ${d.ip}${d.port !== undefined ? `:${d.port}` : ''}`;
+      if (flow.probe.protocol === 'icmp')
+        return { applies: false, why: `${label}: a ping to a Service address is not load-balanced` };
       if (sp === undefined) return { applies: true, endpoints: [], why: `${label}: the Service has no such port` };
       const eps = all(svc, sp);
       if (d.via === 'clusterIP') {
         if (src.kind === 'external') return { applies: false, why: `${label}: reached from outside the cluster` };
         if (svc.internalTrafficPolicy === 'Local') {
           const node = sourceNode(flow);
-          return { applies: true, endpoints: eps.filter((e) => e.node === node), why: `${label}, internalTrafficPolicy Local: the ready endpoints on the client's node ${node}` };
+          return {
+            applies: true,
+            endpoints: eps.filter((e) => e.node === node),
+            why: `${label}, internalTrafficPolicy Local: the ready endpoints on the client's node ${node}`,
+          };
         }
         return { applies: true, endpoints: eps, why: `${label}: any ready endpoint` };
       }
       // NodePort, load-balancer IP, external IP
       if (src.kind === 'external') {
         if (svc.externalTrafficPolicy === 'Local') {
-          if (d.entryNode === undefined) return { applies: false, why: `${label}, externalTrafficPolicy Local: the node the traffic enters by is not known` };
-          return { applies: true, endpoints: eps.filter((e) => e.node === d.entryNode), why: `${label}, externalTrafficPolicy Local: the ready endpoints on ${d.entryNode}, where the traffic enters` };
+          if (d.entryNode === undefined)
+            return {
+              applies: false,
+              why: `${label}, externalTrafficPolicy Local: the node the traffic enters by is not known`,
+            };
+          return {
+            applies: true,
+            endpoints: eps.filter((e) => e.node === d.entryNode),
+            why: `${label}, externalTrafficPolicy Local: the ready endpoints on ${d.entryNode}, where the traffic enters`,
+          };
         }
         return { applies: true, endpoints: eps, why: `${label}, externalTrafficPolicy Cluster: any ready endpoint` };
       }
       // from inside: kube-proxy short-circuits pod and node traffic to external addresses it handles locally
-      if (d.via === 'nodePort' && d.entryNode !== src.node) return { applies: false, why: `${label}: a NodePort of another node dialled from inside the cluster` };
+      if (d.via === 'nodePort' && d.entryNode !== src.node)
+        return { applies: false, why: `${label}: a NodePort of another node dialled from inside the cluster` };
       return { applies: true, endpoints: eps, why: `${label} from inside the cluster: any ready endpoint` };
     }
     case 'pod': {
       if (d.nameService?.headless === true) {
         const sp = d.nameService.ports.find((p) => p.protocol === proto) ?? d.nameService.ports[0];
         if (sp !== undefined) {
-          return { applies: true, endpoints: all(d.nameService, sp), why: `the headless Service ${servicePortLabel(d.nameService, sp)} by name: any ready endpoint, chosen by DNS` };
+          return {
+            applies: true,
+            endpoints: all(d.nameService, sp),
+            why: `the headless Service ${servicePortLabel(d.nameService, sp)} by name: any ready endpoint, chosen by DNS`,
+          };
         }
       }
       const p = d.pod;
-      const ref: AllowedEndpoint = { ip: d.ip, name: p.namespace === 'default' ? p.name : `${p.namespace}/${p.name}`, node: p.nodeName };
+      const ref: AllowedEndpoint = {
+        ip: d.ip,
+        name: p.namespace === 'default' ? p.name : `${p.namespace}/${p.name}`,
+        node: p.nodeName,
+      };
       const ok = serves(p.containers.flatMap((c) => c.ports));
-      return { applies: true, endpoints: ok ? [ref] : [], why: ok ? `pod ${ref.name} dialled directly` : `pod ${ref.name} serves nothing on ${proto} ${d.port}` };
+      return {
+        applies: true,
+        endpoints: ok ? [ref] : [],
+        why: ok ? `pod ${ref.name} dialled directly` : `pod ${ref.name} serves nothing on ${proto} ${d.port}`,
+      };
     }
     case 'external': {
       const ok = serves(d.host.ports);
       const ref: AllowedEndpoint = { ip: d.ip, name: d.host.name, node: undefined };
-      return { applies: true, endpoints: ok ? [ref] : [], why: `external host ${d.host.name}${d.name ? ` (by name ${d.name})` : ''}${ok ? '' : ` serving nothing on ${proto} ${d.port}`}` };
+      return {
+        applies: true,
+        endpoints: ok ? [ref] : [],
+        why: `external host ${d.host.name}${d.name ? ` (by name ${d.name})` : ''}${ok ? '' : ` serving nothing on ${proto} ${d.port}`}`,
+      };
     }
     case 'unresolved': {
       const svc = d.nameService;
       if (svc === undefined) return { applies: true, endpoints: [], why: `"${d.name}" names no Service` };
-      if (svc.type === 'ExternalName') return { applies: false, why: `"${d.name}" is the ExternalName ${svc.namespace}/${svc.name}: what it resolves to is outside the cluster` };
-      const sp = svc.ports.find((p) => (svc.headless ? p.protocol === proto : p.port === d.port && p.protocol === proto));
-      if (sp === undefined) return { applies: true, endpoints: [], why: `${svc.namespace}/${svc.name} has no ${proto} port ${d.port}` };
+      if (svc.type === 'ExternalName')
+        return {
+          applies: false,
+          why: `"${d.name}" is the ExternalName ${svc.namespace}/${svc.name}: what it resolves to is outside the cluster`,
+        };
+      const sp = svc.ports.find((p) =>
+        svc.headless ? p.protocol === proto : p.port === d.port && p.protocol === proto,
+      );
+      if (sp === undefined)
+        return { applies: true, endpoints: [], why: `${svc.namespace}/${svc.name} has no ${proto} port ${d.port}` };
       const eps = all(svc, sp);
-      if (!svc.headless) return { applies: true, endpoints: eps, why: `"${d.name}" is ${servicePortLabel(svc, sp)}, whose ClusterIP always resolves` };
-      return { applies: true, endpoints: eps, why: `"${d.name}" is the headless ${servicePortLabel(svc, sp)}: it resolves to its ready endpoints` };
+      if (!svc.headless)
+        return {
+          applies: true,
+          endpoints: eps,
+          why: `"${d.name}" is ${servicePortLabel(svc, sp)}, whose ClusterIP always resolves`,
+        };
+      return {
+        applies: true,
+        endpoints: eps,
+        why: `"${d.name}" is the headless ${servicePortLabel(svc, sp)}: it resolves to its ready endpoints`,
+      };
     }
     case 'node':
       return { applies: false, why: `node ${d.node.name} dialled: what answers there is the host's business` };
@@ -169,13 +233,21 @@ export function deliveredToOneReadyEndpoint(flow: FlowResult): Verdict {
   if (allowed.endpoints.length === 0) {
     const reached = flow.attempts.filter((a) => a.backend !== undefined);
     if (flow.deliveredCount > 0 || reached.length > 0) {
-      return fail(DELIVERED, `${label}: ${allowed.why}, so no endpoint may be reached, yet ${flow.deliveredCount} request${flow.deliveredCount === 1 ? '' : 's'} reached one${reached.length > 0 ? ` (${reached.map((a) => `${attemptLabel(flow, a)} by ${a.backend!.name} ${a.backend!.ip}`).join(', ')})` : ''}`);
+      return fail(
+        DELIVERED,
+        `${label}: ${allowed.why}, so no endpoint may be reached, yet ${flow.deliveredCount} ` +
+          `request${flow.deliveredCount === 1 ? '' : 's'} reached one` +
+          (reached.length > 0
+            ? ` (${reached.map((a) => `${attemptLabel(flow, a)} by ${a.backend!.name} ${a.backend!.ip}`).join(', ')})`
+            : ''),
+      );
     }
     return OK;
   }
   let refusedBySize = 0;
   for (const a of flow.attempts) {
-    // refused by the client's own kernel before anything was sent (EMSGSIZE for a DF ping over the MTU): not the network's doing
+    // refused by the client's own kernel before anything was sent (EMSGSIZE for a DF ping over the MTU): not the
+    // network's doing
     if (!a.sent && (a.resolution === undefined || a.resolution.addresses.length > 0)) continue;
     // refused on the way by a router's "fragmentation needed" (a DF datagram larger than the path
     // MTU, e.g. the overlay's): path MTU discovery at work, not a delivery fault (noPacketExceedsMtu
@@ -185,15 +257,26 @@ export function deliveredToOneReadyEndpoint(flow: FlowResult): Verdict {
       continue;
     }
     if (!a.ok) {
-      return fail(DELIVERED, `${label}: ${attemptLabel(flow, a)} was not answered (${a.error ?? 'no reply'}); ${allowed.why}: ${describeEndpoints(allowed.endpoints)}`);
+      return fail(
+        DELIVERED,
+        `${label}: ${attemptLabel(flow, a)} was not answered (${a.error ?? 'no reply'}); ${allowed.why}: ${describeEndpoints(allowed.endpoints)}`,
+      );
     }
     if (a.backend === undefined) continue;
     if (!ips.has(a.backend.ip)) {
-      return fail(DELIVERED, `${label}: ${attemptLabel(flow, a)} was answered by ${a.backend.name} ${a.backend.ip}${a.backend.node ? ` (${a.backend.node})` : ''}, which it may not reach; ${allowed.why}: ${describeEndpoints(allowed.endpoints)}`);
+      return fail(
+        DELIVERED,
+        `${label}: ${attemptLabel(flow, a)} was answered by ${a.backend.name} ${a.backend.ip}` +
+          `${a.backend.node ? ` (${a.backend.node})` : ''}, which it may not reach; ` +
+          `${allowed.why}: ${describeEndpoints(allowed.endpoints)}`,
+      );
     }
   }
   if (flow.deliveredCount !== sent - refusedBySize) {
-    return fail(DELIVERED, `${label}: ${flow.deliveredCount} requests reached an endpoint for ${sent - refusedBySize} sent and not refused as too big (each must reach exactly one)`);
+    return fail(
+      DELIVERED,
+      `${label}: ${flow.deliveredCount} requests reached an endpoint for ${sent - refusedBySize} sent and not refused as too big (each must reach exactly one)`,
+    );
   }
   return OK;
 }
@@ -241,7 +324,10 @@ export function replyFromDialledAddress(flow: FlowResult): Verdict {
     const to = dialledIp(flow, a);
     if (to === undefined) continue;
     if (ip.src !== to || l4.sport !== port) {
-      return fail(UNNAT, `${label}: for ${attemptLabel(flow, a)} the client received ${describePacket(p)} on ${p.dev} at ${(p.t / 1e6).toFixed(3)} ms, from ${ip.src}:${l4.sport} instead of the dialled ${to}:${port}`);
+      return fail(
+        UNNAT,
+        `${label}: for ${attemptLabel(flow, a)} the client received ${describePacket(p)} on ${p.dev} at ${(p.t / 1e6).toFixed(3)} ms, from ${ip.src}:${l4.sport} instead of the dialled ${to}:${port}`,
+      );
     }
   }
   return OK;
@@ -252,7 +338,8 @@ function describePacket(p: PacketRecord): string {
   const tcp = p.frame.tcp;
   const udp = p.frame.udp;
   if (ip === undefined || isMalformed(ip)) return 'a frame';
-  if (tcp !== undefined && !isMalformed(tcp)) return `tcp ${ip.src}:${tcp.sport} → ${ip.dst}:${tcp.dport} [${tcp.flags}]`;
+  if (tcp !== undefined && !isMalformed(tcp))
+    return `tcp ${ip.src}:${tcp.sport} → ${ip.dst}:${tcp.dport} [${tcp.flags}]`;
   if (udp !== undefined && !isMalformed(udp)) return `udp ${ip.src}:${udp.sport} → ${ip.dst}:${udp.dport}`;
   return `ip ${ip.src} → ${ip.dst} proto ${ip.proto}`;
 }
@@ -270,7 +357,12 @@ export function clientIpPreserved(flow: FlowResult): Verdict {
   const s = flow.source;
   if (d.kind !== 'service' && !(d.kind === 'pod' && d.nameService !== undefined)) return OK;
   let why: string;
-  if (d.kind === 'service' && d.via !== 'clusterIP' && s.kind === 'external' && d.service.externalTrafficPolicy === 'Local') {
+  if (
+    d.kind === 'service' &&
+    d.via !== 'clusterIP' &&
+    s.kind === 'external' &&
+    d.service.externalTrafficPolicy === 'Local'
+  ) {
     why = `externalTrafficPolicy Local keeps the client address for ${servicePortLabel(d.service, d.servicePort)}`;
   } else if (d.kind === 'service' && d.via === 'clusterIP' && s.kind === 'pod' && !s.pod.hostNetwork) {
     why = `pod-to-ClusterIP traffic to ${servicePortLabel(d.service, d.servicePort)} is not masqueraded`;
@@ -280,7 +372,10 @@ export function clientIpPreserved(flow: FlowResult): Verdict {
     // a pod reaching itself through its Service is masqueraded on purpose (the hairpin)
     if (s.kind === 'pod' && a.backend.ip === s.ip) continue;
     if (a.serverSaw.ip !== s.ip) {
-      return fail(PRESERVED, `${flowLabel(flow)}: ${a.backend.name} saw ${attemptLabel(flow, a)} coming from ${a.serverSaw.ip}:${a.serverSaw.port}, not the client's ${s.ip}; ${why}`);
+      return fail(
+        PRESERVED,
+        `${flowLabel(flow)}: ${a.backend.name} saw ${attemptLabel(flow, a)} coming from ${a.serverSaw.ip}:${a.serverSaw.port}, not the client's ${s.ip}; ${why}`,
+      );
     }
   }
   return OK;
@@ -288,7 +383,9 @@ export function clientIpPreserved(flow: FlowResult): Verdict {
 
 const AFFINITY = 'session affinity stable';
 
-/** With sessionAffinity ClientIP, every connection of the flow (one client address) is answered by the same endpoint. */
+/**
+ * With sessionAffinity ClientIP, every connection of the flow (one client address) is answered by the same endpoint.
+ */
 export function affinityStable(flow: FlowResult): Verdict {
   const d = flow.destination;
   if (d.kind !== 'service' || d.service.sessionAffinity !== 'ClientIP') return OK;
@@ -299,7 +396,9 @@ export function affinityStable(flow: FlowResult): Verdict {
   if (other === undefined) return OK;
   return fail(
     AFFINITY,
-    `${flowLabel(flow)}: ${servicePortLabel(d.service, d.servicePort)} has sessionAffinity ClientIP (timeout ${d.service.affinityTimeoutSeconds}s), but ${attemptLabel(flow, first)} was answered by ${first.backend!.name} and ${attemptLabel(flow, other)} by ${other.backend!.name}`,
+    `${flowLabel(flow)}: ${servicePortLabel(d.service, d.servicePort)} has sessionAffinity ClientIP ` +
+      `(timeout ${d.service.affinityTimeoutSeconds}s), but ${attemptLabel(flow, first)} was answered by ` +
+      `${first.backend!.name} and ${attemptLabel(flow, other)} by ${other.backend!.name}`,
   );
 }
 
@@ -316,7 +415,10 @@ export function noPacketExceedsMtu(flow: FlowResult): Verdict {
     const ip = p.frame.ip;
     if (ip === undefined || isMalformed(ip)) continue;
     if (ip.len > p.mtu) {
-      return fail(MTU, `${flowLabel(flow)}: ${p.where}/${p.dev} (MTU ${p.mtu}) sent ${describePacket(p)} of ${ip.len} bytes at ${(p.t / 1e6).toFixed(3)} ms (packet ${p.packet ?? '?'})`);
+      return fail(
+        MTU,
+        `${flowLabel(flow)}: ${p.where}/${p.dev} (MTU ${p.mtu}) sent ${describePacket(p)} of ${ip.len} bytes at ${(p.t / 1e6).toFixed(3)} ms (packet ${p.packet ?? '?'})`,
+      );
     }
   }
   return OK;
@@ -333,7 +435,10 @@ export function ttlNeverIncreases(flow: FlowResult): Verdict {
     if (ip === undefined) continue;
     const prev = last.get(p.packet);
     if (prev !== undefined && ip.ttl > prev.ttl) {
-      return fail(TTL, `${flowLabel(flow)}: packet ${p.packet} (${describePacket(p)}) had TTL ${prev.ttl} at ${prev.p.where}/${prev.p.dev} (${prev.p.dir}) and then TTL ${ip.ttl} at ${p.where}/${p.dev} (${p.dir})`);
+      return fail(
+        TTL,
+        `${flowLabel(flow)}: packet ${p.packet} (${describePacket(p)}) had TTL ${prev.ttl} at ${prev.p.where}/${prev.p.dev} (${prev.p.dir}) and then TTL ${ip.ttl} at ${p.where}/${p.dev} (${p.dir})`,
+      );
     }
     last.set(p.packet, { ttl: ip.ttl, p });
   }
@@ -341,7 +446,14 @@ export function ttlNeverIncreases(flow: FlowResult): Verdict {
 }
 
 /** The invariants shipped with podnet, in the order they are checked. */
-export const standardInvariants: readonly Invariant[] = [deliveredToOneReadyEndpoint, replyFromDialledAddress, clientIpPreserved, affinityStable, noPacketExceedsMtu, ttlNeverIncreases];
+export const standardInvariants: readonly Invariant[] = [
+  deliveredToOneReadyEndpoint,
+  replyFromDialledAddress,
+  clientIpPreserved,
+  affinityStable,
+  noPacketExceedsMtu,
+  ttlNeverIncreases,
+];
 
 /** Checks invariants in order; the verdict of the first that fails, or ok. */
 export function checkInvariants(flow: FlowResult, invariants: readonly Invariant[] = standardInvariants): Verdict {

@@ -53,16 +53,29 @@ export interface ScenarioRun {
 export function runScenario(sc: Scenario, opts: RunScenarioOptions = {}): ScenarioRun {
   checkScenarioArg(sc, 'scenario');
   checkRunOptions(opts, 'opts');
-  // objects load as JSON (fast); test/testing proves that gives the same model as the printed YAML the replay command reads
+  // objects load as JSON (fast); test/testing proves that gives the same model as the printed YAML the replay command
+  // reads
   const model = loadTopology(sc.topology, { seed: sc.seed, fileName: 'topology.yaml' });
-  const rules = opts.mutate === undefined ? {} : mutateRules(model, opts.mutate, opts.mutateNodes === undefined ? {} : { nodes: opts.mutateNodes });
-  const result = simulate(model, { seed: sc.seed, flows: [sc.flow], rules, trace: opts.trace ?? true, capture: opts.capture ?? false });
+  const rules =
+    opts.mutate === undefined
+      ? {}
+      : mutateRules(model, opts.mutate, opts.mutateNodes === undefined ? {} : { nodes: opts.mutateNodes });
+  const result = simulate(model, {
+    seed: sc.seed,
+    flows: [sc.flow],
+    rules,
+    trace: opts.trace ?? true,
+    capture: opts.capture ?? false,
+  });
   return { scenario: sc, model, rules, mutation: opts.mutate, result, flow: result.flows[0]! };
 }
 
 /** A one-line description of a flow spec (`tcp client → default/web:http via clusterIP`). */
 export function describeFlowSpec(f: FlowSpec): string {
-  const to = typeof f.to === 'string' ? f.to : `Service ${f.to.service}${f.to.port !== undefined ? `:${f.to.port}` : ''} via ${f.to.via ?? 'clusterIP'}${f.to.node !== undefined ? ` of ${f.to.node}` : ''}`;
+  const to =
+    typeof f.to === 'string'
+      ? f.to
+      : `Service ${f.to.service}${f.to.port !== undefined ? `:${f.to.port}` : ''} via ${f.to.via ?? 'clusterIP'}${f.to.node !== undefined ? ` of ${f.to.node}` : ''}`;
   return `${f.protocol ?? ''}${f.protocol ? ' ' : ''}${f.from} → ${to}${f.count !== undefined && f.count > 1 ? ` ×${f.count}` : ''}`;
 }
 

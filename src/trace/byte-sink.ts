@@ -75,7 +75,7 @@ export function safeOutputPath(dir: string, name: string): string {
     rel.length === 0 ||
     rel === '.' ||
     rel === '..' ||
-    rel.startsWith('..' + path.sep) ||
+    rel.startsWith(`..${path.sep}`) ||
     path.isAbsolute(rel)
   ) {
     throw new OutputPathError(`output name ${JSON.stringify(name)} does not stay inside ${root}`);
@@ -141,7 +141,9 @@ export class AtomicFileSink implements ByteSink {
     }
   }
 
-  /** Flushes, closes and renames the temp file to its final path, which it returns; repeat calls return the same path. */
+  /**
+   * Flushes, closes and renames the temp file to its final path, which it returns; repeat calls return the same path.
+   */
   commit(): string {
     if (this.state === 'committed') return this.finalPath;
     if (this.state === 'aborted') throw new Error(`AtomicFileSink: commit after abort (${this.finalPath})`);

@@ -40,7 +40,10 @@ export class PcapngCaptureSink implements CaptureSink {
     private readonly filter: PointFilter = new PointFilter([]),
     comment?: string,
   ) {
-    this.writer = new PcapngWriter(sink, comment === undefined ? { application: PCAPNG_APPLICATION } : { application: PCAPNG_APPLICATION, comment });
+    this.writer = new PcapngWriter(
+      sink,
+      comment === undefined ? { application: PCAPNG_APPLICATION } : { application: PCAPNG_APPLICATION, comment },
+    );
   }
 
   addPoint(point: CapturePoint): number {
@@ -50,7 +53,15 @@ export class PcapngCaptureSink implements CaptureSink {
     return id;
   }
 
-  packet(handle: number, t: number, dir: 'in' | 'out', buf: Uint8Array, off: number, len: number, notes: PacketNotes): void {
+  packet(
+    handle: number,
+    t: number,
+    dir: 'in' | 'out',
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    notes: PacketNotes,
+  ): void {
     if (handle >= 0) this.frame(handle, t, dir, buf.subarray(off, off + len), captureComment(notes));
   }
 
@@ -90,7 +101,9 @@ export class CaptureFiles implements CaptureSink {
     let f = this.files.get(fileName);
     if (f === undefined) {
       const sink = AtomicFileSink.open(this.dir, fileName);
-      const capture: CaptureSink = classic ? new ClassicPcapSink(sink) : new PcapngCaptureSink(sink, new PointFilter([]), this.comment);
+      const capture: CaptureSink = classic
+        ? new ClassicPcapSink(sink)
+        : new PcapngCaptureSink(sink, new PointFilter([]), this.comment);
       f = { sink, capture };
       this.files.set(fileName, f);
     }
@@ -109,7 +122,15 @@ export class CaptureFiles implements CaptureSink {
     return this.handles.length - 1;
   }
 
-  packet(handle: number, t: number, dir: 'in' | 'out', buf: Uint8Array, off: number, len: number, notes: PacketNotes): void {
+  packet(
+    handle: number,
+    t: number,
+    dir: 'in' | 'out',
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    notes: PacketNotes,
+  ): void {
     if (handle < 0) return;
     const h = this.handles[handle]!;
     h.capture.packet(h.handle, t, dir, buf, off, len, notes);

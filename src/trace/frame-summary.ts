@@ -2,14 +2,27 @@
  * One-line, tcpdump-style summaries of decoded frames, for trace lines and reports
  * (`10.244.1.3 > 10.244.2.2: ICMP echo request, id 1, seq 1, ttl 64, length 64`).
  */
-import type { ArpDissection, DnsDissection, FrameDissection, IcmpDissection, IcmpQuoteDissection, IpDissection, MalformedLayer, TcpDissection, UdpDissection } from '../wire/dissect.js';
+import type {
+  ArpDissection,
+  DnsDissection,
+  FrameDissection,
+  IcmpDissection,
+  IcmpQuoteDissection,
+  IpDissection,
+  MalformedLayer,
+  TcpDissection,
+  UdpDissection,
+} from '../wire/dissect.js';
 import { isMalformed } from '../wire/dissect.js';
 import { ETHERTYPE_IPV6 } from '../wire/ethernet.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
 import { DEST_UNREACH, ECHO_REPLY, ECHO_REQUEST, TIME_EXCEEDED } from '../wire/icmp.js';
 import { UDP_HLEN } from '../wire/udp.js';
 
-/** One-line summary of a DNS message: `DNS query A web.shop.svc.cluster.local, id 4660` or `DNS response NXDOMAIN A x (no answer), id 4660`. */
+/**
+ * One-line summary of a DNS message: `DNS query A web.shop.svc.cluster.local, id 4660` or `DNS response NXDOMAIN A x
+ * (no answer), id 4660`.
+ */
 export function summarizeDns(m: DnsDissection): string {
   const q = m.questions[0];
   const what = q === undefined ? '(no question)' : `${q.type} ${q.name.replace(/\.$/, '')}`;
@@ -21,7 +34,10 @@ export function summarizeDns(m: DnsDissection): string {
   return `DNS response ${m.rcode} ${what}${ans}${tc}, id ${m.id}`;
 }
 
-/** One tcpdump-like line for a dissection, e.g. `10.244.1.3 > 10.244.2.2: ICMP echo request, id 1, seq 1, ttl 64, length 64`. */
+/**
+ * One tcpdump-like line for a dissection, e.g. `10.244.1.3 > 10.244.2.2: ICMP echo request, id 1, seq 1, ttl 64, length
+ * 64`.
+ */
 export function summarizeFrame(d: FrameDissection): string {
   const eth = d.eth;
   if (eth === undefined) return `[malformed: ${d.malformed ?? 'nothing decoded'}]`;
@@ -79,7 +95,12 @@ function summarizeIcmp(icmp: IcmpDissection | MalformedLayer, ttl: number, isFra
   }
 }
 
-function describeUnreach(code: number, qdst: string, q: IcmpQuoteDissection | MalformedLayer | undefined, mtu: number | undefined): string {
+function describeUnreach(
+  code: number,
+  qdst: string,
+  q: IcmpQuoteDissection | MalformedLayer | undefined,
+  mtu: number | undefined,
+): string {
   switch (code) {
     case 0:
       return `net ${qdst} unreachable`;
@@ -101,7 +122,12 @@ function describeUnreach(code: number, qdst: string, q: IcmpQuoteDissection | Ma
   }
 }
 
-function summarizeTcp(d: FrameDissection, ip: IpDissection, tcp: TcpDissection | MalformedLayer, isFrag: boolean): string {
+function summarizeTcp(
+  d: FrameDissection,
+  ip: IpDissection,
+  tcp: TcpDissection | MalformedLayer,
+  isFrag: boolean,
+): string {
   if (isMalformed(tcp)) return `${ip.src} > ${ip.dst}: TCP [malformed: ${tcp.malformed}], ttl ${ip.ttl}`;
   const seq = tcp.len > 0 ? `${tcp.seq}:${(tcp.seq + tcp.len) >>> 0}` : `${tcp.seq}`;
   const ack = tcp.flags.includes('.') ? `, ack ${tcp.ack}` : '';
@@ -114,7 +140,12 @@ function summarizeTcp(d: FrameDissection, ip: IpDissection, tcp: TcpDissection |
   );
 }
 
-function summarizeUdp(d: FrameDissection, ip: IpDissection, udp: UdpDissection | MalformedLayer, isFrag: boolean): string {
+function summarizeUdp(
+  d: FrameDissection,
+  ip: IpDissection,
+  udp: UdpDissection | MalformedLayer,
+  isFrag: boolean,
+): string {
   if (isMalformed(udp)) return `${ip.src} > ${ip.dst}: UDP [malformed: ${udp.malformed}], ttl ${ip.ttl}`;
   const ends = `${ip.src}.${udp.sport} > ${ip.dst}.${udp.dport}`;
   const bad = udp.checksumOk || isFrag ? '' : ' [bad udp cksum]';

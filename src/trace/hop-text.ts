@@ -81,7 +81,8 @@ export function captureComment(notes: PacketNotes): string {
 function bridgeText(ev: BridgeEvent): string {
   switch (ev.action) {
     case 'flood':
-      if (ev.reason === 'unknown-unicast') return `unknown unicast ${ev.mac}${ev.inPort === undefined ? ' from the host' : ''}: flood`;
+      if (ev.reason === 'unknown-unicast')
+        return `unknown unicast ${ev.mac}${ev.inPort === undefined ? ' from the host' : ''}: flood`;
       return `${ev.reason} from ${ev.inPort ?? 'the host'}: flood to ports${ev.up ? ' and pass a copy up to the host' : ''}`;
     case 'local':
       return `dst ${ev.mac} is ${ev.owner}'s own MAC: up to the host stack`;
@@ -91,13 +92,17 @@ function bridgeText(ev: BridgeEvent): string {
 }
 
 function fdbText(ev: FdbEvent): string {
-  return ev.action === 'learn' ? `learned ${ev.mac} on port ${ev.port}` : `fdb entry ${ev.mac} aged out (${ev.ageingTime / 1e9}s without traffic from it)`;
+  return ev.action === 'learn'
+    ? `learned ${ev.mac} on port ${ev.port}`
+    : `fdb entry ${ev.mac} aged out (${ev.ageingTime / 1e9}s without traffic from it)`;
 }
 
 function routeText(ev: RouteEvent): string {
   switch (ev.what) {
     case 'output': {
-      const via = ev.local ? 'lo (local)' : `${ev.out}${ev.route.gateway !== undefined ? ` gw ${ev.route.gateway}` : ''}`;
+      const via = ev.local
+        ? 'lo (local)'
+        : `${ev.out}${ev.route.gateway !== undefined ? ` gw ${ev.route.gateway}` : ''}`;
       return `route output: ${ev.dst} via ${via} src ${ev.src} (${ev.route.spec})`;
     }
     case 'input-local':
@@ -280,7 +285,10 @@ const tupleTexts = new WeakMap<TupleRef, string>();
 function ctTupleText(t: TupleRef, proto: string): string {
   let s = tupleTexts.get(t);
   if (s === undefined) {
-    s = proto === 'icmp' ? `src=${t.src} dst=${t.dst} type=${t.dport} id=${t.sport}` : `src=${t.src} dst=${t.dst} sport=${t.sport} dport=${t.dport}`;
+    s =
+      proto === 'icmp'
+        ? `src=${t.src} dst=${t.dst} type=${t.dport} id=${t.sport}`
+        : `src=${t.src} dst=${t.dst} sport=${t.sport} dport=${t.dport}`;
     tupleTexts.set(t, s);
   }
   return s;
@@ -311,11 +319,14 @@ function natText(ev: NatEvent): string {
     case 'reopen':
       return `conntrack: a SYN reopens a ${ev.entry.tcpState === 'CLOSE' ? 'reset' : 'closed'} connection (${ev.entry.tcpState ?? '?'}): its entry is killed and the packet looked up again (-NF_REPEAT), old NAT dropped: ${ctEntryText(ev.entry)}`;
     case 'confirm':
-      if (ev.clash === 'joined') return `conntrack clash resolved: the same flow was confirmed meanwhile, the packet joins it: ${ctEntryText(ev.entry)}`;
-      if (ev.clash === 'reply-only') return `conntrack clash resolved: inserted by its reply tuple only, for 1s: ${ctEntryText(ev.entry)}`;
+      if (ev.clash === 'joined')
+        return `conntrack clash resolved: the same flow was confirmed meanwhile, the packet joins it: ${ctEntryText(ev.entry)}`;
+      if (ev.clash === 'reply-only')
+        return `conntrack clash resolved: inserted by its reply tuple only, for 1s: ${ctEntryText(ev.entry)}`;
       return `conntrack confirmed: ${ctEntryText(ev.entry)}`;
     case 'binding':
-      if (ev.type === 'DNAT') return `conntrack DNAT binding: ${ev.from} → ${ev.to}; replies will look like ${arrowTuple(ev.reply)}`;
+      if (ev.type === 'DNAT')
+        return `conntrack DNAT binding: ${ev.from} → ${ev.to}; replies will look like ${arrowTuple(ev.reply)}`;
       return `conntrack ${ev.type} binding: source ${ev.from} → ${ev.to}${ev.type === 'MASQUERADE' ? ` (${ev.device ?? '?'}'s address${ev.randomFully ? ', --random-fully port' : ''})` : ''}`;
     case 'remap':
       return `conntrack: reply tuple clashes with another flow, source port remapped ${ev.from} → ${ev.to}`;
@@ -323,7 +334,6 @@ function natText(ev: NatEvent): string {
       return `${ev.op}: ${ev.side} ${ev.from} → ${ev.to}`;
     case 'related':
       return `NAT of a related ICMP error: ${ev.before.src} → ${ev.before.dst} becomes ${ev.after.src} → ${ev.after.dst} (quoted header translated too)`;
-
   }
 }
 
@@ -426,13 +436,16 @@ function appText(ev: AppEvent): string {
     case 'tcp':
       return `tcp ${tcpSocketText(ev)}`;
     case 'ping':
-      if (ev.what === 'reply') return `ping: ${ev.bytes} bytes from ${ev.from}: icmp_seq=${ev.seq} ttl=${ev.ttl} time=${(ev.rttNs / 1e6).toFixed(3)} ms`;
+      if (ev.what === 'reply')
+        return `ping: ${ev.bytes} bytes from ${ev.from}: icmp_seq=${ev.seq} ttl=${ev.ttl} time=${(ev.rttNs / 1e6).toFixed(3)} ms`;
       return ev.seq === undefined ? `ping: ${ev.error}` : `ping: ${ev.error} (icmp_seq=${ev.seq})`;
     case 'tcp-client':
-      if (ev.what === 'read') return `tcp client ${socketText(ev.socket)}: read ${JSON.stringify(ev.data)} then EOF; closing`;
+      if (ev.what === 'read')
+        return `tcp client ${socketText(ev.socket)}: read ${JSON.stringify(ev.data)} then EOF; closing`;
       return `tcp client ${socketText(ev.socket)}: ${ev.connecting ? 'Connection timed out' : 'timed out waiting for the reply'} after ${ev.timeout / 1e9}s`;
     case 'udp-client':
-      if (ev.what === 'reply') return `udp client :${ev.port}: reply from ${ev.from}:${ev.fromPort} ${JSON.stringify(ev.data)}`;
+      if (ev.what === 'reply')
+        return `udp client :${ev.port}: reply from ${ev.from}:${ev.fromPort} ${JSON.stringify(ev.data)}`;
       return `udp client :${ev.port}: ${ev.error}`;
     case 'probe':
       return ev.attempt ? `${ev.protocol}: ${resolveFailure(ev)}` : resolveFailure(ev);
@@ -501,7 +514,9 @@ function resolverText(ev: Extract<AppEvent, { app: 'resolver' }>): string {
     case 'partial':
       return `only ${ev.received} of ${ev.sent} answers within ${ev.timeout / 1e9}s: retrying one query at a time`;
     case 'timeout':
-      return ev.proto === 'udp' ? `no answer from ${ev.server}:53 within ${ev.timeout / 1e9}s` : `no answer over TCP from ${ev.server}:53 within ${ev.timeout / 1e9}s`;
+      return ev.proto === 'udp'
+        ? `no answer from ${ev.server}:53 within ${ev.timeout / 1e9}s`
+        : `no answer over TCP from ${ev.server}:53 within ${ev.timeout / 1e9}s`;
     case 'error':
       return ev.proto === 'udp' ? `${ev.server}:53: ${ev.error}` : `TCP to ${ev.server}:53: ${ev.error}`;
     case 'referral':

@@ -22,7 +22,7 @@ export class BufferedLineWriter {
   /** Writes out whatever is buffered. */
   flush(): void {
     if (this.pending.length === 0) return;
-    const chunk = this.pending.join('\n') + '\n';
+    const chunk = `${this.pending.join('\n')}\n`;
     this.pending = [];
     this.pendingBytes = 0;
     this.write(chunk);

@@ -27,8 +27,22 @@ export class MemoryCapture implements CaptureSink {
     return this.names.length - 1;
   }
 
-  packet(handle: number, t: number, dir: 'in' | 'out', buf: Uint8Array, off: number, len: number, notes: PacketNotes): void {
-    this.frames.push({ point: this.names[handle]!, t, dir, bytes: buf.slice(off, off + len), comment: captureComment(notes) });
+  packet(
+    handle: number,
+    t: number,
+    dir: 'in' | 'out',
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    notes: PacketNotes,
+  ): void {
+    this.frames.push({
+      point: this.names[handle]!,
+      t,
+      dir,
+      bytes: buf.slice(off, off + len),
+      comment: captureComment(notes),
+    });
   }
 
   /** Frames seen at one capture point, in order. */

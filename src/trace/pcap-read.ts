@@ -100,7 +100,8 @@ function readPcap(bytes: Uint8Array, view: DataView, le: boolean, nanosecond: bo
     const inclLen = view.getUint32(off + 8, le);
     const origLen = view.getUint32(off + 12, le);
     const dataOff = off + 16;
-    if (inclLen > bytes.length - dataOff) throw new CaptureFormatError(`pcap record of ${inclLen} bytes runs past end of file`, off);
+    if (inclLen > bytes.length - dataOff)
+      throw new CaptureFormatError(`pcap record of ${inclLen} bytes runs past end of file`, off);
     packets.push({
       ifIndex: 0,
       timestampNs: BigInt(secs) * NS_PER_S + BigInt(frac) * unit,
@@ -193,7 +194,8 @@ function readPcapng(bytes: Uint8Array, view: DataView): CaptureFile {
     const type = u32(off);
     const total = u32(off + 4);
     if (total < 12 || total % 4 !== 0) throw new CaptureFormatError(`bad block length ${total}`, off + 4);
-    if (total > bytes.length - off) throw new CaptureFormatError(`block of ${total} bytes runs past end of file`, off + 4);
+    if (total > bytes.length - off)
+      throw new CaptureFormatError(`block of ${total} bytes runs past end of file`, off + 4);
     const end = off + total - 4;
     if (u32(end) !== total) throw new CaptureFormatError('trailing block length differs from leading one', end);
     const body = off + 8;
@@ -248,7 +250,8 @@ function readPcapng(bytes: Uint8Array, view: DataView): CaptureFile {
         const capLen = u32(body + 12);
         const origLen = u32(body + 16);
         const dataOff = body + 20;
-        if (capLen > end - dataOff) throw new CaptureFormatError(`packet data of ${capLen} bytes runs past end of block`, body + 12);
+        if (capLen > end - dataOff)
+          throw new CaptureFormatError(`packet data of ${capLen} bytes runs past end of block`, body + 12);
         const ticks = (BigInt(u32(body + 4)) << 32n) | BigInt(u32(body + 8));
         const pkt: CapturedPacket = {
           ifIndex: st.index,

@@ -58,11 +58,13 @@ function pad4(n: number): number {
 }
 
 function checkU32(what: string, v: number): void {
-  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${what} must be an integer in [0, 2^32): ${v}`);
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+    throw new RangeError(`${what} must be an integer in [0, 2^32): ${v}`);
 }
 
 function checkU16(what: string, v: number): void {
-  if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new RangeError(`${what} must be an integer in [0, 65536): ${v}`);
+  if (!Number.isInteger(v) || v < 0 || v > 0xffff)
+    throw new RangeError(`${what} must be an integer in [0, 65536): ${v}`);
 }
 
 /**

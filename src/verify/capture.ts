@@ -57,11 +57,35 @@ export function parseTcpdumpStats(stderr: string): CaptureStats {
 
 /** The tcpdump command line for a capture point. */
 export function tcpdumpArgv(cp: CapturePointPlan, file: string): string[] {
-  return ['ip', 'netns', 'exec', cp.ns, 'tcpdump', '-p', '--immediate-mode', '-U', '-n', '-i', cp.dev, '-B', '4096', '-Z', 'root', '--time-stamp-precision=nano', '-w', file];
+  return [
+    'ip',
+    'netns',
+    'exec',
+    cp.ns,
+    'tcpdump',
+    '-p',
+    '--immediate-mode',
+    '-U',
+    '-n',
+    '-i',
+    cp.dev,
+    '-B',
+    '4096',
+    '-Z',
+    'root',
+    '--time-stamp-precision=nano',
+    '-w',
+    file,
+  ];
 }
 
 /** Starts tcpdump on every capture point and waits (up to `timeoutMs`) until each one listens. */
-export async function startCaptures(janitor: Janitor, points: readonly CapturePointPlan[], dir: string, timeoutMs = 10_000): Promise<RunningCapture[]> {
+export async function startCaptures(
+  janitor: Janitor,
+  points: readonly CapturePointPlan[],
+  dir: string,
+  timeoutMs = 10_000,
+): Promise<RunningCapture[]> {
   const running: RunningCapture[] = [];
   for (const cp of points) {
     const file = join(dir, captureFileName(cp.point));
@@ -82,7 +106,8 @@ export async function startCaptures(janitor: Janitor, points: readonly CapturePo
     const dead = running.find((r) => r.exited);
     if (dead !== undefined) throw new Error(`tcpdump for ${dead.cp.point} exited: ${dead.stderr.trim()}`);
     if (notYet.length === 0) break;
-    if (Date.now() > deadline) throw new Error(`tcpdump did not start within ${timeoutMs} ms on ${notYet.map((r) => r.cp.point).join(', ')}`);
+    if (Date.now() > deadline)
+      throw new Error(`tcpdump did not start within ${timeoutMs} ms on ${notYet.map((r) => r.cp.point).join(', ')}`);
     await sleep(20);
   }
   return running;

@@ -58,7 +58,19 @@ export const PARALLEL_WINDOW: Nanos = 50_000_000;
 export const DELAY_PROBE_WINDOW: readonly [Nanos, Nanos] = [4_900_000_000, 5_500_000_000];
 
 /** Kinds of difference. */
-export type MismatchKind = 'field' | 'missing' | 'extra' | 'order' | 'timing' | 'range' | 'capture' | 'probe' | 'topology' | 'choice' | 'distribution' | 'state';
+export type MismatchKind =
+  | 'field'
+  | 'missing'
+  | 'extra'
+  | 'order'
+  | 'timing'
+  | 'range'
+  | 'capture'
+  | 'probe'
+  | 'topology'
+  | 'choice'
+  | 'distribution'
+  | 'state';
 
 /** One difference between the kernel and podnet. */
 export interface Mismatch {
@@ -98,7 +110,10 @@ export interface ServiceMark {
 /** A tolerated swap of concurrent frames. */
 export interface ToleratedSwap {
   readonly point: string;
-  /** concurrent: different flows; crossing: the two directions of one connection; attempts: two connections of one flow (or of one Service probe); parallel: different probes of a parallel scenario; timer: a delayed ARP probe exchange. */
+  /**
+   * concurrent: different flows; crossing: the two directions of one connection; attempts: two connections of one flow
+   * (or of one Service probe); parallel: different probes of a parallel scenario; timer: a delayed ARP probe exchange.
+   */
   readonly why: 'concurrent' | 'crossing' | 'attempts' | 'parallel' | 'timer';
   readonly kernel: readonly [number, number];
   readonly podnet: readonly [number, number];
@@ -166,7 +181,10 @@ function lcs(a: readonly string[], b: readonly string[]): Array<[number, number]
 }
 
 /** Pairs the frames of one flow (see the module comment). */
-function alignFlow(k: readonly FrameRecord[], p: readonly FrameRecord[]): { pairs: Array<[FrameRecord, FrameRecord]>; missing: FrameRecord[]; extra: FrameRecord[] } {
+function alignFlow(
+  k: readonly FrameRecord[],
+  p: readonly FrameRecord[],
+): { pairs: Array<[FrameRecord, FrameRecord]>; missing: FrameRecord[]; extra: FrameRecord[] } {
   const anchors = lcs(
     k.map((r) => r.sig),
     p.map((r) => r.sig),
@@ -240,7 +258,8 @@ export function delayedProbeDelay(rs: readonly FrameRecord[], probe: FrameRecord
   }
   for (let i = start; i < probe.index; i++) {
     const r = rs[i]!;
-    if (r.fields.get('eth.type') === 0x0800 && r.fields.get('eth.src') === src && r.fields.get('eth.dst') === dst) return probe.input.t - r.input.t;
+    if (r.fields.get('eth.type') === 0x0800 && r.fields.get('eth.src') === src && r.fields.get('eth.dst') === dst)
+      return probe.input.t - r.input.t;
   }
   return undefined;
 }
@@ -249,17 +268,29 @@ export function delayedProbeDelay(rs: readonly FrameRecord[], probe: FrameRecord
 export interface CompareOptions {
   readonly parallel?: boolean;
   /** Names connections on each side (by capture point), e.g. Service connections by probe attempt. */
-  readonly labels?: { readonly kernel: (point: string) => ConnLabeller | undefined; readonly podnet: (point: string) => ConnLabeller | undefined };
+  readonly labels?: {
+    readonly kernel: (point: string) => ConnLabeller | undefined;
+    readonly podnet: (point: string) => ConnLabeller | undefined;
+  };
 }
 
-/** Both frames belong to labelled connections (`@probe/attempt`) of one probe: consecutive attempts, seen before or after NAT. */
+/**
+ * Both frames belong to labelled connections (`@probe/attempt`) of one probe: consecutive attempts, seen before or
+ * after NAT.
+ */
 function sameProbe(a: FrameRecord, b: FrameRecord): boolean {
   if (!a.connId.startsWith('@') || !b.connId.startsWith('@')) return false;
   return a.connId.slice(0, a.connId.indexOf('/')) === b.connId.slice(0, b.connId.indexOf('/'));
 }
 
 /** Compares one capture point. */
-export function comparePoint(point: string, kernelFrames: readonly FrameInput[], podnetFrames: readonly FrameInput[], ctx: DecodeContext, opts: CompareOptions = {}): PointComparison {
+export function comparePoint(
+  point: string,
+  kernelFrames: readonly FrameInput[],
+  podnetFrames: readonly FrameInput[],
+  ctx: DecodeContext,
+  opts: CompareOptions = {},
+): PointComparison {
   const K = decodeFrames(kernelFrames, ctx, opts.labels?.kernel(point));
   const P = decodeFrames(podnetFrames, ctx, opts.labels?.podnet(point));
   const mismatches: Mismatch[] = [];
@@ -278,10 +309,28 @@ export function comparePoint(point: string, kernelFrames: readonly FrameInput[],
   pairs.sort((a, b) => a[0].index - b[0].index);
 
   for (const r of missing) {
-    mismatches.push({ kind: 'missing', point, kernelIndex: r.index, kernel: r.summary, podnet: '(no such frame)', summary: r.summary, kernelFrame: r, note: `t=${msStr(r.input.t)} in the kernel` });
+    mismatches.push({
+      kind: 'missing',
+      point,
+      kernelIndex: r.index,
+      kernel: r.summary,
+      podnet: '(no such frame)',
+      summary: r.summary,
+      kernelFrame: r,
+      note: `t=${msStr(r.input.t)} in the kernel`,
+    });
   }
   for (const r of extra) {
-    mismatches.push({ kind: 'extra', point, podnetIndex: r.index, kernel: '(no such frame)', podnet: r.summary, summary: r.summary, podnetFrame: r, note: `t=${msStr(r.input.t)} in podnet` });
+    mismatches.push({
+      kind: 'extra',
+      point,
+      podnetIndex: r.index,
+      kernel: '(no such frame)',
+      podnet: r.summary,
+      summary: r.summary,
+      podnetFrame: r,
+      note: `t=${msStr(r.input.t)} in podnet`,
+    });
   }
 
   // kernel frames of delayed ARP probe exchanges: unicast requests and the replies to them
@@ -292,7 +341,8 @@ export function comparePoint(point: string, kernelFrames: readonly FrameInput[],
     const op = r.fields.get('arp.op');
     const unicast = r.fields.get('eth.dst') !== 'ff:ff:ff:ff:ff:ff';
     const prev = lastArpOfFlow.get(r.flow);
-    if ((op === 'request' && unicast) || (op === 'reply' && prev !== undefined && timerDriven.has(prev.index))) timerDriven.add(r.index);
+    if ((op === 'request' && unicast) || (op === 'reply' && prev !== undefined && timerDriven.has(prev.index)))
+      timerDriven.add(r.index);
     lastArpOfFlow.set(r.flow, r);
   }
 
@@ -310,17 +360,46 @@ export function comparePoint(point: string, kernelFrames: readonly FrameInput[],
       // the two directions of one connection (across NAT too); two connections of one flow
       // (attempts of a probe: how their segments interleave is application timing)
       const why: ToleratedSwap['why'] =
-        ka.connId === kb.connId ? 'crossing' : ka.flow === kb.flow || sameProbe(ka, kb) ? 'attempts' : opts.parallel === true && fa !== 0 && fb !== 0 && fa !== fb ? 'parallel' : 'concurrent';
-      const window = why === 'crossing' ? CROSSING_WINDOW : why === 'attempts' ? ATTEMPTS_WINDOW : why === 'parallel' ? PARALLEL_WINDOW : CONCURRENCY_WINDOW;
+        ka.connId === kb.connId
+          ? 'crossing'
+          : ka.flow === kb.flow || sameProbe(ka, kb)
+            ? 'attempts'
+            : opts.parallel === true && fa !== 0 && fb !== 0 && fa !== fb
+              ? 'parallel'
+              : 'concurrent';
+      const window =
+        why === 'crossing'
+          ? CROSSING_WINDOW
+          : why === 'attempts'
+            ? ATTEMPTS_WINDOW
+            : why === 'parallel'
+              ? PARALLEL_WINDOW
+              : CONCURRENCY_WINDOW;
       if (groupKey(ka) !== groupKey(kb) && gk <= window && gp <= window) {
-        tolerated.push({ point, why, kernel: [ka.index, kb.index], podnet: [pa.index, pb.index], summaries: [ka.summary, kb.summary], gapKernel: gk, gapPodnet: gp });
+        tolerated.push({
+          point,
+          why,
+          kernel: [ka.index, kb.index],
+          podnet: [pa.index, pb.index],
+          summaries: [ka.summary, kb.summary],
+          gapKernel: gk,
+          gapPodnet: gp,
+        });
         continue;
       }
       // a delayed ARP probe (and its reply) goes out when a timer fires: where it falls among
       // other flows' frames depends on how closely the kernel kept podnet's schedule, so its
       // time since first use is compared instead (see delayedProbeDelay)
       if (ka.flow !== kb.flow && (timerDriven.has(ka.index) || timerDriven.has(kb.index))) {
-        tolerated.push({ point, why: 'timer', kernel: [ka.index, kb.index], podnet: [pa.index, pb.index], summaries: [ka.summary, kb.summary], gapKernel: gk, gapPodnet: gp });
+        tolerated.push({
+          point,
+          why: 'timer',
+          kernel: [ka.index, kb.index],
+          podnet: [pa.index, pb.index],
+          summaries: [ka.summary, kb.summary],
+          gapKernel: gk,
+          gapPodnet: gp,
+        });
         continue;
       }
       reported.add(kb.index);
@@ -347,7 +426,17 @@ export function comparePoint(point: string, kernelFrames: readonly FrameInput[],
       if (kv === pv) continue;
       // ID 0 is only compared when both sides set DF (a DF difference is reported on its own)
       if ((kv === undefined || pv === undefined) && name.endsWith('ip.id=0')) continue;
-      mismatches.push({ kind: 'field', point, kernelIndex: k.index, podnetIndex: p.index, field: name, kernel: fmt(kv), podnet: fmt(pv), summary: k.summary, podnetFrame: p });
+      mismatches.push({
+        kind: 'field',
+        point,
+        kernelIndex: k.index,
+        podnetIndex: p.index,
+        field: name,
+        kernel: fmt(kv),
+        podnet: fmt(pv),
+        summary: k.summary,
+        podnetFrame: p,
+      });
     }
     for (const side of [k, p]) {
       for (const r of side.ranges) {
@@ -367,7 +456,18 @@ export function comparePoint(point: string, kernelFrames: readonly FrameInput[],
       }
     }
     for (const [name, ok] of p.podnetOnly) {
-      if (!ok) mismatches.push({ kind: 'field', point, kernelIndex: k.index, podnetIndex: p.index, field: name, kernel: '(not compared: CHECKSUM_PARTIAL in the kernel capture)', podnet: 'invalid checksum', summary: k.summary, podnetFrame: p });
+      if (!ok)
+        mismatches.push({
+          kind: 'field',
+          point,
+          kernelIndex: k.index,
+          podnetIndex: p.index,
+          field: name,
+          kernel: '(not compared: CHECKSUM_PARTIAL in the kernel capture)',
+          podnet: 'invalid checksum',
+          summary: k.summary,
+          podnetFrame: p,
+        });
     }
   }
 
@@ -384,7 +484,7 @@ export function comparePoint(point: string, kernelFrames: readonly FrameInput[],
     return idx;
   };
   const firstPair = new Map<number, [FrameRecord, FrameRecord]>();
-  pairs.forEach((pr, i) => firstPair.set(i, pr));
+  for (const [i, pr] of pairs.entries()) firstPair.set(i, pr);
   pairs.forEach(([k, p], i) => {
     for (const kp of k.patterns) {
       const pp = p.patterns.find((x) => x.field === kp.field && x.scope === kp.scope);
@@ -393,7 +493,10 @@ export function comparePoint(point: string, kernelFrames: readonly FrameInput[],
       const kc = classOf(kSeen, key, kp.value, i);
       const pc = classOf(pSeen, key, pp.value, i);
       if (kc === pc) continue;
-      const describe = (c: number): string => (c === i ? 'a value not seen before in this flow' : `the same value as #${firstPair.get(c)![0].index + 1} (kernel) / #${firstPair.get(c)![1].index + 1} (podnet)`);
+      const describe = (c: number): string =>
+        c === i
+          ? 'a value not seen before in this flow'
+          : `the same value as #${firstPair.get(c)![0].index + 1} (kernel) / #${firstPair.get(c)![1].index + 1} (podnet)`;
       mismatches.push({
         kind: 'field',
         point,
@@ -414,7 +517,8 @@ export function comparePoint(point: string, kernelFrames: readonly FrameInput[],
     const dk = delayedProbeDelay(K, k);
     const dp = delayedProbeDelay(P, p);
     if (dk === undefined && dp === undefined) continue;
-    const inWin = (d: Nanos | undefined): boolean => d !== undefined && d >= DELAY_PROBE_WINDOW[0] && d <= DELAY_PROBE_WINDOW[1];
+    const inWin = (d: Nanos | undefined): boolean =>
+      d !== undefined && d >= DELAY_PROBE_WINDOW[0] && d <= DELAY_PROBE_WINDOW[1];
     if (inWin(dk) && inWin(dp)) continue;
     if (dk === undefined || dp === undefined) continue;
     mismatches.push({

@@ -31,7 +31,10 @@ export class KernelCommandError extends Error {
     readonly result: CommandResult,
     why: string,
   ) {
-    super(`${why}: \`${argv.join(' ')}\` ${result.timedOut ? 'timed out' : `exited ${result.status ?? result.signal}`}${result.stderr.trim() ? `: ${result.stderr.trim().split('\n')[0]}` : ''}`);
+    super(
+      `${why}: \`${argv.join(' ')}\` ${result.timedOut ? 'timed out' : `exited ${result.status ?? result.signal}`}` +
+        (result.stderr.trim() ? `: ${result.stderr.trim().split('\n')[0]}` : ''),
+    );
   }
 }
 
@@ -107,7 +110,8 @@ export function namespacePids(ns: string): number[] {
  */
 export function kernelUnavailable(probeNs: string): string | undefined {
   if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`;
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'not root: creating network namespaces needs root (run with sudo)';
+  if (typeof process.getuid === 'function' && process.getuid() !== 0)
+    return 'not root: creating network namespaces needs root (run with sudo)';
   const tools: Array<[string, string[], string]> = [
     ['ip', ['-V'], 'iproute2'],
     ['bridge', ['-V'], 'iproute2'],
@@ -117,15 +121,33 @@ export function kernelUnavailable(probeNs: string): string | undefined {
     ['ps', ['-V'], 'procps'],
   ];
   const missing = tools.filter(([cmd, args]) => runSync([cmd, ...args], { timeoutMs: 5000 }).status !== 0);
-  if (missing.length > 0) return `missing ${missing.map(([c]) => c).join(', ')} (apt-get install -y ${[...new Set(missing.map(([, , p]) => p))].join(' ')})`;
+  if (missing.length > 0)
+    return `missing ${missing.map(([c]) => c).join(', ')} (apt-get install -y ${[...new Set(missing.map(([, , p]) => p))].join(' ')})`;
   const add = runSync(['ip', 'netns', 'add', probeNs], { timeoutMs: 10_000 });
   if (add.status !== 0) return `\`ip netns add\` failed: ${add.stderr.trim().split('\n')[0] ?? `exit ${add.status}`}`;
   try {
-    const sys = runSync(['ip', 'netns', 'exec', probeNs, 'sysctl', '-n', 'net.bridge.bridge-nf-call-iptables', 'net.ipv6.conf.all.disable_ipv6'], { timeoutMs: 10_000 });
-    if (sys.status !== 0) return `a fresh namespace lacks net.bridge.bridge-nf-call-iptables or IPv6 sysctls (br_netfilter not loaded? \`modprobe br_netfilter\`): ${sys.stderr.trim().split('\n')[0] ?? ''}`;
-    // podnet's TCP retransmits SYNs as Linux ≥ 6.7 does (tcp_syn_linear_timeouts); an older kernel would differ on every lost SYN
-    const linear = runSync(['ip', 'netns', 'exec', probeNs, 'sysctl', '-n', 'net.ipv4.tcp_syn_linear_timeouts'], { timeoutMs: 10_000 });
-    if (linear.status !== 0) return 'this kernel has no net.ipv4.tcp_syn_linear_timeouts (Linux < 6.7): podnet emulates the SYN retransmission timing of Linux ≥ 6.7, so the comparison would not be fair here';
+    const sys = runSync(
+      [
+        'ip',
+        'netns',
+        'exec',
+        probeNs,
+        'sysctl',
+        '-n',
+        'net.bridge.bridge-nf-call-iptables',
+        'net.ipv6.conf.all.disable_ipv6',
+      ],
+      { timeoutMs: 10_000 },
+    );
+    if (sys.status !== 0)
+      return `a fresh namespace lacks net.bridge.bridge-nf-call-iptables or IPv6 sysctls (br_netfilter not loaded? \`modprobe br_netfilter\`): ${sys.stderr.trim().split('\n')[0] ?? ''}`;
+    // podnet's TCP retransmits SYNs as Linux ≥ 6.7 does (tcp_syn_linear_timeouts); an older kernel would differ on
+    // every lost SYN
+    const linear = runSync(['ip', 'netns', 'exec', probeNs, 'sysctl', '-n', 'net.ipv4.tcp_syn_linear_timeouts'], {
+      timeoutMs: 10_000,
+    });
+    if (linear.status !== 0)
+      return 'this kernel has no net.ipv4.tcp_syn_linear_timeouts (Linux < 6.7): podnet emulates the SYN retransmission timing of Linux ≥ 6.7, so the comparison would not be fair here';
   } finally {
     runSync(['ip', 'netns', 'delete', probeNs], { timeoutMs: 10_000 });
   }
@@ -232,7 +254,8 @@ export class Janitor {
 
   /** Creates a namespace of this run (`ip netns add`). */
   addNamespace(name: string): void {
-    if (!name.startsWith(this.prefix)) throw new Error(`refusing to create namespace ${name}: not under ${this.prefix}`);
+    if (!name.startsWith(this.prefix))
+      throw new Error(`refusing to create namespace ${name}: not under ${this.prefix}`);
     if (this.cleaned) throw new Error('run already cleaned up');
     const r = runSync(['ip', 'netns', 'add', name], { timeoutMs: 10_000 });
     if (r.status !== 0) throw new KernelCommandError(['ip', 'netns', 'add', name], r, 'creating a namespace');
@@ -244,7 +267,8 @@ export class Janitor {
    * over /etc: glibc in that namespace reads this resolv.conf). Removed on cleanup.
    */
   writeEtcFiles(ns: string, files: Readonly<Record<string, string>>): void {
-    if (!ns.startsWith(this.prefix) || !/^[A-Za-z0-9_.-]+$/.test(ns)) throw new Error(`refusing to write /etc/netns files for ${ns}: not one of this run's namespaces`);
+    if (!ns.startsWith(this.prefix) || !/^[A-Za-z0-9_.-]+$/.test(ns))
+      throw new Error(`refusing to write /etc/netns files for ${ns}: not one of this run's namespaces`);
     if (this.cleaned) throw new Error('run already cleaned up');
     if (!existsSync(ETC_NETNS)) {
       mkdirSync(ETC_NETNS, { mode: 0o755 });
@@ -254,7 +278,8 @@ export class Janitor {
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     if (!this.etcDirs.includes(dir)) this.etcDirs.push(dir);
     for (const [name, content] of Object.entries(files)) {
-      if (!ETC_FILES.has(name)) throw new Error(`refusing to write /etc/netns/${ns}/${name}: only ${[...ETC_FILES].join(', ')}`);
+      if (!ETC_FILES.has(name))
+        throw new Error(`refusing to write /etc/netns/${ns}/${name}: only ${[...ETC_FILES].join(', ')}`);
       writeFileSync(join(dir, name), content, { mode: 0o644 });
     }
   }
@@ -270,9 +295,15 @@ export class Janitor {
   }
 
   /** Starts a process and owns it until it exits. */
-  spawn(argv: readonly string[], what: string, opts: { stdin?: 'pipe' | 'ignore'; stdout?: 'pipe' | 'ignore'; stderr?: 'pipe' | 'ignore' } = {}): ChildProcess {
+  spawn(
+    argv: readonly string[],
+    what: string,
+    opts: { stdin?: 'pipe' | 'ignore'; stdout?: 'pipe' | 'ignore'; stderr?: 'pipe' | 'ignore' } = {},
+  ): ChildProcess {
     if (this.cleaned) throw new Error('run already cleaned up');
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: [opts.stdin ?? 'ignore', opts.stdout ?? 'pipe', opts.stderr ?? 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      stdio: [opts.stdin ?? 'ignore', opts.stdout ?? 'pipe', opts.stderr ?? 'pipe'],
+    });
     if (child.pid === undefined) throw new Error(`could not start ${what} (${argv[0]})`);
     const pid = child.pid;
     this.children.set(pid, { child, what });
@@ -320,7 +351,8 @@ export class Janitor {
   cleanup(opts: { keepDirs?: boolean } = {}): CleanupSummary {
     const summary = this.cleaned ?? this.stopAndDelete();
     // folders last: a capture still running would otherwise write into a half-deleted folder
-    if (!opts.keepDirs) for (const d of this.dirs.splice(0)) rmSync(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+    if (!opts.keepDirs)
+      for (const d of this.dirs.splice(0)) rmSync(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     return summary;
   }
 

@@ -21,10 +21,17 @@ import type { Mismatch } from './compare.js';
 import { checkTopology } from './topology-check.js';
 import { SETTLE_NS } from './podnet-run.js';
 
-/** Where the compiled agents live (next to this module in dist; from src, the built dist copy; from the bundled CLI in dist/cli, dist/verify). */
+/**
+ * Where the compiled agents live (next to this module in dist; from src, the built dist copy; from the bundled CLI in
+ * dist/cli, dist/verify).
+ */
 export function agentsDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'agents'), join(here.replace(/([/\\])src([/\\])verify$/, '$1dist$2verify'), 'agents'), join(here, '..', 'verify', 'agents')];
+  const candidates = [
+    join(here, 'agents'),
+    join(here.replace(/([/\\])src([/\\])verify$/, '$1dist$2verify'), 'agents'),
+    join(here, '..', 'verify', 'agents'),
+  ];
   for (const c of candidates) if (existsSync(join(c, 'server.js'))) return c;
   throw new Error(`the kernel agents are not built (looked in ${candidates.join(', ')}): run \`npm run build\``);
 }
@@ -45,7 +52,10 @@ export interface KernelProbeOutput {
 export interface KernelRun {
   /** Wall-clock time of the scenario start (virtual time 0), ns since the epoch. */
   readonly t0Ns: bigint;
-  /** End of the comparison window, ns after the scenario start: podnet's end plus the kernel's lag, or the kernel's last probe's end plus podnet's settle time if later. */
+  /**
+   * End of the comparison window, ns after the scenario start: podnet's end plus the kernel's lag, or the kernel's last
+   * probe's end plus podnet's settle time if later.
+   */
   readonly windowEnd: Nanos;
   /** How much later than podnet the kernel started its last probe (ns). */
   readonly lag: Nanos;
@@ -108,7 +118,9 @@ export interface KernelRunOptions {
   readonly log?: (line: string) => void;
 }
 
-/** Milliseconds between starting the captures and the scenario start (at least 200 ms after the first agents are ready). */
+/**
+ * Milliseconds between starting the captures and the scenario start (at least 200 ms after the first agents are ready).
+ */
 const LEAD_MS = 500;
 /** Node agents are started ahead of their turn (node takes ~100 ms to start), this many at a time. */
 const AGENTS_AHEAD = 8;
@@ -161,10 +173,27 @@ function exited(child: ChildProcess, limitMs: number): Promise<{ code: number | 
   });
 }
 
-async function startServers(plan: KernelPlan, janitor: Janitor, agents: string, maxSeconds: number, dir: string): Promise<ChildProcess[]> {
+async function startServers(
+  plan: KernelPlan,
+  janitor: Janitor,
+  agents: string,
+  maxSeconds: number,
+  dir: string,
+): Promise<ChildProcess[]> {
   const started: Array<{ child: ChildProcess; s: { name: string }; io: ReturnType<typeof collect> }> = [];
   for (const s of plan.servers) {
-    const argv = ['ip', 'netns', 'exec', s.ns, process.execPath, join(agents, 'server.js'), '--name', s.name, '--max-seconds', String(maxSeconds)];
+    const argv = [
+      'ip',
+      'netns',
+      'exec',
+      s.ns,
+      process.execPath,
+      join(agents, 'server.js'),
+      '--name',
+      s.name,
+      '--max-seconds',
+      String(maxSeconds),
+    ];
     for (const p of s.tcp) argv.push('--tcp', String(p));
     for (const p of s.udp) argv.push('--udp', String(p));
     const child = janitor.spawn(argv, `server ${s.name}`);
@@ -173,16 +202,34 @@ async function startServers(plan: KernelPlan, janitor: Janitor, agents: string, 
   plan.dnsServers.forEach((s, i) => {
     const config = join(dir, `dns-server-${i}.json`);
     writeFileSync(config, JSON.stringify(s.config));
-    const argv = ['ip', 'netns', 'exec', s.ns, process.execPath, join(agents, 'dns-server.js'), '--config', config, '--max-seconds', String(maxSeconds)];
+    const argv = [
+      'ip',
+      'netns',
+      'exec',
+      s.ns,
+      process.execPath,
+      join(agents, 'dns-server.js'),
+      '--config',
+      config,
+      '--max-seconds',
+      String(maxSeconds),
+    ];
     const child = janitor.spawn(argv, `DNS server ${s.name}`);
     started.push({ child, s, io: collect(child) });
   });
   const deadline = Date.now() + 15_000;
   for (;;) {
     const failed = started.find((x) => x.child.exitCode !== null || /ERROR/.test(x.io.out()));
-    if (failed) throw new Error(`server for ${failed.s.name} failed to start: ${(failed.io.out() + failed.io.err()).trim()}`);
+    if (failed)
+      throw new Error(`server for ${failed.s.name} failed to start: ${(failed.io.out() + failed.io.err()).trim()}`);
     if (started.every((x) => /READY/.test(x.io.out()))) break;
-    if (Date.now() > deadline) throw new Error(`servers did not start within 15 s: ${started.filter((x) => !/READY/.test(x.io.out())).map((x) => x.s.name).join(', ')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `servers did not start within 15 s: ${started
+          .filter((x) => !/READY/.test(x.io.out()))
+          .map((x) => x.s.name)
+          .join(', ')}`,
+      );
     await sleep(20);
   }
   return started.map((x) => x.child);
@@ -195,8 +242,18 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRun> {
   const kernelRelease = runSync(['uname', '-r']).stdout.trim();
   buildTopology(plan, janitor, log);
   const topology = checkTopology(plan, opts.network);
-  log?.(topology.length === 0 ? 'the built topology holds what podnet\'s network holds' : `the built topology differs from podnet's in ${topology.length} place${topology.length === 1 ? '' : 's'}`);
-  const servers = await startServers(plan, janitor, agents, Math.ceil((LEAD_MS + opts.end / 1e6 + 120_000) / 1000), opts.dir);
+  log?.(
+    topology.length === 0
+      ? "the built topology holds what podnet's network holds"
+      : `the built topology differs from podnet's in ${topology.length} place${topology.length === 1 ? '' : 's'}`,
+  );
+  const servers = await startServers(
+    plan,
+    janitor,
+    agents,
+    Math.ceil((LEAD_MS + opts.end / 1e6 + 120_000) / 1000),
+    opts.dir,
+  );
   log?.(`started ${servers.length} servers`);
   const running = await startCaptures(janitor, plan.captures, opts.dir);
   log?.(`capturing on ${running.length} interfaces`);
@@ -227,7 +284,8 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRun> {
       const ready = (async () => {
         const deadline = Date.now() + 15_000;
         while (!/READY/.test(io.out())) {
-          if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${l.kind} for ${g.name} exited before it was ready: ${(io.out() + io.err()).trim()}`);
+          if (child.exitCode !== null || child.signalCode !== null)
+            throw new Error(`${l.kind} for ${g.name} exited before it was ready: ${(io.out() + io.err()).trim()}`);
           if (Date.now() > deadline) throw new Error(`${l.kind} for ${g.name} did not start within 15 s`);
           await sleep(5);
         }
@@ -311,9 +369,21 @@ export async function runKernel(opts: KernelRunOptions): Promise<KernelRun> {
     finished = await stopCaptures(running);
     log?.('stopped captures');
     const nodeState = readNodeState(plan);
-    if (nodeState.size > 0) log?.(`read the nat counters and recent lists of ${nodeState.size} node${nodeState.size === 1 ? '' : 's'}`);
-    outputs.sort((a, b) => a.startedAt - b.startedAt || a.launch.probe - b.launch.probe || a.launch.attempt - b.launch.attempt);
-    return { t0Ns: BigInt(t0Ms) * 1_000_000n, windowEnd, lag: Math.round(lag), captures: finished, outputs, kernelRelease, topology, nodeState };
+    if (nodeState.size > 0)
+      log?.(`read the nat counters and recent lists of ${nodeState.size} node${nodeState.size === 1 ? '' : 's'}`);
+    outputs.sort(
+      (a, b) => a.startedAt - b.startedAt || a.launch.probe - b.launch.probe || a.launch.attempt - b.launch.attempt,
+    );
+    return {
+      t0Ns: BigInt(t0Ms) * 1_000_000n,
+      windowEnd,
+      lag: Math.round(lag),
+      captures: finished,
+      outputs,
+      kernelRelease,
+      topology,
+      nodeState,
+    };
   } finally {
     if (finished === undefined) await stopCaptures(running, 2_000);
     for (const s of servers) s.kill('SIGTERM');

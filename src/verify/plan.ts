@@ -73,7 +73,10 @@ export interface DnsServerPlan {
   readonly config: DnsAgentConfig;
 }
 
-/** Files `ip netns exec` bind-mounts over /etc for one namespace (from /etc/netns/<ns>/): resolv.conf, hosts, nsswitch.conf. */
+/**
+ * Files `ip netns exec` bind-mounts over /etc for one namespace (from /etc/netns/<ns>/): resolv.conf, hosts,
+ * nsswitch.conf.
+ */
 export interface EtcFilesPlan {
   readonly ns: string;
   /** File name under /etc → content. */
@@ -171,7 +174,8 @@ function deviceWithAddress(ns: NetNs, addr: number): NetDevice | undefined {
  */
 export function planKernelTopology(net: Network, opts: PlanOptions): KernelPlan {
   const prefix = opts.prefix;
-  if (!/^pnk\d+-$/.test(prefix)) throw new Error(`namespace prefix must look like pnk<pid>-, got ${JSON.stringify(prefix)}`);
+  if (!/^pnk\d+-$/.test(prefix))
+    throw new Error(`namespace prefix must look like pnk<pid>-, got ${JSON.stringify(prefix)}`);
   const namespaces: KernelNamespace[] = [];
   const nsName = new Map<string, string>();
   const all = [...net.world.namespaces.values()];
@@ -224,8 +228,27 @@ export function planKernelTopology(net: Network, opts: PlanOptions): KernelPlan 
     const name = k(ns);
     for (const d of ns.devices) {
       if (d instanceof BridgeDevice) {
-        add('link', `${ns.label}: bridge ${d.name}`, ip(name, 'link', 'add', d.name, 'type', 'bridge', 'stp_state', '0', 'ageing_time', String(Math.round(d.ageingTime / 1e7))));
-        add('link', `${ns.label}: ${d.name} MAC and MTU`, ip(name, 'link', 'set', 'dev', d.name, 'address', mac(d.mac), 'mtu', String(d.mtu)));
+        add(
+          'link',
+          `${ns.label}: bridge ${d.name}`,
+          ip(
+            name,
+            'link',
+            'add',
+            d.name,
+            'type',
+            'bridge',
+            'stp_state',
+            '0',
+            'ageing_time',
+            String(Math.round(d.ageingTime / 1e7)),
+          ),
+        );
+        add(
+          'link',
+          `${ns.label}: ${d.name} MAC and MTU`,
+          ip(name, 'link', 'set', 'dev', d.name, 'address', mac(d.mac), 'mtu', String(d.mtu)),
+        );
         for (const p of d.ports) ports.push({ ns: name, dev: p.dev.name, master: d.name, hairpin: p.hairpin });
       }
     }
@@ -237,9 +260,21 @@ export function planKernelTopology(net: Network, opts: PlanOptions): KernelPlan 
       const peer = d.peer;
       seen.add(d);
       seen.add(peer);
-      add('link', `veth pair ${ns.label}/${d.name} ↔ ${peer.ns.label}/${peer.name}`, ip(name, 'link', 'add', d.name, 'type', 'veth', 'peer', 'name', peer.name, 'netns', k(peer.ns)));
-      add('link', `${ns.label}/${d.name} MAC and MTU`, ip(name, 'link', 'set', 'dev', d.name, 'address', mac(d.mac), 'mtu', String(d.mtu)));
-      add('link', `${peer.ns.label}/${peer.name} MAC and MTU`, ip(k(peer.ns), 'link', 'set', 'dev', peer.name, 'address', mac(peer.mac), 'mtu', String(peer.mtu)));
+      add(
+        'link',
+        `veth pair ${ns.label}/${d.name} ↔ ${peer.ns.label}/${peer.name}`,
+        ip(name, 'link', 'add', d.name, 'type', 'veth', 'peer', 'name', peer.name, 'netns', k(peer.ns)),
+      );
+      add(
+        'link',
+        `${ns.label}/${d.name} MAC and MTU`,
+        ip(name, 'link', 'set', 'dev', d.name, 'address', mac(d.mac), 'mtu', String(d.mtu)),
+      );
+      add(
+        'link',
+        `${peer.ns.label}/${peer.name} MAC and MTU`,
+        ip(k(peer.ns), 'link', 'set', 'dev', peer.name, 'address', mac(peer.mac), 'mtu', String(peer.mtu)),
+      );
     }
   }
   for (const ns of all) {
@@ -247,21 +282,41 @@ export function planKernelTopology(net: Network, opts: PlanOptions): KernelPlan 
     for (const d of ns.devices) {
       if (!(d instanceof VxlanDevice)) continue;
       const under = deviceWithAddress(ns, d.localIp);
-      const argv = ip(name, 'link', 'add', d.name, 'type', 'vxlan', 'id', String(d.vni), 'local', formatIpv4(d.localIp));
+      const argv = ip(
+        name,
+        'link',
+        'add',
+        d.name,
+        'type',
+        'vxlan',
+        'id',
+        String(d.vni),
+        'local',
+        formatIpv4(d.localIp),
+      );
       if (under !== undefined) argv.push('dev', under.name);
       argv.push('dstport', String(d.dstPort), 'nolearning', 'ttl', 'auto', 'udpcsum');
       add('link', `${ns.label}: VXLAN VTEP ${d.name} (flannel)`, argv);
-      add('link', `${ns.label}: ${d.name} MAC and MTU`, ip(name, 'link', 'set', 'dev', d.name, 'address', mac(d.mac), 'mtu', String(d.mtu)));
+      add(
+        'link',
+        `${ns.label}: ${d.name} MAC and MTU`,
+        ip(name, 'link', 'set', 'dev', d.name, 'address', mac(d.mac), 'mtu', String(d.mtu)),
+      );
     }
   }
   for (const p of ports) {
     add('link', `bridge port ${p.dev} of ${p.master}`, ip(p.ns, 'link', 'set', 'dev', p.dev, 'master', p.master));
-    add('link', `hairpin ${p.hairpin ? 'on' : 'off'} on ${p.dev}`, ip(p.ns, 'link', 'set', 'dev', p.dev, 'type', 'bridge_slave', 'hairpin', p.hairpin ? 'on' : 'off'));
+    add(
+      'link',
+      `hairpin ${p.hairpin ? 'on' : 'off'} on ${p.dev}`,
+      ip(p.ns, 'link', 'set', 'dev', p.dev, 'type', 'bridge_slave', 'hairpin', p.hairpin ? 'on' : 'off'),
+    );
   }
   // a bridge's MTU follows its ports unless set: set it again once the ports are in
   for (const ns of all) {
     for (const d of ns.devices) {
-      if (d instanceof BridgeDevice) add('link', `${ns.label}: ${d.name} MTU pinned`, ip(k(ns), 'link', 'set', 'dev', d.name, 'mtu', String(d.mtu)));
+      if (d instanceof BridgeDevice)
+        add('link', `${ns.label}: ${d.name} MTU pinned`, ip(k(ns), 'link', 'set', 'dev', d.name, 'mtu', String(d.mtu)));
     }
   }
 
@@ -281,7 +336,11 @@ export function planKernelTopology(net: Network, opts: PlanOptions): KernelPlan 
     const name = k(ns);
     for (const d of ns.devices) {
       if (d.kind === 'loopback') continue;
-      add('up', `${ns.label}/${d.name} ${d.up ? 'up' : 'down'}`, ip(name, 'link', 'set', 'dev', d.name, d.up ? 'up' : 'down'));
+      add(
+        'up',
+        `${ns.label}/${d.name} ${d.up ? 'up' : 'down'}`,
+        ip(name, 'link', 'set', 'dev', d.name, d.up ? 'up' : 'down'),
+      );
     }
   }
 
@@ -297,7 +356,11 @@ export function planKernelTopology(net: Network, opts: PlanOptions): KernelPlan 
     const name = k(ns);
     for (const e of ns.neigh.all()) {
       if (e.state !== 0x80) continue;
-      add('neigh', `${ns.label}: permanent neighbour`, ip(name, 'neigh', 'add', formatIpv4(e.ip), 'lladdr', mac(e.mac), 'dev', e.dev.name, 'nud', 'permanent'));
+      add(
+        'neigh',
+        `${ns.label}: permanent neighbour`,
+        ip(name, 'neigh', 'add', formatIpv4(e.ip), 'lladdr', mac(e.mac), 'dev', e.dev.name, 'nud', 'permanent'),
+      );
     }
   }
   for (const ns of all) {
@@ -305,7 +368,18 @@ export function planKernelTopology(net: Network, opts: PlanOptions): KernelPlan 
     for (const d of ns.devices) {
       if (!(d instanceof VxlanDevice)) continue;
       for (const f of d.fdbEntries()) {
-        add('fdb', `${ns.label}: ${d.name} FDB → remote VTEP`, ['bridge', '-n', name, 'fdb', 'append', mac(f.mac), 'dev', d.name, 'dst', formatIpv4(f.dst)]);
+        add('fdb', `${ns.label}: ${d.name} FDB → remote VTEP`, [
+          'bridge',
+          '-n',
+          name,
+          'fdb',
+          'append',
+          mac(f.mac),
+          'dev',
+          d.name,
+          'dst',
+          formatIpv4(f.dst),
+        ]);
       }
     }
   }
@@ -313,7 +387,8 @@ export function planKernelTopology(net: Network, opts: PlanOptions): KernelPlan 
   // 5. the per-node iptables hook (kube-proxy / flannel rules; no-op until podnet has netfilter)
   for (const node of net.nodes.values()) {
     const rules = opts.iptablesRestore?.(node);
-    if (rules !== undefined) add('iptables', `${node.model.name}: iptables-restore`, nsExec(k(node.ns), 'iptables-restore'), rules);
+    if (rules !== undefined)
+      add('iptables', `${node.model.name}: iptables-restore`, nsExec(k(node.ns), 'iptables-restore'), rules);
   }
 
   // capture points: every device podnet captures on (not loopback, not the underlay switch)
@@ -335,7 +410,17 @@ export function planKernelTopology(net: Network, opts: PlanOptions): KernelPlan 
     if (isCoreDnsPod(pod.model)) {
       portsOf = coreDnsOtherPorts(portsOf);
       const view = dnsViewToJson(clusterDnsView(model, [pod.model.ip]));
-      dnsServers.push({ ns: k(pod.ns), name: pod.display, config: { mode: 'coredns', name: pod.display, view, upstreams: coreDnsUpstreams(pod.model, model).map(formatIpv4), seed: opts.seed ?? 1 } });
+      dnsServers.push({
+        ns: k(pod.ns),
+        name: pod.display,
+        config: {
+          mode: 'coredns',
+          name: pod.display,
+          view,
+          upstreams: coreDnsUpstreams(pod.model, model).map(formatIpv4),
+          seed: opts.seed ?? 1,
+        },
+      });
     }
     const tcp = portsOf.filter((p) => p.protocol === 'TCP').map((p) => p.containerPort);
     const udp = portsOf.filter((p) => p.protocol === 'UDP').map((p) => p.containerPort);
@@ -350,7 +435,11 @@ export function planKernelTopology(net: Network, opts: PlanOptions): KernelPlan 
   // the gateway's resolver (podnet always runs it; the kernel side only where something may ask it)
   const resolvers = opts.resolvers ?? new Map<string, ResolverSetup>();
   if (net.gateway !== undefined && (dnsServers.length > 0 || resolvers.size > 0)) {
-    dnsServers.push({ ns: k(net.gateway.ns), name: 'gateway', config: { mode: 'upstream', table: model.dns?.upstream ?? {} } });
+    dnsServers.push({
+      ns: k(net.gateway.ns),
+      name: 'gateway',
+      config: { mode: 'upstream', table: model.dns?.upstream ?? {} },
+    });
   }
   const etcFiles: EtcFilesPlan[] = [];
   for (const [podnetNs, setup] of resolvers) {
@@ -358,7 +447,14 @@ export function planKernelTopology(net: Network, opts: PlanOptions): KernelPlan 
     if (ns === undefined) throw new Error(`internal: no kernel namespace for ${podnetNs}`);
     const hosts = (setup.hosts ?? []).map((h) => `${formatIpv4(h.address)}\t${h.names.join(' ')}`).join('\n');
     // glibc reads files then DNS, whatever the host's own nsswitch.conf says (no systemd-resolved, no mDNS)
-    etcFiles.push({ ns, files: { 'resolv.conf': `${formatResolvConf(setup.conf)}\n`, hosts: `${hosts}\n`, 'nsswitch.conf': 'hosts: files dns\n' } });
+    etcFiles.push({
+      ns,
+      files: {
+        'resolv.conf': `${formatResolvConf(setup.conf)}\n`,
+        hosts: `${hosts}\n`,
+        'nsswitch.conf': 'hosts: files dns\n',
+      },
+    });
   }
 
   const plan: KernelPlan = { prefix, namespaces, steps, captures, servers, dnsServers, etcFiles, nsName };
@@ -401,7 +497,11 @@ function shellQuote(s: string): string {
 
 /** The plan as a shell script (for people: `--keep` writes it next to the captures). */
 export function formatPlanScript(plan: KernelPlan): string {
-  const lines = ['#!/bin/sh', '# podnet verify --kernel: the kernel topology, derived from podnet\'s built network', 'set -e'];
+  const lines = [
+    '#!/bin/sh',
+    "# podnet verify --kernel: the kernel topology, derived from podnet's built network",
+    'set -e',
+  ];
   let phase = '';
   for (const s of plan.steps) {
     if (s.phase !== phase) {
@@ -409,19 +509,33 @@ export function formatPlanScript(plan: KernelPlan): string {
       lines.push('', `# --- ${phase}`);
     }
     const cmd = s.argv.map(shellQuote).join(' ');
-    if (s.input !== undefined) lines.push(`${cmd} <<'PODNET_EOF'  # ${s.why}`, s.input.replace(/\n$/, ''), 'PODNET_EOF');
+    if (s.input !== undefined)
+      lines.push(`${cmd} <<'PODNET_EOF'  # ${s.why}`, s.input.replace(/\n$/, ''), 'PODNET_EOF');
     else lines.push(`${cmd}  # ${s.why}`);
   }
   if (plan.etcFiles.length > 0) {
     lines.push('', '# /etc/netns files (ip netns exec bind-mounts them over /etc: glibc reads them)');
-    for (const e of plan.etcFiles) for (const [name, content] of Object.entries(e.files)) lines.push(`mkdir -p /etc/netns/${e.ns} && cat > /etc/netns/${e.ns}/${name} <<'PODNET_EOF'`, content.replace(/\n$/, ''), 'PODNET_EOF');
+    for (const e of plan.etcFiles)
+      for (const [name, content] of Object.entries(e.files))
+        lines.push(
+          `mkdir -p /etc/netns/${e.ns} && cat > /etc/netns/${e.ns}/${name} <<'PODNET_EOF'`,
+          content.replace(/\n$/, ''),
+          'PODNET_EOF',
+        );
   }
   if (plan.dnsServers.length > 0) {
     lines.push('', '# DNS servers (src/verify/agents/dns-server.ts)');
-    for (const d of plan.dnsServers) lines.push(`#   ${d.name}: ip netns exec ${d.ns} node dns-server.js --config <${d.config.mode} config>`);
+    for (const d of plan.dnsServers)
+      lines.push(`#   ${d.name}: ip netns exec ${d.ns} node dns-server.js --config <${d.config.mode} config>`);
   }
   lines.push('', '# capture points');
-  for (const c of plan.captures) lines.push(`#   ${c.point}: ip netns exec ${c.ns} tcpdump -p --immediate-mode -U -i ${c.dev}`);
-  lines.push('', '# cleanup', ...[...plan.namespaces].reverse().map((n) => `# ip netns delete ${n.name}`), ...plan.etcFiles.map((e) => `# rm -r /etc/netns/${e.ns}`));
-  return lines.join('\n') + '\n';
+  for (const c of plan.captures)
+    lines.push(`#   ${c.point}: ip netns exec ${c.ns} tcpdump -p --immediate-mode -U -i ${c.dev}`);
+  lines.push(
+    '',
+    '# cleanup',
+    ...[...plan.namespaces].reverse().map((n) => `# ip netns delete ${n.name}`),
+    ...plan.etcFiles.map((e) => `# rm -r /etc/netns/${e.ns}`),
+  );
+  return `${lines.join('\n')}\n`;
 }

@@ -45,10 +45,26 @@ export class VerifySink implements CaptureSink, HopSink {
     return this.points.length - 1;
   }
 
-  packet(handle: number, t: number, dir: 'in' | 'out', buf: Uint8Array, off: number, len: number, notes: PacketNotes): void {
+  packet(
+    handle: number,
+    t: number,
+    dir: 'in' | 'out',
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    notes: PacketNotes,
+  ): void {
     const point = this.points[handle]!;
     const comment = captureComment(notes);
-    this.frames.push({ point, t, dir, bytes: buf.slice(off, off + len), comment, packetId: notes.pkt, flow: notes.flow });
+    this.frames.push({
+      point,
+      t,
+      dir,
+      bytes: buf.slice(off, off + len),
+      comment,
+      packetId: notes.pkt,
+      flow: notes.flow,
+    });
   }
 
   /** Frames at one capture point, in order. */
@@ -87,9 +103,17 @@ export interface PodnetRunOptions {
 export function runPodnet(model: ClusterModel, seed: number, opts: PodnetRunOptions = {}): PodnetRun {
   const sink = new VerifySink();
   const note = `podnet verify: scenario ${model.scenario?.name ?? '-'}, seed ${seed}${opts.pcapNote === undefined ? '' : `, ${opts.pcapNote}`}`;
-  const files = opts.pcapDir === undefined ? undefined : new CaptureFiles(opts.pcapDir, opts.pcapName ?? 'podnet.pcapng', 'single', undefined, note);
+  const files =
+    opts.pcapDir === undefined
+      ? undefined
+      : new CaptureFiles(opts.pcapDir, opts.pcapName ?? 'podnet.pcapng', 'single', undefined, note);
   const captureSinks: CaptureSink[] = files === undefined ? [sink] : [sink, files];
-  const sim = new Simulation(model, opts.build === undefined ? { seed, hopSinks: [sink], captureSinks } : { seed, hopSinks: [sink], captureSinks, build: opts.build });
+  const sim = new Simulation(
+    model,
+    opts.build === undefined
+      ? { seed, hopSinks: [sink], captureSinks }
+      : { seed, hopSinks: [sink], captureSinks, build: opts.build },
+  );
   // the kernel side is one kernel playing every node over a veth + bridge underlay: per-skb state
   // such as TCP's pending neighbour confirmation crosses between its nodes (World.sharedKernel)
   sim.network.world.sharedKernel = true;

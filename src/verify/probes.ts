@@ -43,7 +43,10 @@ export function parsePingOutcomes(stdout: string, stderr: string, count: number)
     }
   }
   // local errors carry no sequence number: they belong to the sends that got nothing else, in order
-  const locals = text.split('\n').filter((l) => l.startsWith('ping: local error: ')).map((l) => l.slice('ping: '.length).trim());
+  const locals = text
+    .split('\n')
+    .filter((l) => l.startsWith('ping: local error: '))
+    .map((l) => l.slice('ping: '.length).trim());
   for (let i = 0; i < count && locals.length > 0; i++) if (out[i] === undefined) out[i] = `error: ${locals.shift()!}`;
   return out.map((o) => o ?? 'no reply');
 }
@@ -107,7 +110,12 @@ export function agentLines(out: KernelProbeOutput | undefined): Map<number, Agen
 }
 
 /** Outcome of one attempt of a TCP/UDP agent run. */
-export function agentOutcome(out: KernelProbeOutput | undefined, pinned: boolean, attempt = 0, nat: ReadonlySet<string> = NONE): string {
+export function agentOutcome(
+  out: KernelProbeOutput | undefined,
+  pinned: boolean,
+  attempt = 0,
+  nat: ReadonlySet<string> = NONE,
+): string {
   if (out === undefined) return 'not run';
   const j = agentLines(out).get(attempt);
   if (j === undefined) {
@@ -116,13 +124,16 @@ export function agentOutcome(out: KernelProbeOutput | undefined, pinned: boolean
   }
   if (typeof j.gaiError === 'string') return `error: getaddrinfo ${j.gaiError}`;
   const pre = resolvedPrefix(j.addresses);
-  if (j.ok === true && typeof j.data === 'string') return pre + (bannerOutcome(j.data, pinned, nat) ?? `reply ${JSON.stringify(j.data)}`);
+  if (j.ok === true && typeof j.data === 'string')
+    return pre + (bannerOutcome(j.data, pinned, nat) ?? `reply ${JSON.stringify(j.data)}`);
   if (typeof j.errno === 'string') return `${pre}error: ${udpSocketError(j.errno)}`;
   return `${pre}error: ${j.error ?? 'no reply'}`;
 }
 
 /** The client port of every attempt of every TCP/UDP probe, as the kernel agents reported it. */
-export function kernelLocalPorts(outputs: readonly KernelProbeOutput[]): (probe: number, attempt: number) => number | undefined {
+export function kernelLocalPorts(
+  outputs: readonly KernelProbeOutput[],
+): (probe: number, attempt: number) => number | undefined {
   const by = new Map<number, Map<number, AgentLine>>();
   for (const o of outputs) if (o.launch.kind !== 'ping') by.set(o.launch.probe, agentLines(o));
   return (probe, attempt) => {
@@ -140,7 +151,8 @@ export function podnetOutcomes(r: ProbeReport, pinned: boolean, nat: ReadonlySet
       return 'no reply';
     }
     const res = a.resolved;
-    if (res !== undefined && res.addresses.length === 0) return `error: getaddrinfo ${gaiErrorCode(res.error ?? '') ?? res.error ?? 'no address'}`;
+    if (res !== undefined && res.addresses.length === 0)
+      return `error: getaddrinfo ${gaiErrorCode(res.error ?? '') ?? res.error ?? 'no address'}`;
     const pre = resolvedPrefix(res?.addresses);
     if (a.ok && a.answeredBy !== undefined && a.serverSaw !== undefined) {
       const [ip, port] = a.serverSaw.split(':') as [string, string];
@@ -156,7 +168,13 @@ export function podnetOutcomes(r: ProbeReport, pinned: boolean, nat: ReadonlySet
  * Compares the outcomes of every probe. `nat`: addresses source NAT writes (their ports are
  * random, so shown as `*` even when the probe pinned its own port).
  */
-export function compareProbes(groups: readonly ProbeGroup[], reports: readonly ProbeReport[], outputs: readonly KernelProbeOutput[], pinnedOf: (probe: number) => boolean, nat: ReadonlySet<string> = NONE): ProbeComparison[] {
+export function compareProbes(
+  groups: readonly ProbeGroup[],
+  reports: readonly ProbeReport[],
+  outputs: readonly KernelProbeOutput[],
+  pinnedOf: (probe: number) => boolean,
+  nat: ReadonlySet<string> = NONE,
+): ProbeComparison[] {
   return groups.map((g) => {
     const r = reports[g.probe]!;
     const pinned = pinnedOf(g.probe);
@@ -164,7 +182,8 @@ export function compareProbes(groups: readonly ProbeGroup[], reports: readonly P
     let kernel: string[];
     if (g.protocol === 'icmp') {
       const o = mine[0];
-      kernel = o === undefined ? r.attempts.map(() => 'not run') : parsePingOutcomes(o.stdout, o.stderr, g.launches[0]!.count);
+      kernel =
+        o === undefined ? r.attempts.map(() => 'not run') : parsePingOutcomes(o.stdout, o.stderr, g.launches[0]!.count);
     } else {
       const o = mine[0];
       kernel = r.attempts.map((_, j) => agentOutcome(o, pinned, j, nat));
@@ -176,13 +195,22 @@ export function compareProbes(groups: readonly ProbeGroup[], reports: readonly P
     for (let i = 0; i < n; i++) {
       const k = kernel[i] ?? '(none)';
       const p = podnet[i] ?? '(none)';
-      if (k !== p) mismatches.push({ kind: 'probe', point, field: g.protocol === 'icmp' ? `icmp_seq=${i + 1}` : `attempt ${i + 1}`, kernel: k, podnet: p });
+      if (k !== p)
+        mismatches.push({
+          kind: 'probe',
+          point,
+          field: g.protocol === 'icmp' ? `icmp_seq=${i + 1}` : `attempt ${i + 1}`,
+          kernel: k,
+          podnet: p,
+        });
     }
     return { name: g.name, protocol: g.protocol, from: r.from, to: r.to, kernel, podnet, mismatches };
   });
 }
 
-/** A long list of outcomes, grouped: `answered by web-1, which saw 10.244.2.1:* ×31; …` (in order of first appearance). */
+/**
+ * A long list of outcomes, grouped: `answered by web-1, which saw 10.244.2.1:* ×31; …` (in order of first appearance).
+ */
 export function summarizeOutcomes(list: readonly string[], max = 4): string {
   if (list.length <= max) return list.join('; ');
   const counts = new Map<string, number>();

@@ -28,7 +28,14 @@
  */
 import { dissectFrame, isMalformed } from '../wire/dissect.js';
 import { summarizeFrame } from '../trace/frame-summary.js';
-import type { DnsDissection, FrameDissection, IcmpDissection, IpDissection, TcpDissection, UdpDissection } from '../wire/dissect.js';
+import type {
+  DnsDissection,
+  FrameDissection,
+  IcmpDissection,
+  IpDissection,
+  TcpDissection,
+  UdpDissection,
+} from '../wire/dissect.js';
 import { readU16 } from '../wire/addr.js';
 import type { Nanos } from '../sim/time.js';
 
@@ -77,7 +84,9 @@ export interface FrameRecord {
   readonly podnetOnly: Map<string, boolean>;
   /** Flow key: frames of one conversation (ephemeral values normalised). */
   flow: string;
-  /** Connection key: the flow plus the connection's number at this capture point (`#3`); the flow itself for ARP/ICMP. */
+  /**
+   * Connection key: the flow plus the connection's number at this capture point (`#3`); the flow itself for ARP/ICMP.
+   */
   conn: string;
   /**
    * The connection itself across NAT: its label (`@probe/attempt`) when one was given — the same
@@ -251,7 +260,14 @@ function quoteFields(b: Builder, prefix: string, icmpOff: number, icmp: IcmpDiss
  * connection and a range — the ephemeral range, or, on a NAT source address, 1024–65535
  * (MASQUERADE --random-fully draws each connection's port afresh).
  */
-function portFields(b: Builder, prefix: string, proto: 'tcp' | 'udp', src: readonly [number, string, string], dst: readonly [number, string, string], conn: string): void {
+function portFields(
+  b: Builder,
+  prefix: string,
+  proto: 'tcp' | 'udp',
+  src: readonly [number, string, string],
+  dst: readonly [number, string, string],
+  conn: string,
+): void {
   for (const [name, [port, label, ip]] of [
     [`${proto}.sport`, src],
     [`${proto}.dport`, dst],
@@ -269,7 +285,14 @@ function portFields(b: Builder, prefix: string, proto: 'tcp' | 'udp', src: reado
   }
 }
 
-function describeIp(b: Builder, d: FrameDissection, ip: IpDissection, prefix: string, base: number, depth: number): Level {
+function describeIp(
+  b: Builder,
+  d: FrameDissection,
+  ip: IpDissection,
+  prefix: string,
+  base: number,
+  depth: number,
+): Level {
   const f = b.fields;
   f.set(`${prefix}ip.src`, ip.src);
   f.set(`${prefix}ip.dst`, ip.dst);
@@ -287,14 +310,25 @@ function describeIp(b: Builder, d: FrameDissection, ip: IpDissection, prefix: st
   // connected socket's counter (TCP segments other than SYN-ACK/RST, UDP), from a random start:
   // among 300 connections' thousands of IDs one is 0 every few runs
   const tcpFlags = d.tcp !== undefined && !isMalformed(d.tcp) && ip.fragOffset === 0 ? d.tcp.flags : undefined;
-  const zeroByRule = tcpFlags !== undefined && ((tcpFlags.includes('S') && tcpFlags.includes('.')) || tcpFlags.includes('R'));
+  const zeroByRule =
+    tcpFlags !== undefined && ((tcpFlags.includes('S') && tcpFlags.includes('.')) || tcpFlags.includes('R'));
   const connectedCounter = (tcpFlags !== undefined && !zeroByRule) || (d.udp !== undefined && ip.proto === 17);
   if (ip.df && !connectedCounter) f.set(`${prefix}ip.id=0`, ip.id === 0);
   const proto = PROTO[ip.proto] ?? `proto${ip.proto}`;
   // a connection to itself (a hairpinned Service connection, half-translated on the bridge:
   // 10.244.1.2:c ↔ 10.244.1.2:8080) has one address pair both ways: its ports tell the directions
-  const l4ports = ip.src === ip.dst && ip.fragOffset === 0 ? (d.tcp !== undefined && !isMalformed(d.tcp) ? d.tcp : d.udp !== undefined && !isMalformed(d.udp) ? d.udp : undefined) : undefined;
-  const dirKey = l4ports === undefined ? `${ip.src}>${ip.dst}` : `${ip.src}:${portLabel(b, l4ports.sport, ip.src)}>${ip.dst}:${portLabel(b, l4ports.dport, ip.dst)}`;
+  const l4ports =
+    ip.src === ip.dst && ip.fragOffset === 0
+      ? d.tcp !== undefined && !isMalformed(d.tcp)
+        ? d.tcp
+        : d.udp !== undefined && !isMalformed(d.udp)
+          ? d.udp
+          : undefined
+      : undefined;
+  const dirKey =
+    l4ports === undefined
+      ? `${ip.src}>${ip.dst}`
+      : `${ip.src}:${portLabel(b, l4ports.sport, ip.src)}>${ip.dst}:${portLabel(b, l4ports.dport, ip.dst)}`;
   const frag = ip.mf || ip.fragOffset > 0 ? ` frag${ip.fragOffset}${ip.mf ? '+' : ''}` : '';
   const l4 = base + 14 + ip.hlen;
   let flow = `${proto} ${sortedPair(ip.src, ip.dst)}`;
@@ -350,7 +384,12 @@ function describeIp(b: Builder, d: FrameDissection, ip: IpDissection, prefix: st
     if (!ip.mf) b.podnetOnly.set(`${prefix}udp.checksumOk`, udp.checksumOk);
     if (isVxlan) {
       f.set(`${prefix}udp.dport`, udp.dport);
-      b.ranges.push({ field: `${prefix}udp.sport`, value: udp.sport, lo: VXLAN_SPORT_RANGE[0], hi: VXLAN_SPORT_RANGE[1] - 1 });
+      b.ranges.push({
+        field: `${prefix}udp.sport`,
+        value: udp.sport,
+        lo: VXLAN_SPORT_RANGE[0],
+        hi: VXLAN_SPORT_RANGE[1] - 1,
+      });
       const vx = d.vxlan!;
       if (isMalformed(vx)) {
         f.set(`${prefix}vxlan`, `malformed: ${vx.malformed}`);
@@ -366,14 +405,25 @@ function describeIp(b: Builder, d: FrameDissection, ip: IpDissection, prefix: st
         const vconn = `vxlan[${inner.conn}]`;
         b.patterns.push({ field: `${prefix}udp.sport`, scope: vconn, value: udp.sport });
         b.patterns.push({ field: `${prefix}ip.id`, scope: `${vconn} ${dirKey}`, value: ip.id });
-        return { flow: vflow, conn: vconn, dirKey: `${dirKey} [${inner.dirKey}]`, sig: `vxlan ${dirKey} [${inner.sig}]`, coarse: `vxlan ${dirKey} [${inner.coarse}]` };
+        return {
+          flow: vflow,
+          conn: vconn,
+          dirKey: `${dirKey} [${inner.dirKey}]`,
+          sig: `vxlan ${dirKey} [${inner.sig}]`,
+          coarse: `vxlan ${dirKey} [${inner.coarse}]`,
+        };
       }
       const vf = `vxlan ${sortedPair(ip.src, ip.dst)}`;
       return { flow: vf, conn: vf, dirKey, sig: `vxlan ${dirKey}`, coarse: `vxlan ${dirKey}` };
     }
     flow = `udp ${sortedPair(`${ip.src}:${sp}`, `${ip.dst}:${dp}`)}`;
     conn = flow + CONN_MARK;
-    b.l4 = { flow, real: sortedPair(`${ip.src}:${udp.sport}`, `${ip.dst}:${udp.dport}`), proto: 'udp', synIsn: undefined };
+    b.l4 = {
+      flow,
+      real: sortedPair(`${ip.src}:${udp.sport}`, `${ip.dst}:${udp.dport}`),
+      proto: 'udp',
+      synIsn: undefined,
+    };
     portFields(b, prefix, 'udp', [udp.sport, sp, ip.src], [udp.dport, dp, ip.dst], conn);
     f.set(`${prefix}payloadLen`, d.payloadLen ?? 0);
     const dns = !ip.mf && d.dns !== undefined ? dnsFields(b, prefix, d.dns, conn) : '';
@@ -386,14 +436,24 @@ function describeIp(b: Builder, d: FrameDissection, ip: IpDissection, prefix: st
     flow = `tcp ${sortedPair(`${ip.src}:${sp}`, `${ip.dst}:${dp}`)}`;
     conn = flow + CONN_MARK;
     const syn = tcp.flags.includes('S') && !tcp.flags.includes('.');
-    b.l4 = { flow, real: sortedPair(`${ip.src}:${tcp.sport}`, `${ip.dst}:${tcp.dport}`), proto: 'tcp', synIsn: syn ? tcp.seq : undefined };
+    b.l4 = {
+      flow,
+      real: sortedPair(`${ip.src}:${tcp.sport}`, `${ip.dst}:${tcp.dport}`),
+      proto: 'tcp',
+      synIsn: syn ? tcp.seq : undefined,
+    };
     portFields(b, prefix, 'tcp', [tcp.sport, sp, ip.src], [tcp.dport, dp, ip.dst], conn);
     f.set(`${prefix}tcp.flags`, tcp.flags);
     f.set(`${prefix}tcp.window`, tcp.window);
     f.set(`${prefix}tcp.len`, tcp.len);
     f.set(`${prefix}tcp.options`, tcp.options.map((o) => (o.startsWith('TS ') ? 'TS' : o)).join(','));
     if (!ip.mf) b.podnetOnly.set(`${prefix}tcp.checksumOk`, tcp.checksumOk);
-    b.tcp.push({ prefix, conn: `${ip.src}:${tcp.sport}>${ip.dst}:${tcp.dport}`, rev: `${ip.dst}:${tcp.dport}>${ip.src}:${tcp.sport}`, tcp });
+    b.tcp.push({
+      prefix,
+      conn: `${ip.src}:${tcp.sport}>${ip.dst}:${tcp.dport}`,
+      rev: `${ip.dst}:${tcp.dport}>${ip.src}:${tcp.sport}`,
+      tcp,
+    });
     const hlen = ip.len - ip.hlen - tcp.len;
     if (!ip.mf) payloadFields(b, prefix, l4 + hlen, tcp.len, conn);
     detail = `tcp ${tcp.flags} len${tcp.len + b.lenAdjust}`;
@@ -411,7 +471,8 @@ function describeFrame(b: Builder, d: FrameDissection, prefix: string, base: num
   f.set(`${prefix}frame.len`, d.len);
   if (d.malformed !== undefined) f.set(`${prefix}malformed`, d.malformed);
   const eth = d.eth;
-  if (eth === undefined || isMalformed(eth)) return { flow: 'malformed', conn: 'malformed', dirKey: '', sig: `malformed ${d.len}`, coarse: 'malformed' };
+  if (eth === undefined || isMalformed(eth))
+    return { flow: 'malformed', conn: 'malformed', dirKey: '', sig: `malformed ${d.len}`, coarse: 'malformed' };
   f.set(`${prefix}eth.src`, eth.src);
   f.set(`${prefix}eth.dst`, eth.dst);
   f.set(`${prefix}eth.type`, eth.type);
@@ -434,7 +495,13 @@ function describeFrame(b: Builder, d: FrameDissection, prefix: string, base: num
   }
   f.set(`${prefix}payloadLen`, d.payloadLen ?? 0);
   const type = `ethertype 0x${eth.type.toString(16).padStart(4, '0')}`;
-  return { flow: type, conn: type, dirKey: `${eth.src}>${eth.dst}`, sig: `${type} ${eth.src}>${eth.dst} ${d.len}`, coarse: type };
+  return {
+    flow: type,
+    conn: type,
+    dirKey: `${eth.src}>${eth.dst}`,
+    sig: `${type} ${eth.src}>${eth.dst} ${d.len}`,
+    coarse: type,
+  };
 }
 
 /**
@@ -457,10 +524,21 @@ export function decodeFrames(frames: readonly FrameInput[], ctx: DecodeContext, 
   const conns = new Map<string, { count: number; byReal: Map<string, { n: number; isn: number | undefined }> }>();
   return frames.map((input, index) => {
     const d = dissectFrame(input.bytes, { vxlanPorts: ctx.vxlanPorts });
-    const b: Builder = { ctx, bytes: input.bytes, fields: new Map(), patterns: [], ranges: [], podnetOnly: new Map(), tcp: [], l4: undefined, lenAdjust: 0 };
+    const b: Builder = {
+      ctx,
+      bytes: input.bytes,
+      fields: new Map(),
+      patterns: [],
+      ranges: [],
+      podnetOnly: new Map(),
+      tcp: [],
+      l4: undefined,
+      lenAdjust: 0,
+    };
     const level = describeFrame(b, d, '', 0, 0);
     if (b.lenAdjust !== 0) {
-      for (const [k, v] of b.fields) if (typeof v === 'number' && LENGTH_FIELD.test(k)) b.fields.set(k, v + b.lenAdjust);
+      for (const [k, v] of b.fields)
+        if (typeof v === 'number' && LENGTH_FIELD.test(k)) b.fields.set(k, v + b.lenAdjust);
     }
     // number the connection: a new real 4-tuple, or a SYN with a new ISN, is the flow's next one
     let tag = '';

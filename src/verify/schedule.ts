@@ -59,7 +59,12 @@ function seconds(ns: Nanos): string {
 }
 
 /** Builds the schedule for a scenario podnet ran (`reports` in Scenario order). */
-export function scheduleFromPodnet(sim: Simulation, probes: readonly ProbeModel[], reports: readonly ProbeReport[], parallel: boolean): KernelSchedule {
+export function scheduleFromPodnet(
+  sim: Simulation,
+  probes: readonly ProbeModel[],
+  reports: readonly ProbeReport[],
+  parallel: boolean,
+): KernelSchedule {
   const groups: ProbeGroup[] = [];
   probes.forEach((p, i) => {
     const r = reports[i];
@@ -72,17 +77,48 @@ export function scheduleFromPodnet(sim: Simulation, probes: readonly ProbeModel[
     if (p.protocol === 'icmp') {
       // ping resolves a host name itself (getaddrinfo AF_UNSPEC), once, as podnet's ping does
       const target = sim.resolveTo(p.to).name ?? dst;
-      const args = ['-n', '-c', String(p.count), '-s', String(p.size), '-i', seconds(p.interval), '-W', seconds(p.timeout), '-M', p.pmtudisc, target];
-      launches.push({ probe: i, attempt: 0, attempts: p.count, name: p.name, protocol: 'icmp', offset: 0, kind: 'ping', args, count: p.count, limitMs: Math.round((p.count * p.interval + p.timeout) / 1e6) + 3000 });
+      const args = [
+        '-n',
+        '-c',
+        String(p.count),
+        '-s',
+        String(p.size),
+        '-i',
+        seconds(p.interval),
+        '-W',
+        seconds(p.timeout),
+        '-M',
+        p.pmtudisc,
+        target,
+      ];
+      launches.push({
+        probe: i,
+        attempt: 0,
+        attempts: p.count,
+        name: p.name,
+        protocol: 'icmp',
+        offset: 0,
+        kind: 'ping',
+        args,
+        count: p.count,
+        limitMs: Math.round((p.count * p.interval + p.timeout) / 1e6) + 3000,
+      });
     } else if (r.port !== undefined) {
       const port = r.port;
       const offsets = r.attempts.map((a) => a.t - first.t);
       // a host name is resolved on the kernel side too, by glibc, before each attempt (as podnet's resolver does)
       const name = sim.resolveTo(p.to).name;
-      const args = [...(name === undefined ? ['--dst', dst] : ['--name', name]), '--port', String(port), '--timeout-ms', String(timeoutMs)];
+      const args = [
+        ...(name === undefined ? ['--dst', dst] : ['--name', name]),
+        '--port',
+        String(port),
+        '--timeout-ms',
+        String(timeoutMs),
+      ];
       if (p.sourcePort !== undefined) args.push('--sport', String(p.sourcePort));
       if (p.protocol === 'udp') args.push('--payload-hex', Buffer.from(udpPayload(p.size)).toString('hex'));
-      if (offsets.length > 1) args.push('--offsets-ms', offsets.map((o) => String(Math.round(o / 1e3) / 1e3)).join(','));
+      if (offsets.length > 1)
+        args.push('--offsets-ms', offsets.map((o) => String(Math.round(o / 1e3) / 1e3)).join(','));
       const last = offsets[offsets.length - 1] ?? 0;
       launches.push({
         probe: i,
@@ -98,7 +134,15 @@ export function scheduleFromPodnet(sim: Simulation, probes: readonly ProbeModel[
         limitMs: Math.round(last / 1e6) + timeoutMs + 5000 + (name === undefined ? 0 : 60_000),
       });
     }
-    groups.push({ probe: i, name: p.name, protocol: p.protocol, fromNs: from.ns.name, podnetStart: first.t, gap: p.start, launches });
+    groups.push({
+      probe: i,
+      name: p.name,
+      protocol: p.protocol,
+      fromNs: from.ns.name,
+      podnetStart: first.t,
+      gap: p.start,
+      launches,
+    });
   });
   return { parallel, probes: groups };
 }

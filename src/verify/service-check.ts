@@ -16,7 +16,17 @@ import type { PodnetRun, PodnetRunOptions } from './podnet-run.js';
 import type { ConnLabeller, FrameInput, FrameRecord } from './records.js';
 import type { Nanos } from '../sim/time.js';
 import type { Mismatch, PointComparison, ServiceMark } from './compare.js';
-import { ChoiceRecorder, compareChoices, compareRecent, endpointName, extractChoices, podnetDnatCounters, podnetRecentLists, serviceProbes, slotKey } from './services.js';
+import {
+  ChoiceRecorder,
+  compareChoices,
+  compareRecent,
+  endpointName,
+  extractChoices,
+  podnetDnatCounters,
+  podnetRecentLists,
+  serviceProbes,
+  slotKey,
+} from './services.js';
 import type { Choice, Choices, DnatCounters, RecentEntry, ServiceProbe, SlotReport } from './services.js';
 import { DISTRIBUTION_ALPHA, chiSquareHomogeneity } from './stats.js';
 import type { HomogeneityTest } from './stats.js';
@@ -39,12 +49,22 @@ export interface ServiceSide {
  * another retransmission), so the replay starts every probe when the other side started it —
  * its timers (delayed ARP probes, neighbour states) then fire at the same moments.
  */
-export function replayModel(model: ClusterModel, starts: ((probe: number) => Nanos | undefined) | undefined): ClusterModel {
+export function replayModel(
+  model: ClusterModel,
+  starts: ((probe: number) => Nanos | undefined) | undefined,
+): ClusterModel {
   const sc = model.scenario;
   if (starts === undefined || sc === undefined || sc.parallel) return model;
   const at = sc.probes.map((_, i) => starts(i));
   if (at.some((t) => t === undefined)) return model;
-  return { ...model, scenario: { ...sc, parallel: true, probes: sc.probes.map((p, i) => ({ ...p, start: Math.max(0, Math.round(at[i]!)) })) } };
+  return {
+    ...model,
+    scenario: {
+      ...sc,
+      parallel: true,
+      probes: sc.probes.map((p, i) => ({ ...p, start: Math.max(0, Math.round(at[i]!)) })),
+    },
+  };
 }
 
 /** The distribution test of one scenario. */
@@ -101,14 +121,26 @@ export function serviceProbesOf(model: ClusterModel, seed: number, build?: Build
 
 function checkFlows(run: PodnetRun): void {
   run.reports.forEach((r, i) => {
-    if (r.flow !== i + 1) throw new Error(`internal: probe ${i} ran as flow ${r.flow}, not ${i + 1} (the choice recorder tells probes apart by flow)`);
+    if (r.flow !== i + 1)
+      throw new Error(
+        `internal: probe ${i} ran as flow ${r.flow}, not ${i + 1} (the choice recorder tells probes apart by flow)`,
+      );
   });
 }
 
 /** Runs podnet's Scenario, watching (not forcing) the backend choices of its Service probes. */
-export function runWatched(model: ClusterModel, seed: number, probes: readonly ServiceProbe[], opts: PodnetRunOptions = {}): WatchedRun {
+export function runWatched(
+  model: ClusterModel,
+  seed: number,
+  probes: readonly ServiceProbe[],
+  opts: PodnetRunOptions = {},
+): WatchedRun {
   const recorder = probes.length > 0 ? new ChoiceRecorder(probes, undefined) : undefined;
-  const run = runPodnet(model, seed, recorder === undefined ? opts : { ...opts, prepare: (sim) => recorder.install(sim.network) });
+  const run = runPodnet(
+    model,
+    seed,
+    recorder === undefined ? opts : { ...opts, prepare: (sim) => recorder.install(sim.network) },
+  );
   if (recorder !== undefined) checkFlows(run);
   return { run, probes, recorder };
 }
@@ -117,7 +149,15 @@ export function runWatched(model: ClusterModel, seed: number, probes: readonly S
 function framesOfRun(run: PodnetRun): Map<string, FrameInput[]> {
   const m = new Map<string, FrameInput[]>();
   for (const p of run.sink.points) m.set(p, []);
-  for (const f of run.sink.frames) m.get(f.point)?.push({ t: f.t, bytes: f.bytes, dir: f.dir, comment: f.comment, packetId: f.packetId, flow: f.flow });
+  for (const f of run.sink.frames)
+    m.get(f.point)?.push({
+      t: f.t,
+      bytes: f.bytes,
+      dir: f.dir,
+      comment: f.comment,
+      packetId: f.packetId,
+      flow: f.flow,
+    });
   return m;
 }
 
@@ -141,7 +181,14 @@ function vxlanPortsOf(model: ClusterModel): number[] {
 }
 
 function asMismatches(where: string, problems: readonly string[]): Mismatch[] {
-  return problems.map((p) => ({ kind: 'choice' as const, point: 'backend choices', field: 'cannot tell', kernel: where === 'kernel' ? p : '-', podnet: where === 'podnet' ? p : '-', note: `which backend ${where === 'kernel' ? 'the kernel' : 'podnet'} chose could not be read from the captures and DNAT counters` }));
+  return problems.map((p) => ({
+    kind: 'choice' as const,
+    point: 'backend choices',
+    field: 'cannot tell',
+    kernel: where === 'kernel' ? p : '-',
+    podnet: where === 'podnet' ? p : '-',
+    note: `which backend ${where === 'kernel' ? 'the kernel' : 'podnet'} chose could not be read from the captures and DNAT counters`,
+  }));
 }
 
 /**
@@ -149,14 +196,24 @@ function asMismatches(where: string, problems: readonly string[]): Mismatch[] {
  * choices, replays the Scenario in podnet with them forced, compares choice by choice, tests
  * the distribution and compares the recent lists.
  */
-export function checkServices(model: ClusterModel, seed: number, watched: WatchedRun, kernel: ServiceSide, opts: PodnetRunOptions = {}): ServiceCheck {
+export function checkServices(
+  model: ClusterModel,
+  seed: number,
+  watched: WatchedRun,
+  kernel: ServiceSide,
+  opts: PodnetRunOptions = {},
+): ServiceCheck {
   const probes = watched.probes;
   const vx = vxlanPortsOf(model);
   const kChoices = extractChoices(probes, kernel.frames, kernel.localPort, kernel.attempts, kernel.counters, vx);
   const forced = new Map<string, string>();
-  for (const c of kChoices.slots) if (c.endpoint !== undefined) forced.set(slotKey(c.probe, c.attempt, c.ordinal), c.endpoint);
+  for (const c of kChoices.slots)
+    if (c.endpoint !== undefined) forced.set(slotKey(c.probe, c.attempt, c.ordinal), c.endpoint);
   const recorder = new ChoiceRecorder(probes, forced);
-  const replay = runPodnet(replayModel(model, kernel.starts), seed, { ...opts, prepare: (sim) => recorder.install(sim.network) });
+  const replay = runPodnet(replayModel(model, kernel.starts), seed, {
+    ...opts,
+    prepare: (sim) => recorder.install(sim.network),
+  });
   checkFlows(replay);
   const rSide = podnetSide(replay);
   const pChoices = extractChoices(probes, rSide.frames, rSide.localPort, rSide.attempts, rSide.counters, vx);
@@ -168,7 +225,18 @@ export function checkServices(model: ClusterModel, seed: number, watched: Watche
   const { slots, mismatches: choiceMismatches } = compareChoices(probes, kChoices, pChoices, recorder, net);
   const mismatches: Mismatch[] = choiceMismatches.map((m) => {
     const slot = slotOfField(probes, m);
-    return slot === undefined ? m : { ...m, service: markOf(slot.probe, `${slot.index}/${slot.attempt}`, slot.attempt, podnetPortReused, synRetransmitsDiffer) };
+    return slot === undefined
+      ? m
+      : {
+          ...m,
+          service: markOf(
+            slot.probe,
+            `${slot.index}/${slot.attempt}`,
+            slot.attempt,
+            podnetPortReused,
+            synRetransmitsDiffer,
+          ),
+        };
   });
   mismatches.unshift(...asMismatches('kernel', kChoices.problems), ...asMismatches('podnet', pChoices.problems));
 
@@ -181,12 +249,20 @@ export function checkServices(model: ClusterModel, seed: number, watched: Watche
     const sp = probes.find((p) => p.probe === c.probe);
     return sp !== undefined && !sp.affinity && sp.listed.length > 1;
   };
-  const kSample = kChoices.slots.filter((c) => c.endpoint !== undefined && randomIn(c, recorder)).map((c) => endpointName(net, c.endpoint));
-  const uSample = uChoices.slots.filter((c) => c.endpoint !== undefined && randomIn(c, watched.recorder)).map((c) => endpointName(watched.run.sim.network, c.endpoint));
+  const kSample = kChoices.slots
+    .filter((c) => c.endpoint !== undefined && randomIn(c, recorder))
+    .map((c) => endpointName(net, c.endpoint));
+  const uSample = uChoices.slots
+    .filter((c) => c.endpoint !== undefined && randomIn(c, watched.recorder))
+    .map((c) => endpointName(watched.run.sim.network, c.endpoint));
   const categories = [...new Set([...kSample, ...uSample])].sort();
   const count = (xs: readonly string[]): number[] => categories.map((c) => xs.filter((x) => x === c).length);
   const test = chiSquareHomogeneity(categories, count(kSample), count(uSample));
-  const distribution: DistributionReport = { ...test, alpha: DISTRIBUTION_ALPHA, ok: !test.applicable || (test.p ?? 1) >= DISTRIBUTION_ALPHA };
+  const distribution: DistributionReport = {
+    ...test,
+    alpha: DISTRIBUTION_ALPHA,
+    ok: !test.applicable || (test.p ?? 1) >= DISTRIBUTION_ALPHA,
+  };
   if (!distribution.ok) {
     mismatches.push({
       kind: 'distribution',
@@ -205,14 +281,35 @@ export function checkServices(model: ClusterModel, seed: number, watched: Watche
     recent = r.lines;
     mismatches.push(...r.mismatches);
   }
-  return { probes, kernel: kChoices, podnet: pChoices, unforced: uChoices, slots, distribution, recent, mismatches, replay, recorder, podnetPortReused, synRetransmitsDiffer };
+  return {
+    probes,
+    kernel: kChoices,
+    podnet: pChoices,
+    unforced: uChoices,
+    slots,
+    distribution,
+    recent,
+    mismatches,
+    replay,
+    recorder,
+    podnetPortReused,
+    synRetransmitsDiffer,
+  };
 }
 
-function markOf(probe: string, key: string, attempt: number, reused: ReadonlySet<string>, rtx: ReadonlySet<string>): ServiceMark {
+function markOf(
+  probe: string,
+  key: string,
+  attempt: number,
+  reused: ReadonlySet<string>,
+  rtx: ReadonlySet<string>,
+): ServiceMark {
   return { probe, attempt, podnetPortReused: reused.has(key), synRetransmitsDiffer: rtx.has(key) };
 }
 
-/** Attempts whose SYNs (count, or the time between retransmissions, by more than 0.5 s) differ between the two sides. */
+/**
+ * Attempts whose SYNs (count, or the time between retransmissions, by more than 0.5 s) differ between the two sides.
+ */
 function retransmitsDiffer(kernel: Choices, podnet: Choices): Set<string> {
   const times = (c: Choices): Map<string, number[]> => {
     const m = new Map<string, number[]>();
@@ -241,7 +338,10 @@ function retransmitsDiffer(kernel: Choices, podnet: Choices): Set<string> {
   return out;
 }
 
-/** Attempts whose ephemeral client port an earlier attempt (to the same client → Service address) already used, in podnet's run. */
+/**
+ * Attempts whose ephemeral client port an earlier attempt (to the same client → Service address) already used, in
+ * podnet's run.
+ */
 function portReuse(probes: readonly ServiceProbe[], run: PodnetRun): Set<string> {
   const out = new Set<string>();
   const seen = new Map<string, number>();
@@ -249,7 +349,12 @@ function portReuse(probes: readonly ServiceProbe[], run: PodnetRun): Set<string>
   for (const sp of probes) {
     if (run.sim.model.scenario?.probes[sp.probe]?.sourcePort !== undefined) continue;
     run.reports[sp.probe]?.attempts.forEach((a, j) => {
-      if (a.sourcePort !== undefined) all.push({ t: a.t, key: `${sp.clientIp}:${a.sourcePort}>${sp.dst}:${sp.dport}/${sp.protocol}`, slot: `${sp.probe}/${j}` });
+      if (a.sourcePort !== undefined)
+        all.push({
+          t: a.t,
+          key: `${sp.clientIp}:${a.sourcePort}>${sp.dst}:${sp.dport}/${sp.protocol}`,
+          slot: `${sp.probe}/${j}`,
+        });
     });
   }
   all.sort((x, y) => x.t - y.t);
@@ -261,7 +366,10 @@ function portReuse(probes: readonly ServiceProbe[], run: PodnetRun): Set<string>
 }
 
 /** The probe attempt a choice or probe mismatch names (`probe <name>`, `backend of attempt N…` / `attempt N`). */
-function slotOfField(probes: readonly ServiceProbe[], m: Mismatch): { index: number; probe: string; attempt: number } | undefined {
+function slotOfField(
+  probes: readonly ServiceProbe[],
+  m: Mismatch,
+): { index: number; probe: string; attempt: number } | undefined {
   if (!m.point.startsWith('probe ')) return undefined;
   const sp = probes.find((p) => `probe ${p.name}` === m.point);
   const a = /attempt (\d+)/.exec(m.field ?? '');
@@ -273,7 +381,18 @@ function slotOfField(probes: readonly ServiceProbe[], m: Mismatch): { index: num
 export function markProbeMismatches(check: ServiceCheck, mismatches: readonly Mismatch[]): Mismatch[] {
   return mismatches.map((m) => {
     const slot = slotOfField(check.probes, m);
-    return slot === undefined ? m : { ...m, service: markOf(slot.probe, `${slot.index}/${slot.attempt}`, slot.attempt, check.podnetPortReused, check.synRetransmitsDiffer) };
+    return slot === undefined
+      ? m
+      : {
+          ...m,
+          service: markOf(
+            slot.probe,
+            `${slot.index}/${slot.attempt}`,
+            slot.attempt,
+            check.podnetPortReused,
+            check.synRetransmitsDiffer,
+          ),
+        };
   });
 }
 
@@ -287,7 +406,10 @@ function sortedTuple(a: string, b: string): string {
  * before NAT, after DNAT (and MASQUERADE), or half-translated (a bridge capture between the
  * two) — so every such pair names the connection, the latest one to use it when a port is reused.
  */
-export function connLabels(check: ServiceCheck): { kernel: (point: string) => ConnLabeller | undefined; podnet: (point: string) => ConnLabeller | undefined } {
+export function connLabels(check: ServiceCheck): {
+  kernel: (point: string) => ConnLabeller | undefined;
+  podnet: (point: string) => ConnLabeller | undefined;
+} {
   const build = (choices: Choices): ConnLabeller => {
     const byTuple = new Map<string, Array<{ t: Nanos; label: string }>>();
     for (const c of choices.slots) {
@@ -329,7 +451,8 @@ function innerTuple(d: FrameDissection): string | undefined {
   for (let i = 0; i < 4 && x.inner !== undefined; i++) x = x.inner;
   const ip = x.ip;
   if (ip === undefined || isMalformed(ip)) return undefined;
-  const l4 = x.tcp !== undefined && !isMalformed(x.tcp) ? x.tcp : x.udp !== undefined && !isMalformed(x.udp) ? x.udp : undefined;
+  const l4 =
+    x.tcp !== undefined && !isMalformed(x.tcp) ? x.tcp : x.udp !== undefined && !isMalformed(x.udp) ? x.udp : undefined;
   if (l4 === undefined) return undefined;
   const a = `${ip.src}:${l4.sport}`;
   const b = `${ip.dst}:${l4.dport}`;
@@ -341,7 +464,12 @@ function innerTuple(d: FrameDissection): string | undefined {
  * for it ("replayed with backend web-1 forced, as the kernel chose") and which probe attempt
  * it belongs to.
  */
-export function annotateForced(mismatches: readonly Mismatch[], comparisons: readonly PointComparison[], check: ServiceCheck, net: Network): Mismatch[] {
+export function annotateForced(
+  mismatches: readonly Mismatch[],
+  comparisons: readonly PointComparison[],
+  check: ServiceCheck,
+  net: Network,
+): Mismatch[] {
   const labels = connLabels(check);
   const byPoint = new Map(comparisons.map((c) => [c.point, c]));
   return mismatches.map((m) => {
@@ -357,11 +485,19 @@ export function annotateForced(mismatches: readonly Mismatch[], comparisons: rea
     if (l === undefined) return m;
     const [probe, attempt] = l.split('/').map(Number) as [number, number];
     const sp = check.probes.find((p) => p.probe === probe);
-    const syns = check.kernel.slots.filter((c) => c.probe === probe && c.attempt === attempt).sort((a, b) => a.ordinal - b.ordinal);
+    const syns = check.kernel.slots
+      .filter((c) => c.probe === probe && c.attempt === attempt)
+      .sort((a, b) => a.ordinal - b.ordinal);
     const decisions = syns.map((c) => check.recorder.decisions.get(slotKey(c.probe, c.attempt, c.ordinal)));
     const names = syns.map((c) => endpointName(net, c.endpoint));
     const where = `probe ${sp?.name ?? probe} attempt ${attempt + 1}`;
-    const service = markOf(sp?.name ?? String(probe), `${probe}/${attempt}`, attempt, check.podnetPortReused, check.synRetransmitsDiffer);
+    const service = markOf(
+      sp?.name ?? String(probe),
+      `${probe}/${attempt}`,
+      attempt,
+      check.podnetPortReused,
+      check.synRetransmitsDiffer,
+    );
     const anyForced = decisions.some((d) => d?.forced !== undefined);
     const text =
       syns.length === 0
@@ -374,4 +510,3 @@ export function annotateForced(mismatches: readonly Mismatch[], comparisons: rea
     return { ...m, forced: text, service };
   });
 }
-

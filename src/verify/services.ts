@@ -92,7 +92,11 @@ function listedIn(net: Network, node: string, chainName: string): ListedBackend[
     if (out.some((o) => o.sepChain === sep)) continue;
     const ep = net.rules.endpointByChain(sep)?.ep;
     if (ep === undefined) continue;
-    out.push({ pod: net.podsByIp.get(ep.ip)?.display ?? formatIpv4(ep.ip), addr: `${formatIpv4(ep.ip)}:${ep.port}`, sepChain: sep });
+    out.push({
+      pod: net.podsByIp.get(ep.ip)?.display ?? formatIpv4(ep.ip),
+      addr: `${formatIpv4(ep.ip)}:${ep.port}`,
+      sepChain: sep,
+    });
   }
   return out;
 }
@@ -137,7 +141,7 @@ export function serviceProbes(sim: Simulation, probes: readonly ProbeModel[]): S
       let chain: string | undefined;
       if (via === 'ClusterIP') chain = nsp.internalChain;
       else if (nsp.externalChain !== undefined && nsp.hasExternalEndpoints) {
-        const fromCluster = ((clientIp ^ net.model.clusterCIDR.addr) >>> (32 - net.model.clusterCIDR.len)) === 0;
+        const fromCluster = (clientIp ^ net.model.clusterCIDR.addr) >>> (32 - net.model.clusterCIDR.len) === 0;
         chain = sp.externalPolicyLocal && !fromCluster ? sp.chains.svl : sp.chains.svc;
       }
       out.push({
@@ -255,8 +259,14 @@ function innermost(d: FrameDissection): FrameDissection {
   return x;
 }
 
-/** Every TCP SYN (without ACK) and every unfragmented UDP datagram at every point, by `t<ipId>/<seq>` or `u<ipId>/<len>`. */
-function indexSyns(frames: ReadonlyMap<string, readonly FrameInput[]>, vxlanPorts: readonly number[]): Map<string, Seen[]> {
+/**
+ * Every TCP SYN (without ACK) and every unfragmented UDP datagram at every point, by `t<ipId>/<seq>` or
+ * `u<ipId>/<len>`.
+ */
+function indexSyns(
+  frames: ReadonlyMap<string, readonly FrameInput[]>,
+  vxlanPorts: readonly number[],
+): Map<string, Seen[]> {
   const index = new Map<string, Seen[]>();
   const add = (key: string, s: Seen): void => {
     let l = index.get(key);
@@ -272,9 +282,27 @@ function indexSyns(frames: ReadonlyMap<string, readonly FrameInput[]>, vxlanPort
       const udp = d.udp;
       if (tcp !== undefined && !isMalformed(tcp)) {
         if (!tcp.flags.includes('S') || tcp.flags.includes('.')) continue;
-        add(`t${ip.id}/${tcp.seq}`, { point, t: f.t, src: ip.src, sport: tcp.sport, dst: ip.dst, dport: tcp.dport, seq: tcp.seq, ipId: ip.id });
+        add(`t${ip.id}/${tcp.seq}`, {
+          point,
+          t: f.t,
+          src: ip.src,
+          sport: tcp.sport,
+          dst: ip.dst,
+          dport: tcp.dport,
+          seq: tcp.seq,
+          ipId: ip.id,
+        });
       } else if (udp !== undefined && !isMalformed(udp) && !vxlanPorts.includes(udp.dport)) {
-        add(`u${ip.id}/${udp.len}`, { point, t: f.t, src: ip.src, sport: udp.sport, dst: ip.dst, dport: udp.dport, seq: undefined, ipId: ip.id });
+        add(`u${ip.id}/${udp.len}`, {
+          point,
+          t: f.t,
+          src: ip.src,
+          sport: udp.sport,
+          dst: ip.dst,
+          dport: udp.dport,
+          seq: undefined,
+          ipId: ip.id,
+        });
       }
     }
   }
@@ -326,20 +354,30 @@ export function extractChoices(
     let after = Number.NEGATIVE_INFINITY;
     for (let j = 0; j < n; j++) {
       const port = localPort(sp.probe, j);
-      const g = groups.find((x) => !claimed.has(x.syns[0]!) && x.syns[0]!.t >= after && (port === undefined || x.sport === port));
+      const g = groups.find(
+        (x) => !claimed.has(x.syns[0]!) && x.syns[0]!.t >= after && (port === undefined || x.sport === port),
+      );
       if (g === undefined) continue;
       claimed.add(g.syns[0]!);
       after = g.syns[0]!.t;
       g.syns.forEach((s, ordinal) => {
         const all = lookupCopies(index, sp, s);
-        const dnated = new Set(all.filter((c) => !(c.dst === sp.dst && c.dport === sp.dport)).map((c) => `${c.dst}:${c.dport}`));
-        const copies: SynCopy[] = all.map((c) => ({ point: c.point, t: c.t, tuple: `${c.src}:${c.sport}>${c.dst}:${c.dport}` }));
+        const dnated = new Set(
+          all.filter((c) => !(c.dst === sp.dst && c.dport === sp.dport)).map((c) => `${c.dst}:${c.dport}`),
+        );
+        const copies: SynCopy[] = all.map((c) => ({
+          point: c.point,
+          t: c.t,
+          tuple: `${c.src}:${c.sport}>${c.dst}:${c.dport}`,
+        }));
         const syn: SentSyn = { t: s.t, ipId: s.ipId, seq: s.seq, sport: s.sport };
         const base = { probe: sp.probe, attempt: j, ordinal, syn, copies };
         if (dnated.size === 1) {
           slots.push({ ...base, endpoint: [...dnated][0]!, how: 'capture' });
         } else if (dnated.size > 1) {
-          problems.push(`${sp.name} attempt ${j + 1} SYN ${ordinal + 1}: seen DNATed to several backends (${[...dnated].join(', ')})`);
+          problems.push(
+            `${sp.name} attempt ${j + 1} SYN ${ordinal + 1}: seen DNATed to several backends (${[...dnated].join(', ')})`,
+          );
           slots.push({ ...base, endpoint: undefined, how: 'none' });
         } else {
           const c: Choice = { ...base, endpoint: undefined, how: 'none' };
@@ -352,7 +390,8 @@ export function extractChoices(
   // SYNs no capture point shows after DNAT: the entry node's DNAT counters may tell
   if (pending.length > 0) {
     const remainder = new Map<string, Map<string, number>>();
-    const byAddr = (sp: ServiceProbe, addr: string | undefined): string | undefined => sp.listed.find((l) => l.addr === addr)?.sepChain;
+    const byAddr = (sp: ServiceProbe, addr: string | undefined): string | undefined =>
+      sp.listed.find((l) => l.addr === addr)?.sepChain;
     for (const sp of probes) {
       if (!remainder.has(sp.entryNode)) remainder.set(sp.entryNode, new Map(counters.get(sp.entryNode) ?? []));
     }
@@ -372,9 +411,13 @@ export function extractChoices(
         r.set(l.sepChain, r.get(l.sepChain)! - 1);
         slots[slots.indexOf(choice)] = { ...choice, endpoint: l.addr, how: 'counters' };
       } else if (open.length === 0) {
-        problems.push(`${where}: not seen after DNAT at any capture point, and ${sp.entryNode}'s KUBE-SEP DNAT counters account for every other SYN (dropped before DNAT?)`);
+        problems.push(
+          `${where}: not seen after DNAT at any capture point, and ${sp.entryNode}'s KUBE-SEP DNAT counters account for every other SYN (dropped before DNAT?)`,
+        );
       } else {
-        problems.push(`${where}: not seen after DNAT at any capture point; ${sp.entryNode}'s DNAT counters leave ${open.map((l) => l.pod).join(' and ')} possible`);
+        problems.push(
+          `${where}: not seen after DNAT at any capture point; ${sp.entryNode}'s DNAT counters leave ${open.map((l) => l.pod).join(' and ')} possible`,
+        );
       }
     }
   }
@@ -431,7 +474,10 @@ function u32(b: Uint8Array, o: number): number {
  */
 export class ChoiceRecorder {
   readonly decisions = new Map<string, Decision>();
-  private readonly attempts = new Map<number, { base: Nanos; conns: Map<string, { attempt: number; keys: string[] }> }>();
+  private readonly attempts = new Map<
+    number,
+    { base: Nanos; conns: Map<string, { attempt: number; keys: string[] }> }
+  >();
   private now: () => Nanos = () => 0;
   private readonly current = new Map<string, string | undefined>();
 
@@ -459,7 +505,10 @@ export class ChoiceRecorder {
     }
   }
 
-  private packetOf(flows: ReadonlyMap<number, ServiceProbe>, pkt: Packet): { sp: ServiceProbe; key: string; conn: string } | undefined {
+  private packetOf(
+    flows: ReadonlyMap<number, ServiceProbe>,
+    pkt: Packet,
+  ): { sp: ServiceProbe; key: string; conn: string } | undefined {
     const sp = flows.get(pkt.flow);
     if (sp === undefined) return undefined;
     const ip = new Ipv4View(pkt.buf, pkt.l3);
@@ -478,7 +527,12 @@ export class ChoiceRecorder {
     return { sp, key: `${ip.ident}/u`, conn: `${sport}/${ip.ident}` };
   }
 
-  private explore(flows: ReadonlyMap<number, ServiceProbe>, paths: readonly ExploredPath[], pkt: Packet, net: Network): void {
+  private explore(
+    flows: ReadonlyMap<number, ServiceProbe>,
+    paths: readonly ExploredPath[],
+    pkt: Packet,
+    net: Network,
+  ): void {
     const p = this.packetOf(flows, pkt);
     if (p === undefined) return;
     const now = this.now();
@@ -504,18 +558,37 @@ export class ChoiceRecorder {
       const sepChain = [...path.rules].reverse().find((r) => r.chain.startsWith('KUBE-SEP-'))?.chain ?? '?';
       const had = listed.find((l) => l.addr === addr && l.sepChain === sepChain);
       if (had !== undefined) had.probability += path.probability;
-      else listed.push({ pod: net.podsByIp.get(ipMin)?.display ?? formatIpv4(ipMin), addr, sepChain, probability: path.probability });
+      else
+        listed.push({
+          pod: net.podsByIp.get(ipMin)?.display ?? formatIpv4(ipMin),
+          addr,
+          sepChain,
+          probability: path.probability,
+        });
     }
     const want = this.forced?.get(slot);
     const sep = want === undefined ? undefined : listed.find((l) => l.addr === want)?.sepChain;
     // a kernel choice podnet does not list cannot be forced: podnet's own RNG decides (compareChoices reports it)
     this.current.set(p.key, sep);
     if (!this.decisions.has(slot)) {
-      this.decisions.set(slot, { probe: p.sp.probe, attempt: a.attempt, ordinal, key: p.key, listed, random: new Set(listed.map((l) => l.addr)).size > 1, forced: sep === undefined ? undefined : want });
+      this.decisions.set(slot, {
+        probe: p.sp.probe,
+        attempt: a.attempt,
+        ordinal,
+        key: p.key,
+        listed,
+        random: new Set(listed.map((l) => l.addr)).size > 1,
+        forced: sep === undefined ? undefined : want,
+      });
     }
   }
 
-  private decide(flows: ReadonlyMap<number, ServiceProbe>, chain: Chain, index: number, pkt: Packet): boolean | undefined {
+  private decide(
+    flows: ReadonlyMap<number, ServiceProbe>,
+    chain: Chain,
+    index: number,
+    pkt: Packet,
+  ): boolean | undefined {
     const p = this.packetOf(flows, pkt);
     if (p === undefined) return undefined;
     const sep = this.current.get(p.key);
@@ -580,24 +653,60 @@ export function compareChoices(
     const d = recorder.decisions.get(key);
     const point = `probe ${sp.name}`;
     const field = `backend of attempt ${attempt + 1}${ordinal > 0 || (d !== undefined && sp.protocol === 'tcp') ? ` SYN ${ordinal + 1}` : ''}`;
-    const kName = k === undefined ? '(no such SYN)' : k.endpoint === undefined ? '(cannot tell)' : endpointName(net, k.endpoint);
-    const pName = p === undefined ? '(no such SYN)' : p.endpoint === undefined ? '(cannot tell)' : endpointName(net, p.endpoint);
-    const listed = d?.listed.map((l) => `${l.pod} (${(l.probability * 100).toFixed(1)} %)`) ?? sp.listed.map((l) => l.pod);
+    const kName =
+      k === undefined ? '(no such SYN)' : k.endpoint === undefined ? '(cannot tell)' : endpointName(net, k.endpoint);
+    const pName =
+      p === undefined ? '(no such SYN)' : p.endpoint === undefined ? '(cannot tell)' : endpointName(net, p.endpoint);
+    const listed =
+      d?.listed.map((l) => `${l.pod} (${(l.probability * 100).toFixed(1)} %)`) ?? sp.listed.map((l) => l.pod);
     const listedText = `podnet lists ${listed.length === 0 ? 'no backend' : listed.join(', ')} for it on ${sp.entryNode}${sp.chain === undefined ? '' : ` (${sp.chain})`}`;
-    slots.push({ slot: key, probe: sp.name, attempt, ordinal, kernel: kName, how: k?.how ?? 'absent', podnet: pName, forced: d?.forced !== undefined, random: d?.random ?? false, listed });
+    slots.push({
+      slot: key,
+      probe: sp.name,
+      attempt,
+      ordinal,
+      kernel: kName,
+      how: k?.how ?? 'absent',
+      podnet: pName,
+      forced: d?.forced !== undefined,
+      random: d?.random ?? false,
+      listed,
+    });
     if (k === undefined && p === undefined) continue;
     if (k === undefined) {
-      mismatches.push({ kind: 'choice', point, field, kernel: '(no such SYN)', podnet: pName, note: `podnet sent a SYN the kernel did not send, and made a backend choice for it; ${listedText}` });
+      mismatches.push({
+        kind: 'choice',
+        point,
+        field,
+        kernel: '(no such SYN)',
+        podnet: pName,
+        note: `podnet sent a SYN the kernel did not send, and made a backend choice for it; ${listedText}`,
+      });
       continue;
     }
     if (k.endpoint === undefined) continue; // reported among the problems
-    const inList = d !== undefined ? d.listed.some((l) => l.addr === k.endpoint) : sp.listed.some((l) => l.addr === k.endpoint);
+    const inList =
+      d !== undefined ? d.listed.some((l) => l.addr === k.endpoint) : sp.listed.some((l) => l.addr === k.endpoint);
     if (!inList) {
-      mismatches.push({ kind: 'choice', point, field, kernel: kName, podnet: pName, note: `the kernel chose a backend podnet does not list for this SYN: ${listedText}` });
+      mismatches.push({
+        kind: 'choice',
+        point,
+        field,
+        kernel: kName,
+        podnet: pName,
+        note: `the kernel chose a backend podnet does not list for this SYN: ${listedText}`,
+      });
       continue;
     }
     if (d === undefined) {
-      mismatches.push({ kind: 'choice', point, field, kernel: kName, podnet: pName, note: `podnet made no nat decision for this SYN (it never sent it, or no DNAT was considered); ${listedText}` });
+      mismatches.push({
+        kind: 'choice',
+        point,
+        field,
+        kernel: kName,
+        podnet: pName,
+        note: `podnet made no nat decision for this SYN (it never sent it, or no DNAT was considered); ${listedText}`,
+      });
       continue;
     }
     if (p === undefined || p.endpoint !== k.endpoint) {
@@ -651,11 +760,15 @@ export function podnetRecentLists(net: Network, node: string): Map<string, Recen
 }
 
 /** Compares every node's recent lists (only non-empty ones matter: the kernel creates every list at rule load). */
-export function compareRecent(kernel: ReadonlyMap<string, ReadonlyMap<string, readonly RecentEntry[]>>, podnet: ReadonlyMap<string, ReadonlyMap<string, readonly RecentEntry[]>>): { mismatches: Mismatch[]; lines: string[] } {
+export function compareRecent(
+  kernel: ReadonlyMap<string, ReadonlyMap<string, readonly RecentEntry[]>>,
+  podnet: ReadonlyMap<string, ReadonlyMap<string, readonly RecentEntry[]>>,
+): { mismatches: Mismatch[]; lines: string[] } {
   const mismatches: Mismatch[] = [];
   const lines: string[] = [];
   const nodes = [...new Set([...kernel.keys(), ...podnet.keys()])].sort();
-  const fmt = (es: readonly RecentEntry[] | undefined): string => (es === undefined || es.length === 0 ? '(empty)' : es.map((e) => `src=${e.src} hits=${e.hits}`).join('; '));
+  const fmt = (es: readonly RecentEntry[] | undefined): string =>
+    es === undefined || es.length === 0 ? '(empty)' : es.map((e) => `src=${e.src} hits=${e.hits}`).join('; ');
   for (const node of nodes) {
     const k = kernel.get(node) ?? new Map<string, readonly RecentEntry[]>();
     const p = podnet.get(node) ?? new Map<string, readonly RecentEntry[]>();
@@ -665,7 +778,15 @@ export function compareRecent(kernel: ReadonlyMap<string, ReadonlyMap<string, re
       const pv = fmt(p.get(name));
       if (kv === '(empty)' && pv === '(empty)') continue;
       lines.push(`${node} /proc/net/xt_recent/${name}: kernel ${kv}; podnet ${pv}`);
-      if (kv !== pv) mismatches.push({ kind: 'state', point: `${node} /proc/net/xt_recent/${name}`, field: 'entries', kernel: kv, podnet: pv, note: 'ClientIP affinity state (the recent list of the KUBE-SEP chain) differs' });
+      if (kv !== pv)
+        mismatches.push({
+          kind: 'state',
+          point: `${node} /proc/net/xt_recent/${name}`,
+          field: 'entries',
+          kernel: kv,
+          podnet: pv,
+          note: 'ClientIP affinity state (the recent list of the KUBE-SEP chain) differs',
+        });
     }
   }
   return { mismatches, lines };

@@ -14,7 +14,10 @@ export const MIN_EXPECTED = 5;
 
 function lnGamma(z: number): number {
   // Lanczos approximation (g = 7, n = 9): ~15 significant digits for z > 0
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
   if (z < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * z)) - lnGamma(1 - z);
   const y = z - 1;
   let x = c[0]!;
@@ -76,7 +79,9 @@ export interface HomogeneityTest {
   readonly p: number | undefined;
   /** The smallest expected cell count. */
   readonly minExpected: number;
-  /** Whether the test was applied (both samples non-empty, ≥ 2 categories used, every expected count ≥ MIN_EXPECTED). */
+  /**
+   * Whether the test was applied (both samples non-empty, ≥ 2 categories used, every expected count ≥ MIN_EXPECTED).
+   */
   readonly applicable: boolean;
   /** Why it was not applied. */
   readonly why: string | undefined;
@@ -86,8 +91,13 @@ export interface HomogeneityTest {
  * Chi-square test of homogeneity of two samples (`a`, `b`: counts per category, same order).
  * Categories with no observation in either sample are dropped.
  */
-export function chiSquareHomogeneity(categories: readonly string[], a: readonly number[], b: readonly number[]): HomogeneityTest {
-  if (a.length !== categories.length || b.length !== categories.length) throw new Error('chiSquareHomogeneity: one count per category and sample');
+export function chiSquareHomogeneity(
+  categories: readonly string[],
+  a: readonly number[],
+  b: readonly number[],
+): HomogeneityTest {
+  if (a.length !== categories.length || b.length !== categories.length)
+    throw new Error('chiSquareHomogeneity: one count per category and sample');
   const used = categories.map((_, i) => (a[i] ?? 0) + (b[i] ?? 0) > 0);
   const na = a.reduce((s, x) => s + x, 0);
   const nb = b.reduce((s, x) => s + x, 0);
@@ -113,7 +123,8 @@ export function chiSquareHomogeneity(categories: readonly string[], a: readonly 
   let why: string | undefined;
   if (na === 0 || nb === 0) why = 'a sample is empty';
   else if (k < 2) why = `only one category (${categories[used.indexOf(true)] ?? '?'})`;
-  else if (minExpected < MIN_EXPECTED) why = `too few choices: smallest expected count ${minExpected.toFixed(1)} < ${MIN_EXPECTED}`;
+  else if (minExpected < MIN_EXPECTED)
+    why = `too few choices: smallest expected count ${minExpected.toFixed(1)} < ${MIN_EXPECTED}`;
   if (why !== undefined) return { ...base, chi2: undefined, p: undefined, applicable: false, why };
   return { ...base, chi2, p: chiSquareSurvival(chi2, df), applicable: true, why: undefined };
 }

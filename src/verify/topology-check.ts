@@ -32,7 +32,15 @@ function str(v: unknown): string {
 }
 
 /** Canonical route text shared by both sides. */
-export function routeKey(r: { type: string; dst: string; gateway: string; dev: string; proto: string; prefsrc: string; onlink: boolean }): string {
+export function routeKey(r: {
+  type: string;
+  dst: string;
+  gateway: string;
+  dev: string;
+  proto: string;
+  prefsrc: string;
+  onlink: boolean;
+}): string {
   return `${r.type} ${r.dst} via ${r.gateway || '-'} dev ${r.dev || '-'} proto ${r.proto} src ${r.prefsrc || '-'}${r.onlink ? ' onlink' : ''}`;
 }
 
@@ -65,8 +73,10 @@ function kernelRoute(j: Json): string {
 }
 
 function setDiff(point: string, what: string, kernel: Set<string>, podnet: Set<string>, out: Mismatch[]): void {
-  for (const k of kernel) if (!podnet.has(k)) out.push({ kind: 'topology', point, field: what, kernel: k, podnet: '(absent)' });
-  for (const p of podnet) if (!kernel.has(p)) out.push({ kind: 'topology', point, field: what, kernel: '(absent)', podnet: p });
+  for (const k of kernel)
+    if (!podnet.has(k)) out.push({ kind: 'topology', point, field: what, kernel: k, podnet: '(absent)' });
+  for (const p of podnet)
+    if (!kernel.has(p)) out.push({ kind: 'topology', point, field: what, kernel: '(absent)', podnet: p });
 }
 
 function checkNamespace(ns: NetNs, kns: string, out: Mismatch[]): void {
@@ -77,7 +87,13 @@ function checkNamespace(ns: NetNs, kns: string, out: Mismatch[]): void {
     const l = links.get(d.name);
     links.delete(d.name);
     if (l === undefined) {
-      out.push({ kind: 'topology', point, field: `link ${d.name}`, kernel: '(absent)', podnet: `${d.kind} ${formatMac(d.mac)}` });
+      out.push({
+        kind: 'topology',
+        point,
+        field: `link ${d.name}`,
+        kernel: '(absent)',
+        podnet: `${d.kind} ${formatMac(d.mac)}`,
+      });
       continue;
     }
     const info = (l.linkinfo ?? {}) as Json;
@@ -85,7 +101,8 @@ function checkNamespace(ns: NetNs, kns: string, out: Mismatch[]): void {
     const slave = (info.info_slave_data ?? {}) as Json;
     const flags = Array.isArray(l.flags) ? (l.flags as string[]) : [];
     const cmp = (field: string, k: unknown, p: unknown): void => {
-      if (str(k) !== str(p)) out.push({ kind: 'topology', point, field: `link ${d.name} ${field}`, kernel: str(k), podnet: str(p) });
+      if (str(k) !== str(p))
+        out.push({ kind: 'topology', point, field: `link ${d.name} ${field}`, kernel: str(k), podnet: str(p) });
     };
     cmp('kind', info.info_kind, d.kind);
     cmp('address', l.address, formatMac(d.mac));
@@ -102,22 +119,35 @@ function checkNamespace(ns: NetNs, kns: string, out: Mismatch[]): void {
     if (d instanceof BridgeDevice) cmp('bridge ageing_time', data.ageing_time, Math.round(d.ageingTime / 1e7));
   }
   for (const [name] of links) {
-    if (name !== 'lo') out.push({ kind: 'topology', point, field: `link ${name}`, kernel: 'present', podnet: '(absent)' });
+    if (name !== 'lo')
+      out.push({ kind: 'topology', point, field: `link ${name}`, kernel: 'present', podnet: '(absent)' });
   }
 
   const kAddrs = new Set<string>();
   for (const l of readJson(['ip', '-n', kns, '-j', '-4', 'addr', 'show'])) {
-    for (const a of (l.addr_info ?? []) as Json[]) if (l.ifname !== 'lo') kAddrs.add(`${str(a.local)}/${str(a.prefixlen)} dev ${str(l.ifname)}`);
+    for (const a of (l.addr_info ?? []) as Json[])
+      if (l.ifname !== 'lo') kAddrs.add(`${str(a.local)}/${str(a.prefixlen)} dev ${str(l.ifname)}`);
   }
-  const pAddrs = new Set(ns.addrs.filter((a) => a.dev.kind !== 'loopback').map((a) => `${formatIpv4(a.addr)}/${a.len} dev ${a.dev.name}`));
+  const pAddrs = new Set(
+    ns.addrs.filter((a) => a.dev.kind !== 'loopback').map((a) => `${formatIpv4(a.addr)}/${a.len} dev ${a.dev.name}`),
+  );
   setDiff(point, 'address', kAddrs, pAddrs, out);
 
   const kRoutes = new Set(readJson(['ip', '-n', kns, '-j', '-4', 'route', 'show', 'table', 'main']).map(kernelRoute));
   const pRoutes = new Set(ns.fib.main.all().map(podnetRoute));
   setDiff(point, 'route', kRoutes, pRoutes, out);
 
-  const kNeigh = new Set(readJson(['ip', '-n', kns, '-j', 'neigh', 'show', 'nud', 'permanent']).map((n) => `${str(n.dst)} lladdr ${str(n.lladdr)} dev ${str(n.dev)}`));
-  const pNeigh = new Set(ns.neigh.all().filter((e) => e.state === 0x80).map((e) => `${formatIpv4(e.ip)} lladdr ${formatMac(e.mac)} dev ${e.dev.name}`));
+  const kNeigh = new Set(
+    readJson(['ip', '-n', kns, '-j', 'neigh', 'show', 'nud', 'permanent']).map(
+      (n) => `${str(n.dst)} lladdr ${str(n.lladdr)} dev ${str(n.dev)}`,
+    ),
+  );
+  const pNeigh = new Set(
+    ns.neigh
+      .all()
+      .filter((e) => e.state === 0x80)
+      .map((e) => `${formatIpv4(e.ip)} lladdr ${formatMac(e.mac)} dev ${e.dev.name}`),
+  );
   setDiff(point, 'permanent neighbour', kNeigh, pNeigh, out);
 
   for (const d of ns.devices) {

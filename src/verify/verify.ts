@@ -45,7 +45,14 @@ import { comparePoint } from './compare.js';
 import type { CompareOptions, Mismatch, PointComparison, ToleratedSwap } from './compare.js';
 import { compareProbes, kernelLocalPorts } from './probes.js';
 import type { ProbeComparison } from './probes.js';
-import { annotateForced, checkServices, connLabels, markProbeMismatches, runWatched, serviceProbesOf } from './service-check.js';
+import {
+  annotateForced,
+  checkServices,
+  connLabels,
+  markProbeMismatches,
+  runWatched,
+  serviceProbesOf,
+} from './service-check.js';
 import type { ServiceCheck, ServiceSide } from './service-check.js';
 import { parseDnatCounters, parseXtRecent } from './services.js';
 import type { RecentEntry } from './services.js';
@@ -110,7 +117,19 @@ export interface OutsideFrame {
 }
 
 function isUnicastArp(bytes: Uint8Array): boolean {
-  return bytes.length >= 14 && bytes[12] === 0x08 && bytes[13] === 0x06 && !(bytes[0] === 0xff && bytes[1] === 0xff && bytes[2] === 0xff && bytes[3] === 0xff && bytes[4] === 0xff && bytes[5] === 0xff);
+  return (
+    bytes.length >= 14 &&
+    bytes[12] === 0x08 &&
+    bytes[13] === 0x06 &&
+    !(
+      bytes[0] === 0xff &&
+      bytes[1] === 0xff &&
+      bytes[2] === 0xff &&
+      bytes[3] === 0xff &&
+      bytes[4] === 0xff &&
+      bytes[5] === 0xff
+    )
+  );
 }
 
 /**
@@ -167,7 +186,12 @@ export function splitLateTimerFrames(
   const list = (point: string, f: FrameInput, side: 'kernel' | 'podnet', why: string): void => {
     let l = outside.get(point);
     if (l === undefined) outside.set(point, (l = []));
-    l.push({ t: f.t, summary: `${side === 'podnet' ? 'podnet: ' : ''}${summarizeFrame(dissectFrame(f.bytes, { vxlanPorts }))} (${why})`, when: 'after', side });
+    l.push({
+      t: f.t,
+      summary: `${side === 'podnet' ? 'podnet: ' : ''}${summarizeFrame(dissectFrame(f.bytes, { vxlanPorts }))} (${why})`,
+      when: 'after',
+      side,
+    });
   };
   for (const point of new Set([...kFrames.keys(), ...pFrames.keys()])) {
     const ks = kFrames.get(point) ?? [];
@@ -179,7 +203,15 @@ export function splitLateTimerFrames(
     const uneven = kTail.length !== pTail.length;
     const split = (fs: FrameInput[], tail: FrameInput[], otherEnd: Nanos, side: 'kernel' | 'podnet'): FrameInput[] => {
       const out = new Set(tail.filter((f) => uneven || f.t > otherEnd));
-      for (const f of out) list(point, f, side, f.t > otherEnd ? "a delayed ARP probe exchange after the other side's window" : "a delayed ARP probe exchange near the end of the windows, where the other side's may fall outside");
+      for (const f of out)
+        list(
+          point,
+          f,
+          side,
+          f.t > otherEnd
+            ? "a delayed ARP probe exchange after the other side's window"
+            : "a delayed ARP probe exchange near the end of the windows, where the other side's may fall outside",
+        );
       return out.size === 0 ? fs : fs.filter((f) => !out.has(f));
     };
     if (ks.length > 0) kFrames.set(point, split(ks, kTail, ends.podnet, 'kernel'));
@@ -240,7 +272,8 @@ export function decodeContextFor(model: ClusterModel): DecodeContext {
     nodeAddrs.set(n.name, addrs);
   }
   const nodeIps = model.nodes.map((n) => formatIpv4(n.ip));
-  for (const p of model.pods) for (const c of p.containers) for (const port of c.ports) at([formatIpv4(p.ip)], port.containerPort);
+  for (const p of model.pods)
+    for (const c of p.containers) for (const port of c.ports) at([formatIpv4(p.ip)], port.containerPort);
   for (const e of model.externalHosts) for (const port of e.ports) at([formatIpv4(e.ip)], port.containerPort);
   // the underlay gateway's resolver (the nodes' nameserver, where CoreDNS forwards)
   if (model.underlay.gateway !== undefined) at([formatIpv4(model.underlay.gateway)], 53);
@@ -263,7 +296,8 @@ export function decodeContextFor(model: ClusterModel): DecodeContext {
   const addrsOf = (ref: string, as: 'from' | 'to'): string[] | undefined => {
     const host = ref.replace(/:(\d+)$/, '');
     if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) return [host];
-    if (host.startsWith('node/')) return as === 'to' ? nodeAddrs.get(host.slice(5))?.slice(0, 1) : nodeAddrs.get(host.slice(5));
+    if (host.startsWith('node/'))
+      return as === 'to' ? nodeAddrs.get(host.slice(5))?.slice(0, 1) : nodeAddrs.get(host.slice(5));
     if (host.startsWith('ext/')) {
       const e = model.externalHosts.find((x) => x.name === host.slice(4));
       return e === undefined ? undefined : [formatIpv4(e.ip)];
@@ -281,10 +315,19 @@ export function decodeContextFor(model: ClusterModel): DecodeContext {
     if (p.sourcePort !== undefined) at(addrsOf(p.from, 'from'), p.sourcePort);
   }
   if (model.cni.backend === 'vxlan') anywhere.add(model.cni.port);
-  return { fixedPorts: anywhere, fixedEndpoints: endpoints, ephemeralRange: [32768, 60999], vxlanPorts: model.cni.backend === 'vxlan' ? [model.cni.port] : [], natSources };
+  return {
+    fixedPorts: anywhere,
+    fixedEndpoints: endpoints,
+    ephemeralRange: [32768, 60999],
+    vxlanPorts: model.cni.backend === 'vxlan' ? [model.cni.port] : [],
+    natSources,
+  };
 }
 
-/** The probe sources that resolve a host name (by podnet namespace id), with what podnet's resolver reads there: glibc is given the same. */
+/**
+ * The probe sources that resolve a host name (by podnet namespace id), with what podnet's resolver reads there: glibc
+ * is given the same.
+ */
 export function resolversOf(sim: Simulation, probes: readonly ProbeModel[]): Map<string, ResolverSetup> {
   const out = new Map<string, ResolverSetup>();
   for (const p of probes) {
@@ -304,7 +347,11 @@ export function dnsChoiceNotes(model: ClusterModel, resolvers: ReadonlyMap<strin
   for (const ns of new Set([...resolvers.values()].flatMap((r) => r.conf.nameservers))) {
     const svc = model.services.find((x) => x.clusterIPs.includes(ns));
     if (svc === undefined) continue;
-    const ready = new Set(model.endpointSlices.filter((sl) => sl.namespace === svc.namespace && sl.serviceName === svc.name).flatMap((sl) => sl.endpoints.filter((e) => e.ready).map((e) => e.ip))).size;
+    const ready = new Set(
+      model.endpointSlices
+        .filter((sl) => sl.namespace === svc.namespace && sl.serviceName === svc.name)
+        .flatMap((sl) => sl.endpoints.filter((e) => e.ready).map((e) => e.ip)),
+    ).size;
     if (ready > 1) {
       notes.push(
         `${svc.namespace}/${svc.name} (${formatIpv4(ns)}), the nameserver names are resolved with, has ${ready} endpoints: each DNS query socket's backend is a random choice on both sides and is not replayed (only probe connections' choices are), so the CoreDNS pod that answers may differ; with one CoreDNS pod the comparison is exact`,
@@ -318,17 +365,34 @@ export function dnsChoiceNotes(model: ClusterModel, resolvers: ReadonlyMap<strin
 export function podnetFrames(run: PodnetRun): Map<string, FrameInput[]> {
   const m = new Map<string, FrameInput[]>();
   for (const p of run.sink.points) m.set(p, []);
-  for (const f of run.sink.frames) m.get(f.point)?.push({ t: f.t, bytes: f.bytes, dir: f.dir, comment: f.comment, packetId: f.packetId, flow: f.flow });
+  for (const f of run.sink.frames)
+    m.get(f.point)?.push({
+      t: f.t,
+      bytes: f.bytes,
+      dir: f.dir,
+      comment: f.comment,
+      packetId: f.packetId,
+      flow: f.flow,
+    });
   return m;
 }
 
 /** Compares every capture point. */
-export function compareAll(points: readonly string[], kernel: ReadonlyMap<string, readonly FrameInput[]>, podnet: ReadonlyMap<string, readonly FrameInput[]>, ctx: DecodeContext, opts: CompareOptions = {}): PointComparison[] {
+export function compareAll(
+  points: readonly string[],
+  kernel: ReadonlyMap<string, readonly FrameInput[]>,
+  podnet: ReadonlyMap<string, readonly FrameInput[]>,
+  ctx: DecodeContext,
+  opts: CompareOptions = {},
+): PointComparison[] {
   return points.map((p) => comparePoint(p, kernel.get(p) ?? [], podnet.get(p) ?? [], ctx, opts));
 }
 
 /** Reads the kernel's captures into frames relative to the scenario start, splitting off those outside the window. */
-export function kernelFrames(run: KernelRun, vxlanPorts: readonly number[]): { frames: Map<string, FrameInput[]>; outside: Map<string, OutsideFrame[]> } {
+export function kernelFrames(
+  run: KernelRun,
+  vxlanPorts: readonly number[],
+): { frames: Map<string, FrameInput[]>; outside: Map<string, OutsideFrame[]> } {
   const frames = new Map<string, FrameInput[]>();
   const outside = new Map<string, OutsideFrame[]>();
   for (const c of run.captures) {
@@ -340,7 +404,11 @@ export function kernelFrames(run: KernelRun, vxlanPorts: readonly number[]): { f
       const t = Number(p.timestampNs - run.t0Ns);
       const f: FrameInput = { t, bytes: p.data };
       if (t < 0 || t > run.windowEnd) {
-        out.push({ t, summary: summarizeFrame(dissectFrame(p.data, { vxlanPorts })), when: t < 0 ? 'before' : 'after' });
+        out.push({
+          t,
+          summary: summarizeFrame(dissectFrame(p.data, { vxlanPorts })),
+          when: t < 0 ? 'before' : 'after',
+        });
       } else inside.push(f);
     }
     frames.set(c.cp.point, inside);
@@ -349,9 +417,12 @@ export function kernelFrames(run: KernelRun, vxlanPorts: readonly number[]): { f
   return { frames, outside };
 }
 
-
 /** What the choice extraction reads from the kernel's run. */
-export function kernelServiceSide(kernel: KernelRun, frames: ReadonlyMap<string, readonly FrameInput[]>, attempts: (probe: number) => number): ServiceSide {
+export function kernelServiceSide(
+  kernel: KernelRun,
+  frames: ReadonlyMap<string, readonly FrameInput[]>,
+  attempts: (probe: number) => number,
+): ServiceSide {
   const counters = new Map<string, Map<string, number>>();
   const recent = new Map<string, Map<string, RecentEntry[]>>();
   for (const [node, st] of kernel.nodeState) {
@@ -365,13 +436,21 @@ export function kernelServiceSide(kernel: KernelRun, frames: ReadonlyMap<string,
     const t = starts.get(o.launch.probe);
     if (t === undefined || o.startedAt < t) starts.set(o.launch.probe, o.startedAt);
   }
-  return { frames, localPort: kernelLocalPorts(kernel.outputs), attempts, counters, recent: kernel.nodeState.size > 0 ? recent : undefined, starts: (probe) => starts.get(probe) };
+  return {
+    frames,
+    localPort: kernelLocalPorts(kernel.outputs),
+    attempts,
+    counters,
+    recent: kernel.nodeState.size > 0 ? recent : undefined,
+    starts: (probe) => starts.get(probe),
+  };
 }
 
 /** Runs the whole check. Throws KernelUnavailableError / StaleNamespacesError before touching anything. */
 export async function verifyKernel(model: ClusterModel, opts: VerifyOptions): Promise<VerifyResult> {
   const scenario = model.scenario;
-  if (scenario === undefined || scenario.probes.length === 0) throw new Error('the topology has no Scenario probes to verify');
+  if (scenario === undefined || scenario.probes.length === 0)
+    throw new Error('the topology has no Scenario probes to verify');
   const log = opts.log ?? (() => undefined);
   const prefix = namePrefix(process.pid);
   const why = kernelUnavailable(`${prefix}preflight`);
@@ -379,7 +458,9 @@ export async function verifyKernel(model: ClusterModel, opts: VerifyOptions): Pr
   const stale = staleRunNamespaces(prefix);
   if (stale.length > 0) {
     if (!opts.preclean) {
-      throw new StaleNamespacesError(`namespaces of another podnet verify run exist: ${stale.map((s) => s.name).join(', ')}; ${stale.some((s) => s.running) ? 'wait for that run to finish, or ' : ''}rerun with --preclean to remove those whose run is gone`);
+      throw new StaleNamespacesError(
+        `namespaces of another podnet verify run exist: ${stale.map((s) => s.name).join(', ')}; ${stale.some((s) => s.running) ? 'wait for that run to finish, or ' : ''}rerun with --preclean to remove those whose run is gone`,
+      );
     }
     const r = precleanStale(prefix);
     if (r.removed.length > 0) log(`preclean: removed ${r.removed.join(', ')}`);
@@ -400,24 +481,44 @@ export async function verifyKernel(model: ClusterModel, opts: VerifyOptions): Pr
     const build = netfilter === 'off' ? { noNetfilter: true } : undefined;
     const buildOpt = build === undefined ? {} : { build };
     const sps = netfilter === 'off' ? [] : serviceProbesOf(model, opts.seed, build);
-    const pcap = (name: string): { pcapDir?: string; pcapName?: string } => (opts.keepDir === undefined ? {} : { pcapDir: dir, pcapName: name });
-    // podnet's own run: the kernel replays its schedule; with Service probes it is also podnet's unforced sample of backend choices
-    const watched = runWatched(model, opts.seed, sps, { ...pcap(sps.length > 0 ? 'podnet-unforced.pcapng' : 'podnet.pcapng'), ...buildOpt });
+    const pcap = (name: string): { pcapDir?: string; pcapName?: string } =>
+      opts.keepDir === undefined ? {} : { pcapDir: dir, pcapName: name };
+    // podnet's own run: the kernel replays its schedule; with Service probes it is also podnet's unforced sample of
+    // backend choices
+    const watched = runWatched(model, opts.seed, sps, {
+      ...pcap(sps.length > 0 ? 'podnet-unforced.pcapng' : 'podnet.pcapng'),
+      ...buildOpt,
+    });
     const pod = watched.run;
     const hook = opts.iptablesRestore ?? (netfilter === 'mirror' ? podnetRulesOf : undefined);
     const resolvers = resolversOf(pod.sim, scenario.probes);
-    const plan: KernelPlan = planKernelTopology(pod.sim.network, { prefix, resolvers, seed: opts.seed, ...(hook === undefined ? {} : { iptablesRestore: hook }) });
+    const plan: KernelPlan = planKernelTopology(pod.sim.network, {
+      prefix,
+      resolvers,
+      seed: opts.seed,
+      ...(hook === undefined ? {} : { iptablesRestore: hook }),
+    });
     if (opts.keepDir !== undefined) writeFileSync(join(dir, 'kernel-topology.sh'), formatPlanScript(plan));
     const schedule = scheduleFromPodnet(pod.sim, scenario.probes, pod.reports, scenario.parallel);
     let kernel: KernelRun;
     let cleanup: CleanupSummary;
     try {
       log(`kernel: building ${plan.namespaces.length} namespaces (${prefix}*), ${plan.steps.length} commands`);
-      kernel = await runKernel({ plan, network: pod.sim.network, schedule, dir: join(dir, 'kernel'), end: pod.end, janitor, log: (l) => log(`kernel: ${l}`) });
+      kernel = await runKernel({
+        plan,
+        network: pod.sim.network,
+        schedule,
+        dir: join(dir, 'kernel'),
+        end: pod.end,
+        janitor,
+        log: (l) => log(`kernel: ${l}`),
+      });
     } finally {
       // captures are read below, so the scratch folder outlives this cleanup (removed at the end)
       cleanup = janitor.cleanup({ keepDirs: true });
-      log(`cleanup: ${cleanup.processesStopped} processes stopped, ${cleanup.namespacesDeleted} namespaces deleted${cleanup.leftover.length ? `, LEFT: ${cleanup.leftover.join(', ')}` : ''}`);
+      log(
+        `cleanup: ${cleanup.processesStopped} processes stopped, ${cleanup.namespacesDeleted} namespaces deleted${cleanup.leftover.length ? `, LEFT: ${cleanup.leftover.join(', ')}` : ''}`,
+      );
     }
 
     const ctx = decodeContextFor(model);
@@ -433,25 +534,51 @@ export async function verifyKernel(model: ClusterModel, opts: VerifyOptions): Pr
       services = checkServices(model, opts.seed, watched, side, { ...pcap('podnet.pcapng'), ...buildOpt });
       compared = services.replay;
       const forcedCount = [...services.recorder.decisions.values()].filter((d) => d.forced !== undefined).length;
-      log(`podnet: replayed the scenario with ${forcedCount} backend choice${forcedCount === 1 ? '' : 's'} forced as the kernel made them`);
+      log(
+        `podnet: replayed the scenario with ${forcedCount} backend choice${forcedCount === 1 ? '' : 's'} forced as the kernel made them`,
+      );
     }
 
     const pFrames = podnetFrames(compared);
-    splitLateTimerFrames(kFrames, pFrames, { podnet: compared.end, kernel: kernel.windowEnd, lag: kernel.lag }, ctx.vxlanPorts, outside);
-    let comparisons = compareAll(points, kFrames, pFrames, ctx, services === undefined ? { parallel: scenario.parallel } : { parallel: scenario.parallel, labels: connLabels(services) });
+    splitLateTimerFrames(
+      kFrames,
+      pFrames,
+      { podnet: compared.end, kernel: kernel.windowEnd, lag: kernel.lag },
+      ctx.vxlanPorts,
+      outside,
+    );
+    let comparisons = compareAll(
+      points,
+      kFrames,
+      pFrames,
+      ctx,
+      services === undefined
+        ? { parallel: scenario.parallel }
+        : { parallel: scenario.parallel, labels: connLabels(services) },
+    );
     if (services !== undefined) {
       const svc = services;
-      comparisons = comparisons.map((c) => ({ ...c, mismatches: annotateForced(c.mismatches, comparisons, svc, compared.sim.network) }));
+      comparisons = comparisons.map((c) => ({
+        ...c,
+        mismatches: annotateForced(c.mismatches, comparisons, svc, compared.sim.network),
+      }));
     }
     const pinned = (i: number): boolean => scenario.probes[i]?.sourcePort !== undefined;
     const probes = compareProbes(schedule.probes, compared.reports, kernel.outputs, pinned, ctx.natSources);
 
     const all: Mismatch[] = [...kernel.topology];
-    for (const p of probes) all.push(...(services === undefined ? p.mismatches : markProbeMismatches(services, p.mismatches)));
+    for (const p of probes)
+      all.push(...(services === undefined ? p.mismatches : markProbeMismatches(services, p.mismatches)));
     if (services !== undefined) all.push(...services.mismatches);
     for (const c of kernel.captures) {
       if (!c.stats.complete) {
-        all.push({ kind: 'capture', point: c.cp.point, kernel: `captured ${c.stats.captured ?? '?'}, received ${c.stats.received ?? '?'}, dropped ${c.stats.dropped ?? '?'}`, podnet: '-', note: 'tcpdump lost packets: this point is not trustworthy' });
+        all.push({
+          kind: 'capture',
+          point: c.cp.point,
+          kernel: `captured ${c.stats.captured ?? '?'}, received ${c.stats.received ?? '?'}, dropped ${c.stats.dropped ?? '?'}`,
+          podnet: '-',
+          note: 'tcpdump lost packets: this point is not trustworthy',
+        });
       }
     }
     for (const c of comparisons) all.push(...c.mismatches);

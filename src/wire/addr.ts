@@ -127,7 +127,10 @@ export function inPrefix(addr: Ipv4Addr, network: Ipv4Addr, len: number): boolea
   return ((addr ^ network) & prefixMask(len)) === 0;
 }
 
-/** A MAC made of a two-byte prefix and the four IP bytes, as flannel/CNI derive pod MACs (0x0a58 + 10.244.1.2 → 0a:58:0a:f4:01:02). */
+/**
+ * A MAC made of a two-byte prefix and the four IP bytes, as flannel/CNI derive pod MACs (0x0a58 + 10.244.1.2 →
+ * 0a:58:0a:f4:01:02).
+ */
 export function macFromIpv4(prefix16: number, ip: Ipv4Addr): MacAddr {
   return (prefix16 & 0xffff) * TWO32 + (ip >>> 0);
 }

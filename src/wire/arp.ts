@@ -21,9 +21,21 @@ export class ArpView {
     this.off = off;
   }
 
-  /** Whether `len` bytes at `off` hold a whole Ethernet/IPv4 ARP packet (what {@link ArpView.checked} accepts), without throwing. */
+  /**
+   * Whether `len` bytes at `off` hold a whole Ethernet/IPv4 ARP packet (what {@link ArpView.checked} accepts), without
+   * throwing.
+   */
   static isEthernetIpv4(buf: Uint8Array, off: number, len: number): boolean {
-    return len >= ARP_LEN && off + ARP_LEN <= buf.length && buf[off] === 0 && buf[off + 1] === 1 && buf[off + 2] === 0x08 && buf[off + 3] === 0 && buf[off + 4] === 6 && buf[off + 5] === 4;
+    return (
+      len >= ARP_LEN &&
+      off + ARP_LEN <= buf.length &&
+      buf[off] === 0 &&
+      buf[off + 1] === 1 &&
+      buf[off + 2] === 0x08 &&
+      buf[off + 3] === 0 &&
+      buf[off + 4] === 6 &&
+      buf[off + 5] === 4
+    );
   }
 
   /** Wraps after checking length and that the packet is Ethernet/IPv4 ARP (htype 1, ptype 0x0800, hlen 6, plen 4). */

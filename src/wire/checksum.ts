@@ -1,4 +1,7 @@
-/** Adds the big-endian 16-bit words of `buf[off, off+len)` (which must lie inside `buf`) to `acc`, padding an odd tail with zero; the result is unfolded. */
+/**
+ * Adds the big-endian 16-bit words of `buf[off, off+len)` (which must lie inside `buf`) to `acc`, padding an odd tail
+ * with zero; the result is unfolded.
+ */
 export function sum16(buf: Uint8Array, off: number, len: number, acc = 0): number {
   // Folding is deferred to finishChecksum: a float64 is exact to 2^53, far beyond any packet,
   // so plain addition needs no carry handling. High and low bytes are summed separately (the
@@ -40,7 +43,9 @@ export function pseudoHeaderSum(src: number, dst: number, protocol: number, l4Le
   return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + (protocol & 0xff) + (l4Length & 0xffff);
 }
 
-/** Incrementally updates a checksum field after a 16-bit word changed from `oldWord` to `newWord` (RFC 1624, eqn. 3). */
+/**
+ * Incrementally updates a checksum field after a 16-bit word changed from `oldWord` to `newWord` (RFC 1624, eqn. 3).
+ */
 export function updateChecksum16(csum: number, oldWord: number, newWord: number): number {
   // Eqn. 3 (HC' = ~(~HC + ~m + m')) rather than eqn. 2 because it matches a full recompute
   // bit for bit: it can never produce 0xffff where recomputation would give 0x0000.
@@ -53,11 +58,7 @@ export function updateChecksum16(csum: number, oldWord: number, newWord: number)
 /** Incrementally updates a checksum field after a 32-bit value (an address) changed; see {@link updateChecksum16}. */
 export function updateChecksum32(csum: number, oldValue: number, newValue: number): number {
   let s =
-    (~csum & 0xffff) +
-    (~(oldValue >>> 16) & 0xffff) +
-    (~oldValue & 0xffff) +
-    (newValue >>> 16) +
-    (newValue & 0xffff);
+    (~csum & 0xffff) + (~(oldValue >>> 16) & 0xffff) + (~oldValue & 0xffff) + (newValue >>> 16) + (newValue & 0xffff);
   s = (s & 0xffff) + (s >>> 16);
   s = (s & 0xffff) + (s >>> 16);
   return ~s & 0xffff;

@@ -7,7 +7,18 @@ import { DEST_UNREACH, ECHO_REPLY, ECHO_REQUEST, FRAG_NEEDED, ICMP_HLEN, IcmpVie
 import { UDP_HLEN, UdpView } from './udp.js';
 import { TCP_HLEN, TcpView, formatTcpFlags, formatTcpOption, parseTcpOptionsInto, type TcpOption } from './tcp.js';
 import { VXLAN_HLEN, VXLAN_PORT_IANA, VXLAN_PORT_LINUX, VxlanView } from './vxlan.js';
-import { DNS_PORT, dnsClassName, dnsRcodeName, dnsTypeName, formatDnsFlags, formatRData, fqdn, parseDns, parseDnsTcpStream, recordType } from './dns.js';
+import {
+  DNS_PORT,
+  dnsClassName,
+  dnsRcodeName,
+  dnsTypeName,
+  formatDnsFlags,
+  formatRData,
+  fqdn,
+  parseDns,
+  parseDnsTcpStream,
+  recordType,
+} from './dns.js';
 import type { DnsMessage, DnsRecord } from './dns.js';
 
 /** Options for {@link dissectFrame}. */
@@ -76,7 +87,10 @@ export interface IcmpDissection {
   quote?: IcmpQuoteDissection | MalformedLayer;
 }
 
-/** Decoded UDP header; `len` is the length field; checksumOk is true for checksum 0 (none), false when unverifiable (first fragment). */
+/**
+ * Decoded UDP header; `len` is the length field; checksumOk is true for checksum 0 (none), false when unverifiable
+ * (first fragment).
+ */
 export interface UdpDissection {
   sport: number;
   dport: number;
@@ -117,7 +131,9 @@ export interface DnsDissection {
   additional: string[];
 }
 
-/** JSON-friendly decode of one Ethernet frame; a layer that failed to decode holds `{ malformed }`, as does the frame. */
+/**
+ * JSON-friendly decode of one Ethernet frame; a layer that failed to decode holds `{ malformed }`, as does the frame.
+ */
 export interface FrameDissection {
   len: number;
   eth?: EthDissection | MalformedLayer;
@@ -199,7 +215,14 @@ function dissectArp(buf: Uint8Array, off: number, len: number, d: FrameDissectio
   };
 }
 
-function dissectIpv4(buf: Uint8Array, off: number, len: number, d: FrameDissection, ports: readonly number[], depth: number): void {
+function dissectIpv4(
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  d: FrameDissection,
+  ports: readonly number[],
+  depth: number,
+): void {
   let ip: Ipv4View;
   try {
     ip = Ipv4View.checked(buf, off, len);
@@ -269,7 +292,8 @@ function dissectIcmp(buf: Uint8Array, off: number, len: number, d: FrameDissecti
   }
 }
 
-// Types whose body quotes the offending datagram (RFC 792): unreachable, source quench, redirect, time exceeded, parameter problem.
+// Types whose body quotes the offending datagram (RFC 792): unreachable, source quench, redirect, time exceeded,
+// parameter problem.
 function isIcmpError(type: number): boolean {
   return type === 3 || type === 4 || type === 5 || type === 11 || type === 12;
 }
@@ -282,7 +306,11 @@ function dissectQuote(buf: Uint8Array, off: number, len: number): IcmpQuoteDisse
   const hlen = (vihl & 0x0f) * 4;
   if (hlen < IPV4_HLEN || hlen > len) return { malformed: `icmp quote: bad header length ${hlen}` };
   const proto = buf[off + 9]!;
-  const q: IcmpQuoteDissection = { src: formatIpv4(readU32(buf, off + 12)), dst: formatIpv4(readU32(buf, off + 16)), proto };
+  const q: IcmpQuoteDissection = {
+    src: formatIpv4(readU32(buf, off + 12)),
+    dst: formatIpv4(readU32(buf, off + 16)),
+    proto,
+  };
   const fragOffset = readU16(buf, off + 6) & 0x1fff;
   const l4 = off + hlen;
   const l4len = len - hlen;
@@ -318,7 +346,12 @@ function dissectUdp(
       d.udp = markMalformed(d, `udp: truncated: ${len} bytes, need at least ${UDP_HLEN}`);
       return;
     }
-    d.udp = { sport: readU16(buf, off), dport: readU16(buf, off + 2), len: readU16(buf, off + 4), checksumOk: readU16(buf, off + 6) === 0 };
+    d.udp = {
+      sport: readU16(buf, off),
+      dport: readU16(buf, off + 2),
+      len: readU16(buf, off + 4),
+      checksumOk: readU16(buf, off + 6) === 0,
+    };
     d.payloadLen = len - UDP_HLEN;
     return;
   }
@@ -430,7 +463,11 @@ function dnsDissection(m: DnsMessage): DnsDissection {
     opcode: m.header.opcode,
     flags: formatDnsFlags(m.header),
     rcode: dnsRcodeName(m.header.rcode),
-    questions: m.questions.map((q) => ({ name: fqdn(q.name), type: dnsTypeName(q.type), class: dnsClassName(q.class) })),
+    questions: m.questions.map((q) => ({
+      name: fqdn(q.name),
+      type: dnsTypeName(q.type),
+      class: dnsClassName(q.class),
+    })),
     answers: m.answers.map(recordLine),
     authority: m.authorities.map(recordLine),
     additional: m.additionals.filter((r) => !(r.data.type === 'RAW' && r.data.code === 41)).map(recordLine),

@@ -53,7 +53,19 @@ export const DnsClass = { IN: 1, CH: 3, HS: 4, ANY: 255 } as const;
 export const DnsRcode = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 
 const TYPE_NAMES = new Map<number, string>(Object.entries(DnsType).map(([k, v]) => [v, k] as const));
-const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
+const RCODE_NAMES = [
+  'NOERROR',
+  'FORMERR',
+  'SERVFAIL',
+  'NXDOMAIN',
+  'NOTIMP',
+  'REFUSED',
+  'YXDOMAIN',
+  'YXRRSET',
+  'NXRRSET',
+  'NOTAUTH',
+  'NOTZONE',
+];
 const CLASS_NAMES = new Map<number, string>([
   [1, 'IN'],
   [3, 'CH'],
@@ -205,12 +217,24 @@ export type DnsRData =
   | { type: 'AAAA'; address: Uint8Array }
   | { type: 'NS' | 'CNAME' | 'PTR'; target: string }
   | { type: 'MX'; preference: number; exchange: string }
-  | { type: 'SOA'; mname: string; rname: string; serial: number; refresh: number; retry: number; expire: number; minimum: number }
+  | {
+      type: 'SOA';
+      mname: string;
+      rname: string;
+      serial: number;
+      refresh: number;
+      retry: number;
+      expire: number;
+      minimum: number;
+    }
   | { type: 'SRV'; priority: number; weight: number; port: number; target: string }
   | { type: 'TXT'; text: string[] }
   | { type: 'RAW'; code: number; bytes: Uint8Array };
 
-/** A resource record. For OPT (RAW code 41) `class` is the UDP payload size and `ttl` the extended rcode, version and flags. */
+/**
+ * A resource record. For OPT (RAW code 41) `class` is the UDP payload size and `ttl` the extended rcode, version and
+ * flags.
+ */
 export interface DnsRecord {
   name: string;
   class: number;
@@ -233,7 +257,17 @@ export interface DnsEmitOptions {
   compress?: boolean;
 }
 
-const DECODED_TYPES = new Set<number>([DnsType.A, DnsType.NS, DnsType.CNAME, DnsType.SOA, DnsType.PTR, DnsType.MX, DnsType.TXT, DnsType.AAAA, DnsType.SRV]);
+const DECODED_TYPES = new Set<number>([
+  DnsType.A,
+  DnsType.NS,
+  DnsType.CNAME,
+  DnsType.SOA,
+  DnsType.PTR,
+  DnsType.MX,
+  DnsType.TXT,
+  DnsType.AAAA,
+  DnsType.SRV,
+]);
 
 /** The numeric type of record data. */
 export function rdataTypeCode(d: DnsRData): number {
@@ -247,7 +281,20 @@ export function recordType(r: DnsRecord): number {
 
 /** A header with every flag clear. */
 export function dnsHeader(fields: Partial<DnsHeader> = {}): DnsHeader {
-  return { id: 0, qr: false, opcode: 0, aa: false, tc: false, rd: false, ra: false, z: false, ad: false, cd: false, rcode: 0, ...fields };
+  return {
+    id: 0,
+    qr: false,
+    opcode: 0,
+    aa: false,
+    tc: false,
+    rd: false,
+    ra: false,
+    z: false,
+    ad: false,
+    cd: false,
+    rcode: 0,
+    ...fields,
+  };
 }
 
 // ───────────────────────────── names ─────────────────────────────
@@ -267,7 +314,10 @@ export function formatLabel(bytes: Uint8Array): string {
   return s;
 }
 
-/** Splits a presentation-form name into label bytes; one trailing dot is allowed. Throws WireError on bad escapes, empty or long labels, or long names. */
+/**
+ * Splits a presentation-form name into label bytes; one trailing dot is allowed. Throws WireError on bad escapes, empty
+ * or long labels, or long names.
+ */
 export function nameToLabels(name: string): Uint8Array[] {
   const labels: Uint8Array[] = [];
   if (name === '' || name === '.') return labels;
@@ -275,7 +325,8 @@ export function nameToLabels(name: string): Uint8Array[] {
   let i = 0;
   const end = (): void => {
     if (cur.length === 0) throw new WireError('dns', `empty label in name ${JSON.stringify(name)}`);
-    if (cur.length > DNS_MAX_LABEL) throw new WireError('dns', `label of ${cur.length} bytes (max ${DNS_MAX_LABEL}) in name ${JSON.stringify(name)}`);
+    if (cur.length > DNS_MAX_LABEL)
+      throw new WireError('dns', `label of ${cur.length} bytes (max ${DNS_MAX_LABEL}) in name ${JSON.stringify(name)}`);
     labels.push(Uint8Array.from(cur));
     cur = [];
   };
@@ -298,19 +349,22 @@ export function nameToLabels(name: string): Uint8Array[] {
       }
       if (i + 1 >= name.length) throw new WireError('dns', `dangling backslash in name ${JSON.stringify(name)}`);
       const e = name.charCodeAt(i + 1);
-      if (e > 0xff) throw new WireError('dns', `character U+${e.toString(16)} is not a byte in name ${JSON.stringify(name)}`);
+      if (e > 0xff)
+        throw new WireError('dns', `character U+${e.toString(16)} is not a byte in name ${JSON.stringify(name)}`);
       cur.push(e);
       i += 2;
       continue;
     }
-    if (c > 0xff) throw new WireError('dns', `character U+${c.toString(16)} is not a byte in name ${JSON.stringify(name)}`);
+    if (c > 0xff)
+      throw new WireError('dns', `character U+${c.toString(16)} is not a byte in name ${JSON.stringify(name)}`);
     cur.push(c);
     i++;
   }
   if (cur.length > 0) end();
   let wire = 1;
   for (const l of labels) wire += 1 + l.length;
-  if (wire > DNS_MAX_NAME_WIRE) throw new WireError('dns', `name of ${wire} bytes on the wire (max ${DNS_MAX_NAME_WIRE}): ${JSON.stringify(name)}`);
+  if (wire > DNS_MAX_NAME_WIRE)
+    throw new WireError('dns', `name of ${wire} bytes on the wire (max ${DNS_MAX_NAME_WIRE}): ${JSON.stringify(name)}`);
   return labels;
 }
 
@@ -319,7 +373,9 @@ export function labelsToName(labels: readonly Uint8Array[]): string {
   return labels.map(formatLabel).join('.');
 }
 
-/** A name in canonical presentation form (escapes normalised, one trailing dot removed); throws WireError when invalid. */
+/**
+ * A name in canonical presentation form (escapes normalised, one trailing dot removed); throws WireError when invalid.
+ */
 export function canonicalName(name: string): string {
   return labelsToName(nameToLabels(name));
 }
@@ -329,7 +385,10 @@ export function lowerName(name: string): string {
   return name.replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
 
-/** True when two names are equal ignoring ASCII case, escape spelling and a trailing dot; false when either is not a valid name. */
+/**
+ * True when two names are equal ignoring ASCII case, escape spelling and a trailing dot; false when either is not a
+ * valid name.
+ */
 export function sameName(a: string, b: string): boolean {
   try {
     return lowerName(canonicalName(a)) === lowerName(canonicalName(b));
@@ -376,7 +435,10 @@ function readName(buf: Uint8Array, msg: number, msgEnd: number, off: number, lim
       if (pos + 1 >= end) throw new WireError('dns', `compression pointer at offset ${pos - msg} is truncated`);
       const target = ((len & 0x3f) << 8) | buf[pos + 1]!;
       if (msg + target >= pos) {
-        throw new WireError('dns', `compression pointer at offset ${pos - msg} points forward or at itself (to ${target}): loops are refused`);
+        throw new WireError(
+          'dns',
+          `compression pointer at offset ${pos - msg} points forward or at itself (to ${target}): loops are refused`,
+        );
       }
       if (++hops > 127) throw new WireError('dns', 'too many compression pointers in one name');
       if (next < 0) next = pos + 2;
@@ -385,10 +447,13 @@ function readName(buf: Uint8Array, msg: number, msgEnd: number, off: number, lim
       end = msgEnd;
       continue;
     }
-    if (kind !== 0) throw new WireError('dns', `label type 0x${kind.toString(16)} at offset ${pos - msg} is not supported`);
-    if (pos + 1 + len > end) throw new WireError('dns', `label at offset ${pos - msg} runs past the end of its section`);
+    if (kind !== 0)
+      throw new WireError('dns', `label type 0x${kind.toString(16)} at offset ${pos - msg} is not supported`);
+    if (pos + 1 + len > end)
+      throw new WireError('dns', `label at offset ${pos - msg} runs past the end of its section`);
     wire += 1 + len;
-    if (wire > DNS_MAX_NAME_WIRE) throw new WireError('dns', `name at offset ${off - msg} is longer than ${DNS_MAX_NAME_WIRE} bytes`);
+    if (wire > DNS_MAX_NAME_WIRE)
+      throw new WireError('dns', `name at offset ${off - msg} is longer than ${DNS_MAX_NAME_WIRE} bytes`);
     labels.push(buf.subarray(pos + 1, pos + 1 + len));
     pos += 1 + len;
   }
@@ -475,7 +540,13 @@ function parseRData(buf: Uint8Array, msg: number, msgEnd: number, type: number, 
       need(6, 'SRV');
       const n = readName(buf, msg, msgEnd, off + 6, end);
       exact(n.next, 'SRV');
-      return { type: 'SRV', priority: readU16(buf, off), weight: readU16(buf, off + 2), port: readU16(buf, off + 4), target: n.name };
+      return {
+        type: 'SRV',
+        priority: readU16(buf, off),
+        weight: readU16(buf, off + 2),
+        port: readU16(buf, off + 4),
+        target: n.name,
+      };
     }
     case DnsType.TXT: {
       if (rdlen === 0) throw new WireError('dns', 'TXT rdata is empty (at least one character-string is required)');
@@ -519,7 +590,11 @@ export function parseDns(buf: Uint8Array, off = 0, len = buf.length - off): DnsM
       const ttl = readU32(buf, n.next + 4);
       const rdlen = readU16(buf, n.next + 8);
       const rd = n.next + 10;
-      if (rd + rdlen > end) throw new WireError('dns', `${what} record ${i + 1} of ${count}: rdata of ${rdlen} bytes runs past the message`);
+      if (rd + rdlen > end)
+        throw new WireError(
+          'dns',
+          `${what} record ${i + 1} of ${count}: rdata of ${rdlen} bytes runs past the message`,
+        );
       out.push({ name: n.name, class: klass, ttl, data: parseRData(buf, off, end, type, rd, rdlen) });
       pos = rd + rdlen;
     }
@@ -532,7 +607,11 @@ export function parseDns(buf: Uint8Array, off = 0, len = buf.length - off): DnsM
 }
 
 /** Parses the messages of a TCP stream (each prefixed with a 2-byte length); returns them and the bytes left over. */
-export function parseDnsTcpStream(buf: Uint8Array, off = 0, len = buf.length - off): { messages: DnsMessage[]; rest: number } {
+export function parseDnsTcpStream(
+  buf: Uint8Array,
+  off = 0,
+  len = buf.length - off,
+): { messages: DnsMessage[]; rest: number } {
   const messages: DnsMessage[] = [];
   let pos = off;
   const end = off + len;
@@ -569,14 +648,16 @@ class Writer {
   }
 
   u16(v: number, what: string): void {
-    if (!(Number.isInteger(v) && v >= 0 && v <= 0xffff)) throw new WireError('dns', `${what} ${v} is not a 16-bit value`);
+    if (!(Number.isInteger(v) && v >= 0 && v <= 0xffff))
+      throw new WireError('dns', `${what} ${v} is not a 16-bit value`);
     this.grow(2);
     writeU16(this.buf, this.len, v);
     this.len += 2;
   }
 
   u32(v: number, what: string): void {
-    if (!(Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff)) throw new WireError('dns', `${what} ${v} is not a 32-bit value`);
+    if (!(Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff))
+      throw new WireError('dns', `${what} ${v} is not a 32-bit value`);
     this.grow(4);
     writeU32(this.buf, this.len, v);
     this.len += 4;
@@ -588,7 +669,10 @@ class Writer {
     this.len += b.length;
   }
 
-  /** Writes a name, pointing at an earlier copy of a suffix when compressing (`compress` false: write in full but remember it). */
+  /**
+   * Writes a name, pointing at an earlier copy of a suffix when compressing (`compress` false: write in full but
+   * remember it).
+   */
   name(name: string, compress: boolean): void {
     const labels = nameToLabels(name);
     for (let i = 0; i < labels.length; i++) {
@@ -653,7 +737,8 @@ function writeRData(w: Writer, d: DnsRData): void {
       }
       return;
     case 'RAW':
-      if (DECODED_TYPES.has(d.code)) throw new WireError('dns', `RAW rdata for type ${dnsTypeName(d.code)}, which has its own form`);
+      if (DECODED_TYPES.has(d.code))
+        throw new WireError('dns', `RAW rdata for type ${dnsTypeName(d.code)}, which has its own form`);
       w.bytes(d.bytes);
       return;
   }
@@ -673,8 +758,10 @@ function writeRecord(w: Writer, r: DnsRecord): void {
 }
 
 function flagsWord(h: DnsHeader): number {
-  if (!(Number.isInteger(h.opcode) && h.opcode >= 0 && h.opcode <= 15)) throw new WireError('dns', `opcode ${h.opcode} is not 0–15`);
-  if (!(Number.isInteger(h.rcode) && h.rcode >= 0 && h.rcode <= 15)) throw new WireError('dns', `rcode ${h.rcode} is not 0–15`);
+  if (!(Number.isInteger(h.opcode) && h.opcode >= 0 && h.opcode <= 15))
+    throw new WireError('dns', `opcode ${h.opcode} is not 0–15`);
+  if (!(Number.isInteger(h.rcode) && h.rcode >= 0 && h.rcode <= 15))
+    throw new WireError('dns', `rcode ${h.rcode} is not 0–15`);
   return (
     (h.qr ? 0x8000 : 0) |
     (h.opcode << 11) |
@@ -748,12 +835,23 @@ export interface Edns {
 export function ednsOf(m: DnsMessage): Edns | undefined {
   const opt = m.additionals.find((r) => r.data.type === 'RAW' && r.data.code === DnsType.OPT);
   if (opt === undefined || opt.data.type !== 'RAW') return undefined;
-  return { udpSize: opt.class, extRcode: opt.ttl >>> 24, version: (opt.ttl >>> 16) & 0xff, do: (opt.ttl & 0x8000) !== 0, options: opt.data.bytes };
+  return {
+    udpSize: opt.class,
+    extRcode: opt.ttl >>> 24,
+    version: (opt.ttl >>> 16) & 0xff,
+    do: (opt.ttl & 0x8000) !== 0,
+    options: opt.data.bytes,
+  };
 }
 
 /** An OPT pseudo-record advertising `udpSize` (version 0, no options). */
 export function optRecord(udpSize: number, opts: { do?: boolean; options?: Uint8Array } = {}): DnsRecord {
-  return { name: '', class: udpSize, ttl: opts.do === true ? 0x8000 : 0, data: { type: 'RAW', code: DnsType.OPT, bytes: opts.options ?? new Uint8Array(0) } };
+  return {
+    name: '',
+    class: udpSize,
+    ttl: opts.do === true ? 0x8000 : 0,
+    data: { type: 'RAW', code: DnsType.OPT, bytes: opts.options ?? new Uint8Array(0) },
+  };
 }
 
 /** True for an OPT pseudo-record. */
@@ -818,7 +916,9 @@ export function formatRData(d: DnsRData): string {
     case 'TXT':
       return d.text.map(quoteTxt).join(' ');
     case 'RAW': {
-      const hex = Array.from(d.bytes, (b) => b.toString(16).padStart(2, '0')).join('').toUpperCase();
+      const hex = Array.from(d.bytes, (b) => b.toString(16).padStart(2, '0'))
+        .join('')
+        .toUpperCase();
       return d.bytes.length === 0 ? '\\# 0' : `\\# ${d.bytes.length} ${hex}`;
     }
   }
@@ -864,7 +964,12 @@ export function formatRecord(r: DnsRecord): string {
 
 /** A question as dig prints it (`;web.shop.svc.cluster.local.\tIN\tA`). */
 export function formatQuestion(q: DnsQuestion): string {
-  return new Columns().add(`;${fqdn(q.name)}`).to(32).add(dnsClassName(q.class)).to(40).add(dnsTypeName(q.type)).text;
+  return new Columns()
+    .add(`;${fqdn(q.name)}`)
+    .to(32)
+    .add(dnsClassName(q.class))
+    .to(40)
+    .add(dnsTypeName(q.type)).text;
 }
 
 /** Header flags as dig lists them (`qr aa rd ra`). */

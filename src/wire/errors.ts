@@ -1,4 +1,7 @@
-/** Raised when bytes cannot be read as a wire format (or a repr cannot be encoded); parsers throw nothing else on bad input. */
+/**
+ * Raised when bytes cannot be read as a wire format (or a repr cannot be encoded); parsers throw nothing else on bad
+ * input.
+ */
 export class WireError extends Error {
   /** Protocol layer that rejected the bytes, e.g. `'ipv4'`, `'tcp'`. */
   readonly layer: string;
@@ -11,7 +14,10 @@ export class WireError extends Error {
   }
 }
 
-/** True if `e` is a {@link WireError}, also when it comes from a second copy of this module (e.g. src and dist both loaded). */
+/**
+ * True if `e` is a {@link WireError}, also when it comes from a second copy of this module (e.g. src and dist both
+ * loaded).
+ */
 export function isWireError(e: unknown): e is WireError {
   if (e instanceof WireError) return true;
   if (typeof e !== 'object' || e === null) return false;

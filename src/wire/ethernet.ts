@@ -10,7 +10,10 @@ export const ETHERTYPE_ARP = 0x0806;
 /** EtherType for IPv6. */
 export const ETHERTYPE_IPV6 = 0x86dd;
 
-/** Zero-copy view of an Ethernet II header at `buf[off]`; `buf`/`off` are mutable so one view can be re-pointed per packet. */
+/**
+ * Zero-copy view of an Ethernet II header at `buf[off]`; `buf`/`off` are mutable so one view can be re-pointed per
+ * packet.
+ */
 export class EthernetView {
   /** Backing bytes. */
   buf: Uint8Array;

@@ -157,14 +157,19 @@ export class IcmpView {
   }
 }
 
-/** An ICMP message; parse gives a specific kind only when it re-encodes exactly (else 'other'), so emit∘parse is lossless. */
+/**
+ * An ICMP message; parse gives a specific kind only when it re-encodes exactly (else 'other'), so emit∘parse is
+ * lossless.
+ */
 export type IcmpRepr =
   | { kind: 'echo-request' | 'echo-reply'; ident: number; seq: number; data: Uint8Array }
   | { kind: 'dest-unreachable'; code: number; nextHopMtu: number; quote: Uint8Array }
   | { kind: 'time-exceeded'; code: number; quote: Uint8Array }
   | { kind: 'other'; type: number; code: number; rest: number; data: Uint8Array };
 
-/** Parses the `len`-byte ICMP message at `buf[off]` (data/quote alias `buf`); throws WireError if shorter than 8 bytes. */
+/**
+ * Parses the `len`-byte ICMP message at `buf[off]` (data/quote alias `buf`); throws WireError if shorter than 8 bytes.
+ */
 export function parseIcmp(buf: Uint8Array, off: number, len: number): IcmpRepr {
   const v = IcmpView.checked(buf, off, len);
   const type = v.type;
@@ -203,7 +208,9 @@ export function icmpLen(repr: IcmpRepr): number {
   }
 }
 
-/** Writes the message with its checksum at `buf[off]`; returns the bytes written. nextHopMtu is written only for code 4. */
+/**
+ * Writes the message with its checksum at `buf[off]`; returns the bytes written. nextHopMtu is written only for code 4.
+ */
 export function emitIcmp(repr: IcmpRepr, buf: Uint8Array, off: number): number {
   const len = icmpLen(repr);
   checkRoom('icmp', buf, off, len);

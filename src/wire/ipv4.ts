@@ -14,7 +14,9 @@ export const IPV4_HLEN = 20;
 /** Largest fragment offset in bytes (13-bit field in units of 8). */
 export const IPV4_MAX_FRAG_OFFSET = 0x1fff * 8;
 
-/** Zero-copy view of an IPv4 header at `buf[off]`; setters never touch the checksum, so call fillChecksum after editing. */
+/**
+ * Zero-copy view of an IPv4 header at `buf[off]`; setters never touch the checksum, so call fillChecksum after editing.
+ */
 export class Ipv4View {
   /** Backing bytes. */
   buf: Uint8Array;
@@ -27,7 +29,10 @@ export class Ipv4View {
     this.off = off;
   }
 
-  /** Wraps after checking version 4, IHL ≥ 5 and headerLen ≤ totalLength ≤ `len` (bytes available); the checksum is not verified. */
+  /**
+   * Wraps after checking version 4, IHL ≥ 5 and headerLen ≤ totalLength ≤ `len` (bytes available); the checksum is not
+   * verified.
+   */
   static checked(buf: Uint8Array, off = 0, len = buf.length - off): Ipv4View {
     checkWindow('ipv4', buf, off, len, IPV4_HLEN);
     const vihl = buf[off]!;
@@ -180,7 +185,10 @@ export class Ipv4View {
     this.buf[this.off + 11] = c;
   }
 
-  /** Decrements TTL and patches the checksum incrementally (RFC 1624); returns the new TTL, and leaves a TTL of 0 alone (returns 0). */
+  /**
+   * Decrements TTL and patches the checksum incrementally (RFC 1624); returns the new TTL, and leaves a TTL of 0 alone
+   * (returns 0).
+   */
   decrementTtl(): number {
     const o = this.off;
     const ttl = this.buf[o + 8]!;
@@ -240,7 +248,10 @@ export function emitIpv4Header(repr: Ipv4Repr, buf: Uint8Array, off: number): nu
     throw new WireError('ipv4', `payload length ${repr.payloadLen} does not fit in a datagram`);
   }
   if (!(repr.fragOffset >= 0 && repr.fragOffset <= IPV4_MAX_FRAG_OFFSET && (repr.fragOffset & 7) === 0)) {
-    throw new WireError('ipv4', `fragment offset ${repr.fragOffset} is not a multiple of 8 in 0..${IPV4_MAX_FRAG_OFFSET}`);
+    throw new WireError(
+      'ipv4',
+      `fragment offset ${repr.fragOffset} is not a multiple of 8 in 0..${IPV4_MAX_FRAG_OFFSET}`,
+    );
   }
   const units = repr.fragOffset >>> 3;
   buf[off] = 0x45;

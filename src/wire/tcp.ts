@@ -40,7 +40,9 @@ export const TCPOPT_SACK = 5;
 /** Option kind: timestamps. */
 export const TCPOPT_TIMESTAMPS = 8;
 
-/** Zero-copy view of a TCP header at `buf[off]`; the segment length comes from IP and is passed to the checksum methods. */
+/**
+ * Zero-copy view of a TCP header at `buf[off]`; the segment length comes from IP and is passed to the checksum methods.
+ */
 export class TcpView {
   /** Backing bytes. */
   buf: Uint8Array;
@@ -151,7 +153,9 @@ export class TcpView {
 
   /** True if the checksum over `segmentLen` bytes (header + payload) with the IPv4 pseudo-header is valid. */
   verifyChecksum(src: Ipv4Addr, dst: Ipv4Addr, segmentLen: number): boolean {
-    return finishChecksum(sum16(this.buf, this.off, segmentLen, pseudoHeaderSum(src, dst, IPPROTO_TCP, segmentLen))) === 0;
+    return (
+      finishChecksum(sum16(this.buf, this.off, segmentLen, pseudoHeaderSum(src, dst, IPPROTO_TCP, segmentLen))) === 0
+    );
   }
 
   /** Computes and stores the checksum over `segmentLen` bytes with the IPv4 pseudo-header. */
@@ -182,7 +186,9 @@ export function parseTcpOptions(buf: Uint8Array, off: number, len: number): TcpO
   return out;
 }
 
-/** Like parseTcpOptions but appends to `out`, so options decoded before a WireError remain available (for dissectors). */
+/**
+ * Like parseTcpOptions but appends to `out`, so options decoded before a WireError remain available (for dissectors).
+ */
 export function parseTcpOptionsInto(buf: Uint8Array, off: number, len: number, out: TcpOption[]): void {
   const end = off + len;
   if (!Number.isInteger(off) || !Number.isInteger(len) || off < 0 || len < 0 || end > buf.length) {
@@ -218,7 +224,8 @@ export function parseTcpOptionsInto(buf: Uint8Array, off: number, len: number, o
         out.push({ kind: 'sack-permitted' });
         break;
       case TCPOPT_SACK: {
-        if (olen < 10 || (olen - 2) % 8 !== 0) throw new WireError('tcp', `SACK option has length ${olen}, not 2 + 8n (n ≥ 1)`);
+        if (olen < 10 || (olen - 2) % 8 !== 0)
+          throw new WireError('tcp', `SACK option has length ${olen}, not 2 + 8n (n ≥ 1)`);
         const blocks: Array<[number, number]> = [];
         for (let b = i + 2; b < i + olen; b += 8) blocks.push([readU32(buf, b), readU32(buf, b + 4)]);
         out.push({ kind: 'sack', blocks });
@@ -270,7 +277,10 @@ export function tcpOptionsLen(options: readonly TcpOption[]): number {
   return n;
 }
 
-/** What parseTcpOptions returns for the bytes emitTcpHeader writes: cut after the first EOL, and an EOL added when zero padding follows. */
+/**
+ * What parseTcpOptions returns for the bytes emitTcpHeader writes: cut after the first EOL, and an EOL added when zero
+ * padding follows.
+ */
 export function normalizeTcpOptions(options: readonly TcpOption[]): TcpOption[] {
   const out: TcpOption[] = [];
   for (const o of options) {
@@ -315,7 +325,10 @@ export function parseTcp(view: TcpView): TcpRepr {
   };
 }
 
-/** Writes header and options (zero-padded) with checksum 0; write the payload next, then call TcpView.fillChecksum. Returns the header length. */
+/**
+ * Writes header and options (zero-padded) with checksum 0; write the payload next, then call TcpView.fillChecksum.
+ * Returns the header length.
+ */
 export function emitTcpHeader(repr: TcpRepr, buf: Uint8Array, off: number): number {
   const hlen = tcpHeaderLen(repr);
   checkRoom('tcp', buf, off, hlen);
@@ -385,7 +398,8 @@ function writeOption(o: TcpOption, buf: Uint8Array, i: number): number {
       return i + 10;
     case 'unknown':
       // Kinds 0 and 1 are single bytes with no length field, so a TLV with that kind would misparse.
-      if (o.type === TCPOPT_EOL || o.type === TCPOPT_NOP) throw new WireError('tcp', `option kind ${o.type} cannot carry data`);
+      if (o.type === TCPOPT_EOL || o.type === TCPOPT_NOP)
+        throw new WireError('tcp', `option kind ${o.type} cannot carry data`);
       buf[i] = o.type;
       buf[i + 1] = 2 + o.data.length;
       buf.set(o.data, i + 2);
@@ -405,7 +419,9 @@ const FLAG_LETTERS: ReadonlyArray<readonly [number, string]> = [
   [TCP_CWR, 'W'],
 ];
 
-/** Formats flags the way tcpdump does inside `Flags [...]`: 'S', 'S.', '.', 'P.', 'F.', 'R', 'R.'; 'none' when empty. */
+/**
+ * Formats flags the way tcpdump does inside `Flags [...]`: 'S', 'S.', '.', 'P.', 'F.', 'R', 'R.'; 'none' when empty.
+ */
 export function formatTcpFlags(flags: number): string {
   let s = '';
   for (const [bit, letter] of FLAG_LETTERS) if (flags & bit) s += letter;

@@ -110,7 +110,9 @@ export function emitUdpHeader(repr: UdpRepr, buf: Uint8Array, off: number): numb
   return UDP_HLEN;
 }
 
-/** Writes header and payload, with the pseudo-header checksum unless `withChecksum` is false; returns the bytes written. */
+/**
+ * Writes header and payload, with the pseudo-header checksum unless `withChecksum` is false; returns the bytes written.
+ */
 export function emitUdp(
   repr: { srcPort: number; dstPort: number },
   payload: Uint8Array,

@@ -52,7 +52,9 @@ describe('flow results without a trace', () => {
       expect(last.chain).toMatch(/^KUBE-SEP-/);
       expect(last.target).toBe('DNAT');
       expect(t.rules[0]!.chain).toBe('PREROUTING');
-      expect(t.rules.some((r) => r.chain === 'KUBE-SERVICES' && r.comment === 'default/web:http cluster IP')).toBe(true);
+      expect(t.rules.some((r) => r.chain === 'KUBE-SERVICES' && r.comment === 'default/web:http cluster IP')).toBe(
+        true,
+      );
       expect(t.reply.src).toBe(t.to.split(':')[0]);
     }
     // the answering backend is the one the binding chose
@@ -64,7 +66,11 @@ describe('flow results without a trace', () => {
     expect(f.replied).toBe(false);
     expect(f.drops.length).toBeGreaterThan(0);
     // kube-proxy's REJECT in filter FORWARD on the client's node (the frame is bridged there)
-    expect(f.drops[0]).toMatchObject({ where: 'node1', reason: 'NETFILTER_DROP', detail: { what: 'netfilter', table: 'filter', hook: 'FORWARD' } });
+    expect(f.drops[0]).toMatchObject({
+      where: 'node1',
+      reason: 'NETFILTER_DROP',
+      detail: { what: 'netfilter', table: 'filter', hook: 'FORWARD' },
+    });
     expect(f.drops[0]!.description).toBe('dropped by iptables filter/FORWARD');
   });
 
@@ -81,7 +87,8 @@ describe('flow results without a trace', () => {
 
   it('gives the same translations and drops when the run is traced', () => {
     // packet ids may differ: an untraced run spares ARP broadcasts the copies nobody would act on
-    const strip = <T extends { packet: number | undefined }>(xs: readonly T[]): Array<Omit<T, 'packet'>> => xs.map(({ packet: _, ...rest }) => rest);
+    const strip = <T extends { packet: number | undefined }>(xs: readonly T[]): Array<Omit<T, 'packet'>> =>
+      xs.map(({ packet: _, ...rest }) => rest);
     for (let i = 0; i < flows.length; i++) {
       expect(traced.flows[i]!.traced).toBe(true);
       expect(strip(traced.flows[i]!.translations)).toEqual(strip(untraced.flows[i]!.translations));

@@ -7,8 +7,15 @@ import { join } from 'node:path';
 
 const CLI = join(process.cwd(), 'dist', 'cli', 'podnet.mjs');
 
-function podnet(args: string[], opts: { cwd?: string; input?: string } = {}): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: opts.cwd ?? process.cwd(), input: opts.input ?? '' });
+function podnet(
+  args: string[],
+  opts: { cwd?: string; input?: string } = {},
+): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    cwd: opts.cwd ?? process.cwd(),
+    input: opts.input ?? '',
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -26,7 +33,8 @@ describe.skipIf(!existsSync(CLI))('podnet CLI', () => {
   test('a bare `podnet trace` traces the built-in topology: ARP, bridge, routing, VXLAN encap and decap, TTL 62', () => {
     const r = podnet(['trace']);
     expect(r.code).toBe(0);
-    for (const kind of [' arp ', ' bridge ', ' forward ', ' encap ', ' decap ', ' route ']) expect(r.stdout).toContain(kind);
+    for (const kind of [' arp ', ' bridge ', ' forward ', ' encap ', ' decap ', ' route '])
+      expect(r.stdout).toContain(kind);
     expect(r.stdout).toContain('TTL 64→63');
     expect(r.stdout).toContain('TTL 63→62');
     // client is 10.244.0.4: the built-in cluster's CoreDNS pods hold .2 and .3 on node1
@@ -37,7 +45,10 @@ describe.skipIf(!existsSync(CLI))('podnet CLI', () => {
     const r = podnet(['run']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/ping-cross-node\s+icmp\s+client\s+pod\/web-1\s+3\s+3\s+3\s+0\s+62/);
-    const j = JSON.parse(podnet(['run', '--json']).stdout) as { schema: string; probes: Array<{ name: string; replies: number }> };
+    const j = JSON.parse(podnet(['run', '--json']).stdout) as {
+      schema: string;
+      probes: Array<{ name: string; replies: number }>;
+    };
     expect(j.schema).toBe('podnet.run/v1');
     expect(j.probes.map((p) => p.replies)).toEqual([1, 3, 3, 1]);
   });
@@ -53,11 +64,20 @@ describe.skipIf(!existsSync(CLI))('podnet CLI', () => {
   test('a broken topology: every error with file:line:col, exit 2, no stack trace', () => {
     const dir = mkdtempSync(join(tmpdir(), 'podnet-cli-'));
     const f = join(dir, 'bad.yaml');
-    writeFileSync(f, 'apiVersion: v1\nkind: Pod\nmetadata: { name: web }\nspec:\n  containers:\n    - name: w\n      ports: [{ containerPort: http }]\n---\napiVersion: v1\nkind: Pod\nmetadata: { name: Web_2 }\nspec: { containers: [] }\n');
-    for (const cmd of [['validate', f], ['run', f], ['trace', f]]) {
+    writeFileSync(
+      f,
+      'apiVersion: v1\nkind: Pod\nmetadata: { name: web }\nspec:\n  containers:\n    - name: w\n      ports: [{ containerPort: http }]\n---\napiVersion: v1\nkind: Pod\nmetadata: { name: Web_2 }\nspec: { containers: [] }\n',
+    );
+    for (const cmd of [
+      ['validate', f],
+      ['run', f],
+      ['trace', f],
+    ]) {
       const r = podnet(cmd);
       expect(r.code, cmd.join(' ')).toBe(2);
-      expect(r.stderr).toContain(`${f}:7:32: error: Pod default/web: spec.containers[0].ports[0].containerPort: expected an integer 1–65535, got "http"`);
+      expect(r.stderr).toContain(
+        `${f}:7:32: error: Pod default/web: spec.containers[0].ports[0].containerPort: expected an integer 1–65535, got "http"`,
+      );
       expect(r.stderr).toMatch(/bad\.yaml:11:\d+: error: .*Web_2/);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }

@@ -21,10 +21,14 @@ describe.skipIf(!existsSync(CLI))('podnet rules / trace --all-paths / --iptables
     const r = podnet(['rules', 'topologies/clusterip.yaml', '--node', 'node2']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^\*mangle\n/);
-    expect(r.stdout).toContain('-A KUBE-SERVICES -d 10.96.0.100/32 -p tcp -m comment --comment "default/web:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-CDGGSHYLG3RE2FKL');
+    expect(r.stdout).toContain(
+      '-A KUBE-SERVICES -d 10.96.0.100/32 -p tcp -m comment --comment "default/web:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-CDGGSHYLG3RE2FKL',
+    );
     expect(r.stdout).toContain('-m statistic --mode random --probability 0.33333333349');
     expect(r.stdout).toContain('-j DNAT --to-destination 10.244.2.2:8081');
-    expect(r.stdout).toContain('-A FLANNEL-POSTRTG -s 10.244.1.0/24 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN');
+    expect(r.stdout).toContain(
+      '-A FLANNEL-POSTRTG -s 10.244.1.0/24 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN',
+    );
     expect(podnet(['rules', 'topologies/clusterip.yaml', '--node', 'nosuch']).code).toBe(2);
   });
 
@@ -43,9 +47,20 @@ describe.skipIf(!existsSync(CLI))('podnet rules / trace --all-paths / --iptables
   });
 
   test('--all-paths lists every backend with its exact probability, and they sum to 1', () => {
-    const r = podnet(['trace', 'topologies/clusterip.yaml', '--from', 'client', '--to', '10.96.0.100:80', '--all-paths', '--json']);
+    const r = podnet([
+      'trace',
+      'topologies/clusterip.yaml',
+      '--from',
+      'client',
+      '--to',
+      '10.96.0.100:80',
+      '--all-paths',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.stdout) as { allPaths: Array<{ node: string; hook: string; paths: Array<{ probability: number; nat: string | null }> }> };
+    const j = JSON.parse(r.stdout) as {
+      allPaths: Array<{ node: string; hook: string; paths: Array<{ probability: number; nat: string | null }> }>;
+    };
     const entry = j.allPaths.find((a) => a.paths.some((p) => p.nat?.includes('DNAT')));
     expect(entry?.node).toBe('node1');
     expect(entry?.paths.map((p) => p.nat)).toEqual([
@@ -55,7 +70,15 @@ describe.skipIf(!existsSync(CLI))('podnet rules / trace --all-paths / --iptables
     ]);
     expect(entry!.paths[0]!.probability).toBe(715827883 / 2 ** 31);
     expect(entry!.paths.reduce((a, p) => a + p.probability, 0)).toBeCloseTo(1, 12);
-    const text = podnet(['trace', 'topologies/clusterip.yaml', '--from', 'client', '--to', '10.96.0.100:80', '--all-paths']).stdout;
+    const text = podnet([
+      'trace',
+      'topologies/clusterip.yaml',
+      '--from',
+      'client',
+      '--to',
+      '10.96.0.100:80',
+      '--all-paths',
+    ]).stdout;
     expect(text).toContain('33.333333349 %');
   });
 
@@ -76,17 +99,56 @@ describe.skipIf(!existsSync(CLI))('podnet rules / trace --all-paths / --iptables
         '',
       ].join('\n'),
     );
-    const r = podnet(['trace', 'topologies/clusterip.yaml', '--from', 'client', '--to', '10.96.0.100:80', '--count', '5', '--interval', '10ms', '--iptables-save', dump, '--node', 'node1']);
+    const r = podnet([
+      'trace',
+      'topologies/clusterip.yaml',
+      '--from',
+      'client',
+      '--to',
+      '10.96.0.100:80',
+      '--count',
+      '5',
+      '--interval',
+      '10ms',
+      '--iptables-save',
+      dump,
+      '--node',
+      'node1',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout.match(/answered by web-1/g)?.length).toBe(5);
-    expect(r.stdout).toContain('iptables nat/PREROUTING (bridged): PREROUTING#1 ⇒ -j DNAT --to-destination 10.244.1.2:8080');
+    expect(r.stdout).toContain(
+      'iptables nat/PREROUTING (bridged): PREROUTING#1 ⇒ -j DNAT --to-destination 10.244.1.2:8080',
+    );
     writeFileSync(dump, '*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m set --match-set foo src -j ACCEPT\nCOMMIT\n');
-    const bad = podnet(['trace', 'topologies/clusterip.yaml', '--from', 'client', '--to', '10.96.0.100:80', '--iptables-save', dump, '--node', 'node1']);
+    const bad = podnet([
+      'trace',
+      'topologies/clusterip.yaml',
+      '--from',
+      'client',
+      '--to',
+      '10.96.0.100:80',
+      '--iptables-save',
+      dump,
+      '--node',
+      'node1',
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/node1\.rules:3:\d+: .*set/);
     expect(bad.stderr).not.toMatch(/\n\s+at /);
     writeFileSync(dump, '*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n');
-    expect(podnet(['trace', 'topologies/clusterip.yaml', '--from', 'client', '--to', '10.96.0.100:80', '--iptables-save', dump]).stderr).toContain('--iptables-save needs --node');
+    expect(
+      podnet([
+        'trace',
+        'topologies/clusterip.yaml',
+        '--from',
+        'client',
+        '--to',
+        '10.96.0.100:80',
+        '--iptables-save',
+        dump,
+      ]).stderr,
+    ).toContain('--iptables-save needs --node');
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -15,14 +15,29 @@ import type { Simulation } from '../../src/api/simulation.js';
 import { dnsCluster } from './topology.js';
 
 function q(name: string, type: number = DnsType.A, id = 1): DnsMessage {
-  return { header: dnsHeader({ id, rd: true }), questions: [{ name, type, class: DnsClass.IN }], answers: [], authorities: [], additionals: [] };
+  return {
+    header: dnsHeader({ id, rd: true }),
+    questions: [{ name, type, class: DnsClass.IN }],
+    answers: [],
+    authorities: [],
+    additionals: [],
+  };
 }
 
 /** One query from `from` to `server` through Resolver.send (glibc's res_send), run to completion. */
-function send(s: Simulation, from: string, server: string, msg: DnsMessage, words: string[] = []): { answer: DnsMessage | undefined; log: ResolverQuery[] } {
+function send(
+  s: Simulation,
+  from: string,
+  server: string,
+  msg: DnsMessage,
+  words: string[] = [],
+): { answer: DnsMessage | undefined; log: ResolverQuery[] } {
   const setup = s.resolverSetup(from, s.newFlow());
   const { parseResolvOptions } = resolverOptions;
-  const r = new Resolver(s.resolveFrom(from).ns, { ...setup, conf: { ...setup.conf, nameservers: [parseIpv4(server)!], optionWords: words, options: parseResolvOptions(words) } });
+  const r = new Resolver(s.resolveFrom(from).ns, {
+    ...setup,
+    conf: { ...setup.conf, nameservers: [parseIpv4(server)!], optionWords: words, options: parseResolvOptions(words) },
+  });
   const log: ResolverQuery[] = [];
   let answer: DnsMessage | undefined;
   let done = false;
@@ -44,7 +59,13 @@ describe('probes by name', () => {
     expect(r.replies).toBe(1);
     expect(r.dst).toBe('10.96.100.10');
     const a = r.attempts[0]!;
-    expect(a.resolved).toMatchObject({ name: 'web.shop', address: '10.96.100.10', addresses: ['10.96.100.10'], source: 'dns', tried: ['web.shop.default.svc.cluster.local', 'web.shop.svc.cluster.local'] });
+    expect(a.resolved).toMatchObject({
+      name: 'web.shop',
+      address: '10.96.100.10',
+      addresses: ['10.96.100.10'],
+      source: 'dns',
+      tried: ['web.shop.default.svc.cluster.local', 'web.shop.svc.cluster.local'],
+    });
     expect(a.resolved!.queries.map((x) => `${x.type} ${x.name} ${x.rcode}`)).toEqual([
       'A web.shop.default.svc.cluster.local NXDOMAIN',
       'AAAA web.shop.default.svc.cluster.local NXDOMAIN',
@@ -56,7 +77,11 @@ describe('probes by name', () => {
     // the trace: DNS queries DNATed to a CoreDNS pod and un-DNATed back, then the connection to the ClusterIP
     const texts = hops.events.map((e) => e.text);
     const firstDnat = texts.findIndex((t) => /DNAT --to-destination 10\.244\.\d+\.\d+:53/.test(t));
-    const answerBack = texts.findIndex((t) => /^tx 10\.96\.0\.10\.53 > 10\.244\.0\.\d+\.\d+: DNS response NOERROR A web\.shop\.svc\.cluster\.local: A 10\.96\.100\.10/.test(t));
+    const answerBack = texts.findIndex((t) =>
+      /^tx 10\.96\.0\.10\.53 > 10\.244\.0\.\d+\.\d+: DNS response NOERROR A web\.shop\.svc\.cluster\.local: A 10\.96\.100\.10/.test(
+        t,
+      ),
+    );
     const syn = texts.findIndex((t) => /^tx 10\.244\.0\.\d+\.\d+ > 10\.96\.100\.10\.80: Flags \[S\]/.test(t));
     expect(firstDnat).toBeGreaterThan(0);
     expect(answerBack).toBeGreaterThan(firstDnat);
@@ -75,7 +100,10 @@ describe('probes by name', () => {
     expect(bad.sent).toBe(0);
     expect(bad.localErrors).toBe(2);
     expect(bad.dst).toBe('');
-    expect(bad.attempts.map((a) => a.error)).toEqual(['Could not resolve host: nope.shop (Name or service not known)', 'Could not resolve host: nope.shop (Name or service not known)']);
+    expect(bad.attempts.map((a) => a.error)).toEqual([
+      'Could not resolve host: nope.shop (Name or service not known)',
+      'Could not resolve host: nope.shop (Name or service not known)',
+    ]);
     const badPing = s.probe('client', 'nope', 'icmp', { count: 1 });
     expect(badPing.attempts[0]!.error).toBe('ping: nope: Name or service not known');
   });
@@ -95,11 +123,24 @@ describe('probes by name', () => {
 
   test('the Scenario accepts names in `to` (and still refuses malformed destinations)', () => {
     const doc = (to: string): string[] =>
-      loadTopologyText(`${dnsCluster()}---\napiVersion: podnet.dev/v1alpha1\nkind: Scenario\nmetadata: { name: s }\nspec:\n  probes:\n    - { from: shop/client, to: "${to}" }\n`, 's.yaml')
+      loadTopologyText(
+        `${dnsCluster()}---\napiVersion: podnet.dev/v1alpha1\nkind: Scenario\nmetadata: { name: s }\nspec:\n  probes:\n    - { from: shop/client, to: "${to}" }\n`,
+        's.yaml',
+      )
         .diagnostics.filter((d) => d.severity === 'error')
         .map(formatDiagnostic);
-    for (const ok of ['web:80', 'web.shop:80', 'web.shop.svc.cluster.local:8080', 'web-0.nginx:80', 'my.database.example.com:5432', 'web.shop.svc.cluster.local.:80', 'example.com']) expect(doc(ok), ok).toEqual([]);
-    for (const bad of ['10.244.1.300', 'pod:web-1', 'web shop:80', 'web..shop:80', '-web:80']) expect(doc(bad).length, bad).toBe(1);
+    for (const ok of [
+      'web:80',
+      'web.shop:80',
+      'web.shop.svc.cluster.local:8080',
+      'web-0.nginx:80',
+      'my.database.example.com:5432',
+      'web.shop.svc.cluster.local.:80',
+      'example.com',
+    ])
+      expect(doc(ok), ok).toEqual([]);
+    for (const bad of ['10.244.1.300', 'pod:web-1', 'web shop:80', 'web..shop:80', '-web:80'])
+      expect(doc(bad).length, bad).toBe(1);
   });
 });
 
@@ -129,7 +170,8 @@ describe('conntrack for DNS over UDP', () => {
     expect(expiresIn()).toBe(118);
     const servers = new Set(s.dnsLog.filter((e) => e.clientPort === sock.localPort).map((e) => e.server));
     expect(servers.size).toBe(1);
-    // after 30 s of silence before it became a stream, another socket's flow starts afresh; many sockets reach both pods
+    // after 30 s of silence before it became a stream, another socket's flow starts afresh; many sockets reach both
+    // pods
     const spread = new Set<string>();
     for (let i = 0; i < 16; i++) {
       const { log } = send(s, 'shop/client', '10.96.0.10', q('web.shop.svc.cluster.local', DnsType.A, 100 + i));
@@ -149,24 +191,37 @@ describe('conntrack for DNS over UDP', () => {
 
 describe('CoreDNS on the wire', () => {
   test('an answer too big for 512 bytes comes back truncated; the resolver asks again over TCP (both queries on one connection)', () => {
-    const pods = Array.from({ length: 40 }, (_, i) => `---\napiVersion: v1\nkind: Pod\nmetadata: { name: big-${i}, labels: { app: big } }\nspec:\n  nodeName: node${(i % 2) + 1}\n  containers: [{ name: c, ports: [{ containerPort: 80 }] }]\n`).join('');
+    const pods = Array.from(
+      { length: 40 },
+      (_, i) =>
+        `---\napiVersion: v1\nkind: Pod\nmetadata: { name: big-${i}, labels: { app: big } }\nspec:\n  nodeName: node${(i % 2) + 1}\n  containers: [{ name: c, ports: [{ containerPort: 80 }] }]\n`,
+    ).join('');
     const svc = `---\napiVersion: v1\nkind: Service\nmetadata: { name: big }\nspec:\n  clusterIP: None\n  selector: { app: big }\n  ports: [{ port: 80 }]\n`;
     const { sim: s, cap } = sim(dnsCluster(pods + svc));
     const r = s.probe('client', 'big:80', 'tcp');
     const res = r.attempts[0]!.resolved!;
     expect(res.addresses).toHaveLength(40);
-    expect(res.queries.map((x) => `${x.type} ${x.proto} ${x.tc === true ? 'TC' : ''}`)).toEqual(['A udp TC', 'AAAA udp ', 'A tcp ', 'AAAA tcp ']);
+    expect(res.queries.map((x) => `${x.type} ${x.proto} ${x.tc === true ? 'TC' : ''}`)).toEqual([
+      'A udp TC',
+      'AAAA udp ',
+      'A tcp ',
+      'AAAA tcp ',
+    ]);
     expect(r.replies).toBe(1);
     // the first TCP segment with data carries both length-prefixed queries
-    const seg = cap.at('pod:client/eth0').map((f) => cap.dissect(f)).find((d) => d.tcp !== undefined && layer(d.tcp).dport === 53 && layer(d.tcp).len > 0);
+    const seg = cap
+      .at('pod:client/eth0')
+      .map((f) => cap.dissect(f))
+      .find((d) => d.tcp !== undefined && layer(d.tcp).dport === 53 && layer(d.tcp).len > 0);
     expect(seg?.dns?.questions[0]?.type).toBe('A');
     expect(seg?.dnsMore?.map((m) => m.questions[0]?.type)).toEqual(['AAAA']);
   });
 
-  test("cache 30: a second ask within the TTL counts down without asking upstream again; each CoreDNS pod has its own cache", () => {
+  test('cache 30: a second ask within the TTL counts down without asking upstream again; each CoreDNS pod has its own cache', () => {
     const { sim: s, cap } = sim(dnsCluster());
     const coredns0 = s.network.pod('kube-system/coredns-0')!;
-    const server = `${coredns0.model.ip >>> 24}.${(coredns0.model.ip >>> 16) & 255}.${(coredns0.model.ip >>> 8) & 255}.${coredns0.model.ip & 255}`;
+    const ip = coredns0.model.ip;
+    const server = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
     const first = send(s, 'shop/client', server, q('example.com'));
     expect(first.answer!.answers.map((r) => r.ttl)).toEqual([30]);
     expect(first.answer!.header).toMatchObject({ aa: false, ra: true });
@@ -175,13 +230,22 @@ describe('CoreDNS on the wire', () => {
     expect(again.answer!.answers.map((r) => r.ttl)).toEqual([18]);
     // served from the cache: authoritative (cache/item.go sets AA), and the gateway saw one query only
     expect(again.answer!.header).toMatchObject({ aa: true, ra: true });
-    const upstreamQueries = () => cap.at('gw/eth0').map((f) => cap.dissect(f)).filter((d) => d.dns !== undefined && !d.dns.qr).length;
+    const upstreamQueries = () =>
+      cap
+        .at('gw/eth0')
+        .map((f) => cap.dissect(f))
+        .filter((d) => d.dns !== undefined && !d.dns.qr).length;
     expect(upstreamQueries()).toBe(1);
-    expect(s.dnsLog.filter((e) => e.server === 'kube-system/coredns-0').map((e) => e.how)).toEqual(['forward', 'cache']);
+    expect(s.dnsLog.filter((e) => e.server === 'kube-system/coredns-0').map((e) => e.how)).toEqual([
+      'forward',
+      'cache',
+    ]);
     // kubernetes answers are cached too
     send(s, 'shop/client', server, q('web.shop.svc.cluster.local'));
     s.advance(sec(5));
-    expect(send(s, 'shop/client', server, q('web.shop.svc.cluster.local')).answer!.answers.map((r) => r.ttl)).toEqual([25]);
+    expect(send(s, 'shop/client', server, q('web.shop.svc.cluster.local')).answer!.answers.map((r) => r.ttl)).toEqual([
+      25,
+    ]);
     s.advance(sec(40));
     expect(send(s, 'shop/client', server, q('example.com')).answer!.answers.map((r) => r.ttl)).toEqual([30]);
     expect(upstreamQueries()).toBe(2);
@@ -196,20 +260,33 @@ describe('CoreDNS on the wire', () => {
     send(s, 'shop/client', server, q('my.database.example.com'));
     s.advance(sec(15));
     send(s, 'shop/client', server, q('www.example.org'));
-    const ports = cap.at('gw/eth0').map((f) => cap.dissect(f)).filter((d) => d.dns !== undefined && !d.dns.qr).map((d) => layer(d.udp).sport);
+    const ports = cap
+      .at('gw/eth0')
+      .map((f) => cap.dissect(f))
+      .filter((d) => d.dns !== undefined && !d.dns.qr)
+      .map((d) => layer(d.udp).sport);
     expect(ports).toHaveLength(3);
     expect(ports[0]).toBe(ports[1]);
     expect(ports[2]).not.toBe(ports[0]);
     const tcp = send(s, 'shop/client', server, q('cdn.example.net'), ['use-vc']);
     expect(tcp.log.map((x) => x.proto)).toEqual(['tcp']);
     expect(tcp.answer!.answers).toHaveLength(2);
-    const overTcp = cap.at('gw/eth0').map((f) => cap.dissect(f)).filter((d) => d.tcp !== undefined && d.dns !== undefined);
+    const overTcp = cap
+      .at('gw/eth0')
+      .map((f) => cap.dissect(f))
+      .filter((d) => d.tcp !== undefined && d.dns !== undefined);
     expect(overTcp.map((d) => (d.dns!.qr ? 'answer' : 'query'))).toEqual(['query', 'answer']);
   });
 
   test('malformed queries: FORMERR for two questions, NOTIMP for another opcode, silence for a response', () => {
     const { sim: s } = sim(dnsCluster());
-    const two: DnsMessage = { ...q('a.b'), questions: [{ name: 'a', type: 1, class: 1 }, { name: 'b', type: 1, class: 1 }] };
+    const two: DnsMessage = {
+      ...q('a.b'),
+      questions: [
+        { name: 'a', type: 1, class: 1 },
+        { name: 'b', type: 1, class: 1 },
+      ],
+    };
     const client = s.network.pod('shop/client')!;
     const sock = client.ns.sockets.openUdp(0, 0, 1);
     if ('errno' in sock) throw new Error(sock.message);
@@ -235,10 +312,14 @@ describe('CoreDNS on the wire', () => {
   });
 
   test('the default cluster serves DNS too when CoreDNS comes from the built-in addons', () => {
-    const m = model(dnsCluster().replace(/---\napiVersion: v1\nkind: Pod\nmetadata: \{ name: coredns-[01][\s\S]*?(?=---)/g, ''));
+    const m = model(
+      dnsCluster().replace(/---\napiVersion: v1\nkind: Pod\nmetadata: \{ name: coredns-[01][\s\S]*?(?=---)/g, ''),
+    );
     const coredns = m.pods.filter((p) => p.namespace === 'kube-system' && p.labels['k8s-app'] === 'kube-dns');
     if (coredns.length === 0) return; // built-in addons not available in this build
-    const { sim: s } = sim(dnsCluster().replace(/---\napiVersion: v1\nkind: Pod\nmetadata: \{ name: coredns-[01][\s\S]*?(?=---)/g, ''));
+    const { sim: s } = sim(
+      dnsCluster().replace(/---\napiVersion: v1\nkind: Pod\nmetadata: \{ name: coredns-[01][\s\S]*?(?=---)/g, ''),
+    );
     expect(s.probe('client', 'web.shop:80', 'tcp').replies).toBe(1);
   });
 });

@@ -1,4 +1,7 @@
-/** `podnet dig` as users run it, against topologies/dns.yaml: dig's output for each Service type, --search, --json, exit codes. */
+/**
+ * `podnet dig` as users run it, against topologies/dns.yaml: dig's output for each Service type, --search, --json, exit
+ * codes.
+ */
 import { describe, expect, test } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -25,18 +28,27 @@ function section(out: string, title: string): string[] {
 
 test('dig +search order: search list first below ndots, the name first at or above it, a trailing dot alone', () => {
   const s = ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local'];
-  expect(candidates('web.shop', s, 5)).toEqual(['web.shop.default.svc.cluster.local', 'web.shop.svc.cluster.local', 'web.shop.cluster.local', 'web.shop']);
+  expect(candidates('web.shop', s, 5)).toEqual([
+    'web.shop.default.svc.cluster.local',
+    'web.shop.svc.cluster.local',
+    'web.shop.cluster.local',
+    'web.shop',
+  ]);
   expect(candidates('a.b.c.d.e.f', s, 5)[0]).toBe('a.b.c.d.e.f');
   expect(candidates('a.b.c.d.e', s, 5)[0]).toBe('a.b.c.d.e.default.svc.cluster.local');
   expect(candidates('web.', s, 5)).toEqual(['web']);
 });
 
 describe.skipIf(!existsSync(CLI))('podnet dig', () => {
-  test('a ClusterIP Service: dig\'s header, flags, sections and server line', () => {
+  test("a ClusterIP Service: dig's header, flags, sections and server line", () => {
     const r = dig(['web.shop.svc.cluster.local', '--from', 'client']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^; <<>> podnet dig <<>> web\.shop\.svc\.cluster\.local \(from client\)\n;; global options: \+cmd\n;; Got answer:\n/);
-    expect(r.stdout).toMatch(/;; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: \d+\n;; flags: qr aa rd; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 1\n;; WARNING: recursion requested but not available\n/);
+    expect(r.stdout).toMatch(
+      /^; <<>> podnet dig <<>> web\.shop\.svc\.cluster\.local \(from client\)\n;; global options: \+cmd\n;; Got answer:\n/,
+    );
+    expect(r.stdout).toMatch(
+      /;; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: \d+\n;; flags: qr aa rd; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 1\n;; WARNING: recursion requested but not available\n/,
+    );
     expect(r.stdout).toContain(';; OPT PSEUDOSECTION:\n; EDNS: version: 0, flags:; udp: 1232\n');
     expect(r.stdout).toContain(';; QUESTION SECTION:\n;web.shop.svc.cluster.local.\tIN\tA\n');
     expect(r.stdout).toContain(';; ANSWER SECTION:\nweb.shop.svc.cluster.local. 30\tIN\tA\t10.96.100.10\n');
@@ -49,7 +61,9 @@ describe.skipIf(!existsSync(CLI))('podnet dig', () => {
     const nx = dig(['nope.shop.svc.cluster.local', '--from', 'client']);
     expect(nx.code).toBe(0);
     expect(nx.stdout).toContain('status: NXDOMAIN');
-    expect(section(nx.stdout, 'AUTHORITY')).toEqual(['cluster.local. 30 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 0 7200 1800 86400 30']);
+    expect(section(nx.stdout, 'AUTHORITY')).toEqual([
+      'cluster.local. 30 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 0 7200 1800 86400 30',
+    ]);
     const nodata = dig(['web.shop.svc.cluster.local', '--type', 'AAAA', '--from', 'client']);
     expect(nodata.stdout).toContain('status: NOERROR');
     expect(nodata.stdout).toContain('ANSWER: 0, AUTHORITY: 1');
@@ -63,7 +77,10 @@ describe.skipIf(!existsSync(CLI))('podnet dig', () => {
     expect(web0).toHaveLength(1);
     const web0ip = web0[0]!.split(' ').pop()!;
     expect(headless.map((l) => l.split(' ').pop())).toContain(web0ip);
-    expect(section(dig(['db.shop.svc.cluster.local', '--from', 'client']).stdout, 'ANSWER')).toEqual(['db.shop.svc.cluster.local. 30 IN CNAME my.database.example.com.', 'my.database.example.com. 30 IN A 172.18.0.50']);
+    expect(section(dig(['db.shop.svc.cluster.local', '--from', 'client']).stdout, 'ANSWER')).toEqual([
+      'db.shop.svc.cluster.local. 30 IN CNAME my.database.example.com.',
+      'my.database.example.com. 30 IN A 172.18.0.50',
+    ]);
     const srv = dig(['_web._tcp.nginx.default.svc.cluster.local', '--type', 'SRV', '--from', 'client']).stdout;
     expect(section(srv, 'ANSWER').sort()).toEqual([
       '_web._tcp.nginx.default.svc.cluster.local. 30 IN SRV 0 50 80 web-0.nginx.default.svc.cluster.local.',
@@ -71,14 +88,18 @@ describe.skipIf(!existsSync(CLI))('podnet dig', () => {
     ]);
     expect(section(srv, 'ADDITIONAL').sort()[0]).toBe(`web-0.nginx.default.svc.cluster.local. 30 IN A ${web0ip}`);
     expect(section(srv, 'ADDITIONAL')).toHaveLength(2);
-    expect(section(dig(['_http._tcp.web.shop.svc.cluster.local', '--type', 'SRV', '--from', 'client']).stdout, 'ANSWER')).toEqual(['_http._tcp.web.shop.svc.cluster.local. 30 IN SRV 0 100 80 web.shop.svc.cluster.local.']);
+    expect(
+      section(dig(['_http._tcp.web.shop.svc.cluster.local', '--type', 'SRV', '--from', 'client']).stdout, 'ANSWER'),
+    ).toEqual(['_http._tcp.web.shop.svc.cluster.local. 30 IN SRV 0 100 80 web.shop.svc.cluster.local.']);
     const ptr = dig(['10.96.100.10', '--type', 'PTR', '--from', 'client']).stdout;
     expect(section(ptr, 'QUESTION')).toEqual([';10.100.96.10.in-addr.arpa. IN PTR']);
     expect(section(ptr, 'ANSWER')).toEqual(['10.100.96.10.in-addr.arpa. 30 IN PTR web.shop.svc.cluster.local.']);
-    expect(section(dig(['dns-version.cluster.local', '--type', 'TXT', '--from', 'client']).stdout, 'ANSWER')).toEqual(['dns-version.cluster.local. 30 IN TXT "1.1.0"']);
+    expect(section(dig(['dns-version.cluster.local', '--type', 'TXT', '--from', 'client']).stdout, 'ANSWER')).toEqual([
+      'dns-version.cluster.local. 30 IN TXT "1.1.0"',
+    ]);
   });
 
-  test('--search walks the pod\'s search list; an outside name is forwarded (RA set, not authoritative)', () => {
+  test("--search walks the pod's search list; an outside name is forwarded (RA set, not authoritative)", () => {
     const r = dig(['web', '--search', '--from', 'shop/frontend']);
     expect(section(r.stdout, 'ANSWER')).toEqual(['web.shop.svc.cluster.local. 30 IN A 10.96.100.10']);
     const ext = dig(['example.com', '--from', 'client']);
@@ -91,7 +112,12 @@ describe.skipIf(!existsSync(CLI))('podnet dig', () => {
 
   test('--tcp, --json, no reply (exit 1) and bad input (exit 2)', () => {
     expect(dig(['web.shop.svc.cluster.local', '--from', 'client', '--tcp']).stdout).toContain('(TCP)');
-    const j = JSON.parse(dig(['web.other', '--search', '--from', 'client', '--json']).stdout) as { schema: string; tried: string[]; response: { status: string; answer: string[] }; queries: unknown[] };
+    const j = JSON.parse(dig(['web.other', '--search', '--from', 'client', '--json']).stdout) as {
+      schema: string;
+      tried: string[];
+      response: { status: string; answer: string[] };
+      queries: unknown[];
+    };
     expect(j.schema).toBe('podnet.dig/v1');
     expect(j.tried).toEqual(['web.other.default.svc.cluster.local', 'web.other.svc.cluster.local']);
     expect(j.response.status).toBe('NOERROR');
@@ -107,13 +133,17 @@ describe.skipIf(!existsSync(CLI))('podnet dig', () => {
 
 describe.skipIf(!existsSync(CLI))('podnet trace with a name', () => {
   test('shows the queries, the DNAT to a CoreDNS pod and the answers, then the connection; JSON records the resolution', () => {
-    const r = spawnSync(process.execPath, [CLI, 'trace', TOPO, '--from', 'client', '--to', 'web.shop:80'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [CLI, 'trace', TOPO, '--from', 'client', '--to', 'web.shop:80'], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(0);
     const out = r.stdout;
     const at = (re: RegExp): number => out.split('\n').findIndex((l) => re.test(l));
     const q = at(/tx 10\.244\.0\.\d+\.\d+ > 10\.96\.0\.10\.53: DNS query A web\.shop\.default\.svc\.cluster\.local/);
     const dnat = at(/kube-system\/kube-dns:dns.*DNAT --to-destination 10\.244\.\d+\.\d+:53/);
-    const nx = at(/tx 10\.96\.0\.10\.53 > 10\.244\.0\.\d+\.\d+: DNS response NXDOMAIN A web\.shop\.default\.svc\.cluster\.local/);
+    const nx = at(
+      /tx 10\.96\.0\.10\.53 > 10\.244\.0\.\d+\.\d+: DNS response NXDOMAIN A web\.shop\.default\.svc\.cluster\.local/,
+    );
     const ok = at(/DNS response NOERROR A web\.shop\.svc\.cluster\.local: A 10\.96\.100\.10/);
     const syn = at(/tx 10\.244\.0\.\d+\.\d+ > 10\.96\.100\.10\.80: Flags \[S\]/);
     expect([q, dnat, nx, ok, syn].every((i) => i >= 0)).toBe(true);
@@ -123,14 +153,24 @@ describe.skipIf(!existsSync(CLI))('podnet trace with a name', () => {
     expect(ok).toBeLessThan(syn);
     expect(out).toContain('resolved "web.shop" → 10.96.100.10 (4 queries');
     expect(out).toMatch(/tcp client → web\.shop:80 \(10\.96\.100\.10\): 1\/1 answered, 0 lost/);
-    const j = JSON.parse(spawnSync(process.execPath, [CLI, 'trace', TOPO, '--from', 'client', '--to', 'web.shop:80', '--json'], { encoding: 'utf8' }).stdout) as {
+    const j = JSON.parse(
+      spawnSync(process.execPath, [CLI, 'trace', TOPO, '--from', 'client', '--to', 'web.shop:80', '--json'], {
+        encoding: 'utf8',
+      }).stdout,
+    ) as {
       result: { dst: string; attempts: Array<{ resolved: { name: string; address: string; tried: string[] } }> };
       events: Array<{ frame?: { dns?: { questions: Array<{ name: string }> } } }>;
     };
     expect(j.result.dst).toBe('10.96.100.10');
-    expect(j.result.attempts[0]!.resolved).toMatchObject({ name: 'web.shop', address: '10.96.100.10', tried: ['web.shop.default.svc.cluster.local', 'web.shop.svc.cluster.local'] });
+    expect(j.result.attempts[0]!.resolved).toMatchObject({
+      name: 'web.shop',
+      address: '10.96.100.10',
+      tried: ['web.shop.default.svc.cluster.local', 'web.shop.svc.cluster.local'],
+    });
     expect(j.events.some((e) => e.frame?.dns?.questions[0]?.name === 'web.shop.svc.cluster.local.')).toBe(true);
-    const bad = spawnSync(process.execPath, [CLI, 'trace', TOPO, '--from', 'client', '--to', 'nope:80'], { encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, [CLI, 'trace', TOPO, '--from', 'client', '--to', 'nope:80'], {
+      encoding: 'utf8',
+    });
     expect(bad.status).toBe(0);
     expect(bad.stdout).toContain('could not resolve "nope": Name or service not known');
     expect(bad.stdout).toContain('tcp client → nope:80 (not resolved): 0/1 answered');

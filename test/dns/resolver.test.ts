@@ -6,7 +6,14 @@
  */
 import { describe, expect, test } from 'vitest';
 import { model, sim, layer } from '../helpers.js';
-import { formatResolvConf, hostResolvConf, parseResolvOptions, podResolvConf, Resolver, type Resolution } from '../../src/apps/resolver.js';
+import {
+  formatResolvConf,
+  hostResolvConf,
+  parseResolvOptions,
+  podResolvConf,
+  Resolver,
+  type Resolution,
+} from '../../src/apps/resolver.js';
 import { NS_PER_S } from '../../src/sim/time.js';
 import type { Simulation } from '../../src/api/simulation.js';
 import { dnsCluster } from './topology.js';
@@ -81,27 +88,37 @@ describe('resolv.conf as kubelet writes it', () => {
 
   test('ClusterFirst: the tenth service address, the namespace search list, ndots:5', () => {
     const c = podResolvConf(pod('client'), m);
-    expect(formatResolvConf(c)).toBe('search shop.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5');
+    expect(formatResolvConf(c)).toBe(
+      'search shop.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5',
+    );
     expect(c.options).toMatchObject({ ndots: 5, timeout: 5, attempts: 2 });
   });
 
-  test('Default and hostNetwork pods get the node\'s resolv.conf; ClusterFirstWithHostNet keeps the cluster one', () => {
+  test("Default and hostNetwork pods get the node's resolv.conf; ClusterFirstWithHostNet keeps the cluster one", () => {
     expect(formatResolvConf(podResolvConf(pod('dflt'), m))).toBe('nameserver 172.18.0.1');
     expect(formatResolvConf(podResolvConf(pod('hostnet'), m))).toBe('nameserver 172.18.0.1');
     expect(podResolvConf(pod('hostnet'), m).origin).toMatch(/hostNetwork/);
-    expect(formatResolvConf(podResolvConf(pod('hostnet-cf'), m))).toBe('search shop.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5');
+    expect(formatResolvConf(podResolvConf(pod('hostnet-cf'), m))).toBe(
+      'search shop.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5',
+    );
     expect(formatResolvConf(hostResolvConf(m))).toBe('nameserver 172.18.0.1');
   });
 
   test('None takes dnsConfig alone; other policies merge it (nameservers and searches appended, options by name)', () => {
-    expect(formatResolvConf(podResolvConf(pod('none'), m))).toBe('search other.svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:2 edns0');
+    expect(formatResolvConf(podResolvConf(pod('none'), m))).toBe(
+      'search other.svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:2 edns0',
+    );
     const merged = podResolvConf(pod('merged'), m);
-    expect(formatResolvConf(merged)).toBe('search shop.svc.cluster.local svc.cluster.local cluster.local corp.example.com\nnameserver 10.96.0.10\nnameserver 172.18.0.1\noptions ndots:1 attempts:3');
+    expect(formatResolvConf(merged)).toBe(
+      'search shop.svc.cluster.local svc.cluster.local cluster.local corp.example.com\nnameserver 10.96.0.10\nnameserver 172.18.0.1\noptions ndots:1 attempts:3',
+    );
     expect(merged.options).toMatchObject({ ndots: 1, attempts: 3 });
   });
 
   test('options as glibc reads them, with its limits', () => {
-    expect(parseResolvOptions(['ndots:30', 'timeout:0', 'attempts:9', 'single-request-reopen', 'use-vc', 'trust-ad'])).toMatchObject({
+    expect(
+      parseResolvOptions(['ndots:30', 'timeout:0', 'attempts:9', 'single-request-reopen', 'use-vc', 'trust-ad']),
+    ).toMatchObject({
       ndots: 15,
       timeout: 1,
       attempts: 5,
@@ -114,15 +131,24 @@ describe('resolv.conf as kubelet writes it', () => {
   test('the loader checks dnsPolicy and dnsConfig as the API server does', async () => {
     const { loadTopologyText, formatDiagnostic } = await import('../../src/kube/load/index.js');
     const bad = (spec: string): string[] =>
-      loadTopologyText(`apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  containers: [{ name: c }]\n${spec}`, 'p.yaml')
+      loadTopologyText(
+        `apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec:\n  containers: [{ name: c }]\n${spec}`,
+        'p.yaml',
+      )
         .diagnostics.filter((d) => d.severity === 'error')
         .map(formatDiagnostic);
     expect(bad('  dnsPolicy: None\n')[0]).toMatch(/at least one DNS nameserver/);
-    expect(bad('  dnsPolicy: Cluster\n')[0]).toMatch(/spec\.dnsPolicy: expected one of "ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"/);
-    expect(bad('  dnsConfig: { nameservers: [1.1.1.1, 1.0.0.1, 8.8.8.8, 8.8.4.4] }\n')[0]).toMatch(/more than 3 nameservers/);
+    expect(bad('  dnsPolicy: Cluster\n')[0]).toMatch(
+      /spec\.dnsPolicy: expected one of "ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"/,
+    );
+    expect(bad('  dnsConfig: { nameservers: [1.1.1.1, 1.0.0.1, 8.8.8.8, 8.8.4.4] }\n')[0]).toMatch(
+      /more than 3 nameservers/,
+    );
     expect(bad('  dnsConfig: { nameservers: ["2001:db8::1"] }\n')[0]).toMatch(/IPv6/);
     expect(bad('  dnsConfig: { searches: ["bad name"] }\n')[0]).toMatch(/DNS name/);
-    expect(bad('  dnsConfig: { options: [{ name: ndots, value: 2 }] }\n')[0]).toMatch(/options\[0\]\.value: expected a string/);
+    expect(bad('  dnsConfig: { options: [{ name: ndots, value: 2 }] }\n')[0]).toMatch(
+      /options\[0\]\.value: expected a string/,
+    );
     expect(bad('  dnsPolicy: None\n  dnsConfig: { nameservers: [10.96.0.10] }\n')).toEqual([]);
   });
 });
@@ -141,7 +167,11 @@ describe("glibc's query sequence, as packets", () => {
     expect(r.queries.every((q) => q.server === '10.96.0.10' && q.proto === 'udp')).toBe(true);
     expect(r.queries.every((q) => q.answeredBy?.startsWith('kube-system/coredns-'))).toBe(true);
     // both queries left the pod back to back, before any answer came in
-    const out = cap.at('pod:shop/client/eth0').filter((f) => f.dir === 'out').map((f) => cap.dissect(f)).filter((d) => d.dns !== undefined);
+    const out = cap
+      .at('pod:shop/client/eth0')
+      .filter((f) => f.dir === 'out')
+      .map((f) => cap.dissect(f))
+      .filter((d) => d.dns !== undefined);
     expect(out.map((d) => layer(d.dns).questions[0]!.type)).toEqual(['A', 'AAAA']);
     expect(out.map((d) => layer(d.udp).sport)).toEqual([r.queries[0]!.sourcePort, r.queries[0]!.sourcePort]);
   });
@@ -164,7 +194,12 @@ describe("glibc's query sequence, as packets", () => {
   test('"example.com": NXDOMAIN through the whole search list, then the name as given, forwarded upstream by CoreDNS', () => {
     const { sim: s, cap } = sim(dnsCluster());
     const r = lookup(s, 'shop/client', 'example.com');
-    expect(r.tried).toEqual(['example.com.shop.svc.cluster.local', 'example.com.svc.cluster.local', 'example.com.cluster.local', 'example.com']);
+    expect(r.tried).toEqual([
+      'example.com.shop.svc.cluster.local',
+      'example.com.svc.cluster.local',
+      'example.com.cluster.local',
+      'example.com',
+    ]);
     expect(seq(r)).toEqual([
       'A example.com.shop.svc.cluster.local NXDOMAIN',
       'AAAA example.com.shop.svc.cluster.local NXDOMAIN',
@@ -178,24 +213,43 @@ describe("glibc's query sequence, as packets", () => {
     expect(r.addresses).toEqual(['93.184.215.14']);
     expect(r.queries.slice(6).map((q) => q.answers)).toEqual([['A 93.184.215.14'], []]);
     // the forward is real packets: the CoreDNS pod's query reaches the gateway masqueraded to its node's address
-    const atGw = cap.at('gw/eth0').map((f) => cap.dissect(f)).filter((d) => d.dns !== undefined);
+    const atGw = cap
+      .at('gw/eth0')
+      .map((f) => cap.dissect(f))
+      .filter((d) => d.dns !== undefined);
     const queries = atGw.filter((d) => !layer(d.dns).qr);
     const answers = atGw.filter((d) => layer(d.dns).qr);
     expect(queries.map((d) => layer(d.dns).questions[0]!.name).sort()).toEqual(['example.com.', 'example.com.']);
-    expect(queries.every((d) => ['172.18.0.2', '172.18.0.3'].includes(layer(d.ip).src) && layer(d.udp).dport === 53)).toBe(true);
+    expect(
+      queries.every((d) => ['172.18.0.2', '172.18.0.3'].includes(layer(d.ip).src) && layer(d.udp).dport === 53),
+    ).toBe(true);
     expect(answers.map((d) => layer(d.dns).flags)).toEqual(['qr rd ra', 'qr rd ra']);
     expect(answers.map((d) => layer(d.dns).answers)).toContainEqual(['example.com. 300 IN A 93.184.215.14']);
     // CoreDNS relays the answer with the cache's 30 s cap and the client's own id
-    const back = cap.at('pod:shop/client/eth0').filter((f) => f.dir === 'in').map((f) => cap.dissect(f)).filter((d) => d.dns !== undefined && layer(d.dns).questions[0]!.name === 'example.com.');
-    expect(back.map((d) => layer(d.dns).answers).flat()).toEqual(['example.com. 30 IN A 93.184.215.14']);
-    expect(back.map((d) => layer(d.dns).id).sort()).toEqual(r.queries.slice(6).map((q) => q.id).sort());
+    const back = cap
+      .at('pod:shop/client/eth0')
+      .filter((f) => f.dir === 'in')
+      .map((f) => cap.dissect(f))
+      .filter((d) => d.dns !== undefined && layer(d.dns).questions[0]!.name === 'example.com.');
+    expect(back.flatMap((d) => layer(d.dns).answers)).toEqual(['example.com. 30 IN A 93.184.215.14']);
+    expect(back.map((d) => layer(d.dns).id).sort()).toEqual(
+      r.queries
+        .slice(6)
+        .map((q) => q.id)
+        .sort(),
+    );
   });
 
   test('a name with ndots dots or more goes as given first; a trailing dot skips the search list', () => {
     const { sim: s } = sim(dnsCluster(POLICY_PODS));
     expect(lookup(s, 'shop/client', 'web.shop.svc.cluster.local.').tried).toEqual(['web.shop.svc.cluster.local']);
     const fqdn = lookup(s, 'shop/client', 'web.shop.svc.cluster.local');
-    expect(fqdn.tried).toEqual(['web.shop.svc.cluster.local.shop.svc.cluster.local', 'web.shop.svc.cluster.local.svc.cluster.local', 'web.shop.svc.cluster.local.cluster.local', 'web.shop.svc.cluster.local']);
+    expect(fqdn.tried).toEqual([
+      'web.shop.svc.cluster.local.shop.svc.cluster.local',
+      'web.shop.svc.cluster.local.svc.cluster.local',
+      'web.shop.svc.cluster.local.cluster.local',
+      'web.shop.svc.cluster.local',
+    ]);
     expect(fqdn.addresses).toEqual(['10.96.100.10']);
     const none = lookup(s, 'shop/none', 'web.shop');
     // ndots:2 from dnsConfig: "web.shop" (1 dot) still searches first, in other.svc.cluster.local only
@@ -213,12 +267,20 @@ describe("glibc's query sequence, as packets", () => {
     expect(n.error).toBe('No address associated with hostname');
   });
 
-  test('/etc/hosts first: localhost and the pod\'s own hostname never reach DNS', () => {
+  test("/etc/hosts first: localhost and the pod's own hostname never reach DNS", () => {
     const { sim: s } = sim(dnsCluster());
-    expect(lookup(s, 'shop/client', 'localhost')).toMatchObject({ source: 'hosts', addresses: ['127.0.0.1'], queries: [] });
+    expect(lookup(s, 'shop/client', 'localhost')).toMatchObject({
+      source: 'hosts',
+      addresses: ['127.0.0.1'],
+      queries: [],
+    });
     const own = lookup(s, 'web-0', 'web-0.nginx.default.svc.cluster.local');
     expect(own.source).toBe('hosts');
-    expect(lookup(s, 'shop/client', '10.1.2.3')).toMatchObject({ source: 'numeric', addresses: ['10.1.2.3'], queries: [] });
+    expect(lookup(s, 'shop/client', '10.1.2.3')).toMatchObject({
+      source: 'numeric',
+      addresses: ['10.1.2.3'],
+      queries: [],
+    });
   });
 
   test('dnsPolicy Default asks the gateway straight away: cluster names are unknown there, outside names answer at once', () => {
@@ -246,12 +308,18 @@ describe("glibc's query sequence, as packets", () => {
     const { parseDns } = await import('../../src/wire/dns.js');
     const msgs = raw.map((f) => parseDns(f.bytes, 42));
     expect(msgs.length).toBe(4);
-    for (const m of msgs) expect(m.additionals.map((a) => [a.data.type === 'RAW' ? a.data.code : 0, a.class])).toEqual([[41, m.header.qr ? 1200 : 1200]]);
+    for (const m of msgs)
+      expect(m.additionals.map((a) => [a.data.type === 'RAW' ? a.data.code : 0, a.class])).toEqual([
+        [41, m.header.qr ? 1200 : 1200],
+      ]);
   });
 
   test('kube-dns without endpoints is REJECTed: ICMP port unreachable on both tries ends the lookup with EAI_AGAIN', () => {
     // the CoreDNS pods lose their label, and the built-in addons are told not to bring their own
-    const noCoreDns = dnsCluster('', { clusterSpec: '  addons: { coreDNS: false }' }).replace(/k8s-app: kube-dns \} \}\nspec:\n  nodeName/g, 'k8s-app: other-dns } }\nspec:\n  nodeName');
+    const noCoreDns = dnsCluster('', { clusterSpec: '  addons: { coreDNS: false }' }).replace(
+      /k8s-app: kube-dns \} \}\nspec:\n {2}nodeName/g,
+      'k8s-app: other-dns } }\nspec:\n  nodeName',
+    );
     const { sim: s } = sim(noCoreDns);
     const r = lookup(s, 'shop/client', 'web');
     expect(r.error).toBe('Temporary failure in name resolution');

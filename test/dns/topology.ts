@@ -1,4 +1,7 @@
-/** A cluster for the DNS tests: kube-dns and two CoreDNS pods declared as kubeadm deploys them, and Services of every type. */
+/**
+ * A cluster for the DNS tests: kube-dns and two CoreDNS pods declared as kubeadm deploys them, and Services of every
+ * type.
+ */
 
 /** kube-dns (10.96.0.10) and CoreDNS pods on node1 and node2, as kubeadm deploys them. */
 export const KUBE_DNS = `apiVersion: v1

@@ -1,4 +1,7 @@
-/** The captures of topologies/dns.yaml in tshark: every DNS packet decodes (UDP and TCP, with VXLAN inside), none malformed, the same names and answers podnet saw. */
+/**
+ * The captures of topologies/dns.yaml in tshark: every DNS packet decodes (UDP and TCP, with VXLAN inside), none
+ * malformed, the same names and answers podnet saw.
+ */
 import { describe, expect, test } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,10 +33,42 @@ describe.skipIf(skip !== undefined)('DNS in the captures of topologies/dns.yaml'
       const reports = sim.runScenario();
       expect(reports.every((r) => r.replies === 1)).toBe(true);
       const [file] = files.commit();
-      const bad = tshark(['-r', file!, '-o', 'tcp.analyze_sequence_numbers:FALSE', '-o', 'udp.check_checksum:TRUE', '-d', 'udp.port==8472,vxlan', '-Y', '_ws.malformed || (_ws.expert.severity >= "Warning" && !dns.retransmission)', '-T', 'fields', '-e', 'frame.number', '-e', '_ws.expert.message']);
+      const bad = tshark([
+        '-r',
+        file!,
+        '-o',
+        'tcp.analyze_sequence_numbers:FALSE',
+        '-o',
+        'udp.check_checksum:TRUE',
+        '-d',
+        'udp.port==8472,vxlan',
+        '-Y',
+        '_ws.malformed || (_ws.expert.severity >= "Warning" && !dns.retransmission)',
+        '-T',
+        'fields',
+        '-e',
+        'frame.number',
+        '-e',
+        '_ws.expert.message',
+      ]);
       expect(bad.trim()).toBe('');
       // frame by frame: the innermost DNS message as tshark reads it, against podnet's own dissection
-      const rows = tshark(['-r', file!, '-d', 'udp.port==8472,vxlan', '-T', 'fields', '-E', 'occurrence=l', '-e', 'dns.qry.name', '-e', 'dns.flags.rcode', '-e', 'dns.count.answers']).split('\n');
+      const rows = tshark([
+        '-r',
+        file!,
+        '-d',
+        'udp.port==8472,vxlan',
+        '-T',
+        'fields',
+        '-E',
+        'occurrence=l',
+        '-e',
+        'dns.qry.name',
+        '-e',
+        'dns.flags.rcode',
+        '-e',
+        'dns.count.answers',
+      ]).split('\n');
       const ours = mem.frames.map((f) => {
         let d = mem.dissect(f);
         while (d.inner !== undefined) d = d.inner;
@@ -51,7 +86,20 @@ describe.skipIf(skip !== undefined)('DNS in the captures of topologies/dns.yaml'
       });
       expect(dnsFrames).toBeGreaterThan(100);
       // the forwarded queries reach the gateway, masqueraded to a node address
-      const atGw = tshark(['-r', file!, '-Y', 'frame.interface_name == "gw/eth0" && dns.flags.response == 0', '-T', 'fields', '-e', 'ip.src', '-e', 'dns.qry.name']).trim().split('\n');
+      const atGw = tshark([
+        '-r',
+        file!,
+        '-Y',
+        'frame.interface_name == "gw/eth0" && dns.flags.response == 0',
+        '-T',
+        'fields',
+        '-e',
+        'ip.src',
+        '-e',
+        'dns.qry.name',
+      ])
+        .trim()
+        .split('\n');
       expect(atGw.length).toBeGreaterThan(0);
       for (const l of atGw) expect(l).toMatch(/^172\.18\.0\.[23]\tmy\.database\.example\.com$/);
     } finally {

@@ -38,12 +38,16 @@ describe.skipIf(kernelSkip !== undefined)('podnet matches the Linux kernel', () 
     expect(r.cleanup.leftover).toEqual([]);
     expect(namespacesWith(namePrefix(process.pid))).toEqual([]);
     // and so are the /etc/netns files glibc read in them
-    expect(existsSync(ETC_NETNS) ? readdirSync(ETC_NETNS).filter((f) => f.startsWith(namePrefix(process.pid))) : []).toEqual([]);
+    expect(
+      existsSync(ETC_NETNS) ? readdirSync(ETC_NETNS).filter((f) => f.startsWith(namePrefix(process.pid))) : [],
+    ).toEqual([]);
     // every capture point's tcpdump kept every packet
     for (const p of r.points) expect(p.capture?.complete, `${p.point}: tcpdump complete`).toBe(true);
     if (r.services !== undefined) {
       const s = r.services;
-      console.log(`${file}: backend choices: ${distributionLine(s)}${r.excused.length > 0 ? `; excused by expected differences: ${r.excused.length}` : ''}`);
+      console.log(
+        `${file}: backend choices: ${distributionLine(s)}${r.excused.length > 0 ? `; excused by expected differences: ${r.excused.length}` : ''}`,
+      );
       // every kernel choice could be told (captures or DNAT counters)
       expect(s.kernel.problems, report).toEqual([]);
       if (DISTRIBUTION_APPLIES.has(file)) expect(s.distribution.applicable, report).toBe(true);

@@ -18,13 +18,23 @@ declare module 'vitest' {
 export default function setup(project: TestProject): void {
   const why = kernelUnavailable(`pnk${process.pid}-preflight`) ?? null;
   if (why !== null) {
-    if (process.env.PODNET_REQUIRE_TOOLS === '1') throw new Error(`PODNET_REQUIRE_TOOLS=1 but the kernel suite cannot run here: ${why}`);
+    if (process.env.PODNET_REQUIRE_TOOLS === '1')
+      throw new Error(`PODNET_REQUIRE_TOOLS=1 but the kernel suite cannot run here: ${why}`);
     console.log(`kernel suite skipped: ${why}`);
     project.provide('kernelSkip', why);
     return;
   }
-  const r = spawnSync('npm', ['run', 'build', '--silent'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
-  const built = ['dist/cli/podnet.mjs', 'dist/verify/agents/server.js', 'dist/verify/agents/tcp-client.js', 'dist/verify/agents/udp-client.js'].every((f) => existsSync(f));
+  const r = spawnSync('npm', ['run', 'build', '--silent'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 300_000,
+  });
+  const built = [
+    'dist/cli/podnet.mjs',
+    'dist/verify/agents/server.js',
+    'dist/verify/agents/tcp-client.js',
+    'dist/verify/agents/udp-client.js',
+  ].every((f) => existsSync(f));
   if (r.status !== 0) {
     const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(0, 5).join('\n');
     if (!built) throw new Error(`npm run build failed and dist/ lacks the CLI or the kernel agents:\n${out}`);

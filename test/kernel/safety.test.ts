@@ -47,11 +47,21 @@ interface Watched {
  * Runs the CLI, watching its namespaces (every 50 ms: which exist, which PIDs run in them);
  * `signal` is sent once `when` holds for what was seen.
  */
-function runWatched(args: string[], opts: { signal?: NodeJS.Signals; when?: (w: Watched, namespaces: string[]) => boolean; timeoutMs?: number } = {}): Promise<Watched> {
+function runWatched(
+  args: string[],
+  opts: { signal?: NodeJS.Signals; when?: (w: Watched, namespaces: string[]) => boolean; timeoutMs?: number } = {},
+): Promise<Watched> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     started.push(child);
-    const w: Watched = { code: null, signal: null, stdout: '', stderr: '', seen: new Set(), prefix: namePrefix(child.pid!) };
+    const w: Watched = {
+      code: null,
+      signal: null,
+      stdout: '',
+      stderr: '',
+      seen: new Set(),
+      prefix: namePrefix(child.pid!),
+    };
     child.stdout.setEncoding('utf8').on('data', (d: string) => (w.stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (w.stderr += d));
     let signalled = false;
@@ -85,26 +95,31 @@ describe.skipIf(kernelSkip !== undefined)('kernel suite safety', () => {
     expect(scratchDirs().filter((d) => !before.has(d))).toEqual([]);
     expect(w.code, w.stderr).toBe(0);
     expect(w.stdout).toContain('result: MATCH');
-    expect(w.stdout).toMatch(/cleanup: \d+ processes stopped, \d+ stray processes killed, 10 namespaces deleted, none left/);
+    expect(w.stdout).toMatch(
+      /cleanup: \d+ processes stopped, \d+ stray processes killed, 10 namespaces deleted, none left/,
+    );
     expect(w.seen.size).toBeGreaterThan(19); // tcpdump on 19 points, servers, ping
     expect(namespacesWith(w.prefix)).toEqual([]);
     expect(stillRunning(w.seen)).toEqual([]);
   });
 
-  test.each(['SIGTERM', 'SIGINT'] as const)('%s mid-run (captures and servers running): exit 128+n, every namespace, process and scratch folder gone', async (sig) => {
-    const before = new Set(scratchDirs());
-    const w = await runWatched(['verify', LONG, '--kernel'], {
-      signal: sig,
-      // once tcpdump runs everywhere and a probe has started: well inside the 7 s scenario
-      when: (x, nss) => nss.length === 10 && x.seen.size >= 23,
-    });
-    expect(w.code, w.stderr).toBe(sig === 'SIGTERM' ? 143 : 130);
-    expect(w.stderr).toContain(`${sig}: cleaning up`);
-    expect(w.seen.size).toBeGreaterThanOrEqual(23);
-    expect(namespacesWith(w.prefix)).toEqual([]);
-    expect(stillRunning(w.seen)).toEqual([]);
-    expect(scratchDirs().filter((d) => !before.has(d))).toEqual([]);
-  });
+  test.each(['SIGTERM', 'SIGINT'] as const)(
+    '%s mid-run (captures and servers running): exit 128+n, every namespace, process and scratch folder gone',
+    async (sig) => {
+      const before = new Set(scratchDirs());
+      const w = await runWatched(['verify', LONG, '--kernel'], {
+        signal: sig,
+        // once tcpdump runs everywhere and a probe has started: well inside the 7 s scenario
+        when: (x, nss) => nss.length === 10 && x.seen.size >= 23,
+      });
+      expect(w.code, w.stderr).toBe(sig === 'SIGTERM' ? 143 : 130);
+      expect(w.stderr).toContain(`${sig}: cleaning up`);
+      expect(w.seen.size).toBeGreaterThanOrEqual(23);
+      expect(namespacesWith(w.prefix)).toEqual([]);
+      expect(stillRunning(w.seen)).toEqual([]);
+      expect(scratchDirs().filter((d) => !before.has(d))).toEqual([]);
+    },
+  );
 
   test('namespaces of a killed run: refused (exit 2, suggests --preclean); --preclean removes them and what ran inside', async () => {
     // a dead run's PID: a process that has exited
@@ -136,7 +151,9 @@ describe.skipIf(kernelSkip !== undefined)('kernel suite safety', () => {
     const j = new Janitor(namePrefix(process.pid));
     const mine = `${namePrefix(process.pid)}pod-client`;
     expect(() => j.writeEtcFiles('other-ns', { 'resolv.conf': 'x' })).toThrow(/not one of this run/);
-    expect(() => j.writeEtcFiles(`${namePrefix(process.pid)}../../x`, { 'resolv.conf': 'x' })).toThrow(/not one of this run/);
+    expect(() => j.writeEtcFiles(`${namePrefix(process.pid)}../../x`, { 'resolv.conf': 'x' })).toThrow(
+      /not one of this run/,
+    );
     expect(() => j.writeEtcFiles(mine, { passwd: 'x' })).toThrow(/only resolv.conf, hosts, nsswitch.conf/);
     j.writeEtcFiles(mine, { 'resolv.conf': 'nameserver 10.96.0.10\n' });
     expect(readFileSync(join(ETC_NETNS, mine, 'resolv.conf'), 'utf8')).toBe('nameserver 10.96.0.10\n');
@@ -161,10 +178,16 @@ describe.skipIf(kernelSkip !== undefined)('kernel suite safety', () => {
   });
 
   test('not root: one line saying why, exit 77, nothing created', () => {
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'verify', SAME_NODE, '--kernel'], { encoding: 'utf8' });
+    const r = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'verify', SAME_NODE, '--kernel'],
+      { encoding: 'utf8' },
+    );
     if (r.error !== undefined) return; // no setpriv: nothing to show
     expect(r.status).toBe(77);
-    expect(r.stderr.trim().split('\n')).toEqual(['podnet verify: cannot build network namespaces here: not root: creating network namespaces needs root (run with sudo)']);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'podnet verify: cannot build network namespaces here: not root: creating network namespaces needs root (run with sudo)',
+    ]);
     expect(r.stdout).toBe('');
   });
 
@@ -178,7 +201,15 @@ describe.skipIf(kernelSkip !== undefined)('kernel suite safety', () => {
       expect(j.match).toBe(true);
       expect(j.points).toHaveLength(19);
       const ls = spawnSync('ls', ['-R', j.files], { encoding: 'utf8' }).stdout;
-      for (const f of ['podnet.pcapng', 'kernel-topology.sh', 'report.txt', 'report.json', 'pod_client_eth0.pcap', 'node1_cni0.pcap']) expect(ls).toContain(f);
+      for (const f of [
+        'podnet.pcapng',
+        'kernel-topology.sh',
+        'report.txt',
+        'report.json',
+        'pod_client_eth0.pcap',
+        'node1_cni0.pcap',
+      ])
+        expect(ls).toContain(f);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -195,7 +226,9 @@ describe.skipIf(kernelSkip !== undefined)('kernel suite safety', () => {
       const node1 = plan.nsName.get('node/node1')!;
       expect(runSync(['ip', '-n', node1, 'link', 'set', 'dev', 'cni0', 'mtu', '1400']).status).toBe(0);
       expect(runSync(['ip', '-n', node1, 'route', 'del', '10.244.1.0/24']).status).toBe(0);
-      const diffs = checkTopology(plan, sim.network).map((m) => `${m.point} ${m.field}: kernel ${m.kernel}, podnet ${m.podnet}`);
+      const diffs = checkTopology(plan, sim.network).map(
+        (m) => `${m.point} ${m.field}: kernel ${m.kernel}, podnet ${m.podnet}`,
+      );
       expect(diffs).toEqual([
         'topology node1 link cni0 mtu: kernel 1400, podnet 1450',
         'topology node1 route: kernel (absent), podnet unicast 10.244.1.0/24 via 10.244.1.0 dev flannel.1 proto static src - onlink',

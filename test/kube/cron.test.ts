@@ -21,7 +21,14 @@ describe('cron schedules', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 200 * 365 * 1440 }), (m) => {
         const d = new Date(m * 60_000);
-        expect(utcFields(m)).toEqual({ minute: d.getUTCMinutes(), hour: d.getUTCHours(), day: d.getUTCDate(), month: d.getUTCMonth() + 1, year: d.getUTCFullYear(), weekday: d.getUTCDay() });
+        expect(utcFields(m)).toEqual({
+          minute: d.getUTCMinutes(),
+          hour: d.getUTCHours(),
+          day: d.getUTCDate(),
+          month: d.getUTCMonth() + 1,
+          year: d.getUTCFullYear(),
+          weekday: d.getUTCDay(),
+        });
       }),
     );
   });

@@ -41,23 +41,39 @@ describe('a kubeadm + flannel cluster exported with kubectl', () => {
   });
 
   test('the Node objects are the nodes: names, InternalIPs, podCIDRs, labels, taints; the underlay is derived from them', () => {
-    expect(m.nodes.map((n) => `${n.name} ${fmt(n.ip)} ${formatCidr(n.podCIDR)} ${n.controlPlane === true ? 'cp' : 'worker'} [${n.taints.map((t) => `${t.key}:${t.effect}`).join(',')}]`)).toEqual([
+    expect(
+      m.nodes.map(
+        (n) =>
+          `${n.name} ${fmt(n.ip)} ${formatCidr(n.podCIDR)} ${n.controlPlane === true ? 'cp' : 'worker'} [${n.taints.map((t) => `${t.key}:${t.effect}`).join(',')}]`,
+      ),
+    ).toEqual([
       'k8s-cp 192.168.56.10 10.244.0.0/24 cp [node-role.kubernetes.io/control-plane:NoSchedule]',
       'k8s-w1 192.168.56.11 10.244.1.0/24 worker []',
       'k8s-w2 192.168.56.12 10.244.2.0/24 worker []',
     ]);
-    expect(m.nodes[1]?.labels).toMatchObject({ 'kubernetes.io/arch': 'amd64', 'kubernetes.io/hostname': 'k8s-w1', 'beta.kubernetes.io/os': 'linux' });
+    expect(m.nodes[1]?.labels).toMatchObject({
+      'kubernetes.io/arch': 'amd64',
+      'kubernetes.io/hostname': 'k8s-w1',
+      'beta.kubernetes.io/os': 'linux',
+    });
     expect(formatCidr(m.underlay.cidr)).toBe('192.168.56.0/24');
     expect(fmt(m.underlay.gateway ?? 0)).toBe('192.168.56.1');
   });
 
   test('every pod is where the export says, at the address it says (hostNetwork pods at their node IP)', () => {
     const want = of('Pod')
-      .map((p) => `${p.metadata.namespace}/${p.metadata.name} ${p.spec['nodeName'] as string} ${p.status['podIP'] as string}`)
+      .map(
+        (p) =>
+          `${p.metadata.namespace}/${p.metadata.name} ${p.spec['nodeName'] as string} ${p.status['podIP'] as string}`,
+      )
       .sort();
     expect(m.pods.map((p) => `${p.namespace}/${p.name} ${p.nodeName} ${fmt(p.ip)}`).sort()).toEqual(want);
     expect(m.pods).toHaveLength(15);
-    expect(m.pods.find((p) => p.name === 'web-7f8b9c6d54-vn5tw')).toMatchObject({ ownerRef: 'ReplicaSet/web-7f8b9c6d54', ready: true, labels: { app: 'web', 'pod-template-hash': '7f8b9c6d54' } });
+    expect(m.pods.find((p) => p.name === 'web-7f8b9c6d54-vn5tw')).toMatchObject({
+      ownerRef: 'ReplicaSet/web-7f8b9c6d54',
+      ready: true,
+      labels: { app: 'web', 'pod-template-hash': '7f8b9c6d54' },
+    });
   });
 
   test('its own CoreDNS, kube-proxy, flannel, apiserver and kubernetes/kube-dns objects replace the addons', () => {
@@ -75,16 +91,30 @@ describe('a kubeadm + flannel cluster exported with kubectl', () => {
       const cip = s.spec['clusterIP'] as string | undefined;
       expect(got!.clusterIPs.map(fmt), key).toEqual(cip === undefined || cip === 'None' ? [] : [cip]);
       const ports = (s.spec['ports'] as Array<{ nodePort?: number }> | undefined) ?? [];
-      expect(got!.ports.map((p) => p.nodePort), key).toEqual(ports.map((p) => p.nodePort));
+      expect(
+        got!.ports.map((p) => p.nodePort),
+        key,
+      ).toEqual(ports.map((p) => p.nodePort));
       expect(got!.healthCheckNodePort, key).toBe(s.spec['healthCheckNodePort']);
-      const ingress = ((s.status['loadBalancer'] as { ingress?: Array<{ ip: string }> }).ingress ?? []).map((i) => i.ip);
+      const ingress = ((s.status['loadBalancer'] as { ingress?: Array<{ ip: string }> }).ingress ?? []).map(
+        (i) => i.ip,
+      );
       expect(got!.loadBalancerIPs.map(fmt), key).toEqual(ingress);
     }
-    expect(m.services.find((s) => s.name === 'legacy-db')).toMatchObject({ type: 'ExternalName', externalName: 'db.corp.example.com', clusterIPs: [] });
+    expect(m.services.find((s) => s.name === 'legacy-db')).toMatchObject({
+      type: 'ExternalName',
+      externalName: 'db.corp.example.com',
+      clusterIPs: [],
+    });
   });
 
-  test('the Endpoints become the endpoints kube-proxy uses, the apiserver\'s skip-mirror ones included', () => {
-    const eps = (name: string): string[] => m.endpointSlices.filter((s) => s.serviceName === name).flatMap((s) => s.endpoints.map((e) => `${fmt(e.ip)}:${s.ports.map((p) => `${p.port}/${p.protocol}`).join(',')}`));
+  test("the Endpoints become the endpoints kube-proxy uses, the apiserver's skip-mirror ones included", () => {
+    const eps = (name: string): string[] =>
+      m.endpointSlices
+        .filter((s) => s.serviceName === name)
+        .flatMap((s) =>
+          s.endpoints.map((e) => `${fmt(e.ip)}:${s.ports.map((p) => `${p.port}/${p.protocol}`).join(',')}`),
+        );
     expect(eps('kubernetes')).toEqual(['192.168.56.10:6443/TCP']);
     expect(eps('kube-dns')).toEqual(['10.244.0.2:53/TCP,53/UDP,9153/TCP', '10.244.0.3:53/TCP,53/UDP,9153/TCP']);
     expect(eps('web')).toEqual(['10.244.1.2:80/TCP', '10.244.1.4:80/TCP', '10.244.2.3:80/TCP']);
@@ -95,9 +125,19 @@ describe('a kubeadm + flannel cluster exported with kubectl', () => {
     for (const node of ['k8s-cp', 'k8s-w1', 'k8s-w2']) {
       const nat = formatIptablesSave(rules.rulesForNode(node), { tables: ['nat'] });
       // chain names seen in every kubeadm cluster's iptables-save
-      for (const known of ['KUBE-SVC-NPX46M4PTMTKRN6Y', 'KUBE-SVC-TCOU7JCQXEZGVUNU', 'KUBE-SVC-ERIFXISQEP7F7OF4', 'KUBE-SVC-JD5MR3NA4I4DYORP']) expect(nat, `${node} ${known}`).toContain(`:${known} - [0:0]`);
-      expect(nat).toContain('-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m comment --comment "default/kubernetes:https cluster IP" -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y');
-      expect(nat).toContain('-A KUBE-SERVICES -d 10.96.0.10/32 -p udp -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-TCOU7JCQXEZGVUNU');
+      for (const known of [
+        'KUBE-SVC-NPX46M4PTMTKRN6Y',
+        'KUBE-SVC-TCOU7JCQXEZGVUNU',
+        'KUBE-SVC-ERIFXISQEP7F7OF4',
+        'KUBE-SVC-JD5MR3NA4I4DYORP',
+      ])
+        expect(nat, `${node} ${known}`).toContain(`:${known} - [0:0]`);
+      expect(nat).toContain(
+        '-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m comment --comment "default/kubernetes:https cluster IP" -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y',
+      );
+      expect(nat).toContain(
+        '-A KUBE-SERVICES -d 10.96.0.10/32 -p udp -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-TCOU7JCQXEZGVUNU',
+      );
       // every exported ClusterIP port jumps to the chain named after it
       for (const s of m.services) {
         for (const p of s.ports) {
@@ -105,11 +145,17 @@ describe('a kubeadm + flannel cluster exported with kubectl', () => {
           if (ip === undefined) continue;
           const spn = `${s.namespace}/${s.name}${p.name !== undefined ? `:${p.name}` : ''}`;
           const proto = p.protocol.toLowerCase();
-          expect(nat, spn).toContain(`-A KUBE-SERVICES -d ${fmt(ip)}/32 -p ${proto} -m comment --comment "${spn} cluster IP" -m ${proto} --dport ${p.port} -j ${svcChain(spn, proto)}`);
+          expect(nat, spn).toContain(
+            `-A KUBE-SERVICES -d ${fmt(ip)}/32 -p ${proto} -m comment --comment "${spn} cluster IP" -m ${proto} --dport ${p.port} -j ${svcChain(spn, proto)}`,
+          );
         }
       }
-      expect(nat).toContain('-A KUBE-NODEPORTS -p tcp -m comment --comment "default/web-nodeport:http" -m tcp --dport 31380 -j KUBE-EXT-IWCJJAMV7TQADP7P');
-      expect(nat).toContain('-A KUBE-SERVICES -d 192.168.56.240/32 -p tcp -m comment --comment "default/web-lb:http loadbalancer IP" -m tcp --dport 80 -j KUBE-EXT-JR7PZPMGEHYLHTEW');
+      expect(nat).toContain(
+        '-A KUBE-NODEPORTS -p tcp -m comment --comment "default/web-nodeport:http" -m tcp --dport 31380 -j KUBE-EXT-IWCJJAMV7TQADP7P',
+      );
+      expect(nat).toContain(
+        '-A KUBE-SERVICES -d 192.168.56.240/32 -p tcp -m comment --comment "default/web-lb:http loadbalancer IP" -m tcp --dport 80 -j KUBE-EXT-JR7PZPMGEHYLHTEW',
+      );
       // ExternalName and headless Services have no rules
       expect(nat).not.toContain('legacy-db');
       expect(nat).not.toContain('web-headless');

@@ -34,23 +34,34 @@ function replacer(_k: string, v: unknown): unknown {
 }
 
 function load(text: string, fastJson: boolean): { model: string; diagnostics: string[] } {
-  const r = loadSources([{ file: 'cluster.json', text }], ['cluster.json'], new DiagnosticSink(), { seed: 1, fastJson });
-  return { model: JSON.stringify(r.model, replacer), diagnostics: r.diagnostics.map((d) => `${d.severity} ${d.line}:${d.col} ${d.object ?? ''} ${d.path ?? ''} ${d.message}`) };
+  const r = loadSources([{ file: 'cluster.json', text }], ['cluster.json'], new DiagnosticSink(), {
+    seed: 1,
+    fastJson,
+  });
+  return {
+    model: JSON.stringify(r.model, replacer),
+    diagnostics: r.diagnostics.map(
+      (d) => `${d.severity} ${d.line}:${d.col} ${d.object ?? ''} ${d.path ?? ''} ${d.message}`,
+    ),
+  };
 }
 
 describe('JSON fast path = YAML parser on JSON text', () => {
-  test.each(FILES)('%s as a kubectl List (4-space indent and compact): same model, same positions, same diagnostics', (file) => {
-    for (const indent of [4, undefined]) {
-      const text = asList(objectsOf(file), indent);
-      expect(looksLikeJson(text)).toBe(true);
-      expect(parseJsonFast(text)).toBeDefined();
-      const fast = load(text, true);
-      const slow = load(text, false);
-      expect(fast.diagnostics).toEqual(slow.diagnostics);
-      expect(fast.model).toEqual(slow.model);
-      expect(fast.model).not.toBe('undefined');
-    }
-  });
+  test.each(FILES)(
+    '%s as a kubectl List (4-space indent and compact): same model, same positions, same diagnostics',
+    (file) => {
+      for (const indent of [4, undefined]) {
+        const text = asList(objectsOf(file), indent);
+        expect(looksLikeJson(text)).toBe(true);
+        expect(parseJsonFast(text)).toBeDefined();
+        const fast = load(text, true);
+        const slow = load(text, false);
+        expect(fast.diagnostics).toEqual(slow.diagnostics);
+        expect(fast.model).toEqual(slow.model);
+        expect(fast.model).not.toBe('undefined');
+      }
+    },
+  );
 
   test('a generated cluster of 50 nodes and 1,500 pods', () => {
     const text = generateScaleJson(scaledLimits(0.01), 3);
@@ -62,7 +73,16 @@ describe('JSON fast path = YAML parser on JSON text', () => {
   test('any value in any field: the same diagnostics at the same line:col, and the same model', () => {
     const base = objectsOf('services.yaml');
     const json = fc.letrec((tie) => ({
-      value: fc.oneof({ depthSize: 'small' }, fc.string(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null), fc.array(tie('value'), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 6 }), tie('value'), { maxKeys: 3 })),
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.string(),
+        fc.integer(),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc.dictionary(fc.string({ maxLength: 6 }), tie('value'), { maxKeys: 3 }),
+      ),
     })).value;
     fc.assert(
       fc.property(fc.nat(), fc.nat(), json, fc.constantFrom(4, undefined), (docIx, fieldIx, value, indent) => {
@@ -71,8 +91,17 @@ describe('JSON fast path = YAML parser on JSON text', () => {
         const doc = items[docIx % items.length]!;
         const paths: Array<[Record<string, unknown> | unknown[], string | number]> = [];
         const walk = (o: unknown): void => {
-          if (Array.isArray(o)) o.forEach((x, i) => (paths.push([o, i]), walk(x)));
-          else if (o !== null && typeof o === 'object') for (const k of Object.keys(o)) (paths.push([o as Record<string, unknown>, k]), walk((o as Record<string, unknown>)[k]));
+          if (Array.isArray(o)) {
+            for (const [i, x] of o.entries()) {
+              paths.push([o, i]);
+              walk(x);
+            }
+          } else if (o !== null && typeof o === 'object') {
+            for (const k of Object.keys(o)) {
+              paths.push([o as Record<string, unknown>, k]);
+              walk((o as Record<string, unknown>)[k]);
+            }
+          }
         };
         walk(doc);
         const [holder, key] = paths[fieldIx % paths.length]!;
@@ -87,7 +116,9 @@ describe('JSON fast path = YAML parser on JSON text', () => {
   test('a duplicate key is reported where it stands', () => {
     const text = '{\n    "apiVersion": "v1",\n    "kind": "List",\n    "kind": "List",\n    "items": []\n}\n';
     const fast = load(text, true);
-    expect(fast.diagnostics).toEqual([expect.stringMatching(/^error 4:5 +JSON: duplicate key "kind" \(object keys must be unique\)$/)]);
+    expect(fast.diagnostics).toEqual([
+      expect.stringMatching(/^error 4:5 +JSON: duplicate key "kind" \(object keys must be unique\)$/),
+    ]);
     // the YAML parser finds the same key at the same place
     expect(load(text, false).diagnostics.some((d) => d.startsWith('error 4:5'))).toBe(true);
   });

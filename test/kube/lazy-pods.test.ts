@@ -14,9 +14,15 @@ import { Simulation } from '../../src/api/simulation.js';
 import { MemoryCapture } from '../../src/trace/memory-capture.js';
 
 const entries = readdirSync('topologies').sort();
-const topologies = [...entries.filter((f) => /\.ya?ml$/.test(f)), ...entries.filter((f) => statSync(join('topologies', f)).isDirectory()).map((f) => `${f}/`)];
+const topologies = [
+  ...entries.filter((f) => /\.ya?ml$/.test(f)),
+  ...entries.filter((f) => statSync(join('topologies', f)).isDirectory()).map((f) => `${f}/`),
+];
 
-function run(model: ClusterModel, lazyPods: boolean): { reports: string; frames: Map<string, string[]>; built: number; deferred: number } {
+function run(
+  model: ClusterModel,
+  lazyPods: boolean,
+): { reports: string; frames: Map<string, string[]>; built: number; deferred: number } {
   const capture = new MemoryCapture();
   const sim = new Simulation(model, { seed: 3, build: { lazyPods }, captureSinks: [capture] });
   const reports = sim.runScenario();
@@ -26,7 +32,12 @@ function run(model: ClusterModel, lazyPods: boolean): { reports: string; frames:
     if (l === undefined) frames.set(f.point, (l = []));
     l.push(`${f.t} ${f.dir} ${Buffer.from(f.bytes).toString('hex')} ${f.comment}`);
   }
-  return { reports: JSON.stringify(reports), frames, built: sim.network.pods.size, deferred: sim.network.deferredCount };
+  return {
+    reports: JSON.stringify(reports),
+    frames,
+    built: sim.network.pods.size,
+    deferred: sim.network.deferredCount,
+  };
 }
 
 /** Whether a captured frame line (`t dir hex comment`) is addressed to ff:ff:ff:ff:ff:ff. */

@@ -44,8 +44,13 @@ describe('broken topology corpus', () => {
     expect(result.model, shown).toBeUndefined();
     for (const e of errors) expect(e.line, formatDiagnostic(e)).toBeGreaterThanOrEqual(1);
     for (const want of expectations(text)) {
-      const hit = errors.find((d) => d.line === want.line && d.col === want.col && formatDiagnostic(d).includes(want.text));
-      expect(hit, `expected an error at ${want.line}:${want.col} containing ${JSON.stringify(want.text)}; got:\n${shown}`).toBeDefined();
+      const hit = errors.find(
+        (d) => d.line === want.line && d.col === want.col && formatDiagnostic(d).includes(want.text),
+      );
+      expect(
+        hit,
+        `expected an error at ${want.line}:${want.col} containing ${JSON.stringify(want.text)}; got:\n${shown}`,
+      ).toBeDefined();
     }
   });
 });

@@ -63,7 +63,15 @@ describe('cluster defaults', () => {
     expect(formatCidr(m.clusterCIDR)).toBe('10.244.0.0/16');
     expect(formatCidr(m.serviceCIDR)).toBe('10.96.0.0/12');
     expect(m.nodeCIDRMaskSize).toBe(24);
-    expect(m.cni).toEqual({ plugin: 'flannel', backend: 'vxlan', vni: 1, port: 8472, mtu: 1450, hairpinMode: true, ipMasq: true });
+    expect(m.cni).toEqual({
+      plugin: 'flannel',
+      backend: 'vxlan',
+      vni: 1,
+      port: 8472,
+      mtu: 1450,
+      hairpinMode: true,
+      ipMasq: true,
+    });
     expect(formatCidr(m.underlay.cidr)).toBe('172.18.0.0/24');
     expect(m.underlay.mtu).toBe(1500);
     expect(m.underlay.gateway).toBe(0xac120001); // the underlay network's first address, as on a Docker/kind network
@@ -75,23 +83,43 @@ describe('cluster defaults', () => {
 
   test('default nodes are node1 and node2 at underlay .2 and .3 with the first two /24s; node1 is the control plane', () => {
     const m = model(pod('a'));
-    expect(m.nodes.map((n) => [n.name, n.index, fmt(n.ip), formatCidr(n.podCIDR), n.schedulable, n.controlPlane])).toEqual([
+    expect(
+      m.nodes.map((n) => [n.name, n.index, fmt(n.ip), formatCidr(n.podCIDR), n.schedulable, n.controlPlane]),
+    ).toEqual([
       ['node1', 0, '172.18.0.2', '10.244.0.0/24', true, true],
       ['node2', 1, '172.18.0.3', '10.244.1.0/24', true, false],
     ]);
-    expect(m.nodes[0]?.labels).toEqual({ 'kubernetes.io/hostname': 'node1', 'kubernetes.io/os': 'linux', 'node-role.kubernetes.io/control-plane': '' });
-    expect(m.nodes[0]?.taints).toEqual([{ key: 'node-role.kubernetes.io/control-plane', value: '', effect: 'NoSchedule' }]);
+    expect(m.nodes[0]?.labels).toEqual({
+      'kubernetes.io/hostname': 'node1',
+      'kubernetes.io/os': 'linux',
+      'node-role.kubernetes.io/control-plane': '',
+    });
+    expect(m.nodes[0]?.taints).toEqual([
+      { key: 'node-role.kubernetes.io/control-plane', value: '', effect: 'NoSchedule' },
+    ]);
     expect(m.nodes[1]?.labels).toEqual({ 'kubernetes.io/hostname': 'node2', 'kubernetes.io/os': 'linux' });
     expect(m.nodes[1]?.taints).toEqual([]);
   });
 
   test('the control plane: a labelled node, else the first; untainted when taints are given or it is the only node', () => {
-    const cp = (text: string): string[] => model(text).nodes.map((n) => `${n.name} ${n.controlPlane === true ? 'cp' : '-'} ${n.taints.map((t) => `${t.key}:${t.effect}`).join(',')}`);
-    expect(cp(CLUSTER('nodes: 3'))).toEqual(['node1 cp node-role.kubernetes.io/control-plane:NoSchedule', 'node2 - ', 'node3 - ']);
+    const cp = (text: string): string[] =>
+      model(text).nodes.map(
+        (n) =>
+          `${n.name} ${n.controlPlane === true ? 'cp' : '-'} ${n.taints.map((t) => `${t.key}:${t.effect}`).join(',')}`,
+      );
+    expect(cp(CLUSTER('nodes: 3'))).toEqual([
+      'node1 cp node-role.kubernetes.io/control-plane:NoSchedule',
+      'node2 - ',
+      'node3 - ',
+    ]);
     expect(cp(CLUSTER('nodes: 1'))).toEqual(['node1 cp ']);
     expect(cp(CLUSTER('nodes:\n  - { name: a, taints: [] }\n  - { name: b }'))).toEqual(['a cp ', 'b - ']);
-    expect(cp(CLUSTER('nodes:\n  - { name: a }\n  - { name: b, labels: { node-role.kubernetes.io/control-plane: "" } }'))).toEqual(['a - ', 'b cp ']);
-    expect(cp(CLUSTER('nodes:\n  - { name: a }\n  - { name: b, labels: { node-role.kubernetes.io/master: "" } }'))).toEqual(['a - ', 'b cp ']);
+    expect(
+      cp(CLUSTER('nodes:\n  - { name: a }\n  - { name: b, labels: { node-role.kubernetes.io/control-plane: "" } }')),
+    ).toEqual(['a - ', 'b cp ']);
+    expect(
+      cp(CLUSTER('nodes:\n  - { name: a }\n  - { name: b, labels: { node-role.kubernetes.io/master: "" } }')),
+    ).toEqual(['a - ', 'b cp ']);
   });
 
   test('an empty Cluster document also yields every default', () => {
@@ -111,8 +139,16 @@ describe('cluster defaults', () => {
   });
 
   test('default podCIDRs skip subnets other nodes claim explicitly (next-fit)', () => {
-    const m = model(CLUSTER('nodes:\n  - { podCIDR: 10.244.1.0/24 }\n  - {}\n  - {}\n  - { podCIDR: 10.244.2.0/24 }\n  - {}'));
-    expect(m.nodes.map((n) => formatCidr(n.podCIDR))).toEqual(['10.244.1.0/24', '10.244.0.0/24', '10.244.3.0/24', '10.244.2.0/24', '10.244.4.0/24']);
+    const m = model(
+      CLUSTER('nodes:\n  - { podCIDR: 10.244.1.0/24 }\n  - {}\n  - {}\n  - { podCIDR: 10.244.2.0/24 }\n  - {}'),
+    );
+    expect(m.nodes.map((n) => formatCidr(n.podCIDR))).toEqual([
+      '10.244.1.0/24',
+      '10.244.0.0/24',
+      '10.244.3.0/24',
+      '10.244.2.0/24',
+      '10.244.4.0/24',
+    ]);
   });
 
   test('nodeCIDRMaskSize changes the size of default node subnets', () => {
@@ -140,7 +176,11 @@ nodes:
     const n = m.nodes[0];
     expect(n?.name).toBe('cp');
     expect(fmt(n?.ip ?? 0)).toBe('10.10.0.10');
-    expect(n?.labels).toEqual({ 'kubernetes.io/hostname': 'cp', 'kubernetes.io/os': 'linux', 'node-role.kubernetes.io/control-plane': '' });
+    expect(n?.labels).toEqual({
+      'kubernetes.io/hostname': 'cp',
+      'kubernetes.io/os': 'linux',
+      'node-role.kubernetes.io/control-plane': '',
+    });
     expect(n?.taints).toEqual([{ key: 'node-role.kubernetes.io/control-plane', value: '', effect: 'NoSchedule' }]);
     expect(n?.schedulable).toBe(false);
     expect(m.underlay.gateway).toBe(ip('10.10.0.1'));
@@ -170,7 +210,8 @@ nodes:
 describe('pod scheduling and addresses', () => {
   test('pods without nodeName spread to the node with the fewest pods, ties in a seeded order of the nodes; the control plane is avoided', () => {
     const text = CLUSTER('nodes: 4') + pod('a') + pod('b') + pod('c') + pod('d') + pod('e') + pod('f');
-    const at = (seed: number): string[] => userPods(loadTopologyText(text, 'test.yaml', seed).model!).map((p) => p.nodeName);
+    const at = (seed: number): string[] =>
+      userPods(loadTopologyText(text, 'test.yaml', seed).model!).map((p) => p.nodeName);
     for (const seed of [1, 2, 3, 4, 5]) {
       const nodes = at(seed);
       expect(nodes).not.toContain('node1'); // tainted control plane
@@ -183,36 +224,74 @@ describe('pod scheduling and addresses', () => {
   });
 
   test('pods pinned with spec.nodeName count toward the load seen by later pods', () => {
-    const m = model(CLUSTER('addons: none\nnodes:\n  - { name: node1, taints: [] }\n  - { name: node2 }') + pod('a', '  nodeName: node1\n') + pod('b', '  nodeName: node1\n') + pod('c') + pod('d') + pod('e'));
-    expect(m.pods.map((p) => `${p.name}@${p.nodeName}`).slice(0, 4)).toEqual(['a@node1', 'b@node1', 'c@node2', 'd@node2']);
+    const m = model(
+      CLUSTER('addons: none\nnodes:\n  - { name: node1, taints: [] }\n  - { name: node2 }') +
+        pod('a', '  nodeName: node1\n') +
+        pod('b', '  nodeName: node1\n') +
+        pod('c') +
+        pod('d') +
+        pod('e'),
+    );
+    expect(m.pods.map((p) => `${p.name}@${p.nodeName}`).slice(0, 4)).toEqual([
+      'a@node1',
+      'b@node1',
+      'c@node2',
+      'd@node2',
+    ]);
     expect(['node1', 'node2']).toContain(m.pods[4]?.nodeName); // a tie, broken by the seed
   });
 
   test('nodeSelector and required node affinity filter the nodes', () => {
-    const cluster = CLUSTER('addons: none\nnodes:\n  - { name: a, labels: { disk: ssd, zone: z1 } }\n  - { name: b, labels: { disk: hdd, zone: z2 } }\n  - { name: c, labels: { zone: z3 } }');
-    const affinity = (expr: string): string => `  affinity:\n    nodeAffinity:\n      requiredDuringSchedulingIgnoredDuringExecution:\n        nodeSelectorTerms:\n          - matchExpressions: [${expr}]\n`;
+    const cluster = CLUSTER(
+      'addons: none\nnodes:\n  - { name: a, labels: { disk: ssd, zone: z1 } }\n  - { name: b, labels: { disk: hdd, zone: z2 } }\n  - { name: c, labels: { zone: z3 } }',
+    );
+    const affinity = (expr: string): string =>
+      `  affinity:\n    nodeAffinity:\n      requiredDuringSchedulingIgnoredDuringExecution:\n        nodeSelectorTerms:\n          - matchExpressions: [${expr}]\n`;
     const m = model(
       cluster +
         pod('sel', '  nodeSelector: { disk: ssd }\n  tolerations: [{ operator: Exists }]\n') +
         pod('in', affinity('{ key: zone, operator: In, values: [z2] }')) +
         pod('notin', affinity('{ key: zone, operator: NotIn, values: [z1, z2] }')) +
-        pod('exists', affinity('{ key: disk, operator: Exists }') + '  tolerations: [{ operator: Exists }]\n  nodeSelector: { zone: z1 }\n') +
+        pod(
+          'exists',
+          affinity('{ key: disk, operator: Exists }') +
+            '  tolerations: [{ operator: Exists }]\n  nodeSelector: { zone: z1 }\n',
+        ) +
         pod('absent', affinity('{ key: disk, operator: DoesNotExist }')),
     );
     expect(m.pods.map((p) => `${p.name}@${p.nodeName}`)).toEqual(['sel@a', 'in@b', 'notin@c', 'exists@a', 'absent@c']);
     const errs = errors(cluster + pod('none', '  nodeSelector: { disk: nvme }\n'));
-    expect(errs.join('\n')).toContain('no node can run this pod: a lacks label disk=nvme (nodeSelector); b lacks label disk=nvme (nodeSelector); c lacks label disk=nvme (nodeSelector)');
-    expect(errors(cluster + pod('cp', '  nodeSelector: { disk: ssd }\n')).join('\n')).toContain('no node can run this pod: a has taint node-role.kubernetes.io/control-plane:NoSchedule; b lacks label disk=ssd');
+    expect(errs.join('\n')).toContain(
+      'no node can run this pod: a lacks label disk=nvme (nodeSelector); b lacks label disk=nvme (nodeSelector); c lacks label disk=nvme (nodeSelector)',
+    );
+    expect(errors(cluster + pod('cp', '  nodeSelector: { disk: ssd }\n')).join('\n')).toContain(
+      'no node can run this pod: a has taint node-role.kubernetes.io/control-plane:NoSchedule; b lacks label disk=ssd',
+    );
   });
 
   test('pod IPs start at .2 of their node podCIDR and go upward in document order', () => {
-    const m = model(CLUSTER('addons: none') + pod('a', '  nodeName: node1\n') + pod('b', '  nodeName: node2\n') + pod('c', '  nodeName: node1\n') + pod('d', '  nodeName: node1\n'));
-    expect(m.pods.map((p) => `${p.name} ${fmt(p.ip)}`)).toEqual(['a 10.244.0.2', 'b 10.244.1.2', 'c 10.244.0.3', 'd 10.244.0.4']);
+    const m = model(
+      CLUSTER('addons: none') +
+        pod('a', '  nodeName: node1\n') +
+        pod('b', '  nodeName: node2\n') +
+        pod('c', '  nodeName: node1\n') +
+        pod('d', '  nodeName: node1\n'),
+    );
+    expect(m.pods.map((p) => `${p.name} ${fmt(p.ip)}`)).toEqual([
+      'a 10.244.0.2',
+      'b 10.244.1.2',
+      'c 10.244.0.3',
+      'd 10.244.0.4',
+    ]);
   });
 
-  test('with the addons, the CoreDNS pods hold the control plane\'s .2 and .3 and user pods follow', () => {
+  test("with the addons, the CoreDNS pods hold the control plane's .2 and .3 and user pods follow", () => {
     const m = model(pod('a', '  nodeName: node1\n') + pod('b', '  nodeName: node2\n'));
-    expect(m.pods.filter((p) => !p.hostNetwork).map((p) => `${p.namespace}/${p.name.replace(/-[a-z0-9]{10}-[a-z0-9]{5}$/, '-…')} ${fmt(p.ip)}`)).toEqual([
+    expect(
+      m.pods
+        .filter((p) => !p.hostNetwork)
+        .map((p) => `${p.namespace}/${p.name.replace(/-[a-z0-9]{10}-[a-z0-9]{5}$/, '-…')} ${fmt(p.ip)}`),
+    ).toEqual([
       'kube-system/coredns-… 10.244.0.2',
       'kube-system/coredns-… 10.244.0.3',
       'default/a 10.244.0.4',
@@ -228,7 +307,12 @@ describe('pod scheduling and addresses', () => {
         pod('c', '  nodeName: node1\n') +
         pod('d', '  nodeName: node1\nstatus:\n  podIP: 10.244.0.2\n'),
     );
-    expect(m.pods.map((p) => `${p.name} ${fmt(p.ip)}`)).toEqual(['a 10.244.0.4', 'b 10.244.0.3', 'c 10.244.0.5', 'd 10.244.0.2']);
+    expect(m.pods.map((p) => `${p.name} ${fmt(p.ip)}`)).toEqual([
+      'a 10.244.0.4',
+      'b 10.244.0.3',
+      'c 10.244.0.5',
+      'd 10.244.0.2',
+    ]);
   });
 
   test('a pod with status.podIP but no nodeName runs on the node owning that address', () => {
@@ -239,7 +323,10 @@ describe('pod scheduling and addresses', () => {
 
   test('hostNetwork pods take the node IP and consume no pod address', () => {
     const m = model(pod('agent', '  nodeName: node2\n  hostNetwork: true\n') + pod('a', '  nodeName: node2\n'));
-    expect(userPods(m).map((p) => `${p.name} ${fmt(p.ip)} ${p.hostNetwork}`)).toEqual(['agent 172.18.0.3 true', 'a 10.244.1.2 false']);
+    expect(userPods(m).map((p) => `${p.name} ${fmt(p.ip)} ${p.hostNetwork}`)).toEqual([
+      'agent 172.18.0.3 true',
+      'a 10.244.1.2 false',
+    ]);
   });
 
   test('unschedulable nodes and untolerated NoSchedule taints are avoided; tolerations allow them', () => {
@@ -253,7 +340,11 @@ describe('pod scheduling and addresses', () => {
   });
 
   test('PreferNoSchedule nodes are used only when nothing else fits', () => {
-    const m = model(CLUSTER('nodes:\n  - { name: soft, taints: [{ key: k, effect: PreferNoSchedule }] }\n  - { name: plain }') + pod('a') + pod('b'));
+    const m = model(
+      CLUSTER('nodes:\n  - { name: soft, taints: [{ key: k, effect: PreferNoSchedule }] }\n  - { name: plain }') +
+        pod('a') +
+        pod('b'),
+    );
     expect(userPods(m).map((p) => p.nodeName)).toEqual(['plain', 'plain']);
   });
 
@@ -322,11 +413,13 @@ describe('documents, namespaces and kinds', () => {
     const r = load(pod('a', '', 'shop') + pod('b', '', 'shop') + pod('c', '', 'kube-system') + pod('d', '', 'default'));
     expect(r.model).toBeDefined();
     const notices = r.diagnostics.map(formatDiagnostic);
-    expect(notices).toEqual(['test.yaml:6:14: notice: namespace "shop" created (referenced by Pod shop/a, not declared)']);
+    expect(notices).toEqual([
+      'test.yaml:6:14: notice: namespace "shop" created (referenced by Pod shop/a, not declared)',
+    ]);
   });
 
   test('a declared Namespace, even after its pods, produces no notice', () => {
-    const r = load(pod('a', '', 'shop') + '---\napiVersion: v1\nkind: Namespace\nmetadata: { name: shop }\n');
+    const r = load(`${pod('a', '', 'shop')}---\napiVersion: v1\nkind: Namespace\nmetadata: { name: shop }\n`);
     expect(r.diagnostics).toEqual([]);
   });
 
@@ -359,7 +452,11 @@ metadata: { name: node1 }
       'test.yaml:5:1: notice: ignored: ClusterRole admin (not part of the data path)',
     ]);
     expect(r.deferred).toEqual([]);
-    expect(userPods(r.model!).map((p) => p.ownerRef)).toEqual([expect.stringMatching(/^ReplicaSet\/web-[456789bcdf]{10}$/), expect.anything(), expect.anything()]);
+    expect(userPods(r.model!).map((p) => p.ownerRef)).toEqual([
+      expect.stringMatching(/^ReplicaSet\/web-[456789bcdf]{10}$/),
+      expect.anything(),
+      expect.anything(),
+    ]);
     expect(r.model!.nodes.map((n) => n.name)).toEqual(['node1']);
   });
 
@@ -401,7 +498,9 @@ status:
     const m = model('');
     expect(m.nodes).toHaveLength(2);
     expect(userPods(m)).toEqual([]);
-    expect(m.pods.map((p) => `${p.namespace}/${p.ownerRef !== undefined ? p.name.replace(/-[a-z0-9]{5}$/, '') : p.name}`)).toEqual([
+    expect(
+      m.pods.map((p) => `${p.namespace}/${p.ownerRef !== undefined ? p.name.replace(/-[a-z0-9]{5}$/, '') : p.name}`),
+    ).toEqual([
       'kube-system/kube-apiserver-node1',
       expect.stringMatching(/^kube-system\/coredns-[456789bcdf]{10}$/),
       expect.stringMatching(/^kube-system\/coredns-[456789bcdf]{10}$/),
@@ -446,7 +545,14 @@ spec:
     - { ip: 1.2.3.4 }
 `);
     expect(errs).toHaveLength(6);
-    expect(errs.map((e) => e.split(':').slice(1, 3).join(':'))).toEqual(['4:16', '5:15', '5:24', '5:40', '7:15', '8:13']);
+    expect(errs.map((e) => e.split(':').slice(1, 3).join(':'))).toEqual([
+      '4:16',
+      '5:15',
+      '5:24',
+      '5:40',
+      '7:15',
+      '8:13',
+    ]);
   });
 
   test('formatDiagnostic prints file:line:col, severity, object, path and message', () => {
@@ -460,8 +566,20 @@ spec:
         path: 'spec.containers[0].ports[1].containerPort',
         message: 'expected an integer 1–65535, got "http"',
       }),
-    ).toBe('a.yaml:3:7: error: Pod default/web: spec.containers[0].ports[1].containerPort: expected an integer 1–65535, got "http"');
-    expect(formatDiagnostic({ severity: 'error', file: 'x', line: 0, col: 0, object: undefined, path: undefined, message: 'cannot read' })).toBe('x: error: cannot read');
+    ).toBe(
+      'a.yaml:3:7: error: Pod default/web: spec.containers[0].ports[1].containerPort: expected an integer 1–65535, got "http"',
+    );
+    expect(
+      formatDiagnostic({
+        severity: 'error',
+        file: 'x',
+        line: 0,
+        col: 0,
+        object: undefined,
+        path: undefined,
+        message: 'cannot read',
+      }),
+    ).toBe('x: error: cannot read');
   });
 
   test('a kind differing only in case from a supported one is an error, not an ignored object', () => {
@@ -471,8 +589,12 @@ spec:
   });
 
   test('workloads also create the namespaces they reference', () => {
-    const r = load('apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web, namespace: shop }\nspec:\n  selector: { matchLabels: { a: b } }\n  template: { metadata: { labels: { a: b } }, spec: { containers: [{ name: c }] } }\n');
-    expect(r.diagnostics.map(formatDiagnostic)).toEqual(['test.yaml:3:35: notice: namespace "shop" created (referenced by Deployment shop/web, not declared)']);
+    const r = load(
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web, namespace: shop }\nspec:\n  selector: { matchLabels: { a: b } }\n  template: { metadata: { labels: { a: b } }, spec: { containers: [{ name: c }] } }\n',
+    );
+    expect(r.diagnostics.map(formatDiagnostic)).toEqual([
+      'test.yaml:3:35: notice: namespace "shop" created (referenced by Deployment shop/web, not declared)',
+    ]);
     expect(userPods(r.model!).map((p) => p.namespace)).toEqual(['shop']);
   });
 });
@@ -507,7 +629,8 @@ spec:
 
 describe('determinism', () => {
   test('loading the same text twice gives identical results', () => {
-    const text = CLUSTER('nodes: 3') + pod('a') + pod('b', '', 'x') + pod('c') + pod('d', 'status:\n  podIP: 10.244.2.7\n');
+    const text =
+      CLUSTER('nodes: 3') + pod('a') + pod('b', '', 'x') + pod('c') + pod('d', 'status:\n  podIP: 10.244.2.7\n');
     expect(load(text)).toEqual(load(text));
   });
 
@@ -515,6 +638,7 @@ describe('determinism', () => {
     const dir = fileURLToPath(new URL('../../src/kube/load/', import.meta.url));
     const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
     expect(files.length).toBeGreaterThan(5);
-    for (const f of files) expect(readFileSync(join(dir, f), 'utf8'), f).not.toMatch(/Math\.random|Date\.now|new Date\(/);
+    for (const f of files)
+      expect(readFileSync(join(dir, f), 'utf8'), f).not.toMatch(/Math\.random|Date\.now|new Date\(/);
   });
 });

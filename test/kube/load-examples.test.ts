@@ -50,9 +50,16 @@ describe('built-in default topology', () => {
     expect(r.diagnostics).toEqual([]);
     const m = ok(r);
     expect(m.files).toEqual([]);
-    expect(m.nodes.map((n) => `${n.name} ${fmt(n.ip)} ${formatCidr(n.podCIDR)}`)).toEqual(['node1 172.18.0.2 10.244.0.0/24', 'node2 172.18.0.3 10.244.1.0/24']);
+    expect(m.nodes.map((n) => `${n.name} ${fmt(n.ip)} ${formatCidr(n.podCIDR)}`)).toEqual([
+      'node1 172.18.0.2 10.244.0.0/24',
+      'node2 172.18.0.3 10.244.1.0/24',
+    ]);
     // CoreDNS holds 10.244.0.2 and .3 on the control-plane node1, as on a kubeadm cluster
-    expect(userPods(m).map((p) => `${p.name}@${p.nodeName} ${fmt(p.ip)}`)).toEqual(['client@node1 10.244.0.4', 'web-0@node1 10.244.0.5', 'web-1@node2 10.244.1.2']);
+    expect(userPods(m).map((p) => `${p.name}@${p.nodeName} ${fmt(p.ip)}`)).toEqual([
+      'client@node1 10.244.0.4',
+      'web-0@node1 10.244.0.5',
+      'web-1@node2 10.244.1.2',
+    ]);
     expect(m.addons).toEqual({ kubernetesService: true, coreDNS: true, kubeProxy: true, flannel: true });
     const web = m.pods.find((p) => p.name === 'web-1');
     expect(web?.labels).toEqual({ app: 'web' });
@@ -66,21 +73,23 @@ describe('built-in default topology', () => {
   test('has the kubeadm/flannel addons: CoreDNS on node1 at .2 and .3, kube-proxy and flannel on both nodes, kubernetes and kube-dns', () => {
     const m = ok(loadDefaultTopology());
     const addons = m.pods.filter((p) => p.origin === 'addon');
-    expect(addons.filter((p) => !p.hostNetwork).map((p) => `${p.namespace}/${p.labels['k8s-app']}@${p.nodeName} ${fmt(p.ip)}`)).toEqual([
-      'kube-system/kube-dns@node1 10.244.0.2',
-      'kube-system/kube-dns@node1 10.244.0.3',
-    ]);
-    expect(addons.filter((p) => p.hostNetwork).map((p) => `${p.ownerRef ?? p.name}@${p.nodeName} ${fmt(p.ip)}`)).toEqual([
+    expect(
+      addons
+        .filter((p) => !p.hostNetwork)
+        .map((p) => `${p.namespace}/${p.labels['k8s-app']}@${p.nodeName} ${fmt(p.ip)}`),
+    ).toEqual(['kube-system/kube-dns@node1 10.244.0.2', 'kube-system/kube-dns@node1 10.244.0.3']);
+    expect(
+      addons.filter((p) => p.hostNetwork).map((p) => `${p.ownerRef ?? p.name}@${p.nodeName} ${fmt(p.ip)}`),
+    ).toEqual([
       'kube-apiserver-node1@node1 172.18.0.2',
       'DaemonSet/kube-proxy@node1 172.18.0.2',
       'DaemonSet/kube-proxy@node2 172.18.0.3',
       'DaemonSet/kube-flannel-ds@node1 172.18.0.2',
       'DaemonSet/kube-flannel-ds@node2 172.18.0.3',
     ]);
-    expect(m.services.map((s) => `${s.namespace}/${s.name} ${s.clusterIPs.map(fmt).join(',')} ${s.origin ?? 'user'}`)).toEqual([
-      'default/kubernetes 10.96.0.1 addon',
-      'kube-system/kube-dns 10.96.0.10 addon',
-    ]);
+    expect(
+      m.services.map((s) => `${s.namespace}/${s.name} ${s.clusterIPs.map(fmt).join(',')} ${s.origin ?? 'user'}`),
+    ).toEqual(['default/kubernetes 10.96.0.1 addon', 'kube-system/kube-dns 10.96.0.10 addon']);
   });
 
   test('has the four probes: cross-node TCP (traced by a bare podnet trace), same-node ping, cross-node ping, UDP', () => {
@@ -101,18 +110,26 @@ describe('built-in default topology', () => {
     const file = ok(loadTopologyPath(join(TOPOLOGIES, 'pod-to-pod.yaml')));
     const builtin = ok(loadDefaultTopology());
     const strip = (m: ClusterModel): unknown =>
-      JSON.parse(JSON.stringify({ ...m, name: '', files: [], scenario: m.scenario?.probes.map((p) => ({ ...p, source: undefined })) }, (k, v: unknown) => (k === 'source' ? undefined : v)));
+      JSON.parse(
+        JSON.stringify(
+          { ...m, name: '', files: [], scenario: m.scenario?.probes.map((p) => ({ ...p, source: undefined })) },
+          (k, v: unknown) => (k === 'source' ? undefined : v),
+        ),
+      );
     expect(strip(file)).toEqual(strip(builtin));
   });
 });
 
 describe('example topologies', () => {
-  test.each(['pod-to-pod.yaml', 'k3s-style.yaml', 'mtu.yaml', 'services.yaml'])('%s loads without errors and starts with a comment header', (name) => {
-    const r = loadTopologyPath(join(TOPOLOGIES, name));
-    expect(r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic)).toEqual([]);
-    expect(r.model?.files).toEqual([join(TOPOLOGIES, name)]);
-    expect(r.model?.scenario?.probes.length).toBeGreaterThan(0);
-  });
+  test.each(['pod-to-pod.yaml', 'k3s-style.yaml', 'mtu.yaml', 'services.yaml'])(
+    '%s loads without errors and starts with a comment header',
+    (name) => {
+      const r = loadTopologyPath(join(TOPOLOGIES, name));
+      expect(r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic)).toEqual([]);
+      expect(r.model?.files).toEqual([join(TOPOLOGIES, name)]);
+      expect(r.model?.scenario?.probes.length).toBeGreaterThan(0);
+    },
+  );
 
   test('a k3s-style cluster uses its own CIDRs and nothing from the kubeadm/flannel defaults', () => {
     const m = ok(loadTopologyPath(join(TOPOLOGIES, 'k3s-style.yaml')));
@@ -169,13 +186,26 @@ describe('loading paths', () => {
     const root = join(dir, 'tree');
     mkdirSync(join(root, 'b-pods'), { recursive: true });
     mkdirSync(join(root, 'a-cluster'), { recursive: true });
-    writeFileSync(join(root, 'a-cluster', 'cluster.yml'), 'apiVersion: podnet.dev/v1alpha1\nkind: Cluster\nmetadata: { name: tree }\nspec: { nodes: 3 }\n');
-    writeFileSync(join(root, 'b-pods', 'z.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: { name: z }\nspec: { containers: [{ name: c }] }\n');
-    writeFileSync(join(root, 'b-pods', 'a.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: { name: a }\nspec: { containers: [{ name: c }] }\n');
+    writeFileSync(
+      join(root, 'a-cluster', 'cluster.yml'),
+      'apiVersion: podnet.dev/v1alpha1\nkind: Cluster\nmetadata: { name: tree }\nspec: { nodes: 3 }\n',
+    );
+    writeFileSync(
+      join(root, 'b-pods', 'z.yaml'),
+      'apiVersion: v1\nkind: Pod\nmetadata: { name: z }\nspec: { containers: [{ name: c }] }\n',
+    );
+    writeFileSync(
+      join(root, 'b-pods', 'a.yaml'),
+      'apiVersion: v1\nkind: Pod\nmetadata: { name: a }\nspec: { containers: [{ name: c }] }\n',
+    );
     writeFileSync(join(root, 'README.md'), 'not yaml: [');
     const m = ok(loadTopologyPath(root));
     expect(m.name).toBe('tree');
-    expect(m.files).toEqual([join(root, 'a-cluster', 'cluster.yml'), join(root, 'b-pods', 'a.yaml'), join(root, 'b-pods', 'z.yaml')]);
+    expect(m.files).toEqual([
+      join(root, 'a-cluster', 'cluster.yml'),
+      join(root, 'b-pods', 'a.yaml'),
+      join(root, 'b-pods', 'z.yaml'),
+    ]);
     // node1 is the tainted control plane; a and z go to node2 and node3 (their order from the seed)
     expect(userPods(m).map((p) => p.name)).toEqual(['a', 'z']);
     expect(new Set(userPods(m).map((p) => p.nodeName))).toEqual(new Set(['node2', 'node3']));
@@ -184,7 +214,10 @@ describe('loading paths', () => {
   test('errors in a folder name the file they are in', () => {
     const root = join(dir, 'bad');
     mkdirSync(root, { recursive: true });
-    writeFileSync(join(root, 'pods.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: { name: a }\nspec: { nodeName: nope, containers: [{ name: c }] }\n');
+    writeFileSync(
+      join(root, 'pods.yaml'),
+      'apiVersion: v1\nkind: Pod\nmetadata: { name: a }\nspec: { nodeName: nope, containers: [{ name: c }] }\n',
+    );
     const r = loadTopologyPath(root);
     expect(r.model).toBeUndefined();
     expect(r.diagnostics.map(formatDiagnostic)).toEqual([
@@ -220,7 +253,9 @@ describe('loading paths', () => {
     const err = caught as TopologyError;
     expect(err.diagnostics.filter((d) => d.severity === 'error')).toHaveLength(2);
     expect(err.message).toContain('2 errors in the topology');
-    expect(err.message).toContain(`${bad}:4:21: error: Pod default/A: spec.containers: expected a list of containers, got 5`);
+    expect(err.message).toContain(
+      `${bad}:4:21: error: Pod default/A: spec.containers: expected a list of containers, got 5`,
+    );
     expect(userPods(loadTopologyOrThrow(undefined).model)).toHaveLength(3);
   });
 });

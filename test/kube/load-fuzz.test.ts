@@ -14,15 +14,24 @@ const TOPOLOGIES = fileURLToPath(new URL('../../topologies/', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const SOURCES: ReadonlyArray<readonly [string, string]> = [
   ['default', DEFAULT_TOPOLOGY_YAML],
-  ...['pod-to-pod.yaml', 'k3s-style.yaml', 'mtu.yaml', 'services.yaml'].map((f) => [f, readFileSync(join(TOPOLOGIES, f), 'utf8')] as const),
+  ...['pod-to-pod.yaml', 'k3s-style.yaml', 'mtu.yaml', 'services.yaml'].map(
+    (f) => [f, readFileSync(join(TOPOLOGIES, f), 'utf8')] as const,
+  ),
   // Services, Endpoints and EndpointSlices, exported and hand-written
   ['services-export.yaml', readFileSync(join(FIXTURES, 'services-export.yaml'), 'utf8')],
   // workloads, Node objects and addons
-  ...['deployment.yaml', 'statefulset.yaml', 'daemonset.yaml', 'namespaces.yaml', 'externalname.yaml'].map((f) => [`workloads:${f}`, readFileSync(join(TOPOLOGIES, f), 'utf8')] as const),
+  ...['deployment.yaml', 'statefulset.yaml', 'daemonset.yaml', 'namespaces.yaml', 'externalname.yaml'].map(
+    (f) => [`workloads:${f}`, readFileSync(join(TOPOLOGIES, f), 'utf8')] as const,
+  ),
   ['workloads:workloads.yaml', readFileSync(join(FIXTURES, 'workloads.yaml'), 'utf8')],
   ['workloads:tutorial.yaml', readFileSync(join(FIXTURES, 'tutorial.yaml'), 'utf8')],
   // the folder example's files as one text, as the folder loads
-  ['workloads:shop/', ['backend.yaml', 'cluster.yaml', 'frontend.yaml', 'scenario.yaml'].map((f) => readFileSync(join(TOPOLOGIES, 'shop', f), 'utf8')).join('---\n')],
+  [
+    'workloads:shop/',
+    ['backend.yaml', 'cluster.yaml', 'frontend.yaml', 'scenario.yaml']
+      .map((f) => readFileSync(join(TOPOLOGIES, 'shop', f), 'utf8'))
+      .join('---\n'),
+  ],
 ];
 
 /** A real cluster's export (3600 lines, so fewer runs). */
@@ -34,43 +43,110 @@ const scalarReplacement = fc.oneof(
   fc.string({ maxLength: 12 }),
   fc.integer({ min: -100_000, max: 100_000 }).map(String),
   fc.double({ noNaN: false }).map(String),
-  fc.constantFrom('null', '~', '', '[]', '{}', '[1, 2]', '{ a: 1 }', 'true', 'no', '0x10', '1e400', '-0', '.inf', '&a x', '*a', '!!binary x', "'", '"', '|', '>-', '- x', '<<: 1'),
-  fc.array(fc.oneof(fc.integer().map(String), fc.constantFrom('a', 'null', '{}')), { maxLength: 3 }).map((xs) => `[${xs.join(', ')}]`),
+  fc.constantFrom(
+    'null',
+    '~',
+    '',
+    '[]',
+    '{}',
+    '[1, 2]',
+    '{ a: 1 }',
+    'true',
+    'no',
+    '0x10',
+    '1e400',
+    '-0',
+    '.inf',
+    '&a x',
+    '*a',
+    '!!binary x',
+    "'",
+    '"',
+    '|',
+    '>-',
+    '- x',
+    '<<: 1',
+  ),
+  fc
+    .array(fc.oneof(fc.integer().map(String), fc.constantFrom('a', 'null', '{}')), { maxLength: 3 })
+    .map((xs) => `[${xs.join(', ')}]`),
 );
 
 const noise = fc.oneof(
   fc.string({ minLength: 1, maxLength: 6 }),
-  fc.constantFrom(':', '- ', '\t', '{', '}', '[', ']', '"', "'", '#', '&x', '*x', '!', '|', '>', '---\n', '...\n', '\n', '  ', '%', '@', '`', '\u0000', '\uFEFF', '<<: *x\n'),
+  fc.constantFrom(
+    ':',
+    '- ',
+    '\t',
+    '{',
+    '}',
+    '[',
+    ']',
+    '"',
+    "'",
+    '#',
+    '&x',
+    '*x',
+    '!',
+    '|',
+    '>',
+    '---\n',
+    '...\n',
+    '\n',
+    '  ',
+    '%',
+    '@',
+    '`',
+    '\u0000',
+    '\uFEFF',
+    '<<: *x\n',
+  ),
 );
 
 type Mutation = (text: string) => string;
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.nat().map((i): Mutation => (t) => {
-    const lines = t.split('\n');
-    lines.splice(i % lines.length, 1);
-    return lines.join('\n');
-  }),
-  fc.nat().map((i): Mutation => (t) => {
-    const lines = t.split('\n');
-    const k = i % lines.length;
-    lines.splice(k, 0, lines[k] ?? '');
-    return lines.join('\n');
-  }),
-  fc.tuple(fc.nat(), scalarReplacement).map(([i, value]): Mutation => (t) => {
-    const lines = t.split('\n');
-    const candidates = lines.map((l, k) => [l, k] as const).filter(([l]) => /^\s*(- )?[A-Za-z][\w.-]*: \S/.test(l));
-    const pick = candidates[i % Math.max(1, candidates.length)];
-    if (pick === undefined) return t;
-    const [line, k] = pick;
-    lines[k] = line.replace(/^(\s*(?:- )?[A-Za-z][\w.-]*: ).*$/, `$1${value}`);
-    return lines.join('\n');
-  }),
-  fc.nat().map((i): Mutation => (t) => t.slice(0, i % (t.length + 1))),
-  fc.tuple(fc.nat(), noise).map(([i, s]): Mutation => (t) => {
-    const at = i % (t.length + 1);
-    return t.slice(0, at) + s + t.slice(at);
-  }),
+  fc.nat().map(
+    (i): Mutation =>
+      (t) => {
+        const lines = t.split('\n');
+        lines.splice(i % lines.length, 1);
+        return lines.join('\n');
+      },
+  ),
+  fc.nat().map(
+    (i): Mutation =>
+      (t) => {
+        const lines = t.split('\n');
+        const k = i % lines.length;
+        lines.splice(k, 0, lines[k] ?? '');
+        return lines.join('\n');
+      },
+  ),
+  fc.tuple(fc.nat(), scalarReplacement).map(
+    ([i, value]): Mutation =>
+      (t) => {
+        const lines = t.split('\n');
+        const candidates = lines.map((l, k) => [l, k] as const).filter(([l]) => /^\s*(- )?[A-Za-z][\w.-]*: \S/.test(l));
+        const pick = candidates[i % Math.max(1, candidates.length)];
+        if (pick === undefined) return t;
+        const [line, k] = pick;
+        lines[k] = line.replace(/^(\s*(?:- )?[A-Za-z][\w.-]*: ).*$/, `$1${value}`);
+        return lines.join('\n');
+      },
+  ),
+  fc.nat().map(
+    (i): Mutation =>
+      (t) =>
+        t.slice(0, i % (t.length + 1)),
+  ),
+  fc.tuple(fc.nat(), noise).map(
+    ([i, s]): Mutation =>
+      (t) => {
+        const at = i % (t.length + 1);
+        return t.slice(0, at) + s + t.slice(at);
+      },
+  ),
 );
 
 function check(text: string): void {
@@ -101,7 +177,9 @@ describe('mutated example topologies', () => {
 
   test('several mutations at once never throw either', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...SOURCES), fc.array(mutation, { minLength: 2, maxLength: 6 }), ([, text], ms) => check(ms.reduce((t, m) => m(t), text))),
+      fc.property(fc.constantFrom(...SOURCES), fc.array(mutation, { minLength: 2, maxLength: 6 }), ([, text], ms) =>
+        check(ms.reduce((t, m) => m(t), text)),
+      ),
       { numRuns: 400 },
     );
   });
@@ -109,7 +187,9 @@ describe('mutated example topologies', () => {
   test('mutations of the Service, Endpoints and EndpointSlice sources never throw', () => {
     const services = SOURCES.filter(([name]) => name.startsWith('services'));
     fc.assert(
-      fc.property(fc.constantFrom(...services), fc.array(mutation, { minLength: 1, maxLength: 3 }), ([, text], ms) => check(ms.reduce((t, m) => m(t), text))),
+      fc.property(fc.constantFrom(...services), fc.array(mutation, { minLength: 1, maxLength: 3 }), ([, text], ms) =>
+        check(ms.reduce((t, m) => m(t), text)),
+      ),
       { numRuns: 400 },
     );
   });
@@ -117,7 +197,9 @@ describe('mutated example topologies', () => {
   test('mutations of the workload, Node and addon sources never throw', () => {
     const workloads = SOURCES.filter(([name]) => name.startsWith('workloads:'));
     fc.assert(
-      fc.property(fc.constantFrom(...workloads), fc.array(mutation, { minLength: 1, maxLength: 4 }), ([, text], ms) => check(ms.reduce((t, m) => m(t), text))),
+      fc.property(fc.constantFrom(...workloads), fc.array(mutation, { minLength: 1, maxLength: 4 }), ([, text], ms) =>
+        check(ms.reduce((t, m) => m(t), text)),
+      ),
       { numRuns: 500 },
     );
   });

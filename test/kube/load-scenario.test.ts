@@ -140,7 +140,15 @@ describe('endpoints', () => {
       'node/node2',
       'ext/ext',
     ]);
-    expect(ps.map((p) => p.to)).toEqual(['pod/web-1', 'pod/default/web-1', 'pod/web-1', 'pod/shop/api', '10.244.0.2', 'pod/web-1', 'pod/web-1']);
+    expect(ps.map((p) => p.to)).toEqual([
+      'pod/web-1',
+      'pod/default/web-1',
+      'pod/web-1',
+      'pod/shop/api',
+      '10.244.0.2',
+      'pod/web-1',
+      'pod/web-1',
+    ]);
   });
 
   test('references to missing pods, nodes and hosts are errors at the field, with hints', () => {
@@ -169,10 +177,14 @@ describe('endpoints', () => {
     - { name: dup, from: client, to: pod/web-1 }
     - { from: client, to: pod/web-1:8080, size: 10 }
 `).join('\n');
-    expect(errs).toContain("spec.probes[8].size: size is not allowed for tcp probes");
-    expect(errs).toContain('spec.probes[0].from: expected <pod>, <namespace>/<pod>, pod/<pod>, pod/<namespace>/<pod>, node/<node> or ext/<host>, got "a/b/c"');
+    expect(errs).toContain('spec.probes[8].size: size is not allowed for tcp probes');
+    expect(errs).toContain(
+      'spec.probes[0].from: expected <pod>, <namespace>/<pod>, pod/<pod>, pod/<namespace>/<pod>, node/<node> or ext/<host>, got "a/b/c"',
+    );
     expect(errs).toContain('spec.probes[1].to: port 99999 is outside 1–65535 in "pod/web-1:99999"');
-    expect(errs).toContain('spec.probes[2].to: expected <ip>, <ip>:<port>, pod/<pod>, pod/<namespace>/<pod>, node/<node> or ext/<host>, optionally followed by :<port>, got "10.244.1.300"');
+    expect(errs).toContain(
+      'spec.probes[2].to: expected <ip>, <ip>:<port>, pod/<pod>, pod/<namespace>/<pod>, node/<node> or ext/<host>, optionally followed by :<port>, got "10.244.1.300"',
+    );
     expect(errs).toContain('spec.probes[3].sourcePort: expected an integer 1–65535, got 0');
     expect(errs).toContain('spec.probes[4].sourcePort: sourcePort is not allowed for icmp probes');
     expect(errs).toContain('spec.probes[5].size: expected an integer 0–65507, got 70000');

@@ -24,7 +24,10 @@ interface SvcSpec {
   readonly local: boolean;
 }
 
-const labels = fc.record({ app: fc.constantFrom('a', 'b', 'c'), tier: fc.constantFrom('x', 'y') }, { requiredKeys: [] });
+const labels = fc.record(
+  { app: fc.constantFrom('a', 'b', 'c'), tier: fc.constantFrom('x', 'y') },
+  { requiredKeys: [] },
+);
 const ns = fc.constantFrom('default', 'shop');
 
 const podSpec: fc.Arbitrary<PodSpec> = fc.record({
@@ -39,7 +42,11 @@ const svcSpec: fc.Arbitrary<SvcSpec> = fc.record({
   kind: fc.constantFrom('ClusterIP', 'NodePort', 'LoadBalancer', 'headless'),
   selector: fc.option(labels, { nil: undefined }),
   ports: fc.uniqueArray(
-    fc.record({ port: fc.integer({ min: 1, max: 200 }), protocol: fc.constantFrom('TCP', 'UDP'), target: fc.oneof(fc.constant('http' as const), fc.integer({ min: 1, max: 65535 })) }),
+    fc.record({
+      port: fc.integer({ min: 1, max: 200 }),
+      protocol: fc.constantFrom('TCP', 'UDP'),
+      target: fc.oneof(fc.constant('http' as const), fc.integer({ min: 1, max: 65535 })),
+    }),
     { minLength: 1, maxLength: 3, selector: (p) => `${p.port}/${p.protocol}` },
   ),
   local: fc.boolean(),
@@ -58,9 +65,16 @@ function yamlMap(m: Record<string, string>): string {
     .join(', ')} }`;
 }
 
-function render(p: { readonly serviceCIDR: string; readonly nodePortRange: string; readonly pods: readonly PodSpec[]; readonly services: readonly SvcSpec[] }): string {
+function render(p: {
+  readonly serviceCIDR: string;
+  readonly nodePortRange: string;
+  readonly pods: readonly PodSpec[];
+  readonly services: readonly SvcSpec[];
+}): string {
   // addons none: the services and pods are exactly the generated ones
-  const docs = [`apiVersion: podnet.dev/v1alpha1\nkind: Cluster\nspec:\n  serviceCIDR: ${p.serviceCIDR}\n  nodePortRange: ${p.nodePortRange}\n  nodes: 3\n  addons: none\n`];
+  const docs = [
+    `apiVersion: podnet.dev/v1alpha1\nkind: Cluster\nspec:\n  serviceCIDR: ${p.serviceCIDR}\n  nodePortRange: ${p.nodePortRange}\n  nodes: 3\n  addons: none\n`,
+  ];
   p.pods.forEach((pod, i) => {
     const ports = pod.httpPort !== undefined ? `[{ name: http, containerPort: ${pod.httpPort} }]` : '[]';
     docs.push(
@@ -75,15 +89,19 @@ function render(p: { readonly serviceCIDR: string; readonly nodePortRange: strin
     if (s.kind === 'LoadBalancer' && s.local) lines.push('externalTrafficPolicy: Local');
     if (s.selector !== undefined) lines.push(`selector: ${yamlMap(s.selector)}`);
     lines.push('ports:');
-    s.ports.forEach((port, j) => lines.push(`  - { name: p${j}, port: ${port.port}, protocol: ${port.protocol}, targetPort: ${port.target} }`));
-    docs.push(`apiVersion: v1\nkind: Service\nmetadata: { name: s${i}, namespace: ${s.ns} }\nspec:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+    for (const [j, port] of s.ports.entries()) {
+      lines.push(`  - { name: p${j}, port: ${port.port}, protocol: ${port.protocol}, targetPort: ${port.target} }`);
+    }
+    docs.push(
+      `apiVersion: v1\nkind: Service\nmetadata: { name: s${i}, namespace: ${s.ns} }\nspec:\n${lines.map((l) => `  ${l}`).join('\n')}\n`,
+    );
   });
   return docs.join('---\n');
 }
 
 function inCidr(c: Cidr, ip: number): boolean {
   const mask = c.len === 0 ? 0 : (0xffffffff << (32 - c.len)) >>> 0;
-  return ((ip & mask) >>> 0) === c.addr;
+  return (ip & mask) >>> 0 === c.addr;
 }
 
 describe('random services and pods', () => {
@@ -105,13 +123,17 @@ describe('random services and pods', () => {
           expect(ip).not.toBe(cidr.addr);
           expect(ip).not.toBe(broadcast);
         }
-        m.services.forEach((s, i) => expect(s.clusterIPs.length).toBe(p.services[i]?.kind === 'headless' ? 0 : 1));
+        for (const [i, s] of m.services.entries())
+          expect(s.clusterIPs.length).toBe(p.services[i]?.kind === 'headless' ? 0 : 1);
 
         // NodePorts: one owner (service + port number) per number, inside the range
         const range = m.nodePortRange!;
         const owner = new Map<number, string>();
         for (const s of m.services) {
-          const claims: Array<[number | undefined, string]> = s.ports.map((port) => [port.nodePort, `${s.namespace}/${s.name}:${port.port}`]);
+          const claims: Array<[number | undefined, string]> = s.ports.map((port) => [
+            port.nodePort,
+            `${s.namespace}/${s.name}:${port.port}`,
+          ]);
           claims.push([s.healthCheckNodePort, `${s.namespace}/${s.name}:health`]);
           for (const [np, who] of claims) {
             if (np === undefined) continue;
@@ -123,11 +145,15 @@ describe('random services and pods', () => {
           }
           const wants = s.type === 'NodePort' || s.type === 'LoadBalancer';
           for (const port of s.ports) expect(port.nodePort !== undefined).toBe(wants);
-          expect(s.healthCheckNodePort !== undefined).toBe(s.type === 'LoadBalancer' && s.externalTrafficPolicy === 'Local');
+          expect(s.healthCheckNodePort !== undefined).toBe(
+            s.type === 'LoadBalancer' && s.externalTrafficPolicy === 'Local',
+          );
         }
 
         // Derived endpoints
-        const pods = new Map<string, (typeof m.pods)[number]>(m.pods.map((pod) => [`${pod.namespace}/${pod.name}`, pod]));
+        const pods = new Map<string, (typeof m.pods)[number]>(
+          m.pods.map((pod) => [`${pod.namespace}/${pod.name}`, pod]),
+        );
         for (const s of m.services) {
           const slices = m.endpointSlices.filter((sl) => sl.namespace === s.namespace && sl.serviceName === s.name);
           if (s.selector === undefined) {
@@ -149,9 +175,12 @@ describe('random services and pods', () => {
               seen.push(e.targetPod ?? '');
             }
             // every slice port is a service port resolved for all of the slice's pods
-            for (const sp of sl.ports) expect(s.ports.some((port) => port.name === sp.name && port.protocol === sp.protocol)).toBe(true);
+            for (const sp of sl.ports)
+              expect(s.ports.some((port) => port.name === sp.name && port.protocol === sp.protocol)).toBe(true);
           }
-          const matching = m.pods.filter((pod) => pod.namespace === s.namespace && Object.entries(selector).every(([k, v]) => pod.labels[k] === v));
+          const matching = m.pods.filter(
+            (pod) => pod.namespace === s.namespace && Object.entries(selector).every(([k, v]) => pod.labels[k] === v),
+          );
           expect(seen.sort()).toEqual(matching.map((pod) => `${pod.namespace}/${pod.name}`).sort());
         }
         const names = m.endpointSlices.map((sl) => `${sl.namespace}/${sl.name}`);

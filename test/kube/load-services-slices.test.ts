@@ -9,7 +9,10 @@ const HTTP = [{ name: 'http', port: 8080 }];
 
 /** A slice as `ip/ready/serving/terminating/node/hostname/pod` strings, endpoints sorted. */
 function eps(s: EndpointSliceModel | undefined): string[] {
-  return (s?.endpoints ?? []).map((e) => `${fmt(e.ip)} r=${e.ready} s=${e.serving} t=${e.terminating} ${e.nodeName ?? '-'} ${e.hostname ?? '-'} ${e.targetPod ?? '-'}`);
+  return (s?.endpoints ?? []).map(
+    (e) =>
+      `${fmt(e.ip)} r=${e.ready} s=${e.serving} t=${e.terminating} ${e.nodeName ?? '-'} ${e.hostname ?? '-'} ${e.targetPod ?? '-'}`,
+  );
 }
 
 describe('slices derived from a selector', () => {
@@ -28,7 +31,10 @@ describe('slices derived from a selector', () => {
     expect(web?.name.startsWith('web-')).toBe(true);
     expect(web?.ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
     // web-0 is node1's third pod: the two CoreDNS pods of the addons hold .2 and .3
-    expect(eps(web)).toEqual(['10.244.0.4 r=true s=true t=false node1 - default/web-0', '10.244.1.2 r=true s=true t=false node2 - default/web-1']);
+    expect(eps(web)).toEqual([
+      '10.244.0.4 r=true s=true t=false node1 - default/web-0',
+      '10.244.1.2 r=true s=true t=false node2 - default/web-1',
+    ]);
     expect(web?.source).toEqual(m.services.find((s) => s.name === 'web')?.source);
     const front = slicesOf(m, 'default/front');
     expect(front.map((s) => s.endpoints.map((e) => e.targetPod))).toEqual([['default/web-0']]);
@@ -36,7 +42,9 @@ describe('slices derived from a selector', () => {
   });
 
   test('names are deterministic and unique, also against hand-written slices', () => {
-    const text = pod('a', { labels: { app: 'web' }, ports: HTTP }) + service('web', 'selector: { app: web }\nports: [{ port: 80 }]');
+    const text =
+      pod('a', { labels: { app: 'web' }, ports: HTTP }) +
+      service('web', 'selector: { app: web }\nports: [{ port: 80 }]');
     const one = slicesOf(model(text), 'default/web')[0]?.name ?? '';
     expect(slicesOf(model(text), 'default/web')[0]?.name).toBe(one);
     // a hand-written slice of another service already holds that name
@@ -55,22 +63,63 @@ ${service('other', 'ports: [{ port: 1 }]')}`;
   });
 
   test('readiness: an unready pod is neither ready nor serving; publishNotReadyAddresses makes it ready, still not serving', () => {
-    const pods = pod('up', { labels: { app: 'web' }, ports: HTTP }) + pod('down', { labels: { app: 'web' }, ports: HTTP, ready: false });
-    const m = model(pods + service('web', 'selector: { app: web }\nports: [{ port: 80, targetPort: 8080 }]') + service('pub', 'publishNotReadyAddresses: true\nselector: { app: web }\nports: [{ port: 80, targetPort: 8080 }]'));
-    expect(eps(slicesOf(m, 'default/web')[0]).map((e) => e.split(' ').slice(1, 4).join(' '))).toEqual(['r=true s=true t=false', 'r=false s=false t=false']);
-    expect(eps(slicesOf(m, 'default/pub')[0]).map((e) => e.split(' ').slice(1, 4).join(' '))).toEqual(['r=true s=true t=false', 'r=true s=false t=false']);
+    const pods =
+      pod('up', { labels: { app: 'web' }, ports: HTTP }) +
+      pod('down', { labels: { app: 'web' }, ports: HTTP, ready: false });
+    const m = model(
+      pods +
+        service('web', 'selector: { app: web }\nports: [{ port: 80, targetPort: 8080 }]') +
+        service(
+          'pub',
+          'publishNotReadyAddresses: true\nselector: { app: web }\nports: [{ port: 80, targetPort: 8080 }]',
+        ),
+    );
+    expect(eps(slicesOf(m, 'default/web')[0]).map((e) => e.split(' ').slice(1, 4).join(' '))).toEqual([
+      'r=true s=true t=false',
+      'r=false s=false t=false',
+    ]);
+    expect(eps(slicesOf(m, 'default/pub')[0]).map((e) => e.split(' ').slice(1, 4).join(' '))).toEqual([
+      'r=true s=true t=false',
+      'r=true s=false t=false',
+    ]);
   });
 
   test('a named targetPort resolving to different numbers per pod gives two slices; a pod lacking it is left out of that port', () => {
     const m = model(
-      pod('v1-a', { labels: { app: 'web' }, ports: [{ name: 'http', port: 8080 }, { name: 'metrics', port: 9100 }] }) +
-        pod('v1-b', { labels: { app: 'web' }, ports: [{ name: 'http', port: 8080 }, { name: 'metrics', port: 9100 }] }) +
-        pod('v2-a', { labels: { app: 'web' }, ports: [{ name: 'http', port: 9090 }, { name: 'metrics', port: 9100 }] }) +
+      pod('v1-a', {
+        labels: { app: 'web' },
+        ports: [
+          { name: 'http', port: 8080 },
+          { name: 'metrics', port: 9100 },
+        ],
+      }) +
+        pod('v1-b', {
+          labels: { app: 'web' },
+          ports: [
+            { name: 'http', port: 8080 },
+            { name: 'metrics', port: 9100 },
+          ],
+        }) +
+        pod('v2-a', {
+          labels: { app: 'web' },
+          ports: [
+            { name: 'http', port: 9090 },
+            { name: 'metrics', port: 9100 },
+          ],
+        }) +
         pod('udp-only', { labels: { app: 'web' }, ports: [{ name: 'http', port: 8080, protocol: 'UDP' }] }) +
-        service('web', 'selector: { app: web }\nports: [{ name: http, port: 80, targetPort: http }, { name: metrics, port: 9100, targetPort: metrics }]'),
+        service(
+          'web',
+          'selector: { app: web }\nports: [{ name: http, port: 80, targetPort: http }, { name: metrics, port: 9100, targetPort: metrics }]',
+        ),
     );
     const slices = slicesOf(m, 'default/web');
-    expect(slices.map((s) => [s.ports.map((p) => `${p.name}:${p.port}`).join(','), s.endpoints.map((e) => e.targetPod).join(',')])).toEqual([
+    expect(
+      slices.map((s) => [
+        s.ports.map((p) => `${p.name}:${p.port}`).join(','),
+        s.endpoints.map((e) => e.targetPod).join(','),
+      ]),
+    ).toEqual([
       ['http:8080,metrics:9100', 'default/v1-a,default/v1-b'],
       ['http:9090,metrics:9100', 'default/v2-a'],
       // the name matches but the protocol does not (podutil.FindPort checks both)
@@ -81,7 +130,10 @@ ${service('other', 'ports: [{ port: 1 }]')}`;
   });
 
   test('hostNetwork pods are endpoints at their node IP', () => {
-    const m = model(pod('agent', { labels: { app: 'agent' }, ports: [{ port: 9100 }], node: 'node2', hostNetwork: true }) + service('agent', 'selector: { app: agent }\nports: [{ port: 9100 }]'));
+    const m = model(
+      pod('agent', { labels: { app: 'agent' }, ports: [{ port: 9100 }], node: 'node2', hostNetwork: true }) +
+        service('agent', 'selector: { app: agent }\nports: [{ port: 9100 }]'),
+    );
     expect(eps(slicesOf(m, 'default/agent')[0])).toEqual(['172.18.0.3 r=true s=true t=false node2 - default/agent']);
   });
 
@@ -96,7 +148,11 @@ ${service('other', 'ports: [{ port: 1 }]')}`;
     const headless = slicesOf(m, 'default/db');
     expect(headless).toHaveLength(1);
     expect(headless[0]?.ports).toEqual([]);
-    expect(headless[0]?.endpoints.map((e) => `${e.targetPod} ${e.hostname ?? '-'}`)).toEqual(['default/db-0 db-0', 'default/db-1 -', 'default/db-2 -']);
+    expect(headless[0]?.endpoints.map((e) => `${e.targetPod} ${e.hostname ?? '-'}`)).toEqual([
+      'default/db-0 db-0',
+      'default/db-1 -',
+      'default/db-2 -',
+    ]);
     expect(slicesOf(m, 'default/db-ro')[0]?.endpoints.every((e) => e.hostname === undefined)).toBe(true);
   });
 
@@ -114,7 +170,9 @@ ${service('other', 'ports: [{ port: 1 }]')}`;
     const m = model(text);
     expect(slicesOf(m, 'default/x')).toEqual([]);
     expect(slicesOf(m, 'default/nobody')).toEqual([]);
-    expect(notices(text)).toEqual(['test.yaml:24:13: notice: Service default/nobody: selector app=nobody matches no pod in namespace default; kube-proxy will REJECT connections to it']);
+    expect(notices(text)).toEqual([
+      'test.yaml:24:13: notice: Service default/nobody: selector app=nobody matches no pod in namespace default; kube-proxy will REJECT connections to it',
+    ]);
   });
 });
 
@@ -157,15 +215,24 @@ describe('Endpoints', () => {
   test('Endpoints for a missing Service: a notice, nothing mirrored', () => {
     const r = load(ENDPOINTS);
     expect(userSlices(r.model!)).toEqual([]);
-    expect(r.diagnostics.map(formatDiagnostic)).toEqual(['test.yaml:4:19: notice: Endpoints default/db: no Service default/db; kube-proxy ignores these Endpoints']);
+    expect(r.diagnostics.map(formatDiagnostic)).toEqual([
+      'test.yaml:4:19: notice: Endpoints default/db: no Service default/db; kube-proxy ignores these Endpoints',
+    ]);
   });
 
   test('a selector-less Service without Endpoints: a notice that kube-proxy will REJECT', () => {
-    expect(notices(service('db', 'ports: [{ port: 5432 }]'))).toEqual(['test.yaml:5:9: notice: Service default/db: has no endpoints; kube-proxy will REJECT connections to it']);
+    expect(notices(service('db', 'ports: [{ port: 5432 }]'))).toEqual([
+      'test.yaml:5:9: notice: Service default/db: has no endpoints; kube-proxy will REJECT connections to it',
+    ]);
   });
 
   test('skip-mirror Endpoints are not mirrored when slices of the Service are given; alone (an Endpoints export) they are used', () => {
-    const text = service('db', 'ports: [{ port: 5432 }]') + ENDPOINTS.replace('metadata: { name: db }', 'metadata: { name: db, labels: { endpointslice.kubernetes.io/skip-mirror: "true" } }');
+    const text =
+      service('db', 'ports: [{ port: 5432 }]') +
+      ENDPOINTS.replace(
+        'metadata: { name: db }',
+        'metadata: { name: db, labels: { endpointslice.kubernetes.io/skip-mirror: "true" } }',
+      );
     const slice = `---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
@@ -207,7 +274,9 @@ ports:
 
 describe('EndpointSlices', () => {
   test('conditions: nil ready is true, serving defaults to ready, terminating to false; the first address is used', () => {
-    const m = model(service('web', 'ports: [{ name: http, port: 80 }, { name: dns, port: 53, protocol: UDP }]') + SLICE());
+    const m = model(
+      service('web', 'ports: [{ name: http, port: 80 }, { name: dns, port: 53, protocol: UDP }]') + SLICE(),
+    );
     const [s, ...rest] = slicesOf(m, 'default/web');
     expect(rest).toEqual([]);
     expect(s?.name).toBe('web-abcde');
@@ -232,7 +301,7 @@ describe('EndpointSlices', () => {
     ]);
   });
 
-  test('hand-written slices win over a selector, with a notice; the EndpointSlice controller\'s own slices silently', () => {
+  test("hand-written slices win over a selector, with a notice; the EndpointSlice controller's own slices silently", () => {
     const pods = pod('web-0', { labels: { app: 'web' }, ports: HTTP });
     const svc = service('web', 'selector: { app: web }\nports: [{ name: http, port: 80, targetPort: http }]');
     const r = load(pods + svc + SLICE());
@@ -240,13 +309,18 @@ describe('EndpointSlices', () => {
     expect(r.diagnostics.map(formatDiagnostic)).toEqual([
       'test.yaml:15:13: notice: Service default/web: has a selector and hand-written endpoints (EndpointSlice default/web-abcde); the hand-written ones win, the selector is not used',
     ]);
-    const exported = load(pods + svc + SLICE('\n    endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io'));
+    const exported = load(
+      pods + svc + SLICE('\n    endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io'),
+    );
     expect(exported.diagnostics).toEqual([]);
     expect(slicesOf(exported.model!, 'default/web').map((s) => s.name)).toEqual(['web-abcde']);
   });
 
   test('hand-written Endpoints also win over a selector; with exported slices beside them they are not mirrored again', () => {
-    const svc = service('db', 'selector: { app: db }\nports: [{ name: pg, port: 5432 }, { name: metrics, port: 9187 }]');
+    const svc = service(
+      'db',
+      'selector: { app: db }\nports: [{ name: pg, port: 5432 }, { name: metrics, port: 9187 }]',
+    );
     const r = load(pod('db-0', { labels: { app: 'db' } }) + svc + ENDPOINTS);
     expect(slicesOf(r.model!, 'default/db')).toHaveLength(2);
     expect(r.diagnostics.map(formatDiagnostic)).toEqual([
@@ -270,7 +344,11 @@ ports: [{ name: pg, port: 5432 }]
   });
 
   test('user-written slices and Endpoints together are both used, as kube-proxy would see the mirrored slice too', () => {
-    const m = model(service('db', 'ports: [{ name: pg, port: 5432 }, { name: metrics, port: 9187 }]') + ENDPOINTS + SLICE().replace(/web/g, 'db'));
+    const m = model(
+      service('db', 'ports: [{ name: pg, port: 5432 }, { name: metrics, port: 9187 }]') +
+        ENDPOINTS +
+        SLICE().replace(/web/g, 'db'),
+    );
     expect(slicesOf(m, 'default/db')).toHaveLength(3);
   });
 

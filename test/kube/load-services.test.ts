@@ -14,7 +14,11 @@ describe('ClusterIP allocation', () => {
   test('default/kubernetes gets .1 and kube-system/kube-dns .10, as kubeadm sets them up', () => {
     const m = model(
       service('kubernetes', 'ports: [{ name: https, port: 443, targetPort: 6443 }]') +
-        service('kube-dns', 'selector: { k8s-app: kube-dns }\nports: [{ name: dns, port: 53, protocol: UDP }, { name: dns-tcp, port: 53 }]', 'kube-system'),
+        service(
+          'kube-dns',
+          'selector: { k8s-app: kube-dns }\nports: [{ name: dns, port: 53, protocol: UDP }, { name: dns-tcp, port: 53 }]',
+          'kube-system',
+        ),
     );
     expect(cip(m, 'default/kubernetes')).toBe('10.96.0.1');
     expect(cip(m, 'kube-system/kube-dns')).toBe('10.96.0.10');
@@ -53,7 +57,9 @@ describe('ClusterIP allocation', () => {
   test('adding services, or reordering documents, does not move the others', () => {
     const base = ['web', 'api', 'db', 'cache'].map((n) => service(n, SIMPLE()));
     const before = model(base.join(''));
-    const more = model([...base.reverse(), ...Array.from({ length: 40 }, (_, i) => service(`extra-${i}`, SIMPLE()))].join(''));
+    const more = model(
+      [...base.reverse(), ...Array.from({ length: 40 }, (_, i) => service(`extra-${i}`, SIMPLE()))].join(''),
+    );
     for (const n of ['web', 'api', 'db', 'cache']) expect(cip(more, `default/${n}`)).toBe(cip(before, `default/${n}`));
     expect(new Set(userServices(more).map((s) => s.clusterIPs[0])).size).toBe(44);
   });
@@ -69,7 +75,9 @@ describe('ClusterIP allocation', () => {
 
   test('clusterIPs alone, clusterIP: "" (allocate), and a given IP in the static band', () => {
     const m = model(
-      service('a', `clusterIPs: [10.96.0.77]\n${SIMPLE()}`) + service('b', `clusterIP: ""\n${SIMPLE()}`) + service('kubernetes', `clusterIP: ""\nports: [{ port: 443 }]`),
+      service('a', `clusterIPs: [10.96.0.77]\n${SIMPLE()}`) +
+        service('b', `clusterIP: ""\n${SIMPLE()}`) +
+        service('kubernetes', `clusterIP: ""\nports: [{ port: 443 }]`),
     );
     expect(cip(m, 'default/a')).toBe('10.96.0.77');
     expect(ip(cip(m, 'default/b'))).toBeGreaterThanOrEqual(ip('10.96.1.1'));
@@ -77,7 +85,9 @@ describe('ClusterIP allocation', () => {
   });
 
   test('when a given IP holds .10, kube-dns gets another address with a notice', () => {
-    const text = service('dns-squatter', `clusterIP: 10.96.0.10\n${SIMPLE()}`) + service('kube-dns', 'ports: [{ port: 53, protocol: UDP }]', 'kube-system');
+    const text =
+      service('dns-squatter', `clusterIP: 10.96.0.10\n${SIMPLE()}`) +
+      service('kube-dns', 'ports: [{ port: 53, protocol: UDP }]', 'kube-system');
     const m = model(text);
     expect(cip(m, 'default/dns-squatter')).toBe('10.96.0.10');
     expect(cip(m, 'kube-system/kube-dns')).not.toBe('10.96.0.10');
@@ -87,30 +97,46 @@ describe('ClusterIP allocation', () => {
   });
 
   test('headless and ExternalName services get no ClusterIP', () => {
-    const m = model(service('h', `clusterIP: None\n${SIMPLE()}`) + service('x', 'type: ExternalName\nexternalName: db.example.com'));
+    const m = model(
+      service('h', `clusterIP: None\n${SIMPLE()}`) + service('x', 'type: ExternalName\nexternalName: db.example.com'),
+    );
     expect(svc(m, 'default/h')).toMatchObject({ headless: true, clusterIPs: [], type: 'ClusterIP' });
-    expect(svc(m, 'default/x')).toMatchObject({ headless: false, clusterIPs: [], type: 'ExternalName', externalName: 'db.example.com' });
+    expect(svc(m, 'default/x')).toMatchObject({
+      headless: false,
+      clusterIPs: [],
+      type: 'ExternalName',
+      externalName: 'db.example.com',
+    });
     const none2 = model(service('h2', `clusterIPs: [None]\nselector: { app: x }`));
     expect(svc(none2, 'default/h2')).toMatchObject({ headless: true, ports: [] });
   });
 
   test('a tiny serviceCIDR falls back to the static band, then runs out with an error', () => {
     // /28: 16 addresses → the static band covers all 14 usable ones; allocation still works
-    const small = model(CLUSTER('serviceCIDR: 10.96.0.0/28') + ['a', 'b', 'c'].map((n) => service(n, SIMPLE())).join(''));
+    const small = model(
+      CLUSTER('serviceCIDR: 10.96.0.0/28') + ['a', 'b', 'c'].map((n) => service(n, SIMPLE())).join(''),
+    );
     for (const s of small.services) expect(s.clusterIPs[0]).toBeLessThanOrEqual(ip('10.96.0.14'));
     // /29: 6 usable addresses
     // without the addons' kubernetes and kube-dns Services, which would take two of the six addresses
-    const text = CLUSTER('serviceCIDR: 10.96.0.0/29\naddons: none') + Array.from({ length: 7 }, (_, i) => service(`s${i}`, SIMPLE())).join('');
+    const text =
+      CLUSTER('serviceCIDR: 10.96.0.0/29\naddons: none') +
+      Array.from({ length: 7 }, (_, i) => service(`s${i}`, SIMPLE())).join('');
     const errs = errors(text);
     expect(errs).toHaveLength(1);
-    expect(errs[0]).toMatch(/Service default\/s\d: metadata\.name: no free ClusterIP left in serviceCIDR 10\.96\.0\.0\/29 \(6 usable addresses, all taken\)/);
+    expect(errs[0]).toMatch(
+      /Service default\/s\d: metadata\.name: no free ClusterIP left in serviceCIDR 10\.96\.0\.0\/29 \(6 usable addresses, all taken\)/,
+    );
   });
 });
 
 describe('NodePort allocation', () => {
   test('NodePort and LoadBalancer services get NodePorts from the dynamic band of 30000-32767; ClusterIP ones none', () => {
     const m = model(
-      service('np', 'type: NodePort\nselector: { app: web }\nports: [{ name: http, port: 80 }, { name: https, port: 443 }]') +
+      service(
+        'np',
+        'type: NodePort\nselector: { app: web }\nports: [{ name: http, port: 80 }, { name: https, port: 443 }]',
+      ) +
         service('lb', 'type: LoadBalancer\nselector: { app: web }\nports: [{ port: 80 }]') +
         service('cip', SIMPLE()),
     );
@@ -126,48 +152,92 @@ describe('NodePort allocation', () => {
   });
 
   test('given NodePorts are honoured, and others are stable when services are added', () => {
-    const base = service('np', 'type: NodePort\nselector: { app: web }\nports: [{ name: a, port: 80, nodePort: 30080 }, { name: b, port: 81 }]');
+    const base = service(
+      'np',
+      'type: NodePort\nselector: { app: web }\nports: [{ name: a, port: 80, nodePort: 30080 }, { name: b, port: 81 }]',
+    );
     const m1 = model(base);
-    const m2 = model(Array.from({ length: 20 }, (_, i) => service(`x${i}`, `type: NodePort\n${SIMPLE()}`)).join('') + base);
-    expect(svc(m1, 'default/np').ports.map((p) => p.nodePort)).toEqual(svc(m2, 'default/np').ports.map((p) => p.nodePort));
+    const m2 = model(
+      Array.from({ length: 20 }, (_, i) => service(`x${i}`, `type: NodePort\n${SIMPLE()}`)).join('') + base,
+    );
+    expect(svc(m1, 'default/np').ports.map((p) => p.nodePort)).toEqual(
+      svc(m2, 'default/np').ports.map((p) => p.nodePort),
+    );
     expect(svc(m1, 'default/np').ports[0]?.nodePort).toBe(30080);
   });
 
   test('ports sharing a port number (53/UDP and 53/TCP) share one NodePort, as the apiserver allocates them', () => {
-    const m = model(service('dns', 'type: NodePort\nselector: { app: dns }\nports: [{ name: dns, port: 53, protocol: UDP }, { name: dns-tcp, port: 53, protocol: TCP }, { name: metrics, port: 9153 }]'));
+    const m = model(
+      service(
+        'dns',
+        'type: NodePort\nselector: { app: dns }\nports: [{ name: dns, port: 53, protocol: UDP }, { name: dns-tcp, port: 53, protocol: TCP }, { name: metrics, port: 9153 }]',
+      ),
+    );
     const [udp, tcp, metrics] = svc(m, 'default/dns').ports.map((p) => p.nodePort);
     expect(udp).toBeDefined();
     expect(tcp).toBe(udp);
     expect(metrics).not.toBe(udp);
     // and a given nodePort may be shared the same way
-    const g = model(service('dns', 'type: NodePort\nselector: { app: dns }\nports: [{ name: dns, port: 53, protocol: UDP, nodePort: 30053 }, { name: dns-tcp, port: 53, nodePort: 30053 }]'));
+    const g = model(
+      service(
+        'dns',
+        'type: NodePort\nselector: { app: dns }\nports: [{ name: dns, port: 53, protocol: UDP, nodePort: 30053 }, { name: dns-tcp, port: 53, nodePort: 30053 }]',
+      ),
+    );
     expect(svc(g, 'default/dns').ports.map((p) => p.nodePort)).toEqual([30053, 30053]);
   });
 
   test('a custom nodePortRange is used, with its own static band', () => {
-    const m = model(CLUSTER('nodePortRange: 20000-20100') + service('np', `type: NodePort\nselector: { app: web }\nports: [{ name: a, port: 80 }, { name: b, port: 81, nodePort: 20005 }]`));
+    const m = model(
+      CLUSTER('nodePortRange: 20000-20100') +
+        service(
+          'np',
+          `type: NodePort\nselector: { app: web }\nports: [{ name: a, port: 80 }, { name: b, port: 81, nodePort: 20005 }]`,
+        ),
+    );
     expect(m.nodePortRange).toEqual({ min: 20000, max: 20100 });
     const [a, b] = svc(m, 'default/np').ports.map((p) => p.nodePort ?? 0);
     expect(a).toBeGreaterThanOrEqual(20016); // 101 ports: static band of 16
     expect(a).toBeLessThanOrEqual(20100);
     expect(b).toBe(20005);
-    expect(errors(CLUSTER('nodePortRange: 20000-20100') + service('np', 'type: NodePort\nselector: { app: web }\nports: [{ port: 80, nodePort: 30080 }]'))).toEqual([
+    expect(
+      errors(
+        CLUSTER('nodePortRange: 20000-20100') +
+          service('np', 'type: NodePort\nselector: { app: web }\nports: [{ port: 80, nodePort: 30080 }]'),
+      ),
+    ).toEqual([
       "test.yaml:14:33: error: Service default/np: spec.ports[0].nodePort: nodePort 30080 is outside the Cluster's nodePortRange 20000-20100",
     ]);
   });
 
   test('a small range runs out with an error naming the range', () => {
-    const text = CLUSTER('nodePortRange: 30000-30002') + Array.from({ length: 4 }, (_, i) => service(`s${i}`, `type: NodePort\n${SIMPLE()}`)).join('');
+    const text =
+      CLUSTER('nodePortRange: 30000-30002') +
+      Array.from({ length: 4 }, (_, i) => service(`s${i}`, `type: NodePort\n${SIMPLE()}`)).join('');
     const errs = errors(text);
     expect(errs).toHaveLength(1);
-    expect(errs[0]).toContain("no free NodePort left in the Cluster's nodePortRange 30000-30002; widen spec.nodePortRange");
+    expect(errs[0]).toContain(
+      "no free NodePort left in the Cluster's nodePortRange 30000-30002; widen spec.nodePortRange",
+    );
   });
 
   test('LoadBalancer with allocateLoadBalancerNodePorts: false gets none; with externalTrafficPolicy Local a healthCheckNodePort', () => {
     const m = model(
-      service('nolb', 'type: LoadBalancer\nallocateLoadBalancerNodePorts: false\nselector: { app: web }\nports: [{ port: 80 }, ]'.replace(', ]', ']')) +
-        service('local', 'type: LoadBalancer\nexternalTrafficPolicy: Local\nselector: { app: web }\nports: [{ port: 80 }]') +
-        service('pinned', 'type: LoadBalancer\nexternalTrafficPolicy: Local\nhealthCheckNodePort: 32222\nselector: { app: web }\nports: [{ port: 80 }]'),
+      service(
+        'nolb',
+        'type: LoadBalancer\nallocateLoadBalancerNodePorts: false\nselector: { app: web }\nports: [{ port: 80 }, ]'.replace(
+          ', ]',
+          ']',
+        ),
+      ) +
+        service(
+          'local',
+          'type: LoadBalancer\nexternalTrafficPolicy: Local\nselector: { app: web }\nports: [{ port: 80 }]',
+        ) +
+        service(
+          'pinned',
+          'type: LoadBalancer\nexternalTrafficPolicy: Local\nhealthCheckNodePort: 32222\nselector: { app: web }\nports: [{ port: 80 }]',
+        ),
     );
     expect(svc(m, 'default/nolb').ports[0]?.nodePort).toBeUndefined();
     const local = svc(m, 'default/local');
@@ -177,13 +247,18 @@ describe('NodePort allocation', () => {
     expect(svc(m, 'default/pinned').healthCheckNodePort).toBe(32222);
   });
 
-  test('a healthCheckNodePort colliding with another service\'s nodePort is an error at the second', () => {
+  test("a healthCheckNodePort colliding with another service's nodePort is an error at the second", () => {
     expect(
       errors(
         service('a', 'type: NodePort\nselector: { app: web }\nports: [{ port: 80, nodePort: 31000 }]') +
-          service('b', 'type: LoadBalancer\nexternalTrafficPolicy: Local\nhealthCheckNodePort: 31000\nselector: { app: web }\nports: [{ port: 80 }]'),
+          service(
+            'b',
+            'type: LoadBalancer\nexternalTrafficPolicy: Local\nhealthCheckNodePort: 31000\nselector: { app: web }\nports: [{ port: 80 }]',
+          ),
       ),
-    ).toEqual(['test.yaml:18:24: error: Service default/b: spec.healthCheckNodePort: healthCheckNodePort 31000 is already allocated to Service default/a (line 9)']);
+    ).toEqual([
+      'test.yaml:18:24: error: Service default/b: spec.healthCheckNodePort: healthCheckNodePort 31000 is already allocated to Service default/a (line 9)',
+    ]);
   });
 });
 
@@ -199,7 +274,7 @@ describe('load-balancer addresses', () => {
     expect(r.model?.loadBalancerPool).toBeUndefined();
   });
 
-  test('status.loadBalancer.ingress IPs are kept; others get the pool\'s lowest free address in document order', () => {
+  test("status.loadBalancer.ingress IPs are kept; others get the pool's lowest free address in document order", () => {
     const text =
       CLUSTER('loadBalancerPool: 172.18.0.240/29') +
       service('first', 'type: LoadBalancer\nselector: { app: web }\nports: [{ port: 80 }]') +
@@ -219,7 +294,9 @@ describe('load-balancer addresses', () => {
   test('an exhausted pool leaves the rest pending; the underlay broadcast address is never handed out', () => {
     const text =
       CLUSTER('loadBalancerPool: 172.18.0.254/31') +
-      ['a', 'b', 'c'].map((n) => service(n, 'type: LoadBalancer\nselector: { app: web }\nports: [{ port: 80 }]')).join('');
+      ['a', 'b', 'c']
+        .map((n) => service(n, 'type: LoadBalancer\nselector: { app: web }\nports: [{ port: 80 }]'))
+        .join('');
     const r = load(text);
     expect(userServices(r.model!).map((s) => s.loadBalancerIPs.map(fmt).join(','))).toEqual(['172.18.0.254', '', '']);
     expect(r.diagnostics.filter((d) => d.message.includes('exhausted')).map(formatDiagnostic)).toEqual([
@@ -229,15 +306,22 @@ describe('load-balancer addresses', () => {
   });
 
   test('the pool may be off the underlay, but must not overlap the cluster networks or any host', () => {
-    expect(model(CLUSTER('loadBalancerPool: 192.168.100.0/24')).loadBalancerPool).toEqual({ addr: ip('192.168.100.0'), len: 24 });
+    expect(model(CLUSTER('loadBalancerPool: 192.168.100.0/24')).loadBalancerPool).toEqual({
+      addr: ip('192.168.100.0'),
+      len: 24,
+    });
     expect(errors(CLUSTER('loadBalancerPool: 10.244.5.0/24'))).toEqual([
       'test.yaml:5:21: error: Cluster demo: spec.loadBalancerPool: loadBalancerPool 10.244.5.0/24 overlaps clusterCIDR 10.244.0.0/16; choose addresses no host uses',
     ]);
-    expect(errors(CLUSTER('loadBalancerPool: 172.18.0.96/27\nexternalHosts: [{ name: ext, ip: 172.18.0.100 }]'))).toEqual([
+    expect(
+      errors(CLUSTER('loadBalancerPool: 172.18.0.96/27\nexternalHosts: [{ name: ext, ip: 172.18.0.100 }]')),
+    ).toEqual([
       'test.yaml:5:21: error: Cluster demo: spec.loadBalancerPool: loadBalancerPool 172.18.0.96/27 contains 172.18.0.100, the address of external host ext; choose addresses no host uses',
     ]);
     expect(errors(CLUSTER('loadBalancerPool: 10.96.0.0/24'))[0]).toContain('overlaps serviceCIDR 10.96.0.0/12');
-    expect(errors(CLUSTER('loadBalancerPool: 172.18.0.1/24'))[0]).toContain('"172.18.0.1/24" has host bits set; did you mean 172.18.0.0/24?');
+    expect(errors(CLUSTER('loadBalancerPool: 172.18.0.1/24'))[0]).toContain(
+      '"172.18.0.1/24" has host bits set; did you mean 172.18.0.0/24?',
+    );
   });
 });
 
@@ -286,7 +370,10 @@ publishNotReadyAddresses: true
 ipFamilies: [IPv4]
 ipFamilyPolicy: SingleStack`,
           'shop',
-        ).replace('  namespace: shop', '  namespace: shop\n  labels: { team: a }')}status:\n  loadBalancer: { ingress: [{ ip: 192.0.2.10 }] }\n`,
+        ).replace(
+          '  namespace: shop',
+          '  namespace: shop\n  labels: { team: a }',
+        )}status:\n  loadBalancer: { ingress: [{ ip: 192.0.2.10 }] }\n`,
       ),
       'shop/web',
     );
@@ -316,12 +403,23 @@ ipFamilyPolicy: SingleStack`,
   });
 
   test('a ClusterIP service with externalIPs may set externalTrafficPolicy (it is reachable from outside)', () => {
-    const s = svc(model(service('web', `externalIPs: [198.51.100.7]\nexternalTrafficPolicy: Local\n${SIMPLE()}`)), 'default/web');
+    const s = svc(
+      model(service('web', `externalIPs: [198.51.100.7]\nexternalTrafficPolicy: Local\n${SIMPLE()}`)),
+      'default/web',
+    );
     expect(s.externalTrafficPolicy).toBe('Local');
   });
 
   test('service port names follow the apiserver (DNS-1123 labels, longer than IANA names may be)', () => {
-    const s = svc(model(service('web', 'selector: { app: web }\nports: [{ name: metrics-endpoint-long, port: 80 }, { name: "8080", port: 81 }]')), 'default/web');
+    const s = svc(
+      model(
+        service(
+          'web',
+          'selector: { app: web }\nports: [{ name: metrics-endpoint-long, port: 80 }, { name: "8080", port: 81 }]',
+        ),
+      ),
+      'default/web',
+    );
     expect(s.ports.map((p) => p.name)).toEqual(['metrics-endpoint-long', '8080']);
   });
 });
@@ -355,8 +453,14 @@ sessionAffinity: Sticky`,
 
   test('allocation errors (given IPs and NodePorts) are reported for every service, at the second claimant', () => {
     const errs = errors(
-      service('a', `clusterIP: 10.96.5.5\ntype: NodePort\nselector: { app: web }\nports: [{ port: 80, nodePort: 30100 }]`) +
-        service('b', `clusterIP: 10.96.5.5\ntype: NodePort\nselector: { app: web }\nports: [{ port: 80, nodePort: 30100 }]`),
+      service(
+        'a',
+        `clusterIP: 10.96.5.5\ntype: NodePort\nselector: { app: web }\nports: [{ port: 80, nodePort: 30100 }]`,
+      ) +
+        service(
+          'b',
+          `clusterIP: 10.96.5.5\ntype: NodePort\nselector: { app: web }\nports: [{ port: 80, nodePort: 30100 }]`,
+        ),
     );
     expect(errs).toEqual([
       'test.yaml:17:14: error: Service default/b: spec.clusterIP: 10.96.5.5 is already the ClusterIP of Service default/a (line 7)',
@@ -365,7 +469,14 @@ sessionAffinity: Sticky`,
   });
 
   test('a nodePort reused within one Service for another port number is an error', () => {
-    expect(errors(service('a', 'type: NodePort\nselector: { app: web }\nports: [{ name: x, port: 80, nodePort: 30100 }, { name: y, port: 81, protocol: UDP, nodePort: 30100 }]'))).toEqual([
+    expect(
+      errors(
+        service(
+          'a',
+          'type: NodePort\nselector: { app: web }\nports: [{ name: x, port: 80, nodePort: 30100 }, { name: y, port: 81, protocol: UDP, nodePort: 30100 }]',
+        ),
+      ),
+    ).toEqual([
       'test.yaml:9:97: error: Service default/a: spec.ports[1].nodePort: nodePort 30100 is already used by spec.ports[0].nodePort of this Service',
     ]);
   });
@@ -391,7 +502,12 @@ ports: [{ port: 80 }]`,
     );
     expect(errs).toHaveLength(4);
     for (const e of errs) expect(e).toContain('podnet is IPv4-only');
-    expect(errs.map((e) => e.split(': ')[3])).toEqual(['spec.clusterIP', 'spec.ipFamilyPolicy', 'spec.loadBalancerSourceRanges[0]', 'status.loadBalancer.ingress[0].ip']);
+    expect(errs.map((e) => e.split(': ')[3])).toEqual([
+      'spec.clusterIP',
+      'spec.ipFamilyPolicy',
+      'spec.loadBalancerSourceRanges[0]',
+      'status.loadBalancer.ingress[0].ip',
+    ]);
   });
 
   test('a spec of the wrong type is one error, not one per field read from it', () => {
@@ -412,7 +528,13 @@ describe('an exported cluster (kubectl get -o yaml)', () => {
   test('loads, keeping every imported address', () => {
     expect(r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic)).toEqual([]);
     const m = r.model!;
-    expect(m.services.map((s) => `${s.namespace}/${s.name} ${s.type} ${s.clusterIPs.map(fmt).join(',')} ${s.ports.map((p) => p.nodePort ?? '-').join(',')} ${s.loadBalancerIPs.map(fmt).join(',')}`)).toEqual([
+    expect(
+      m.services.map(
+        (s) =>
+          `${s.namespace}/${s.name} ${s.type} ${s.clusterIPs.map(fmt).join(',')} ` +
+          `${s.ports.map((p) => p.nodePort ?? '-').join(',')} ${s.loadBalancerIPs.map(fmt).join(',')}`,
+      ),
+    ).toEqual([
       'default/kubernetes ClusterIP 10.96.0.1 - ',
       'shop/web NodePort 10.100.12.34 31080 ',
       'kube-system/kube-dns ClusterIP 10.96.0.10 -,-,- ',
@@ -426,7 +548,9 @@ describe('an exported cluster (kubectl get -o yaml)', () => {
   });
 
   test('its only notice is the namespace creation: controller-made slices replace the selector silently', () => {
-    expect(r.diagnostics.map(formatDiagnostic)).toEqual([`${EXPORT}:21:18: notice: namespace "shop" created (referenced by Pod shop/web-7d4b9c-abcde, not declared)`]);
+    expect(r.diagnostics.map(formatDiagnostic)).toEqual([
+      `${EXPORT}:21:18: notice: namespace "shop" created (referenced by Pod shop/web-7d4b9c-abcde, not declared)`,
+    ]);
   });
 
   test('the same text loads the same way from a string', () => {
@@ -451,12 +575,25 @@ describe('topologies/services.yaml', () => {
 
   test('web is backed by the three web pods, db by the external host, web-headless with hostnames', () => {
     const m = r.model!;
-    const of = (name: string): string[] => m.endpointSlices.filter((s) => s.serviceName === name).flatMap((s) => s.endpoints.map((e) => `${fmt(e.ip)} ${e.hostname ?? '-'} ${e.targetPod ?? '-'}`));
+    const of = (name: string): string[] =>
+      m.endpointSlices
+        .filter((s) => s.serviceName === name)
+        .flatMap((s) => s.endpoints.map((e) => `${fmt(e.ip)} ${e.hostname ?? '-'} ${e.targetPod ?? '-'}`));
     // CoreDNS holds 10.244.0.2 and .3 on node1, client .4
-    expect(of('web')).toEqual(['10.244.0.5 - default/web-0', '10.244.1.2 - default/web-1', '10.244.1.3 - default/web-2']);
-    expect(of('web-headless')).toEqual(['10.244.0.5 web-0 default/web-0', '10.244.1.2 web-1 default/web-1', '10.244.1.3 web-2 default/web-2']);
+    expect(of('web')).toEqual([
+      '10.244.0.5 - default/web-0',
+      '10.244.1.2 - default/web-1',
+      '10.244.1.3 - default/web-2',
+    ]);
+    expect(of('web-headless')).toEqual([
+      '10.244.0.5 web-0 default/web-0',
+      '10.244.1.2 web-1 default/web-1',
+      '10.244.1.3 web-2 default/web-2',
+    ]);
     expect(of('db')).toEqual(['172.18.0.50 - -']);
     expect(m.externalHosts.map((h) => fmt(h.ip))).toEqual(['172.18.0.50']);
-    expect(m.endpointSlices.find((s) => s.serviceName === 'web')?.ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
+    expect(m.endpointSlices.find((s) => s.serviceName === 'web')?.ports).toEqual([
+      { name: 'http', port: 8080, protocol: 'TCP' },
+    ]);
   });
 });

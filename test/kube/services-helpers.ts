@@ -45,7 +45,8 @@ export function userSlices(m: ClusterModel): EndpointSliceModel[] {
 
 export function svc(m: ClusterModel, key: string): ServiceModel {
   const s = m.services.find((x) => `${x.namespace}/${x.name}` === key);
-  if (s === undefined) throw new Error(`no service ${key}; have ${m.services.map((x) => `${x.namespace}/${x.name}`).join(', ')}`);
+  if (s === undefined)
+    throw new Error(`no service ${key}; have ${m.services.map((x) => `${x.namespace}/${x.name}`).join(', ')}`);
   return s;
 }
 
@@ -99,15 +100,23 @@ export const pod = (name: string, o: PodOpts = {}): string => {
     .map(([k, v]) => `${k}: ${v}`)
     .join(', ');
   const ports = (o.ports ?? [])
-    .map((p) => `{ ${p.name !== undefined ? `name: ${p.name}, ` : ''}containerPort: ${p.port}, protocol: ${p.protocol ?? 'TCP'} }`)
+    .map(
+      (p) =>
+        `{ ${p.name !== undefined ? `name: ${p.name}, ` : ''}containerPort: ${p.port}, protocol: ${p.protocol ?? 'TCP'} }`,
+    )
     .join(', ');
+  const spec =
+    (o.node !== undefined ? `\n  nodeName: ${o.node}` : '') +
+    (o.hostNetwork === true ? '\n  hostNetwork: true' : '') +
+    (o.hostname !== undefined ? `\n  hostname: ${o.hostname}` : '') +
+    (o.subdomain !== undefined ? `\n  subdomain: ${o.subdomain}` : '');
   return `---
 apiVersion: v1
 kind: Pod
 metadata:
   name: ${name}${o.ns !== undefined ? `\n  namespace: ${o.ns}` : ''}
   labels: { ${labels} }
-spec:${o.node !== undefined ? `\n  nodeName: ${o.node}` : ''}${o.hostNetwork === true ? '\n  hostNetwork: true' : ''}${o.hostname !== undefined ? `\n  hostname: ${o.hostname}` : ''}${o.subdomain !== undefined ? `\n  subdomain: ${o.subdomain}` : ''}
+spec:${spec}
   containers: [{ name: c, ports: [${ports}] }]
 ${o.ready === false ? 'status:\n  conditions: [{ type: Ready, status: "False" }]\n' : ''}`;
 };

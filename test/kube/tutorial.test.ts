@@ -21,7 +21,9 @@ describe('tutorial manifests under a two-line Cluster document', () => {
   });
 
   test('every workload made its pods', () => {
-    const owners = r.model!.pods.filter((p) => p.origin !== 'addon').map((p) => (p.ownerRef ?? '').replace(/-[456789bcdf]{10}$/, '-<hash>'));
+    const owners = r
+      .model!.pods.filter((p) => p.origin !== 'addon')
+      .map((p) => (p.ownerRef ?? '').replace(/-[456789bcdf]{10}$/, '-<hash>'));
     expect(owners).toEqual([
       'ReplicaSet/nginx-deployment-<hash>',
       'ReplicaSet/nginx-deployment-<hash>',
@@ -40,7 +42,9 @@ describe('tutorial manifests under a two-line Cluster document', () => {
   test('runs, and every expectation holds', () => {
     const m = r.model!;
     const reports = new Simulation(m, { seed: 1 }).runScenario();
-    const failures = m.scenario!.probes.flatMap((p, i) => (p.expect ? checkExpectation(reports[i]!, p.expect).map((x) => `${p.name}: ${x}`) : []));
+    const failures = m.scenario!.probes.flatMap((p, i) =>
+      p.expect ? checkExpectation(reports[i]!, p.expect).map((x) => `${p.name}: ${x}`) : [],
+    );
     expect(failures).toEqual([]);
   });
 });

@@ -108,7 +108,11 @@ describe('learning and forwarding', () => {
     expect(l.take()).toEqual({ out: [1], up: false });
     l.inject(1, B, A);
     expect(l.take()).toEqual({ out: [0], up: false });
-    expect(learned(l)).toEqual([[A, 0], [B, 1], [C, 2]]);
+    expect(learned(l)).toEqual([
+      [A, 0],
+      [B, 1],
+      [C, 2],
+    ]);
   });
 
   test('a station that moves is relearned on its new port', () => {
@@ -129,7 +133,7 @@ describe('learning and forwarding', () => {
     expect(l.take()).toEqual({ out: [0, 2], up: true });
   });
 
-  test('frames for the bridge\'s own MAC, or a port\'s own MAC, go up to the host and nowhere else', () => {
+  test("frames for the bridge's own MAC, or a port's own MAC, go up to the host and nowhere else", () => {
     const l = lab();
     l.inject(0, A, l.br.mac);
     expect(l.take()).toEqual({ out: [], up: true });
@@ -150,7 +154,7 @@ describe('learning and forwarding', () => {
     expect(l.devs[0]!.drops).toBe(2);
   });
 
-  test('a frame with the bridge\'s own MAC as source does not move the local entry', () => {
+  test("a frame with the bridge's own MAC as source does not move the local entry", () => {
     const l = lab();
     l.inject(1, l.br.mac, UNKNOWN);
     expect(l.take().out).toEqual([0, 2]);

@@ -230,7 +230,7 @@ describe('Reassembler (ip_defrag)', () => {
   // a non-last fragment with `end > qp->q.len` while INET_FRAG_LAST_IN is set is "Some bits
   // beyond end -> corruption" → discard_qp; and completion needs FIRST_IN|LAST_IN with
   // meat == len over a hole-free queue.
-  test.fails('a fragment beyond the datagram\'s end discards the queue instead of throwing', () => {
+  test.fails("a fragment beyond the datagram's end discards the queue instead of throwing", () => {
     const { ns } = lonelyHost().host;
     const w = ns.world;
     const r = new Reassembler(ns);
@@ -267,7 +267,7 @@ describe('through a host: reassembly on delivery and its 30 s timeout', () => {
   test('a queue still completes just before 30 s', () => {
     const { world, host, got } = receiver();
     const frags = fragmentPacket(world, datagram(world, 3000), 1000);
-    frags.slice(0, -1).forEach((f) => host.dev.receive(f));
+    for (const f of frags.slice(0, -1)) host.dev.receive(f);
     world.sched.run(sec(29.9));
     host.dev.receive(frags.at(-1)!);
     expect(got).toHaveLength(1);
@@ -278,7 +278,7 @@ describe('through a host: reassembly on delivery and its 30 s timeout', () => {
   test('an incomplete queue expires after 30 s with ICMP fragment reassembly time exceeded', () => {
     const { world, host, got } = receiver();
     const frags = fragmentPacket(world, datagram(world, 3000), 1000);
-    frags.slice(0, -1).forEach((f) => host.dev.receive(f));
+    for (const f of frags.slice(0, -1)) host.dev.receive(f);
     world.sched.run(sec(40));
     const icmps = timeExceeded(host);
     const [sender, receiverIp] = [ip('10.0.0.9'), ip('10.0.0.1')];
@@ -294,7 +294,7 @@ describe('through a host: reassembly on delivery and its 30 s timeout', () => {
   test('no ICMP when the first fragment never came (ip_expire needs INET_FRAG_FIRST_IN)', () => {
     const { world, host } = receiver();
     const frags = fragmentPacket(world, datagram(world, 3000), 1000);
-    frags.slice(1, -1).forEach((f) => host.dev.receive(f));
+    for (const f of frags.slice(1, -1)) host.dev.receive(f);
     world.sched.run(sec(40));
     expect(timeExceeded(host)).toEqual([]);
   });

@@ -147,7 +147,11 @@ describe('resolution: NONE → INCOMPLETE → REACHABLE or FAILED', () => {
     const before = arps(host.dev.sent).length;
     sendUdp(host);
     expect(state(host)).toBe('INCOMPLETE');
-    expect(arps(host.dev.sent).slice(before).map((a) => a.ethDst)).toEqual([MAC_BROADCAST]);
+    expect(
+      arps(host.dev.sent)
+        .slice(before)
+        .map((a) => a.ethDst),
+    ).toEqual([MAC_BROADCAST]);
   });
 });
 

@@ -11,8 +11,20 @@ import type { Route, RouteType } from '../../src/net/route.js';
 import type { SocketError } from '../../src/net/sockets.js';
 import { inPrefix, prefixMask } from '../../src/wire/addr.js';
 import { ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_ADMIN_PROHIBITED } from '../../src/wire/icmp.js';
-import { arpFrame, arps, ethOf, icmpOf, ip, ipOf, lonelyHost, mac, netns, tapPair, udpFrame, udpSocket } from
-  './harness.js';
+import {
+  arpFrame,
+  arps,
+  ethOf,
+  icmpOf,
+  ip,
+  ipOf,
+  lonelyHost,
+  mac,
+  netns,
+  tapPair,
+  udpFrame,
+  udpSocket,
+} from './harness.js';
 
 /** The reference longest-prefix match: every route whose prefix covers `addr`, the longest one. */
 function bruteForceLookup(routes: readonly Route[], addr: number): Route | undefined {
@@ -160,7 +172,7 @@ describe('Fib: the local table before main', () => {
 });
 
 describe('output routes: device, next hop and source address (ip_route_output, inet_select_addr)', () => {
-  test('connected destination: out eth0, next hop the destination, source the connected route\'s prefsrc', () => {
+  test("connected destination: out eth0, next hop the destination, source the connected route's prefsrc", () => {
     const { host } = lonelyHost();
     const rt = host.ns.stack.routeOutput(ip('10.0.0.9'));
     if (typeof rt === 'string') throw new Error(rt);
@@ -174,7 +186,7 @@ describe('output routes: device, next hop and source address (ip_route_output, i
     ]);
   });
 
-  test('gateway route: the next hop is the gateway and the source is the address in the gateway\'s subnet', () => {
+  test("gateway route: the next hop is the gateway and the source is the address in the gateway's subnet", () => {
     const { host } = lonelyHost();
     // a second, unrelated subnet on the same device, added first would be the device's first address
     host.ns.addAddress(host.dev, ip('192.168.5.1'), 24);
@@ -188,7 +200,7 @@ describe('output routes: device, next hop and source address (ip_route_output, i
     expect([viaFirst.nexthop, viaFirst.src]).toEqual([ip('10.0.0.254'), ip('10.0.0.1')]);
   });
 
-  test('a route\'s src (prefsrc) wins over selection; an explicit source must be local (EINVAL otherwise)', () => {
+  test("a route's src (prefsrc) wins over selection; an explicit source must be local (EINVAL otherwise)", () => {
     const { host } = lonelyHost();
     host.ns.addAddress(host.dev, ip('192.168.5.1'), 24);
     const gateway = ip('10.0.0.254');
@@ -211,7 +223,7 @@ describe('output routes: device, next hop and source address (ip_route_output, i
     expect(host.ns.stack.routeOutput(ip('8.8.8.8'))).toBe('ENETUNREACH');
   });
 
-  test('onlink gateway outside every prefix (flannel): resolved on the route\'s device, source its /32', () => {
+  test("onlink gateway outside every prefix (flannel): resolved on the route's device, source its /32", () => {
     const { world, host } = lonelyHost();
     const ns = host.ns;
     const other = netns(world, 'other');

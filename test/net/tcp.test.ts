@@ -401,7 +401,14 @@ describe('closing', () => {
     };
     p.client.close();
     note();
-    const twAt = stepUntil(p.world, () => (note(), p.client.state === 'TIME_WAIT'), sec(1));
+    const twAt = stepUntil(
+      p.world,
+      () => {
+        note();
+        return p.client.state === 'TIME_WAIT';
+      },
+      sec(1),
+    );
     p.world.sched.run(twAt + ms(1));
     note();
     expect(states).toEqual([
@@ -551,8 +558,7 @@ describe('RST', () => {
     const p = pair();
     p.world.sched.run(ms(5));
     p.b.dev.pass = (pkt) => segOf(pkt.bytes()) === undefined;
-    const syn = (sport: number) =>
-      toServer(p, sport, PORT, { seq: 1000, flags: TCP_SYN });
+    const syn = (sport: number) => toServer(p, sport, PORT, { seq: 1000, flags: TCP_SYN });
     syn(6000);
     expect(p.b.ns.sockets.tcp.stateCounts()).toEqual({ ESTABLISHED: 1, SYN_RECV: 1 });
     toServer(p, 6000, PORT, { seq: 1001, flags: TCP_RST });

@@ -1,4 +1,6 @@
-/** Expired conntrack entries are evicted as the kernel's gc_worker does, so a long run's table holds only live flows. */
+/**
+ * Expired conntrack entries are evicted as the kernel's gc_worker does, so a long run's table holds only live flows.
+ */
 import { describe, expect, test } from 'vitest';
 import { model, twoNodeCluster } from '../helpers.js';
 import { Simulation } from '../../src/api/simulation.js';

@@ -47,11 +47,17 @@ describe('netfilter NAT', () => {
     expect(r.attempts[0]!.serverSaw).toBe(`10.244.1.3:${r.attempts[0]!.sourcePort}`);
     expect(r.attempts[0]!.ttl).toBe(62);
     // at the client every reply comes from the VIP
-    const back = cap.at('pod:client/eth0').map((f) => cap.dissect(f)).filter((d) => d.tcp && d.ip && layer(d.ip).dst === '10.244.1.3');
+    const back = cap
+      .at('pod:client/eth0')
+      .map((f) => cap.dissect(f))
+      .filter((d) => d.tcp && d.ip && layer(d.ip).dst === '10.244.1.3');
     expect(back.length).toBe(4);
     expect(back.every((d) => layer(d.ip).src === '10.96.0.100' && layer(d.tcp).sport === 80)).toBe(true);
     // on node1's cni0 the SYN is already DNATed (captured after bridge PREROUTING)
-    const syn = cap.at('node1/cni0').map((f) => cap.dissect(f)).find((d) => d.tcp && layer(d.tcp).flags === 'S');
+    const syn = cap
+      .at('node1/cni0')
+      .map((f) => cap.dissect(f))
+      .find((d) => d.tcp && layer(d.tcp).flags === 'S');
     expect(layer(syn!.ip).dst).toBe('10.244.2.2');
     expect(hops.events.some((e) => e.kind === 'nat' && e.text.startsWith('DNAT'))).toBe(true);
   });
@@ -64,13 +70,28 @@ describe('netfilter NAT', () => {
     const r = s.probe('client', '10.96.0.100:80', 'tcp');
     expect(r.attempts[0]!.answeredBy).toBe('web-0');
     expect(r.attempts[0]!.ttl).toBe(64);
-    const synAtWeb = cap.at('pod:web-0/eth0').map((f) => cap.dissect(f)).find((d) => d.tcp && layer(d.tcp).flags === 'S')!;
-    expect([layer(synAtWeb.eth).src, layer(synAtWeb.eth).dst, layer(synAtWeb.ip).ttl, layer(synAtWeb.ip).dst]).toEqual(['0a:58:0a:f4:01:03', '0a:58:0a:f4:01:02', 64, '10.244.1.2']);
+    const synAtWeb = cap
+      .at('pod:web-0/eth0')
+      .map((f) => cap.dissect(f))
+      .find((d) => d.tcp && layer(d.tcp).flags === 'S')!;
+    expect([layer(synAtWeb.eth).src, layer(synAtWeb.eth).dst, layer(synAtWeb.ip).ttl, layer(synAtWeb.ip).dst]).toEqual([
+      '0a:58:0a:f4:01:03',
+      '0a:58:0a:f4:01:02',
+      64,
+      '10.244.1.2',
+    ]);
     // nothing of the connection is seen on cni0: it was bridged port to port
     expect(cap.at('node1/cni0').filter((f) => cap.dissect(f).tcp)).toHaveLength(0);
     // replies reach the client from web-0's MAC, translated back to the VIP
-    const synack = cap.at('pod:client/eth0').map((f) => cap.dissect(f)).find((d) => d.tcp && layer(d.tcp).flags === 'S.')!;
-    expect([layer(synack.eth).src, layer(synack.ip).src, layer(synack.ip).ttl]).toEqual(['0a:58:0a:f4:01:02', '10.96.0.100', 64]);
+    const synack = cap
+      .at('pod:client/eth0')
+      .map((f) => cap.dissect(f))
+      .find((d) => d.tcp && layer(d.tcp).flags === 'S.')!;
+    expect([layer(synack.eth).src, layer(synack.ip).src, layer(synack.ip).ttl]).toEqual([
+      '0a:58:0a:f4:01:02',
+      '10.96.0.100',
+      64,
+    ]);
   });
 
   test('bridged DNAT to a backend whose MAC the node does not know: cni0 ARPs first, the SYN shows once on cni0 with its MAC', () => {
@@ -82,8 +103,13 @@ describe('netfilter NAT', () => {
     const arp = cni0.filter((d) => d.arp && layer(d.arp).op === 'request' && layer(d.arp).targetIp === '10.244.1.2');
     expect(arp.map((d) => layer(d.arp).senderIp)).toEqual(['10.244.1.1']);
     const syns = cni0.filter((d) => d.tcp);
-    expect(syns.map((d) => `${layer(d.eth).src}>${layer(d.eth).dst} ${layer(d.tcp).flags}`)).toEqual(['0a:58:0a:f4:01:01>0a:58:0a:f4:01:02 S']);
-    const synAtWeb = cap.at('pod:web-0/eth0').map((f) => cap.dissect(f)).find((d) => d.tcp)!;
+    expect(syns.map((d) => `${layer(d.eth).src}>${layer(d.eth).dst} ${layer(d.tcp).flags}`)).toEqual([
+      '0a:58:0a:f4:01:01>0a:58:0a:f4:01:02 S',
+    ]);
+    const synAtWeb = cap
+      .at('pod:web-0/eth0')
+      .map((f) => cap.dissect(f))
+      .find((d) => d.tcp)!;
     expect(layer(synAtWeb.eth).src).toBe('0a:58:0a:f4:01:03');
   });
 
@@ -102,7 +128,16 @@ describe('netfilter NAT', () => {
     install(
       s,
       'node1',
-      ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]', '-A POSTROUTING -d 10.244.2.0/24 -j MASQUERADE --random-fully', 'COMMIT', ''].join('\n'),
+      [
+        '*nat',
+        ':PREROUTING ACCEPT [0:0]',
+        ':INPUT ACCEPT [0:0]',
+        ':OUTPUT ACCEPT [0:0]',
+        ':POSTROUTING ACCEPT [0:0]',
+        '-A POSTROUTING -d 10.244.2.0/24 -j MASQUERADE --random-fully',
+        'COMMIT',
+        '',
+      ].join('\n'),
     );
     const r = s.probe('client', 'pod/web-1:8080', 'tcp');
     expect(r.attempts[0]!.serverSaw).toMatch(/^10\.244\.1\.0:\d+$/);

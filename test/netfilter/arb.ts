@@ -45,15 +45,27 @@ const l4Port: fc.Arbitrary<PortMatch> = fc
   .map(([r, invert]) => ({ ...r, invert }))
   .filter((p) => p.invert || p.min !== 0 || p.max !== 65535);
 
-const cidr = fc.tuple(u32, fc.integer({ min: 0, max: 32 })).map(([a, len]) => ({ addr: (a & prefixMask(len)) >>> 0, len }));
+const cidr = fc
+  .tuple(u32, fc.integer({ min: 0, max: 32 }))
+  .map(([a, len]) => ({ addr: (a & prefixMask(len)) >>> 0, len }));
 
-const ifaceName = fc
-  .tuple(fc.stringMatching(/^[a-z][a-z0-9.]{0,9}$/), bool)
-  .map(([n, wild]) => (wild ? `${n}+` : n));
+const ifaceName = fc.tuple(fc.stringMatching(/^[a-z][a-z0-9.]{0,9}$/), bool).map(([n, wild]) => (wild ? `${n}+` : n));
 
-const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 60 });
+const printable = fc.string({
+  unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+  maxLength: 60,
+});
 
-const chainNamePool = ['KUBE-SERVICES', 'KUBE-SVC-CDGGSHYLG3RE2FKL', 'KUBE-SEP-7U6MWNJWR3SADOJA', 'FLANNEL-FWD', 'my_chain', 'c1', 'A', 'ZED-1'];
+const chainNamePool = [
+  'KUBE-SERVICES',
+  'KUBE-SVC-CDGGSHYLG3RE2FKL',
+  'KUBE-SEP-7U6MWNJWR3SADOJA',
+  'FLANNEL-FWD',
+  'my_chain',
+  'c1',
+  'A',
+  'ZED-1',
+];
 
 interface Proto {
   readonly proto: number;
@@ -195,7 +207,9 @@ function protoExtensions(p: Proto | undefined): fc.Arbitrary<Match>[] {
           sport: optional(l4Port),
           dport: optional(l4Port),
           flags: optional(
-            fc.record({ mask: fc.integer({ min: 0, max: 63 }), cmp: fc.integer({ min: 0, max: 63 }), invert: bool }).filter((f) => f.mask !== 0 || f.invert),
+            fc
+              .record({ mask: fc.integer({ min: 0, max: 63 }), cmp: fc.integer({ min: 0, max: 63 }), invert: bool })
+              .filter((f) => f.mask !== 0 || f.invert),
           ),
           option: optional(fc.record({ option: fc.integer({ min: 1, max: 255 }), invert: bool })),
         })
@@ -203,12 +217,19 @@ function protoExtensions(p: Proto | undefined): fc.Arbitrary<Match>[] {
     );
   }
   if (p.proto === 17) {
-    out.push(fc.record({ sport: optional(l4Port), dport: optional(l4Port) }).map((t) => withoutUndefined({ kind: 'udp', ...t }) as Match));
+    out.push(
+      fc
+        .record({ sport: optional(l4Port), dport: optional(l4Port) })
+        .map((t) => withoutUndefined({ kind: 'udp', ...t }) as Match),
+    );
   }
   if (p.proto === 132) {
     out.push(
       fc
-        .record({ sport: optional(fc.tuple(portRange, bool).map(([r, invert]) => ({ ...r, invert }))), dport: optional(fc.tuple(portRange, bool).map(([r, invert]) => ({ ...r, invert }))) })
+        .record({
+          sport: optional(fc.tuple(portRange, bool).map(([r, invert]) => ({ ...r, invert }))),
+          dport: optional(fc.tuple(portRange, bool).map(([r, invert]) => ({ ...r, invert }))),
+        })
         .map((t) => withoutUndefined({ kind: 'sctp', ...t }) as Match),
     );
   }
@@ -216,7 +237,9 @@ function protoExtensions(p: Proto | undefined): fc.Arbitrary<Match>[] {
     out.push(
       fc
         .tuple(fc.integer({ min: 0, max: 255 }), fc.option(fc.integer({ min: 0, max: 255 }), { nil: undefined }), bool)
-        .map(([type, code, invert]) => ({ kind: 'icmp', invert, type, codeMin: code ?? 0, codeMax: code ?? 255 }) as Match),
+        .map(
+          ([type, code, invert]) => ({ kind: 'icmp', invert, type, codeMin: code ?? 0, codeMax: code ?? 255 }) as Match,
+        ),
     );
   }
   if ([6, 17, 132, 33, 136].includes(p.proto)) {
@@ -237,7 +260,12 @@ const natRange = fc
   .filter((r) => r.ips !== undefined || r.ports !== undefined)
   .map((r) => withoutUndefined(r));
 
-function targets(table: TableName, chain: string, p: Proto | undefined, chains: readonly string[]): fc.Arbitrary<Target | undefined> {
+function targets(
+  table: TableName,
+  chain: string,
+  p: Proto | undefined,
+  chains: readonly string[],
+): fc.Arbitrary<Target | undefined> {
   const portOk = p !== undefined && !p.invert && [6, 17, 132, 33, 1].includes(p.proto);
   const opts: fc.Arbitrary<Target | undefined>[] = [
     fc.constant(undefined),
@@ -256,7 +284,9 @@ function targets(table: TableName, chain: string, p: Proto | undefined, chains: 
       .map((l) => ({ kind: 'LOG', ...l }) as Target),
   ];
   if (chains.length > 0) {
-    opts.push(fc.tuple(fc.constantFrom(...chains), bool).map(([c, g]) => ({ kind: g ? 'goto' : 'jump', chain: c }) as Target));
+    opts.push(
+      fc.tuple(fc.constantFrom(...chains), bool).map(([c, g]) => ({ kind: g ? 'goto' : 'jump', chain: c }) as Target),
+    );
   }
   if (table !== 'nat') {
     opts.push(fc.constant<Target>({ kind: 'DROP' }));
@@ -271,7 +301,9 @@ function targets(table: TableName, chain: string, p: Proto | undefined, chains: 
     opts.push(
       fc.oneof(
         fc.record({ value: u32, mask: u32 }).map((m) => ({ kind: 'CONNMARK', mode: 'set', ...m }) as Target),
-        fc.record({ mode: fc.constantFrom('save', 'restore'), nfmask: u32, ctmask: u32 }).map((m) => ({ kind: 'CONNMARK', ...m }) as Target),
+        fc
+          .record({ mode: fc.constantFrom('save', 'restore'), nfmask: u32, ctmask: u32 })
+          .map((m) => ({ kind: 'CONNMARK', ...m }) as Target),
       ),
     );
   }
@@ -280,10 +312,18 @@ function targets(table: TableName, chain: string, p: Proto | undefined, chains: 
     const range = natRange.filter((r) => portOk || r.ports === undefined);
     const dnatOk = !BUILTIN_CHAINS.nat.includes(chain) || chain === 'PREROUTING' || chain === 'OUTPUT';
     const snatOk = !BUILTIN_CHAINS.nat.includes(chain) || chain === 'POSTROUTING' || chain === 'INPUT';
-    if (dnatOk) opts.push(fc.record({ range, random: bool, persistent: bool }).map((t) => ({ kind: 'DNAT', ...t }) as Target));
+    if (dnatOk)
+      opts.push(fc.record({ range, random: bool, persistent: bool }).map((t) => ({ kind: 'DNAT', ...t }) as Target));
     if (snatOk) {
       opts.push(
-        fc.record({ range: range.filter((r) => r.ips !== undefined), random: bool, randomFully: bool, persistent: bool }).map((t) => ({ kind: 'SNAT', ...t }) as Target),
+        fc
+          .record({
+            range: range.filter((r) => r.ips !== undefined),
+            random: bool,
+            randomFully: bool,
+            persistent: bool,
+          })
+          .map((t) => ({ kind: 'SNAT', ...t }) as Target),
         fc
           .record({ ports: portOk ? optional(portRange) : fc.constant(undefined), random: bool, randomFully: bool })
           .map((t) => withoutUndefined({ kind: 'MASQUERADE', ...t }) as Target),
@@ -318,7 +358,10 @@ function tableArb(name: TableName): fc.Arbitrary<ReturnType<typeof makeTable>> {
     const chainArbs: fc.Arbitrary<Chain>[] = [
       ...BUILTIN_CHAINS[name].map((b) =>
         fc
-          .tuple(fc.constantFrom<'ACCEPT' | 'DROP'>('ACCEPT', 'DROP'), fc.array(ruleArb(name, b, users), { maxLength: 4 }))
+          .tuple(
+            fc.constantFrom<'ACCEPT' | 'DROP'>('ACCEPT', 'DROP'),
+            fc.array(ruleArb(name, b, users), { maxLength: 4 }),
+          )
           .map(([pol, rules]) => builtinChain(b, pol, rules)),
       ),
       ...users.map((u) => fc.array(ruleArb(name, u, users), { maxLength: 4 }).map((rules) => userChain(u, rules))),

@@ -9,7 +9,10 @@ export function withoutSources(rs: Ruleset): Ruleset {
     const tb = flat.tables[t];
     if (tb === undefined) continue;
     const chains = new Map(
-      [...tb.chains].map(([n, c]) => [n, { ...c, rules: c.rules.map((r) => ({ matches: r.matches, target: r.target })) }]),
+      [...tb.chains].map(([n, c]) => [
+        n,
+        { ...c, rules: c.rules.map((r) => ({ matches: r.matches, target: r.target })) },
+      ]),
     );
     tables[t] = { name: t, chains, shared: undefined };
   }

@@ -11,7 +11,7 @@ import { NfHook } from '../../src/net/stack.js';
 import type { NetDevice } from '../../src/net/device.js';
 import type { Packet } from '../../src/net/packet.js';
 import { Netfilter } from '../../src/netfilter/engine.js';
-import { Conn, UNTRACKED } from '../../src/netfilter/conntrack.js';
+import { type Conn, UNTRACKED } from '../../src/netfilter/conntrack.js';
 import { formatIptablesSave, formatParseError, parseIptablesSave } from '../../src/netfilter/iptables-save.js';
 import { getChain, type Ruleset, type TableName } from '../../src/netfilter/rules.js';
 import { matchNames, targetNames, matchExtension } from '../../src/netfilter/registry.js';

@@ -48,25 +48,43 @@ const CASES: ReadonlyArray<readonly [string, string, TableName?]> = [
   ['--append X --source 1.2.3.4 --jump Y', '-A X -s 1.2.3.4/32 -j Y'],
   ['-A X -g Y', '-A X -g Y'],
   // comment
-  ['-A X -m comment --comment "kubernetes service portals" -j Y', '-A X -m comment --comment "kubernetes service portals" -j Y'],
+  [
+    '-A X -m comment --comment "kubernetes service portals" -j Y',
+    '-A X -m comment --comment "kubernetes service portals" -j Y',
+  ],
   ['-A X -m comment --comment simple_word-1 -j Y', '-A X -m comment --comment simple_word-1 -j Y'],
   ['-A X -m comment --comment "a\\"b\\\\c\'d" -j Y', '-A X -m comment --comment "a\\"b\\\\c\\\'d" -j Y'],
   ['-A X -m comment --comment "the pod\\\'s node" -j Y', '-A X -m comment --comment "the pod\\\'s node" -j Y'],
   ['-A X -m comment --comment "" -j Y', '-A X -m comment --comment "" -j Y'],
-  ['-A X -m comment --comment "other traffic to ns/s:p will be dropped by KUBE-PROXY-FIREWALL"', '-A X -m comment --comment "other traffic to ns/s:p will be dropped by KUBE-PROXY-FIREWALL"'],
+  [
+    '-A X -m comment --comment "other traffic to ns/s:p will be dropped by KUBE-PROXY-FIREWALL"',
+    '-A X -m comment --comment "other traffic to ns/s:p will be dropped by KUBE-PROXY-FIREWALL"',
+  ],
   // tcp / udp / sctp
   ['-A X -p tcp --dport 80 -j ACCEPT', '-A X -p tcp -m tcp --dport 80 -j ACCEPT'],
-  ['-A X -m comment --comment x -m tcp -p tcp -d 10.96.0.1 --dport 443 -j Y', '-A X -d 10.96.0.1/32 -p tcp -m comment --comment x -m tcp --dport 443 -j Y'],
+  [
+    '-A X -m comment --comment x -m tcp -p tcp -d 10.96.0.1 --dport 443 -j Y',
+    '-A X -d 10.96.0.1/32 -p tcp -m comment --comment x -m tcp --dport 443 -j Y',
+  ],
   ['-A X -p tcp -m tcp --dport 0:65535 -j ACCEPT', '-A X -p tcp -m tcp -j ACCEPT'],
   ['-A X -p tcp -m tcp ! --dport 0:65535 -j ACCEPT', '-A X -p tcp -m tcp ! --dport 0:65535 -j ACCEPT'],
-  ['-A X -p tcp -m tcp ! --sport 1024: --destination-port :80 -j ACCEPT', '-A X -p tcp -m tcp ! --sport 1024:65535 --dport 0:80 -j ACCEPT'],
+  [
+    '-A X -p tcp -m tcp ! --sport 1024: --destination-port :80 -j ACCEPT',
+    '-A X -p tcp -m tcp ! --sport 1024:65535 --dport 0:80 -j ACCEPT',
+  ],
   ['-A X -p tcp --syn -j ACCEPT', '-A X -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j ACCEPT'],
-  ['-A X -p tcp -m tcp ! --tcp-flags ALL NONE -j DROP', '-A X -p tcp -m tcp ! --tcp-flags FIN,SYN,RST,PSH,ACK,URG NONE -j DROP'],
+  [
+    '-A X -p tcp -m tcp ! --tcp-flags ALL NONE -j DROP',
+    '-A X -p tcp -m tcp ! --tcp-flags FIN,SYN,RST,PSH,ACK,URG NONE -j DROP',
+  ],
   ['-A X -p tcp -m tcp --tcp-option 8 -j DROP', '-A X -p tcp -m tcp --tcp-option 8 -j DROP'],
   ['-A X -p udp -m udp --sport 0x35 -j ACCEPT', '-A X -p udp -m udp --sport 53 -j ACCEPT'],
   ['-A X -p sctp --dport 5000 -j ACCEPT', '-A X -p sctp -m sctp --dport 5000 -j ACCEPT'],
   ['-A X -p sctp -m sctp --dport 0:65535 -j ACCEPT', '-A X -p sctp -m sctp --dport 0:65535 -j ACCEPT'],
-  ['-A X -p udp -m multiport --dports 53,1000:2000 -j ACCEPT', '-A X -p udp -m multiport --dports 53,1000:2000 -j ACCEPT'],
+  [
+    '-A X -p udp -m multiport --dports 53,1000:2000 -j ACCEPT',
+    '-A X -p udp -m multiport --dports 53,1000:2000 -j ACCEPT',
+  ],
   ['-A X -p tcp -m multiport ! --ports 80,443 -j ACCEPT', '-A X -p tcp -m multiport ! --ports 80,443 -j ACCEPT'],
   ['-A X -p tcp -m multiport --source-ports 1:2 -j ACCEPT', '-A X -p tcp -m multiport --sports 1:2 -j ACCEPT'],
   // icmp
@@ -83,7 +101,11 @@ const CASES: ReadonlyArray<readonly [string, string, TableName?]> = [
   ['-A X -j MARK --set-mark 0x1', '-A X -j MARK --set-xmark 0x1/0xffffffff'],
   ['-A X -j MARK --set-mark 0x1/0x3', '-A X -j MARK --set-xmark 0x1/0x3'],
   ['-A X -j CONNMARK --save-mark', '-A X -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff', 'mangle'],
-  ['-A X -j CONNMARK --restore-mark --mask 0xff', '-A X -j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xff', 'mangle'],
+  [
+    '-A X -j CONNMARK --restore-mark --mask 0xff',
+    '-A X -j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xff',
+    'mangle',
+  ],
   ['-A X -j CONNMARK --set-mark 0x1', '-A X -j CONNMARK --set-xmark 0x1/0xffffffff', 'mangle'],
   // recent
   [
@@ -96,25 +118,46 @@ const CASES: ReadonlyArray<readonly [string, string, TableName?]> = [
     '-A X -m recent ! --update --hitcount 3 --rttl --name l1 --mask 255.255.255.0 --rdest -j DROP',
   ],
   // statistic
-  ['-A X -m statistic --mode random --probability 0.3333333333 -j Y', '-A X -m statistic --mode random --probability 0.33333333349 -j Y'],
-  ['-A X -m statistic --mode random ! --probability 0.5 -j Y', '-A X -m statistic --mode random ! --probability 0.50000000000 -j Y'],
+  [
+    '-A X -m statistic --mode random --probability 0.3333333333 -j Y',
+    '-A X -m statistic --mode random --probability 0.33333333349 -j Y',
+  ],
+  [
+    '-A X -m statistic --mode random ! --probability 0.5 -j Y',
+    '-A X -m statistic --mode random ! --probability 0.50000000000 -j Y',
+  ],
   ['-A X -m statistic --mode nth --every 3 -j Y', '-A X -m statistic --mode nth --every 3 --packet 0 -j Y'],
-  ['-A X -m statistic --mode nth ! --every 4 --packet 2 -j Y', '-A X -m statistic --mode nth ! --every 4 --packet 2 -j Y'],
+  [
+    '-A X -m statistic --mode nth ! --every 4 --packet 2 -j Y',
+    '-A X -m statistic --mode nth ! --every 4 --packet 2 -j Y',
+  ],
   // addrtype
   ['-A X -m addrtype --dst-type local,broadcast -j Y', '-A X -m addrtype --dst-type LOCAL,BROADCAST -j Y'],
-  ['-A X -m addrtype ! --src-type LOCAL --limit-iface-in -j Y', '-A X -m addrtype ! --src-type LOCAL --limit-iface-in -j Y'],
+  [
+    '-A X -m addrtype ! --src-type LOCAL --limit-iface-in -j Y',
+    '-A X -m addrtype ! --src-type LOCAL --limit-iface-in -j Y',
+  ],
   // conntrack / state
-  ['-A X -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP', '-A X -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP'],
+  [
+    '-A X -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
+    '-A X -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
+  ],
   ['-A X -m conntrack --ctstate established,new -j ACCEPT', '-A X -m conntrack --ctstate NEW,ESTABLISHED -j ACCEPT'],
   [
     '-A X -m conntrack --ctdir reply --ctstatus SEEN_REPLY,ASSURED --ctorigdstport 53 --ctorigdst 10.96.0.10/32 --ctproto udp -j ACCEPT',
     '-A X -m conntrack --ctproto 17 --ctorigdst 10.96.0.10 --ctorigdstport 53 --ctstatus SEEN_REPLY,ASSURED --ctdir REPLY -j ACCEPT',
   ],
-  ['-A X -m conntrack ! --ctorigsrc 10.244.0.0/16 --ctexpire 10:20 -j ACCEPT', '-A X -m conntrack ! --ctorigsrc 10.244.0.0/16 --ctexpire 10:20 -j ACCEPT'],
+  [
+    '-A X -m conntrack ! --ctorigsrc 10.244.0.0/16 --ctexpire 10:20 -j ACCEPT',
+    '-A X -m conntrack ! --ctorigsrc 10.244.0.0/16 --ctexpire 10:20 -j ACCEPT',
+  ],
   ['-A X -m state --state RELATED,ESTABLISHED -j ACCEPT', '-A X -m state --state RELATED,ESTABLISHED -j ACCEPT'],
   // physdev, nfacct
   ['-A X -m physdev --physdev-is-bridged -j Y', '-A X -m physdev --physdev-is-bridged -j Y'],
-  ['-A X -m physdev --physdev-is-bridged ! --physdev-in veth+ -j Y', '-A X -m physdev ! --physdev-in veth+ --physdev-is-bridged -j Y'],
+  [
+    '-A X -m physdev --physdev-is-bridged ! --physdev-in veth+ -j Y',
+    '-A X -m physdev ! --physdev-in veth+ --physdev-is-bridged -j Y',
+  ],
   [
     '-A X -m conntrack --ctstate INVALID -m nfacct --nfacct-name  ct_state_invalid_dropped_pkts -j DROP',
     '-A X -m conntrack --ctstate INVALID -m nfacct --nfacct-name  ct_state_invalid_dropped_pkts -j DROP',
@@ -123,10 +166,17 @@ const CASES: ReadonlyArray<readonly [string, string, TableName?]> = [
   ['-A X -j REJECT', '-A X -j REJECT --reject-with icmp-port-unreachable'],
   ['-A X -j REJECT --reject-with host-prohib', '-A X -j REJECT --reject-with icmp-host-prohibited'],
   ['-A X -p tcp -j REJECT --reject-with tcp-reset', '-A X -p tcp -j REJECT --reject-with tcp-reset'],
-  ['-A X -j LOG --log-prefix "drop: " --log-level debug --log-uid', '-A X -j LOG --log-prefix "drop: " --log-level 7 --log-uid'],
+  [
+    '-A X -j LOG --log-prefix "drop: " --log-level debug --log-uid',
+    '-A X -j LOG --log-prefix "drop: " --log-level 7 --log-uid',
+  ],
   ['-A X -j LOG --log-level 4', '-A X -j LOG'],
   // NAT targets (nat table)
-  ['-A X -p tcp -m tcp -j DNAT --to-destination 10.244.0.5:8080', '-A X -p tcp -m tcp -j DNAT --to-destination 10.244.0.5:8080', 'nat'],
+  [
+    '-A X -p tcp -m tcp -j DNAT --to-destination 10.244.0.5:8080',
+    '-A X -p tcp -m tcp -j DNAT --to-destination 10.244.0.5:8080',
+    'nat',
+  ],
   [
     '-A X -p udp -j DNAT --persistent --to-destination 10.0.0.1-10.0.0.3:80-90 --random',
     '-A X -p udp -j DNAT --to-destination 10.0.0.1-10.0.0.3:80-90 --random --persistent',
@@ -134,7 +184,11 @@ const CASES: ReadonlyArray<readonly [string, string, TableName?]> = [
   ],
   ['-A X -j DNAT --to-destination 10.0.0.1', '-A X -j DNAT --to-destination 10.0.0.1', 'nat'],
   ['-A X -j SNAT --to-source 1.2.3.4 --random-fully', '-A X -j SNAT --to-source 1.2.3.4 --random-fully', 'nat'],
-  ['-A X -p tcp -j MASQUERADE --to-ports 1000-2000 --random', '-A X -p tcp -j MASQUERADE --to-ports 1000-2000 --random', 'nat'],
+  [
+    '-A X -p tcp -j MASQUERADE --to-ports 1000-2000 --random',
+    '-A X -p tcp -j MASQUERADE --to-ports 1000-2000 --random',
+    'nat',
+  ],
   ['-A X -j MASQUERADE --random-fully', '-A X -j MASQUERADE --random-fully', 'nat'],
   // raw
   ['-A X -p udp -m udp --dport 53 -j CT --notrack', '-A X -p udp -m udp --dport 53 -j CT --notrack', 'raw'],
@@ -142,11 +196,14 @@ const CASES: ReadonlyArray<readonly [string, string, TableName?]> = [
 ];
 
 describe('rules print back exactly as iptables-save prints them', () => {
-  it.each(CASES.map(([input, expected, table]) => ({ input, expected, table: table ?? 'filter' })))('$input', ({ input, expected, table }) => {
-    expect(roundTrip(input, table)).toBe(expected);
-    // The printed form is a fixed point.
-    expect(roundTrip(expected, table)).toBe(expected);
-  });
+  it.each(CASES.map(([input, expected, table]) => ({ input, expected, table: table ?? 'filter' })))(
+    '$input',
+    ({ input, expected, table }) => {
+      expect(roundTrip(input, table)).toBe(expected);
+      // The printed form is a fixed point.
+      expect(roundTrip(expected, table)).toBe(expected);
+    },
+  );
 
   it('the printed lines are accepted by iptables-restore --test', (ctx) => {
     const why = iptablesRestoreUnavailable();
@@ -247,11 +304,15 @@ COMMIT
     expect(r.counters.policy(input)).toEqual({ packets: 6, bytes: 606 });
     expect(r.counters.get(input, 0)).toEqual({ packets: 6, bytes: 606 });
     expect(r.counters.get(r.ruleset.tables.filter!.chains.get('X')!, 0)).toEqual({ packets: 3, bytes: 180 });
-    expect(formatIptablesSave(r.ruleset, { counters: r.counters })).toBe(dump.replace('-A X -j RETURN -c 3 180', '[3:180] -A X -j RETURN'));
+    expect(formatIptablesSave(r.ruleset, { counters: r.counters })).toBe(
+      dump.replace('-A X -j RETURN -c 3 180', '[3:180] -A X -j RETURN'),
+    );
   });
 
   it('skips comment lines such as the legacy-tables warning and blank lines', () => {
-    const rs = parse('# Warning: iptables-legacy tables present, use iptables-legacy-save to see them\n\n*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\r\n');
+    const rs = parse(
+      '# Warning: iptables-legacy tables present, use iptables-legacy-save to see them\n\n*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\r\n',
+    );
     expect(Object.keys(rs.tables)).toEqual(['raw']);
   });
 });

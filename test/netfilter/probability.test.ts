@@ -2,7 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { formatProbability, probabilityToStored } from '../../src/netfilter/iptables-save.js';
-import { formatFixedExact, kubeProxyProbability, kubeProxyProbabilityText } from '../../src/kube/agents/kube-proxy/iptables.js';
+import {
+  formatFixedExact,
+  kubeProxyProbability,
+  kubeProxyProbabilityText,
+} from '../../src/kube/agents/kube-proxy/iptables.js';
 
 describe('kube-proxy probabilities as iptables-save prints them', () => {
   // n: kube-proxy's %0.10f text for 1/n, the value the kernel stores, iptables-save's %.11f.

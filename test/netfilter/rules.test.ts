@@ -38,16 +38,33 @@ describe('rules', () => {
   });
 
   it('knows which targets end the chain traversal', () => {
-    expect(isTerminalTarget({ kind: 'DNAT', range: { ips: { min: 1, max: 1 } }, random: false, persistent: false })).toBe(true);
+    expect(
+      isTerminalTarget({ kind: 'DNAT', range: { ips: { min: 1, max: 1 } }, random: false, persistent: false }),
+    ).toBe(true);
     expect(isTerminalTarget({ kind: 'MARK', value: 1, mask: 1 })).toBe(false);
     expect(isTerminalTarget({ kind: 'jump', chain: 'X' })).toBe(false);
-    expect(isTerminalTarget({ kind: 'LOG', prefix: '', level: 4, tcpSequence: false, tcpOptions: false, ipOptions: false, uid: false, macDecode: false })).toBe(false);
+    expect(
+      isTerminalTarget({
+        kind: 'LOG',
+        prefix: '',
+        level: 4,
+        tcpSequence: false,
+        tcpOptions: false,
+        ipOptions: false,
+        uid: false,
+        macDecode: false,
+      }),
+    ).toBe(false);
   });
 });
 
 describe('tables', () => {
   it('adds missing built-in chains with policy ACCEPT and lists built-ins in kernel order, then user chains by name', () => {
-    const t = makeTable('nat', [userChain('ZED', []), builtinChain('POSTROUTING', 'ACCEPT', []), userChain('ALPHA', [])]);
+    const t = makeTable('nat', [
+      userChain('ZED', []),
+      builtinChain('POSTROUTING', 'ACCEPT', []),
+      userChain('ALPHA', []),
+    ]);
     expect(listChains(t).map((c) => c.name)).toEqual(['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING', 'ALPHA', 'ZED']);
   });
 

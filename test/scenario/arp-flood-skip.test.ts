@@ -15,10 +15,13 @@ const docs = [
   `apiVersion: podnet.dev/v1alpha1
 kind: Cluster
 spec: { nodes: ${NODES}, addons: none, externalHosts: [ { name: ext, ip: 172.18.0.100 } ] }`,
-  ...Array.from({ length: NODES }, (_, i) => `apiVersion: v1
+  ...Array.from(
+    { length: NODES },
+    (_, i) => `apiVersion: v1
 kind: Pod
 metadata: { name: p${i}, labels: { app: web } }
-spec: { nodeName: node${i + 1}, containers: [{ name: c, ports: [{ containerPort: 8080 }] }] }`),
+spec: { nodeName: node${i + 1}, containers: [{ name: c, ports: [{ containerPort: 8080 }] }] }`,
+  ),
   `apiVersion: v1
 kind: Service
 metadata: { name: web }
@@ -31,7 +34,21 @@ spec:
 const CLUSTER = docs.join('\n---\n');
 
 function probe(name: string, from: string, to: string, count: number, start: number): ProbeModel {
-  return { name, from, to, protocol: 'tcp', port: undefined, sourcePort: undefined, count, size: 0, pmtudisc: 'want', interval: 7e9, start, timeout: 2e9, source: undefined };
+  return {
+    name,
+    from,
+    to,
+    protocol: 'tcp',
+    port: undefined,
+    sourcePort: undefined,
+    count,
+    size: 0,
+    pmtudisc: 'want',
+    interval: 7e9,
+    start,
+    timeout: 2e9,
+    source: undefined,
+  };
 }
 
 function run(traced: boolean): { reports: string; neigh: string[] } {
@@ -47,7 +64,8 @@ function run(traced: boolean): { reports: string; neigh: string[] } {
   s.advance(20e9);
   const neigh: string[] = [];
   for (const ns of [...s.network.world.namespaces.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    for (const n of ns.neigh.all()) neigh.push(`${ns.name} ${n.dev.name} ${n.ip} ${n.mac} ${n.state} ${n.updated} ${n.confirmed}`);
+    for (const n of ns.neigh.all())
+      neigh.push(`${ns.name} ${n.dev.name} ${n.ip} ${n.mac} ${n.state} ${n.updated} ${n.confirmed}`);
   }
   return { reports: JSON.stringify(reports), neigh: neigh.sort() };
 }

@@ -55,7 +55,13 @@ describe('ARP and the neighbour state machine (docs/kernel-findings.md §j)', ()
     s.advance(7e9);
     const probes = cap.frames
       .slice(before)
-      .filter((f) => f.dir === 'out' && !/\/veth/.test(f.point) && cap.dissect(f).arp && layer(cap.dissect(f).arp).op === 'request');
+      .filter(
+        (f) =>
+          f.dir === 'out' &&
+          !/\/veth/.test(f.point) &&
+          cap.dissect(f).arp &&
+          layer(cap.dissect(f).arp).op === 'request',
+      );
     const described = probes.map((f) => {
       const d = cap.dissect(f);
       const a = layer(d.arp);
@@ -95,7 +101,11 @@ describe('ARP and the neighbour state machine (docs/kernel-findings.md §j)', ()
     const { sim: s, cap } = sim(twoNodeCluster());
     s.probe('client', 'pod/web-1', 'tcp', { port: 8080 });
     s.advance(7e9);
-    expect(delayedProbes(cap, 1e9)).toEqual(['node1/cni0 10.244.1.1->10.244.1.3', 'node2/eth0 172.18.0.3->172.18.0.2', 'pod:web-1/eth0 10.244.2.2->10.244.2.1']);
+    expect(delayedProbes(cap, 1e9)).toEqual([
+      'node1/cni0 10.244.1.1->10.244.1.3',
+      'node2/eth0 172.18.0.3->172.18.0.2',
+      'pod:web-1/eth0 10.244.2.2->10.244.2.1',
+    ]);
   });
 
   test('TCP connections that go on past the timer keep the learned entries confirmed: no delayed probe', () => {
@@ -105,7 +115,10 @@ describe('ARP and the neighbour state machine (docs/kernel-findings.md §j)', ()
     // except node1's entry for the client: only web-1's replies use it, and they reach node1 from
     // another machine, so no socket of node1's kernel confirms it
     expect(delayedProbes(cap, 0)).toEqual(['node1/cni0 10.244.1.1->10.244.1.3']);
-    const web1 = s.resolveFrom('web-1').ns.neigh.all().find((n) => n.ip === 0x0af40201)!;
+    const web1 = s
+      .resolveFrom('web-1')
+      .ns.neigh.all()
+      .find((n) => n.ip === 0x0af40201)!;
     expect(web1.state).toBe(0x02);
   });
 
@@ -118,7 +131,9 @@ describe('ARP and the neighbour state machine (docs/kernel-findings.md §j)', ()
       'in reply 10.244.1.2->10.244.1.3 eth 0a:58:0a:f4:01:02>0a:58:0a:f4:01:03 tha 0a:58:0a:f4:01:03 len 42',
     ]);
     // cni0 (the bridge's own stack) sees the broadcast but not the bridged unicast reply
-    expect(arps(cap, 'node1/cni0')).toEqual(['in request 10.244.1.3->10.244.1.2 eth 0a:58:0a:f4:01:03>ff:ff:ff:ff:ff:ff tha 00:00:00:00:00:00 len 42']);
+    expect(arps(cap, 'node1/cni0')).toEqual([
+      'in request 10.244.1.3->10.244.1.2 eth 0a:58:0a:f4:01:03>ff:ff:ff:ff:ff:ff tha 00:00:00:00:00:00 len 42',
+    ]);
   });
 
   test('without hairpin mode a pod does not see its own broadcast', () => {

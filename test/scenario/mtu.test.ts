@@ -24,12 +24,18 @@ describe('MTU and path MTU as the kernel measured them (docs/kernel-findings.md 
     const r = s.probe('client', 'pod/web-1', 'icmp', { size: 1422, pmtudisc: 'do' });
     expect(r.replies).toBe(1);
     expect(r.attempts[0]!.ttl).toBe(62);
-    const pod = cap.at('pod:client/eth0').map((f) => cap.dissect(f)).filter((d) => d.icmp);
+    const pod = cap
+      .at('pod:client/eth0')
+      .map((f) => cap.dissect(f))
+      .filter((d) => d.icmp);
     expect(pod.map((d) => d.len)).toEqual([1464, 1464]);
     const req = layer(pod[0]!.ip);
     expect(req.df).toBe(true);
     expect(req.id).toBe(0); // pmtudisc do: DF without ignore_df gives IP ID 0
-    const underlay = cap.at('node1/eth0').map((f) => cap.dissect(f)).filter((d) => d.vxlan);
+    const underlay = cap
+      .at('node1/eth0')
+      .map((f) => cap.dissect(f))
+      .filter((d) => d.vxlan);
     expect(underlay.map((d) => d.len)).toEqual([1514, 1514]);
     expect(underlay.every((d) => layer(d.ip).df === false)).toBe(true);
   });
@@ -48,7 +54,11 @@ describe('MTU and path MTU as the kernel measured them (docs/kernel-findings.md 
     ]);
     expect(out[0]!.id).toBe(out[1]!.id);
     // each fragment crosses the underlay in its own VXLAN frame
-    const vx = cap.at('node1/eth0').filter((f) => f.dir === 'out').map((f) => cap.dissect(f)).filter((d) => d.vxlan);
+    const vx = cap
+      .at('node1/eth0')
+      .filter((f) => f.dir === 'out')
+      .map((f) => cap.dissect(f))
+      .filter((d) => d.vxlan);
     expect(vx.map((d) => d.len)).toEqual([1508, 140]);
     // the reply comes back fragmented the same way and is reassembled by the client
     const back = cap
@@ -59,11 +69,17 @@ describe('MTU and path MTU as the kernel measured them (docs/kernel-findings.md 
   });
 
   test('a 1500-MTU host routed through a node gets frag-needed with next-hop MTU 1450, then fails locally', () => {
-    const yaml = twoNodeCluster(ext).replace('- { name: ext, ip: 172.18.0.100, mtu: 1500 }', '- { name: ext, ip: 172.18.0.100, mtu: 1500, routes: [{ to: 10.244.2.0/24, via: 172.18.0.2 }] }');
+    const yaml = twoNodeCluster(ext).replace(
+      '- { name: ext, ip: 172.18.0.100, mtu: 1500 }',
+      '- { name: ext, ip: 172.18.0.100, mtu: 1500, routes: [{ to: 10.244.2.0/24, via: 172.18.0.2 }] }',
+    );
     const { sim: s, cap } = sim(yaml);
     const r = s.probe('ext/ext', 'pod/web-1', 'icmp', { size: 1472, pmtudisc: 'do', count: 3, interval: 200e6 });
     expect(r.attempts[0]!.error).toBe('From 172.18.0.2: Frag needed and DF set (mtu = 1450)');
-    expect(r.attempts.slice(1).map((a) => a.error)).toEqual(['local error: message too long, mtu=1450', 'local error: message too long, mtu=1450']);
+    expect(r.attempts.slice(1).map((a) => a.error)).toEqual([
+      'local error: message too long, mtu=1450',
+      'local error: message too long, mtu=1450',
+    ]);
     const errs = cap
       .at('ext:ext/eth0')
       .map((f) => cap.dissect(f))
@@ -83,7 +99,10 @@ describe('MTU and path MTU as the kernel measured them (docs/kernel-findings.md 
   });
 
   test('the path MTU learned from frag-needed lets a 1422-byte DF ping through', () => {
-    const yaml = twoNodeCluster(ext).replace('- { name: ext, ip: 172.18.0.100, mtu: 1500 }', '- { name: ext, ip: 172.18.0.100, mtu: 1500, routes: [{ to: 10.244.2.0/24, via: 172.18.0.2 }] }');
+    const yaml = twoNodeCluster(ext).replace(
+      '- { name: ext, ip: 172.18.0.100, mtu: 1500 }',
+      '- { name: ext, ip: 172.18.0.100, mtu: 1500, routes: [{ to: 10.244.2.0/24, via: 172.18.0.2 }] }',
+    );
     const { sim: s } = sim(yaml);
     s.probe('ext/ext', 'pod/web-1', 'icmp', { size: 1472, pmtudisc: 'do' });
     const r = s.probe('ext/ext', 'pod/web-1', 'icmp', { size: 1422, pmtudisc: 'do' });

@@ -52,7 +52,10 @@ describe('flannel VXLAN encapsulation (docs/kernel-findings.md §b, §vxlan-spor
     const r = s.probe('client', 'pod/web-1', 'icmp');
     expect(r.dst).toBe('10.42.2.2');
     expect(r.attempts[0]!.ttl).toBe(62);
-    const vx = cap.at('node1/eth0').map((f) => cap.dissect(f)).filter((d) => d.vxlan);
+    const vx = cap
+      .at('node1/eth0')
+      .map((f) => cap.dissect(f))
+      .filter((d) => d.vxlan);
     expect(vx.length).toBeGreaterThan(0);
     expect(vx.every((d) => layer(d.udp).dport === 4789)).toBe(true);
   });
@@ -63,7 +66,10 @@ describe('the cni0 bridge', () => {
     const { sim: s, cap } = sim(twoNodeCluster());
     s.probe('client', 'pod/web-0', 'icmp');
     expect(cap.at('node1/cni0').filter((f) => cap.dissect(f).icmp)).toHaveLength(0);
-    const atWeb = cap.at('pod:web-0/eth0').map((f) => cap.dissect(f)).filter((d) => d.icmp);
+    const atWeb = cap
+      .at('pod:web-0/eth0')
+      .map((f) => cap.dissect(f))
+      .filter((d) => d.icmp);
     expect(atWeb.map((d) => `${layer(d.eth).src}>${layer(d.eth).dst} ttl ${layer(d.ip).ttl}`)).toEqual([
       '0a:58:0a:f4:01:03>0a:58:0a:f4:01:02 ttl 64',
       '0a:58:0a:f4:01:02>0a:58:0a:f4:01:03 ttl 64',
@@ -74,7 +80,11 @@ describe('the cni0 bridge', () => {
     const { sim: s, cap, hops } = sim(twoNodeCluster());
     s.probe('client', 'pod/web-0', 'icmp');
     const cni0 = s.network.nodes.get('node1')!.cni0;
-    const learned = cni0.fdbEntries().filter((e) => !e.local).map((e) => e.port!.dev.name).sort();
+    const learned = cni0
+      .fdbEntries()
+      .filter((e) => !e.local)
+      .map((e) => e.port!.dev.name)
+      .sort();
     expect(learned).toHaveLength(2);
     // 299 s later the entries still hold: no flooding of the echo request
     s.advance(299e9);
@@ -89,7 +99,9 @@ describe('the cni0 bridge', () => {
     s.probe('client', 'pod/web-0', 'icmp');
     expect(hops.events.some((e) => e.kind === 'fdb' && e.text.includes('aged out'))).toBe(true);
     // the echo request was flooded: it also went out of the client's own port (hairpin) and was seen at web-0
-    const req = cap.frames.slice(before).filter((f) => f.dir === 'out' && f.point.startsWith('node1/veth') && cap.dissect(f).icmp);
+    const req = cap.frames
+      .slice(before)
+      .filter((f) => f.dir === 'out' && f.point.startsWith('node1/veth') && cap.dissect(f).icmp);
     expect(req.length).toBeGreaterThanOrEqual(2);
   });
 });

@@ -11,7 +11,11 @@ import { chiSquareUniformP } from './stats.js';
 
 const ORACLE = readFileSync('test/fixtures/oracle-cluster.yaml', 'utf8');
 
-function frames(cap: MemoryCapture, point: string, pred: (d: FrameDissection) => boolean = () => true): FrameDissection[] {
+function frames(
+  cap: MemoryCapture,
+  point: string,
+  pred: (d: FrameDissection) => boolean = () => true,
+): FrameDissection[] {
   return cap
     .at(point)
     .map((f) => cap.dissect(f))
@@ -29,11 +33,15 @@ describe('docs/kernel-findings.md §c: a ping to a ClusterIP is never DNATed', (
     expect(r.attempts.every((a) => a.error === 'no reply')).toBe(true);
     const atGw = frames(cap, 'gw/eth0', (d) => d.icmp !== undefined);
     expect(atGw).toHaveLength(3);
-    for (const d of atGw) expect([layer(d.ip).src, layer(d.ip).dst, layer(d.ip).ttl]).toEqual(['172.18.0.2', '10.96.0.100', 63]);
+    for (const d of atGw)
+      expect([layer(d.ip).src, layer(d.ip).dst, layer(d.ip).ttl]).toEqual(['172.18.0.2', '10.96.0.100', 63]);
     // nothing came back to the client, not even an ICMP error
-    expect(frames(cap, 'pod:client/eth0', (d) => d.icmp !== undefined && layer(d.ip).dst === '10.244.1.3')).toHaveLength(0);
+    expect(
+      frames(cap, 'pod:client/eth0', (d) => d.icmp !== undefined && layer(d.ip).dst === '10.244.1.3'),
+    ).toHaveLength(0);
     // it never reached a web pod
-    for (const p of ['pod:web-0/eth0', 'pod:web-1/eth0', 'pod:web-2/eth0']) expect(frames(cap, p, (d) => d.icmp !== undefined)).toHaveLength(0);
+    for (const p of ['pod:web-0/eth0', 'pod:web-1/eth0', 'pod:web-2/eth0'])
+      expect(frames(cap, p, (d) => d.icmp !== undefined)).toHaveLength(0);
   });
 });
 
@@ -66,11 +74,18 @@ describe('docs/kernel-findings.md §d: TCP to a ClusterIP', () => {
     }
     const local = syn('pod:web-0/eth0');
     expect(local.length).toBeGreaterThan(0);
-    for (const d of local) expect([layer(d.eth).src, layer(d.eth).dst, layer(d.ip).ttl]).toEqual(['0a:58:0a:f4:01:03', '0a:58:0a:f4:01:02', 64]);
+    for (const d of local)
+      expect([layer(d.eth).src, layer(d.eth).dst, layer(d.ip).ttl]).toEqual([
+        '0a:58:0a:f4:01:03',
+        '0a:58:0a:f4:01:02',
+        64,
+      ]);
     // web-0 answers the client directly (its own MAC), un-DNATed to the ClusterIP on the way
     const fromWeb0 = frames(cap, 'pod:client/eth0', (d) => isTcp(d) && layer(d.eth).src === '0a:58:0a:f4:01:02');
     expect(fromWeb0.length).toBeGreaterThan(0);
-    expect(fromWeb0.every((d) => layer(d.ip).src === '10.96.0.100' && layer(d.tcp).sport === 80 && layer(d.ip).ttl === 64)).toBe(true);
+    expect(
+      fromWeb0.every((d) => layer(d.ip).src === '10.96.0.100' && layer(d.tcp).sport === 80 && layer(d.ip).ttl === 64),
+    ).toBe(true);
   });
 });
 
@@ -104,14 +119,20 @@ describe('docs/kernel-findings.md §f: NodePort with externalTrafficPolicy Local
     const { sim: s } = sim(ORACLE);
     const r = s.probe('ext/ext', '172.18.0.2:30081', 'tcp', { count: 5, interval: 5e6 });
     expect(r.replies).toBe(5);
-    expect(r.attempts.every((a) => a.answeredBy === 'web-0' && a.serverSaw === `172.18.0.100:${a.sourcePort}`)).toBe(true);
+    expect(r.attempts.every((a) => a.answeredBy === 'web-0' && a.serverSaw === `172.18.0.100:${a.sourcePort}`)).toBe(
+      true,
+    );
   });
 
   test('on a node without one: the SYN and its retransmission are dropped silently (no RST), and the connection times out', () => {
     const { sim: s, cap } = sim(ORACLE);
     const r = s.probe('ext/ext', '172.18.0.3:30081', 'tcp', { count: 3, interval: 3e9 });
     expect(r.replies).toBe(0);
-    expect(r.attempts.map((a) => a.error)).toEqual(['Connection timed out', 'Connection timed out', 'Connection timed out']);
+    expect(r.attempts.map((a) => a.error)).toEqual([
+      'Connection timed out',
+      'Connection timed out',
+      'Connection timed out',
+    ]);
     const atExt = frames(cap, 'ext:ext/eth0', isTcp);
     // SYN + one retransmit per attempt, nothing back
     expect(atExt.map((d) => layer(d.tcp).flags)).toEqual(['S', 'S', 'S', 'S', 'S', 'S']);
@@ -123,7 +144,8 @@ describe('docs/kernel-findings.md §f: NodePort with externalTrafficPolicy Local
     expect(idx).toBeGreaterThanOrEqual(0);
     expect(n2.nf.counters.get(chain, idx).packets).toBe(6);
     // never reached a pod
-    for (const p of ['pod:web-0/eth0', 'pod:web-1/eth0', 'pod:web-2/eth0']) expect(frames(cap, p, isTcp)).toHaveLength(0);
+    for (const p of ['pod:web-0/eth0', 'pod:web-1/eth0', 'pod:web-2/eth0'])
+      expect(frames(cap, p, isTcp)).toHaveLength(0);
   });
 });
 
@@ -161,7 +183,12 @@ describe('docs/kernel-findings.md §h: hairpin', () => {
     expect(self!.attempts[0]!.serverSaw!.split(':')[0]).toBe('10.244.1.1');
     const back = frames(cap, 'pod:web-0/eth0', (d) => isTcp(d) && layer(d.ip).src === '10.244.1.1');
     expect(back.length).toBeGreaterThan(0);
-    for (const d of back) expect([layer(d.eth).src, layer(d.eth).dst, layer(d.ip).ttl]).toEqual(['0a:58:0a:f4:01:02', '0a:58:0a:f4:01:02', 64]);
+    for (const d of back)
+      expect([layer(d.eth).src, layer(d.eth).dst, layer(d.ip).ttl]).toEqual([
+        '0a:58:0a:f4:01:02',
+        '0a:58:0a:f4:01:02',
+        64,
+      ]);
   });
 
   test('without hairpin mode the self-landing SYN dies in the bridge before conntrack confirms it, so the retransmission chooses afresh', () => {

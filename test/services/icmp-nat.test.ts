@@ -81,8 +81,16 @@ describe('a DF datagram too big for the overlay, DNATed by a NodePort (kernel sc
     expect(r.attempts[1]!.ok).toBe(true);
     expect(r.attempts[1]!.answeredBy).toBe('web-0');
     // the socket's leave to fragment (IP_PMTUDISC_WANT) stayed at ext: node1 did not fragment the first one
-    const firstId = layer(cap.at('ext:ext/eth0').map((f) => cap.dissect(f)).find((d) => d.udp !== undefined)!.ip).id;
-    const first = cap.at('node1/flannel.1').map((f) => cap.dissect(f)).filter((d) => d.ip !== undefined && layer(d.ip).id === firstId);
+    const firstId = layer(
+      cap
+        .at('ext:ext/eth0')
+        .map((f) => cap.dissect(f))
+        .find((d) => d.udp !== undefined)!.ip,
+    ).id;
+    const first = cap
+      .at('node1/flannel.1')
+      .map((f) => cap.dissect(f))
+      .filter((d) => d.ip !== undefined && layer(d.ip).id === firstId);
     expect(first).toEqual([]);
     const errs = cap
       .at('ext:ext/eth0')
@@ -100,7 +108,10 @@ describe('a DF datagram too big for the overlay, DNATed by a NodePort (kernel sc
     const frags = cap
       .at('ext:ext/eth0')
       .map((f) => cap.dissect(f))
-      .filter((d) => d.ip !== undefined && layer(d.ip).src === '172.18.0.100' && (layer(d.ip).mf || layer(d.ip).fragOffset > 0));
+      .filter(
+        (d) =>
+          d.ip !== undefined && layer(d.ip).src === '172.18.0.100' && (layer(d.ip).mf || layer(d.ip).fragOffset > 0),
+      );
     expect(frags).toHaveLength(2);
   });
 });

@@ -36,10 +36,17 @@ const genArb: fc.Arbitrary<Gen> = fc
   .chain((b) =>
     fc.record({
       nodes: fc.constant(b.nodes),
-      endpoints: fc.array(fc.record({ node: fc.integer({ min: 0, max: b.nodes - 1 }), ready: fc.double({ min: 0, max: 1, noNaN: true }).map((x) => x > 0.15), port: fc.integer({ min: 1024, max: 60000 }) }), {
-        minLength: b.n,
-        maxLength: b.n,
-      }),
+      endpoints: fc.array(
+        fc.record({
+          node: fc.integer({ min: 0, max: b.nodes - 1 }),
+          ready: fc.double({ min: 0, max: 1, noNaN: true }).map((x) => x > 0.15),
+          port: fc.integer({ min: 1024, max: 60000 }),
+        }),
+        {
+          minLength: b.n,
+          maxLength: b.n,
+        },
+      ),
       svcPort: fc.constant(b.svcPort),
       named: fc.constant(b.named),
       etp: fc.constant(b.etp),
@@ -50,7 +57,10 @@ const genArb: fc.Arbitrary<Gen> = fc
     }),
   );
 
-/** A cluster with the generated endpoints as pods (each serving its own port, named `app`), a client pod and an external host. */
+/**
+ * A cluster with the generated endpoints as pods (each serving its own port, named `app`), a client pod and an external
+ * host.
+ */
 function yaml(g: Gen): string {
   const docs: string[] = [
     `apiVersion: podnet.dev/v1alpha1
@@ -117,7 +127,11 @@ describe('Service properties', () => {
         }
         if (g.affinity) expect(new Set(r.attempts.map((a) => a.answeredBy)).size).toBe(1);
         // every packet the client received came from the VIP and port it dialled
-        const clientIn = cap.at('pod:client/eth0').filter((f) => f.dir === 'in').map((f) => cap.dissect(f)).filter((d) => d.tcp);
+        const clientIn = cap
+          .at('pod:client/eth0')
+          .filter((f) => f.dir === 'in')
+          .map((f) => cap.dissect(f))
+          .filter((d) => d.tcp);
         expect(clientIn.length).toBe(16);
         for (const d of clientIn) expect([layer(d.ip).src, layer(d.tcp).sport]).toEqual(['10.96.7.7', g.svcPort]);
         // at each backend, every packet of a flow carries the same addresses and ports
@@ -128,7 +142,9 @@ describe('Service properties', () => {
             .map((f) => cap.dissect(f))
             .filter((d) => d.tcp && (layer(d.tcp).sport === portOf(g, i) || layer(d.tcp).dport === portOf(g, i)));
           const [peer, peerPort] = a.serverSaw!.split(':');
-          const ofFlow = seen.filter((d) => layer(d.tcp).dport === Number(peerPort) || layer(d.tcp).sport === Number(peerPort));
+          const ofFlow = seen.filter(
+            (d) => layer(d.tcp).dport === Number(peerPort) || layer(d.tcp).sport === Number(peerPort),
+          );
           expect(ofFlow.length).toBe(8);
           for (const d of ofFlow) {
             const ip = layer(d.ip);

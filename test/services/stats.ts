@@ -1,4 +1,6 @@
-/** The distribution tests' helper, on the chi-square survival function the kernel comparer uses (src/verify/stats.ts). */
+/**
+ * The distribution tests' helper, on the chi-square survival function the kernel comparer uses (src/verify/stats.ts).
+ */
 import { chiSquareSurvival } from '../../src/verify/stats.js';
 
 /** p-value of Pearson's chi-square test that `counts` come from a uniform distribution over the categories. */

@@ -85,7 +85,10 @@ describe('Scheduler', () => {
         }
         s.run();
         // the reference: live timers by time, then by the order they were scheduled (their id)
-        const expected = timers.filter((e) => e.live).sort((a, b) => a.at - b.at || a.id - b.id).map((e) => e.id);
+        const expected = timers
+          .filter((e) => e.live)
+          .sort((a, b) => a.at - b.at || a.id - b.id)
+          .map((e) => e.id);
         expect(ran).toEqual(expected);
         expect(s.pending).toBe(0);
       }),

@@ -3,7 +3,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { AtomicFileSink, MemorySink, OutputPathError, safeOutputPath, writeFileAtomic } from '../../src/trace/byte-sink.js';
+import {
+  AtomicFileSink,
+  MemorySink,
+  OutputPathError,
+  safeOutputPath,
+  writeFileAtomic,
+} from '../../src/trace/byte-sink.js';
 import { PcapngWriter } from '../../src/trace/pcapng.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'podnet-sink-'));
@@ -129,7 +135,8 @@ describe('AtomicFileSink', () => {
     const build = (sink: MemorySink | AtomicFileSink): void => {
       const w = new PcapngWriter(sink, { application: 'podnet' });
       const id = w.addInterface({ name: 'node1/cni0' });
-      for (let k = 0; k < 2000; k++) w.writePacket(id, 1n << 33n, new Uint8Array(k % 1500).fill(k & 0xff), { comment: `p${k}` });
+      for (let k = 0; k < 2000; k++)
+        w.writePacket(id, 1n << 33n, new Uint8Array(k % 1500).fill(k & 0xff), { comment: `p${k}` });
     };
     const mem = new MemorySink();
     build(mem);
@@ -180,7 +187,9 @@ const hostileName = fc.oneof(
     '😀'.repeat(150),
   ),
   fc.string({ unit: 'binary', maxLength: 300 }),
-  fc.array(fc.constantFrom('..', '/', '\\', '.', '\u0000', 'a', 'é', ':', '\u202e'), { maxLength: 40 }).map((p) => p.join('')),
+  fc
+    .array(fc.constantFrom('..', '/', '\\', '.', '\u0000', 'a', 'é', ':', '\u202e'), { maxLength: 40 })
+    .map((p) => p.join('')),
   fc.string({ unit: 'binary-ascii', minLength: 190, maxLength: 600 }),
 );
 

@@ -51,16 +51,37 @@ describe('hop events of the example topologies and kernel scenarios', () => {
       expect(json['kind']).toBe(ev.kind);
       expect(json['t_ns']).toBe(ev.t);
       // the typed fields are there, not only the line
-      const own = Object.keys(json).filter((k) => !['t_ns', 'kind', 'where', 'dev', 'packet', 'flow', 'text'].includes(k));
+      const own = Object.keys(json).filter(
+        (k) => !['t_ns', 'kind', 'where', 'dev', 'packet', 'flow', 'text'].includes(k),
+      );
       expect(own.length, `${ev.kind} event has fields of its own`).toBeGreaterThan(0);
-      const variant = 'what' in ev ? `${ev.kind}/${String(ev.what)}` : 'action' in ev ? `${ev.kind}/${String(ev.action)}` : ev.kind;
+      const variant =
+        'what' in ev ? `${ev.kind}/${String(ev.what)}` : 'action' in ev ? `${ev.kind}/${String(ev.action)}` : ev.kind;
       seen.set(variant, (seen.get(variant) ?? 0) + 1);
     }
   });
 
   it('covers every kind of event', () => {
     const kinds = new Set([...seen.keys()].map((k) => k.split('/')[0] as HopKind));
-    for (const k of ['tx', 'rx', 'bridge', 'fdb', 'route', 'neigh', 'arp', 'forward', 'encap', 'decap', 'deliver', 'icmp', 'frag', 'nf', 'nat', 'drop', 'app'] as HopKind[]) {
+    for (const k of [
+      'tx',
+      'rx',
+      'bridge',
+      'fdb',
+      'route',
+      'neigh',
+      'arp',
+      'forward',
+      'encap',
+      'decap',
+      'deliver',
+      'icmp',
+      'frag',
+      'nf',
+      'nat',
+      'drop',
+      'app',
+    ] as HopKind[]) {
       expect(kinds.has(k), `some input produces ${k} events`).toBe(true);
     }
   });
@@ -76,11 +97,17 @@ describe('hop events of the example topologies and kernel scenarios', () => {
     let noted = 0;
     for (const n of notes) {
       const comment = captureComment(n);
-      expect(comment).toBe([`${n.dir === 'out' ? 'sent by' : 'received by'} ${n.point.name}${n.point.role ? ` (${n.point.role})` : ''}`, ...n.events.map(hopText)].join('; '));
+      expect(comment).toBe(
+        [
+          `${n.dir === 'out' ? 'sent by' : 'received by'} ${n.point.name}${n.point.role ? ` (${n.point.role})` : ''}`,
+          ...n.events.map(hopText),
+        ].join('; '),
+      );
       for (const e of n.events) {
         expect(e.pkt).toBe(n.pkt);
         // a note is an event the trace printed too, except the ARP reply a stack sends (only its frame shows it)
-        if (!(e.kind === 'arp' && e.what === 'reply')) expect(traced.has(`${e.pkt} ${hopText(e)}`), hopText(e)).toBe(true);
+        if (!(e.kind === 'arp' && e.what === 'reply'))
+          expect(traced.has(`${e.pkt} ${hopText(e)}`), hopText(e)).toBe(true);
         noted++;
       }
     }

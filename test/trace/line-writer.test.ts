@@ -18,14 +18,18 @@ describe('buffered line writer', () => {
 
   test('the concatenated chunks are the lines, each with its newline, whatever the sizes', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ maxLength: 40 }), { maxLength: 60 }), fc.integer({ min: 1, max: 200 }), (lines, size) => {
-        const chunks: string[] = [];
-        const w = new BufferedLineWriter((c) => chunks.push(c), size);
-        for (const l of lines) w.line(l);
-        w.flush();
-        expect(chunks.join('')).toBe(lines.map((l) => l + '\n').join(''));
-        for (const c of chunks) expect(c.endsWith('\n')).toBe(true);
-      }),
+      fc.property(
+        fc.array(fc.string({ maxLength: 40 }), { maxLength: 60 }),
+        fc.integer({ min: 1, max: 200 }),
+        (lines, size) => {
+          const chunks: string[] = [];
+          const w = new BufferedLineWriter((c) => chunks.push(c), size);
+          for (const l of lines) w.line(l);
+          w.flush();
+          expect(chunks.join('')).toBe(lines.map((l) => `${l}\n`).join(''));
+          for (const c of chunks) expect(c.endsWith('\n')).toBe(true);
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -9,9 +9,19 @@ function samplePcapng(): Uint8Array {
   const sink = new MemorySink();
   const w = new PcapngWriter(sink, { application: 'podnet', os: 'linux' });
   const a = w.addInterface({ name: 'node1/cni0', description: 'bridge' });
-  w.writePacket(a, 5_000_000_123n, Uint8Array.from({ length: 61 }, (_, i) => i), { comment: 'hop 1', direction: 'in' });
+  w.writePacket(
+    a,
+    5_000_000_123n,
+    Uint8Array.from({ length: 61 }, (_, i) => i),
+    { comment: 'hop 1', direction: 'in' },
+  );
   const b = w.addInterface({ name: 'pod:client/eth0', snapLen: 16 });
-  w.writePacket(b, 1n << 40n, Uint8Array.from({ length: 40 }, (_, i) => 255 - i), { direction: 'out' });
+  w.writePacket(
+    b,
+    1n << 40n,
+    Uint8Array.from({ length: 40 }, (_, i) => 255 - i),
+    { direction: 'out' },
+  );
   w.writePacket(a, 7, new Uint8Array(0));
   return sink.bytes();
 }
@@ -19,7 +29,10 @@ function samplePcapng(): Uint8Array {
 function samplePcap(nanosecond: boolean): Uint8Array {
   const sink = new MemorySink();
   const w = new PcapWriter(sink, { nanosecond, snapLen: 30 });
-  w.writePacket(4_294_967_297_123n, Uint8Array.from({ length: 42 }, (_, i) => i));
+  w.writePacket(
+    4_294_967_297_123n,
+    Uint8Array.from({ length: 42 }, (_, i) => i),
+  );
   w.writePacket(12, new Uint8Array([9, 9]));
   return sink.bytes();
 }
@@ -158,7 +171,17 @@ describe('readCapture on hand-built pcapng', () => {
     const spb = new BlockBuilder(be).u32(12).raw([9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2]).block(3);
     const isb = new BlockBuilder(be).u32(0).u32(0).u32(0).block(5);
     const custom = new BlockBuilder(be).u32(32473).raw([1, 2, 3, 4]).block(0x40000bad);
-    const opb = new BlockBuilder(be).u16(0).u16(0).u32(0).u32(1000).u32(1).u32(1).raw([0xaa]).pad().option(2, [0, 0, 0, 2]).block(2);
+    const opb = new BlockBuilder(be)
+      .u16(0)
+      .u16(0)
+      .u32(0)
+      .u32(1000)
+      .u32(1)
+      .u32(1)
+      .raw([0xaa])
+      .pad()
+      .option(2, [0, 0, 0, 2])
+      .block(2);
     const cap = readCapture(concat(shb(be), idb0, idb1, isb, epbPow2, custom, epbUs, spb, opb));
     expect(cap.format).toBe('pcapng');
     expect(cap.linkTypes).toEqual([1, 228]);
@@ -167,10 +190,25 @@ describe('readCapture on hand-built pcapng', () => {
       { linkType: 228, tsResolNs: 1000n },
     ]);
     expect(cap.packets).toEqual([
-      { ifIndex: 0, ifName: 'eth0', timestampNs: 3_000_000_000n, data: Uint8Array.of(1, 2, 3), origLen: 4, comment: 'first', direction: 'in' },
+      {
+        ifIndex: 0,
+        ifName: 'eth0',
+        timestampNs: 3_000_000_000n,
+        data: Uint8Array.of(1, 2, 3),
+        origLen: 4,
+        comment: 'first',
+        direction: 'in',
+      },
       { ifIndex: 1, timestampNs: ((1n << 32n) + 5n) * 1000n, data: new Uint8Array(0), origLen: 0 },
       { ifIndex: 0, ifName: 'eth0', timestampNs: 0n, data: Uint8Array.of(9, 8, 7, 6, 5, 4, 3, 2, 1, 0), origLen: 12 },
-      { ifIndex: 0, ifName: 'eth0', timestampNs: 1000n * 1_000_000_000n / (1n << 20n), data: Uint8Array.of(0xaa), origLen: 1, direction: 'out' },
+      {
+        ifIndex: 0,
+        ifName: 'eth0',
+        timestampNs: (1000n * 1_000_000_000n) / (1n << 20n),
+        data: Uint8Array.of(0xaa),
+        origLen: 1,
+        direction: 'out',
+      },
     ]);
   });
 

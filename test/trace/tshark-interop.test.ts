@@ -50,9 +50,39 @@ const MAC_B = [0x02, 0x42, 0x0a, 0xf4, 0x02, 0x03];
 function frames(): Uint8Array[] {
   const payload = Uint8Array.from({ length: 56 }, (_, i) => i);
   return [
-    icmpEchoFrame({ srcMac: MAC_A, dstMac: MAC_B, srcIp: [10, 244, 1, 2], dstIp: [10, 244, 2, 3], type: 8, id: 0x1234, seq: 1, payload, ipId: 1 }),
-    icmpEchoFrame({ srcMac: MAC_B, dstMac: MAC_A, srcIp: [10, 244, 2, 3], dstIp: [10, 244, 1, 2], type: 0, id: 0x1234, seq: 1, payload, ipId: 2 }),
-    icmpEchoFrame({ srcMac: MAC_A, dstMac: MAC_B, srcIp: [10, 244, 1, 2], dstIp: [10, 244, 2, 3], type: 8, id: 0x1234, seq: 2, payload: payload.subarray(0, 7), ipId: 3 }),
+    icmpEchoFrame({
+      srcMac: MAC_A,
+      dstMac: MAC_B,
+      srcIp: [10, 244, 1, 2],
+      dstIp: [10, 244, 2, 3],
+      type: 8,
+      id: 0x1234,
+      seq: 1,
+      payload,
+      ipId: 1,
+    }),
+    icmpEchoFrame({
+      srcMac: MAC_B,
+      dstMac: MAC_A,
+      srcIp: [10, 244, 2, 3],
+      dstIp: [10, 244, 1, 2],
+      type: 0,
+      id: 0x1234,
+      seq: 1,
+      payload,
+      ipId: 2,
+    }),
+    icmpEchoFrame({
+      srcMac: MAC_A,
+      dstMac: MAC_B,
+      srcIp: [10, 244, 1, 2],
+      dstIp: [10, 244, 2, 3],
+      type: 8,
+      id: 0x1234,
+      seq: 2,
+      payload: payload.subarray(0, 7),
+      ipId: 3,
+    }),
   ];
 }
 
@@ -75,18 +105,31 @@ describe('tshark reads what podnet writes', () => {
 
     const comment = commentField();
     const out = run('tshark', [
-      '-r', file,
-      '-T', 'fields',
-      '-E', 'separator=|',
-      '-e', 'frame.interface_name',
-      '-e', comment,
-      '-e', 'frame.time_epoch',
-      '-e', 'ip.checksum.status',
-      '-e', 'icmp.checksum.status',
-      '-e', 'frame.packet_flags_direction',
-      '-o', 'ip.check_checksum:TRUE',
+      '-r',
+      file,
+      '-T',
+      'fields',
+      '-E',
+      'separator=|',
+      '-e',
+      'frame.interface_name',
+      '-e',
+      comment,
+      '-e',
+      'frame.time_epoch',
+      '-e',
+      'ip.checksum.status',
+      '-e',
+      'icmp.checksum.status',
+      '-e',
+      'frame.packet_flags_direction',
+      '-o',
+      'ip.check_checksum:TRUE',
     ]).stdout;
-    const rows = out.trim().split('\n').map((l) => l.split('|'));
+    const rows = out
+      .trim()
+      .split('\n')
+      .map((l) => l.split('|'));
     // Checksum status 1 = "Good"; direction 0x1 inbound, 0x2 outbound, 0x0 unknown.
     expect(rows.map((r) => r.slice(0, 5))).toEqual([
       ['pod:client/eth0', 'client → server: echo request', EPOCHS[0], '1', '1'],
@@ -125,19 +168,30 @@ describe('tshark reads what podnet writes', () => {
     needTool(haveTshark, 'tshark', skip);
     const sink = AtomicFileSink.open(dir, 'classic.pcap');
     const w = new PcapWriter(sink);
-    frames().forEach((f, i) => w.writePacket(TIMESTAMPS[i]!, f));
+    for (const [i, f] of frames().entries()) w.writePacket(TIMESTAMPS[i]!, f);
     const file = sink.commit();
     const out = run('tshark', [
-      '-r', file,
-      '-T', 'fields',
-      '-E', 'separator=|',
-      '-e', 'frame.time_epoch',
-      '-e', 'ip.checksum.status',
-      '-e', 'icmp.checksum.status',
-      '-e', 'frame.len',
-      '-o', 'ip.check_checksum:TRUE',
+      '-r',
+      file,
+      '-T',
+      'fields',
+      '-E',
+      'separator=|',
+      '-e',
+      'frame.time_epoch',
+      '-e',
+      'ip.checksum.status',
+      '-e',
+      'icmp.checksum.status',
+      '-e',
+      'frame.len',
+      '-o',
+      'ip.check_checksum:TRUE',
     ]).stdout;
-    const rows = out.trim().split('\n').map((l) => l.split('|'));
+    const rows = out
+      .trim()
+      .split('\n')
+      .map((l) => l.split('|'));
     expect(rows).toEqual(frames().map((f, i) => [EPOCHS[i], '1', '1', String(f.length)]));
     const expert = run('tshark', ['-r', file, '-q', '-z', 'expert', '-o', 'ip.check_checksum:TRUE']).stdout;
     expect(expert).not.toMatch(/^(Errors|Warnings) \(/m);

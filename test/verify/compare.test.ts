@@ -26,7 +26,17 @@ function mismatchesOf(name: string, kernel: Map<string, FrameInput[]>, podnet: M
 
 describe('podnet against itself', () => {
   test('the scenarios exist', () => {
-    expect(SCENARIOS).toEqual(expect.arrayContaining(['a-same-node-ping', 'b-cross-node-ping', 'i-mtu', 'j-arp-cross-node', 'j-arp-same-node', 'k-udp-pinned', 'tcp-cross-node']));
+    expect(SCENARIOS).toEqual(
+      expect.arrayContaining([
+        'a-same-node-ping',
+        'b-cross-node-ping',
+        'i-mtu',
+        'j-arp-cross-node',
+        'j-arp-same-node',
+        'k-udp-pinned',
+        'tcp-cross-node',
+      ]),
+    );
   });
 
   test.each(SCENARIOS)('%s: same seed, no mismatch', (name) => {
@@ -34,23 +44,30 @@ describe('podnet against itself', () => {
     expect(mismatchesOf(name, asKernel(frames), frames)).toEqual([]);
   });
 
-  test.each(SCENARIOS)('%s: another seed (random ports, ISNs, IP IDs, VXLAN source ports, echo ids, NAT ports, backends differ) still matches', (name) => {
-    const model = scenario(name);
-    if (serviceProbesOf(model, 1).length > 0) {
-      // Services: the other seed's backend choices are read from its captures and replayed.
-      // d-clusterip-tcp's stand-in is seed 29, whose 300 client ports are all distinct like the
-      // kernel's usually are (most seeds reuse a few, and podnet's conntrack then keeps the old
-      // DNAT on the stand-in's side too: see the timewait-reopen-keeps-dnat expected difference)
-      const r = replayAgainst(name, name === 'd-clusterip-tcp' ? 29 : 7);
-      expect(r.real.map(line)).toEqual([]);
-      expect(r.excused.filter((x) => x.by.id !== 'timewait-reopen-keeps-dnat').map((x) => line(x.mismatch))).toEqual([]);
-      return;
-    }
-    const a = framesOf(model, 1).frames;
-    const b = framesOf(model, 7).frames;
-    const ms = mismatchesOf(name, asKernel(b), a);
-    expect(ms.map((m) => `${m.point} #${(m.kernelIndex ?? -1) + 1} ${m.kind} ${m.field ?? ''}: ${m.kernel} / ${m.podnet}`)).toEqual([]);
-  });
+  test.each(SCENARIOS)(
+    '%s: another seed (random ports, ISNs, IP IDs, VXLAN source ports, echo ids, NAT ports, backends differ) still matches',
+    (name) => {
+      const model = scenario(name);
+      if (serviceProbesOf(model, 1).length > 0) {
+        // Services: the other seed's backend choices are read from its captures and replayed.
+        // d-clusterip-tcp's stand-in is seed 29, whose 300 client ports are all distinct like the
+        // kernel's usually are (most seeds reuse a few, and podnet's conntrack then keeps the old
+        // DNAT on the stand-in's side too: see the timewait-reopen-keeps-dnat expected difference)
+        const r = replayAgainst(name, name === 'd-clusterip-tcp' ? 29 : 7);
+        expect(r.real.map(line)).toEqual([]);
+        expect(r.excused.filter((x) => x.by.id !== 'timewait-reopen-keeps-dnat').map((x) => line(x.mismatch))).toEqual(
+          [],
+        );
+        return;
+      }
+      const a = framesOf(model, 1).frames;
+      const b = framesOf(model, 7).frames;
+      const ms = mismatchesOf(name, asKernel(b), a);
+      expect(
+        ms.map((m) => `${m.point} #${(m.kernelIndex ?? -1) + 1} ${m.kind} ${m.field ?? ''}: ${m.kernel} / ${m.podnet}`),
+      ).toEqual([]);
+    },
+  );
 });
 
 describe('one deliberate change, reported as exactly that', () => {
@@ -67,7 +84,15 @@ describe('one deliberate change, reported as exactly that', () => {
     fixIpChecksum(b, 14);
     const ms = mismatchesOf(name, kernel, frames);
     expect(ms).toHaveLength(1);
-    expect(ms[0]).toMatchObject({ kind: 'field', point: 'node2/cni0', kernelIndex: i, podnetIndex: i, field: 'ip.ttl', kernel: String(ttl + 1), podnet: String(ttl) });
+    expect(ms[0]).toMatchObject({
+      kind: 'field',
+      point: 'node2/cni0',
+      kernelIndex: i,
+      podnetIndex: i,
+      field: 'ip.ttl',
+      kernel: String(ttl + 1),
+      podnet: String(ttl),
+    });
   });
 
   test('the inner TTL of a VXLAN frame is reported as inner.ip.ttl', () => {
@@ -81,7 +106,9 @@ describe('one deliberate change, reported as exactly that', () => {
     b[inner + 8] = 64; // podnet: 63 after node1's decrement
     fixIpChecksum(b, inner);
     const ms = mismatchesOf(name, kernel, frames);
-    expect(ms.map((m) => [m.point, m.kernelIndex, m.field, m.kernel, m.podnet])).toEqual([['node1/eth0', i, 'inner.ip.ttl', '64', '63']]);
+    expect(ms.map((m) => [m.point, m.kernelIndex, m.field, m.kernel, m.podnet])).toEqual([
+      ['node1/eth0', i, 'inner.ip.ttl', '64', '63'],
+    ]);
   });
 
   test('a frame the kernel has and podnet lacks is one missing frame; the rest still pairs', () => {
@@ -166,7 +193,9 @@ describe('one deliberate change, reported as exactly that', () => {
     const point = 'pod:web-0/eth0';
     const at = frames.get(point)!;
     // web-0's unicast probe for the client
-    const i = at.findIndex((f) => f.bytes[12] === 0x08 && f.bytes[13] === 0x06 && f.bytes[21] === 1 && f.bytes[0] !== 0xff);
+    const i = at.findIndex(
+      (f) => f.bytes[12] === 0x08 && f.bytes[13] === 0x06 && f.bytes[21] === 1 && f.bytes[0] !== 0xff,
+    );
     expect(i).toBeGreaterThan(0);
     const shifted = (dt: number): Map<string, FrameInput[]> => {
       const k = asKernel(frames);
@@ -176,7 +205,9 @@ describe('one deliberate change, reported as exactly that', () => {
     };
     expect(mismatchesOf(name, shifted(300e6), frames)).toEqual([]);
     const ms = mismatchesOf(name, shifted(-1e9), frames);
-    expect(ms.map((m) => [m.point, m.kind, m.kernelIndex, m.field])).toEqual([[point, 'timing', i, 'arp probe delay after first use']]);
+    expect(ms.map((m) => [m.point, m.kind, m.kernelIndex, m.field])).toEqual([
+      [point, 'timing', i, 'arp probe delay after first use'],
+    ]);
   });
 
   test('frames of different flows swapped far apart are an order mismatch; close together they are tolerated and listed', () => {
@@ -210,7 +241,8 @@ describe('one deliberate change, reported as exactly that', () => {
     const at = kernel.get('pod:client/eth0')!;
     // the datagrams of two different sockets (two connections of the flow client → 10.96.0.103:53)
     const first = findFrame(at, (b) => b[14 + 9] === 17 && b[14 + 16] === 10 && b[14 + 17] === 96);
-    const second = findFrame(at.slice(first + 1), (b) => b[14 + 9] === 17 && b[14 + 16] === 10 && b[14 + 17] === 96) + first + 1;
+    const second =
+      findFrame(at.slice(first + 1), (b) => b[14 + 9] === 17 && b[14 + 16] === 10 && b[14 + 17] === 96) + first + 1;
     expect(second).toBeGreaterThan(first);
     const b = at[second]!.bytes;
     b[14 + 4] = at[first]!.bytes[14 + 4]!;
@@ -219,53 +251,69 @@ describe('one deliberate change, reported as exactly that', () => {
     expect(mismatchesOf(name, kernel, frames).map(line)).toEqual([]);
   });
 
-  test.each([8080, 30080])("a NAT-chosen port equal to a server or node port (%i) still reads as NAT-chosen (the kernel's MASQUERADE once gave cni0 port 8080, once 30080)", (natPort) => {
-    const name = 'e-nodeport-cluster';
-    const ctx = decodeContextFor(scenario(name));
-    expect(isFixedPort(ctx, '10.244.2.2', 8080)).toBe(true); // web-1's server
-    expect(isFixedPort(ctx, '10.244.2.1', 8080)).toBe(false); // n2's cni0: MASQUERADE's choice
-    expect(isFixedPort(ctx, '172.18.0.3', 30080)).toBe(true); // the node port
-    expect(isFixedPort(ctx, '10.244.2.1', 30080)).toBe(false); // the node port's number, chosen by MASQUERADE on cni0
-    expect(isFixedPort(ctx, '172.18.0.100', 31200)).toBe(true); // ext's pinned client port
-    expect(isFixedPort(ctx, '10.244.2.1', 31200)).toBe(false);
-    const { frames } = framesOf(scenario(name), 1);
-    const kernel = asKernel(frames);
-    const at = kernel.get('pod:web-1/eth0')!;
-    const cni0 = [10, 244, 2, 1];
-    const fromCni0 = (b: Uint8Array): boolean => b[14 + 9] === 6 && cni0.every((x, i) => b[14 + 12 + i] === x);
-    const syn = findFrame(at, (b) => fromCni0(b) && (b[14 + 20 + 13]! & 0x12) === 0x02);
-    expect(syn).toBeGreaterThanOrEqual(0);
-    const port = (at[syn]!.bytes[34]! << 8) | at[syn]!.bytes[35]!;
-    let rewritten = 0;
-    let banners = 0;
-    for (const f of at) {
-      const b = f.bytes;
-      if (b[12] !== 0x08 || b[13] !== 0x00 || b[14 + 9] !== 6) continue;
-      for (const [ipOff, portOff] of [[14 + 12, 34], [14 + 16, 36]] as const) {
-        if (cni0.every((x, i) => b[ipOff + i] === x) && ((b[portOff]! << 8) | b[portOff + 1]!) === port) {
-          b[portOff] = natPort >> 8;
-          b[portOff + 1] = natPort & 0xff;
-          rewritten++;
+  test.each([8080, 30080])(
+    "a NAT-chosen port equal to a server or node port (%i) still reads as NAT-chosen (the kernel's MASQUERADE once gave cni0 port 8080, once 30080)",
+    (natPort) => {
+      const name = 'e-nodeport-cluster';
+      const ctx = decodeContextFor(scenario(name));
+      expect(isFixedPort(ctx, '10.244.2.2', 8080)).toBe(true); // web-1's server
+      expect(isFixedPort(ctx, '10.244.2.1', 8080)).toBe(false); // n2's cni0: MASQUERADE's choice
+      expect(isFixedPort(ctx, '172.18.0.3', 30080)).toBe(true); // the node port
+      expect(isFixedPort(ctx, '10.244.2.1', 30080)).toBe(false); // the node port's number, chosen by MASQUERADE on cni0
+      expect(isFixedPort(ctx, '172.18.0.100', 31200)).toBe(true); // ext's pinned client port
+      expect(isFixedPort(ctx, '10.244.2.1', 31200)).toBe(false);
+      const { frames } = framesOf(scenario(name), 1);
+      const kernel = asKernel(frames);
+      const at = kernel.get('pod:web-1/eth0')!;
+      const cni0 = [10, 244, 2, 1];
+      const fromCni0 = (b: Uint8Array): boolean => b[14 + 9] === 6 && cni0.every((x, i) => b[14 + 12 + i] === x);
+      const syn = findFrame(at, (b) => fromCni0(b) && (b[14 + 20 + 13]! & 0x12) === 0x02);
+      expect(syn).toBeGreaterThanOrEqual(0);
+      const port = (at[syn]!.bytes[34]! << 8) | at[syn]!.bytes[35]!;
+      let rewritten = 0;
+      let banners = 0;
+      for (const f of at) {
+        const b = f.bytes;
+        if (b[12] !== 0x08 || b[13] !== 0x00 || b[14 + 9] !== 6) continue;
+        for (const [ipOff, portOff] of [
+          [14 + 12, 34],
+          [14 + 16, 36],
+        ] as const) {
+          if (cni0.every((x, i) => b[ipOff + i] === x) && ((b[portOff]! << 8) | b[portOff + 1]!) === port) {
+            b[portOff] = natPort >> 8;
+            b[portOff + 1] = natPort & 0xff;
+            rewritten++;
+          }
+        }
+        // the banner names the port the server saw: rewritten too when the digits fit
+        const text = Buffer.from(b).toString('latin1');
+        const seen = ` 10.244.2.1 ${port}\n`;
+        const at2 = text.indexOf(seen);
+        if (at2 >= 0 && String(port).length === String(natPort).length) {
+          b.set(Buffer.from(` 10.244.2.1 ${natPort}\n`, 'latin1'), at2);
+          banners++;
         }
       }
-      // the banner names the port the server saw: rewritten too when the digits fit
-      const text = Buffer.from(b).toString('latin1');
-      const seen = ` 10.244.2.1 ${port}\n`;
-      const at2 = text.indexOf(seen);
-      if (at2 >= 0 && String(port).length === String(natPort).length) {
-        b.set(Buffer.from(` 10.244.2.1 ${natPort}\n`, 'latin1'), at2);
-        banners++;
-      }
-    }
-    expect(rewritten).toBeGreaterThan(4);
-    if (String(port).length === String(natPort).length) expect(banners).toBeGreaterThan(0);
-    expect(mismatchesOf(name, kernel, frames).map(line)).toEqual([]);
-  });
+      expect(rewritten).toBeGreaterThan(4);
+      if (String(port).length === String(natPort).length) expect(banners).toBeGreaterThan(0);
+      expect(mismatchesOf(name, kernel, frames).map(line)).toEqual([]);
+    },
+  );
 
   test('expected differences excuse only what they match, and say so', () => {
-    const m: Mismatch = { kind: 'field', point: 'pod:web-1/eth0', kernelIndex: 3, podnetIndex: 3, field: 'ip.src', kernel: '10.244.1.0', podnet: '172.18.0.100' };
+    const m: Mismatch = {
+      kind: 'field',
+      point: 'pod:web-1/eth0',
+      kernelIndex: 3,
+      podnetIndex: 3,
+      field: 'ip.src',
+      kernel: '10.244.1.0',
+      podnet: '172.18.0.100',
+    };
     const other: Mismatch = { ...m, field: 'ip.ttl', kernel: '62', podnet: '63' };
-    const list = [{ id: 'no-masquerade', until: 'issue 4', reason: 'test', applies: (x: Mismatch) => x.field === 'ip.src' }];
+    const list = [
+      { id: 'no-masquerade', until: 'issue 4', reason: 'test', applies: (x: Mismatch) => x.field === 'ip.src' },
+    ];
     const r = applyExpected([m, other], 'i-mtu', list);
     expect(r.real).toEqual([other]);
     expect(r.excused.map((x) => x.by.id)).toEqual(['no-masquerade']);

@@ -41,7 +41,9 @@ describe('the kernel plan of a DNS scenario', () => {
     expect(plan.etcFiles).toHaveLength(1);
     const e = plan.etcFiles[0]!;
     expect(e.ns).toBe('pnk7-pod-client');
-    expect(e.files['resolv.conf']).toBe('search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n');
+    expect(e.files['resolv.conf']).toBe(
+      'search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n',
+    );
     expect(e.files.hosts).toBe('127.0.0.1\tlocalhost\n10.244.1.3\tclient\n');
     expect(e.files['nsswitch.conf']).toBe('hosts: files dns\n');
   });
@@ -60,7 +62,9 @@ describe('the kernel plan of a DNS scenario', () => {
     expect(notesFor(scenario(DNS))).toEqual([]);
     const two = notesFor(loadDefaultTopology().model!);
     expect(two).toHaveLength(1);
-    expect(two[0]).toMatch(/^kube-system\/kube-dns \(10\.96\.0\.10\), the nameserver names are resolved with, has 2 endpoints/);
+    expect(two[0]).toMatch(
+      /^kube-system\/kube-dns \(10\.96\.0\.10\), the nameserver names are resolved with, has 2 endpoints/,
+    );
   });
 
   test('the agent gets the same cluster view as podnet’s CoreDNS', () => {
@@ -68,13 +72,20 @@ describe('the kernel plan of a DNS scenario', () => {
     const view = clusterDnsView(model, [0x0af40203]);
     const back = dnsViewFromJson(dnsViewToJson(view));
     expect([...back.namespaces].sort()).toEqual([...view.namespaces].sort());
-    expect(back.services.map((s) => `${s.namespace}/${s.name} ${s.clusterIPs.join(',')}`)).toEqual(view.services.map((s) => `${s.namespace}/${s.name} ${s.clusterIPs.join(',')}`));
-    expect(back.slices.map((s) => s.endpoints.map((e) => e.ip))).toEqual(view.slices.map((s) => s.endpoints.map((e) => e.ip)));
+    expect(back.services.map((s) => `${s.namespace}/${s.name} ${s.clusterIPs.join(',')}`)).toEqual(
+      view.services.map((s) => `${s.namespace}/${s.name} ${s.clusterIPs.join(',')}`),
+    );
+    expect(back.slices.map((s) => s.endpoints.map((e) => e.ip))).toEqual(
+      view.slices.map((s) => s.endpoints.map((e) => e.ip)),
+    );
   });
 });
 
 /** The first frame at `point` carrying a DNS message that `pred` accepts. */
-function dnsFrame(frames: readonly FrameInput[], pred: (d: NonNullable<ReturnType<typeof dissectFrame>['dns']>) => boolean): number {
+function dnsFrame(
+  frames: readonly FrameInput[],
+  pred: (d: NonNullable<ReturnType<typeof dissectFrame>['dns']>) => boolean,
+): number {
   return frames.findIndex((f) => {
     const d = dissectFrame(f.bytes, { vxlanPorts: [8472] }).dns;
     return d !== undefined && pred(d);
@@ -104,7 +115,11 @@ describe('DNS fields in the comparison', () => {
     // the A record's data is the message's last four bytes (no additional records)
     b[b.length - 1] = 102;
     const ms = dnsMismatches(kernel, frames);
-    expect(ms).toEqual([expect.stringMatching(new RegExp(`^pod:client/eth0 #${i + 1} field dns.answers: .*A 10\\.96\\.0\\.102 / .*A 10\\.96\\.0\\.101`))]);
+    expect(ms).toEqual([
+      expect.stringMatching(
+        new RegExp(`^pod:client/eth0 #${i + 1} field dns.answers: .*A 10\\.96\\.0\\.102 / .*A 10\\.96\\.0\\.101`),
+      ),
+    ]);
   });
 
   test('an answer whose id is not its query’s is a dns.id mismatch', () => {
@@ -118,12 +133,21 @@ describe('DNS fields in the comparison', () => {
     const ms = dnsMismatches(kernel, frames);
     expect(ms.length).toBeGreaterThan(0);
     expect(ms.every((m) => m.includes('dns.id'))).toBe(true);
-    expect(ms[0]).toMatch(new RegExp(`^pod:client/eth0 #${i + 1} field dns.id \\(pattern\\): .*a value not seen before.* / .*the same value as`));
+    expect(ms[0]).toMatch(
+      new RegExp(
+        `^pod:client/eth0 #${i + 1} field dns.id \\(pattern\\): .*a value not seen before.* / .*the same value as`,
+      ),
+    );
   });
 });
 
 function kernelLine(line: Record<string, unknown>): KernelProbeOutput {
-  return { stdout: `READY\n${JSON.stringify({ attempt: 0, ...line })}\n`, stderr: '', exitCode: 0, killed: false } as unknown as KernelProbeOutput;
+  return {
+    stdout: `READY\n${JSON.stringify({ attempt: 0, ...line })}\n`,
+    stderr: '',
+    exitCode: 0,
+    killed: false,
+  } as unknown as KernelProbeOutput;
 }
 
 describe('resolution in probe outcomes', () => {
@@ -133,16 +157,40 @@ describe('resolution in probe outcomes', () => {
     const byName = new Map(run.reports.map((r) => [r.name, r]));
     const web = podnetOutcomes(byName.get('tcp-web-local')!, false);
     expect(web[0]).toBe('resolved 10.96.0.101; answered by web-0, which saw 10.244.1.3:*');
-    expect(agentOutcome(kernelLine({ ok: true, localPort: 41000, data: 'web-0 10.244.1.3 41000\n', error: null, addresses: ['10.96.0.101'] }), false)).toBe(web[0]);
+    expect(
+      agentOutcome(
+        kernelLine({
+          ok: true,
+          localPort: 41000,
+          data: 'web-0 10.244.1.3 41000\n',
+          error: null,
+          addresses: ['10.96.0.101'],
+        }),
+        false,
+      ),
+    ).toBe(web[0]);
     const nosuch = podnetOutcomes(byName.get('tcp-nosuch')!, false);
     expect(nosuch).toEqual(['error: getaddrinfo EAI_NONAME']);
-    expect(agentOutcome(kernelLine({ ok: false, localPort: null, data: '', error: null, gaiError: 'EAI_NONAME' }), false)).toBe(nosuch[0]);
-    expect(agentOutcome(kernelLine({ ok: false, localPort: null, data: '', error: null, gaiError: 'EAI_AGAIN' }), false)).not.toBe(nosuch[0]);
+    expect(
+      agentOutcome(kernelLine({ ok: false, localPort: null, data: '', error: null, gaiError: 'EAI_NONAME' }), false),
+    ).toBe(nosuch[0]);
+    expect(
+      agentOutcome(kernelLine({ ok: false, localPort: null, data: '', error: null, gaiError: 'EAI_AGAIN' }), false),
+    ).not.toBe(nosuch[0]);
   });
 
   test('ping that cannot resolve its destination: every sequence number gets the resolver’s error', () => {
-    expect(parsePingOutcomes('', 'ping: nosuch: Name or service not known\n', 2)).toEqual(['error: ping: nosuch: Name or service not known', 'error: ping: nosuch: Name or service not known']);
+    expect(parsePingOutcomes('', 'ping: nosuch: Name or service not known\n', 2)).toEqual([
+      'error: ping: nosuch: Name or service not known',
+      'error: ping: nosuch: Name or service not known',
+    ]);
     // a local error is not a resolution failure
-    expect(parsePingOutcomes('PING 10.0.0.1 (10.0.0.1) 56(84) bytes of data.\n', 'ping: local error: message too long, mtu=1450\n', 1)).toEqual(['error: local error: message too long, mtu=1450']);
+    expect(
+      parsePingOutcomes(
+        'PING 10.0.0.1 (10.0.0.1) 56(84) bytes of data.\n',
+        'ping: local error: message too long, mtu=1450\n',
+        1,
+      ),
+    ).toEqual(['error: local error: message too long, mtu=1450']);
   });
 });

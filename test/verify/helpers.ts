@@ -7,7 +7,14 @@ import { compareAll, decodeContextFor, podnetFrames } from '../../src/verify/ver
 import type { FrameInput } from '../../src/verify/records.js';
 import type { Mismatch } from '../../src/verify/compare.js';
 import { applyExpected } from '../../src/verify/expected.js';
-import { annotateForced, checkServices, connLabels, podnetSide, runWatched, serviceProbesOf } from '../../src/verify/service-check.js';
+import {
+  annotateForced,
+  checkServices,
+  connLabels,
+  podnetSide,
+  runWatched,
+  serviceProbesOf,
+} from '../../src/verify/service-check.js';
 import type { ServiceCheck } from '../../src/verify/service-check.js';
 
 /** Loads a scenario file of test/kernel/scenarios. */
@@ -26,7 +33,11 @@ export function framesOf(model: ClusterModel, seed: number): { run: PodnetRun; f
 /** As the kernel's pcaps would hold them: bytes and times only. */
 export function asKernel(frames: Map<string, FrameInput[]>): Map<string, FrameInput[]> {
   const m = new Map<string, FrameInput[]>();
-  for (const [p, fs] of frames) m.set(p, fs.map((f) => ({ t: f.t, bytes: f.bytes.slice() })));
+  for (const [p, fs] of frames)
+    m.set(
+      p,
+      fs.map((f) => ({ t: f.t, bytes: f.bytes.slice() })),
+    );
   return m;
 }
 
@@ -69,8 +80,13 @@ export function replayAgainst(name: string, standIn: number, seed = 1): StandInR
   const kernelSide = { ...side, frames: asKernel(new Map([...side.frames].map(([p, fs]) => [p, [...fs]]))) };
   const check = checkServices(model, seed, runWatched(model, seed, sps), kernelSide);
   const frames = podnetFrames(check.replay);
-  const cmp = compareAll([...frames.keys()], kernelSide.frames, frames, decodeContextFor(model), { labels: connLabels(check) });
-  const all = [...check.mismatches, ...cmp.flatMap((c) => annotateForced(c.mismatches, cmp, check, check.replay.sim.network))];
+  const cmp = compareAll([...frames.keys()], kernelSide.frames, frames, decodeContextFor(model), {
+    labels: connLabels(check),
+  });
+  const all = [
+    ...check.mismatches,
+    ...cmp.flatMap((c) => annotateForced(c.mismatches, cmp, check, check.replay.sim.network)),
+  ];
   return { check, ...applyExpected(all, name) };
 }
 

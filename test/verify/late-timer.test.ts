@@ -30,7 +30,10 @@ function count(m: Map<string, FrameInput[]>): number {
   return [...m.values()].reduce((n, fs) => n + fs.filter(isUnicastArp).length, 0);
 }
 
-const probeTimes = [...frames.values()].flat().filter(isUnicastArp).map((f) => f.t);
+const probeTimes = [...frames.values()]
+  .flat()
+  .filter(isUnicastArp)
+  .map((f) => f.t);
 
 describe('delayed ARP probes at the end of the comparison windows', () => {
   test('the scenario has delayed probe exchanges 5.0–5.26 s in, well inside its 7 s', () => {
@@ -90,7 +93,12 @@ describe('delayed ARP probes at the end of the comparison windows', () => {
     const outside = new Map<string, OutsideFrame[]>();
     splitLateTimerFrames(k, p, { podnet: 5e9, kernel: run.end, lag: 0 }, [8472], outside);
     expect(count(k)).toBe(0);
-    expect([...outside.values()].flat().filter((o) => o.side !== 'podnet').every((o) => /after the other side's window/.test(o.summary))).toBe(true);
+    expect(
+      [...outside.values()]
+        .flat()
+        .filter((o) => o.side !== 'podnet')
+        .every((o) => /after the other side's window/.test(o.summary)),
+    ).toBe(true);
   });
 
   test("first contact's unicast ARP replies in a short run are always compared, however the ends fall", () => {
@@ -102,17 +110,21 @@ describe('delayed ARP probes at the end of the comparison windows', () => {
     expect(before).toBeGreaterThan(0);
     // one side's reply missing at one point, and windows that end soon after
     const [point, fs] = [...p].find(([, fs]) => fs.some(isUnicastArpFrame))!;
-    p.set(point, fs.filter((f) => !isUnicastArpFrame(f)));
+    p.set(
+      point,
+      fs.filter((f) => !isUnicastArpFrame(f)),
+    );
     const outside = new Map<string, OutsideFrame[]>();
     splitLateTimerFrames(k, p, { podnet: short.run.end, kernel: short.run.end + 200e6, lag: 150e6 }, [8472], outside);
     expect(replies(k)).toBe(before);
     expect(outside.size).toBe(0);
   });
 
-  test("a first contact after 5 s (a broadcast request, a unicast reply) near the end is compared: its reply is no delayed probe", () => {
+  test('a first contact after 5 s (a broadcast request, a unicast reply) near the end is compared: its reply is no delayed probe', () => {
     // as in a CI run of h-hairpin-off whose last connection, the first to n3, came 5.3 s in
     const short = framesOf(scenario('k-udp-pinned'), 1);
-    const shift = (m: Map<string, FrameInput[]>): Map<string, FrameInput[]> => new Map([...m].map(([p, fs]) => [p, fs.map((f) => ({ ...f, t: f.t + 5.2e9 }))]));
+    const shift = (m: Map<string, FrameInput[]>): Map<string, FrameInput[]> =>
+      new Map([...m].map(([p, fs]) => [p, fs.map((f) => ({ ...f, t: f.t + 5.2e9 }))]));
     const k = shift(asKernel(short.frames));
     const p = shift(short.frames);
     const isReply = (f: FrameInput): boolean => isUnicastArpFrame(f) && f.bytes[21] === 2;

@@ -2,7 +2,13 @@
 import { describe, expect, test } from 'vitest';
 import { loadDefaultTopology } from '../../src/kube/load/index.js';
 import { Simulation } from '../../src/api/simulation.js';
-import { ConfinementError, assertStepConfined, formatPlanScript, namePrefix, planKernelTopology } from '../../src/verify/plan.js';
+import {
+  ConfinementError,
+  assertStepConfined,
+  formatPlanScript,
+  namePrefix,
+  planKernelTopology,
+} from '../../src/verify/plan.js';
 import type { KernelPlan } from '../../src/verify/plan.js';
 import { parseTcpdumpStats, tcpdumpArgv, captureFileName } from '../../src/verify/capture.js';
 import { pingOutcomes, scheduleFromPodnet } from '../../src/verify/schedule.js';
@@ -10,9 +16,16 @@ import { parsePingOutcomes } from '../../src/verify/probes.js';
 import { podnetRulesOf } from '../../src/verify/verify.js';
 import { scenario } from './helpers.js';
 
-function defaultPlan(hook?: Parameters<typeof planKernelTopology>[1]['iptablesRestore']): { plan: KernelPlan; lines: string[]; sim: Simulation } {
+function defaultPlan(hook?: Parameters<typeof planKernelTopology>[1]['iptablesRestore']): {
+  plan: KernelPlan;
+  lines: string[];
+  sim: Simulation;
+} {
   const sim = new Simulation(loadDefaultTopology().model!, { seed: 1 });
-  const plan = planKernelTopology(sim.network, hook === undefined ? { prefix: namePrefix(123) } : { prefix: namePrefix(123), iptablesRestore: hook });
+  const plan = planKernelTopology(
+    sim.network,
+    hook === undefined ? { prefix: namePrefix(123) } : { prefix: namePrefix(123), iptablesRestore: hook },
+  );
   return { plan, lines: plan.steps.map((s) => s.argv.join(' ')), sim };
 }
 
@@ -66,8 +79,16 @@ describe('kernel plan for the built-in topology', () => {
       ]),
     );
     const node1Sysctl = lines.find((l) => l.startsWith('ip netns exec pnk123-node-node1 sysctl'))!;
-    for (const kv of ['net.ipv6.conf.all.disable_ipv6=1', 'net.ipv4.ip_forward=1', 'net.bridge.bridge-nf-call-iptables=1', 'net.ipv4.ip_local_port_range=32768 60999']) expect(node1Sysctl).toContain(kv);
-    expect(lines.find((l) => l.startsWith('ip netns exec pnk123-underlay sysctl'))).toContain('net.bridge.bridge-nf-call-iptables=0');
+    for (const kv of [
+      'net.ipv6.conf.all.disable_ipv6=1',
+      'net.ipv4.ip_forward=1',
+      'net.bridge.bridge-nf-call-iptables=1',
+      'net.ipv4.ip_local_port_range=32768 60999',
+    ])
+      expect(node1Sysctl).toContain(kv);
+    expect(lines.find((l) => l.startsWith('ip netns exec pnk123-underlay sysctl'))).toContain(
+      'net.bridge.bridge-nf-call-iptables=0',
+    );
     // the kernel adds the proto-kernel routes itself
     expect(lines.some((l) => l.includes('route add') && l.includes('proto kernel'))).toBe(false);
   });
@@ -90,14 +111,30 @@ describe('kernel plan for the built-in topology', () => {
 
   test('capture points are podnet’s, servers run on declared ports', () => {
     const { plan, sim } = defaultPlan();
-    const podnetPoints = [...sim.network.world.namespaces.values()].filter((n) => n.traced).flatMap((n) => n.devices.filter((d) => d.kind !== 'loopback').map((d) => d.point.name));
+    const podnetPoints = [...sim.network.world.namespaces.values()]
+      .filter((n) => n.traced)
+      .flatMap((n) => n.devices.filter((d) => d.kind !== 'loopback').map((d) => d.point.name));
     expect(plan.captures.map((c) => c.point).sort()).toEqual(podnetPoints.sort());
-    expect(plan.captures.find((c) => c.point === 'node1/cni0')).toEqual({ point: 'node1/cni0', ns: 'pnk123-node-node1', dev: 'cni0' });
+    expect(plan.captures.find((c) => c.point === 'node1/cni0')).toEqual({
+      point: 'node1/cni0',
+      ns: 'pnk123-node-node1',
+      dev: 'cni0',
+    });
     expect(plan.servers).toEqual([
       // the addons: the kube-apiserver static pod (hostNetwork) and CoreDNS, whose port 53 is the DNS agent's
       { ns: 'pnk123-node-node1', name: 'kube-system/kube-apiserver-node1', tcp: [6443], udp: [] },
-      { ns: 'pnk123-pod-kube-system.coredns-44665cbf44-q5wrj', name: 'kube-system/coredns-44665cbf44-q5wrj', tcp: [9153], udp: [] },
-      { ns: 'pnk123-pod-kube-system.coredns-44665cbf44-7dmc7', name: 'kube-system/coredns-44665cbf44-7dmc7', tcp: [9153], udp: [] },
+      {
+        ns: 'pnk123-pod-kube-system.coredns-44665cbf44-q5wrj',
+        name: 'kube-system/coredns-44665cbf44-q5wrj',
+        tcp: [9153],
+        udp: [],
+      },
+      {
+        ns: 'pnk123-pod-kube-system.coredns-44665cbf44-7dmc7',
+        name: 'kube-system/coredns-44665cbf44-7dmc7',
+        tcp: [9153],
+        udp: [],
+      },
       { ns: 'pnk123-pod-web-0', name: 'web-0', tcp: [8080], udp: [7777] },
       { ns: 'pnk123-pod-web-1', name: 'web-1', tcp: [8080], udp: [7777] },
     ]);
@@ -113,7 +150,14 @@ describe('kernel plan for the built-in topology', () => {
     expect(defaultPlan().plan.steps.some((s) => s.phase === 'iptables')).toBe(false);
     const { plan } = defaultPlan((node) => (node.model.name === 'node2' ? '*filter\nCOMMIT\n' : undefined));
     const ipt = plan.steps.filter((s) => s.phase === 'iptables');
-    expect(ipt).toEqual([{ phase: 'iptables', argv: ['ip', 'netns', 'exec', 'pnk123-node-node2', 'iptables-restore'], input: '*filter\nCOMMIT\n', why: 'node2: iptables-restore' }]);
+    expect(ipt).toEqual([
+      {
+        phase: 'iptables',
+        argv: ['ip', 'netns', 'exec', 'pnk123-node-node2', 'iptables-restore'],
+        input: '*filter\nCOMMIT\n',
+        why: 'node2: iptables-restore',
+      },
+    ]);
     expect(formatPlanScript(plan)).toContain("ip netns exec pnk123-node-node2 iptables-restore <<'PODNET_EOF'");
   });
 
@@ -132,7 +176,7 @@ describe('kernel plan for the built-in topology', () => {
 
   test('the script lists the commands and the cleanup', () => {
     const s = formatPlanScript(defaultPlan().plan);
-    expect(s).toContain("ip netns exec pnk123-node-node1 sysctl -qw");
+    expect(s).toContain('ip netns exec pnk123-node-node1 sysctl -qw');
     expect(s).toContain("'net.ipv4.ip_local_port_range=32768 60999'");
     expect(s).toContain('# ip netns delete pnk123-underlay');
   });
@@ -145,20 +189,60 @@ describe('schedule, captures and probe outcomes', () => {
     const reports = sim.runScenario();
     const s = scheduleFromPodnet(sim, model.scenario!.probes, reports, false);
     expect(s.probes).toHaveLength(9);
-    expect(s.probes[0]!.launches[0]!.args).toEqual(['--dst', '10.244.1.2', '--port', '5353', '--timeout-ms', '2000', '--sport', '40001', '--payload-hex', '70726f62650a']);
+    expect(s.probes[0]!.launches[0]!.args).toEqual([
+      '--dst',
+      '10.244.1.2',
+      '--port',
+      '5353',
+      '--timeout-ms',
+      '2000',
+      '--sport',
+      '40001',
+      '--payload-hex',
+      '70726f62650a',
+    ]);
     const i = scenario('i-mtu');
     const sim2 = new Simulation(i, { seed: 1 });
     const s2 = scheduleFromPodnet(sim2, i.scenario!.probes, sim2.runScenario(), false);
-    expect(s2.probes[0]!.launches[0]!.args).toEqual(['-n', '-c', '2', '-s', '1472', '-i', '0.3', '-W', '2', '-M', 'do', '10.244.2.2']);
+    expect(s2.probes[0]!.launches[0]!.args).toEqual([
+      '-n',
+      '-c',
+      '2',
+      '-s',
+      '1472',
+      '-i',
+      '0.3',
+      '-W',
+      '2',
+      '-M',
+      'do',
+      '10.244.2.2',
+    ]);
     expect(s2.probes[4]!.fromNs).toBe('ext/ext');
   });
 
   test('tcpdump statistics and command line', () => {
-    expect(parseTcpdumpStats('12 packets captured\n12 packets received by filter\n0 packets dropped by kernel\n')).toEqual({ captured: 12, received: 12, dropped: 0, complete: true });
-    expect(parseTcpdumpStats('11 packets captured\n12 packets received by filter\n0 packets dropped by kernel\n').complete).toBe(false);
+    expect(
+      parseTcpdumpStats('12 packets captured\n12 packets received by filter\n0 packets dropped by kernel\n'),
+    ).toEqual({ captured: 12, received: 12, dropped: 0, complete: true });
+    expect(
+      parseTcpdumpStats('11 packets captured\n12 packets received by filter\n0 packets dropped by kernel\n').complete,
+    ).toBe(false);
     expect(parseTcpdumpStats('tcpdump: listening on eth0').complete).toBe(false);
-    const argv = tcpdumpArgv({ point: 'pod:client/eth0', ns: 'pnk1-pod-client', dev: 'eth0' }, '/x/pod_client_eth0.pcap');
-    expect(argv.slice(0, 8)).toEqual(['ip', 'netns', 'exec', 'pnk1-pod-client', 'tcpdump', '-p', '--immediate-mode', '-U']);
+    const argv = tcpdumpArgv(
+      { point: 'pod:client/eth0', ns: 'pnk1-pod-client', dev: 'eth0' },
+      '/x/pod_client_eth0.pcap',
+    );
+    expect(argv.slice(0, 8)).toEqual([
+      'ip',
+      'netns',
+      'exec',
+      'pnk1-pod-client',
+      'tcpdump',
+      '-p',
+      '--immediate-mode',
+      '-U',
+    ]);
     expect(captureFileName('pod:client/eth0')).toBe('pod_client_eth0.pcap');
   });
 
@@ -169,8 +253,15 @@ describe('schedule, captures and probe outcomes', () => {
       'ping: local error: message too long, mtu=1450',
       'ping: local error: message too long, mtu=1450',
     ].join('\n');
-    expect(parsePingOutcomes(out, '', 3)).toEqual(['error: From 172.18.0.2: Frag needed and DF set (mtu = 1450)', 'error: local error: message too long, mtu=1450', 'error: local error: message too long, mtu=1450']);
+    expect(parsePingOutcomes(out, '', 3)).toEqual([
+      'error: From 172.18.0.2: Frag needed and DF set (mtu = 1450)',
+      'error: local error: message too long, mtu=1450',
+      'error: local error: message too long, mtu=1450',
+    ]);
     expect(pingOutcomes(out, '')).toBe(3);
-    expect(parsePingOutcomes('64 bytes from 10.244.1.2: icmp_seq=2 ttl=64 time=0.1 ms\n', '', 2)).toEqual(['no reply', 'reply from 10.244.1.2 ttl=64']);
+    expect(parsePingOutcomes('64 bytes from 10.244.1.2: icmp_seq=2 ttl=64 time=0.1 ms\n', '', 2)).toEqual([
+      'no reply',
+      'reply from 10.244.1.2 ttl=64',
+    ]);
   });
 });

@@ -66,12 +66,17 @@ describe('MAC address text', () => {
     expect(formatMac(MAC_ZERO)).toBe('00:00:00:00:00:00');
   });
 
-  it.each(['aa:bb:cc:dd:ee', 'aa-bb-cc-dd-ee-ff', 'aabb.ccdd.eeff', 'aa:bb:cc:dd:ee:fg', 'a:bb:cc:dd:ee:ff', 'aa:bb:cc:dd:ee:ff:00', ''])(
-    'rejects %j',
-    (s) => {
-      expect(parseMac(s)).toBeUndefined();
-    },
-  );
+  it.each([
+    'aa:bb:cc:dd:ee',
+    'aa-bb-cc-dd-ee-ff',
+    'aabb.ccdd.eeff',
+    'aa:bb:cc:dd:ee:fg',
+    'a:bb:cc:dd:ee:ff',
+    'aa:bb:cc:dd:ee:ff:00',
+    '',
+  ])('rejects %j', (s) => {
+    expect(parseMac(s)).toBeUndefined();
+  });
 
   it('formats every 48-bit MAC as text that parses back to the same number', () => {
     fc.assert(

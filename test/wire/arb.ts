@@ -45,9 +45,12 @@ export const icmpRepr: fc.Arbitrary<IcmpRepr> = fc.oneof(
     seq: u16,
     data: bytes(),
   }),
-  fc
-    .record({ code: u8, mtu: u16, quote: bytes() })
-    .map(({ code, mtu, quote }) => ({ kind: 'dest-unreachable' as const, code, nextHopMtu: code === 4 ? mtu : 0, quote })),
+  fc.record({ code: u8, mtu: u16, quote: bytes() }).map(({ code, mtu, quote }) => ({
+    kind: 'dest-unreachable' as const,
+    code,
+    nextHopMtu: code === 4 ? mtu : 0,
+    quote,
+  })),
   fc.record({ kind: fc.constant('time-exceeded' as const), code: u8, quote: bytes() }),
   fc.record({
     kind: fc.constant('other' as const),
@@ -58,7 +61,11 @@ export const icmpRepr: fc.Arbitrary<IcmpRepr> = fc.oneof(
   }),
 );
 
-export const udpRepr: fc.Arbitrary<UdpRepr> = fc.record({ srcPort: u16, dstPort: u16, payloadLen: fc.integer({ min: 0, max: 2000 }) });
+export const udpRepr: fc.Arbitrary<UdpRepr> = fc.record({
+  srcPort: u16,
+  dstPort: u16,
+  payloadLen: fc.integer({ min: 0, max: 2000 }),
+});
 
 const KNOWN_OPTION_KINDS = new Set([0, 1, 2, 3, 4, 5, 8]);
 
@@ -123,7 +130,12 @@ export const tcpRepr: fc.Arbitrary<TcpRepr> = fc.record({
 });
 
 /** Calls `check` with a copy of `pkt` for every single-bit flip inside `[start, start+len)`. */
-export function forEachBitFlip(pkt: Uint8Array, start: number, len: number, check: (flipped: Uint8Array, byte: number, bit: number) => void): void {
+export function forEachBitFlip(
+  pkt: Uint8Array,
+  start: number,
+  len: number,
+  check: (flipped: Uint8Array, byte: number, bit: number) => void,
+): void {
   const copy = pkt.slice();
   for (let i = start; i < start + len; i++) {
     for (let bit = 0; bit < 8; bit++) {

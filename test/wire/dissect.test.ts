@@ -46,7 +46,9 @@ describe('frame summaries read like tcpdump', () => {
   });
 
   it('ICMP echo request', () => {
-    expect(summary(echoRequest(pods))).toBe('10.244.1.3 > 10.244.2.2: ICMP echo request, id 1, seq 1, ttl 64, length 64');
+    expect(summary(echoRequest(pods))).toBe(
+      '10.244.1.3 > 10.244.2.2: ICMP echo request, id 1, seq 1, ttl 64, length 64',
+    );
   });
 
   it("TCP SYN with Linux's options", () => {
@@ -56,8 +58,14 @@ describe('frame summaries read like tcpdump', () => {
   });
 
   it('TCP data segment with ACK shows a sequence range and the ack number', () => {
-    const f = tcpFrame(pods, { srcPort: 80, dstPort: 40001, seq: 0xffff_fffe, ack: 12346, flags: 0x18, window: 509, urgent: 0, options: [] }, new Uint8Array(4));
-    expect(summary(f)).toBe('10.244.1.3.80 > 10.244.2.2.40001: Flags [P.], seq 4294967294:2, ack 12346, win 509, length 4, ttl 64');
+    const f = tcpFrame(
+      pods,
+      { srcPort: 80, dstPort: 40001, seq: 0xffff_fffe, ack: 12346, flags: 0x18, window: 509, urgent: 0, options: [] },
+      new Uint8Array(4),
+    );
+    expect(summary(f)).toBe(
+      '10.244.1.3.80 > 10.244.2.2.40001: Flags [P.], seq 4294967294:2, ack 12346, win 509, length 4, ttl 64',
+    );
   });
 
   it('ICMP fragmentation needed', () => {
@@ -68,7 +76,10 @@ describe('frame summaries read like tcpdump', () => {
 
   it('ICMP port unreachable and time exceeded name what they quote', () => {
     const dns = udpFrame({ src: '10.244.1.3', dst: '10.96.0.10' }, 40001, 53, new Uint8Array(30));
-    const f = icmpFrame({ src: '10.96.0.10', dst: '10.244.1.3' }, { kind: 'dest-unreachable', code: 3, nextHopMtu: 0, quote: quoteOf(dns) });
+    const f = icmpFrame(
+      { src: '10.96.0.10', dst: '10.244.1.3' },
+      { kind: 'dest-unreachable', code: 3, nextHopMtu: 0, quote: quoteOf(dns) },
+    );
     expect(summary(f)).toBe('10.96.0.10 > 10.244.1.3: ICMP 10.96.0.10 udp port 53 unreachable');
     const d = dissectFrame(f);
     expect(d.icmp).toEqual({
@@ -78,10 +89,16 @@ describe('frame summaries read like tcpdump', () => {
       checksumOk: true,
       quote: { src: '10.244.1.3', dst: '10.96.0.10', proto: IPPROTO_UDP, sport: 40001, dport: 53 },
     });
-    const te = icmpFrame({ src: '10.244.1.1', dst: '10.244.1.3' }, { kind: 'time-exceeded', code: 0, quote: quoteOf(linuxSyn(pods)) });
+    const te = icmpFrame(
+      { src: '10.244.1.1', dst: '10.244.1.3' },
+      { kind: 'time-exceeded', code: 0, quote: quoteOf(linuxSyn(pods)) },
+    );
     expect(summary(te)).toBe('10.244.1.1 > 10.244.1.3: ICMP time exceeded in-transit');
     expect(dissectFrame(te).icmp).toMatchObject({ quote: { proto: 6, sport: 40001, dport: 80, seq: 12345 } });
-    const echoQuote = icmpFrame({ src: '10.244.1.1', dst: '10.244.1.3' }, { kind: 'time-exceeded', code: 0, quote: quoteOf(echoRequest(pods, 7, 9)) });
+    const echoQuote = icmpFrame(
+      { src: '10.244.1.1', dst: '10.244.1.3' },
+      { kind: 'time-exceeded', code: 0, quote: quoteOf(echoRequest(pods, 7, 9)) },
+    );
     expect(dissectFrame(echoQuote).icmp).toMatchObject({ quote: { proto: 1, id: 7, seq: 9 } });
   });
 
@@ -93,7 +110,9 @@ describe('frame summaries read like tcpdump', () => {
   });
 
   it('plain UDP and unknown ethertypes', () => {
-    expect(summary(udpFrame(pods, 40001, 53, new Uint8Array(30)))).toBe('10.244.1.3.40001 > 10.244.2.2.53: UDP, length 30, ttl 64');
+    expect(summary(udpFrame(pods, 40001, 53, new Uint8Array(30)))).toBe(
+      '10.244.1.3.40001 > 10.244.2.2.53: UDP, length 30, ttl 64',
+    );
     const f = new Uint8Array(ETH_HLEN + 40);
     emitEthernet({ dst: 1, src: 2, ethertype: ETHERTYPE_IPV6 }, f, 0);
     expect(summary(f)).toBe('ethertype IPv6 (0x86dd), length 54');
@@ -106,7 +125,14 @@ describe('frame dissection', () => {
     const d = dissectFrame(vxlanFrame(nodes, linuxSyn({ src: '10.244.1.3', dst: '10.96.0.100' })));
     expect(JSON.parse(JSON.stringify(d))).toEqual(d);
     expect(d.eth).toEqual({ src: '02:42:ac:12:00:02', dst: '02:42:ac:12:00:03', type: 0x0800 });
-    expect(d.ip).toMatchObject({ src: '172.18.0.2', dst: '172.18.0.3', proto: 17, ttl: 64, df: false, checksumOk: true });
+    expect(d.ip).toMatchObject({
+      src: '172.18.0.2',
+      dst: '172.18.0.3',
+      proto: 17,
+      ttl: 64,
+      df: false,
+      checksumOk: true,
+    });
     expect(d.udp).toEqual({ sport: 40548, dport: 8472, len: 8 + 8 + 14 + 20 + 40, checksumOk: true });
     expect(d.vxlan).toEqual({ vni: 1, flags: 0x08 });
     expect(d.inner?.tcp).toEqual({
@@ -162,7 +188,9 @@ describe('frame dissection', () => {
     const first = echoRequest({ ...pods, mf: true, df: false, ident: 77 }, 1, 1, 1472);
     const d1 = dissectFrame(first);
     expect(d1.icmp).toMatchObject({ type: 8, id: 1, seq: 1, checksumOk: false });
-    expect(summarizeFrame(d1)).toBe('10.244.1.3 > 10.244.2.2: ICMP echo request, id 1, seq 1, ttl 64, length 1480 (frag 77:1480@0+)');
+    expect(summarizeFrame(d1)).toBe(
+      '10.244.1.3 > 10.244.2.2: ICMP echo request, id 1, seq 1, ttl 64, length 1480 (frag 77:1480@0+)',
+    );
     const later = udpFrame({ ...pods, mf: false, df: false, ident: 77, fragOffset: 1480 }, 1, 2, new Uint8Array(100));
     const d2 = dissectFrame(later);
     expect(d2.udp).toBeUndefined();
@@ -223,7 +251,11 @@ describe('frame dissection', () => {
 
     const icmpShort = new Uint8Array(ETH_HLEN + 20 + 4);
     emitEthernet({ dst: 1, src: 2, ethertype: 0x0800 }, icmpShort, 0);
-    emitIpv4Header({ src: 1, dst: 2, protocol: 1, ttl: 1, ident: 0, df: false, mf: false, fragOffset: 0, tos: 0, payloadLen: 4 }, icmpShort, ETH_HLEN);
+    emitIpv4Header(
+      { src: 1, dst: 2, protocol: 1, ttl: 1, ident: 0, df: false, mf: false, fragOffset: 0, tos: 0, payloadLen: 4 },
+      icmpShort,
+      ETH_HLEN,
+    );
     expect(dissectFrame(icmpShort).icmp).toEqual({ malformed: expect.stringMatching(/^icmp: /) });
 
     const badQuote = icmpFrame(pods, { kind: 'dest-unreachable', code: 1, nextHopMtu: 0, quote: new Uint8Array(10) });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Ipv4View, WireError, isWireError } from '../../src/wire/index.js';
+import { Ipv4View, type WireError, isWireError } from '../../src/wire/index.js';
 
 describe('WireError', () => {
   it('names the layer that rejected the bytes', () => {

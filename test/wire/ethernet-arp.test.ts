@@ -68,7 +68,17 @@ describe('arp', () => {
 
   it('encodes a who-has request byte for byte', () => {
     const buf = new Uint8Array(ARP_LEN);
-    emitArp({ op: ARPOP_REQUEST, senderMac: podMac('10.244.1.3'), senderIp: ip('10.244.1.3'), targetMac: 0, targetIp: ip('10.244.1.1') }, buf, 0);
+    emitArp(
+      {
+        op: ARPOP_REQUEST,
+        senderMac: podMac('10.244.1.3'),
+        senderIp: ip('10.244.1.3'),
+        targetMac: 0,
+        targetIp: ip('10.244.1.1'),
+      },
+      buf,
+      0,
+    );
     expect(toHex(buf)).toBe('0001 0800 06 04 0001 0a580af40103 0af40103 000000000000 0af40101'.replace(/ /g, ''));
   });
 
@@ -92,7 +102,12 @@ describe('arp', () => {
 
 describe('ArpView.isEthernetIpv4', () => {
   it('accepts exactly what ArpView.checked accepts, without throwing', () => {
-    const header = fc.constantFrom([0, 1, 8, 0, 6, 4], [0, 6, 8, 0, 6, 4], [0, 1, 0x86, 0xdd, 6, 16], [0, 1, 8, 0, 6, 5]);
+    const header = fc.constantFrom(
+      [0, 1, 8, 0, 6, 4],
+      [0, 6, 8, 0, 6, 4],
+      [0, 1, 0x86, 0xdd, 6, 16],
+      [0, 1, 8, 0, 6, 5],
+    );
     fc.assert(
       fc.property(header, fc.uint8Array({ minLength: 0, maxLength: 40 }), fc.nat(8), (h, rest, off) => {
         const buf = new Uint8Array([...new Uint8Array(off), ...h, ...rest]);

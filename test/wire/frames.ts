@@ -62,7 +62,12 @@ function ipRepr(o: IpOpts, protocol: number, payloadLen: number) {
 }
 
 /** Ethernet + IPv4 around an L4 payload written by `writeL4` at the given offset. */
-function ipFrame(o: IpOpts, protocol: number, l4Len: number, writeL4: (buf: Uint8Array, off: number) => void): Uint8Array {
+function ipFrame(
+  o: IpOpts,
+  protocol: number,
+  l4Len: number,
+  writeL4: (buf: Uint8Array, off: number) => void,
+): Uint8Array {
   const buf = new Uint8Array(ETH_HLEN + IPV4_HLEN + l4Len);
   emitEthernet({ dst: podMac(o.dst), src: podMac(o.src), ethertype: ETHERTYPE_IPV4 }, buf, 0);
   emitIpv4Header(ipRepr(o, protocol, l4Len), buf, ETH_HLEN);
@@ -73,14 +78,28 @@ function ipFrame(o: IpOpts, protocol: number, l4Len: number, writeL4: (buf: Uint
 export function arpRequest(sender: string, target: string): Uint8Array {
   const buf = new Uint8Array(ETH_HLEN + 28);
   emitEthernet({ dst: 0xffff_ffff_ffff, src: podMac(sender), ethertype: ETHERTYPE_ARP }, buf, 0);
-  emitArp({ op: ARPOP_REQUEST, senderMac: podMac(sender), senderIp: ip(sender), targetMac: 0, targetIp: ip(target) }, buf, ETH_HLEN);
+  emitArp(
+    { op: ARPOP_REQUEST, senderMac: podMac(sender), senderIp: ip(sender), targetMac: 0, targetIp: ip(target) },
+    buf,
+    ETH_HLEN,
+  );
   return buf;
 }
 
 export function arpReply(sender: string, target: string): Uint8Array {
   const buf = new Uint8Array(ETH_HLEN + 28);
   emitEthernet({ dst: podMac(target), src: podMac(sender), ethertype: ETHERTYPE_ARP }, buf, 0);
-  emitArp({ op: ARPOP_REPLY, senderMac: podMac(sender), senderIp: ip(sender), targetMac: podMac(target), targetIp: ip(target) }, buf, ETH_HLEN);
+  emitArp(
+    {
+      op: ARPOP_REPLY,
+      senderMac: podMac(sender),
+      senderIp: ip(sender),
+      targetMac: podMac(target),
+      targetIp: ip(target),
+    },
+    buf,
+    ETH_HLEN,
+  );
   return buf;
 }
 
@@ -93,7 +112,13 @@ export function echoRequest(o: IpOpts, ident = 1, seq = 1, dataLen = 56): Uint8A
   return icmpFrame(o, { kind: 'echo-request', ident, seq, data });
 }
 
-export function udpFrame(o: IpOpts, sport: number, dport: number, payload: Uint8Array, withChecksum = true): Uint8Array {
+export function udpFrame(
+  o: IpOpts,
+  sport: number,
+  dport: number,
+  payload: Uint8Array,
+  withChecksum = true,
+): Uint8Array {
   return ipFrame(o, IPPROTO_UDP, UDP_HLEN + payload.length, (buf, off) =>
     emitUdp({ srcPort: sport, dstPort: dport }, payload, buf, off, ip(o.src), ip(o.dst), withChecksum),
   );
@@ -129,7 +154,14 @@ export function linuxSyn(o: IpOpts, sport = 40001, dport = 80): Uint8Array {
 }
 
 /** Wraps an inner Ethernet frame in Ethernet/IPv4/UDP/VXLAN between two nodes, as flannel does. */
-export function vxlanFrame(o: IpOpts, inner: Uint8Array, vni = 1, sport = 40548, dport = 8472, withChecksum = true): Uint8Array {
+export function vxlanFrame(
+  o: IpOpts,
+  inner: Uint8Array,
+  vni = 1,
+  sport = 40548,
+  dport = 8472,
+  withChecksum = true,
+): Uint8Array {
   const payload = new Uint8Array(VXLAN_HLEN + inner.length);
   emitVxlan({ vni }, payload, 0);
   payload.set(inner, VXLAN_HLEN);

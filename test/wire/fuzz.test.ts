@@ -76,18 +76,23 @@ describe('parsers fed arbitrary bytes', () => {
 
   it('dissectFrame never throws, and neither does summarizing its result', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 200 }), fc.constantFrom(0x0800, 0x0806, 0x86dd), fc.boolean(), (bytes, type, forceType) => {
-        // Forcing a known ethertype (and IPv4 version nibble) steers random bytes deeper into the decoder.
-        if (forceType && bytes.length >= 15) {
-          bytes[12] = type >>> 8;
-          bytes[13] = type & 0xff;
-          if (type === 0x0800) bytes[14] = 0x45;
-        }
-        const d = dissectFrame(bytes);
-        expect(d.len).toBe(bytes.length);
-        expect(JSON.stringify(d)).not.toContain('internal error');
-        expect(typeof summarizeFrame(d)).toBe('string');
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 200 }),
+        fc.constantFrom(0x0800, 0x0806, 0x86dd),
+        fc.boolean(),
+        (bytes, type, forceType) => {
+          // Forcing a known ethertype (and IPv4 version nibble) steers random bytes deeper into the decoder.
+          if (forceType && bytes.length >= 15) {
+            bytes[12] = type >>> 8;
+            bytes[13] = type & 0xff;
+            if (type === 0x0800) bytes[14] = 0x45;
+          }
+          const d = dissectFrame(bytes);
+          expect(d.len).toBe(bytes.length);
+          expect(JSON.stringify(d)).not.toContain('internal error');
+          expect(typeof summarizeFrame(d)).toBe('string');
+        },
+      ),
       RUNS,
     );
   });

@@ -37,7 +37,9 @@ function emit(repr: IcmpRepr, off = 0): Uint8Array {
 describe('icmp constants', () => {
   it('have the RFC 792/1191/1812 values under both spellings', () => {
     expect([ECHO_REPLY, DEST_UNREACH, ECHO_REQUEST, TIME_EXCEEDED]).toEqual([0, 3, 8, 11]);
-    expect([NET_UNREACH, HOST_UNREACH, PROTO_UNREACH, PORT_UNREACH, FRAG_NEEDED, ADMIN_PROHIBITED]).toEqual([0, 1, 2, 3, 4, 13]);
+    expect([NET_UNREACH, HOST_UNREACH, PROTO_UNREACH, PORT_UNREACH, FRAG_NEEDED, ADMIN_PROHIBITED]).toEqual([
+      0, 1, 2, 3, 4, 13,
+    ]);
     expect([TTL_EXCEEDED, FRAG_REASM_EXCEEDED]).toEqual([0, 1]);
     expect([ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_TIME_EXCEEDED, ICMP_FRAG_REASM_EXCEEDED]).toEqual([3, 4, 11, 1]);
   });

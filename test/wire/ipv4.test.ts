@@ -22,7 +22,9 @@ function emit(repr: Ipv4Repr, off = 0): Uint8Array {
   return buf;
 }
 
-/** An arbitrary valid header, options included: random bytes with version/IHL/length fixed up and a correct checksum. */
+/**
+ * An arbitrary valid header, options included: random bytes with version/IHL/length fixed up and a correct checksum.
+ */
 const rawHeader = fc
   .record({ ihl: fc.integer({ min: 5, max: 15 }), bytes: fc.uint8Array({ minLength: 60, maxLength: 60 }), ttl: u8 })
   .map(({ ihl, bytes, ttl }) => {
@@ -65,18 +67,21 @@ describe('ipv4 header', () => {
 
   it('flipping any single bit of an emitted header makes the checksum fail', () => {
     fc.assert(
-      fc.property(ipv4Repr.map((r) => ({ ...r, payloadLen: r.payloadLen % 64 })), (repr) => {
-        const pkt = emit(repr);
-        const undetected: string[] = [];
-        forEachBitFlip(pkt, 0, IPV4_HLEN, (flipped, byte, bit) => {
-          // The sum over the original 20 bytes always changes: ±2^k is never 0 mod 0xffff.
-          if (checksum(flipped, 0, IPV4_HLEN) === 0) undetected.push(`raw ${byte}.${bit}`);
-          // Flipping IHL moves the region the view checks; that case is covered by the raw sum above.
-          if (byte === 0 && bit < 4) return;
-          if (new Ipv4View(flipped).verifyChecksum()) undetected.push(`view ${byte}.${bit}`);
-        });
-        expect(undetected).toEqual([]);
-      }),
+      fc.property(
+        ipv4Repr.map((r) => ({ ...r, payloadLen: r.payloadLen % 64 })),
+        (repr) => {
+          const pkt = emit(repr);
+          const undetected: string[] = [];
+          forEachBitFlip(pkt, 0, IPV4_HLEN, (flipped, byte, bit) => {
+            // The sum over the original 20 bytes always changes: ±2^k is never 0 mod 0xffff.
+            if (checksum(flipped, 0, IPV4_HLEN) === 0) undetected.push(`raw ${byte}.${bit}`);
+            // Flipping IHL moves the region the view checks; that case is covered by the raw sum above.
+            if (byte === 0 && bit < 4) return;
+            if (new Ipv4View(flipped).verifyChecksum()) undetected.push(`view ${byte}.${bit}`);
+          });
+          expect(undetected).toEqual([]);
+        },
+      ),
       RUNS,
     );
   });
@@ -84,7 +89,18 @@ describe('ipv4 header', () => {
   it('matches the classic worked example 4500 0073 0000 4000 4011 b861 c0a8 0001 c0a8 00c7', () => {
     const buf = new Uint8Array(0x73);
     emitIpv4Header(
-      { src: ip('192.168.0.1'), dst: ip('192.168.0.199'), protocol: IPPROTO_UDP, ttl: 64, ident: 0, df: true, mf: false, fragOffset: 0, tos: 0, payloadLen: 0x73 - 20 },
+      {
+        src: ip('192.168.0.1'),
+        dst: ip('192.168.0.199'),
+        protocol: IPPROTO_UDP,
+        ttl: 64,
+        ident: 0,
+        df: true,
+        mf: false,
+        fragOffset: 0,
+        tos: 0,
+        payloadLen: 0x73 - 20,
+      },
       buf,
       0,
     );
@@ -113,7 +129,18 @@ describe('ipv4 header', () => {
   });
 
   it('setters leave the checksum alone until fillChecksum', () => {
-    const buf = emit({ src: 1, dst: 2, protocol: 6, ttl: 64, ident: 7, df: false, mf: false, fragOffset: 0, tos: 0, payloadLen: 0 });
+    const buf = emit({
+      src: 1,
+      dst: 2,
+      protocol: 6,
+      ttl: 64,
+      ident: 7,
+      df: false,
+      mf: false,
+      fragOffset: 0,
+      tos: 0,
+      payloadLen: 0,
+    });
     const v = new Ipv4View(buf);
     const before = v.checksum;
     v.src = ip('10.244.1.3');
@@ -202,7 +229,18 @@ describe('ipv4 header', () => {
   });
 
   it('emit refuses reprs that do not fit the header fields', () => {
-    const r: Ipv4Repr = { src: 0, dst: 0, protocol: 0, ttl: 0, ident: 0, df: false, mf: false, fragOffset: 0, tos: 0, payloadLen: 0 };
+    const r: Ipv4Repr = {
+      src: 0,
+      dst: 0,
+      protocol: 0,
+      ttl: 0,
+      ident: 0,
+      df: false,
+      mf: false,
+      fragOffset: 0,
+      tos: 0,
+      payloadLen: 0,
+    };
     const buf = new Uint8Array(20);
     expect(() => emitIpv4Header({ ...r, payloadLen: 65516 }, buf, 0)).toThrow(WireError);
     expect(() => emitIpv4Header({ ...r, fragOffset: 12 }, buf, 0)).toThrow(WireError);

@@ -105,7 +105,15 @@ describe('tcp header', () => {
     expect(toHex(buf)).toBe((fixed + options).replace(/ /g, ''));
     const v = TcpView.checked(buf);
     expect([v.srcPort, v.dstPort, v.seq, v.ack, v.headerLen, v.flags, v.window, v.checksum, v.urgent]).toEqual([
-      40001, 80, 12345, 0, 40, TCP_SYN, 64860, 0x674f, 0,
+      40001,
+      80,
+      12345,
+      0,
+      40,
+      TCP_SYN,
+      64860,
+      0x674f,
+      0,
     ]);
     expect(parseTcp(v)).toEqual(repr);
   });
@@ -170,7 +178,16 @@ describe('tcp options', () => {
   });
 
   it('pads options with zero bytes to a multiple of four', () => {
-    const repr: TcpRepr = { srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0, urgent: 0, options: [{ kind: 'wscale', shift: 14 }] };
+    const repr: TcpRepr = {
+      srcPort: 0,
+      dstPort: 0,
+      seq: 0,
+      ack: 0,
+      flags: 0,
+      window: 0,
+      urgent: 0,
+      options: [{ kind: 'wscale', shift: 14 }],
+    };
     expect(tcpHeaderLen(repr)).toBe(24);
     const buf = new Uint8Array(24).fill(0xee);
     emitTcpHeader(repr, buf, 0);
@@ -184,10 +201,16 @@ describe('tcp options', () => {
     const ts = { kind: 'timestamps', tsval: 0, tsecr: 0 } as const;
     expect(() => tcpHeaderLen({ ...base, options: [ts, ts, ts, ts, { kind: 'nop' }] })).toThrow(WireError);
     expect(tcpHeaderLen({ ...base, options: [ts, ts, ts, ts] })).toBe(60);
-    expect(() => emitTcpHeader({ ...base, options: [{ kind: 'sack', blocks: [] }] }, new Uint8Array(60), 0)).toThrow(WireError);
-    expect(() => emitTcpHeader({ ...base, options: [{ kind: 'unknown', type: 1, data: new Uint8Array(1) }] }, new Uint8Array(60), 0)).toThrow(
+    expect(() => emitTcpHeader({ ...base, options: [{ kind: 'sack', blocks: [] }] }, new Uint8Array(60), 0)).toThrow(
       WireError,
     );
+    expect(() =>
+      emitTcpHeader(
+        { ...base, options: [{ kind: 'unknown', type: 1, data: new Uint8Array(1) }] },
+        new Uint8Array(60),
+        0,
+      ),
+    ).toThrow(WireError);
   });
 });
 

@@ -45,9 +45,21 @@ function frames(): Uint8Array[] {
     linuxSyn({ src: '10.244.1.3', dst: '10.96.0.100' }),
     tcpFrame(
       { src: '10.96.0.100', dst: '10.244.1.3' },
-      { srcPort: 80, dstPort: 40001, seq: 999, ack: 12346, flags: 0x12, window: 65160, urgent: 0, options: [{ kind: 'mss', value: 1410 }, { kind: 'nop' }, { kind: 'wscale', shift: 7 }] },
+      {
+        srcPort: 80,
+        dstPort: 40001,
+        seq: 999,
+        ack: 12346,
+        flags: 0x12,
+        window: 65160,
+        urgent: 0,
+        options: [{ kind: 'mss', value: 1410 }, { kind: 'nop' }, { kind: 'wscale', shift: 7 }],
+      },
     ),
-    icmpFrame({ src: '10.244.2.1', dst: '10.244.2.2' }, { kind: 'dest-unreachable', code: 4, nextHopMtu: 1450, quote: big.slice(14, 14 + 28) }),
+    icmpFrame(
+      { src: '10.244.2.1', dst: '10.244.2.2' },
+      { kind: 'dest-unreachable', code: 4, nextHopMtu: 1450, quote: big.slice(14, 14 + 28) },
+    ),
     vxlanFrame(nodes, echoRequest(pods)),
   ];
 }
@@ -80,15 +92,24 @@ describe.skipIf(!haveTshark && !requireTools)(title, () => {
       const out = execFileSync(
         'tshark',
         [
-          '-r', file,
-          '-o', 'ip.check_checksum:TRUE',
-          '-o', 'udp.check_checksum:TRUE',
-          '-o', 'tcp.check_checksum:TRUE',
-          '-d', 'udp.port==8472,vxlan',
-          '-T', 'fields',
-          '-E', 'separator=\t',
-          '-E', 'occurrence=a',
-          '-E', 'aggregator=;',
+          '-r',
+          file,
+          '-o',
+          'ip.check_checksum:TRUE',
+          '-o',
+          'udp.check_checksum:TRUE',
+          '-o',
+          'tcp.check_checksum:TRUE',
+          '-d',
+          'udp.port==8472,vxlan',
+          '-T',
+          'fields',
+          '-E',
+          'separator=\t',
+          '-E',
+          'occurrence=a',
+          '-E',
+          'aggregator=;',
           ...fields.flatMap((f) => ['-e', f]),
         ],
         { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
@@ -105,8 +126,14 @@ describe.skipIf(!haveTshark && !requireTools)(title, () => {
         expect(r['_ws.malformed'], ctx).toBe('');
         expect(r['_ws.expert.message'] ?? '', ctx).not.toMatch(/malformed|bad checksum|incorrect|invalid|bogus/i);
         const severities = (r['_ws.expert.severity'] ?? '').split(';').filter(Boolean).map(Number);
-        expect(severities.filter((s) => s >= WARN_SEVERITY), ctx).toEqual([]);
-        expect(severities.every((s) => s < ERROR_SEVERITY), ctx).toBe(true);
+        expect(
+          severities.filter((s) => s >= WARN_SEVERITY),
+          ctx,
+        ).toEqual([]);
+        expect(
+          severities.every((s) => s < ERROR_SEVERITY),
+          ctx,
+        ).toBe(true);
         // Status 1 = good, 0 = bad, 2 = unverified. Nested headers (VXLAN inner frame, the packet an
         // ICMP error quotes) add values; a truncated quote is legitimately unverified, never bad.
         for (const f of ['ip.checksum.status', 'icmp.checksum.status', 'udp.checksum.status', 'tcp.checksum.status']) {

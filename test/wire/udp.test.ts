@@ -83,7 +83,8 @@ describe('udp', () => {
         const buf = new Uint8Array(UDP_HLEN + 2);
         emitUdpHeader({ srcPort: sp, dstPort: dp, payloadLen: 2 }, buf, 0);
         // Choose the payload word so the folded sum is 0xffff, i.e. the computed checksum is 0.
-        const folded = finishChecksum(sum16(buf, 0, buf.length, pseudoHeaderSum(src, dst, IPPROTO_UDP, buf.length))) ^ 0xffff;
+        const folded =
+          finishChecksum(sum16(buf, 0, buf.length, pseudoHeaderSum(src, dst, IPPROTO_UDP, buf.length))) ^ 0xffff;
         const w = 0xffff - folded;
         buf[8] = w >>> 8;
         buf[9] = w & 0xff;
@@ -98,7 +99,14 @@ describe('udp', () => {
 
   it('encodes a datagram with an odd payload byte for byte (checksum 0x092b)', () => {
     const buf = new Uint8Array(13);
-    emitUdp({ srcPort: 40001, dstPort: 53 }, new TextEncoder().encode('hello'), buf, 0, ip('10.244.1.3'), ip('10.96.0.10'));
+    emitUdp(
+      { srcPort: 40001, dstPort: 53 },
+      new TextEncoder().encode('hello'),
+      buf,
+      0,
+      ip('10.244.1.3'),
+      ip('10.96.0.10'),
+    );
     expect(toHex(buf)).toBe('9c410035000d092b' + '68656c6c6f');
   });
 

@@ -7,11 +7,22 @@ import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { hopToJson, loadTopology } from 'podnet';
-import { findCounterexample, forgetHairpinMasquerade, ruleMutation, scenarioArb, standardInvariants, deliveredToOneReadyEndpoint } from 'podnet/testing';
+import {
+  findCounterexample,
+  forgetHairpinMasquerade,
+  ruleMutation,
+  scenarioArb,
+  standardInvariants,
+  deliveredToOneReadyEndpoint,
+} from 'podnet/testing';
 
 describe('a kube-proxy that forgets the hairpin masquerade', () => {
   test('is caught with a shrunk counterexample whose printed command replays it', () => {
-    const cx = findCounterexample(scenarioArb(), standardInvariants, { mutate: forgetHairpinMasquerade, numRuns: 500, seed: 1 });
+    const cx = findCounterexample(scenarioArb(), standardInvariants, {
+      mutate: forgetHairpinMasquerade,
+      numRuns: 500,
+      seed: 1,
+    });
     expect(cx).toBeDefined();
     const run = cx!.run!;
     console.log(cx!.report.split('\n').slice(0, 40).join('\n'));
@@ -22,7 +33,9 @@ describe('a kube-proxy that forgets the hairpin masquerade', () => {
     expect(cx!.explanation).toContain(run.flow.source.name);
     expect(run.flow.replied).toBe(false);
     expect(Object.keys(run.rules)).toEqual(['node1']);
-    expect(cx!.command).toMatch(/^npx podnet trace \S+topology\.yaml --seed \d+ --from \S+ --to \S+ .*--iptables-save \S+node1\.rules --node node1$/);
+    expect(cx!.command).toMatch(
+      /^npx podnet trace \S+topology\.yaml --seed \d+ --from \S+ --to \S+ .*--iptables-save \S+node1\.rules --node node1$/,
+    );
 
     // the files are what the command reads: the topology loads to the model the run used
     const reloaded = loadTopology(cx!.topologyPath, { seed: cx!.scenario.seed });
@@ -43,10 +56,19 @@ describe('a kube-proxy that forgets the hairpin masquerade', () => {
   test('a mutation of your own: DNAT to the wrong target port is caught too', () => {
     // every DNAT goes one port too high: the endpoint's port is closed, connections are refused
     const offByOne = ruleMutation('DNAT one port too high', (dump) =>
-      dump.replace(/--to-destination (\d+\.\d+\.\d+\.\d+):(\d+)/g, (_m, ip: string, port: string) => `--to-destination ${ip}:${Number(port) + 1}`),
+      dump.replace(
+        /--to-destination (\d+\.\d+\.\d+\.\d+):(\d+)/g,
+        (_m, ip: string, port: string) => `--to-destination ${ip}:${Number(port) + 1}`,
+      ),
     );
-    const cx = findCounterexample(scenarioArb({ flows: ['pod-to-service'] }), deliveredToOneReadyEndpoint, { mutate: offByOne, numRuns: 100, seed: 2 });
+    const cx = findCounterexample(scenarioArb({ flows: ['pod-to-service'] }), deliveredToOneReadyEndpoint, {
+      mutate: offByOne,
+      numRuns: 100,
+      seed: 2,
+    });
     expect(cx).toBeDefined();
-    expect(cx!.explanation).toMatch(/was not answered \((Connection refused|Connection timed out|no reply|Destination Port Unreachable)/);
+    expect(cx!.explanation).toMatch(
+      /was not answered \((Connection refused|Connection timed out|no reply|Destination Port Unreachable)/,
+    );
   });
 });

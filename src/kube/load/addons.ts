@@ -38,7 +38,11 @@ const K8S_VERSION = 'v1.30.0';
 
 /** The addon manifests to load for this input (an empty string when there are none). */
 export function addonManifests(state: LoadState, addons: AddonsModel, nodes: readonly NodeDraft[]): string {
-  const has = (kind: string, ns: string | undefined, name: string): boolean => state.objects.some((o) => o.origin === 'user' && o.kind === kind && o.name === name && (ns === undefined || o.effectiveNamespace === ns));
+  const has = (kind: string, ns: string | undefined, name: string): boolean =>
+    state.objects.some(
+      (o) =>
+        o.origin === 'user' && o.kind === kind && o.name === name && (ns === undefined || o.effectiveNamespace === ns),
+    );
   const labelled = (namespaces: readonly string[], key: string, value: string): boolean =>
     state.objects.some(
       (o) =>
@@ -64,7 +68,9 @@ export function addonManifests(state: LoadState, addons: AddonsModel, nodes: rea
       );
     if (!sliceGiven && cps.length > 0) docs.push(kubernetesSlice(cps.map((n) => formatIpv4(n.ip as number))));
     if (!labelled(['kube-system'], 'component', 'kube-apiserver')) {
-      for (const n of cps) if (!has('Pod', 'kube-system', `kube-apiserver-${n.name}`)) docs.push(apiserverPod(n.name, formatIpv4(n.ip as number)));
+      for (const n of cps)
+        if (!has('Pod', 'kube-system', `kube-apiserver-${n.name}`))
+          docs.push(apiserverPod(n.name, formatIpv4(n.ip as number)));
     }
   }
   if (addons.coreDNS) {
@@ -81,10 +87,17 @@ export function addonManifests(state: LoadState, addons: AddonsModel, nodes: rea
       );
     if (!replaced) docs.push(COREDNS_DEPLOYMENT);
   }
-  if (addons.kubeProxy && !has('DaemonSet', 'kube-system', 'kube-proxy') && !labelled(['kube-system'], 'k8s-app', 'kube-proxy')) docs.push(KUBE_PROXY_DAEMONSET);
+  if (
+    addons.kubeProxy &&
+    !has('DaemonSet', 'kube-system', 'kube-proxy') &&
+    !labelled(['kube-system'], 'k8s-app', 'kube-proxy')
+  )
+    docs.push(KUBE_PROXY_DAEMONSET);
   if (addons.flannel) {
     const replaced =
-      has('DaemonSet', 'kube-flannel', 'kube-flannel-ds') || has('DaemonSet', 'kube-system', 'kube-flannel-ds') || labelled(['kube-flannel', 'kube-system'], 'app', 'flannel');
+      has('DaemonSet', 'kube-flannel', 'kube-flannel-ds') ||
+      has('DaemonSet', 'kube-system', 'kube-flannel-ds') ||
+      labelled(['kube-flannel', 'kube-system'], 'app', 'flannel');
     if (!replaced) {
       if (!has('Namespace', undefined, 'kube-flannel')) docs.push(FLANNEL_NAMESPACE);
       docs.push(FLANNEL_DAEMONSET);

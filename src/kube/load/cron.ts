@@ -33,7 +33,12 @@ const FIELDS: readonly FieldSpec[] = [
   { name: 'minute', min: 0, max: 59 },
   { name: 'hour', min: 0, max: 23 },
   { name: 'day of month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'] },
+  {
+    name: 'month',
+    min: 1,
+    max: 12,
+    names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'],
+  },
   { name: 'day of week', min: 0, max: 6, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] },
 ];
 
@@ -50,12 +55,14 @@ const MACROS: Readonly<Record<string, string>> = {
 /** A parsed schedule: the allowed values of each field, and whether each day field is a star. */
 export interface CronSchedule {
   readonly text: string;
-  readonly sets: readonly (ReadonlySet<number>)[];
+  readonly sets: readonly ReadonlySet<number>[];
   readonly domStar: boolean;
   readonly dowStar: boolean;
 }
 
-export type CronParse = { readonly ok: true; readonly schedule: CronSchedule } | { readonly ok: false; readonly why: string };
+export type CronParse =
+  | { readonly ok: true; readonly schedule: CronSchedule }
+  | { readonly ok: false; readonly why: string };
 
 function parseValue(text: string, f: FieldSpec): number | undefined {
   if (/^\d+$/.test(text)) return Number(text);
@@ -76,18 +83,21 @@ function parseField(text: string, f: FieldSpec): { set: Set<number>; star: boole
     let high: number;
     let isStar = false;
     if (lowText === '*' || lowText === '?') {
-      if (lowText === '?' && f.name !== 'day of month' && f.name !== 'day of week') return `"?" is only allowed in the day fields, not in ${f.name}`;
+      if (lowText === '?' && f.name !== 'day of month' && f.name !== 'day of week')
+        return `"?" is only allowed in the day fields, not in ${f.name}`;
       if (highText !== undefined) return `${f.name} ${JSON.stringify(part)}: "*" cannot start a range`;
       low = f.min;
       high = f.max;
       isStar = true;
     } else {
       const l = parseValue(lowText, f);
-      if (l === undefined) return `${f.name} ${JSON.stringify(lowText)} is not a number${f.names !== undefined ? ' or name' : ''}`;
+      if (l === undefined)
+        return `${f.name} ${JSON.stringify(lowText)} is not a number${f.names !== undefined ? ' or name' : ''}`;
       low = l;
       if (highText !== undefined) {
         const h = parseValue(highText, f);
-        if (h === undefined) return `${f.name} ${JSON.stringify(highText)} is not a number${f.names !== undefined ? ' or name' : ''}`;
+        if (h === undefined)
+          return `${f.name} ${JSON.stringify(highText)} is not a number${f.names !== undefined ? ' or name' : ''}`;
         high = h;
       } else high = stepText !== undefined ? f.max : low;
     }
@@ -95,7 +105,8 @@ function parseField(text: string, f: FieldSpec): { set: Set<number>; star: boole
     if (low > high) return `${f.name} range ${JSON.stringify(part)} ends before it starts`;
     let step = 1;
     if (stepText !== undefined) {
-      if (!/^\d+$/.test(stepText) || Number(stepText) === 0) return `${f.name} step ${JSON.stringify(stepText)} is not a positive number`;
+      if (!/^\d+$/.test(stepText) || Number(stepText) === 0)
+        return `${f.name} step ${JSON.stringify(stepText)} is not a positive number`;
       step = Number(stepText);
     }
     if (isStar && step === 1) star = true;
@@ -107,14 +118,23 @@ function parseField(text: string, f: FieldSpec): { set: Set<number>; star: boole
 /** Parses a schedule; `why` says what is wrong otherwise. */
 export function parseCron(text: string): CronParse {
   const trimmed = text.trim();
-  if (/^(CRON_)?TZ=/.test(trimmed)) return { ok: false, why: 'a TZ= or CRON_TZ= prefix is not allowed in a CronJob schedule; use spec.timeZone' };
+  if (/^(CRON_)?TZ=/.test(trimmed))
+    return { ok: false, why: 'a TZ= or CRON_TZ= prefix is not allowed in a CronJob schedule; use spec.timeZone' };
   if (trimmed.startsWith('@')) {
     const m = MACROS[trimmed.toLowerCase()];
-    if (m === undefined) return { ok: false, why: `unknown macro ${JSON.stringify(trimmed)} (supported: ${Object.keys(MACROS).join(', ')})` };
+    if (m === undefined)
+      return {
+        ok: false,
+        why: `unknown macro ${JSON.stringify(trimmed)} (supported: ${Object.keys(MACROS).join(', ')})`,
+      };
     return parseCron(m);
   }
   const parts = trimmed.split(/\s+/);
-  if (parts.length !== 5) return { ok: false, why: `expected 5 fields (minute hour day-of-month month day-of-week), got ${trimmed === '' ? 0 : parts.length}` };
+  if (parts.length !== 5)
+    return {
+      ok: false,
+      why: `expected 5 fields (minute hour day-of-month month day-of-week), got ${trimmed === '' ? 0 : parts.length}`,
+    };
   const sets: Array<Set<number>> = [];
   const stars: boolean[] = [];
   for (let i = 0; i < 5; i++) {
@@ -128,7 +148,14 @@ export function parseCron(text: string): CronParse {
 }
 
 /** The UTC calendar fields of Unix minute `m` (proleptic Gregorian; H. Hinnant's civil_from_days). */
-export function utcFields(unixMinute: number): { minute: number; hour: number; day: number; month: number; year: number; weekday: number } {
+export function utcFields(unixMinute: number): {
+  minute: number;
+  hour: number;
+  day: number;
+  month: number;
+  year: number;
+  weekday: number;
+} {
   const days = Math.floor(unixMinute / 1440);
   const inDay = unixMinute - days * 1440;
   const z = days + 719468;
@@ -147,7 +174,13 @@ export function utcFields(unixMinute: number): { minute: number; hour: number; d
 /** Whether the schedule fires at Unix minute `m` (UTC). */
 function firesAt(s: CronSchedule, unixMinute: number): boolean {
   const d = utcFields(unixMinute);
-  const [min, hour, dom, mon, dow] = s.sets as [ReadonlySet<number>, ReadonlySet<number>, ReadonlySet<number>, ReadonlySet<number>, ReadonlySet<number>];
+  const [min, hour, dom, mon, dow] = s.sets as [
+    ReadonlySet<number>,
+    ReadonlySet<number>,
+    ReadonlySet<number>,
+    ReadonlySet<number>,
+    ReadonlySet<number>,
+  ];
   if (!min.has(d.minute) || !hour.has(d.hour) || !mon.has(d.month)) return false;
   const domOk = dom.has(d.day);
   const dowOk = dow.has(d.weekday);

@@ -57,7 +57,12 @@ function yamlMessage(e: YAMLError, text: string): string {
 }
 
 /** Parses one file's text. Syntax errors go to the sink; broken documents are skipped. */
-export function parseText(text: string, file: string, sink: DiagnosticSink, opts: { readonly fastJson?: boolean } = {}): ParsedText {
+export function parseText(
+  text: string,
+  file: string,
+  sink: DiagnosticSink,
+  opts: { readonly fastJson?: boolean } = {},
+): ParsedText {
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
   const objects: KubeObject[] = [];
   const broken: BrokenObject[] = [];
@@ -65,16 +70,17 @@ export function parseText(text: string, file: string, sink: DiagnosticSink, opts
   // JSON (kubectl get -o json) takes the fast path; anything else, or JSON it rejects, is YAML
   const fast = opts.fastJson !== false && looksLikeJson(body) ? parseJsonFast(body) : undefined;
   const lines = fast?.lines ?? new LineCounter();
-  const docs = fast !== undefined
-    ? [fast.doc]
-    : parseAllDocuments(body, {
-        lineCounter: lines,
-        keepSourceTokens: true,
-        prettyErrors: false,
-        uniqueKeys: true,
-        merge: true,
-        strict: true,
-      });
+  const docs =
+    fast !== undefined
+      ? [fast.doc]
+      : parseAllDocuments(body, {
+          lineCounter: lines,
+          keepSourceTokens: true,
+          prettyErrors: false,
+          uniqueKeys: true,
+          merge: true,
+          strict: true,
+        });
   const posOf = (offset: number): { line: number; col: number } => {
     if (lines.lineStarts.length === 0) return { line: 1, col: 1 };
     const p = lines.linePos(offset);
@@ -82,18 +88,42 @@ export function parseText(text: string, file: string, sink: DiagnosticSink, opts
   };
   for (const d of fast?.duplicates ?? []) {
     const p = posOf(d.offset);
-    sink.add({ severity: 'error', file, line: p.line, col: p.col, object: undefined, path: undefined, message: `JSON: duplicate key ${quote(d.key)} (object keys must be unique)` });
+    sink.add({
+      severity: 'error',
+      file,
+      line: p.line,
+      col: p.col,
+      object: undefined,
+      path: undefined,
+      message: `JSON: duplicate key ${quote(d.key)} (object keys must be unique)`,
+    });
   }
   for (const doc of docs) {
     let hard = false;
     for (const e of doc.errors) {
       const p = posOf(e.pos[0]);
-      sink.add({ severity: 'error', file, line: p.line, col: p.col, object: undefined, path: undefined, message: yamlMessage(e, body) });
+      sink.add({
+        severity: 'error',
+        file,
+        line: p.line,
+        col: p.col,
+        object: undefined,
+        path: undefined,
+        message: yamlMessage(e, body),
+      });
       if (!SOFT_CODES.has(e.code)) hard = true;
     }
     for (const w of doc.warnings) {
       const p = posOf(w.pos[0]);
-      sink.add({ severity: 'notice', file, line: p.line, col: p.col, object: undefined, path: undefined, message: yamlMessage(w, body) });
+      sink.add({
+        severity: 'notice',
+        file,
+        line: p.line,
+        col: p.col,
+        object: undefined,
+        path: undefined,
+        message: yamlMessage(w, body),
+      });
     }
     const ctx: DocContext = { file, lines, doc: doc as Document, sink };
     const root = Field.root(ctx, doc.contents, undefined);
@@ -101,8 +131,12 @@ export function parseText(text: string, file: string, sink: DiagnosticSink, opts
       // Whatever can still be read identifies what the document might have declared; a broken
       // List could have held anything.
       const kind = root.rawStr('kind');
-      const isList = kind !== undefined && kind.endsWith('List');
-      broken.push({ kind: isList ? undefined : kind, name: isList ? undefined : root.rawStr('metadata.name'), namespace: root.rawStr('metadata.namespace') });
+      const isList = kind?.endsWith('List');
+      broken.push({
+        kind: isList ? undefined : kind,
+        name: isList ? undefined : root.rawStr('metadata.name'),
+        namespace: root.rawStr('metadata.namespace'),
+      });
       continue;
     }
     // Empty documents (`---` alone, only comments, or an explicit null) are skipped.
@@ -113,7 +147,13 @@ export function parseText(text: string, file: string, sink: DiagnosticSink, opts
 }
 
 /** Reads kind/apiVersion of one object (expanding Lists) into `out`. */
-function collectObject(root: Field, listKind: { kind: string | undefined; apiVersion: unknown } | undefined, depth: number, out: KubeObject[], broken: BrokenObject[]): void {
+function collectObject(
+  root: Field,
+  listKind: { kind: string | undefined; apiVersion: unknown } | undefined,
+  depth: number,
+  out: KubeObject[],
+  broken: BrokenObject[],
+): void {
   if (!root.isMap) {
     root.error(
       listKind === undefined
@@ -157,7 +197,9 @@ function collectObject(root: Field, listKind: { kind: string | undefined; apiVer
       // Each item is an object in its own right: paths restart at the item.
       const itemRoot = Field.root(item.ctx, item.node, undefined);
       if (!item.present) {
-        item.error(`expected a list item to be a mapping with apiVersion and kind (a Kubernetes object), got ${item.describe()}`);
+        item.error(
+          `expected a list item to be a mapping with apiVersion and kind (a Kubernetes object), got ${item.describe()}`,
+        );
         continue;
       }
       collectObject(itemRoot, { kind: itemKind, apiVersion }, depth + 1, out, broken);
@@ -168,4 +210,3 @@ function collectObject(root: Field, listKind: { kind: string | undefined; apiVer
   const namespace = root.rawStr('metadata.namespace');
   out.push({ kind, apiVersion, name, namespace, root, source: root.source() });
 }
-

@@ -91,7 +91,14 @@ export class Field {
 
   /** An absent field not tied to any text (used for built-in defaults; it never reports). */
   static detached(sink: DiagnosticSink, file: string, object: string | undefined): Field {
-    return new Field({ file, lines: new LineCounter(), doc: new Document(), sink }, object, '', undefined, 0, undefined);
+    return new Field(
+      { file, lines: new LineCounter(), doc: new Document(), sink },
+      object,
+      '',
+      undefined,
+      0,
+      undefined,
+    );
   }
 
   /** The same field under another object name (a root, once the object's name is known). */
@@ -179,7 +186,15 @@ export class Field {
    * (and `plural`, when not itemName + "s") words the messages ("a list of containers");
    * `nonEmpty` rejects an empty list.
    */
-  list(path: string, opt?: { readonly required?: boolean; readonly itemName?: string; readonly plural?: string; readonly nonEmpty?: boolean }): Field[] | undefined {
+  list(
+    path: string,
+    opt?: {
+      readonly required?: boolean;
+      readonly itemName?: string;
+      readonly plural?: string;
+      readonly nonEmpty?: boolean;
+    },
+  ): Field[] | undefined {
     const f = this.at(path);
     const expected = opt?.itemName !== undefined ? `a list of ${opt.plural ?? `${opt.itemName}s`}` : 'a list';
     if (!f.present) {
@@ -233,7 +248,14 @@ export class Field {
         }
         const k = resolveNode(rawKey, f.ctx.doc);
         const keyOff = startOf(rawKey) ?? f.offset;
-        if (k === undefined || !isScalar(k) || k.value === null || k.value === undefined || typeof k.value === 'object' || typeof k.value === 'symbol') {
+        if (
+          k === undefined ||
+          !isScalar(k) ||
+          k.value === null ||
+          k.value === undefined ||
+          typeof k.value === 'object' ||
+          typeof k.value === 'symbol'
+        ) {
           const kf = new Field(f.ctx, f.object, f.path, k, keyOff, keyOff);
           kf.error(`expected string keys, got ${kf.describe()} as a key`);
           continue;
@@ -242,7 +264,17 @@ export class Field {
         if (seen.has(key)) continue;
         seen.add(key);
         const value = resolveNode(pair.value as YamlNode | null, f.ctx.doc);
-        out.push([key, new Field(f.ctx, f.object, joinPath(f.path, key), value, startOf(pair.value as YamlNode | null) ?? keyOff, keyOff)]);
+        out.push([
+          key,
+          new Field(
+            f.ctx,
+            f.object,
+            joinPath(f.path, key),
+            value,
+            startOf(pair.value as YamlNode | null) ?? keyOff,
+            keyOff,
+          ),
+        ]);
       }
       if (depth > 8) return;
       for (const m of merges) {
@@ -295,7 +327,9 @@ export class Field {
       const v = f.raw();
       if (typeof v === 'boolean') return v;
       if (typeof v === 'string' && /^(y|yes|n|no|on|off)$/i.test(v)) {
-        f.error(`expected ${expected}, got ${f.describe()} (YAML 1.2 reads yes/no/on/off as strings; write true or false)`);
+        f.error(
+          `expected ${expected}, got ${f.describe()} (YAML 1.2 reads yes/no/on/off as strings; write true or false)`,
+        );
         return undefined;
       }
       return f.typeError(expected);
@@ -303,7 +337,11 @@ export class Field {
   }
 
   /** One of a fixed set of strings; with `ignoreCase` the canonical spelling is returned. */
-  oneOf<T extends string>(path: string, values: readonly T[], opt?: Opt<T> & { readonly ignoreCase?: boolean }): T | undefined {
+  oneOf<T extends string>(
+    path: string,
+    values: readonly T[],
+    opt?: Opt<T> & { readonly ignoreCase?: boolean },
+  ): T | undefined {
     const expected = `one of ${values.map((v) => quote(v)).join(', ')}`;
     return this.take(path, opt, expected, (f) => {
       const v = f.raw();
@@ -344,7 +382,8 @@ export class Field {
     return this.take(path, opt, expected, (f) => {
       const v = f.raw();
       const d = typeof v === 'string' || typeof v === 'number' ? parseDuration(v) : undefined;
-      if (d === undefined || !Number.isSafeInteger(d) || (opt?.positive === true && d === 0)) return f.typeError(expected);
+      if (d === undefined || !Number.isSafeInteger(d) || (opt?.positive === true && d === 0))
+        return f.typeError(expected);
       return d;
     });
   }
@@ -421,7 +460,15 @@ export class Field {
    */
   objectNotice(message: string): void {
     const p = this.position();
-    this.ctx.sink.add({ severity: 'notice', file: this.ctx.file, line: p.line, col: p.col, object: this.object, path: undefined, message });
+    this.ctx.sink.add({
+      severity: 'notice',
+      file: this.ctx.file,
+      line: p.line,
+      col: p.col,
+      object: this.object,
+      path: undefined,
+      message,
+    });
   }
 
   /** Reports `expected X, got Y` and returns undefined (for use in accessor bodies). */
@@ -462,7 +509,12 @@ export class Field {
     return n;
   }
 
-  private take<T>(path: string, opt: Opt<T> | undefined, expected: string, convert: (f: Field) => T | undefined): T | undefined {
+  private take<T>(
+    path: string,
+    opt: Opt<T> | undefined,
+    expected: string,
+    convert: (f: Field) => T | undefined,
+  ): T | undefined {
     const f = this.at(path);
     if (!f.present) {
       if (opt?.required === true) f.missing(expected);
@@ -495,10 +547,21 @@ function resolveNode(n: unknown, doc: Document): Resolved | undefined {
 }
 
 /** Finds `key` in a mapping, then in YAML merge keys (`<<: *base`). */
-function findPair(map: YAMLMap, key: string, doc: Document, depth: number): { key: YamlNode | null; value: YamlNode | null } | undefined {
+function findPair(
+  map: YAMLMap,
+  key: string,
+  doc: Document,
+  depth: number,
+): { key: YamlNode | null; value: YamlNode | null } | undefined {
   for (const pair of map.items) {
     const k = pair.key as unknown;
-    if (isScalar(k) && k.value !== null && k.value !== undefined && typeof k.value !== 'symbol' && String(k.value) === key) {
+    if (
+      isScalar(k) &&
+      k.value !== null &&
+      k.value !== undefined &&
+      typeof k.value !== 'symbol' &&
+      String(k.value) === key
+    ) {
       return { key: k, value: pair.value as YamlNode | null };
     }
   }

@@ -34,7 +34,9 @@ export function loadTopologyText(text: string, fileName: string, seed = 1): Load
 
 /** Loads the built-in default topology (two nodes, three pods, four probes, and the kubeadm/flannel addons). */
 export function loadDefaultTopology(seed = 1): LoadResult {
-  return loadSources([{ file: DEFAULT_TOPOLOGY_NAME, text: DEFAULT_TOPOLOGY_YAML }], [], new DiagnosticSink(), { seed });
+  return loadSources([{ file: DEFAULT_TOPOLOGY_NAME, text: DEFAULT_TOPOLOGY_YAML }], [], new DiagnosticSink(), {
+    seed,
+  });
 }
 
 /** Thrown by `loadTopologyOrThrow`; the message lists every error, one per line. */

@@ -28,7 +28,9 @@ export class PortScope {
     const key = `${port.containerPort}/${port.protocol}`;
     const prev = this.ports.get(key);
     if (prev !== undefined) {
-      f.child('containerPort').error(`port ${key} is declared twice (also ${prev}); podnet runs one echo server per port`);
+      f.child('containerPort').error(
+        `port ${key} is declared twice (also ${prev}); podnet runs one echo server per port`,
+      );
       ok = false;
     } else {
       this.ports.set(key, `${owner}${f.path}`);
@@ -41,7 +43,12 @@ export class PortScope {
  * Parses `path` of `parent` as a list of ports. Returns undefined when anything is wrong
  * (every problem reported), [] when the list is absent.
  */
-export function parsePorts(parent: Field, path: string, scope: PortScope, owner = ''): ContainerPortModel[] | undefined {
+export function parsePorts(
+  parent: Field,
+  path: string,
+  scope: PortScope,
+  owner = '',
+): ContainerPortModel[] | undefined {
   const items = parent.list(path);
   if (items === undefined) return parent.child(path).present ? undefined : [];
   const out: ContainerPortModel[] = [];

@@ -29,7 +29,7 @@ export interface NodeSelectorTerm {
 
 /** Whether `labels` satisfy one requirement. */
 export function requirementMatches(r: Requirement, labels: Readonly<Record<string, string>>): boolean {
-  const has = Object.prototype.hasOwnProperty.call(labels, r.key);
+  const has = Object.hasOwn(labels, r.key);
   const v = has ? labels[r.key] : undefined;
   switch (r.operator) {
     case 'In':
@@ -50,7 +50,10 @@ export function requirementMatches(r: Requirement, labels: Readonly<Record<strin
 }
 
 export function selectorMatches(sel: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
-  return Object.entries(sel.matchLabels).every(([k, v]) => labels[k] === v) && sel.matchExpressions.every((r) => requirementMatches(r, labels));
+  return (
+    Object.entries(sel.matchLabels).every(([k, v]) => labels[k] === v) &&
+    sel.matchExpressions.every((r) => requirementMatches(r, labels))
+  );
 }
 
 /** Whether a selector selects nothing-in-particular (no labels, no expressions): it matches everything. */
@@ -86,7 +89,12 @@ const LABEL_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
 const NODE_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt'] as const;
 
 /** A list of requirements at `path` of `parent`; undefined when one is invalid (reported). */
-function parseRequirements(parent: Field, path: string, operators: readonly SelectorOperator[], keyCheck: (s: string) => string | undefined): Requirement[] | undefined {
+function parseRequirements(
+  parent: Field,
+  path: string,
+  operators: readonly SelectorOperator[],
+  keyCheck: (s: string) => string | undefined,
+): Requirement[] | undefined {
   const items = parent.list(path, { itemName: 'requirement' });
   if (items === undefined) return parent.child(path).present ? undefined : [];
   const out: Requirement[] = [];
@@ -126,8 +134,13 @@ function parseRequirements(parent: Field, path: string, operators: readonly Sele
       } else if ((operator === 'Exists' || operator === 'DoesNotExist') && values.length > 0) {
         valuesF.error(`operator ${operator} takes no values, got ${values.length}`);
         itemOk = false;
-      } else if ((operator === 'Gt' || operator === 'Lt') && (values.length !== 1 || !/^-?\d+$/.test(values[0] ?? ''))) {
-        (valuesF.present ? valuesF : item).error(`operator ${operator} needs exactly one integer value, got ${values.length === 0 ? 'none' : values.map((x) => quote(x)).join(', ')}`);
+      } else if (
+        (operator === 'Gt' || operator === 'Lt') &&
+        (values.length !== 1 || !/^-?\d+$/.test(values[0] ?? ''))
+      ) {
+        (valuesF.present ? valuesF : item).error(
+          `operator ${operator} needs exactly one integer value, got ${values.length === 0 ? 'none' : values.map((x) => quote(x)).join(', ')}`,
+        );
         itemOk = false;
       }
     }
@@ -150,7 +163,10 @@ export function parseLabelSelector(f: Field): LabelSelector | undefined {
   return { matchLabels: matchLabels ?? {}, matchExpressions };
 }
 
-/** `spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution` of a pod spec; [] when absent (no constraint). */
+/**
+ * `spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution` of a pod spec; [] when absent (no
+ * constraint).
+ */
 export function parseNodeAffinity(spec: Field): NodeSelectorTerm[] | undefined {
   const req = spec.at('affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution');
   if (!req.present) {
@@ -171,7 +187,9 @@ export function parseNodeAffinity(spec: Field): NodeSelectorTerm[] | undefined {
       continue;
     }
     const matchExpressions = parseRequirements(t, 'matchExpressions', NODE_OPERATORS, labelKey);
-    const matchFields = parseRequirements(t, 'matchFields', ['In', 'NotIn'], (k) => (k === 'metadata.name' ? undefined : '"metadata.name" (the only field nodes can be selected by)'));
+    const matchFields = parseRequirements(t, 'matchFields', ['In', 'NotIn'], (k) =>
+      k === 'metadata.name' ? undefined : '"metadata.name" (the only field nodes can be selected by)',
+    );
     if (matchExpressions === undefined || matchFields === undefined) {
       ok = false;
       continue;
@@ -182,7 +200,11 @@ export function parseNodeAffinity(spec: Field): NodeSelectorTerm[] | undefined {
 }
 
 /** Whether a node (its name and labels) satisfies the terms: any one term (none: no constraint). */
-export function nodeAffinityMatches(terms: readonly NodeSelectorTerm[], name: string, labels: Readonly<Record<string, string>>): boolean {
+export function nodeAffinityMatches(
+  terms: readonly NodeSelectorTerm[],
+  name: string,
+  labels: Readonly<Record<string, string>>,
+): boolean {
   if (terms.length === 0) return true;
   return terms.some(
     (t) =>

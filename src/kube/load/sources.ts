@@ -2,7 +2,7 @@
  * Reading topology sources from disk: a file, or every *.yaml / *.yml under a folder
  * (recursively, in path order); unreadable files are errors of the load.
  */
-import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { DiagnosticSink } from './diagnostics.js';
 
@@ -67,7 +67,7 @@ export function readSources(path: string, sink: DiagnosticSink): { sources: Sour
       }
       for (const name of entries) {
         const full = join(dir, name);
-        let st;
+        let st: Stats;
         try {
           st = statSync(full);
         } catch (e) {

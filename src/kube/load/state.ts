@@ -87,7 +87,8 @@ export class LoadState {
     return this.broken.some(
       (b) =>
         (b.kind === undefined || b.kind === kind) &&
-        (b.name === undefined || (b.name === name && (namespace === undefined || (b.namespace ?? 'default') === namespace))),
+        (b.name === undefined ||
+          (b.name === name && (namespace === undefined || (b.namespace ?? 'default') === namespace))),
     );
   }
 }
@@ -103,7 +104,12 @@ export interface KindReader {
 }
 
 /** `Pod default/web`, `Cluster demo`, `Cluster (unnamed)`. */
-export function objectLabel(kind: string, namespaced: boolean, namespace: string | undefined, name: string | undefined): string {
+export function objectLabel(
+  kind: string,
+  namespaced: boolean,
+  namespace: string | undefined,
+  name: string | undefined,
+): string {
   const n = name ?? '(unnamed)';
   return namespaced ? `${kind} ${namespace ?? 'default'}/${n}` : `${kind} ${n}`;
 }
@@ -124,7 +130,14 @@ export interface NamedDraft {
  * Registers a draft under `key` unless one is there already; a second one is reported at its name
  * (`duplicate Pod default/web (first defined at line 12)`) and left out.
  */
-export function addUnique<D extends NamedDraft>(byKey: Map<string, D>, list: D[], key: string, draft: D, what: string, fromFile: string): void {
+export function addUnique<D extends NamedDraft>(
+  byKey: Map<string, D>,
+  list: D[],
+  key: string,
+  draft: D,
+  what: string,
+  fromFile: string,
+): void {
   const first = byKey.get(key);
   if (first !== undefined) {
     draft.nameField.error(`duplicate ${what} (first defined at ${whereText(first.source, fromFile)})`);

@@ -13,7 +13,7 @@ export function parseIpv4(text: string): number | undefined {
   const m = DOTTED.exec(text);
   if (!m) return undefined;
   if (!Validator.isValidIPv4String(text)[0]) return undefined;
-  return (((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0);
+  return ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
 }
 
 export function formatIpv4(n: number): string {
@@ -38,7 +38,7 @@ export function broadcastOf(c: Cidr): number {
 }
 
 export function cidrContains(c: Cidr, ip: number): boolean {
-  return ((ip & maskOf(c.len)) >>> 0) === c.addr;
+  return (ip & maskOf(c.len)) >>> 0 === c.addr;
 }
 
 export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
@@ -88,7 +88,8 @@ export const DNS_1035_LABEL_EXPECTED =
   'a DNS-1035 label (lowercase letters, digits and "-", starting with a letter and ending with a letter or digit, at most 63 characters)';
 
 /** A Service name: a DNS-1035 label (like a DNS-1123 label, but it must start with a letter). */
-export const dns1035Label: Check = (s) => (s.length <= 63 && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(s) ? undefined : DNS_1035_LABEL_EXPECTED);
+export const dns1035Label: Check = (s) =>
+  s.length <= 63 && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(s) ? undefined : DNS_1035_LABEL_EXPECTED;
 
 /** Whether a string looks like an IPv6 address or prefix (for "podnet is IPv4-only" messages). */
 export function looksIpv6(s: string): boolean {
@@ -96,7 +97,8 @@ export function looksIpv6(s: string): boolean {
 }
 
 export const dnsLabel: Check = (s) => (s.length <= 63 && LABEL_RE.test(s) ? undefined : DNS_LABEL_EXPECTED);
-export const dnsSubdomain: Check = (s) => (s.length <= 253 && SUBDOMAIN_RE.test(s) ? undefined : DNS_SUBDOMAIN_EXPECTED);
+export const dnsSubdomain: Check = (s) =>
+  s.length <= 253 && SUBDOMAIN_RE.test(s) ? undefined : DNS_SUBDOMAIN_EXPECTED;
 
 /** IANA_SVC_NAME as Kubernetes validates port names: ≤15 chars, [a-z0-9-], a letter, no "--", no edge "-". */
 export const ianaSvcName: Check = (s) =>
@@ -113,7 +115,9 @@ export const labelKey: Check = (s) => {
     name.length <= 63 &&
     QUALIFIED_NAME_RE.test(name) &&
     (prefix === undefined || (prefix.length <= 253 && SUBDOMAIN_RE.test(prefix)));
-  return ok ? undefined : 'a label key ([prefix/]name: name at most 63 characters of letters, digits, "-", "_" and ".", prefix a DNS subdomain)';
+  return ok
+    ? undefined
+    : 'a label key ([prefix/]name: name at most 63 characters of letters, digits, "-", "_" and ".", prefix a DNS subdomain)';
 };
 
 /** A label value: empty, or ≤63 chars of [A-Za-z0-9-_.] starting and ending alphanumeric. */

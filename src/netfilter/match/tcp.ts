@@ -45,7 +45,7 @@ function tcpHasOption(pkt: Packet, kind: number): boolean {
   const ip = new Ipv4View(pkt.buf, pkt.l3);
   const l4 = ip.payloadOffset;
   const hlen = (pkt.buf[l4 + 12]! >>> 4) * 4;
-  for (let o = l4 + 20; o < l4 + hlen;) {
+  for (let o = l4 + 20; o < l4 + hlen; ) {
     const k = pkt.buf[o]!;
     if (k === kind) return true;
     if (k === 0) break;

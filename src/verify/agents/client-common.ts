@@ -22,7 +22,7 @@ export function offsetsOf(opts: ReadonlyMap<string, string>): number[] {
 export function resultPrinter(count: number): (result: Record<string, unknown>) => void {
   let remaining = count;
   return (result) => {
-    process.stdout.write(JSON.stringify(result) + '\n');
+    process.stdout.write(`${JSON.stringify(result)}\n`);
     if (--remaining === 0) process.exit(0);
   };
 }

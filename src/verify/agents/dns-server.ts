@@ -12,7 +12,8 @@
  * Prints `READY` once both ports listen; exits on SIGTERM or after --max-seconds.
  *
  * Usage: node dns-server.js --config dns-coredns-0.json [--max-seconds 600]
- *   config: { "mode": "coredns", "name": "kube-system/coredns-0", "view": "<dnsViewToJson>", "upstreams": ["172.18.0.1"], "seed": 1 }
+ *   config: { "mode": "coredns", "name": "kube-system/coredns-0", "view": "<dnsViewToJson>", "upstreams":
+ * ["172.18.0.1"], "seed": 1 }
  *        or { "mode": "upstream", "table": { "example.com": { "addresses": [167772161] } } }
  */
 import dgram from 'node:dgram';
@@ -31,7 +32,13 @@ import type { Nanos } from '../../sim/time.js';
 
 /** The agent's configuration file. */
 export type DnsAgentConfig =
-  | { readonly mode: 'coredns'; readonly name: string; readonly view: string; readonly upstreams: readonly string[]; readonly seed: number }
+  | {
+      readonly mode: 'coredns';
+      readonly name: string;
+      readonly view: string;
+      readonly upstreams: readonly string[];
+      readonly seed: number;
+    }
   | { readonly mode: 'upstream'; readonly table: Readonly<Record<string, UpstreamDnsEntry>> };
 
 interface Pooled {
@@ -56,12 +63,26 @@ class RealHost implements CoreDnsHost {
     /* nothing is traced on the kernel side */
   }
 
-  exchange(upstream: Ipv4Addr, proto: 'udp' | 'tcp', wire: Uint8Array, id: number, timeout: Nanos, _flow: number, done: (o: UpstreamOutcome) => void): void {
+  exchange(
+    upstream: Ipv4Addr,
+    proto: 'udp' | 'tcp',
+    wire: Uint8Array,
+    id: number,
+    timeout: Nanos,
+    _flow: number,
+    done: (o: UpstreamOutcome) => void,
+  ): void {
     if (proto === 'tcp') this.exchangeTcp(upstream, wire, id, timeout, done);
     else this.exchangeUdp(upstream, wire, id, timeout, done);
   }
 
-  private exchangeUdp(upstream: Ipv4Addr, wire: Uint8Array, id: number, timeout: Nanos, done: (o: UpstreamOutcome) => void): void {
+  private exchangeUdp(
+    upstream: Ipv4Addr,
+    wire: Uint8Array,
+    id: number,
+    timeout: Nanos,
+    done: (o: UpstreamOutcome) => void,
+  ): void {
     const send = (conn: Pooled): void => {
       const timer = setTimeout(() => {
         if (conn.pending?.id !== id) return;
@@ -127,7 +148,13 @@ class RealHost implements CoreDnsHost {
     sock.connect(53, formatIpv4(upstream), () => send(fresh));
   }
 
-  private exchangeTcp(upstream: Ipv4Addr, wire: Uint8Array, id: number, timeout: Nanos, done: (o: UpstreamOutcome) => void): void {
+  private exchangeTcp(
+    upstream: Ipv4Addr,
+    wire: Uint8Array,
+    id: number,
+    timeout: Nanos,
+    done: (o: UpstreamOutcome) => void,
+  ): void {
     const reader = new DnsTcpReader();
     let settled = false;
     const sock = net.connect({ host: formatIpv4(upstream), port: 53 });
@@ -165,11 +192,21 @@ const args = argsOf(process.argv.slice(2));
 const config = JSON.parse(readFileSync(args.config, 'utf8')) as DnsAgentConfig;
 
 /** Answers one screened query over `proto`; `reply` sends the bytes. */
-let answer: (query: DnsMessage, proto: 'udp' | 'tcp', client: string, clientPort: number, reply: (bytes: Uint8Array) => void) => void;
+let answer: (
+  query: DnsMessage,
+  proto: 'udp' | 'tcp',
+  client: string,
+  clientPort: number,
+  reply: (bytes: Uint8Array) => void,
+) => void;
 if (config.mode === 'coredns') {
   const upstreams = config.upstreams.map((u) => parseIpv4(u)!).filter((u) => u !== undefined);
-  const chain = new CoreDnsChain({ name: config.name, view: dnsViewFromJson(config.view), upstreams }, new RealHost(new Rng(config.seed, 'coredns-agent')));
-  answer = (query, proto, client, clientPort, reply) => chain.handle({ query, proto, client: parseIpv4(client) ?? 0, clientPort, flow: 0 }, reply);
+  const chain = new CoreDnsChain(
+    { name: config.name, view: dnsViewFromJson(config.view), upstreams },
+    new RealHost(new Rng(config.seed, 'coredns-agent')),
+  );
+  answer = (query, proto, client, clientPort, reply) =>
+    chain.handle({ query, proto, client: parseIpv4(client) ?? 0, clientPort, flow: 0 }, reply);
 } else {
   const table = config.table;
   answer = (query, proto, _client, _port, reply) => reply(upstreamReply(query, table, proto).bytes);

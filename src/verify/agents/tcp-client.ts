@@ -10,7 +10,8 @@
  * With --name instead of --dst, each attempt first resolves the name with glibc's getaddrinfo
  * (the line then carries `addresses`, or `gaiError` and no connection) and dials the first address.
  *
- * Usage: node tcp-client.js (--dst 10.244.2.2 | --name web) --port 8080 [--sport 40001] --timeout-ms 2000 [--offsets-ms 0,10,20]
+ * Usage: node tcp-client.js (--dst 10.244.2.2 | --name web) --port 8080 [--sport 40001] --timeout-ms 2000 [--offsets-ms
+ * 0,10,20]
  */
 import net from 'node:net';
 import { offsetsOf, parseArgs, resolveDestination, resultPrinter, startOnGo } from './client-common.js';
@@ -35,7 +36,9 @@ function connect(attempt: number, dst: string, addresses: string[] | undefined):
   let connectMs: number | undefined;
   let data = '';
   let finished = false;
-  const sock = net.connect(sport === undefined ? { host: dst, port } : { host: dst, port, localAddress: '0.0.0.0', localPort: sport });
+  const sock = net.connect(
+    sport === undefined ? { host: dst, port } : { host: dst, port, localAddress: '0.0.0.0', localPort: sport },
+  );
   // the port is bound once connect() has gone out (not yet when net.connect returns)
   const port0 = (): number | null => {
     try {
@@ -50,7 +53,15 @@ function connect(attempt: number, dst: string, addresses: string[] | undefined):
     finished = true;
     clearTimeout(timer);
     clearInterval(poll);
-    done({ attempt, ok: r.ok, localPort: localPort ?? port0(), data, error: r.error, connectMs: connectMs ?? null, ...(addresses === undefined ? {} : { addresses }) });
+    done({
+      attempt,
+      ok: r.ok,
+      localPort: localPort ?? port0(),
+      data,
+      error: r.error,
+      connectMs: connectMs ?? null,
+      ...(addresses === undefined ? {} : { addresses }),
+    });
   };
   const poll = setInterval(() => {
     if (localPort === null || localPort === sport) localPort = port0();
@@ -76,7 +87,14 @@ function connect(attempt: number, dst: string, addresses: string[] | undefined):
     finish({ ok: !hadError && data !== '', error: hadError ? 'connection error' : null });
   });
   sock.on('error', (e: NodeJS.ErrnoException) => {
-    const error = e.code === 'ECONNREFUSED' ? 'Connection refused' : e.code === 'ECONNRESET' ? 'Connection reset by peer' : e.code === 'ETIMEDOUT' ? 'Connection timed out' : e.message;
+    const error =
+      e.code === 'ECONNREFUSED'
+        ? 'Connection refused'
+        : e.code === 'ECONNRESET'
+          ? 'Connection reset by peer'
+          : e.code === 'ETIMEDOUT'
+            ? 'Connection timed out'
+            : e.message;
     finish({ ok: false, error });
   });
 }

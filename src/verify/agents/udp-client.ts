@@ -9,7 +9,8 @@
  * With --name instead of --dst, each attempt first resolves the name with glibc's getaddrinfo
  * (the line then carries `addresses`, or `gaiError` and no datagram) and sends to the first address.
  *
- * Usage: node udp-client.js (--dst 10.244.2.2 | --name web) --port 5353 [--sport 40001] --payload-hex 70726f62650a --timeout-ms 2000 [--offsets-ms 0,20]
+ * Usage: node udp-client.js (--dst 10.244.2.2 | --name web) --port 5353 [--sport 40001] --payload-hex 70726f62650a
+ * --timeout-ms 2000 [--offsets-ms 0,20]
  */
 import dgram from 'node:dgram';
 import { offsetsOf, parseArgs, resolveDestination, resultPrinter, startOnGo } from './client-common.js';
@@ -24,7 +25,8 @@ const done = resultPrinter(offsets.length);
 
 function start(attempt: number): void {
   resolveDestination(opts, (r) => {
-    if ('gaiError' in r) done({ attempt, ok: false, localPort: null, data: '', from: null, error: null, gaiError: r.gaiError });
+    if ('gaiError' in r)
+      done({ attempt, ok: false, localPort: null, data: '', from: null, error: null, gaiError: r.gaiError });
     else exchange(attempt, r.addresses[0] ?? '', opts.has('--name') ? r.addresses : undefined);
   });
 }

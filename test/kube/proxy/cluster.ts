@@ -22,7 +22,16 @@ export function cidr(s: string): Cidr {
 }
 
 export function node(name: string, index: number, nodeIp: string, podCIDR: string): NodeModel {
-  return { name, index, ip: ip(nodeIp), podCIDR: cidr(podCIDR), labels: {}, taints: [], schedulable: true, source: undefined };
+  return {
+    name,
+    index,
+    ip: ip(nodeIp),
+    podCIDR: cidr(podCIDR),
+    labels: {},
+    taints: [],
+    schedulable: true,
+    source: undefined,
+  };
 }
 
 export interface SvcSpec {
@@ -164,7 +173,12 @@ export function oracleCluster(): ClusterModel {
       node('n3', 2, '172.18.0.4', '10.244.3.0/24'),
     ],
     services: [
-      service({ name: 'web', type: 'NodePort', clusterIP: '10.96.0.100', ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30080 }] }),
+      service({
+        name: 'web',
+        type: 'NodePort',
+        clusterIP: '10.96.0.100',
+        ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30080 }],
+      }),
       service({
         name: 'web-local',
         type: 'NodePort',
@@ -172,7 +186,12 @@ export function oracleCluster(): ClusterModel {
         externalTrafficPolicy: 'Local',
         ports: [{ name: 'http', port: 80, targetPort: 8080, nodePort: 30081 }],
       }),
-      service({ name: 'web-sticky', clusterIP: '10.96.0.102', sessionAffinity: 'ClientIP', ports: [{ name: 'http', port: 80, targetPort: 8080 }] }),
+      service({
+        name: 'web-sticky',
+        clusterIP: '10.96.0.102',
+        sessionAffinity: 'ClientIP',
+        ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+      }),
     ],
     slices: [slice('web', http, web), slice('web-local', http, [web[0]!]), slice('web-sticky', http, web)],
   });

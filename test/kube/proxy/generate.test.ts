@@ -9,7 +9,12 @@ import { cidr, cluster, node, service, slice, type EpSpec } from './cluster.js';
 
 const NODES = [node('a', 0, '172.18.0.2', '10.244.0.0/24'), node('b', 1, '172.18.0.3', '10.244.1.0/24')];
 
-function build(services: ServiceModel[], slices: EndpointSliceModel[], opts: KubeProxyOptions = {}, extra: Partial<Parameters<typeof cluster>[0]> = {}): ClusterRules {
+function build(
+  services: ServiceModel[],
+  slices: EndpointSliceModel[],
+  opts: KubeProxyOptions = {},
+  extra: Partial<Parameters<typeof cluster>[0]> = {},
+): ClusterRules {
   return buildClusterRules(cluster({ nodes: NODES, services, slices, ...extra }), opts);
 }
 
@@ -56,7 +61,14 @@ describe('services without endpoints', () => {
 
 describe('internalTrafficPolicy: Local', () => {
   const cr = build(
-    [service({ name: 'local', clusterIP: '10.96.0.60', internalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80 }] })],
+    [
+      service({
+        name: 'local',
+        clusterIP: '10.96.0.60',
+        internalTrafficPolicy: 'Local',
+        ports: [{ name: 'http', port: 80 }],
+      }),
+    ],
     [slice('local', HTTP, eps({ ip: '10.244.0.5', node: 'a' }))],
   );
   const svl = svlChain('default/local:http', 'tcp');
@@ -113,7 +125,9 @@ describe('externalTrafficPolicy: Local LoadBalancer', () => {
     ];
     expect(lines(cr, 'a', 'nat', ext)).toEqual([...common, `-A ${ext} -j ${svl}`]);
     expect(lines(cr, 'b', 'nat', ext)).toEqual(common);
-    expect(lines(cr, 'a', 'nat', svl)).toEqual([`-A ${svl} -m comment --comment "default/lb:http -> 10.244.0.5:8080" -j ${sepChain('default/lb:http', 'tcp', '10.244.0.5:8080')}`]);
+    expect(lines(cr, 'a', 'nat', svl)).toEqual([
+      `-A ${svl} -m comment --comment "default/lb:http -> 10.244.0.5:8080" -j ${sepChain('default/lb:http', 'tcp', '10.244.0.5:8080')}`,
+    ]);
   });
 
   it('drops external traffic on nodes without local endpoints and opens the health check node port everywhere', () => {
@@ -134,7 +148,9 @@ describe('externalTrafficPolicy: Local LoadBalancer', () => {
     expect(lines(cr, 'b', 'nat', 'KUBE-SERVICES')).toContain(
       `-A KUBE-SERVICES -d 192.168.56.240/32 -p tcp -m comment --comment "default/lb:http loadbalancer IP" -m tcp --dport 80 -j ${ext}`,
     );
-    expect(lines(cr, 'b', 'nat', 'KUBE-NODEPORTS')).toEqual([`-A KUBE-NODEPORTS -p tcp -m comment --comment "default/lb:http" -m tcp --dport 31000 -j ${ext}`]);
+    expect(lines(cr, 'b', 'nat', 'KUBE-NODEPORTS')).toEqual([
+      `-A KUBE-NODEPORTS -p tcp -m comment --comment "default/lb:http" -m tcp --dport 31000 -j ${ext}`,
+    ]);
   });
 });
 
@@ -158,11 +174,20 @@ describe('loadBalancerSourceRanges', () => {
   it('send LB traffic through KUBE-FW, which ends in a comment-only rule', () => {
     const c = 'default/fw:https loadbalancer IP';
     const tail = `-A ${fw} -m comment --comment "other traffic to default/fw:https will be dropped by KUBE-PROXY-FIREWALL"`;
-    const ranges = [`-A ${fw} -s 203.0.113.0/24 -m comment --comment "${c}" -j ${ext}`, `-A ${fw} -s 172.18.0.2/32 -m comment --comment "${c}" -j ${ext}`];
+    const ranges = [
+      `-A ${fw} -s 203.0.113.0/24 -m comment --comment "${c}" -j ${ext}`,
+      `-A ${fw} -s 172.18.0.2/32 -m comment --comment "${c}" -j ${ext}`,
+    ];
     // Node a's own IP is inside a source range, so it may reach its own VIP.
-    expect(lines(cr, 'a', 'nat', fw)).toEqual([...ranges, `-A ${fw} -s 192.168.56.241/32 -m comment --comment "${c}" -j ${ext}`, tail]);
+    expect(lines(cr, 'a', 'nat', fw)).toEqual([
+      ...ranges,
+      `-A ${fw} -s 192.168.56.241/32 -m comment --comment "${c}" -j ${ext}`,
+      tail,
+    ]);
     expect(lines(cr, 'b', 'nat', fw)).toEqual([...ranges, tail]);
-    expect(lines(cr, 'b', 'nat', 'KUBE-SERVICES')).toContain(`-A KUBE-SERVICES -d 192.168.56.241/32 -p tcp -m comment --comment "${c}" -m tcp --dport 443 -j ${fw}`);
+    expect(lines(cr, 'b', 'nat', 'KUBE-SERVICES')).toContain(
+      `-A KUBE-SERVICES -d 192.168.56.241/32 -p tcp -m comment --comment "${c}" -m tcp --dport 443 -j ${fw}`,
+    );
     expect(lines(cr, 'a', 'filter', 'KUBE-PROXY-FIREWALL')).toEqual([
       `-A KUBE-PROXY-FIREWALL -d 192.168.56.241/32 -p tcp -m comment --comment "default/fw:https traffic not accepted by ${fw}" -m tcp --dport 443 -j DROP`,
     ]);
@@ -253,18 +278,45 @@ describe('endpoint selection', () => {
   it('sorts endpoints as strings, so 10.244.1.10 comes before 10.244.1.7', () => {
     const cr = build(
       [service({ name: 'web', clusterIP: '10.96.0.100', ports: [{ name: 'http', port: 80 }] })],
-      [slice('web', HTTP, eps({ ip: '10.244.1.7', node: 'b' }, { ip: '10.244.1.10', node: 'b' }, { ip: '10.244.1.8', node: 'b' }))],
+      [
+        slice(
+          'web',
+          HTTP,
+          eps({ ip: '10.244.1.7', node: 'b' }, { ip: '10.244.1.10', node: 'b' }, { ip: '10.244.1.8', node: 'b' }),
+        ),
+      ],
     );
-    expect(cr.servicePorts[0]!.endpoints.map((e) => e.key)).toEqual(['10.244.1.10:8080', '10.244.1.7:8080', '10.244.1.8:8080']);
+    expect(cr.servicePorts[0]!.endpoints.map((e) => e.key)).toEqual([
+      '10.244.1.10:8080',
+      '10.244.1.7:8080',
+      '10.244.1.8:8080',
+    ]);
     const svc = lines(cr, 'a', 'nat', svcChain('default/web:http', 'tcp'))!;
-    expect(svc.slice(1).map((l) => /-> (\S+)"/.exec(l)?.[1])).toEqual(['10.244.1.10:8080', '10.244.1.7:8080', '10.244.1.8:8080']);
-    expect(svc.slice(1).map((l) => /--probability (\S+)/.exec(l)?.[1])).toEqual(['0.33333333349', '0.50000000000', undefined]);
+    expect(svc.slice(1).map((l) => /-> (\S+)"/.exec(l)?.[1])).toEqual([
+      '10.244.1.10:8080',
+      '10.244.1.7:8080',
+      '10.244.1.8:8080',
+    ]);
+    expect(svc.slice(1).map((l) => /--probability (\S+)/.exec(l)?.[1])).toEqual([
+      '0.33333333349',
+      '0.50000000000',
+      undefined,
+    ]);
   });
 
   it('uses only ready endpoints while there are any, and falls back to serving+terminating ones', () => {
     const ready = build(
       [service({ name: 'web', clusterIP: '10.96.0.100', ports: [{ name: 'http', port: 80 }] })],
-      [slice('web', HTTP, eps({ ip: '10.244.1.2', node: 'b' }, { ip: '10.244.1.3', node: 'b', ready: false, serving: true, terminating: true }))],
+      [
+        slice(
+          'web',
+          HTTP,
+          eps(
+            { ip: '10.244.1.2', node: 'b' },
+            { ip: '10.244.1.3', node: 'b', ready: false, serving: true, terminating: true },
+          ),
+        ),
+      ],
     );
     expect(ready.servicePorts[0]!.clusterEndpoints.map((e) => e.key)).toEqual(['10.244.1.2:8080']);
     const fallback = build(
@@ -287,12 +339,23 @@ describe('endpoint selection', () => {
 
   it('falls back to local serving+terminating endpoints for Local policy, with their SEP chain only on that node', () => {
     const cr = build(
-      [service({ name: 'drain', type: 'NodePort', clusterIP: '10.96.0.110', externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, nodePort: 30110 }] })],
+      [
+        service({
+          name: 'drain',
+          type: 'NodePort',
+          clusterIP: '10.96.0.110',
+          externalTrafficPolicy: 'Local',
+          ports: [{ name: 'http', port: 80, nodePort: 30110 }],
+        }),
+      ],
       [
         slice(
           'drain',
           HTTP,
-          eps({ ip: '10.244.1.2', node: 'b' }, { ip: '10.244.0.7', node: 'a', ready: false, serving: true, terminating: true }),
+          eps(
+            { ip: '10.244.1.2', node: 'b' },
+            { ip: '10.244.0.7', node: 'a', ready: false, serving: true, terminating: true },
+          ),
         ),
       ],
     );
@@ -300,7 +363,10 @@ describe('endpoint selection', () => {
     const terminating = sepChain('default/drain:http', 'tcp', '10.244.0.7:8080');
     expect(sp.clusterEndpoints.map((e) => e.key)).toEqual(['10.244.1.2:8080']);
     expect(cr.nodeServicePort('a', sp).localEndpoints.map((e) => e.key)).toEqual(['10.244.0.7:8080']);
-    expect(cr.nodeServicePort('a', sp).reachableEndpoints.map((e) => e.key)).toEqual(['10.244.0.7:8080', '10.244.1.2:8080']);
+    expect(cr.nodeServicePort('a', sp).reachableEndpoints.map((e) => e.key)).toEqual([
+      '10.244.0.7:8080',
+      '10.244.1.2:8080',
+    ]);
     expect(lines(cr, 'a', 'nat', svlChain('default/drain:http', 'tcp'))).toEqual([
       `-A ${svlChain('default/drain:http', 'tcp')} -m comment --comment "default/drain:http -> 10.244.0.7:8080" -j ${terminating}`,
     ]);
@@ -310,7 +376,15 @@ describe('endpoint selection', () => {
 
   it('writes ClientIP affinity as recent checks before the probability cascade, with the configured timeout', () => {
     const cr = build(
-      [service({ name: 'sticky', clusterIP: '10.96.0.102', sessionAffinity: 'ClientIP', affinityTimeoutSeconds: 600, ports: [{ name: 'http', port: 80 }] })],
+      [
+        service({
+          name: 'sticky',
+          clusterIP: '10.96.0.102',
+          sessionAffinity: 'ClientIP',
+          affinityTimeoutSeconds: 600,
+          ports: [{ name: 'http', port: 80 }],
+        }),
+      ],
       [slice('sticky', HTTP, eps({ ip: '10.244.0.9', node: 'a' }))],
     );
     const sep = sepChain('default/sticky:http', 'tcp', '10.244.0.9:8080');
@@ -326,7 +400,10 @@ describe('endpoint selection', () => {
 
   it('leaves out per-endpoint comments above 1000 endpoints (large cluster mode)', () => {
     const many = Array.from({ length: 1001 }, (_, i) => ({ ip: `10.244.${1 + (i >> 8)}.${i & 255}`, node: 'b' }));
-    const cr = build([service({ name: 'big', clusterIP: '10.96.0.200', ports: [{ name: 'http', port: 80 }] })], [slice('big', HTTP, many)]);
+    const cr = build(
+      [service({ name: 'big', clusterIP: '10.96.0.200', ports: [{ name: 'http', port: 80 }] })],
+      [slice('big', HTTP, many)],
+    );
     expect(cr.largeClusterMode).toBe(true);
     const svc = lines(cr, 'a', 'nat', svcChain('default/big:http', 'tcp'))!;
     expect(svc[0]).toContain('--comment "default/big:http cluster IP"');
@@ -341,7 +418,14 @@ describe('endpoint selection', () => {
 
 describe('options', () => {
   const web = (): [ServiceModel[], EndpointSliceModel[]] => [
-    [service({ name: 'web', type: 'NodePort', clusterIP: '10.96.0.100', ports: [{ name: 'http', port: 80, nodePort: 30080 }] })],
+    [
+      service({
+        name: 'web',
+        type: 'NodePort',
+        clusterIP: '10.96.0.100',
+        ports: [{ name: 'http', port: 80, nodePort: 30080 }],
+      }),
+    ],
     [slice('web', HTTP, eps({ ip: '10.244.1.2', node: 'b' }))],
   ];
 
@@ -369,42 +453,56 @@ describe('options', () => {
   it('nodePortAddresses turns the NodePort jump into one -d rule per matching node address', () => {
     const cr = build(...web(), { nodePortAddresses: [cidr('172.18.0.0/24')] });
     const cm = '-m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain"';
-    expect(lines(cr, 'a', 'nat', 'KUBE-SERVICES')?.at(-1)).toBe(`-A KUBE-SERVICES -d 172.18.0.2/32 ${cm} -j KUBE-NODEPORTS`);
-    expect(lines(cr, 'b', 'nat', 'KUBE-SERVICES')?.at(-1)).toBe(`-A KUBE-SERVICES -d 172.18.0.3/32 ${cm} -j KUBE-NODEPORTS`);
+    expect(lines(cr, 'a', 'nat', 'KUBE-SERVICES')?.at(-1)).toBe(
+      `-A KUBE-SERVICES -d 172.18.0.2/32 ${cm} -j KUBE-NODEPORTS`,
+    );
+    expect(lines(cr, 'b', 'nat', 'KUBE-SERVICES')?.at(-1)).toBe(
+      `-A KUBE-SERVICES -d 172.18.0.3/32 ${cm} -j KUBE-NODEPORTS`,
+    );
     const primary = build(...web(), { nodePortAddresses: 'primary' });
-    expect(lines(primary, 'b', 'nat', 'KUBE-SERVICES')?.at(-1)).toBe(`-A KUBE-SERVICES -d 172.18.0.3/32 ${cm} -j KUBE-NODEPORTS`);
+    expect(lines(primary, 'b', 'nat', 'KUBE-SERVICES')?.at(-1)).toBe(
+      `-A KUBE-SERVICES -d 172.18.0.3/32 ${cm} -j KUBE-NODEPORTS`,
+    );
   });
 
   it('randomFully: false writes plain MASQUERADE for kube-proxy and flannel', () => {
     const text = formatIptablesSave(build(...web(), { randomFully: false }).rulesForNode('a'));
-    expect(text).toContain('-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE\n');
+    expect(text).toContain(
+      '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE\n',
+    );
     expect(text).not.toContain('--random-fully');
   });
 
   it('conntrackTCPLiberal leaves out the INVALID drop; nfacct adds the counting rules', () => {
     expect(lines(build(...web(), { conntrackTCPLiberal: true }), 'a', 'filter', 'KUBE-FORWARD')).toHaveLength(2);
     const cr = build(...web(), { nfacct: true });
-    expect(lines(cr, 'a', 'filter', 'KUBE-FORWARD')?.[0]).toBe('-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name  ct_state_invalid_dropped_pkts -j DROP');
+    expect(lines(cr, 'a', 'filter', 'KUBE-FORWARD')?.[0]).toBe(
+      '-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name  ct_state_invalid_dropped_pkts -j DROP',
+    );
     expect(lines(cr, 'a', 'nat', 'KUBE-NODEPORTS')).toEqual([
       '-A KUBE-NODEPORTS -d 127.0.0.0/8 -p tcp -m comment --comment "default/web:http" -m tcp --dport 30080 -m nfacct --nfacct-name  localhost_nps_accepted_pkts -j KUBE-EXT-CDGGSHYLG3RE2FKL',
       '-A KUBE-NODEPORTS -p tcp -m comment --comment "default/web:http" -m tcp --dport 30080 -j KUBE-EXT-CDGGSHYLG3RE2FKL',
     ]);
   });
 
-  it('masqueradeBit moves kube-proxy\'s mark; flannel keeps its fixed 0x4000/0x4000', () => {
+  it("masqueradeBit moves kube-proxy's mark; flannel keeps its fixed 0x4000/0x4000", () => {
     const cr = build(...web(), { masqueradeBit: 13 });
     expect(lines(cr, 'a', 'nat', 'KUBE-MARK-MASQ')).toEqual(['-A KUBE-MARK-MASQ -j MARK --set-xmark 0x2000/0x2000']);
     expect(lines(cr, 'a', 'nat', 'KUBE-POSTROUTING')?.slice(0, 2)).toEqual([
       '-A KUBE-POSTROUTING -m mark ! --mark 0x2000/0x2000 -j RETURN',
       '-A KUBE-POSTROUTING -j MARK --set-xmark 0x2000/0x0',
     ]);
-    expect(lines(cr, 'a', 'nat', 'FLANNEL-POSTRTG')?.[0]).toBe('-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN');
+    expect(lines(cr, 'a', 'nat', 'FLANNEL-POSTRTG')?.[0]).toBe(
+      '-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -m comment --comment "flanneld masq" -j RETURN',
+    );
   });
 
   it('flannel without --ip-masq has no FLANNEL-POSTRTG; without flannel there is no FLANNEL-FWD either', () => {
     const noMasq = build(...web(), {}, { ipMasq: false });
     expect(lines(noMasq, 'a', 'nat', 'FLANNEL-POSTRTG')).toBeUndefined();
-    expect(lines(noMasq, 'a', 'nat', 'POSTROUTING')).toEqual(['-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING']);
+    expect(lines(noMasq, 'a', 'nat', 'POSTROUTING')).toEqual([
+      '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
+    ]);
     expect(lines(noMasq, 'a', 'filter', 'FLANNEL-FWD')).toHaveLength(2);
     const none = build(...web(), { flannel: false });
     expect(formatIptablesSave(none.rulesForNode('a'))).not.toContain('FLANNEL');
@@ -448,13 +546,17 @@ describe('a k3s-style cluster (10.42.0.0/16 pods, 10.43.0.0/16 services)', () =>
   it('uses the cluster CIDR and the node pod CIDRs from the model, nothing hard-coded', () => {
     const text = formatIptablesSave(cr.rulesForNode('agent'));
     expect(text).not.toMatch(/10\.244\.|10\.96\./);
-    expect(text).toContain('-A FLANNEL-POSTRTG -s 10.42.1.0/24 -d 10.42.0.0/16 -m comment --comment "flanneld masq" -j RETURN');
+    expect(text).toContain(
+      '-A FLANNEL-POSTRTG -s 10.42.1.0/24 -d 10.42.0.0/16 -m comment --comment "flanneld masq" -j RETURN',
+    );
     expect(text).toContain('-A FLANNEL-FWD -s 10.42.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT');
     expect(text).toContain(
       '-A KUBE-SVC-NPX46M4PTMTKRN6Y ! -s 10.42.0.0/16 -d 10.43.0.1/32 -p tcp -m comment --comment "default/kubernetes:https cluster IP" -m tcp --dport 443 -j KUBE-MARK-MASQ',
     );
     expect(text).toContain('-j DNAT --to-destination 192.168.1.10:6443');
-    expect(formatIptablesSave(cr.rulesForNode('server'))).toContain('-A FLANNEL-POSTRTG ! -s 10.42.0.0/16 -d 10.42.0.0/24 -m comment --comment "flanneld masq" -j RETURN');
+    expect(formatIptablesSave(cr.rulesForNode('server'))).toContain(
+      '-A FLANNEL-POSTRTG ! -s 10.42.0.0/16 -d 10.42.0.0/24 -m comment --comment "flanneld masq" -j RETURN',
+    );
   });
 
   it('captures ServiceLB-style LB IPs equal to node addresses', () => {

@@ -42,12 +42,12 @@ describe('chain name hashes', () => {
 
   it('share one suffix between SVC, SVL, EXT and FW; the protocol is part of the hash', () => {
     const h = portProtoHash('ns/svc:p', 'tcp');
-    expect([svcChain('ns/svc:p', 'TCP'), svlChain('ns/svc:p', 'TCP'), extChain('ns/svc:p', 'TCP'), fwChain('ns/svc:p', 'TCP')]).toEqual([
-      `KUBE-SVC-${h}`,
-      `KUBE-SVL-${h}`,
-      `KUBE-EXT-${h}`,
-      `KUBE-FW-${h}`,
-    ]);
+    expect([
+      svcChain('ns/svc:p', 'TCP'),
+      svlChain('ns/svc:p', 'TCP'),
+      extChain('ns/svc:p', 'TCP'),
+      fwChain('ns/svc:p', 'TCP'),
+    ]).toEqual([`KUBE-SVC-${h}`, `KUBE-SVL-${h}`, `KUBE-EXT-${h}`, `KUBE-FW-${h}`]);
     expect(portProtoHash('ns/svc:p', 'udp')).not.toBe(h);
     expect(servicePortEndpointChainName('ns/svc:p', 'tcp', '10.0.0.1:80')).toMatch(/^KUBE-SEP-[A-Z2-7]{16}$/);
   });

@@ -74,7 +74,10 @@ describe('generated rules against the kernel oracle', () => {
       ['nat', ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING']],
     ] as const) {
       for (const c of chains) {
-        expect(lines(got, table, c).filter((l) => !PODNET_ONLY.test(l)), `${table}/${c}`).toEqual(lines(want, table, c));
+        expect(
+          lines(got, table, c).filter((l) => !PODNET_ONLY.test(l)),
+          `${table}/${c}`,
+        ).toEqual(lines(want, table, c));
       }
     }
   });
@@ -83,12 +86,19 @@ describe('generated rules against the kernel oracle', () => {
     const want = oracle(node);
     const got = cr.rulesForNode(node);
     const extra = (t: TableName): string[] => {
-      const w = new Set(listChains(want.tables[t] ?? { name: t, chains: new Map(), shared: undefined }).map((c) => c.name));
+      const w = new Set(
+        listChains(want.tables[t] ?? { name: t, chains: new Map(), shared: undefined }).map((c) => c.name),
+      );
       return listChains(got.tables[t]!)
         .map((c) => c.name)
         .filter((n) => !w.has(n));
     };
-    expect(extra('filter')).toEqual(['KUBE-FIREWALL', 'KUBE-KUBELET-CANARY', 'KUBE-PROXY-CANARY', 'KUBE-PROXY-FIREWALL']);
+    expect(extra('filter')).toEqual([
+      'KUBE-FIREWALL',
+      'KUBE-KUBELET-CANARY',
+      'KUBE-PROXY-CANARY',
+      'KUBE-PROXY-FIREWALL',
+    ]);
     expect(extra('nat')).toEqual(['KUBE-KUBELET-CANARY', 'KUBE-PROXY-CANARY']);
     expect(extra('mangle')).toEqual([
       'PREROUTING',
@@ -107,7 +117,9 @@ describe('generated rules against the kernel oracle', () => {
     const n2 = cr.rulesForNode('n2');
     expect(getChain(n1.tables.nat!, 'KUBE-SVL-V7ZMVOA2AOW6ATRL')).toBeDefined();
     expect(getChain(n2.tables.nat!, 'KUBE-SVL-V7ZMVOA2AOW6ATRL')).toBeUndefined();
-    expect(lines(n1, 'nat', 'KUBE-EXT-V7ZMVOA2AOW6ATRL').at(-1)).toBe('-A KUBE-EXT-V7ZMVOA2AOW6ATRL -j KUBE-SVL-V7ZMVOA2AOW6ATRL');
+    expect(lines(n1, 'nat', 'KUBE-EXT-V7ZMVOA2AOW6ATRL').at(-1)).toBe(
+      '-A KUBE-EXT-V7ZMVOA2AOW6ATRL -j KUBE-SVL-V7ZMVOA2AOW6ATRL',
+    );
     expect(lines(n2, 'nat', 'KUBE-EXT-V7ZMVOA2AOW6ATRL')).toHaveLength(3);
     expect(lines(n1, 'filter', 'KUBE-EXTERNAL-SERVICES')).toEqual([]);
     expect(lines(n2, 'filter', 'KUBE-EXTERNAL-SERVICES')).toEqual([

@@ -18,7 +18,13 @@ const clusterArb: fc.Arbitrary<{ model: ClusterModel; opts: KubeProxyOptions }> 
     services: fc.array(
       fc.record({
         ns: fc.constantFrom('default', 'kube-system'),
-        type: fc.constantFrom<ServiceModel['type']>('ClusterIP', 'ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'),
+        type: fc.constantFrom<ServiceModel['type']>(
+          'ClusterIP',
+          'ClusterIP',
+          'NodePort',
+          'LoadBalancer',
+          'ExternalName',
+        ),
         ports: fc.array(fc.record({ proto, port: fc.integer({ min: 1, max: 65535 }) }), { minLength: 1, maxLength: 3 }),
         unnamed: fc.boolean(),
         externalIPs: fc.integer({ min: 0, max: 2 }),
@@ -54,7 +60,9 @@ const clusterArb: fc.Arbitrary<{ model: ClusterModel; opts: KubeProxyOptions }> 
     ipMasq: fc.boolean(),
   })
   .map((g) => {
-    const nodes = Array.from({ length: g.nodes }, (_, i) => node(`n${i}`, i, `172.18.0.${2 + i}`, `10.${g.second}.${i}.0/24`));
+    const nodes = Array.from({ length: g.nodes }, (_, i) =>
+      node(`n${i}`, i, `172.18.0.${2 + i}`, `10.${g.second}.${i}.0/24`),
+    );
     const services: ServiceModel[] = [];
     const slices: EndpointSliceModel[] = [];
     g.services.forEach((s, si) => {
@@ -73,7 +81,8 @@ const clusterArb: fc.Arbitrary<{ model: ClusterModel; opts: KubeProxyOptions }> 
           clusterIP: s.type === 'ExternalName' ? undefined : `10.96.0.${10 + si}`,
           ports,
           externalIPs: Array.from({ length: s.externalIPs }, (_, k) => `192.168.56.${10 + si * 2 + k}`),
-          loadBalancerIPs: s.type === 'LoadBalancer' ? Array.from({ length: s.lbIPs }, (_, k) => `192.168.57.${10 + si * 2 + k}`) : [],
+          loadBalancerIPs:
+            s.type === 'LoadBalancer' ? Array.from({ length: s.lbIPs }, (_, k) => `192.168.57.${10 + si * 2 + k}`) : [],
           loadBalancerSourceRanges: s.type === 'LoadBalancer' ? s.ranges : [],
           externalTrafficPolicy: s.etp,
           internalTrafficPolicy: s.itp,
@@ -89,7 +98,11 @@ const clusterArb: fc.Arbitrary<{ model: ClusterModel; opts: KubeProxyOptions }> 
         serving: e.ready || e.serving,
         terminating: e.terminating,
       }));
-      const sp = ports.map((p) => ({ ...(p.name !== undefined ? { name: p.name } : {}), port: 8000 + (p.port % 1000), protocol: p.protocol }));
+      const sp = ports.map((p) => ({
+        ...(p.name !== undefined ? { name: p.name } : {}),
+        port: 8000 + (p.port % 1000),
+        protocol: p.protocol,
+      }));
       const half = Math.ceil(eps.length / 2);
       if (s.split) {
         slices.push(slice(name, sp, eps.slice(0, half), { namespace: s.ns, name: `${name}-a` }));
@@ -105,9 +118,16 @@ const clusterArb: fc.Arbitrary<{ model: ClusterModel; opts: KubeProxyOptions }> 
       nfacct: o.nfacct,
       kubelet: o.kubelet,
       masqueradeBit: o.masqueradeBit,
-      ...(o.npa === 'cidr' ? { nodePortAddresses: [cidr('172.18.0.0/24'), cidr('127.0.0.0/8')] } : o.npa === 'primary' ? { nodePortAddresses: 'primary' as const } : {}),
+      ...(o.npa === 'cidr'
+        ? { nodePortAddresses: [cidr('172.18.0.0/24'), cidr('127.0.0.0/8')] }
+        : o.npa === 'primary'
+          ? { nodePortAddresses: 'primary' as const }
+          : {}),
     };
-    return { model: cluster({ clusterCIDR: `10.${g.second}.0.0/16`, nodes, services, slices, ipMasq: g.ipMasq }), opts };
+    return {
+      model: cluster({ clusterCIDR: `10.${g.second}.0.0/16`, nodes, services, slices, ipMasq: g.ipMasq }),
+      opts,
+    };
   });
 
 /** Every jump/goto names a chain of the same table; KUBE-SERVICES ends with the NodePort jump(s). */
@@ -126,7 +146,9 @@ function checkStructure(rs: Ruleset): void {
   const last = svc.rules.at(-1);
   if (last !== undefined && last.target?.kind === 'jump' && last.target.chain === 'KUBE-NODEPORTS') {
     const firstNp = svc.rules.findIndex((r) => r.target?.kind === 'jump' && r.target.chain === 'KUBE-NODEPORTS');
-    expect(svc.rules.slice(firstNp).every((r) => r.target?.kind === 'jump' && r.target.chain === 'KUBE-NODEPORTS')).toBe(true);
+    expect(
+      svc.rules.slice(firstNp).every((r) => r.target?.kind === 'jump' && r.target.chain === 'KUBE-NODEPORTS'),
+    ).toBe(true);
   }
 }
 

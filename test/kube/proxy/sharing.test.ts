@@ -17,7 +17,9 @@ describe('sharing between nodes', () => {
       expect(n1.tables[t]!.shared).toBe(cr.shared[t]);
       expect(n2.tables[t]!.shared).toBe(cr.shared[t]);
     }
-    expect(getChain(n1.tables.nat!, 'KUBE-SVC-CDGGSHYLG3RE2FKL')).toBe(getChain(n3.tables.nat!, 'KUBE-SVC-CDGGSHYLG3RE2FKL'));
+    expect(getChain(n1.tables.nat!, 'KUBE-SVC-CDGGSHYLG3RE2FKL')).toBe(
+      getChain(n3.tables.nat!, 'KUBE-SVC-CDGGSHYLG3RE2FKL'),
+    );
     expect(getChain(n1.tables.nat!, 'KUBE-SERVICES')).toBe(getChain(n2.tables.nat!, 'KUBE-SERVICES'));
   });
 
@@ -36,7 +38,9 @@ describe('sharing between nodes', () => {
     expect(own(n1, 'nat')).toEqual(['FLANNEL-POSTRTG', 'KUBE-EXT-V7ZMVOA2AOW6ATRL', 'KUBE-SVL-V7ZMVOA2AOW6ATRL']);
     expect(own(n1, 'filter')).toEqual(['KUBE-EXTERNAL-SERVICES']);
     // Nodes in the same situation get the very same variant object.
-    expect(getChain(n2.tables.filter!, 'KUBE-EXTERNAL-SERVICES')).toBe(getChain(n3.tables.filter!, 'KUBE-EXTERNAL-SERVICES'));
+    expect(getChain(n2.tables.filter!, 'KUBE-EXTERNAL-SERVICES')).toBe(
+      getChain(n3.tables.filter!, 'KUBE-EXTERNAL-SERVICES'),
+    );
   });
 
   it('memoises node rulesets, so per-node counters keyed by chain stay valid', () => {
@@ -62,12 +66,26 @@ describe('sharing between nodes', () => {
       cluster({
         nodes,
         services: [
-          service({ name: 'ingress', type: 'NodePort', clusterIP: '10.96.1.1', externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, nodePort: 30000 }] }),
+          service({
+            name: 'ingress',
+            type: 'NodePort',
+            clusterIP: '10.96.1.1',
+            externalTrafficPolicy: 'Local',
+            ports: [{ name: 'http', port: 80, nodePort: 30000 }],
+          }),
         ],
-        slices: [slice('ingress', [{ name: 'http', port: 80 }], nodes.map((n, i) => ({ ip: `10.244.${i}.2`, node: n.name })))],
+        slices: [
+          slice(
+            'ingress',
+            [{ name: 'http', port: 80 }],
+            nodes.map((n, i) => ({ ip: `10.244.${i}.2`, node: n.name })),
+          ),
+        ],
       }),
     );
-    const ext = nodes.map((n) => getChain(ds.rulesForNode(n.name).tables.nat!, 'KUBE-EXT-' + ds.servicePorts[0]!.chains.ext.slice(9)));
+    const ext = nodes.map((n) =>
+      getChain(ds.rulesForNode(n.name).tables.nat!, `KUBE-EXT-${ds.servicePorts[0]!.chains.ext.slice(9)}`),
+    );
     expect(new Set(ext).size).toBe(1);
     const svl = nodes.map((n) => getChain(ds.rulesForNode(n.name).tables.nat!, ds.servicePorts[0]!.chains.svl));
     expect(new Set(svl).size).toBe(4);
@@ -108,22 +126,34 @@ describe('per-node metadata for the evaluator', () => {
     const onN2 = cr.nodeServicePort('n2', webLocal);
     expect(onN2).toMatchObject({ hasExternalEndpoints: false, usesLocalChain: false, localEndpoints: [] });
     expect(onN2.reachableEndpoints.map((e) => e.sepChain)).toEqual(['KUBE-SEP-FEMFP27ZXWECPQLF']);
-    expect(cr.nodeServicePorts('n3').map((v) => v.info.name)).toEqual(['default/web-local:http', 'default/web-sticky:http', 'default/web:http']);
+    expect(cr.nodeServicePorts('n3').map((v) => v.info.name)).toEqual([
+      'default/web-local:http',
+      'default/web-sticky:http',
+      'default/web:http',
+    ]);
   });
 });
 
 describe('scale', () => {
   it('builds 100 nodes × 2000 services sharing all service chains; each extra node adds one chain', () => {
-    const nodes = Array.from({ length: 100 }, (_, i) => node(`node${i}`, i, `172.18.${i >> 8}.${(i & 255) + 1}`, `10.244.${i}.0/24`));
+    const nodes = Array.from({ length: 100 }, (_, i) =>
+      node(`node${i}`, i, `172.18.${i >> 8}.${(i & 255) + 1}`, `10.244.${i}.0/24`),
+    );
     const services = [];
     const slices = [];
     for (let s = 0; s < 2000; s++) {
-      services.push(service({ name: `svc${s}`, clusterIP: `10.96.${s >> 8}.${s & 255}`, ports: [{ name: 'http', port: 80 }] }));
+      services.push(
+        service({ name: `svc${s}`, clusterIP: `10.96.${s >> 8}.${s & 255}`, ports: [{ name: 'http', port: 80 }] }),
+      );
       slices.push(
-        slice('svc' + s, [{ name: 'http', port: 8080 }], [
-          { ip: `10.244.${s % 100}.${2 + (s % 200)}`, node: `node${s % 100}` },
-          { ip: `10.244.${(s + 1) % 100}.${2 + (s % 200)}`, node: `node${(s + 1) % 100}` },
-        ]),
+        slice(
+          `svc${s}`,
+          [{ name: 'http', port: 8080 }],
+          [
+            { ip: `10.244.${s % 100}.${2 + (s % 200)}`, node: `node${s % 100}` },
+            { ip: `10.244.${(s + 1) % 100}.${2 + (s % 200)}`, node: `node${(s + 1) % 100}` },
+          ],
+        ),
       );
     }
     const t0 = performance.now();

@@ -38,7 +38,19 @@
  *   addons: `spec.addons` is `none` or a mapping {kubernetesService, coreDNS, kubeProxy, flannel},
  *     each true by default (see addons.ts for what each adds).
  */
-import type { AddonsModel, Cidr, ClusterDnsModel, CniModel, ExternalHostModel, LinkDelays, PortRangeModel, RouteModel, SourceRef, TaintModel, UnderlayModel } from '../../model.js';
+import type {
+  AddonsModel,
+  Cidr,
+  ClusterDnsModel,
+  CniModel,
+  ExternalHostModel,
+  LinkDelays,
+  PortRangeModel,
+  RouteModel,
+  SourceRef,
+  TaintModel,
+  UnderlayModel,
+} from '../../model.js';
 import { isScalar } from 'yaml';
 import { us } from '../../../sim/time.js';
 import { Field } from '../field.js';
@@ -165,7 +177,9 @@ export const clusterKind: KindReader = {
   read(obj, state) {
     const s = state.get(CLUSTER);
     if (s.first !== undefined) {
-      obj.root.error(`only one Cluster document is allowed; ${s.first.label} is already defined at ${whereText(s.first.source, obj.source.file)}`);
+      obj.root.error(
+        `only one Cluster document is allowed; ${s.first.label} is already defined at ${whereText(s.first.source, obj.source.file)}`,
+      );
       return;
     }
     s.first = obj;
@@ -216,7 +230,9 @@ function defaultNote(f: Field): string {
   return f.present ? '' : ' (default)';
 }
 
-/** Parses and validates a Cluster document (or, for a detached root, builds the defaults) with the input's Node objects. */
+/**
+ * Parses and validates a Cluster document (or, for a detached root, builds the defaults) with the input's Node objects.
+ */
 export function parseCluster(root: Field, objects: readonly NodeObjectDraft[] = []): ClusterDraft {
   const name = readName(root, { check: dnsLabel }) ?? CLUSTER_DEFAULTS.name;
   const spec = root.child('spec');
@@ -273,10 +289,18 @@ export function parseCluster(root: Field, objects: readonly NodeObjectDraft[] = 
         : underlayCidr !== undefined
           ? (underlayCidr.addr + 1) >>> 0
           : undefined;
-  if (gateway !== undefined && gwF.present && underlayCidr !== undefined && !checkHostAddress(gwF, gateway, underlayCidr, 'underlay')) gateway = undefined;
+  if (
+    gateway !== undefined &&
+    gwF.present &&
+    underlayCidr !== undefined &&
+    !checkHostAddress(gwF, gateway, underlayCidr, 'underlay')
+  )
+    gateway = undefined;
   const gatewayOk = !gwF.present || noGateway || gateway !== undefined;
   const underlay: UnderlayModel | undefined =
-    underlayCidr !== undefined && underlayMtu !== undefined && gatewayOk ? { cidr: underlayCidr, mtu: underlayMtu, gateway } : undefined;
+    underlayCidr !== undefined && underlayMtu !== undefined && gatewayOk
+      ? { cidr: underlayCidr, mtu: underlayMtu, gateway }
+      : undefined;
 
   // CNI.
   const c = spec.child('cni');
@@ -305,7 +329,13 @@ export function parseCluster(root: Field, objects: readonly NodeObjectDraft[] = 
     cniMtu = backend === 'vxlan' ? underlayMtu - CLUSTER_DEFAULTS.vxlanOverhead : underlayMtu;
   }
   const cni: CniModel | undefined =
-    plugin !== undefined && backend !== undefined && vni !== undefined && port !== undefined && hairpinMode !== undefined && ipMasq !== undefined && cniMtu !== undefined
+    plugin !== undefined &&
+    backend !== undefined &&
+    vni !== undefined &&
+    port !== undefined &&
+    hairpinMode !== undefined &&
+    ipMasq !== undefined &&
+    cniMtu !== undefined
       ? { plugin, backend, vni, port, mtu: cniMtu, hairpinMode, ipMasq }
       : undefined;
 
@@ -395,7 +425,11 @@ function parseAddons(spec: Field): AddonsModel | undefined {
  * The underlay derived from Node objects' addresses when one lies outside the default underlay
  * (see the header): the longest common prefix of every node address, at most /24.
  */
-function deriveUnderlay(spec: Field, objects: readonly NodeObjectDraft[], defaultCidr: Cidr): { cidr: Cidr; gateway: number | undefined } | undefined {
+function deriveUnderlay(
+  spec: Field,
+  objects: readonly NodeObjectDraft[],
+  defaultCidr: Cidr,
+): { cidr: Cidr; gateway: number | undefined } | undefined {
   const outside = objects.find((o) => o.ip !== undefined && !cidrContains(defaultCidr, o.ip));
   const anchor = outside?.ip;
   if (outside === undefined || anchor === undefined) return undefined;
@@ -449,8 +483,10 @@ function parseLoadBalancerPool(
   if (pool === undefined) return undefined;
   const text = cidrText(pool);
   const problems: string[] = [];
-  if (ctx.clusterCIDR !== undefined && cidrsOverlap(pool, ctx.clusterCIDR)) problems.push(`overlaps clusterCIDR ${cidrText(ctx.clusterCIDR)}`);
-  if (ctx.serviceCIDR !== undefined && cidrsOverlap(pool, ctx.serviceCIDR)) problems.push(`overlaps serviceCIDR ${cidrText(ctx.serviceCIDR)}`);
+  if (ctx.clusterCIDR !== undefined && cidrsOverlap(pool, ctx.clusterCIDR))
+    problems.push(`overlaps clusterCIDR ${cidrText(ctx.clusterCIDR)}`);
+  if (ctx.serviceCIDR !== undefined && cidrsOverlap(pool, ctx.serviceCIDR))
+    problems.push(`overlaps serviceCIDR ${cidrText(ctx.serviceCIDR)}`);
   const holders: Array<[number | undefined, string]> = [
     ...ctx.nodes.map((n): [number | undefined, string] => [n.ip, `node ${n.name}`]),
     ...ctx.hosts.map((h): [number | undefined, string] => [h.ip, `external host ${h.name}`]),
@@ -506,9 +542,14 @@ function parseNodes(
   }
 
   // Entries: the Cluster's nodes, with Node objects merged in by name, then the other Node objects.
-  const entries: Array<{ item: Field | undefined; obj: NodeObjectDraft | undefined }> = items.map((item) => ({ item, obj: undefined }));
+  const entries: Array<{ item: Field | undefined; obj: NodeObjectDraft | undefined }> = items.map((item) => ({
+    item,
+    obj: undefined,
+  }));
   for (const obj of objects) {
-    const twin = entries.find((e) => e.obj === undefined && e.item !== undefined && e.item.isMap && e.item.rawStr('name') === obj.name);
+    const twin = entries.find(
+      (e) => e.obj === undefined && e.item !== undefined && e.item.isMap && e.item.rawStr('name') === obj.name,
+    );
     if (twin !== undefined) twin.obj = obj;
     else entries.push({ item: undefined, obj });
   }
@@ -529,12 +570,13 @@ function parseNodes(
 
   entries.forEach(({ item, obj }, i) => {
     const at = item !== undefined ? anchorFor(item) : (obj?.nameField ?? anchorFor(undefined));
-    const isItemMap = item !== undefined && item.isMap;
+    const isItemMap = item?.isMap;
     if (item !== undefined && !isItemMap) {
       item.typeError('a mapping (a node with name, ip, podCIDR, labels, taints, schedulable)');
     }
     const f = isItemMap ? item : undefined;
-    const inCluster = (field: Field): string => `the Cluster's ${field.path} (${whereText(field.source(), obj?.source.file ?? field.ctx.file)})`;
+    const inCluster = (field: Field): string =>
+      `the Cluster's ${field.path} (${whereText(field.source(), obj?.source.file ?? field.ctx.file)})`;
 
     // Name.
     const nameF = f?.child('name');
@@ -545,8 +587,13 @@ function parseNodes(
     if (prev !== undefined) {
       if (nameF?.present === true) nameF.error(`duplicate node name ${quote(name)} (also ${prev})`);
       else if (obj !== undefined) obj.nameField.error(`node name ${quote(name)} is already used by ${prev}`);
-      else at.error(`the ${ordinal(i + 1)} node's default name ${quote(name)} is already used by ${prev}; give it a name`);
-    } else byName.set(name, obj !== undefined && item === undefined ? obj.label : nodesF.isList ? `spec.nodes[${i}]` : `node ${i + 1}`);
+      else
+        at.error(`the ${ordinal(i + 1)} node's default name ${quote(name)} is already used by ${prev}; give it a name`);
+    } else
+      byName.set(
+        name,
+        obj !== undefined && item === undefined ? obj.label : nodesF.isList ? `spec.nodes[${i}]` : `node ${i + 1}`,
+      );
 
     // Underlay address: the entry's, the Node object's (they must agree), or the default.
     const ipF = f?.child('ip');
@@ -568,15 +615,25 @@ function parseNodes(
         noAddress.push({ name, candidate, offset: 2 + i, at });
       } else ip = candidate;
     }
-    if (ip !== undefined && ipWhere !== undefined && underlayCidr !== undefined && !checkHostAddress(ipWhere, ip, underlayCidr, 'underlay')) ip = undefined;
+    if (
+      ip !== undefined &&
+      ipWhere !== undefined &&
+      underlayCidr !== undefined &&
+      !checkHostAddress(ipWhere, ip, underlayCidr, 'underlay')
+    )
+      ip = undefined;
     if (ip !== undefined) {
       const where = ipWhere ?? at;
       const other = byIp.get(ip);
       if (other !== undefined) {
-        where.error(`address ${formatIpv4(ip)}${ipWhere !== undefined ? '' : ' (default)'} of node ${name} is already used by ${other}`);
+        where.error(
+          `address ${formatIpv4(ip)}${ipWhere !== undefined ? '' : ' (default)'} of node ${name} is already used by ${other}`,
+        );
         ip = undefined;
       } else if (gateway !== undefined && ip === gateway) {
-        where.error(`address ${formatIpv4(ip)}${ipWhere !== undefined ? '' : ' (default)'} of node ${name} is the underlay gateway`);
+        where.error(
+          `address ${formatIpv4(ip)}${ipWhere !== undefined ? '' : ' (default)'} of node ${name} is the underlay gateway`,
+        );
         ip = undefined;
       } else byIp.set(ip, `node ${name}`);
     }
@@ -588,8 +645,15 @@ function parseNodes(
     if (pcF?.present === true) {
       podCIDR = pcF.cidr('');
       pcWhere = pcF;
-      if (podCIDR !== undefined && obj?.podCIDR !== undefined && obj.podCIDRField !== undefined && (obj.podCIDR.addr !== podCIDR.addr || obj.podCIDR.len !== podCIDR.len)) {
-        obj.podCIDRField.error(`podCIDR ${cidrText(obj.podCIDR)} conflicts with ${inCluster(pcF)}, ${cidrText(podCIDR)}`);
+      if (
+        podCIDR !== undefined &&
+        obj?.podCIDR !== undefined &&
+        obj.podCIDRField !== undefined &&
+        (obj.podCIDR.addr !== podCIDR.addr || obj.podCIDR.len !== podCIDR.len)
+      ) {
+        obj.podCIDRField.error(
+          `podCIDR ${cidrText(obj.podCIDR)} conflicts with ${inCluster(pcF)}, ${cidrText(podCIDR)}`,
+        );
         podCIDR = undefined;
       }
     } else if (obj?.podCIDR !== undefined && obj.podCIDRField !== undefined) {
@@ -601,7 +665,9 @@ function parseNodes(
         pcWhere.error(`${cidrText(podCIDR)} is outside clusterCIDR ${cidrText(clusterCIDR)}`);
         podCIDR = undefined;
       } else if (mask !== undefined && podCIDR.len !== mask) {
-        pcWhere.error(`expected a /${mask} prefix (nodeCIDRMaskSize ${mask}${defaultNote(spec.child('nodeCIDRMaskSize'))}), got ${cidrText(podCIDR)}`);
+        pcWhere.error(
+          `expected a /${mask} prefix (nodeCIDRMaskSize ${mask}${defaultNote(spec.child('nodeCIDRMaskSize'))}), got ${cidrText(podCIDR)}`,
+        );
         podCIDR = undefined;
       }
       if (podCIDR !== undefined) {
@@ -615,12 +681,18 @@ function parseNodes(
 
     // Labels (defaults, the entry's, the Node object's), taints, schedulability.
     const userLabels = f?.stringMap('labels', labelKey, labelValue) ?? {};
-    const labels: Record<string, string> = { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', ...userLabels };
+    const labels: Record<string, string> = {
+      'kubernetes.io/hostname': name,
+      'kubernetes.io/os': 'linux',
+      ...userLabels,
+    };
     if (obj !== undefined) {
       for (const [k, v] of Object.entries(obj.labels)) {
         const mine = userLabels[k];
         if (mine !== undefined && mine !== v) {
-          obj.labelsField.child(k).error(`label ${k}=${quote(v)} conflicts with ${inCluster(f?.child('labels') ?? at)}, ${quote(mine)}`);
+          obj.labelsField
+            .child(k)
+            .error(`label ${k}=${quote(v)} conflicts with ${inCluster(f?.child('labels') ?? at)}, ${quote(mine)}`);
           continue;
         }
         labels[k] = v;
@@ -642,7 +714,9 @@ function parseNodes(
     const itemSched = f?.bool('schedulable');
     const objSched = obj?.unschedulable !== undefined ? !obj.unschedulable : undefined;
     if (itemSched !== undefined && objSched !== undefined && itemSched !== objSched && obj !== undefined) {
-      obj.unschedulableField.error(`unschedulable: ${String(!objSched)} conflicts with ${inCluster(f?.child('schedulable') ?? at)}, schedulable: ${String(itemSched)}`);
+      obj.unschedulableField.error(
+        `unschedulable: ${String(!objSched)} conflicts with ${inCluster(f?.child('schedulable') ?? at)}, schedulable: ${String(itemSched)}`,
+      );
     }
     const schedulable = itemSched ?? objSched ?? true;
 
@@ -655,7 +729,14 @@ function parseNodes(
       taints,
       schedulable,
       controlPlane: false,
-      source: obj !== undefined ? obj.source : item?.present === true ? item.source() : nodesF.present ? nodesF.source() : undefined,
+      source:
+        obj !== undefined
+          ? obj.source
+          : item?.present === true
+            ? item.source()
+            : nodesF.present
+              ? nodesF.source()
+              : undefined,
     };
     nodes.push(node);
     anchors.set(node, at);
@@ -676,7 +757,9 @@ function parseNodes(
   if (firstNoAddress !== undefined && underlayCidr !== undefined) {
     const more = noAddress.length - 1;
     firstNoAddress.at.error(
-      `no default address for node ${firstNoAddress.name}${more > 0 ? ` and ${more} more node${more === 1 ? '' : 's'}` : ''}: ${formatIpv4(firstNoAddress.candidate)} (underlay network + ${firstNoAddress.offset}) is not a host address of the underlay ${cidrText(underlayCidr)}; widen spec.underlay.cidr or set the node's ip`,
+      `no default address for node ${firstNoAddress.name}${more > 0 ? ` and ${more} more node${more === 1 ? '' : 's'}` : ''}: ` +
+        `${formatIpv4(firstNoAddress.candidate)} (underlay network + ${firstNoAddress.offset}) is not a host address ` +
+        `of the underlay ${cidrText(underlayCidr)}; widen spec.underlay.cidr or set the node's ip`,
     );
   }
 
@@ -715,7 +798,8 @@ function parseExternalHosts(
     }
     const ipF = h.child('ip');
     let ip = h.ipv4('ip', { required: true });
-    if (ip !== undefined && underlayCidr !== undefined && !checkHostAddress(ipF, ip, underlayCidr, 'underlay')) ip = undefined;
+    if (ip !== undefined && underlayCidr !== undefined && !checkHostAddress(ipF, ip, underlayCidr, 'underlay'))
+      ip = undefined;
     if (ip !== undefined) {
       const clash = nodeIps.get(ip) ?? extIps.get(ip) ?? (ip === gateway ? 'the underlay gateway' : undefined);
       if (clash !== undefined) {
@@ -733,7 +817,11 @@ function parseExternalHosts(
   return { hosts, names, known: true };
 }
 
-function parseRoutes(host: Field, underlayCidr: Cidr | undefined, hostIp: number | undefined): RouteModel[] | undefined {
+function parseRoutes(
+  host: Field,
+  underlayCidr: Cidr | undefined,
+  hostIp: number | undefined,
+): RouteModel[] | undefined {
   const items = host.list('routes');
   if (items === undefined) return host.child('routes').present ? undefined : [];
   const out: RouteModel[] = [];
@@ -747,7 +835,8 @@ function parseRoutes(host: Field, underlayCidr: Cidr | undefined, hostIp: number
     const dst = r.cidr('to', { required: true });
     const viaF = r.child('via');
     let via = r.ipv4('via', { required: true });
-    if (via !== undefined && underlayCidr !== undefined && !checkHostAddress(viaF, via, underlayCidr, 'underlay')) via = undefined;
+    if (via !== undefined && underlayCidr !== undefined && !checkHostAddress(viaF, via, underlayCidr, 'underlay'))
+      via = undefined;
     if (via !== undefined && via === hostIp) {
       viaF.error(`${formatIpv4(via)} is this host's own address; a route needs a next hop`);
       via = undefined;

@@ -19,10 +19,14 @@ import { looksIpv6, parseIpv4, quote } from '../values.js';
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
 
 const POLICIES = ['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'] as const;
-const NAME_RE = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
+const NAME_RE =
+  /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
 const NAME_EXPECTED = 'a DNS name (dot-separated labels of letters, digits, "-" and "_", each at most 63 characters)';
 
-/** A host name as written in a resolver table or search list: lower-cased, one trailing dot dropped; undefined when invalid. */
+/**
+ * A host name as written in a resolver table or search list: lower-cased, one trailing dot dropped; undefined when
+ * invalid.
+ */
 export function normaliseDnsName(s: string): string | undefined {
   const t = s.endsWith('.') ? s.slice(0, -1) : s;
   return NAME_RE.test(t) ? t.toLowerCase() : undefined;
@@ -40,9 +44,13 @@ export function isHostName(s: string): boolean {
 /** `spec.dns` of a Cluster; undefined when absent or invalid (invalid is reported). */
 export function parseClusterDns(spec: Field): ClusterDnsModel | undefined {
   const f = spec.map('dns');
-  if (f === undefined) return spec.child('dns').present ? undefined : { clusterDomain: DEFAULT_CLUSTER_DOMAIN, upstream: {} };
+  if (f === undefined)
+    return spec.child('dns').present ? undefined : { clusterDomain: DEFAULT_CLUSTER_DOMAIN, upstream: {} };
   let ok = true;
-  const domainText = f.str('clusterDomain', { default: DEFAULT_CLUSTER_DOMAIN, check: (v) => (normaliseDnsName(v) === undefined ? NAME_EXPECTED : undefined) });
+  const domainText = f.str('clusterDomain', {
+    default: DEFAULT_CLUSTER_DOMAIN,
+    check: (v) => (normaliseDnsName(v) === undefined ? NAME_EXPECTED : undefined),
+  });
   if (domainText === undefined) ok = false;
   const upstream: Record<string, UpstreamDnsEntry> = {};
   for (const [key, v] of f.entries('upstream') ?? []) {
@@ -112,7 +120,8 @@ export function parsePodDns(spec: Field): PodDnsSettings {
       const a = it.ipv4('');
       if (a !== undefined && !nameservers.includes(a)) nameservers.push(a);
     }
-    if (nsItems.length > 3) cf.child('nameservers').error(`must not have more than 3 nameservers, got ${nsItems.length}`);
+    if (nsItems.length > 3)
+      cf.child('nameservers').error(`must not have more than 3 nameservers, got ${nsItems.length}`);
     const searches: string[] = [];
     const sItems = cf.list('searches') ?? [];
     for (const it of sItems) {
@@ -122,7 +131,10 @@ export function parsePodDns(spec: Field): PodDnsSettings {
     }
     if (sItems.length > 32) cf.child('searches').error(`must not have more than 32 search paths, got ${sItems.length}`);
     const total = searches.reduce((n, s) => n + s.length, 0) + Math.max(0, searches.length - 1);
-    if (total > 2048) cf.child('searches').error(`must not have more than 2048 characters (including spaces) in the search list, got ${total}`);
+    if (total > 2048)
+      cf.child('searches').error(
+        `must not have more than 2048 characters (including spaces) in the search list, got ${total}`,
+      );
     const options: Array<{ name: string; value: string | undefined }> = [];
     for (const it of cf.list('options') ?? []) {
       if (!it.isMap) {
@@ -136,7 +148,9 @@ export function parsePodDns(spec: Field): PodDnsSettings {
     dnsConfig = { nameservers, searches, options };
   }
   if (dnsPolicy === 'None' && (dnsConfig === undefined || dnsConfig.nameservers.length === 0)) {
-    (cf ?? spec.child('dnsPolicy')).error('must provide at least one DNS nameserver in dnsConfig.nameservers when dnsPolicy is None');
+    (cf ?? spec.child('dnsPolicy')).error(
+      'must provide at least one DNS nameserver in dnsConfig.nameservers when dnsPolicy is None',
+    );
   }
   return { dnsPolicy, dnsConfig };
 }

@@ -59,17 +59,27 @@ export interface EndpointDraft {
  * `nodeName`, `hostname` and `targetRef` of an endpoint or an Endpoints address. `ok` is false
  * when one of them was present but invalid (reported).
  */
-export function endpointRefs(f: Field, namespace: string): { ok: boolean; nodeName: string | undefined; hostname: string | undefined; targetPod: string | undefined } {
+export function endpointRefs(
+  f: Field,
+  namespace: string,
+): { ok: boolean; nodeName: string | undefined; hostname: string | undefined; targetPod: string | undefined } {
   const nodeName = f.str('nodeName', { check: dnsSubdomain });
   const hostname = f.str('hostname', { check: dnsLabel });
-  let ok = (nodeName !== undefined || !f.child('nodeName').present) && (hostname !== undefined || !f.child('hostname').present);
+  let ok =
+    (nodeName !== undefined || !f.child('nodeName').present) &&
+    (hostname !== undefined || !f.child('hostname').present);
   let targetPod: string | undefined;
   const ref = f.map('targetRef', { expected: 'a mapping (an object reference with kind, namespace and name)' });
   if (ref !== undefined) {
     const kind = ref.str('kind');
     const ns = ref.str('namespace', { check: dnsLabel });
     const name = ref.str('name', { check: dnsSubdomain });
-    if ((ref.child('kind').present && kind === undefined) || (ref.child('namespace').present && ns === undefined) || (ref.child('name').present && name === undefined)) ok = false;
+    if (
+      (ref.child('kind').present && kind === undefined) ||
+      (ref.child('namespace').present && ns === undefined) ||
+      (ref.child('name').present && name === undefined)
+    )
+      ok = false;
     else if (kind === 'Pod' && name !== undefined) targetPod = `${ns ?? namespace}/${name}`;
   } else if (f.child('targetRef').present) ok = false;
   return { ok, nodeName, hostname, targetPod };
@@ -105,7 +115,11 @@ export function parseEndpointPorts(parent: Field, path: string, strict: boolean)
       const key = name ?? '';
       const prev = names.get(key);
       if (prev !== undefined) {
-        (name !== undefined ? nameF : item).error(name !== undefined ? `duplicate port name ${quote(name)} (also ${prev})` : `a second unnamed port (also ${prev}); name them`);
+        (name !== undefined ? nameF : item).error(
+          name !== undefined
+            ? `duplicate port name ${quote(name)} (also ${prev})`
+            : `a second unnamed port (also ${prev}); name them`,
+        );
         itemOk = false;
       } else names.set(key, item.path);
     }

@@ -139,7 +139,17 @@ function readEndpoints(obj: ObjectInput, state: LoadState): EndpointsDraft | und
   const subsets = parseSubsets(root, namespace);
   if (meta.name === undefined) return undefined;
   const { name, nameField, valid } = meta;
-  return { namespace, name, label: obj.label, nameField, skipMirror, fromController, subsets, valid, source: obj.source };
+  return {
+    namespace,
+    name,
+    label: obj.label,
+    nameField,
+    skipMirror,
+    fromController,
+    subsets,
+    valid,
+    source: obj.source,
+  };
 }
 
 function parseSubsets(root: Field, namespace: string): SubsetDraft[] | undefined {
@@ -177,13 +187,24 @@ function parseAddresses(sub: Field, path: string, namespace: string, ready: bool
       continue;
     }
     const ipF = a.child('ip');
-    const ip = ipF.present ? ipv4Only(ipF, '203.0.113.7') : (ipF.missing('an IPv4 address like 203.0.113.7'), undefined);
+    let ip: ReturnType<typeof ipv4Only> | undefined;
+    if (ipF.present) ip = ipv4Only(ipF, '203.0.113.7');
+    else ipF.missing('an IPv4 address like 203.0.113.7');
     const refs = endpointRefs(a, namespace);
     if (ip === undefined || !refs.ok) {
       ok = false;
       continue;
     }
-    out.push({ ip, ready, serving: ready, terminating: false, nodeName: refs.nodeName, nodeField: a.child('nodeName'), hostname: refs.hostname, targetPod: refs.targetPod });
+    out.push({
+      ip,
+      ready,
+      serving: ready,
+      terminating: false,
+      nodeName: refs.nodeName,
+      nodeField: a.child('nodeName'),
+      hostname: refs.hostname,
+      targetPod: refs.targetPod,
+    });
   }
   return ok ? out : undefined;
 }

@@ -76,7 +76,10 @@ export function givenSlices(state: LoadState): readonly GivenSlice[] {
 
 /** Names of the EndpointSlices declared in `namespace` (valid or not), so derived names avoid them. */
 export function sliceNamesIn(state: LoadState, namespace: string): string[] {
-  return state.get(SLICES).drafts.filter((d) => d.namespace === namespace).map((d) => d.name);
+  return state
+    .get(SLICES)
+    .drafts.filter((d) => d.namespace === namespace)
+    .map((d) => d.name);
 }
 
 /** Whether any EndpointSlice (valid or not) names Service `namespace/service`. */
@@ -141,7 +144,9 @@ function readSlice(obj: ObjectInput, state: LoadState): SliceDraft | undefined {
     const at = labelsF.isMap ? labelsF : metadataF.isMap ? metadataF : root;
     // (a metadata or labels value of the wrong type is reported already)
     if ((!metadataF.present || metadataF.isMap) && (!labelsF.present || labelsF.isMap)) {
-      at.error(`missing label ${SERVICE_NAME_LABEL}: an EndpointSlice names its Service in metadata.labels["${SERVICE_NAME_LABEL}"]`);
+      at.error(
+        `missing label ${SERVICE_NAME_LABEL}: an EndpointSlice names its Service in metadata.labels["${SERVICE_NAME_LABEL}"]`,
+      );
     }
     valid = false;
   }
@@ -154,7 +159,8 @@ function readSlice(obj: ObjectInput, state: LoadState): SliceDraft | undefined {
     valid = false;
   } else if (at !== 'IPv4') {
     if (at === 'IPv6') atF.error('expected "IPv4", got "IPv6": podnet is IPv4-only');
-    else if (at === 'FQDN') atF.error('expected "IPv4", got "FQDN" (deprecated, and kube-proxy ignores FQDN slices): podnet is IPv4-only');
+    else if (at === 'FQDN')
+      atF.error('expected "IPv4", got "FQDN" (deprecated, and kube-proxy ignores FQDN slices): podnet is IPv4-only');
     else atF.typeError('"IPv4" (podnet is IPv4-only)');
     valid = false;
   }
@@ -202,14 +208,24 @@ function parseSliceEndpoints(root: Field, namespace: string): EndpointDraft[] | 
     const servingRaw = cond?.bool('serving');
     const terminatingRaw = cond?.bool('terminating');
     if (e.child('conditions').present && cond === undefined) ok = false;
-    for (const k of ['ready', 'serving', 'terminating']) if (cond !== undefined && cond.child(k).present && typeof cond.child(k).raw() !== 'boolean') ok = false;
+    for (const k of ['ready', 'serving', 'terminating'])
+      if (cond?.child(k).present && typeof cond.child(k).raw() !== 'boolean') ok = false;
     const ready = readyRaw ?? true;
     const serving = servingRaw ?? ready;
     const terminating = terminatingRaw ?? false;
     const refs = endpointRefs(e, namespace);
     if (!refs.ok) ok = false;
     if (ip === undefined) continue;
-    out.push({ ip, ready, serving, terminating, nodeName: refs.nodeName, nodeField: e.child('nodeName'), hostname: refs.hostname, targetPod: refs.targetPod });
+    out.push({
+      ip,
+      ready,
+      serving,
+      terminating,
+      nodeName: refs.nodeName,
+      nodeField: e.child('nodeName'),
+      hostname: refs.hostname,
+      targetPod: refs.targetPod,
+    });
   }
   return ok ? out : undefined;
 }

@@ -19,7 +19,11 @@ interface NamespaceState {
   readonly all: string[];
 }
 
-const NAMESPACES = new StateKey<NamespaceState>('namespaces', () => ({ declared: new Map(), references: new Map(), all: [] }));
+const NAMESPACES = new StateKey<NamespaceState>('namespaces', () => ({
+  declared: new Map(),
+  references: new Map(),
+  all: [],
+}));
 
 /** Records that object `by` lives in namespace `ns`; `field` is where a creation notice points. */
 export function referenceNamespace(state: LoadState, ns: string, by: string, field: Field): void {

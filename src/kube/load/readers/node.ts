@@ -46,7 +46,11 @@ interface NodeObjectState {
   incomplete: boolean;
 }
 
-const NODE_OBJECTS = new StateKey<NodeObjectState>('nodeObjects', () => ({ drafts: [], byName: new Map(), incomplete: false }));
+const NODE_OBJECTS = new StateKey<NodeObjectState>('nodeObjects', () => ({
+  drafts: [],
+  byName: new Map(),
+  incomplete: false,
+}));
 
 /** The Node objects of the input, in document order. */
 export function nodeObjects(state: LoadState): readonly NodeObjectDraft[] {

@@ -89,7 +89,10 @@ export function findPod(state: LoadState, namespace: string, name: string): PodD
 
 /** Namespaces holding a pod called `name`, for "did you mean" hints. */
 export function namespacesWithPod(state: LoadState, name: string): string[] {
-  return state.get(PODS).pods.filter((p) => p.name === name).map((p) => p.namespace);
+  return state
+    .get(PODS)
+    .pods.filter((p) => p.name === name)
+    .map((p) => p.namespace);
 }
 
 /** Every pod read or created (placed or not, with or without errors), in load order once sorted. */

@@ -59,7 +59,11 @@ interface ScenarioState {
   model: ScenarioModel | undefined;
 }
 
-const SCENARIO = new StateKey<ScenarioState>('scenario', () => ({ first: undefined, draft: undefined, model: undefined }));
+const SCENARIO = new StateKey<ScenarioState>('scenario', () => ({
+  first: undefined,
+  draft: undefined,
+  model: undefined,
+}));
 
 /** The validated scenario, if a Scenario document was given and had no errors. */
 export function scenarioModel(state: LoadState): ScenarioModel | undefined {
@@ -74,7 +78,9 @@ export const scenarioKind: KindReader = {
   read(obj, state) {
     const s = state.get(SCENARIO);
     if (s.first !== undefined) {
-      obj.root.error(`only one Scenario document is allowed; ${s.first.label} is already defined at ${whereText(s.first.source, obj.source.file)}`);
+      obj.root.error(
+        `only one Scenario document is allowed; ${s.first.label} is already defined at ${whereText(s.first.source, obj.source.file)}`,
+      );
       return;
     }
     s.first = obj;
@@ -108,22 +114,35 @@ function parseScenario(root: Field, source: SourceRef): ScenarioDraft {
       const pname = p.fields?.name;
       if (pname !== undefined) {
         const prev = names.get(pname);
-        if (prev !== undefined) (item.child('name').present ? item.child('name') : item).error(`duplicate probe name ${quote(pname)} (also ${prev})`);
+        if (prev !== undefined)
+          (item.child('name').present ? item.child('name') : item).error(
+            `duplicate probe name ${quote(pname)} (also ${prev})`,
+          );
         else names.set(pname, item.path);
       }
       probes?.push(p);
     });
   }
-  return { name, parallel, duration, durationOk: duration !== undefined || !spec.child('duration').present, probes, source };
+  return {
+    name,
+    parallel,
+    duration,
+    durationOk: duration !== undefined || !spec.child('duration').present,
+    probes,
+    source,
+  };
 }
 
 const FROM_FORMS = '<pod>, <namespace>/<pod>, pod/<pod>, pod/<namespace>/<pod>, node/<node> or ext/<host>';
-const TO_FORMS = '<ip>, <ip>:<port>, pod/<pod>, pod/<namespace>/<pod>, node/<node> or ext/<host>, optionally followed by :<port>';
+const TO_FORMS =
+  '<ip>, <ip>:<port>, pod/<pod>, pod/<namespace>/<pod>, node/<node> or ext/<host>, optionally followed by :<port>';
 
 function parseFrom(text: string): Endpoint | undefined {
   const parts = text.split('/');
   const ok = (ns: string | undefined, name: string | undefined): Endpoint | undefined =>
-    ns !== undefined && name !== undefined && dnsLabel(ns) === undefined && dnsSubdomain(name) === undefined ? { type: 'pod', namespace: ns, name } : undefined;
+    ns !== undefined && name !== undefined && dnsLabel(ns) === undefined && dnsSubdomain(name) === undefined
+      ? { type: 'pod', namespace: ns, name }
+      : undefined;
   const [a, b, c] = parts;
   if (parts.length === 2 && (a === 'node' || a === 'ext') && b !== undefined) {
     return dnsLabel(b) === undefined ? { type: a, name: b } : undefined;
@@ -139,25 +158,35 @@ function parseFrom(text: string): Endpoint | undefined {
 }
 
 /** Splits `to`: a pod reference and/or a port; `ok: false` when the syntax is wrong. */
-function parseTo(text: string): { ok: true; pod: Endpoint | undefined; port: number | undefined } | { ok: false; why: string | undefined } {
+function parseTo(
+  text: string,
+): { ok: true; pod: Endpoint | undefined; port: number | undefined } | { ok: false; why: string | undefined } {
   const m = /^(.*?)(?::(\d+))?$/.exec(text);
   const target = m?.[1] ?? text;
   const portText = m?.[2];
   let port: number | undefined;
   if (portText !== undefined) {
     port = Number(portText);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) return { ok: false, why: `port ${portText} is outside 1–65535` };
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      return { ok: false, why: `port ${portText} is outside 1–65535` };
   }
   if (parseIpv4(target) !== undefined) return { ok: true, pod: undefined, port };
   if (target.startsWith('node/') || target.startsWith('ext/')) {
     const [kind, name, ...rest] = target.split('/');
-    if (rest.length === 0 && name !== undefined && dnsLabel(name) === undefined) return { ok: true, pod: { type: kind as 'node' | 'ext', name }, port };
+    if (rest.length === 0 && name !== undefined && dnsLabel(name) === undefined)
+      return { ok: true, pod: { type: kind as 'node' | 'ext', name }, port };
   }
   if (target.startsWith('pod/')) {
     const parts = target.split('/');
     const ns = parts.length === 3 ? parts[1] : 'default';
     const name = parts.length === 3 ? parts[2] : parts[1];
-    if ((parts.length === 2 || parts.length === 3) && ns !== undefined && name !== undefined && dnsLabel(ns) === undefined && dnsSubdomain(name) === undefined) {
+    if (
+      (parts.length === 2 || parts.length === 3) &&
+      ns !== undefined &&
+      name !== undefined &&
+      dnsLabel(ns) === undefined &&
+      dnsSubdomain(name) === undefined
+    ) {
       return { ok: true, pod: { type: 'pod', namespace: ns, name }, port };
     }
   }
@@ -203,7 +232,10 @@ function parseProbe(p: Field, index: number): ProbeDraft {
     portOk = false;
   }
   port ??= toPort;
-  const protocol: ProbeProtocol | undefined = p.oneOf('protocol', PROTOCOLS, { ignoreCase: true, default: port !== undefined ? 'tcp' : 'icmp' });
+  const protocol: ProbeProtocol | undefined = p.oneOf('protocol', PROTOCOLS, {
+    ignoreCase: true,
+    default: port !== undefined ? 'tcp' : 'icmp',
+  });
   let protoOk = protocol !== undefined;
   if (protocol === 'icmp' && port !== undefined) {
     const where = portField.present ? portField : toField;
@@ -231,8 +263,13 @@ function parseProbe(p: Field, index: number): ProbeDraft {
   const count = p.int('count', 1, 100000, { default: protocol === 'icmp' ? 3 : 1 });
   const sizeField = p.child('size');
   const tcpSize = protocol === 'tcp' && sizeField.present;
-  if (tcpSize) sizeField.error("size is not allowed for tcp probes: podnet's TCP servers send one line on accept and close (size applies to icmp and udp)");
-  const size = tcpSize ? undefined : p.int('size', 0, 65507, { default: protocol === 'icmp' ? 56 : protocol === 'udp' ? 6 : 0 });
+  if (tcpSize)
+    sizeField.error(
+      "size is not allowed for tcp probes: podnet's TCP servers send one line on accept and close (size applies to icmp and udp)",
+    );
+  const size = tcpSize
+    ? undefined
+    : p.int('size', 0, 65507, { default: protocol === 'icmp' ? 56 : protocol === 'udp' ? 6 : 0 });
 
   // df / pmtudisc
   const dfField = p.child('df');
@@ -274,7 +311,21 @@ function parseProbe(p: Field, index: number): ProbeDraft {
     expectOk;
   return {
     fields: complete
-      ? { name, to: toText, protocol, port, sourcePort, count, size, pmtudisc: pm, interval, start, timeout, expect: expectation, source: p.source() }
+      ? {
+          name,
+          to: toText,
+          protocol,
+          port,
+          sourcePort,
+          count,
+          size,
+          pmtudisc: pm,
+          interval,
+          start,
+          timeout,
+          expect: expectation,
+          source: p.source(),
+        }
       : undefined,
     from,
     fromField,
@@ -315,7 +366,16 @@ function parseExpectation(f: Field, count: number): ProbeExpectation | undefined
   const error = f.str('error');
   const sameAnswer = f.bool('sameAnswer');
   const bad = (path: string, v: unknown): boolean => f.child(path).present && v === undefined;
-  if (bad('replies', replies) || bad('lost', lost) || bad('ttl', ttl) || bad('answeredBy', answeredBy) || bad('serverSaw', serverSaw) || bad('error', error) || bad('sameAnswer', sameAnswer)) return undefined;
+  if (
+    bad('replies', replies) ||
+    bad('lost', lost) ||
+    bad('ttl', ttl) ||
+    bad('answeredBy', answeredBy) ||
+    bad('serverSaw', serverSaw) ||
+    bad('error', error) ||
+    bad('sameAnswer', sameAnswer)
+  )
+    return undefined;
   return { replies, lost, ttl, answeredBy, serverSaw, error, sameAnswer };
 }
 
@@ -329,9 +389,13 @@ function resolveScenario(state: LoadState, draft: ScenarioDraft): ScenarioModel 
   const exists = (e: Endpoint, f: Field, role: string): boolean => {
     switch (e.type) {
       case 'pod': {
-        if (findPod(state, e.namespace, e.name) !== undefined || state.mayExistInBroken('Pod', e.namespace, e.name)) return true;
+        if (findPod(state, e.namespace, e.name) !== undefined || state.mayExistInBroken('Pod', e.namespace, e.name))
+          return true;
         const elsewhere = namespacesWithPod(state, e.name);
-        const hint = elsewhere.length > 0 ? ` (did you mean ${elsewhere.map((ns) => (role === 'source' ? `${ns}/${e.name}` : `pod/${ns}/${e.name}`)).join(' or ')}?)` : '';
+        const hint =
+          elsewhere.length > 0
+            ? ` (did you mean ${elsewhere.map((ns) => (role === 'source' ? `${ns}/${e.name}` : `pod/${ns}/${e.name}`)).join(' or ')}?)`
+            : '';
         f.error(`${role} Pod ${e.namespace}/${e.name} does not exist${hint}`);
         return false;
       }
@@ -343,7 +407,9 @@ function resolveScenario(state: LoadState, draft: ScenarioDraft): ScenarioModel 
       case 'ext': {
         if (cluster === undefined || !cluster.externalHostsKnown || cluster.externalHostNames.has(e.name)) return true;
         const known = [...cluster.externalHostNames];
-        f.error(`${role} external host ${quote(e.name)} does not exist (${known.length > 0 ? `external hosts: ${known.join(', ')}` : 'the Cluster declares no externalHosts'})`);
+        f.error(
+          `${role} external host ${quote(e.name)} does not exist (${known.length > 0 ? `external hosts: ${known.join(', ')}` : 'the Cluster declares no externalHosts'})`,
+        );
         return false;
       }
     }
@@ -359,7 +425,9 @@ function resolveScenario(state: LoadState, draft: ScenarioDraft): ScenarioModel 
     }
     probes.push({ ...p.fields, from: endpointText(p.from) });
   }
-  return ok && draft.parallel !== undefined ? { name: draft.name, probes, duration: draft.duration, parallel: draft.parallel } : undefined;
+  return ok && draft.parallel !== undefined
+    ? { name: draft.name, probes, duration: draft.duration, parallel: draft.parallel }
+    : undefined;
 }
 
 /**

@@ -217,7 +217,9 @@ function parseTargetPort(item: Field, port: number | undefined): { value: number
   }
   if (typeof v === 'string') {
     if (/^\d+$/.test(v)) {
-      f.error(`expected a port number or a container port name, got ${quote(v)}: a quoted number is a (bad) port name; write ${v} without quotes`);
+      f.error(
+        `expected a port number or a container port name, got ${quote(v)}: a quoted number is a (bad) port name; write ${v} without quotes`,
+      );
       return { value: undefined, ok: false };
     }
     const bad = ianaSvcName(v);
@@ -409,7 +411,9 @@ function readService(obj: ObjectInput, state: LoadState): ServiceDraft | undefin
   const policy = spec.oneOf('ipFamilyPolicy', ['SingleStack', 'PreferDualStack', 'RequireDualStack'] as const);
   if (policyF.present && policy === undefined) valid = false;
   if (policy === 'RequireDualStack') {
-    policyF.error('RequireDualStack needs an IPv6 address too: podnet is IPv4-only (use SingleStack or PreferDualStack)');
+    policyF.error(
+      'RequireDualStack needs an IPv6 address too: podnet is IPv4-only (use SingleStack or PreferDualStack)',
+    );
     valid = false;
   }
 
@@ -424,12 +428,20 @@ function readService(obj: ObjectInput, state: LoadState): ServiceDraft | undefin
 
   const ext = parseIpList(spec, 'externalIPs', '192.0.2.10');
   if (!ext.ok) valid = false;
-  const externallyReachable = type === 'NodePort' || type === 'LoadBalancer' || (type === 'ClusterIP' && ext.ips.length > 0);
+  const externallyReachable =
+    type === 'NodePort' || type === 'LoadBalancer' || (type === 'ClusterIP' && ext.ips.length > 0);
 
   const ranges = parseSourceRanges(spec);
   if (!ranges.ok) valid = false;
-  if (knownType !== undefined && knownType !== 'LoadBalancer' && spec.child('loadBalancerSourceRanges').present && ranges.ranges.length > 0) {
-    spec.child('loadBalancerSourceRanges').error(`loadBalancerSourceRanges applies only to Services of type LoadBalancer; this one is ${knownType}`);
+  if (
+    knownType !== undefined &&
+    knownType !== 'LoadBalancer' &&
+    spec.child('loadBalancerSourceRanges').present &&
+    ranges.ranges.length > 0
+  ) {
+    spec
+      .child('loadBalancerSourceRanges')
+      .error(`loadBalancerSourceRanges applies only to Services of type LoadBalancer; this one is ${knownType}`);
     valid = false;
   }
 
@@ -437,7 +449,9 @@ function readService(obj: ObjectInput, state: LoadState): ServiceDraft | undefin
   const etp = spec.oneOf('externalTrafficPolicy', ['Cluster', 'Local'] as const, { default: 'Cluster' });
   if (etp === undefined) valid = false;
   else if (etpF.present && knownType !== undefined && !externallyReachable) {
-    etpF.error(`externalTrafficPolicy applies only to Services reachable from outside (type NodePort or LoadBalancer, or with externalIPs); this one is ${knownType}`);
+    etpF.error(
+      `externalTrafficPolicy applies only to Services reachable from outside (type NodePort or LoadBalancer, or with externalIPs); this one is ${knownType}`,
+    );
     valid = false;
   }
   const itp = spec.oneOf('internalTrafficPolicy', ['Cluster', 'Local'] as const, { default: 'Cluster' });
@@ -457,8 +471,15 @@ function readService(obj: ObjectInput, state: LoadState): ServiceDraft | undefin
   const hc = spec.int('healthCheckNodePort', 0, 65535);
   if (hcF.present && hc === undefined) valid = false;
   const givenHealthCheckNodePort = hc === 0 ? undefined : hc;
-  if (givenHealthCheckNodePort !== undefined && knownType !== undefined && etp !== undefined && !(knownType === 'LoadBalancer' && etp === 'Local')) {
-    hcF.error(`healthCheckNodePort is used only by LoadBalancer Services with externalTrafficPolicy Local; this one is ${knownType} with ${etp}`);
+  if (
+    givenHealthCheckNodePort !== undefined &&
+    knownType !== undefined &&
+    etp !== undefined &&
+    !(knownType === 'LoadBalancer' && etp === 'Local')
+  ) {
+    hcF.error(
+      `healthCheckNodePort is used only by LoadBalancer Services with externalTrafficPolicy Local; this one is ${knownType} with ${etp}`,
+    );
     valid = false;
   }
 
@@ -472,8 +493,15 @@ function readService(obj: ObjectInput, state: LoadState): ServiceDraft | undefin
 
   let externalName: string | undefined;
   if (type === 'ExternalName' && knownType !== undefined) {
-    const check = (s: string): string | undefined => (dnsSubdomain(s.endsWith('.') ? s.slice(0, -1) : s) === undefined ? undefined : 'a DNS name such as db.example.com');
-    externalName = spec.str('externalName', { required: true, check, expected: 'a DNS name such as db.example.com (required for type ExternalName)' });
+    const check = (s: string): string | undefined =>
+      dnsSubdomain(s.endsWith('.') ? s.slice(0, -1) : s) === undefined
+        ? undefined
+        : 'a DNS name such as db.example.com';
+    externalName = spec.str('externalName', {
+      required: true,
+      check,
+      expected: 'a DNS name such as db.example.com (required for type ExternalName)',
+    });
     if (externalName === undefined) valid = false;
   }
 

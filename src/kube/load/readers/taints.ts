@@ -47,7 +47,13 @@ export function parseTolerations(spec: Field): Toleration[] {
     const operator = t.oneOf('operator', ['Exists', 'Equal'] as const, { default: 'Equal' });
     const value = t.str('value', { default: '' });
     const effect = t.oneOf('effect', TAINT_EFFECTS);
-    if (key === undefined || operator === undefined || value === undefined || (t.child('effect').present && effect === undefined)) continue;
+    if (
+      key === undefined ||
+      operator === undefined ||
+      value === undefined ||
+      (t.child('effect').present && effect === undefined)
+    )
+      continue;
     out.push({ key, operator, value, effect: effect ?? '' });
   }
   return out;
