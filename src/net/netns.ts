@@ -14,7 +14,7 @@ import { Ipv4Stack } from './stack.js';
 import { SocketTable } from './sockets.js';
 import type { World } from './world.js';
 import type { Packet } from './packet.js';
-import type { DropDetail, DropEvent, HopBody, HopEvent } from '../events/hop.js';
+import type { DropDetail, DropEvent, HopBase, HopBody, HopEvent } from '../events/hop.js';
 import { DROP_REASON } from '../events/hop.js';
 import { TraceTo } from '../events/tracer.js';
 
@@ -215,9 +215,15 @@ export class NetNs {
     flow = pkt?.flow ?? 0,
   ): void {
     const tracer = this.world.tracer;
-    const ev = { t: tracer.now, where: this.label, dev, pkt: pkt?.id, flow, ...body } as HopEvent;
-    if (to & TraceTo.Note && pkt !== null && tracer.capturing) pkt.note(ev);
-    if (to & TraceTo.Hop && tracer.on) tracer.hop(ev);
+    // the body is a fresh literal at every call site: it becomes the event (no copy)
+    const ev = body as HopBody & { -readonly [K in keyof HopBase]: HopBase[K] };
+    ev.t = tracer.now;
+    ev.where = this.label;
+    ev.dev = dev;
+    ev.pkt = pkt?.id;
+    ev.flow = flow;
+    if (to & TraceTo.Note && pkt !== null && tracer.capturing) pkt.note(ev as HopEvent);
+    if (to & TraceTo.Hop && tracer.on) tracer.hop(ev as HopEvent);
   }
 
   /**

@@ -733,7 +733,7 @@ export class Netfilter implements NetfilterHooks {
       table: ctx.table,
       hook: builtin,
       bridged: ctx.state.bridged,
-      rules: ctx.path.slice(),
+      rules: ctx.path,
       verdict: accept ? 'ACCEPT' : 'DROP',
       policy,
       target: policy ? undefined : verdict,

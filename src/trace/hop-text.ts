@@ -73,9 +73,10 @@ export function captureComment(notes: PacketNotes): string {
   const where = `${notes.dir === 'out' ? 'sent by' : 'received by'} ${p.name}${p.role ? ` (${p.role})` : ''}`;
   const evs = notes.events;
   if (evs.length === 0) return where;
-  let s = where;
-  for (let i = 0; i < evs.length; i++) s += `; ${hopText(evs[i]!)}`;
-  return s;
+  // joined, not concatenated: the pcapng writer encodes a flat string without flattening a rope first
+  const parts = [where];
+  for (let i = 0; i < evs.length; i++) parts.push(hopText(evs[i]!));
+  return parts.join('; ');
 }
 
 function bridgeText(ev: BridgeEvent): string {
@@ -279,32 +280,18 @@ function nfText(ev: NfEvent): string {
   }
 }
 
-const tupleTexts = new WeakMap<TupleRef, string>();
-
 /** A conntrack tuple as `conntrack -L` prints it. */
 function ctTupleText(t: TupleRef, proto: string): string {
-  let s = tupleTexts.get(t);
-  if (s === undefined) {
-    s =
-      proto === 'icmp'
-        ? `src=${t.src} dst=${t.dst} type=${t.dport} id=${t.sport}`
-        : `src=${t.src} dst=${t.dst} sport=${t.sport} dport=${t.dport}`;
-    tupleTexts.set(t, s);
-  }
-  return s;
+  return proto === 'icmp'
+    ? `src=${t.src} dst=${t.dst} type=${t.dport} id=${t.sport}`
+    : `src=${t.src} dst=${t.dst} sport=${t.sport} dport=${t.dport}`;
 }
-
-const entryTexts = new WeakMap<CtEntryRef, string>();
 
 /** A conntrack entry as `conntrack -L` prints it. */
 export function ctEntryText(e: CtEntryRef): string {
-  let s = entryTexts.get(e);
-  if (s === undefined) {
-    const state = e.tcpState === undefined ? '' : `${e.tcpState} `;
-    s = `${e.proto} ${state}${ctTupleText(e.orig, e.proto)} ${e.seenReply ? '' : '[UNREPLIED] '}${ctTupleText(e.reply, e.proto)}${e.assured ? ' [ASSURED]' : ''}`;
-    entryTexts.set(e, s);
-  }
-  return s;
+  const state = e.tcpState === undefined ? '' : `${e.tcpState} `;
+  const unreplied = e.seenReply ? '' : '[UNREPLIED] ';
+  return `${e.proto} ${state}${ctTupleText(e.orig, e.proto)} ${unreplied}${ctTupleText(e.reply, e.proto)}${e.assured ? ' [ASSURED]' : ''}`;
 }
 
 function arrowTuple(t: TupleRef): string {
