@@ -68,6 +68,7 @@ export type {
 } from './events/hop.js';
 export type { HopSink, CaptureSink, CapturePoint, PacketNotes } from './events/tracer.js';
 export { TextHopSink, JsonHopSink, hopToJson, formatHopLine } from './trace/format.js';
+export { hopText, ruleText, dropText } from './trace/hop-text.js';
 export type { HopJson } from './trace/format.js';
 
 // captures and frames

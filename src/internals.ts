@@ -11,7 +11,7 @@ export { NetNs } from './net/netns.js';
 export { Network, buildNetwork } from './kube/network.js';
 export type { BuildOptions, BuiltNode, BuiltPod, BuiltExternal } from './kube/network.js';
 export type { Endpoint } from './api/simulation.js';
-export type { KubeProxyOptions } from './kube/proxy/generate.js';
+export type { KubeProxyOptions } from './kube/agents/node-rules.js';
 export type { ExploredPath } from './netfilter/engine.js';
 
 // the engine

@@ -5,8 +5,8 @@
  * `podnet trace --iptables-save <file> --node <name>`.
  */
 import type { ClusterModel } from '../kube/model.js';
-import { buildClusterRules } from '../kube/proxy/generate.js';
-import type { KubeProxyOptions } from '../kube/proxy/generate.js';
+import { buildClusterRules } from '../kube/agents/node-rules.js';
+import type { KubeProxyOptions } from '../kube/agents/node-rules.js';
 import { formatIptablesSave, formatParseError, parseIptablesSave } from '../netfilter/iptables-save.js';
 import type { ParseError } from '../netfilter/iptables-save.js';
 import type { Ruleset } from '../netfilter/rules.js';
