@@ -14,7 +14,7 @@ import { buildNetwork } from '../kube/network.js';
 import type { BuildOptions, BuiltPod, Network } from '../kube/network.js';
 import { startServers } from '../apps/servers.js';
 import type { ServerObservation } from '../apps/servers.js';
-import { ProbeRun } from '../apps/probe.js';
+import { ProbeRun, emptyReport } from '../apps/probe.js';
 import type { ProbeReport, ProbeSpec } from '../apps/probe.js';
 import type { PmtuDisc } from '../net/sockets.js';
 import { CoreDnsServer, clusterDnsView, coreDnsOtherPorts, coreDnsUpstreams, isCoreDnsPod } from '../apps/coredns.js';
@@ -377,22 +377,7 @@ export class Simulation {
   }
 
   private report(spec: ProbeSpec, r: ProbeReport | undefined): ProbeReport {
-    const base: ProbeReport = r ?? {
-      name: spec.name,
-      protocol: spec.protocol,
-      from: spec.fromName,
-      to: spec.to,
-      dst: spec.resolve === undefined ? formatIpv4(spec.dst) : '',
-      port: spec.port,
-      flow: spec.flow,
-      sent: 0,
-      replies: 0,
-      lost: 0,
-      localErrors: 0,
-      attempts: [],
-      delivered: 0,
-      serverSide: [],
-    };
+    const base: ProbeReport = r ?? emptyReport(spec);
     for (const a of base.attempts) if (a.resolved !== undefined) this.annotateQueries(a.resolved.queries);
     const obs = this.observations.get(spec.flow);
     const serverSide = obs

@@ -108,22 +108,7 @@ export class ProbeRun {
     readonly spec: ProbeSpec,
     private readonly done: (r: ProbeReport) => void,
   ) {
-    this.result = {
-      name: spec.name,
-      protocol: spec.protocol,
-      from: spec.fromName,
-      to: spec.to,
-      dst: spec.resolve === undefined ? formatIpv4(spec.dst) : '',
-      port: spec.port,
-      flow: spec.flow,
-      sent: 0,
-      replies: 0,
-      lost: 0,
-      localErrors: 0,
-      attempts: [],
-      delivered: 0,
-      serverSide: [],
-    };
+    this.result = emptyReport(spec);
     this.pending = spec.count;
   }
 
@@ -486,6 +471,26 @@ export class ProbeRun {
       null,
     );
   }
+}
+
+/** The report of a probe before any attempt: nothing sent, nothing answered. */
+export function emptyReport(spec: ProbeSpec): ProbeReport {
+  return {
+    name: spec.name,
+    protocol: spec.protocol,
+    from: spec.fromName,
+    to: spec.to,
+    dst: spec.resolve === undefined ? formatIpv4(spec.dst) : '',
+    port: spec.port,
+    flow: spec.flow,
+    sent: 0,
+    replies: 0,
+    lost: 0,
+    localErrors: 0,
+    attempts: [],
+    delivered: 0,
+    serverSide: [],
+  };
 }
 
 /** iputils ping's payload: a 16-byte struct timeval (little-endian) then bytes 0x10, 0x11, ... */

@@ -3,23 +3,11 @@
  * workload.ts). The ReplicaSet controller (controllers/replicaset.ts) makes its pods, counting
  * the ones it owns or adopts.
  */
-import type { LabelSelector } from '../selector.js';
 import type { KindReader } from '../state.js';
-import {
-  readReplicas,
-  readSelector,
-  readTemplate,
-  readWorkload,
-  type TemplateDraft,
-  type WorkloadObject,
-} from './workload.js';
+import { readReplicated, readWorkload, type ReplicatedSpec, type WorkloadObject } from './workload.js';
 
 /** What a valid ReplicaSet asks for. */
-export interface ReplicaSetSpec {
-  readonly selector: LabelSelector;
-  readonly template: TemplateDraft;
-  readonly replicas: number;
-}
+export type ReplicaSetSpec = ReplicatedSpec;
 
 /** A ReplicaSet as read. */
 export type ReplicaSetDraft = WorkloadObject<'ReplicaSet', ReplicaSetSpec>;
@@ -30,13 +18,6 @@ export const replicaSetKind: KindReader = {
   apiVersions: ['apps/v1'],
   namespaced: true,
   read(obj, state) {
-    readWorkload('ReplicaSet', obj, state, (spec): ReplicaSetSpec | undefined => {
-      const template = readTemplate(spec.child('template'), 'ReplicaSet');
-      const selector = readSelector(spec, template);
-      const replicas = readReplicas(spec);
-      return template !== undefined && selector !== undefined && replicas !== undefined
-        ? { selector, template, replicas }
-        : undefined;
-    });
+    readWorkload('ReplicaSet', obj, state, (spec): ReplicaSetSpec | undefined => readReplicated(spec, 'ReplicaSet'));
   },
 };

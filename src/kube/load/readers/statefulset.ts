@@ -5,23 +5,12 @@
  * start). The StatefulSet controller (controllers/statefulset.ts) makes its pods.
  */
 import type { Field } from '../field.js';
-import type { LabelSelector } from '../selector.js';
 import type { KindReader } from '../state.js';
 import { dnsLabel } from '../values.js';
-import {
-  readReplicas,
-  readSelector,
-  readTemplate,
-  readWorkload,
-  type TemplateDraft,
-  type WorkloadObject,
-} from './workload.js';
+import { readReplicated, readWorkload, type ReplicatedSpec, type WorkloadObject } from './workload.js';
 
 /** What a valid StatefulSet asks for. */
-export interface StatefulSetSpec {
-  readonly selector: LabelSelector;
-  readonly template: TemplateDraft;
-  readonly replicas: number;
+export interface StatefulSetSpec extends ReplicatedSpec {
   /** spec.serviceName when given and valid. */
   readonly serviceName: string | undefined;
   readonly serviceNameField: Field;
@@ -37,18 +26,14 @@ export const statefulSetKind: KindReader = {
   namespaced: true,
   read(obj, state) {
     readWorkload('StatefulSet', obj, state, (spec): StatefulSetSpec | undefined => {
-      const template = readTemplate(spec.child('template'), 'StatefulSet');
-      const selector = readSelector(spec, template);
-      const replicas = readReplicas(spec);
+      const replicated = readReplicated(spec, 'StatefulSet');
       let serviceName = spec.str('serviceName', { check: (s) => (s === '' ? undefined : dnsLabel(s)) });
       if (serviceName === '') serviceName = undefined;
       // (a name failing the check is reported, and left out, without spoiling the rest)
       const serviceNameOk = !spec.child('serviceName').present || spec.str('serviceName') !== undefined;
       spec.oneOf('podManagementPolicy', ['OrderedReady', 'Parallel'] as const);
-      if (template === undefined || selector === undefined || replicas === undefined || !serviceNameOk) {
-        return undefined;
-      }
-      return { selector, template, replicas, serviceName, serviceNameField: spec.child('serviceName') };
+      if (replicated === undefined || !serviceNameOk) return undefined;
+      return { ...replicated, serviceName, serviceNameField: spec.child('serviceName') };
     });
   },
 };

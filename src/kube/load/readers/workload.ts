@@ -191,6 +191,26 @@ export function readReplicas(spec: Field): number | undefined {
   return spec.int('replicas', 0, MAX_REPLICAS, { default: 1 });
 }
 
+/** The spec every replicated workload has (Deployment, ReplicaSet, StatefulSet). */
+export interface ReplicatedSpec {
+  readonly selector: LabelSelector;
+  readonly template: TemplateDraft;
+  readonly replicas: number;
+}
+
+/**
+ * spec.template, spec.selector and spec.replicas, read in that order (each one's problems are
+ * reported); undefined when one of them is missing or wrong.
+ */
+export function readReplicated(spec: Field, kind: WorkloadKind): ReplicatedSpec | undefined {
+  const template = readTemplate(spec.child('template'), kind);
+  const selector = readSelector(spec, template);
+  const replicas = readReplicas(spec);
+  return template !== undefined && selector !== undefined && replicas !== undefined
+    ? { selector, template, replicas }
+    : undefined;
+}
+
 /** The `podnet.dev/run-time` annotation: a duration; undefined when absent, null when invalid (reported). */
 export function runTimeOf(meta: TemplateMeta | ObjectMeta): Nanos | undefined | null {
   const a = meta.annotation(RUN_TIME_ANNOTATION);
