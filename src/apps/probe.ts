@@ -360,7 +360,7 @@ export class ProbeRun {
           app: 'tcp-client',
           what: 'read',
           socket: s.ref(),
-          data: received,
+          received,
           answeredBy: a.answeredBy,
           serverSaw: a.serverSaw,
         });
@@ -440,7 +440,7 @@ export class ProbeRun {
       const reply = {
         from: formatIpv4(info.from),
         fromPort: info.fromPort,
-        data: text,
+        received: text,
         answeredBy: a.answeredBy,
         serverSaw: a.serverSaw,
       };

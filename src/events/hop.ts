@@ -567,7 +567,8 @@ export type AppDetail =
       readonly app: 'tcp-client';
       readonly what: 'read';
       readonly socket: SocketRef;
-      readonly data: string;
+      /** What the client read before EOF (the server's banner line). */
+      readonly received: string;
       /** The endpoint that answered (from the server's banner line). */
       readonly answeredBy: string | undefined;
       /** The client address and port that endpoint saw. */
@@ -586,7 +587,7 @@ export type AppDetail =
       readonly port: number;
       readonly from: string;
       readonly fromPort: number;
-      readonly data: string;
+      readonly received: string;
       readonly answeredBy: string | undefined;
       readonly serverSaw: string | undefined;
     }

@@ -428,11 +428,11 @@ function appText(ev: AppEvent): string {
       return ev.seq === undefined ? `ping: ${ev.error}` : `ping: ${ev.error} (icmp_seq=${ev.seq})`;
     case 'tcp-client':
       if (ev.what === 'read')
-        return `tcp client ${socketText(ev.socket)}: read ${JSON.stringify(ev.data)} then EOF; closing`;
+        return `tcp client ${socketText(ev.socket)}: read ${JSON.stringify(ev.received)} then EOF; closing`;
       return `tcp client ${socketText(ev.socket)}: ${ev.connecting ? 'Connection timed out' : 'timed out waiting for the reply'} after ${ev.timeout / 1e9}s`;
     case 'udp-client':
       if (ev.what === 'reply')
-        return `udp client :${ev.port}: reply from ${ev.from}:${ev.fromPort} ${JSON.stringify(ev.data)}`;
+        return `udp client :${ev.port}: reply from ${ev.from}:${ev.fromPort} ${JSON.stringify(ev.received)}`;
       return `udp client :${ev.port}: ${ev.error}`;
     case 'probe':
       return ev.attempt ? `${ev.protocol}: ${resolveFailure(ev)}` : resolveFailure(ev);

@@ -41,6 +41,27 @@ describe.skipIf(!existsSync(CLI))('podnet CLI', () => {
     expect(r.stdout).toMatch(/answered by web-1, which saw the client as 10\.244\.0\.4:\d+, reply TTL 62/);
   });
 
+  test('podnet trace --json is podnet.trace/v2: each event has its line and the typed fields of its kind', () => {
+    const r = podnet(['trace', 'topologies/clusterip.yaml', '--from', 'client', '--to', '10.96.0.100:80', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { schema: string; events: Array<Record<string, unknown>> };
+    expect(j.schema).toBe('podnet.trace/v2');
+    for (const e of j.events) {
+      expect(typeof e['text']).toBe('string');
+      expect(e).not.toHaveProperty('data'); // v1's record is gone
+    }
+    const binding = j.events.find((e) => e['kind'] === 'nat' && e['what'] === 'binding');
+    expect(binding).toMatchObject({ type: 'DNAT', from: '10.96.0.100:80', hook: 'PREROUTING' });
+    const rules = binding!['rules'] as Array<{ chain: string; index: number }>;
+    expect(rules.at(-1)!.chain).toMatch(/^KUBE-SEP-/);
+    expect(binding!['text']).toMatch(/^conntrack DNAT binding: 10\.96\.0\.100:80 → /);
+    // the built-in topology's cross-node connection is routed: a forward event with its route and TTLs
+    const cross = JSON.parse(podnet(['trace', '--json']).stdout) as { events: Array<Record<string, unknown>> };
+    const forward = cross.events.find((e) => e['kind'] === 'forward' && e['what'] === 'forward');
+    expect(forward).toMatchObject({ ttlBefore: 64, ttlAfter: 63 });
+    expect((forward!['route'] as { spec: string }).spec).toMatch(/dev /);
+  });
+
   test('podnet run prints a row per probe; --json is valid JSON with the documented schema', () => {
     const r = podnet(['run']);
     expect(r.code).toBe(0);
