@@ -27,6 +27,7 @@ export interface RunningCapture {
   readonly file: string;
   readonly child: ChildProcess;
   stderr: string;
+  /** The process exited and its stderr was read to the end (its closing statistics are in `stderr`). */
   exited: boolean;
 }
 
@@ -95,7 +96,8 @@ export async function startCaptures(
     child.stderr?.on('data', (d: string) => {
       rc.stderr += d;
     });
-    child.once('exit', () => {
+    // 'close', not 'exit': the statistics tcpdump prints as it stops can still be in the pipe at 'exit'
+    child.once('close', () => {
       rc.exited = true;
     });
     running.push(rc);
@@ -117,7 +119,7 @@ function waitExit(r: RunningCapture, ms: number): Promise<boolean> {
   if (r.exited) return Promise.resolve(true);
   return new Promise((resolve) => {
     const t = setTimeout(() => resolve(false), ms);
-    r.child.once('exit', () => {
+    r.child.once('close', () => {
       clearTimeout(t);
       resolve(true);
     });

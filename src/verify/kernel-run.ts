@@ -141,9 +141,13 @@ export function buildTopology(plan: KernelPlan, janitor: Janitor, log?: (line: s
   log?.(`ran ${plan.steps.length} plan steps`);
 }
 
+/** Children whose output was read to the end ('close': exited, and stdout/stderr drained). */
+const closedChildren = new WeakSet<ChildProcess>();
+
 function collect(child: ChildProcess): { out: () => string; err: () => string } {
   let out = '';
   let err = '';
+  child.once('close', () => closedChildren.add(child));
   child.stdout?.setEncoding('utf8');
   child.stderr?.setEncoding('utf8');
   child.stdout?.on('data', (d: string) => {
@@ -155,9 +159,13 @@ function collect(child: ChildProcess): { out: () => string; err: () => string } 
   return { out: () => out, err: () => err };
 }
 
+/**
+ * Resolves when the child has exited and its output was read to the end ('close', not 'exit':
+ * the last result lines can still be in the pipe at 'exit'); SIGKILL after `limitMs`.
+ */
 function exited(child: ChildProcess, limitMs: number): Promise<{ code: number | null; killed: boolean }> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) {
+    if (closedChildren.has(child)) {
       resolve({ code: child.exitCode, killed: false });
       return;
     }
@@ -166,7 +174,7 @@ function exited(child: ChildProcess, limitMs: number): Promise<{ code: number | 
       killed = true;
       child.kill('SIGKILL');
     }, limitMs);
-    child.once('exit', (code) => {
+    child.once('close', (code) => {
       clearTimeout(t);
       resolve({ code, killed });
     });
