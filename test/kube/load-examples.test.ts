@@ -237,7 +237,7 @@ describe('loading paths', () => {
     mkdirSync(empty, { recursive: true });
     const r = loadTopologyPath(empty);
     expect(r.model).toBeUndefined();
-    expect(r.diagnostics[0]?.message).toContain('no *.yaml or *.yml files');
+    expect(r.diagnostics[0]?.message).toContain('no *.yaml, *.yml or *.json files');
   });
 
   test('loadTopologyOrThrow throws a TopologyError listing every error, and returns the default for undefined', () => {

@@ -14,7 +14,9 @@
  *     controllers/scheduler.ts), whose pods get podnet's generic servers on those ports for now.
  *   kubeProxy: DaemonSet kube-system/kube-proxy (hostNetwork, tolerates every taint).
  *   flannel: Namespace kube-flannel and DaemonSet kube-flannel/kube-flannel-ds (hostNetwork,
- *     tolerates NoSchedule taints, linux nodes only).
+ *     tolerates NoSchedule taints, linux nodes only); not added when the input shows a CNI of its
+ *     own (another CNI's pods, flannel's under another name, or flannel's Node annotations
+ *     without flannel pods, as k3s runs it in its binary; readers/export-inference.ts detectCni).
  *
  * What the input brings replaces the default: an object of the same kind, namespace and name; for
  * the workloads also pods of the input that are theirs (kube-system pods labelled
@@ -28,6 +30,7 @@ import type { AddonsModel } from '../model.js';
 import { labelOf } from './metadata.js';
 import type { NodeDraft } from './readers/cluster.js';
 import { SERVICE_NAME_LABEL } from './readers/endpoint-fields.js';
+import { detectCni } from './readers/export-inference.js';
 import type { LoadState } from './state.js';
 import { formatIpv4 } from './values.js';
 
@@ -94,7 +97,10 @@ export function addonManifests(state: LoadState, addons: AddonsModel, nodes: rea
   )
     docs.push(KUBE_PROXY_DAEMONSET);
   if (addons.flannel) {
+    // Another CNI's pods (or flannel's own under another name, or flannel outside pods as k3s runs
+    // it) take flannel's place: podnet still runs flannel's data path (export-inference.ts says so).
     const replaced =
+      detectCni(state) !== undefined ||
       has('DaemonSet', 'kube-flannel', 'kube-flannel-ds') ||
       has('DaemonSet', 'kube-system', 'kube-flannel-ds') ||
       labelled(['kube-flannel', 'kube-system'], 'app', 'flannel');

@@ -1,6 +1,9 @@
 /**
- * Reading topology sources from disk: a file, or every *.yaml / *.yml under a folder
- * (recursively, in path order); unreadable files are errors of the load.
+ * Reading topology sources from disk: a file, or every *.yaml / *.yml / *.json under a folder
+ * (recursively, in path order); unreadable files are errors of the load. JSON files are what
+ * support bundles and `kubectl cluster-info dump --output-directory` write (`nodes.json`,
+ * `<namespace>/pods.json`, … one List per file); the pod logs such a dump writes next to them
+ * (`<namespace>/<pod>/logs.txt`) and any other file are not manifests and are skipped.
  */
 import { readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
@@ -12,9 +15,9 @@ export interface Source {
   readonly text: string;
 }
 
-const YAML_FILE = /\.ya?ml$/i;
+const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 
-/** Reads a file, or every *.yaml / *.yml under a folder (recursively, sorted by path). */
+/** Reads a file, or every *.yaml / *.yml / *.json under a folder (recursively, sorted by path). */
 export function readSources(path: string, sink: DiagnosticSink): { sources: Source[]; files: string[] } {
   const ioError = (file: string, e: unknown): void => {
     const code = typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
@@ -71,11 +74,11 @@ export function readSources(path: string, sink: DiagnosticSink): { sources: Sour
         try {
           st = statSync(full);
         } catch (e) {
-          if (YAML_FILE.test(name)) ioError(full, e);
+          if (MANIFEST_FILE.test(name)) ioError(full, e);
           continue;
         }
         if (st.isDirectory()) walk(full);
-        else if (st.isFile() && YAML_FILE.test(name)) files.push(full);
+        else if (st.isFile() && MANIFEST_FILE.test(name)) files.push(full);
       }
     };
     walk(path);
@@ -88,7 +91,7 @@ export function readSources(path: string, sink: DiagnosticSink): { sources: Sour
         col: 0,
         object: undefined,
         path: undefined,
-        message: 'no *.yaml or *.yml files in this folder',
+        message: 'no *.yaml, *.yml or *.json files in this folder',
       });
     }
   } else files.push(path);

@@ -58,6 +58,7 @@ import { parsePorts, PortScope } from '../ports.js';
 import { readName } from '../metadata.js';
 import { StateKey, whereText, type KindReader, type LoadState, type ObjectInput } from '../state.js';
 import { nodeObjects, nodeObjectsIncomplete, type NodeObjectDraft } from './node.js';
+import { cniNotice, inferAddressPlan, nodesFromPods, type InferredPlan } from './export-inference.js';
 import { parseClusterDns } from './dns.js';
 import { CONTROL_PLANE_LABEL, CONTROL_PLANE_TAINT, LEGACY_MASTER_LABEL, parseTaints, taintText } from './taints.js';
 import {
@@ -71,6 +72,7 @@ import {
   labelKey,
   labelValue,
   ordinal,
+  parseCidr,
   parseIpv4,
   quote,
 } from '../values.js';
@@ -186,21 +188,49 @@ export const clusterKind: KindReader = {
   },
 };
 
-/** Reads the Cluster document (or the defaults) with the Node objects merged in; `clusterDraft` then. */
+/**
+ * Reads the Cluster document (or the defaults) with the Node objects merged in; `clusterDraft`
+ * then. What the document leaves out of the address plan, and the nodes of an export without Node
+ * objects, are inferred from the input (export-inference.ts).
+ */
 export function resolveCluster(state: LoadState): ClusterDraft {
   const s = state.get(CLUSTER);
-  const objects = nodeObjects(state);
-  if (s.first !== undefined) {
-    const draft = parseCluster(s.first.root, objects);
+  const doc = s.first?.root;
+  const { objects, inferred } = inferFromInput(state, doc);
+  if (doc !== undefined) {
+    const draft = parseCluster(doc, objects, inferred);
     s.draft = nodeObjectsIncomplete(state) || state.mayHaveBrokenKind('Node') ? { ...draft, nodesKnown: false } : draft;
     return s.draft;
   }
-  const defaults = parseCluster(Field.detached(state.sink, '<defaults>', 'Cluster podnet'), objects);
+  const defaults = parseCluster(Field.detached(state.sink, '<defaults>', 'Cluster podnet'), objects, inferred);
   // A Cluster (or Node) in a document that could not be read: the nodes are unknown, so skip node checks.
   const unknown = state.mayHaveBrokenKind('Cluster') || state.mayHaveBrokenKind('Node') || nodeObjectsIncomplete(state);
   const externalHostsKnown = state.mayHaveBrokenKind('Cluster') ? false : defaults.externalHostsKnown;
   s.draft = unknown ? { ...defaults, nodesKnown: false, externalHostsKnown } : defaults;
   return s.draft;
+}
+
+/** The Node objects (or the nodes an export's pods name) and the address plan the input shows. */
+function inferFromInput(
+  state: LoadState,
+  doc: Field | undefined,
+): { objects: readonly NodeObjectDraft[]; inferred: InferredPlan } {
+  const given = nodeObjects(state);
+  const docMask = doc?.raw('spec.nodeCIDRMaskSize');
+  const docCidr = doc?.rawStr('spec.clusterCIDR');
+  const parsedCidr = docCidr !== undefined ? parseCidr(docCidr) : undefined;
+  const objects =
+    given.length > 0 || nodeObjectsIncomplete(state)
+      ? given
+      : nodesFromPods(
+          state,
+          doc,
+          typeof docMask === 'number' ? docMask : CLUSTER_DEFAULTS.nodeCIDRMaskSize,
+          parsedCidr?.ok === true ? parsedCidr.cidr : undefined,
+        );
+  const plan = inferAddressPlan(state, doc, objects, CLUSTER_DEFAULTS);
+  const cniBackend = cniNotice(state, doc);
+  return { objects, inferred: { ...plan, cniBackend } };
 }
 
 /** Reports ip problems relative to a subnet (outside, network or broadcast address). */
@@ -233,7 +263,11 @@ function defaultNote(f: Field): string {
 /**
  * Parses and validates a Cluster document (or, for a detached root, builds the defaults) with the input's Node objects.
  */
-export function parseCluster(root: Field, objects: readonly NodeObjectDraft[] = []): ClusterDraft {
+export function parseCluster(
+  root: Field,
+  objects: readonly NodeObjectDraft[] = [],
+  inferred: InferredPlan = {},
+): ClusterDraft {
   const name = readName(root, { check: dnsLabel }) ?? CLUSTER_DEFAULTS.name;
   const spec = root.child('spec');
 
@@ -241,8 +275,8 @@ export function parseCluster(root: Field, objects: readonly NodeObjectDraft[] = 
   const ccF = spec.child('clusterCIDR');
   const scF = spec.child('serviceCIDR');
   const maskF = spec.child('nodeCIDRMaskSize');
-  const clusterCIDR = spec.cidr('clusterCIDR', { default: CLUSTER_DEFAULTS.clusterCIDR });
-  const serviceCIDR = spec.cidr('serviceCIDR', { default: CLUSTER_DEFAULTS.serviceCIDR });
+  const clusterCIDR = spec.cidr('clusterCIDR', { default: inferred.clusterCIDR ?? CLUSTER_DEFAULTS.clusterCIDR });
+  const serviceCIDR = spec.cidr('serviceCIDR', { default: inferred.serviceCIDR ?? CLUSTER_DEFAULTS.serviceCIDR });
   let mask: number | undefined;
   if (maskF.present) {
     const min = clusterCIDR?.len ?? 0;
@@ -255,7 +289,7 @@ export function parseCluster(root: Field, objects: readonly NodeObjectDraft[] = 
           : 'an integer 0–30',
       );
   } else {
-    mask = CLUSTER_DEFAULTS.nodeCIDRMaskSize;
+    mask = inferred.nodeCIDRMaskSize ?? CLUSTER_DEFAULTS.nodeCIDRMaskSize;
     if (clusterCIDR !== undefined && clusterCIDR.len > mask) {
       ccF.error(
         `clusterCIDR ${cidrText(clusterCIDR)} is smaller than one node subnet (nodeCIDRMaskSize defaults to ${mask}); set spec.nodeCIDRMaskSize to ${clusterCIDR.len <= 30 ? `${clusterCIDR.len}–30` : 'at most 30 and widen clusterCIDR'}`,
@@ -305,7 +339,7 @@ export function parseCluster(root: Field, objects: readonly NodeObjectDraft[] = 
   // CNI.
   const c = spec.child('cni');
   const plugin = c.oneOf('plugin', ['flannel'] as const, { default: 'flannel' });
-  const backend = c.oneOf('backend', ['vxlan', 'host-gw'] as const, { default: 'vxlan' });
+  const backend = c.oneOf('backend', ['vxlan', 'host-gw'] as const, { default: inferred.cniBackend ?? 'vxlan' });
   const vni = c.int('vni', 1, 16777215, { default: CLUSTER_DEFAULTS.vni });
   const port = c.int('port', 1, 65535, { default: CLUSTER_DEFAULTS.vxlanPort });
   const hairpinMode = c.bool('hairpinMode', { default: true });
