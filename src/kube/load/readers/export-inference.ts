@@ -24,6 +24,9 @@
  *     for clusterCIDR. The default (10.96.0.0/12) stays when it holds them all (and kubernetes has
  *     10.96.0.1).
  *   nodeCIDRMaskSize: the prefix length of the Node podCIDRs (the first node's when they differ).
+ *   An export that holds the control plane's static pods says it outright: kube-controller-manager's
+ *     --cluster-cidr and --node-cidr-mask-size(-ipv4), kube-apiserver's --service-cluster-ip-range
+ *     (the first IPv4 entry) are taken as they are, before anything is inferred from addresses.
  *   nodes: when the input has no Node objects and the Cluster document no spec.nodes, but its pods
  *     were running (a pod with spec.nodeName has status.hostIP), as in `kubectl get all -A -o
  *     yaml`: the nodes are the names pods' spec.nodeName give, in name order (as `kubectl get
@@ -130,6 +133,57 @@ function clusterIPs(state: LoadState): { ips: number[]; kubernetes: { ip: number
     }
   }
   return { ips, kubernetes };
+}
+
+/**
+ * A flag of a control-plane static pod's command line (`--cluster-cidr=10.244.0.0/16`, or the
+ * value as the next argument): kube-system pods labelled component=<component>, as kubeadm's and
+ * kind's static pods are. The value's field, for the notice.
+ */
+function controlPlaneFlag(state: LoadState, component: string, flags: readonly string[]): Flag | undefined {
+  for (const p of podFacts(state)) {
+    if (p.obj.effectiveNamespace !== 'kube-system' || labelOf(p.obj.root, 'component') !== component) continue;
+    const containers = mapAt(p.obj.root, 'spec')?.child('containers');
+    if (containers?.isList !== true) continue;
+    for (const c of containers.list('') ?? []) {
+      if (!c.isMap) continue;
+      for (const key of ['command', 'args']) {
+        const argsF = c.child(key);
+        if (!argsF.isList) continue;
+        const args = argsF.list('') ?? [];
+        for (let i = 0; i < args.length; i++) {
+          const arg = args[i]?.rawStr();
+          if (arg === undefined) continue;
+          for (const flag of flags) {
+            if (arg.startsWith(`--${flag}=`)) {
+              return { flag, value: arg.slice(flag.length + 3), field: args[i] as Field };
+            }
+            const next = args[i + 1];
+            const value = next?.rawStr();
+            if (arg === `--${flag}` && next !== undefined && value !== undefined) {
+              return { flag, value, field: next };
+            }
+          }
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+interface Flag {
+  readonly flag: string;
+  readonly value: string;
+  readonly field: Field;
+}
+
+/** The IPv4 prefix of a flag's value (the first IPv4 entry of a dual-stack `a,b` list). */
+function flagCidr(f: Flag | undefined): Cidr | undefined {
+  for (const part of f?.value.split(',') ?? []) {
+    const r = parseCidr(part.trim());
+    if (r.ok) return r.cidr;
+  }
+  return undefined;
 }
 
 /** The smallest prefix holding every prefix given (at least one). */
@@ -262,10 +316,22 @@ export function inferAddressPlan(
   ];
   const out: { -readonly [K in keyof InferredPlan]: InferredPlan[K] } = {};
 
-  // nodeCIDRMaskSize from the Node podCIDRs.
+  // nodeCIDRMaskSize from kube-controller-manager's flag, else from the Node podCIDRs.
   const withCidr = nodes.filter((n) => n.podCIDR !== undefined && n.podCIDRField !== undefined);
   const firstWithCidr = withCidr[0];
-  if (!given('nodeCIDRMaskSize') && firstWithCidr?.podCIDR !== undefined) {
+  const maskFlag = controlPlaneFlag(state, 'kube-controller-manager', [
+    'node-cidr-mask-size-ipv4',
+    'node-cidr-mask-size',
+  ]);
+  const flagMask = maskFlag !== undefined && /^\d{1,2}$/.test(maskFlag.value) ? Number(maskFlag.value) : undefined;
+  if (!given('nodeCIDRMaskSize') && maskFlag !== undefined && flagMask !== undefined && flagMask <= 30) {
+    if (flagMask !== defaults.nodeCIDRMaskSize) {
+      out.nodeCIDRMaskSize = flagMask;
+      maskFlag.field.objectNotice(
+        `nodeCIDRMaskSize ${flagMask} read from kube-controller-manager's --${maskFlag.flag} of this pod; set the Cluster's spec.nodeCIDRMaskSize to choose it`,
+      );
+    }
+  } else if (!given('nodeCIDRMaskSize') && firstWithCidr?.podCIDR !== undefined) {
     const len = firstWithCidr.podCIDR.len;
     if (len !== defaults.nodeCIDRMaskSize && len <= 30) {
       out.nodeCIDRMaskSize = len;
@@ -277,7 +343,17 @@ export function inferAddressPlan(
 
   // clusterCIDR from the podCIDRs and the pod IPs.
   let clusterCIDR = givenCidr('clusterCIDR');
-  if (!given('clusterCIDR')) {
+  const ccFlag = controlPlaneFlag(state, 'kube-controller-manager', ['cluster-cidr']);
+  const ccFromFlag = flagCidr(ccFlag);
+  if (!given('clusterCIDR') && ccFlag !== undefined && ccFromFlag !== undefined) {
+    clusterCIDR = ccFromFlag;
+    if (!sameCidr(ccFromFlag, defaults.clusterCIDR)) {
+      out.clusterCIDR = ccFromFlag;
+      ccFlag.field.objectNotice(
+        `clusterCIDR ${cidrText(ccFromFlag)} read from kube-controller-manager's --cluster-cidr of this pod; set the Cluster's spec.clusterCIDR to choose it`,
+      );
+    }
+  } else if (!given('clusterCIDR')) {
     const evidence: Array<{ cidr: Cidr; field: Field | undefined }> = [
       ...withCidr.map((n) => ({ cidr: n.podCIDR as Cidr, field: n.podCIDRField })),
       ...pods.flatMap((p) => {
@@ -319,8 +395,17 @@ export function inferAddressPlan(
   }
   clusterCIDR ??= defaults.clusterCIDR;
 
-  // serviceCIDR from the ClusterIPs, anchored at default/kubernetes' first address.
-  if (!given('serviceCIDR') && services.ips.length > 0) {
+  // serviceCIDR from kube-apiserver's flag, else from the ClusterIPs, anchored at default/kubernetes' first address.
+  const scFlag = controlPlaneFlag(state, 'kube-apiserver', ['service-cluster-ip-range']);
+  const scFromFlag = flagCidr(scFlag);
+  if (!given('serviceCIDR') && scFlag !== undefined && scFromFlag !== undefined) {
+    if (!sameCidr(scFromFlag, defaults.serviceCIDR)) {
+      out.serviceCIDR = scFromFlag;
+      scFlag.field.objectNotice(
+        `serviceCIDR ${cidrText(scFromFlag)} read from kube-apiserver's --service-cluster-ip-range of this pod; set the Cluster's spec.serviceCIDR to choose it`,
+      );
+    }
+  } else if (!given('serviceCIDR') && services.ips.length > 0) {
     const k = services.kubernetes;
     const fitsDefault =
       services.ips.every((ip) => cidrContains(defaults.serviceCIDR, ip)) &&
@@ -339,9 +424,11 @@ export function inferAddressPlan(
           if (c.addr === base && holdsAll(c) && clear(c)) chosen = c;
         }
         why =
-          `Service default/kubernetes holds ${formatIpv4(k.ip)}, and kube-apiserver gives it the first address of ` +
-          `--service-cluster-ip-range; ${chosen !== undefined ? `/${chosen.len}` : ''} is the widest prefix (at most /12, ` +
-          'the largest range kube-apiserver accepts) starting there that holds every ClusterIP and no pod or node address';
+          chosen !== undefined
+            ? `Service default/kubernetes holds ${formatIpv4(k.ip)}, the first address kube-apiserver gives out of ` +
+              `--service-cluster-ip-range, so the range starts at ${formatIpv4(base)}; /${chosen.len} is the widest ` +
+              'prefix starting there (kube-apiserver accepts at most /12) that holds every ClusterIP and no pod or node address'
+            : '';
       } else why = '';
       if (chosen === undefined) {
         const smallest = commonPrefix(services.ips.map((ip) => ({ addr: ip, len: 32 })));
@@ -380,6 +467,10 @@ function looksExported(
   );
 }
 
+function sameCidr(a: Cidr, b: Cidr): boolean {
+  return a.addr === b.addr && a.len === b.len;
+}
+
 function cidrMask(len: number): number {
   return len <= 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
 }
@@ -401,7 +492,7 @@ export interface DetectedCni {
   readonly name: string;
   /** Whether podnet emulates it (flannel, and canal, whose pod network is flannel's). */
   readonly emulated: boolean;
-  /** What showed it: `DaemonSet kube-system/kindnet`, `Pod kube-system/cilium-x2k4p`, `Node annotations`. */
+  /** What showed it (`by its DaemonSet`, `by its image`, …); the notice names the object. */
   readonly evidence: string;
   /** Flannel's backend this CNI's data path is closest to (kindnet routes like host-gw). */
   readonly backend: 'vxlan' | 'host-gw';
@@ -488,7 +579,10 @@ export function detectCni(state: LoadState): DetectedCni | undefined {
   const s = state.get(DETECTED);
   if (s.done) return s.cni;
   s.done = true;
-  const user = state.objects.filter((o) => o.origin === 'user');
+  // DaemonSets first: the DaemonSet names the CNI better than one of its pods.
+  const user = state.objects
+    .filter((o) => o.origin === 'user')
+    .sort((a, b) => Number(b.kind === 'DaemonSet') - Number(a.kind === 'DaemonSet'));
   for (const sig of CNI_SIGNATURES) {
     for (const o of user) {
       const byName =
@@ -506,7 +600,7 @@ export function detectCni(state: LoadState): DetectedCni | undefined {
         s.cni = {
           name: sig.name,
           emulated: sig.emulated,
-          evidence: `${o.label}${byImage ? ' (by its image)' : ''}`,
+          evidence: byImage ? 'by its image' : o.kind === 'DaemonSet' ? 'by its DaemonSet' : 'by its pod',
           backend: sig.backend,
           at: o.root,
           outsidePods: false,
@@ -525,7 +619,7 @@ export function detectCni(state: LoadState): DetectedCni | undefined {
     s.cni = {
       name: 'flannel',
       emulated: true,
-      evidence: `${o.label}'s flannel.alpha.coreos.com annotations`,
+      evidence: "by the Node's flannel.alpha.coreos.com annotations",
       backend: backend === 'host-gw' ? 'host-gw' : 'vxlan',
       at: annotations.child('flannel.alpha.coreos.com/backend-type'),
       outsidePods: true,
@@ -548,7 +642,7 @@ export function cniNotice(state: LoadState, clusterDoc: Field | undefined): 'vxl
       : "flannel's vxlan data path (pod traffic between nodes in VXLAN";
   const like = cni.name === 'kindnet' && backend === 'host-gw' ? ', as kindnet routes it' : '';
   cni.at.objectNotice(
-    `the input ran the ${cni.name} CNI (${cni.evidence}), which podnet does not emulate: it runs ${path}${like}) ` +
+    `the input ran the ${cni.name} CNI (seen ${cni.evidence}), which podnet does not emulate: it runs ${path}${like}) ` +
       `and adds no flannel pods; ${givenBackend !== undefined ? "the Cluster's spec.cni.backend chose it" : "set the Cluster's spec.cni.backend to choose the other"}`,
   );
   return givenBackend === undefined ? backend : undefined;
