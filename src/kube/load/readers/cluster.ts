@@ -1,6 +1,8 @@
 /**
  * podnet `Cluster` (podnet.dev/v1alpha1): address plan, flannel settings, underlay, nodes and
- * external hosts. At most one per input; without one the built-in defaults apply.
+ * external hosts. At most one per input; without one the built-in defaults apply, except that an
+ * export of a running cluster gives the address plan it shows, and its nodes when it has no Node
+ * objects (export-inference.ts: each inferred value with a notice; a field the document gives wins).
  *
  * Defaults (each applied only when the field is absent):
  *   metadata.name podnet · clusterCIDR 10.244.0.0/16 · serviceCIDR 10.96.0.0/12 · nodeCIDRMaskSize 24

@@ -44,7 +44,16 @@ import type { Cidr } from '../../model.js';
 import { Field } from '../field.js';
 import { labelOf } from '../metadata.js';
 import { StateKey, type LoadState, type ObjectInput } from '../state.js';
-import { cidrContains, cidrOf, cidrsOverlap, cidrText, formatIpv4, parseCidr, parseIpv4 } from '../values.js';
+import {
+  cidrContains,
+  cidrOf,
+  cidrsOverlap,
+  cidrText,
+  dnsSubdomain,
+  formatIpv4,
+  parseCidr,
+  parseIpv4,
+} from '../values.js';
 import type { NodeObjectDraft } from './node.js';
 import { CONTROL_PLANE_LABEL, CONTROL_PLANE_TAINT } from './taints.js';
 
@@ -215,7 +224,8 @@ export function nodesFromPods(
   if (!pods.some((p) => p.nodeName !== undefined && p.hostIP !== undefined)) return [];
   const byNode = new Map<string, PodFacts[]>();
   for (const p of pods) {
-    if (p.nodeName === undefined || p.nodeName === '') continue;
+    // A name the Pod reader refuses is reported there; it makes no node.
+    if (p.nodeName === undefined || dnsSubdomain(p.nodeName) !== undefined) continue;
     const list = byNode.get(p.nodeName);
     if (list === undefined) byNode.set(p.nodeName, [p]);
     else list.push(p);
@@ -536,7 +546,7 @@ const CNI_SIGNATURES: readonly CniSignature[] = [
   {
     name: 'flannel',
     daemonSets: ['kube-flannel-ds', 'kube-flannel-ds-amd64', 'flannel'],
-    images: [/(^|\/)flannel$/],
+    images: [/(^|[/-])flannel$/],
     emulated: true,
     backend: 'vxlan',
   },
@@ -583,19 +593,25 @@ export function detectCni(state: LoadState): DetectedCni | undefined {
   const user = state.objects
     .filter((o) => o.origin === 'user')
     .sort((a, b) => Number(b.kind === 'DaemonSet') - Number(a.kind === 'DaemonSet'));
-  for (const sig of CNI_SIGNATURES) {
-    for (const o of user) {
-      const byName =
-        (o.kind === 'DaemonSet' && o.name !== undefined && sig.daemonSets.includes(o.name)) ||
-        (o.kind === 'Pod' &&
-          o.name !== undefined &&
-          sig.daemonSets.some((d) => o.name?.startsWith(`${d}-`) === true && o.name.length === d.length + 6));
+  // Each object's container images, read once (an export may hold 100,000 pods).
+  const images = new Map<ObjectInput, string[]>();
+  const imagesOf = (o: ObjectInput): string[] => {
+    let list = images.get(o);
+    if (list === undefined) {
       const specPath = o.kind === 'Pod' ? 'spec' : o.kind === 'DaemonSet' ? 'spec.template.spec' : undefined;
-      const byImage =
-        !byName &&
-        specPath !== undefined &&
-        sig.images.length > 0 &&
-        containerImages(o.root, specPath).some((r) => sig.images.some((re) => re.test(r)));
+      list = specPath !== undefined ? containerImages(o.root, specPath) : [];
+      images.set(o, list);
+    }
+    return list;
+  };
+  const candidates = user.filter((o) => o.kind === 'Pod' || o.kind === 'DaemonSet');
+  for (const sig of CNI_SIGNATURES) {
+    for (const o of candidates) {
+      const name = o.name ?? '';
+      const byName =
+        (o.kind === 'DaemonSet' && sig.daemonSets.includes(name)) ||
+        (o.kind === 'Pod' && sig.daemonSets.some((d) => name.startsWith(`${d}-`) && name.length === d.length + 6));
+      const byImage = !byName && sig.images.length > 0 && imagesOf(o).some((r) => sig.images.some((re) => re.test(r)));
       if (byName || byImage) {
         s.cni = {
           name: sig.name,
