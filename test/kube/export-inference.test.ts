@@ -47,8 +47,9 @@ describe('a k3s export (10.42/10.43) without a Cluster document', () => {
     expect(nodes(m)).toEqual(['k3s-server 192.168.122.11 10.42.0.0/24 cp', 'k3s-agent 192.168.122.12 10.42.1.0/24']);
   });
 
-  test('flannel runs inside k3s (only its Node annotations show it): no flannel pods are added', () => {
+  test('flannel and kube-proxy run inside k3s (only its Node annotations show them): no flannel or kube-proxy pods are added', () => {
     expect(m.pods.filter((p) => p.namespace === 'kube-flannel' || p.name.startsWith('kube-flannel'))).toEqual([]);
+    expect(m.pods.filter((p) => p.name.startsWith('kube-proxy'))).toEqual([]);
   });
 
   test('the imported cluster runs: toolbox reaches web by its ClusterIP 10.43.120.7, answered by an exported web pod', () => {

@@ -12,7 +12,8 @@
  *     metrics 9153/TCP; selector k8s-app=kube-dns) and Deployment kube-system/coredns (2 replicas,
  *     same ports, tolerating the control-plane taint; placed on the control-plane nodes, see
  *     controllers/scheduler.ts), whose pods get podnet's generic servers on those ports for now.
- *   kubeProxy: DaemonSet kube-system/kube-proxy (hostNetwork, tolerates every taint).
+ *   kubeProxy: DaemonSet kube-system/kube-proxy (hostNetwork, tolerates every taint); not added for
+ *     k3s's Nodes (k3s runs kube-proxy inside its binary; the rules are there all the same).
  *   flannel: Namespace kube-flannel and DaemonSet kube-flannel/kube-flannel-ds (hostNetwork,
  *     tolerates NoSchedule taints, linux nodes only); not added when the input shows a CNI of its
  *     own (another CNI's pods, flannel's under another name, or flannel's Node annotations
@@ -30,7 +31,7 @@ import type { AddonsModel } from '../model.js';
 import { labelOf } from './metadata.js';
 import type { NodeDraft } from './readers/cluster.js';
 import { SERVICE_NAME_LABEL } from './readers/endpoint-fields.js';
-import { detectCni } from './readers/export-inference.js';
+import { detectCni, k3sNodes } from './readers/export-inference.js';
 import type { LoadState } from './state.js';
 import { formatIpv4 } from './values.js';
 
@@ -92,6 +93,7 @@ export function addonManifests(state: LoadState, addons: AddonsModel, nodes: rea
   }
   if (
     addons.kubeProxy &&
+    !k3sNodes(state) &&
     !has('DaemonSet', 'kube-system', 'kube-proxy') &&
     !labelled(['kube-system'], 'k8s-app', 'kube-proxy')
   )

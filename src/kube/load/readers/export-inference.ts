@@ -645,6 +645,21 @@ export function detectCni(state: LoadState): DetectedCni | undefined {
   return undefined;
 }
 
+/**
+ * Whether the input's Nodes are k3s's (annotation `k3s.io/node-args` or label
+ * `node.kubernetes.io/instance-type=k3s`): k3s runs kube-proxy inside its own binary, so its
+ * cluster has no kube-proxy pods (its rules are there all the same).
+ */
+export function k3sNodes(state: LoadState): boolean {
+  return state.objects.some(
+    (o) =>
+      o.origin === 'user' &&
+      o.kind === 'Node' &&
+      (labelOf(o.root, 'node.kubernetes.io/instance-type') === 'k3s' ||
+        mapAt(o.root, 'metadata.annotations')?.child('k3s.io/node-args').present === true),
+  );
+}
+
 /** The one notice about a CNI podnet does not emulate, and the backend to run when the Cluster leaves it out. */
 export function cniNotice(state: LoadState, clusterDoc: Field | undefined): 'vxlan' | 'host-gw' | undefined {
   const cni = detectCni(state);
