@@ -13,6 +13,8 @@ import { sec } from '../../src/sim/time.js';
 import { dig } from '../../src/api/dig.js';
 import { TextHopSink } from '../../src/trace/format.js';
 import { KUBE_DNS } from './topology.js';
+import { Resolver } from '../../src/apps/resolver.js';
+import type { Simulation } from '../../src/api/simulation.js';
 
 /** 100 addresses for one upstream name: 1,600 bytes of A records, more than a UDP answer without EDNS0 holds. */
 const MANY = Array.from({ length: 100 }, (_, i) => `198.51.100.${i + 1}`);
@@ -271,6 +273,28 @@ describe('names keep the case of the question (CoreDNS handler_case_test.go)', (
       '_http._tcp.WEB.shop.svc.Cluster.Local. 30 IN SRV 0 100 80 web.shop.svc.Cluster.Local.',
     ]);
   });
+});
+
+/** One query from `from` straight to a CoreDNS pod's address (its own cache), run to completion. */
+function askPod(s: Simulation, from: string, pod: string, name: string): DnsMessage {
+  const setup = s.resolverSetup(from, s.newFlow());
+  const server = s.network.pod(pod)!.model.ip;
+  const r = new Resolver(s.resolveFrom(from).ns, { ...setup, conf: { ...setup.conf, nameservers: [server] } });
+  let got: DnsMessage | undefined;
+  r.send([query(name)], [], (res) => {
+    got = res.answers[0];
+  });
+  s.runUntil(() => got !== undefined, sec(30));
+  return got!;
+}
+
+test("cache 30 answers a later question with the spelling of the one that filled it (CoreDNS's item.toMsg)", () => {
+  const { sim: s } = sim(CLUSTER);
+  const first = askPod(s, 'shop/client', 'kube-system/coredns-0', 'WEB.shop.svc.cluster.local');
+  const later = askPod(s, 'shop/client', 'kube-system/coredns-0', 'web.shop.svc.cluster.local');
+  expect(lines(first.answers)).toEqual(['WEB.shop.svc.cluster.local. 30 IN A 10.96.100.10']);
+  expect(later.questions[0]!.name).toBe('web.shop.svc.cluster.local');
+  expect(lines(later.answers)).toEqual(['WEB.shop.svc.cluster.local. 30 IN A 10.96.100.10']);
 });
 
 describe('dig name. (trailing dot)', () => {
