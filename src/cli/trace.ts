@@ -39,8 +39,9 @@ export function formatResolution(r: Resolution): string[] {
           : '';
     const outcome =
       q.rcode !== undefined ? `${q.rcode}${answers}${q.tc === true ? ' [TC]' : ''}` : (q.error ?? 'no answer');
+    const name = fqdn(q.name).padEnd(46);
     lines.push(
-      `  ${q.type.padEnd(4)} ${fqdn(q.name).padEnd(46)} ${q.proto} :${q.sourcePort} → ${q.server}  ${outcome}${q.answeredBy !== undefined ? `  (${q.answeredBy})` : ''}`,
+      `  ${q.type.padEnd(4)} ${name} ${q.proto} :${q.sourcePort} → ${q.server}  ${outcome}${q.answeredBy !== undefined ? `  (${q.answeredBy})` : ''}`,
     );
   }
   return lines;

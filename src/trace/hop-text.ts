@@ -516,8 +516,10 @@ function resolverText(ev: Extract<AppEvent, { app: 'resolver' }>): string {
 
 function coreDnsText(ev: Extract<AppEvent, { app: 'coredns' }>): string {
   switch (ev.what) {
-    case 'answer':
-      return `${ev.proto} ${ev.client} ${ev.question} → ${ev.rcode}, ${ev.answers} answer${ev.answers === 1 ? '' : 's'}${ev.by === 'kubernetes' ? '' : ` (${ev.by})`}${ev.truncated === true ? ' [TC]' : ''}`;
+    case 'answer': {
+      const tc = ev.truncated === true ? ' [TC]' : '';
+      return `${ev.proto} ${ev.client} ${ev.question} → ${ev.rcode}, ${ev.answers} answer${ev.answers === 1 ? '' : 's'}${ev.by === 'kubernetes' ? '' : ` (${ev.by})`}${tc}`;
+    }
     case 'forward':
       return `forward ${ev.sourcePort} → ${ev.upstream}:53 ${ev.proto}, id ${ev.id}`;
     case 'forward-none':

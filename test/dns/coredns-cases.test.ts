@@ -19,7 +19,7 @@ import type { Simulation } from '../../src/api/simulation.js';
 /** 100 addresses for one upstream name: 1,600 bytes of A records, more than a UDP answer without EDNS0 holds. */
 const MANY = Array.from({ length: 100 }, (_, i) => `198.51.100.${i + 1}`);
 
-/** A cluster with an ExternalName whose target has 100 A records, an empty Namespace, a headless and a ClusterIP Service. */
+/** A cluster: an ExternalName whose target has 100 A records, an empty Namespace, headless and ClusterIP Services. */
 const CLUSTER = `apiVersion: podnet.dev/v1alpha1
 kind: Cluster
 metadata: { name: coredns-cases }
