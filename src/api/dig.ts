@@ -12,7 +12,18 @@ import type { CaptureSink, HopSink } from '../events/tracer.js';
 import { Resolver, parseResolvOptions } from '../apps/resolver.js';
 import type { ResolverQuery } from '../apps/resolver.js';
 import { formatIpv4, parseIpv4 } from '../wire/addr.js';
-import { DnsClass, DnsType, dnsHeader, dnsTypeCode, dnsTypeName, optRecord, reverseName } from '../wire/dns.js';
+import {
+  DnsClass,
+  DnsType,
+  canonicalName,
+  dnsHeader,
+  dnsTypeCode,
+  dnsTypeName,
+  fqdn,
+  optRecord,
+  reverseName,
+} from '../wire/dns.js';
+import { isWireError } from '../wire/errors.js';
 import type { DnsMessage } from '../wire/dns.js';
 import { Simulation } from './simulation.js';
 import { checkTopologyInput, isClusterModel, loadTopology } from './topology.js';
@@ -64,7 +75,10 @@ export interface DigResult {
   readonly from: string;
   /** The server it asked. */
   readonly server: string;
-  /** The question as sent (a PTR address written out as its in-addr.arpa name). */
+  /**
+   * The question as sent: the name without its trailing dot (`web.` and `web` are the same name on the wire), a PTR
+   * address written out as its in-addr.arpa name.
+   */
   readonly query: { readonly name: string; readonly type: string };
   /** The names asked, in order (more than one with `search`). */
   readonly tried: readonly string[];
@@ -85,9 +99,10 @@ export interface DigResult {
 const TYPES = ['A', 'AAAA', 'SRV', 'PTR', 'CNAME', 'TXT', 'SOA', 'NS', 'MX', 'ANY'];
 
 /**
- * The question dig sends for a name and type: the type's code, and the name (an IPv4 address
- * with type PTR becomes its in-addr.arpa name). Throws an ArgumentError for an unknown type or a
- * name that cannot be a DNS name.
+ * The question dig sends for a name and type: the type's code, and the name in canonical form,
+ * without a trailing dot (an IPv4 address with type PTR becomes its in-addr.arpa name; `.` is the
+ * root, the empty name). Throws an ArgumentError for an unknown type or a name that cannot be a
+ * DNS name.
  */
 export function digQuestion(
   name: string,
@@ -104,8 +119,16 @@ export function digQuestion(
         : undefined;
   if (code === undefined) fail('opts.type', `one of ${TYPES.join(', ')}, TYPE<n> or a type number`, type);
   const ip = parseIpv4(name);
-  const qname = code === DnsType.PTR && ip !== undefined ? reverseName(ip) : name;
-  if (qname.length === 0 || qname.length > 254) fail('opts.name', 'a DNS name (1–254 characters)', name);
+  const given = code === DnsType.PTR && ip !== undefined ? reverseName(ip) : name;
+  if (given.length === 0 || given.length > 254) fail('opts.name', 'a DNS name (1–254 characters)', name);
+  let qname: string;
+  try {
+    // the wire has no trailing dot to carry: `name.` asks what `name` asks (as dig does without +search)
+    qname = canonicalName(given);
+  } catch (e) {
+    if (!isWireError(e)) throw e;
+    fail('opts.name', `a DNS name (${e.message})`, name);
+  }
   return { name: qname, type: code };
 }
 
@@ -159,8 +182,12 @@ export function dig(input: ClusterModel | TopologyInput, opts: DigOptions): DigR
     ...setup,
     conf: { ...setup.conf, nameservers: [srv], optionWords: words, options: parseResolvOptions(words) },
   });
+  // a name typed with its trailing dot is absolute: +search leaves it alone
+  const absolute = fqdn(opts.name) === opts.name;
   const names =
-    opts.search === true ? candidates(question.name, setup.conf.search, setup.conf.options.ndots) : [question.name];
+    opts.search === true
+      ? candidates(absolute ? fqdn(question.name) : question.name, setup.conf.search, setup.conf.options.ndots)
+      : [question.name];
   const log: ResolverQuery[] = [];
   const tried: string[] = [];
   let response: DnsMessage | undefined;

@@ -22,7 +22,7 @@ import { startUpstreamDns } from '../apps/dns-server.js';
 import type { DnsServerLogEntry } from '../apps/dns-server.js';
 import { hostResolvConf, isResolvableName, podHosts, podResolvConf } from '../apps/resolver.js';
 import type { ResolverSetup } from '../apps/resolver.js';
-import { dnsTypeName } from '../wire/dns.js';
+import { dnsTypeName, sameName } from '../wire/dns.js';
 import { FlowError } from './errors.js';
 import { checkOptInteger, checkOptions, checkOptSinks, fail } from './check.js';
 import { isClusterModel } from './topology.js';
@@ -368,7 +368,8 @@ export class Simulation {
           x.t >= q.t &&
           x.id === q.id &&
           dnsTypeName(x.type) === q.type &&
-          x.name.toLowerCase() === q.name.toLowerCase(),
+          // a name asked with its trailing dot is the same question
+          sameName(x.name, q.name),
       );
       if (e === undefined) continue;
       used.add(e);

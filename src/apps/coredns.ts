@@ -43,6 +43,7 @@ import {
   dnsTypeName,
   dnsRcodeName,
   ednsOf,
+  fqdn,
   encodeDns,
   frameDnsTcp,
   isOpt,
@@ -76,6 +77,8 @@ export const KUBEADM_DNS_TTL = 30;
 export const DNS_SCHEMA_VERSION = '1.1.0';
 /** TTL the plugin gives the dns-version TXT record (before `cache` caps it). */
 const DNS_VERSION_TTL = 28800;
+/** The name the zone's NS records live at, below the zone (plugin/kubernetes defaultNSName). */
+const DEFAULT_NS = 'ns.dns.';
 
 /** What the kubernetes plugin knows: the cluster's Services, EndpointSlices and namespaces. */
 export interface ClusterDnsView {
@@ -92,12 +95,14 @@ export interface ClusterDnsView {
   readonly localIps: readonly Ipv4Addr[];
 }
 
-/** Namespaces every kubeadm cluster has. */
+/** Namespaces every kubeadm cluster has (kube-public and kube-node-lease too, which the loader does not create). */
 const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
 /** The plugin's view of a cluster model, as seen from a CoreDNS pod with addresses `localIps`. */
 export function clusterDnsView(model: ClusterModel, localIps: readonly Ipv4Addr[] = [], serial = 0): ClusterDnsView {
-  const namespaces = new Set<string>(SYSTEM_NAMESPACES);
+  // the plugin asks the API for the Namespace object (filteredNamespaceExists): a declared namespace exists even with
+  // nothing in it; a hand-built model without a namespace list has those its objects live in
+  const namespaces = new Set<string>([...SYSTEM_NAMESPACES, ...(model.namespaces ?? [])]);
   for (const p of model.pods) namespaces.add(p.namespace);
   for (const s of model.services) namespaces.add(s.namespace);
   for (const s of model.endpointSlices) namespaces.add(s.namespace);
@@ -225,9 +230,14 @@ function endpointHostname(ep: { readonly hostname: string | undefined; readonly 
 }
 
 class Plugin {
+  /**
+   * `zone`: the zone the question matched, lower case; `owner`: that zone as the question spells it (state.Zone), which
+   * the names the plugin makes end in (SRV and NS targets, their address records), as CoreDNS keys them by it.
+   */
   constructor(
     private readonly v: ClusterDnsView,
     private readonly zone: string,
+    private readonly owner: string,
   ) {}
 
   private nsExposed(ns: string): boolean {
@@ -262,7 +272,7 @@ class Plugin {
       (name.match(/-/g) ?? []).length === 3 && !name.includes('--') ? parseIpv4(name.replace(/-/g, '.')) : undefined;
     if (ip === undefined) return { svcs: [], err: 'nxdomain' };
     return {
-      svcs: [{ host: formatIpv4(ip), port: 0, ttl: this.v.ttl, domain: `${name}.${r.namespace}.pod.${this.zone}` }],
+      svcs: [{ host: formatIpv4(ip), port: 0, ttl: this.v.ttl, domain: `${name}.${r.namespace}.pod.${this.owner}` }],
       err: undefined,
     };
   }
@@ -274,7 +284,7 @@ class Plugin {
     const ttl = this.v.ttl;
     for (const svc of this.v.services) {
       if (svc.namespace !== r.namespace || svc.name.toLowerCase() !== r.service) continue;
-      const domain = `${svc.name}.${svc.namespace}.svc.${this.zone}`;
+      const domain = `${svc.name}.${svc.namespace}.svc.${this.owner}`;
       if (svc.type === 'ExternalName') {
         if (r.endpoint !== '' || r.port !== '' || r.protocol !== '') continue;
         const target = svc.externalName ?? '';
@@ -320,7 +330,7 @@ class Plugin {
         found = true;
         for (const svc of this.v.services) {
           if (svc.namespace !== slice.namespace || svc.name !== slice.serviceName) continue;
-          const name = `${svc.name}.${svc.namespace}.svc.${this.zone}`;
+          const name = `${svc.name}.${svc.namespace}.svc.${this.owner}`;
           if (svc.headless) {
             for (const e of slice.endpoints)
               if (e.ready) out.push({ name: `${endpointHostname(e)}.${name}`, ip: formatIpv4(e.ip) });
@@ -328,7 +338,7 @@ class Plugin {
         }
       }
     }
-    if (!found) for (const ip of this.v.localIps) out.push({ name: `ns.dns.${this.zone}`, ip: formatIpv4(ip) });
+    if (!found) for (const ip of this.v.localIps) out.push({ name: `ns.dns.${this.owner}`, ip: formatIpv4(ip) });
     return out;
   }
 
@@ -351,7 +361,9 @@ class Plugin {
         err: undefined,
       };
     }
-    if (lname === `ns.dns.${this.zone}`) {
+    // isDefaultNS compares the lower-cased name with the zone as asked: `ns.dns.<zone>` with capitals in the zone
+    // part is not recognised (and then fails to parse: NXDOMAIN)
+    if (lname.startsWith(DEFAULT_NS) && lname.indexOf(this.owner) === DEFAULT_NS.length) {
       const svcs =
         qtype === DnsType.A ? this.nsAddrs().map((n) => ({ host: n.ip, port: 0, ttl: this.v.ttl, domain: lname })) : [];
       return { svcs, err: undefined };
@@ -361,18 +373,18 @@ class Plugin {
     return { svcs: r.svcs.filter((s) => isIpHost(s.host)), err: r.err };
   }
 
-  /** reverse.go serviceRecordForIP. */
+  /** reverse.go serviceRecordForIP: names in the primary zone as configured (the question is an in-addr.arpa name). */
   reverse(ip: Ipv4Addr): Svc[] {
     for (const svc of this.v.services) {
       if (svc.clusterIPs.includes(ip))
-        return [{ host: `${svc.name}.${svc.namespace}.svc.${this.zone}`, port: 0, ttl: this.v.ttl, domain: '' }];
+        return [{ host: `${svc.name}.${svc.namespace}.svc.${this.v.zone}`, port: 0, ttl: this.v.ttl, domain: '' }];
     }
     const out: Svc[] = [];
     for (const slice of this.v.slices) {
       for (const e of slice.endpoints) {
         if (e.ready && e.ip === ip)
           out.push({
-            host: `${endpointHostname(e)}.${slice.serviceName}.${slice.namespace}.svc.${this.zone}`,
+            host: `${endpointHostname(e)}.${slice.serviceName}.${slice.namespace}.svc.${this.v.zone}`,
             port: 0,
             ttl: this.v.ttl,
             domain: '',
@@ -424,21 +436,25 @@ class Assembler {
     readonly zoneOwner: string,
     readonly lookups: Lookups,
   ) {
-    this.plugin = new Plugin(v, v.zone);
+    this.plugin = new Plugin(v, zone, zoneOwner);
   }
 
-  /** A / AAAA: addresses, CNAMEs chased in the zone and upstream. Returns records or a needed lookup. */
+  /**
+   * A / AAAA: addresses, CNAMEs chased in the zone and upstream. Returns records (`truncated` when an upstream answer
+   * chased was, as plugin.A reports it) or a needed lookup.
+   */
   address(
     qname: string,
     qtype: number,
     previous: DnsRecord[],
-  ): { records: DnsRecord[]; err: NameErr | undefined } | { need: { name: string; type: number } } {
+  ): { records: DnsRecord[]; err: NameErr | undefined; truncated: boolean } | { need: { name: string; type: number } } {
     const lname = lowerName(qname);
     // checkForApex: for the zone itself apex.dns.<zone> is tried first, which the plugin cannot parse,
     // so the zone name is looked up like any other
     const { svcs, err } = this.plugin.services(lname, qtype);
-    if (err !== undefined) return { records: [], err };
+    if (err !== undefined) return { records: [], err, truncated: false };
     const out: DnsRecord[] = [];
+    let truncated = false;
     const dup = new Set<string>();
     for (const s of svcs) {
       if (isIpHost(s.host)) {
@@ -464,15 +480,18 @@ class Assembler {
         const next = this.address(target, qtype, [...previous, cname]);
         if ('need' in next) return next;
         if (next.err === undefined && next.records.length > 0) out.push(cname, ...next.records);
+        truncated ||= next.truncated;
         continue;
       }
       const key = lookupKey(target, qtype);
       if (!this.lookups.has(key)) return { need: { name: target, type: qtype } };
       const m = this.lookups.get(key);
       if (m === null || m === undefined) continue;
+      // an upstream answer cut short (TC) makes this one truncated too, so the client asks again over TCP
+      truncated ||= m.header.tc;
       out.push(cname, ...m.answers);
     }
-    return { records: out, err: undefined };
+    return { records: out, err: undefined, truncated };
   }
 
   srv(qname: string): { records: DnsRecord[]; extra: DnsRecord[]; err: NameErr | undefined } {
@@ -535,12 +554,13 @@ export function answer(query: DnsMessage, view: ClusterDnsView, lookups: Lookups
   let records: DnsRecord[] = [];
   let extra: DnsRecord[] = [];
   let err: NameErr | undefined;
+  let truncated = false;
   switch (q.type) {
     case DnsType.A:
     case DnsType.AAAA: {
       const r = a.address(qname, q.type, []);
       if ('need' in r) return { kind: 'lookup', ...r.need };
-      ({ records, err } = r);
+      ({ records, err, truncated } = r);
       break;
     }
     case DnsType.TXT: {
@@ -597,7 +617,9 @@ export function answer(query: DnsMessage, view: ClusterDnsView, lookups: Lookups
     case DnsType.IXFR:
       return { kind: 'reply', message: replyTo(query, DnsRcode.REFUSED) };
     case DnsType.NS:
-      if (lname === zone) {
+      // handler.go compares the lower-cased name with the zone as asked: an apex spelled with capitals is not the apex
+      // here and gets NODATA, as any other type would
+      if (lname === zoneOwner) {
         const seen = new Set<string>();
         for (const n of a.plugin.nsAddrs()) {
           extra.push(rr(n.name, view.ttl, { type: 'A', address: parseIpv4(n.ip)! }));
@@ -633,6 +655,7 @@ export function answer(query: DnsMessage, view: ClusterDnsView, lookups: Lookups
     m.authorities = [a.soa()];
     return { kind: 'reply', message: m };
   }
+  m.header.tc = truncated;
   m.answers = records;
   m.additionals = extra;
   return { kind: 'reply', message: m };
@@ -884,7 +907,9 @@ export class CoreDnsChain {
     const t0 = this.host.now();
     this.serve(q, req.proto, req.flow, (resp, how) => {
       const bytes = scrub(q, this.loadbalance(resp), req.proto);
-      const label = question === undefined ? '(no question)' : `${dnsTypeName(question.type)} ${question.name}.`;
+      const label = question === undefined ? '(no question)' : `${dnsTypeName(question.type)} ${fqdn(question.name)}`;
+      // TC as sent: passed on from upstream or the plugin, or set by the scrub that cut the answer to fit
+      const truncated = (bytes[2]! & 0x02) !== 0;
       const client = `${formatIpv4(req.client)}:${req.clientPort}`;
       const answer = {
         what: 'answer',
@@ -894,6 +919,7 @@ export class CoreDnsChain {
         rcode: dnsRcodeName(resp.header.rcode),
         answers: resp.answers.length,
         by: how,
+        ...(truncated ? { truncated } : {}),
       } as const;
       this.host.trace(req.flow, answer);
       this.opts.log?.({
@@ -1148,7 +1174,13 @@ export class CoreDnsServer implements CoreDnsHost {
         done(o);
       },
     };
-    this.trace(flow, { what: 'forward', sourcePort: conn.sock.localPort, upstream: formatIpv4(upstream), id });
+    this.trace(flow, {
+      what: 'forward',
+      proto: 'udp',
+      sourcePort: conn.sock.localPort,
+      upstream: formatIpv4(upstream),
+      id,
+    });
     const err = conn.sock.send(wire);
     if (err !== undefined) {
       timer.cancel();
@@ -1193,7 +1225,16 @@ export class CoreDnsServer implements CoreDnsHost {
     };
     const timer = this.ns.world.sched.schedule(timeout, () => finish(undefined, { timeout, tcp: true }), null);
     const s = this.ns.sockets.tcp.connect(upstream, 53, 0, flow, {
-      onConnected: (c) => c.write(frameDnsTcp(wire)),
+      onConnected: (c) => {
+        this.trace(flow, {
+          what: 'forward',
+          proto: 'tcp',
+          sourcePort: c.localPort,
+          upstream: formatIpv4(upstream),
+          id,
+        });
+        c.write(frameDnsTcp(wire));
+      },
       onData: (_c, data) => {
         for (const m of reader.push(data)) if (m.header.id === id) finish(m);
       },

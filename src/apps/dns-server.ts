@@ -316,6 +316,7 @@ export function startUpstreamDns(
   return startDnsServer(ns, 53, (req) => {
     const q = req.query.questions[0]!;
     const { resp, bytes } = upstreamReply(req.query, table, req.proto);
+    const truncated = (bytes[2]! & 0x02) !== 0;
     const w = ns.world;
     if (w.tracer.on) {
       const client = `${formatIpv4(req.client)}:${req.clientPort}`;
@@ -327,7 +328,9 @@ export function startUpstreamDns(
         type: dnsTypeName(q.type),
         name: q.name,
         rcode: dnsRcodeName(resp.header.rcode),
-        answers: resp.answers.length,
+        // what went out: a bare TC answer when the records did not fit
+        answers: truncated ? 0 : resp.answers.length,
+        ...(truncated ? { truncated } : {}),
       } as const;
       ns.trace({ kind: 'app', ...detail }, null, undefined, TraceTo.Hop, req.flow);
     }

@@ -5,7 +5,7 @@ import { FlowError } from '../api/errors.js';
 import type { ResolverQuery } from '../apps/resolver.js';
 import { parseIpv4 } from '../wire/addr.js';
 import { DnsType, dnsRcodeName, dnsTypeCode, dnsTypeName, ednsOf, encodeDns, formatDnsFlags } from '../wire/dns.js';
-import { formatQuestion, formatRecord, isOpt, reverseName, type DnsMessage } from '../wire/dns.js';
+import { formatQuestion, formatRecord, fqdn, isOpt, reverseName, type DnsMessage } from '../wire/dns.js';
 import { TextHopSink } from '../trace/format.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { CaptureSink, HopSink } from '../events/tracer.js';
@@ -170,7 +170,7 @@ function messageJson(m: DnsMessage): unknown {
     id: m.header.id,
     status: dnsRcodeName(m.header.rcode),
     flags: formatDnsFlags(m.header),
-    question: m.questions.map((q) => ({ name: `${q.name}.`, type: dnsTypeName(q.type) })),
+    question: m.questions.map((q) => ({ name: fqdn(q.name), type: dnsTypeName(q.type) })),
     answer: m.answers.map(rr),
     authority: m.authorities.map(rr),
     additional: m.additionals.filter((r) => !isOpt(r)).map(rr),
@@ -246,7 +246,8 @@ export function formatDig(
   if (last?.answeredBy !== undefined) lines.push(`;; ANSWERED BY: ${last.answeredBy} (podnet: the pod behind ${srv})`);
   lines.push(`;; WHEN: ${when(now)}`);
   lines.push(`;; MSG SIZE  rcvd: ${last?.size ?? encodeDns(m).length}`);
-  if (qname !== asked) lines.push(`;; (asked ${qname})`);
+  // the question differs from what was typed beyond the trailing dot (an address asked as PTR)
+  if (fqdn(qname) !== fqdn(asked)) lines.push(`;; (asked ${qname})`);
   lines.push('');
   return lines;
 }

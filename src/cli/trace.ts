@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { formatParseError, parseIptablesSave } from '../netfilter/iptables-save.js';
 import type { Ruleset } from '../netfilter/rules.js';
 import type { Resolution } from '../apps/resolver.js';
+import { fqdn } from '../wire/dns.js';
 
 /** What the resolver did, for the summary under a trace. */
 export function formatResolution(r: Resolution): string[] {
@@ -38,8 +39,9 @@ export function formatResolution(r: Resolution): string[] {
           : '';
     const outcome =
       q.rcode !== undefined ? `${q.rcode}${answers}${q.tc === true ? ' [TC]' : ''}` : (q.error ?? 'no answer');
+    const name = fqdn(q.name).padEnd(46);
     lines.push(
-      `  ${q.type.padEnd(4)} ${`${q.name}.`.padEnd(46)} ${q.proto} :${q.sourcePort} → ${q.server}  ${outcome}${q.answeredBy !== undefined ? `  (${q.answeredBy})` : ''}`,
+      `  ${q.type.padEnd(4)} ${name} ${q.proto} :${q.sourcePort} → ${q.server}  ${outcome}${q.answeredBy !== undefined ? `  (${q.answeredBy})` : ''}`,
     );
   }
   return lines;

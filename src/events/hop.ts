@@ -610,7 +610,10 @@ export type AppDetail =
       readonly type: string;
       readonly name: string;
       readonly rcode: string;
+      /** Records in the answer section as sent (none when it did not fit and went out truncated). */
       readonly answers: number;
+      /** Sent with TC: too big for the transport, the client should ask again over TCP. */
+      readonly truncated?: boolean;
     };
 
 /** What a TCP socket did. */
@@ -697,8 +700,16 @@ export type CoreDnsDetail = { readonly app: 'coredns' } & (
       readonly answers: number;
       /** Which plugin answered: `kubernetes`, `cache`, `forward`, … */
       readonly by: string;
+      /** Sent with TC (cut to fit, or passed on from upstream): the client should ask again over TCP. */
+      readonly truncated?: boolean;
     }
-  | { readonly what: 'forward'; readonly sourcePort: number; readonly upstream: string; readonly id: number }
+  | {
+      readonly what: 'forward';
+      readonly proto: 'udp' | 'tcp';
+      readonly sourcePort: number;
+      readonly upstream: string;
+      readonly id: number;
+    }
   | { readonly what: 'forward-none' }
   | { readonly what: 'forward-timeout'; readonly upstream: string }
   | { readonly what: 'forward-failed'; readonly upstream: string; readonly trouble: UpstreamTroubleRef }

@@ -334,6 +334,11 @@ export interface ClusterModel {
   readonly services: readonly ServiceModel[];
   readonly endpointSlices: readonly EndpointSliceModel[];
   /**
+   * Namespaces that exist, sorted: the built-in ones, every declared Namespace (empty ones too) and those objects
+   * live in without declaring. Always set by the loader; absent in a hand-built model means those its objects live in.
+   */
+  readonly namespaces?: readonly string[] | undefined;
+  /**
    * NodePorts and health-check node ports come from this range (kube-apiserver
    * `--service-node-port-range`). Always set by the loader; absent in a hand-built model means
    * the default 30000–32767.

@@ -27,6 +27,7 @@ import type {
 } from '../events/hop.js';
 import type { PacketNotes } from '../events/tracer.js';
 import { summarizeFrame } from './frame-summary.js';
+import { fqdn } from '../wire/dns.js';
 
 /** The description of a hop event (without time and place). */
 export function hopText(ev: HopEvent): string {
@@ -441,7 +442,7 @@ function appText(ev: AppEvent): string {
     case 'coredns':
       return `coredns: ${coreDnsText(ev)}`;
     case 'upstream-dns':
-      return `resolver: ${ev.proto} ${ev.client} ${ev.type} ${ev.name}. → ${ev.rcode}, ${ev.answers} answer${ev.answers === 1 ? '' : 's'} (upstream table)`;
+      return `resolver: ${ev.proto} ${ev.client} ${ev.type} ${fqdn(ev.name)} → ${ev.rcode}, ${ev.answers} answer${ev.answers === 1 ? '' : 's'} (upstream table)${ev.truncated === true ? ' [TC]' : ''}`;
   }
 }
 
@@ -495,9 +496,9 @@ function resolverText(ev: Extract<AppEvent, { app: 'resolver' }>): string {
     case 'failed':
       return `getaddrinfo("${ev.name}") failed: ${ev.error}`;
     case 'query':
-      return `query ${ev.type} ${ev.name}. → ${ev.server}:53 ${ev.proto} from :${ev.sourcePort}, id ${ev.id}`;
+      return `query ${ev.type} ${fqdn(ev.name)} → ${ev.server}:53 ${ev.proto} from :${ev.sourcePort}, id ${ev.id}`;
     case 'answer':
-      return `answer ${ev.type} ${ev.name}. id ${ev.id}: ${ev.rcode}${ev.answers.length > 0 ? ` ${ev.answers.join(', ')}` : ''}${ev.truncated ? ' [TC]' : ''}`;
+      return `answer ${ev.type} ${fqdn(ev.name)} id ${ev.id}: ${ev.rcode}${ev.answers.length > 0 ? ` ${ev.answers.join(', ')}` : ''}${ev.truncated ? ' [TC]' : ''}`;
     case 'partial':
       return `only ${ev.received} of ${ev.sent} answers within ${ev.timeout / 1e9}s: retrying one query at a time`;
     case 'timeout':
@@ -515,10 +516,12 @@ function resolverText(ev: Extract<AppEvent, { app: 'resolver' }>): string {
 
 function coreDnsText(ev: Extract<AppEvent, { app: 'coredns' }>): string {
   switch (ev.what) {
-    case 'answer':
-      return `${ev.proto} ${ev.client} ${ev.question} → ${ev.rcode}, ${ev.answers} answer${ev.answers === 1 ? '' : 's'}${ev.by === 'kubernetes' ? '' : ` (${ev.by})`}`;
+    case 'answer': {
+      const tc = ev.truncated === true ? ' [TC]' : '';
+      return `${ev.proto} ${ev.client} ${ev.question} → ${ev.rcode}, ${ev.answers} answer${ev.answers === 1 ? '' : 's'}${ev.by === 'kubernetes' ? '' : ` (${ev.by})`}${tc}`;
+    }
     case 'forward':
-      return `forward ${ev.sourcePort} → ${ev.upstream}:53 udp, id ${ev.id}`;
+      return `forward ${ev.sourcePort} → ${ev.upstream}:53 ${ev.proto}, id ${ev.id}`;
     case 'forward-none':
       return 'forward: no upstream nameserver in /etc/resolv.conf (SERVFAIL)';
     case 'forward-timeout':

@@ -397,9 +397,12 @@ export function sameName(a: string, b: string): boolean {
   }
 }
 
-/** `name.` for display (the root prints as `.`). */
+/** `name.` for display (the root prints as `.`); a name already written absolute keeps its one trailing dot. */
 export function fqdn(name: string): string {
-  return name === '' ? '.' : `${name}.`;
+  if (name === '') return '.';
+  // `a\.` ends in an escaped dot (part of the label), not the root
+  const absolute = name.endsWith('.') && !/(^|[^\\])(\\\\)*\\\.$/.test(name);
+  return absolute ? name : `${name}.`;
 }
 
 /** The in-addr.arpa name of an IPv4 address (`7.1.244.10.in-addr.arpa`). */

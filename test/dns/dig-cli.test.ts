@@ -110,6 +110,27 @@ describe.skipIf(!existsSync(CLI))('podnet dig', () => {
     expect(gw.stdout).toContain(';; SERVER: 172.18.0.1#53(172.18.0.1) (UDP)');
   });
 
+  test('a name with its trailing dot: the same question, the CoreDNS pod that answered, no double dot anywhere', () => {
+    const r = dig(['web.shop.svc.cluster.local.', '--from', 'client', '--trace']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^; <<>> podnet dig <<>> web\.shop\.svc\.cluster\.local\. \(from client\)$/m);
+    expect(r.stdout).toContain(';; QUESTION SECTION:\n;web.shop.svc.cluster.local.\tIN\tA\n');
+    expect(r.stdout).toMatch(/;; ANSWERED BY: kube-system\/coredns-[01] \(podnet: the pod behind 10\.96\.0\.10\)\n/);
+    expect(r.stdout).not.toContain(';; (asked');
+    expect(r.stdout).toContain('dig: query A web.shop.svc.cluster.local. → 10.96.0.10:53 udp');
+    expect(r.stdout).not.toMatch(/[a-z]\.\.(\s|$)/m);
+    const t = spawnSync(
+      process.execPath,
+      [CLI, 'trace', TOPO, '--from', 'client', '--to', 'web.shop.svc.cluster.local.:80'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(t.status).toBe(0);
+    expect(t.stdout).toContain('resolved "web.shop.svc.cluster.local." → 10.96.100.10');
+    expect(t.stdout).not.toMatch(/[a-z]\.\.(\s|$)/m);
+  }, 60_000);
+
   test('--tcp, --json, no reply (exit 1) and bad input (exit 2)', () => {
     expect(dig(['web.shop.svc.cluster.local', '--from', 'client', '--tcp']).stdout).toContain('(TCP)');
     const j = JSON.parse(dig(['web.other', '--search', '--from', 'client', '--json']).stdout) as {

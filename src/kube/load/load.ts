@@ -42,7 +42,7 @@ import type { DeploymentDraft } from './readers/deployment.js';
 import { checkEndpointsNodes, endpointsDeclared, givenEndpoints } from './readers/endpoints.js';
 import { checkEndpointSliceNodes, givenSlices, sliceNamesIn, slicesDeclaredFor } from './readers/endpointslice.js';
 import type { JobDraft } from './readers/job.js';
-import { createReferencedNamespaces } from './readers/namespace.js';
+import { createReferencedNamespaces, namespaces } from './readers/namespace.js';
 import { addPod, findPod, podDrafts, podNameTaken, podsInLoadOrder, type PodDraft } from './readers/pod.js';
 import type { ReplicaSetDraft } from './readers/replicaset.js';
 import { checkScenarioReferences, scenarioEnd, scenarioModel } from './readers/scenario.js';
@@ -478,6 +478,7 @@ function assemble(state: LoadState, derived: Derived, files: readonly string[]):
     externalHosts: c.externalHosts,
     services: derived.services,
     endpointSlices: derived.endpointSlices,
+    namespaces: namespaces(state),
     nodePortRange,
     loadBalancerPool: c.loadBalancerPool,
     dns: c.dns,
