@@ -61,3 +61,98 @@ metadata: { name: box, labels: { kubernetes.io/hostname: box.example.com } }
     expect(m.nodes[0]!.labels['beta.kubernetes.io/arch']).toBe('arm64');
   });
 });
+
+describe('ReplicationController makes pods like a ReplicaSet', () => {
+  const r = loadTopologyPath(fixture('guestbook-go-like.yaml'));
+  const m = r.model!;
+  const mine = (owner: string): string[] =>
+    m.pods.filter((p) => p.ownerRef === `ReplicationController/${owner}`).map((p) => p.name);
+
+  test('guestbook-go loads without a notice; each RC makes spec.replicas pods <rc>-<5 chars>', () => {
+    expect(r.diagnostics.map(formatDiagnostic)).toEqual([]);
+    expect(mine('redis-master')).toHaveLength(1);
+    expect(mine('redis-replica')).toHaveLength(2);
+    expect(mine('guestbook')).toHaveLength(3);
+    for (const name of mine('guestbook')) expect(name).toMatch(/^guestbook-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    // the pods carry the template's labels (no pod-template-hash: an RC has none)
+    expect(m.pods.find((p) => p.name === mine('guestbook')[0])?.labels).toEqual({ app: 'guestbook', tier: 'frontend' });
+  });
+
+  test('their Services get endpoints and a probe connects, by ClusterIP and by NodePort', () => {
+    const eps = (svc: string): number =>
+      m.endpointSlices.filter((s) => s.serviceName === svc).flatMap((s) => s.endpoints).length;
+    expect([eps('redis-master'), eps('redis-replica'), eps('guestbook')]).toEqual([1, 2, 3]);
+    const s = new Simulation(m, { seed: 1 });
+    const front = mine('guestbook')[0]!;
+    expect(s.probe(front, 'redis-master:6379', 'tcp').replies).toBe(1);
+    expect(s.probe(front, 'redis-replica.default.svc.cluster.local:6379', 'tcp').replies).toBe(1);
+    expect(s.probe('node/node1', '172.18.0.4:30300', 'tcp').replies).toBe(1);
+  });
+
+  test("an export's pods of an RC are counted (owned or adopted), not made again", () => {
+    const rc = `apiVersion: v1
+kind: ReplicationController
+metadata: { name: web }
+spec:
+  replicas: 3
+  selector: { app: web }
+  template:
+    metadata: { labels: { app: web } }
+    spec: { containers: [{ name: web, ports: [{ containerPort: 80 }] }] }
+`;
+    const pod = (name: string, owner: string): string => `---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+  labels: { app: web }
+${owner}
+spec: { containers: [{ name: web, ports: [{ containerPort: 80 }] }] }
+`;
+    const owned =
+      '  ownerReferences: [{ apiVersion: v1, kind: ReplicationController, name: web, uid: u1, controller: true }]';
+    const text = `apiVersion: podnet.dev/v1alpha1\nkind: Cluster\nmetadata: { name: t }\n---\n${rc}${pod('web-abcde', owned)}${pod('web-fghij', owned)}${pod('stray', '')}`;
+    const got = loadTopologyText(text, 'rc-export.yaml').model!;
+    expect(got.pods.filter((p) => p.labels['app'] === 'web').map((p) => p.name)).toEqual([
+      'web-abcde',
+      'web-fghij',
+      'stray',
+    ]);
+  });
+
+  test("the API server's checks: selector matches the template, a non-empty selector, restartPolicy Always", () => {
+    const rc = (spec: string): string[] =>
+      loadTopologyText(
+        `apiVersion: v1\nkind: ReplicationController\nmetadata: { name: bad }\nspec:\n${spec}`,
+        'bad.yaml',
+      )
+        .diagnostics.filter((d) => d.severity === 'error')
+        .map(formatDiagnostic);
+    expect(
+      rc(`  selector: { app: x }
+  template:
+    metadata: { labels: { app: y } }
+    spec: { containers: [{ name: c }] }
+`),
+    ).toEqual([
+      "bad.yaml:7:25: error: ReplicationController default/bad: spec.template.metadata.labels: selector app=x does not match the template's labels (app=y): spec.template.metadata.labels must carry every selector label",
+    ]);
+    expect(
+      rc(`  template:
+    spec: { containers: [{ name: c }] }
+`),
+    ).toEqual([
+      expect.stringContaining('spec.selector: missing required field, expected a label map selecting the pods'),
+    ]);
+    expect(
+      rc(`  template:
+    metadata: { labels: { app: y } }
+    spec: { restartPolicy: Never, containers: [{ name: c }] }
+`),
+    ).toEqual([
+      expect.stringContaining(
+        `spec.template.spec.restartPolicy: expected "Always" for a ReplicationController's pods, got "Never"`,
+      ),
+    ]);
+  });
+});

@@ -7,7 +7,8 @@
  *   3. kubeadm's addons are read like the input (addons.ts), ahead of it in load order;
  *   4. namespaces referenced but not declared are created;
  *   5. the workload controllers make their pods: Deployment → ReplicaSet → pods, ReplicaSet,
- *      StatefulSet, DaemonSet, Job, CronJob → Job → pods (workloads in document order);
+ *      ReplicationController, StatefulSet, DaemonSet, Job, CronJob → Job → pods (workloads in
+ *      document order);
  *   6. kube-scheduler places every pod, host-local IPAM gives it its address;
  *   7. the EndpointSlices and Endpoints of the input are checked against the nodes;
  *   8. the Service allocators (ClusterIP, NodePort, load-balancer IP), then the EndpointSlice
@@ -45,6 +46,7 @@ import type { JobDraft } from './readers/job.js';
 import { createReferencedNamespaces } from './readers/namespace.js';
 import { addPod, findPod, podDrafts, podNameTaken, podsInLoadOrder, type PodDraft } from './readers/pod.js';
 import type { ReplicaSetDraft } from './readers/replicaset.js';
+import type { ReplicationControllerDraft } from './readers/replicationcontroller.js';
 import { checkScenarioReferences, scenarioEnd, scenarioModel } from './readers/scenario.js';
 import { needsClusterIP, serviceDrafts, serviceExists, type ServiceDraft } from './readers/service.js';
 import type { StatefulSetDraft } from './readers/statefulset.js';
@@ -209,7 +211,14 @@ function readAddons(state: LoadState, cluster: ClusterDraft): void {
 }
 
 /** A workload object of any kind, as its reader left it. */
-type WorkloadDraft = DeploymentDraft | ReplicaSetDraft | StatefulSetDraft | DaemonSetDraft | JobDraft | CronJobDraft;
+type WorkloadDraft =
+  | DeploymentDraft
+  | ReplicaSetDraft
+  | ReplicationControllerDraft
+  | StatefulSetDraft
+  | DaemonSetDraft
+  | JobDraft
+  | CronJobDraft;
 
 /** Runs the workload controllers over the workloads in document order; their pods join the pod store. */
 function runWorkloadControllers(state: LoadState, cluster: ClusterDraft): void {
@@ -236,10 +245,12 @@ function runWorkloadControllers(state: LoadState, cluster: ClusterDraft): void {
         if (rs !== undefined) runReplicaSet(rs, existing, adopted, store, seed);
         break;
       }
-      case 'ReplicaSet': {
+      case 'ReplicaSet':
+      case 'ReplicationController': {
         const spec = w.spec;
         if (spec === undefined) break;
         const rs = {
+          kind: w.kind,
           namespace: w.namespace,
           name: w.name,
           selector: spec.selector,
