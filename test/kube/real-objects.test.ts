@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { formatDiagnostic, loadTopologyPath, loadTopologyText } from '../../src/kube/load/index.js';
 import { Simulation } from '../../src/api/simulation.js';
+import type { PodModel } from '../../src/kube/model.js';
+import { fmt } from './services-helpers.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -154,5 +156,51 @@ spec: { containers: [{ name: web, ports: [{ containerPort: 80 }] }] }
         `spec.template.spec.restartPolicy: expected "Always" for a ReplicationController's pods, got "Never"`,
       ),
     ]);
+  });
+});
+
+describe("an export's pod phases decide which pods have a network", () => {
+  const file = fixture('pod-phases-export.yaml');
+  const r = loadTopologyPath(file);
+  const m = r.model!;
+  const pod = (name: string): PodModel | undefined => m.pods.find((p) => p.name === name);
+
+  test('loads; each Pending pod without an address gives one notice and nothing else does', () => {
+    expect(r.diagnostics.map(formatDiagnostic)).toEqual([
+      `${file}:69:23: notice: Pod default/big: this pod stays Pending as the input has it (status.phase Pending, no node, no podIP): no network, no endpoint`,
+      `${file}:77:23: notice: Pod default/creating: this pod stays Pending as the input has it (status.phase Pending, bound to node node2, no podIP yet): no network, no endpoint`,
+    ]);
+  });
+
+  test('Pending without an address, Succeeded and Failed pods have no netns; the others do', () => {
+    expect(m.pods.map((p) => p.name).filter((n) => !n.startsWith('api-'))).toEqual(['web-0', 'initing', 'handwritten']);
+    const s = new Simulation(m, { seed: 1 });
+    expect(() => s.probe('big', '10.244.1.7:80', 'tcp')).toThrow(/big/);
+    expect(s.probe('handwritten', '10.96.0.80:80', 'tcp', { count: 4 }).replies).toBe(4);
+  });
+
+  test("a finished pod's podIP is no longer taken: the Failed Job pod's 10.244.1.7 is web-0's now", () => {
+    expect(fmt(pod('web-0')!.ip)).toBe('10.244.1.7');
+    // the hand-written pod (no status) is scheduled and addressed as ever
+    expect(pod('handwritten')).toMatchObject({ ready: true });
+    expect(fmt(pod('handwritten')!.ip)).toMatch(/^10\.244\.[12]\.[2-6]$/);
+  });
+
+  test('the Service has endpoints only for pods with a network; readiness still from status.conditions', () => {
+    const eps = m.endpointSlices
+      .filter((s) => s.serviceName === 'web')
+      .flatMap((s) => s.endpoints)
+      .map((e) => `${fmt(e.ip)} ${e.ready === false ? 'not-ready' : 'ready'}`)
+      .sort();
+    expect(eps).toEqual([`${fmt(pod('handwritten')!.ip)} ready`, '10.244.1.7 ready', '10.244.2.9 not-ready'].sort());
+  });
+
+  test('controllers: a Job whose pods finished makes none; an evicted pod does not count for its ReplicaSet', () => {
+    expect(m.pods.filter((p) => p.ownerRef === 'Job/migrate')).toEqual([]);
+    // the evicted pod no longer counts: the ReplicaSet makes the replacement, as its controller would
+    const api = m.pods.filter((p) => p.ownerRef === 'ReplicaSet/api-5d9c8b7f6d').map((p) => p.name);
+    expect(api).toHaveLength(2);
+    expect(api).toContain('api-5d9c8b7f6d-w2x4z');
+    expect(api.find((n) => n !== 'api-5d9c8b7f6d-w2x4z')).toMatch(/^api-5d9c8b7f6d-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
   });
 });

@@ -312,9 +312,13 @@ function runWorkloadControllers(state: LoadState, cluster: ClusterDraft): void {
   }
 }
 
-/** kube-scheduler places the pods, host-local IPAM addresses them; the models of those that got both, in load order. */
+/**
+ * kube-scheduler places the pods, host-local IPAM addresses them; the models of those that got both, in load order.
+ * Pods an export gives as finished (status.phase Succeeded or Failed) or as Pending without an address have no
+ * network: kubelet has torn their sandbox down, or not set it up yet; they take no node slot and no address.
+ */
 function placePods(state: LoadState, cluster: ClusterDraft): PodModel[] {
-  const pods = podsInLoadOrder(state);
+  const pods = podsInLoadOrder(state).filter((p) => hasNetwork(p));
   if (!cluster.nodesKnown) return [];
   const placement = schedulePods(pods, cluster.nodes, state.seed);
   const ips = assignPodIPs(pods, placement);
@@ -344,6 +348,25 @@ function placePods(state: LoadState, cluster: ClusterDraft): PodModel[] {
     });
   }
   return models;
+}
+
+/** Whether a pod has a network namespace by its status.phase (a pod without status: yes); a Pending one says so once. */
+function hasNetwork(pod: PodDraft): boolean {
+  switch (pod.phase) {
+    case 'Succeeded':
+    case 'Failed':
+      return false;
+    case 'Pending': {
+      if (pod.podIP !== undefined || pod.podIPInvalid) return true; // its sandbox is up (init containers running)
+      const where = pod.nodeName !== undefined ? `bound to node ${pod.nodeName}, no podIP yet` : 'no node, no podIP';
+      pod.nameField.objectNotice(
+        `${pod.who} stays Pending as the input has it (status.phase Pending, ${where}): no network, no endpoint`,
+      );
+      return false;
+    }
+    default:
+      return true;
+  }
 }
 
 /**

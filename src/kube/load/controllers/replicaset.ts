@@ -9,7 +9,7 @@
 import type { LabelSelector } from '../selector.js';
 import type { PodSpecDraft } from '../readers/pod.js';
 import { selectorMatches } from '../selector.js';
-import { podNamer, type ExistingPod, type PodSource, type PodStore } from './workload-pods.js';
+import { isActive, podNamer, type ExistingPod, type PodSource, type PodStore } from './workload-pods.js';
 
 /** A ReplicaSet to run: one of the input, the one a Deployment makes, or a ReplicationController. */
 export interface ReplicaSetToRun {
@@ -40,7 +40,8 @@ export function runReplicaSet<E extends ExistingPod>(
   const kind = rs.kind ?? 'ReplicaSet';
   let have = 0;
   for (const p of existing) {
-    if (p.namespace !== rs.namespace) continue;
+    // Finished pods neither count nor get adopted (the controller filters active pods first).
+    if (p.namespace !== rs.namespace || !isActive(p)) continue;
     if (p.controllerRef?.kind === kind && p.controllerRef.name === rs.name) have++;
     else if (
       p.controllerRef === undefined &&
