@@ -204,3 +204,100 @@ describe("an export's pod phases decide which pods have a network", () => {
     expect(api.find((n) => n !== 'api-5d9c8b7f6d-w2x4z')).toMatch(/^api-5d9c8b7f6d-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
   });
 });
+
+describe("spec.hostAliases go into the pod's /etc/hosts, read before DNS", () => {
+  // The kubernetes.io hostAliases tutorial's pod, its foo.remote pointed at an external host that listens.
+  const TEXT = `apiVersion: podnet.dev/v1alpha1
+kind: Cluster
+metadata: { name: aliases }
+spec:
+  nodes: 2
+  externalHosts:
+    - { name: remote, ip: 172.18.0.100, ports: [{ containerPort: 80 }] }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: hostaliases-pod }
+spec:
+  restartPolicy: Never
+  hostAliases:
+    - ip: "127.0.0.1"
+      hostnames: ["foo.local", "bar.local"]
+    - ip: "172.18.0.100"
+      hostnames: ["foo.remote", "bar.remote"]
+  containers:
+    - name: cat-hosts
+      image: busybox:1.28
+      command: [cat]
+      args: ["/etc/hosts"]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: { name: agent }
+spec:
+  selector: { matchLabels: { app: agent } }
+  template:
+    metadata: { labels: { app: agent } }
+    spec:
+      hostNetwork: true
+      tolerations: [{ operator: Exists }]
+      hostAliases: [{ ip: 172.18.0.100, hostnames: [collector] }]
+      containers: [{ name: agent }]
+`;
+  const m = loadTopologyText(TEXT, 'aliases.yaml').model!;
+
+  test('a probe to foo.remote connects to the alias address without a DNS query', () => {
+    const s = new Simulation(m, { seed: 1 });
+    const r = s.probe('hostaliases-pod', 'foo.remote:80', 'tcp');
+    expect(r.replies).toBe(1);
+    expect(r.dst).toBe('172.18.0.100');
+    expect(r.attempts[0]!.resolved).toMatchObject({ source: 'hosts', addresses: ['172.18.0.100'], queries: [] });
+    // names are matched without regard to case, as glibc's files backend does
+    expect(s.probe('hostaliases-pod', 'BAR.Remote:80', 'tcp').replies).toBe(1);
+    // a name no alias gives still goes to cluster DNS
+    const other = s.probe('hostaliases-pod', 'baz.remote:80', 'tcp');
+    expect(other.attempts[0]!.resolved?.source).toBe('dns');
+    expect(other.attempts[0]!.resolved?.queries.length).toBeGreaterThan(0);
+  });
+
+  test("the file is kubelet's: localhost, the pod's own name, then the aliases; a hostNetwork pod's is its node's", () => {
+    const s = new Simulation(m, { seed: 1 });
+    const text = (pod: string): string[] =>
+      (s.resolverSetup(pod, s.newFlow()).hosts ?? []).map((h) => `${fmt(h.address)} ${h.names.join(' ')}`);
+    const pod = m.pods.find((p) => p.name === 'hostaliases-pod')!;
+    expect(text('hostaliases-pod')).toEqual([
+      '127.0.0.1 localhost',
+      `${fmt(pod.ip)} hostaliases-pod`,
+      '127.0.0.1 foo.local bar.local',
+      '172.18.0.100 foo.remote bar.remote',
+    ]);
+    const agent = m.pods.find((p) => p.name.startsWith('agent-') && p.nodeName === 'node2')!;
+    expect(text(agent.name)).toEqual(['127.0.0.1 localhost', '172.18.0.3 node2', '172.18.0.100 collector']);
+    expect(s.probe(agent.name, 'collector:80', 'tcp').replies).toBe(1);
+  });
+
+  test('the API server checks each ip and hostname; an IPv6 alias is kept out with a notice', () => {
+    const r = loadTopologyText(
+      `apiVersion: v1
+kind: Pod
+metadata: { name: bad }
+spec:
+  hostAliases:
+    - { ip: 10.1.2, hostnames: [foo.remote] }
+    - { hostnames: [bar.remote] }
+    - { ip: 10.1.2.4, hostnames: [Foo_Bar] }
+    - { ip: "fe80::1", hostnames: [v6.remote] }
+  containers: [{ name: c }]
+`,
+      'bad.yaml',
+    );
+    expect(r.diagnostics.map(formatDiagnostic)).toEqual([
+      'bad.yaml:6:13: error: Pod default/bad: spec.hostAliases[0].ip: expected an IP address like 10.1.2.3, got "10.1.2"',
+      'bad.yaml:7:7: error: Pod default/bad: spec.hostAliases[1].ip: missing required field, expected an IP address like 10.1.2.3',
+      expect.stringMatching(
+        /^bad\.yaml:8:35: error: Pod default\/bad: spec\.hostAliases\[2\]\.hostnames\[0\]: expected a DNS-1123 subdomain .*"Foo_Bar"$/,
+      ),
+      'bad.yaml:9:13: notice: Pod default/bad: spec.hostAliases[3].ip: "fe80::1" is an IPv6 address; podnet emulates IPv4 only, so /etc/hosts is written without it',
+    ]);
+  });
+});

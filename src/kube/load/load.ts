@@ -344,6 +344,9 @@ function placePods(state: LoadState, cluster: ClusterDraft): PodModel[] {
       ...(pod.origin === 'addon' ? { origin: pod.origin } : {}),
       ...(pod.spec.dns?.dnsPolicy !== undefined ? { dnsPolicy: pod.spec.dns.dnsPolicy } : {}),
       ...(pod.spec.dns?.dnsConfig !== undefined ? { dnsConfig: pod.spec.dns.dnsConfig } : {}),
+      ...(pod.spec.dns !== undefined && pod.spec.dns.hostAliases.length > 0
+        ? { hostAliases: pod.spec.dns.hostAliases }
+        : {}),
       source: pod.source,
     });
   }
