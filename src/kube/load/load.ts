@@ -353,7 +353,7 @@ function placePods(state: LoadState, cluster: ClusterDraft): PodModel[] {
   return models;
 }
 
-/** Whether a pod has a network namespace by its status.phase (a pod without status: yes); a Pending one says so once. */
+/** Whether a pod has a netns by its status.phase (a pod without status: yes); a Pending one says so once. */
 function hasNetwork(pod: PodDraft): boolean {
   switch (pod.phase) {
     case 'Succeeded':

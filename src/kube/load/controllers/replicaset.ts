@@ -2,9 +2,11 @@
  * The ReplicaSet controller, and the ReplicationController's (kube-controller-manager runs the
  * same code for both, pkg/controller/replication): pods `<rs>-<5 chars>` (suffixes drawn from
  * the load's seed), as many as spec.replicas less the pods it has already: pods of the input it
- * controls (ownerReferences naming its kind and name) or that have no controller and match its selector (it adopts them, as the ReplicaSet tutorial
- * with bare pods shows; a pod is adopted once, by the first ReplicaSet in load order, and only
- * among objects of the same origin, so an addon's ReplicaSet never adopts the input's pods).
+ * controls (ownerReferences naming its kind and name) or that have no controller and match its
+ * selector (it adopts them, as the ReplicaSet tutorial with bare pods shows; a pod is adopted
+ * once, by the first ReplicaSet in load order, and only among objects of the same origin, so an
+ * addon's ReplicaSet never adopts the input's pods). Succeeded and Failed pods neither count nor
+ * get adopted.
  */
 import type { LabelSelector } from '../selector.js';
 import type { PodSpecDraft } from '../readers/pod.js';

@@ -61,7 +61,7 @@ export interface ExistingPod {
   readonly phase?: string | undefined;
 }
 
-/** Whether a pod of the input still counts for its controller (controller.FilterActivePods: not Succeeded, not Failed). */
+/** Whether a pod of the input counts for its controller (controller.FilterActivePods: not Succeeded, not Failed). */
 export function isActive(p: ExistingPod): boolean {
   return p.phase !== 'Succeeded' && p.phase !== 'Failed';
 }

@@ -1,8 +1,9 @@
 /**
  * What the workload readers share (Deployment, ReplicaSet, StatefulSet, DaemonSet in apps/v1; Job
  * and CronJob in batch/v1; ReplicationController in v1): each is read and validated like the
- * apiserver would, the pod template like a Pod, so errors point at `spec.template.spec.containers[0].ports[1].containerPort` of
- * `Deployment default/web`. What their controllers make of them is in controllers/.
+ * apiserver would, the pod template like a Pod, so errors point at
+ * `spec.template.spec.containers[0].ports[1].containerPort` of `Deployment default/web`. What
+ * their controllers make of them is in controllers/.
  *
  * Common fields: metadata.name/namespace/labels/ownerReferences; spec.selector (a LabelSelector:
  * matchLabels and matchExpressions with In, NotIn, Exists, DoesNotExist; required for the apps/v1
