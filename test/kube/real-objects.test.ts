@@ -3,6 +3,7 @@
  * kubelet sets, an export's pod phases decide which pods have a network, and spec.hostAliases go
  * into the pod's /etc/hosts. Each from a fixture of this test's own.
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { formatDiagnostic, loadTopologyPath, loadTopologyText } from '../../src/kube/load/index.js';
@@ -300,4 +301,24 @@ spec:
       'bad.yaml:9:13: notice: Pod default/bad: spec.hostAliases[3].ip: "fe80::1" is an IPv6 address; podnet emulates IPv4 only, so /etc/hosts is written without it',
     ]);
   });
+});
+
+test('a Scenario probe from or to a pod with no network is an error at load, naming the phase', () => {
+  const text = `${readFileSync(fixture('pod-phases-export.yaml'), 'utf8')}---
+apiVersion: podnet.dev/v1alpha1
+kind: Scenario
+metadata: { name: s }
+spec:
+  probes:
+    - { from: big, to: "10.244.1.7:80" }
+    - { from: web-0, to: "pod/migrate-x7k2p:80" }
+    - { from: web-0, to: "pod/initing:80" }
+`;
+  const errors = loadTopologyText(text, 'phases.yaml')
+    .diagnostics.filter((d) => d.severity === 'error')
+    .map((d) => d.message);
+  expect(errors).toEqual([
+    'source Pod default/big has no network (status.phase Pending, no node, no podIP): it can send and answer nothing',
+    'destination Pod default/migrate-x7k2p has no network (status.phase Succeeded): it can send and answer nothing',
+  ]);
 });

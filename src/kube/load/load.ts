@@ -44,7 +44,15 @@ import { checkEndpointsNodes, endpointsDeclared, givenEndpoints } from './reader
 import { checkEndpointSliceNodes, givenSlices, sliceNamesIn, slicesDeclaredFor } from './readers/endpointslice.js';
 import type { JobDraft } from './readers/job.js';
 import { createReferencedNamespaces } from './readers/namespace.js';
-import { addPod, findPod, podDrafts, podNameTaken, podsInLoadOrder, type PodDraft } from './readers/pod.js';
+import {
+  addPod,
+  findPod,
+  noNetworkReason,
+  podDrafts,
+  podNameTaken,
+  podsInLoadOrder,
+  type PodDraft,
+} from './readers/pod.js';
 import type { ReplicaSetDraft } from './readers/replicaset.js';
 import type { ReplicationControllerDraft } from './readers/replicationcontroller.js';
 import { checkScenarioReferences, scenarioEnd, scenarioModel } from './readers/scenario.js';
@@ -355,21 +363,12 @@ function placePods(state: LoadState, cluster: ClusterDraft): PodModel[] {
 
 /** Whether a pod has a netns by its status.phase (a pod without status: yes); a Pending one says so once. */
 function hasNetwork(pod: PodDraft): boolean {
-  switch (pod.phase) {
-    case 'Succeeded':
-    case 'Failed':
-      return false;
-    case 'Pending': {
-      if (pod.podIP !== undefined || pod.podIPInvalid) return true; // its sandbox is up (init containers running)
-      const where = pod.nodeName !== undefined ? `bound to node ${pod.nodeName}, no podIP yet` : 'no node, no podIP';
-      pod.nameField.objectNotice(
-        `${pod.who} stays Pending as the input has it (status.phase Pending, ${where}): no network, no endpoint`,
-      );
-      return false;
-    }
-    default:
-      return true;
+  const why = noNetworkReason(pod);
+  if (why === undefined) return true;
+  if (pod.phase === 'Pending') {
+    pod.nameField.objectNotice(`${pod.who} stays Pending as the input has it (${why}): no network, no endpoint`);
   }
+  return false;
 }
 
 /**

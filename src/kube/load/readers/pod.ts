@@ -251,6 +251,23 @@ function parseContainers(spec: Field): ContainerModel[] | undefined {
   return ok ? out : undefined;
 }
 
+/**
+ * Why a pod has no network by the status.phase the input gives it (see the header), or undefined
+ * when it has one (a pod without status, or Running, Unknown, Pending with a podIP).
+ */
+export function noNetworkReason(pod: PodDraft): string | undefined {
+  switch (pod.phase) {
+    case 'Succeeded':
+    case 'Failed':
+      return `status.phase ${pod.phase}`;
+    case 'Pending':
+      if (pod.podIP !== undefined || pod.podIPInvalid) return undefined; // its sandbox is up (init containers)
+      return `status.phase Pending, ${pod.nodeName !== undefined ? `bound to node ${pod.nodeName}, no podIP yet` : 'no node, no podIP'}`;
+    default:
+      return undefined;
+  }
+}
+
 /** `status.conditions[type=Ready].status`; ready when absent. */
 function readiness(root: Field): boolean {
   const conditions = root.list('status.conditions') ?? [];
