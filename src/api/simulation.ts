@@ -20,7 +20,7 @@ import type { PmtuDisc } from '../net/sockets.js';
 import { CoreDnsServer, clusterDnsView, coreDnsOtherPorts, coreDnsUpstreams, isCoreDnsPod } from '../apps/coredns.js';
 import { startUpstreamDns } from '../apps/dns-server.js';
 import type { DnsServerLogEntry } from '../apps/dns-server.js';
-import { hostResolvConf, isResolvableName, podHosts, podResolvConf } from '../apps/resolver.js';
+import { hostHosts, hostResolvConf, isResolvableName, podHosts, podResolvConf } from '../apps/resolver.js';
 import type { ResolverSetup } from '../apps/resolver.js';
 import { dnsTypeName, sameName } from '../wire/dns.js';
 import { FlowError } from './errors.js';
@@ -316,14 +316,7 @@ export class Simulation {
     if (pod !== undefined)
       return { conf: podResolvConf(pod.model, this.model), hosts: podHosts(pod.model, this.model), flow, tag };
     const node = [...this.network.nodes.values()].find((n) => n.ns === src.ns);
-    const hosts =
-      node === undefined
-        ? [{ address: 0x7f000001, names: ['localhost'] }]
-        : [
-            { address: 0x7f000001, names: ['localhost'] },
-            { address: node.model.ip, names: [node.model.name] },
-          ];
-    return { conf: hostResolvConf(this.model), hosts, flow, tag };
+    return { conf: hostResolvConf(this.model), hosts: hostHosts(node?.model), flow, tag };
   }
 
   /** The NAT bindings and drops of a probe of the last run (once: they are handed over, not kept). */

@@ -11,7 +11,7 @@
  * searches appended without duplicates, options merged by name) and cut to 3 nameservers.
  *
  * getaddrinfo (glibc resolv/res_query.c __res_context_search, res_send.c send_dg/send_vc,
- * nss_dns): /etc/hosts first (kubelet writes the pod's own name), then for a name with fewer
+ * nss_dns): /etc/hosts first (kubelet writes the pod's own name and its hostAliases), then for a name with fewer
  * dots than ndots the search list first and the name as given last, otherwise the name as
  * given first; a trailing dot skips the list. Each candidate is one A and one AAAA query sent
  * back to back from one connected UDP socket (one source port, a new socket per candidate, kept
@@ -218,19 +218,48 @@ export interface HostsEntry {
   readonly names: readonly string[];
 }
 
-/** The /etc/hosts kubelet writes for a pod: localhost, and the pod's hostname (with its FQDN under a subdomain). */
-export function podHosts(
-  pod: Pick<PodModel, 'ip' | 'hostname' | 'subdomain' | 'namespace' | 'hostNetwork'>,
-  model: Pick<ClusterModel, 'dns'>,
-): HostsEntry[] {
+/** A node's (and an external host's) /etc/hosts: localhost, and its own name when it has one. */
+export function hostHosts(host: { readonly ip: Ipv4Addr; readonly name: string } | undefined): HostsEntry[] {
   const out: HostsEntry[] = [{ address: 0x7f000001, names: ['localhost'] }];
-  if (pod.hostNetwork) return out;
-  const names =
-    pod.subdomain !== undefined
-      ? [`${pod.hostname}.${pod.subdomain}.${pod.namespace}.svc.${clusterDomain(model)}`, pod.hostname]
-      : [pod.hostname];
-  out.push({ address: pod.ip, names });
+  if (host !== undefined) out.push({ address: host.ip, names: [host.name] });
   return out;
+}
+
+/**
+ * The /etc/hosts kubelet writes for a pod (pkg/kubelet/kubelet_pods.go managedHostsFileContent):
+ * localhost, the pod's hostname (with its FQDN under a subdomain); a hostNetwork pod gets its
+ * node's file instead (nodeHostsFileContent). Then, for both, one line per `spec.hostAliases`
+ * entry (hostsEntriesFromHostAliases), in the order given.
+ */
+export function podHosts(
+  pod: Pick<PodModel, 'ip' | 'hostname' | 'subdomain' | 'namespace' | 'hostNetwork' | 'nodeName' | 'hostAliases'>,
+  model: Pick<ClusterModel, 'dns' | 'nodes'>,
+): HostsEntry[] {
+  let out: HostsEntry[];
+  if (pod.hostNetwork) out = hostHosts(model.nodes.find((n) => n.name === pod.nodeName));
+  else {
+    const names =
+      pod.subdomain !== undefined
+        ? [`${pod.hostname}.${pod.subdomain}.${pod.namespace}.svc.${clusterDomain(model)}`, pod.hostname]
+        : [pod.hostname];
+    out = [
+      { address: 0x7f000001, names: ['localhost'] },
+      { address: pod.ip, names },
+    ];
+  }
+  for (const a of pod.hostAliases ?? []) out.push({ address: a.ip, names: a.hostnames });
+  return out;
+}
+
+/**
+ * glibc's files backend for getaddrinfo (nss_files gethostbyname4, `multi on` as glibc ≥ 2.26
+ * defaults): every line naming `name`, compared without regard to case, gives its address, in
+ * file order; none: undefined (DNS is asked next).
+ */
+export function hostsLookup(hosts: readonly HostsEntry[], name: string): Ipv4Addr[] | undefined {
+  const want = lowerName(name);
+  const found = hosts.filter((h) => h.names.some((n) => lowerName(n) === want)).map((h) => h.address);
+  return found.length > 0 ? found : undefined;
 }
 
 // ───────────────────────────── the stub resolver ─────────────────────────────
@@ -372,11 +401,10 @@ export class Resolver {
       return;
     }
     const bare = name.endsWith('.') ? name.slice(0, -1) : name;
-    for (const h of this.setup.hosts ?? []) {
-      if (h.names.some((n) => lowerName(n) === lowerName(name))) {
-        finish([h.address], 'hosts');
-        return;
-      }
+    const fromFile = hostsLookup(this.setup.hosts ?? [], name);
+    if (fromFile !== undefined) {
+      finish(fromFile, 'hosts');
+      return;
     }
     const conf = this.setup.conf;
     const o = conf.options;

@@ -122,7 +122,15 @@ export interface PodModel {
   readonly dnsPolicy?: DnsPolicy | undefined;
   /** `spec.dnsConfig`, merged into what the policy gives (absent: none). */
   readonly dnsConfig?: PodDnsConfigModel | undefined;
+  /** `spec.hostAliases`: lines kubelet appends to the pod's /etc/hosts (absent: none). */
+  readonly hostAliases?: readonly HostAliasModel[] | undefined;
   readonly source: SourceRef | undefined;
+}
+
+/** One `spec.hostAliases` entry: an address and the names /etc/hosts gives it. */
+export interface HostAliasModel {
+  readonly ip: Ipv4Addr;
+  readonly hostnames: readonly string[];
 }
 
 /** `spec.dnsPolicy` of a pod. */

@@ -92,12 +92,21 @@ describe('cluster defaults', () => {
     expect(m.nodes[0]?.labels).toEqual({
       'kubernetes.io/hostname': 'node1',
       'kubernetes.io/os': 'linux',
+      'kubernetes.io/arch': 'amd64',
+      'beta.kubernetes.io/os': 'linux',
+      'beta.kubernetes.io/arch': 'amd64',
       'node-role.kubernetes.io/control-plane': '',
     });
     expect(m.nodes[0]?.taints).toEqual([
       { key: 'node-role.kubernetes.io/control-plane', value: '', effect: 'NoSchedule' },
     ]);
-    expect(m.nodes[1]?.labels).toEqual({ 'kubernetes.io/hostname': 'node2', 'kubernetes.io/os': 'linux' });
+    expect(m.nodes[1]?.labels).toEqual({
+      'kubernetes.io/hostname': 'node2',
+      'kubernetes.io/os': 'linux',
+      'kubernetes.io/arch': 'amd64',
+      'beta.kubernetes.io/os': 'linux',
+      'beta.kubernetes.io/arch': 'amd64',
+    });
     expect(m.nodes[1]?.taints).toEqual([]);
   });
 
@@ -179,6 +188,9 @@ nodes:
     expect(n?.labels).toEqual({
       'kubernetes.io/hostname': 'cp',
       'kubernetes.io/os': 'linux',
+      'kubernetes.io/arch': 'amd64',
+      'beta.kubernetes.io/os': 'linux',
+      'beta.kubernetes.io/arch': 'amd64',
       'node-role.kubernetes.io/control-plane': '',
     });
     expect(n?.taints).toEqual([{ key: 'node-role.kubernetes.io/control-plane', value: '', effect: 'NoSchedule' }]);

@@ -7,7 +7,8 @@
  *   3. kubeadm's addons are read like the input (addons.ts), ahead of it in load order;
  *   4. namespaces referenced but not declared are created;
  *   5. the workload controllers make their pods: Deployment → ReplicaSet → pods, ReplicaSet,
- *      StatefulSet, DaemonSet, Job, CronJob → Job → pods (workloads in document order);
+ *      ReplicationController, StatefulSet, DaemonSet, Job, CronJob → Job → pods (workloads in
+ *      document order);
  *   6. kube-scheduler places every pod, host-local IPAM gives it its address;
  *   7. the EndpointSlices and Endpoints of the input are checked against the nodes;
  *   8. the Service allocators (ClusterIP, NodePort, load-balancer IP), then the EndpointSlice
@@ -43,8 +44,17 @@ import { checkEndpointsNodes, endpointsDeclared, givenEndpoints } from './reader
 import { checkEndpointSliceNodes, givenSlices, sliceNamesIn, slicesDeclaredFor } from './readers/endpointslice.js';
 import type { JobDraft } from './readers/job.js';
 import { createReferencedNamespaces, namespaces } from './readers/namespace.js';
-import { addPod, findPod, podDrafts, podNameTaken, podsInLoadOrder, type PodDraft } from './readers/pod.js';
+import {
+  addPod,
+  findPod,
+  noNetworkReason,
+  podDrafts,
+  podNameTaken,
+  podsInLoadOrder,
+  type PodDraft,
+} from './readers/pod.js';
 import type { ReplicaSetDraft } from './readers/replicaset.js';
+import type { ReplicationControllerDraft } from './readers/replicationcontroller.js';
 import { checkScenarioReferences, scenarioEnd, scenarioModel } from './readers/scenario.js';
 import { needsClusterIP, serviceDrafts, serviceExists, type ServiceDraft } from './readers/service.js';
 import type { StatefulSetDraft } from './readers/statefulset.js';
@@ -209,7 +219,14 @@ function readAddons(state: LoadState, cluster: ClusterDraft): void {
 }
 
 /** A workload object of any kind, as its reader left it. */
-type WorkloadDraft = DeploymentDraft | ReplicaSetDraft | StatefulSetDraft | DaemonSetDraft | JobDraft | CronJobDraft;
+type WorkloadDraft =
+  | DeploymentDraft
+  | ReplicaSetDraft
+  | ReplicationControllerDraft
+  | StatefulSetDraft
+  | DaemonSetDraft
+  | JobDraft
+  | CronJobDraft;
 
 /** Runs the workload controllers over the workloads in document order; their pods join the pod store. */
 function runWorkloadControllers(state: LoadState, cluster: ClusterDraft): void {
@@ -236,10 +253,12 @@ function runWorkloadControllers(state: LoadState, cluster: ClusterDraft): void {
         if (rs !== undefined) runReplicaSet(rs, existing, adopted, store, seed);
         break;
       }
-      case 'ReplicaSet': {
+      case 'ReplicaSet':
+      case 'ReplicationController': {
         const spec = w.spec;
         if (spec === undefined) break;
         const rs = {
+          kind: w.kind,
           namespace: w.namespace,
           name: w.name,
           selector: spec.selector,
@@ -301,9 +320,13 @@ function runWorkloadControllers(state: LoadState, cluster: ClusterDraft): void {
   }
 }
 
-/** kube-scheduler places the pods, host-local IPAM addresses them; the models of those that got both, in load order. */
+/**
+ * kube-scheduler places the pods, host-local IPAM addresses them; the models of those that got both, in load order.
+ * Pods an export gives as finished (status.phase Succeeded or Failed) or as Pending without an address have no
+ * network: kubelet has torn their sandbox down, or not set it up yet; they take no node slot and no address.
+ */
 function placePods(state: LoadState, cluster: ClusterDraft): PodModel[] {
-  const pods = podsInLoadOrder(state);
+  const pods = podsInLoadOrder(state).filter((p) => hasNetwork(p));
   if (!cluster.nodesKnown) return [];
   const placement = schedulePods(pods, cluster.nodes, state.seed);
   const ips = assignPodIPs(pods, placement);
@@ -329,10 +352,23 @@ function placePods(state: LoadState, cluster: ClusterDraft): PodModel[] {
       ...(pod.origin === 'addon' ? { origin: pod.origin } : {}),
       ...(pod.spec.dns?.dnsPolicy !== undefined ? { dnsPolicy: pod.spec.dns.dnsPolicy } : {}),
       ...(pod.spec.dns?.dnsConfig !== undefined ? { dnsConfig: pod.spec.dns.dnsConfig } : {}),
+      ...(pod.spec.dns !== undefined && pod.spec.dns.hostAliases.length > 0
+        ? { hostAliases: pod.spec.dns.hostAliases }
+        : {}),
       source: pod.source,
     });
   }
   return models;
+}
+
+/** Whether a pod has a netns by its status.phase (a pod without status: yes); a Pending one says so once. */
+function hasNetwork(pod: PodDraft): boolean {
+  const why = noNetworkReason(pod);
+  if (why === undefined) return true;
+  if (pod.phase === 'Pending') {
+    pod.nameField.objectNotice(`${pod.who} stays Pending as the input has it (${why}): no network, no endpoint`);
+  }
+  return false;
 }
 
 /**

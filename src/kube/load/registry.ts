@@ -15,6 +15,7 @@ import { namespaceKind } from './readers/namespace.js';
 import { nodeKind } from './readers/node.js';
 import { podKind } from './readers/pod.js';
 import { replicaSetKind } from './readers/replicaset.js';
+import { replicationControllerKind } from './readers/replicationcontroller.js';
 import { scenarioKind } from './readers/scenario.js';
 import { serviceKind } from './readers/service.js';
 import { statefulSetKind } from './readers/statefulset.js';
@@ -27,6 +28,7 @@ const READ: readonly KindReader[] = [
   podKind,
   deploymentKind,
   replicaSetKind,
+  replicationControllerKind,
   statefulSetKind,
   daemonSetKind,
   jobKind,

@@ -91,4 +91,18 @@ describe('the DaemonSet controller', () => {
     expect(run(ds(), [node('n1'), node('n2')], [mine('n1')]).map(([, n]) => n)).toEqual(['n2']);
     expect(run(ds(), [node('n1'), node('n2')], [mine(undefined)])).toEqual([]);
   });
+
+  test('a Failed or Succeeded pod of the input does not count: its node gets a new one', () => {
+    const finished = (nodeName: string, phase: string): ExistingPod => ({
+      namespace: 'kube-system',
+      labels: {},
+      origin: 'user',
+      nodeName,
+      controllerRef: { kind: 'DaemonSet', name: 'agent' },
+      phase,
+    });
+    const nodes = [node('n1'), node('n2'), node('n3')];
+    const pods = [finished('n1', 'Failed'), finished('n2', 'Succeeded'), finished('n3', 'Running')];
+    expect(run(ds(), nodes, pods).map(([, n]) => n)).toEqual(['n1', 'n2']);
+  });
 });

@@ -80,6 +80,28 @@ describe('the ReplicaSet controller', () => {
     expect(second.pods).toHaveLength(1); // the orphan is taken already
   });
 
+  test('Succeeded and Failed pods neither count nor get adopted (FilterActivePods before claiming)', () => {
+    const evicted = existing({}, { controllerRef: { kind: 'ReplicaSet', name: 'frontend' }, phase: 'Failed' });
+    const done = existing({ tier: 'frontend' }, { phase: 'Succeeded' });
+    const running = existing({}, { controllerRef: { kind: 'ReplicaSet', name: 'frontend' }, phase: 'Running' });
+    const adopted = new Set<ExistingPod>();
+    const store = memoryStore();
+    runReplicaSet(rs(2), [evicted, done, running], adopted, store, 1);
+    expect(store.pods).toHaveLength(1);
+    expect([...adopted]).toEqual([]);
+  });
+
+  test('a ReplicationController counts the pods owned by its kind and owns its pods by it', () => {
+    const byRc = existing({}, { controllerRef: { kind: 'ReplicationController', name: 'frontend' } });
+    const byRs = existing({}, { controllerRef: { kind: 'ReplicaSet', name: 'frontend' } });
+    const store = memoryStore();
+    runReplicaSet(rs(3, { kind: 'ReplicationController' }), [byRc, byRs], new Set(), store, 1);
+    expect(store.pods.map((p) => p.ownerRef)).toEqual([
+      'ReplicationController/frontend',
+      'ReplicationController/frontend',
+    ]);
+  });
+
   test('property: pods made = max(0, replicas - pods it has), all names distinct', () => {
     fc.assert(
       fc.property(

@@ -5,14 +5,15 @@
  * unreachable, disk-pressure, memory-pressure, pid-pressure, unschedulable, and
  * network-unavailable for hostNetwork); cordoned nodes included, as the controller does. Each pod
  * is pinned to its node (spec.nodeName). Nodes that already run one of its pods in the input (or
- * when such a pod has no node yet) are skipped.
+ * when such a pod has no node yet) are skipped; a Succeeded or Failed pod of the input does not
+ * count (the controller deletes it and makes a new one, podsShouldBeOnNode).
  */
 import type { TaintModel } from '../../model.js';
 import type { DaemonSetSpec } from '../readers/daemonset.js';
 import type { Toleration } from '../readers/taints.js';
 import { podTemplateHash } from './generated-names.js';
 import { nodeRefusal, type SchedulingNode } from './scheduler.js';
-import { podNamer, type ExistingPod, type PodSource, type PodStore } from './workload-pods.js';
+import { isActive, podNamer, type ExistingPod, type PodSource, type PodStore } from './workload-pods.js';
 
 /**
  * Tolerations the DaemonSet controller adds to every DaemonSet pod
@@ -63,6 +64,7 @@ export function runDaemonSet(
         p.namespace === ds.namespace &&
         p.controllerRef?.kind === 'DaemonSet' &&
         p.controllerRef.name === ds.name &&
+        isActive(p) &&
         (p.nodeName === node.name || p.nodeName === undefined),
     );
     if (has) return;

@@ -57,6 +57,13 @@ export interface ExistingPod {
   readonly nodeName: string | undefined;
   /** The controller owner reference given in the input, if any. */
   readonly controllerRef: { readonly kind: string; readonly name: string } | undefined;
+  /** `status.phase` given in the input (Succeeded and Failed pods are no longer active). */
+  readonly phase?: string | undefined;
+}
+
+/** Whether a pod of the input counts for its controller (controller.FilterActivePods: not Succeeded, not Failed). */
+export function isActive(p: ExistingPod): boolean {
+  return p.phase !== 'Succeeded' && p.phase !== 'Failed';
 }
 
 /**
@@ -93,6 +100,7 @@ export function generatedPodDraft(g: GeneratedPod): PodDraft {
     podIPInvalid: false,
     podIPField: g.nameField,
     ready: true,
+    phase: undefined,
     ownerRef: g.ownerRef,
     controllerRef: undefined,
     origin: g.origin,

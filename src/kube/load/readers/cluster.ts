@@ -12,8 +12,10 @@
  *             Docker/kind network has it; `gateway: none` for no default route) · links: veth 2us, underlay 100us
  *   nodes: 2; node i (0-based): name node<i+1>, ip = underlay network + 2 + i,
  *          podCIDR = next free /nodeCIDRMaskSize subnet of clusterCIDR in node order (node IPAM,
- *          controllers/node-ipam.ts, once the Cluster is read), labels kubernetes.io/hostname=<name>
- *          and kubernetes.io/os=linux (given labels are added on top), no taints, schedulable.
+ *          controllers/node-ipam.ts, once the Cluster is read), the labels kubelet sets on its Node
+ *          (kubernetes.io/hostname=<name>, kubernetes.io/os=linux, kubernetes.io/arch=amd64 and the
+ *          beta.kubernetes.io/os and /arch it still writes; labels given, on the entry or the Node
+ *          object, are laid on top), no taints, schedulable.
  *   externalHosts: none; an external host's mtu defaults to the underlay MTU.
  *   nodePortRange: "30000-32767" (kube-apiserver --service-node-port-range; "min-max", inclusive).
  *   loadBalancerPool: none. A CIDR, on or off the underlay, from which LoadBalancer services
@@ -61,6 +63,7 @@ import { readName } from '../metadata.js';
 import { StateKey, whereText, type KindReader, type LoadState, type ObjectInput } from '../state.js';
 import { nodeObjects, nodeObjectsIncomplete, type NodeObjectDraft } from './node.js';
 import { cniNotice, inferAddressPlan, nodesFromPods, type InferredPlan } from './export-inference.js';
+import { kubeletLabels } from './node.js';
 import { parseClusterDns } from './dns.js';
 import { CONTROL_PLANE_LABEL, CONTROL_PLANE_TAINT, LEGACY_MASTER_LABEL, parseTaints, taintText } from './taints.js';
 import {
@@ -717,11 +720,8 @@ function parseNodes(
 
     // Labels (defaults, the entry's, the Node object's), taints, schedulability.
     const userLabels = f?.stringMap('labels', labelKey, labelValue) ?? {};
-    const labels: Record<string, string> = {
-      'kubernetes.io/hostname': name,
-      'kubernetes.io/os': 'linux',
-      ...userLabels,
-    };
+    // kubelet's initialNode labels (GA and the beta ones it still sets); the input's win.
+    const labels: Record<string, string> = { ...kubeletLabels(name), ...userLabels };
     if (obj !== undefined) {
       for (const [k, v] of Object.entries(obj.labels)) {
         const mine = userLabels[k];

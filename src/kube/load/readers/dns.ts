@@ -2,7 +2,9 @@
  * DNS settings read by other kinds: the Cluster's `spec.dns` (cluster domain and the underlay
  * gateway's upstream table) and a Pod's `spec.dnsPolicy` / `spec.dnsConfig`, validated as the
  * API server does (at most 3 nameservers, 32 search domains of 2048 characters in all, None
- * needs a nameserver).
+ * needs a nameserver), and its `spec.hostAliases` ({ip, hostnames[]}: an IP address, each
+ * hostname a DNS-1123 subdomain, as ValidateHostAliases checks; kubelet appends them to the
+ * pod's /etc/hosts, see src/apps/resolver.ts podHosts).
  *
  *   spec.dns:
  *     clusterDomain: cluster.local          # kubelet --cluster-domain, CoreDNS's zone
@@ -11,9 +13,9 @@
  *       api.example.com: [198.51.100.1, 198.51.100.2]
  *       www.example.com: cdn.example.net    # a name: a CNAME (chased inside the table)
  */
-import type { ClusterDnsModel, DnsPolicy, PodDnsConfigModel, UpstreamDnsEntry } from '../../model.js';
+import type { ClusterDnsModel, DnsPolicy, HostAliasModel, PodDnsConfigModel, UpstreamDnsEntry } from '../../model.js';
 import type { Field } from '../field.js';
-import { looksIpv6, parseIpv4, quote } from '../values.js';
+import { dnsSubdomain, looksIpv6, parseIpv4, quote } from '../values.js';
 
 /** Default cluster domain (kubelet --cluster-domain, kubeadm's networking.dnsDomain). */
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
@@ -101,6 +103,8 @@ function upstreamEntry(v: Field): UpstreamDnsEntry | undefined {
 export interface PodDnsSettings {
   readonly dnsPolicy: DnsPolicy | undefined;
   readonly dnsConfig: PodDnsConfigModel | undefined;
+  /** `spec.hostAliases`, IPv4 entries only (empty when none). */
+  readonly hostAliases: readonly HostAliasModel[];
 }
 
 /** `spec.dnsPolicy` and `spec.dnsConfig` of a pod spec (problems are reported). */
@@ -152,5 +156,34 @@ export function parsePodDns(spec: Field): PodDnsSettings {
       'must provide at least one DNS nameserver in dnsConfig.nameservers when dnsPolicy is None',
     );
   }
-  return { dnsPolicy, dnsConfig };
+  return { dnsPolicy, dnsConfig, hostAliases: parseHostAliases(spec) };
+}
+
+/** `spec.hostAliases` (problems are reported; an IPv6 entry, valid to the API server, is left out with a notice). */
+function parseHostAliases(spec: Field): HostAliasModel[] {
+  const out: HostAliasModel[] = [];
+  for (const it of spec.list('hostAliases', { itemName: 'host alias', plural: 'host aliases' }) ?? []) {
+    if (!it.isMap) {
+      it.typeError('a mapping with ip and hostnames');
+      continue;
+    }
+    const ipF = it.child('ip');
+    const raw = ipF.rawStr();
+    let ip: number | undefined;
+    if (!ipF.present) ipF.missing('an IP address like 10.1.2.3');
+    else if (raw === undefined) ipF.typeError('an IP address like 10.1.2.3');
+    else if (looksIpv6(raw)) {
+      ipF.notice(`${quote(raw)} is an IPv6 address; podnet emulates IPv4 only, so /etc/hosts is written without it`);
+    } else {
+      ip = parseIpv4(raw);
+      if (ip === undefined) ipF.typeError('an IP address like 10.1.2.3');
+    }
+    const hostnames: string[] = [];
+    for (const h of it.list('hostnames', { itemName: 'hostname' }) ?? []) {
+      const name = h.str('', { check: dnsSubdomain });
+      if (name !== undefined) hostnames.push(name);
+    }
+    if (ip !== undefined) out.push({ ip, hostnames });
+  }
+  return out;
 }

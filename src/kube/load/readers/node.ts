@@ -18,6 +18,22 @@ import { cidrText, dnsSubdomain, looksIpv6, parseIpv4, quote } from '../values.j
 import { ipv6Refusal } from './endpoint-fields.js';
 import { parseTaints } from './taints.js';
 
+/**
+ * The labels kubelet puts on the Node it registers (pkg/kubelet/kubelet_node_status.go
+ * initialNode): its hostname, and runtime.GOOS / GOARCH under the GA keys and the beta ones it
+ * still writes for old selectors (sock-shop's `beta.kubernetes.io/os: linux`). podnet's nodes are
+ * linux/amd64.
+ */
+export function kubeletLabels(name: string): Record<string, string> {
+  return {
+    'kubernetes.io/hostname': name,
+    'kubernetes.io/os': 'linux',
+    'kubernetes.io/arch': 'amd64',
+    'beta.kubernetes.io/os': 'linux',
+    'beta.kubernetes.io/arch': 'amd64',
+  };
+}
+
 /** A Node object as read; fields undefined where absent or invalid (reported). */
 export interface NodeObjectDraft {
   readonly name: string;

@@ -10,6 +10,11 @@
  * StatefulSet ordinals upward, DaemonSet pods in node order, Job pods by start time). Where they
  * run is kube-scheduler's choice (controllers/scheduler.ts), their addresses host-local IPAM's
  * (controllers/host-local-ipam.ts).
+ *
+ * Status, as an export holds it: `status.podIP` (kept), readiness from `status.conditions`, and
+ * `status.phase`: a Succeeded or Failed pod has no network (kubelet has torn its sandbox down: no
+ * netns, no address, no endpoint, and it no longer counts for its ReplicaSet), nor does a Pending
+ * pod without a podIP (one notice); see load.ts placePods. A pod without status runs as written.
  */
 import type { Nanos } from '../../../sim/time.js';
 import type { ContainerModel, ObjectOrigin, SourceRef } from '../../model.js';
@@ -64,6 +69,8 @@ export interface PodDraft {
   readonly podIPInvalid: boolean;
   readonly podIPField: Field;
   readonly ready: boolean;
+  /** `status.phase` as the input gives it (an export); undefined for a pod without status or a controller's pod. */
+  readonly phase: string | undefined;
   readonly ownerRef: string | undefined;
   /** `Kind/name` of the controller owner reference given in the input, if any. */
   readonly controllerRef: { readonly kind: string; readonly name: string } | undefined;
@@ -180,6 +187,8 @@ function readPod(obj: ObjectInput, state: LoadState): PodDraft | undefined {
   const podIPField = root.child('status').child('podIP');
   const podIP = root.ipv4('status.podIP');
   const ready = readiness(root);
+  // Read leniently: the API server does not validate the phase a status holds.
+  const phase = root.at('status.phase').rawStr();
 
   if (rawName === undefined) return undefined;
   return {
@@ -199,6 +208,7 @@ function readPod(obj: ObjectInput, state: LoadState): PodDraft | undefined {
     podIPInvalid: podIPField.present && podIP === undefined,
     podIPField,
     ready,
+    phase,
     ownerRef: owner !== undefined ? `${owner.kind}/${owner.name}` : undefined,
     controllerRef: owner?.controller === true ? { kind: owner.kind, name: owner.name } : undefined,
     origin: obj.origin,
@@ -239,6 +249,23 @@ function parseContainers(spec: Field): ContainerModel[] | undefined {
     out.push({ name, ports });
   }
   return ok ? out : undefined;
+}
+
+/**
+ * Why a pod has no network by the status.phase the input gives it (see the header), or undefined
+ * when it has one (a pod without status, or Running, Unknown, Pending with a podIP).
+ */
+export function noNetworkReason(pod: PodDraft): string | undefined {
+  switch (pod.phase) {
+    case 'Succeeded':
+    case 'Failed':
+      return `status.phase ${pod.phase}`;
+    case 'Pending':
+      if (pod.podIP !== undefined || pod.podIPInvalid) return undefined; // its sandbox is up (init containers)
+      return `status.phase Pending, ${pod.nodeName !== undefined ? `bound to node ${pod.nodeName}, no podIP yet` : 'no node, no podIP'}`;
+    default:
+      return undefined;
+  }
 }
 
 /** `status.conditions[type=Ready].status`; ready when absent. */

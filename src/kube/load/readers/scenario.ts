@@ -23,7 +23,7 @@ import { StateKey, whereText, type KindReader, type LoadState, type ObjectInput 
 import { dnsLabel, dnsSubdomain, parseIpv4, quote } from '../values.js';
 import { clusterDraft } from './cluster.js';
 import { isHostName } from './dns.js';
-import { findPod, namespacesWithPod } from './pod.js';
+import { findPod, namespacesWithPod, noNetworkReason } from './pod.js';
 
 /** The Scenario's name when it has none. */
 export const SCENARIO_DEFAULT_NAME = 'scenario';
@@ -389,8 +389,13 @@ function resolveScenario(state: LoadState, draft: ScenarioDraft): ScenarioModel 
   const exists = (e: Endpoint, f: Field, role: string): boolean => {
     switch (e.type) {
       case 'pod': {
-        if (findPod(state, e.namespace, e.name) !== undefined || state.mayExistInBroken('Pod', e.namespace, e.name))
-          return true;
+        const pod = findPod(state, e.namespace, e.name);
+        const noNetwork = pod !== undefined ? noNetworkReason(pod) : undefined;
+        if (noNetwork !== undefined) {
+          f.error(`${role} Pod ${e.namespace}/${e.name} has no network (${noNetwork}): it can send and answer nothing`);
+          return false;
+        }
+        if (pod !== undefined || state.mayExistInBroken('Pod', e.namespace, e.name)) return true;
         const elsewhere = namespacesWithPod(state, e.name);
         const hint =
           elsewhere.length > 0

@@ -1,8 +1,9 @@
 /**
  * What the workload readers share (Deployment, ReplicaSet, StatefulSet, DaemonSet in apps/v1; Job
- * and CronJob in batch/v1): each is read and validated like the apiserver would, the pod template
- * like a Pod, so errors point at `spec.template.spec.containers[0].ports[1].containerPort` of
- * `Deployment default/web`. What their controllers make of them is in controllers/.
+ * and CronJob in batch/v1; ReplicationController in v1): each is read and validated like the
+ * apiserver would, the pod template like a Pod, so errors point at
+ * `spec.template.spec.containers[0].ports[1].containerPort` of `Deployment default/web`. What
+ * their controllers make of them is in controllers/.
  *
  * Common fields: metadata.name/namespace/labels/ownerReferences; spec.selector (a LabelSelector:
  * matchLabels and matchExpressions with In, NotIn, Exists, DoesNotExist; required for the apps/v1
@@ -20,7 +21,14 @@ import { dnsSubdomain } from '../values.js';
 import { parsePodSpec, type PodSpecDraft } from './pod.js';
 
 /** The workload kinds podnet expands into pods. */
-export type WorkloadKind = 'Deployment' | 'ReplicaSet' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'CronJob';
+export type WorkloadKind =
+  | 'Deployment'
+  | 'ReplicaSet'
+  | 'ReplicationController'
+  | 'StatefulSet'
+  | 'DaemonSet'
+  | 'Job'
+  | 'CronJob';
 
 /** Largest replicas / completions / parallelism: Kubernetes' published limit of 150,000 pods per cluster. */
 export const MAX_REPLICAS = 150_000;
