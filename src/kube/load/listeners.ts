@@ -183,7 +183,7 @@ function undeclaredText(
   const parts: string[] = [];
   for (const l of listeners) {
     if (declared.has(`${l.port}/${l.protocol}`)) continue;
-    const why = [...new Set(l.reasons.map(reasonText))].join(', ');
+    const why = reasonsText(l.reasons);
     const at = l.address !== undefined ? ` on ${formatIpv4(l.address)}` : '';
     parts.push(`${l.port}/${l.protocol}${at} (${why})`);
   }
@@ -192,12 +192,29 @@ function undeclaredText(
   return { text, count: parts.length };
 }
 
-function reasonText(r: ListenerReason): string {
+/** The reasons, a container's probes of one kind of action joined: `livenessProbe, readinessProbe httpGet of container c`. */
+function reasonsText(reasons: readonly ListenerReason[]): string {
+  const probes = new Map<string, string[]>();
+  const out: string[] = [];
+  for (const r of reasons) {
+    if (r.kind !== 'probe') {
+      out.push(reasonText(r));
+      continue;
+    }
+    const key = `${r.action} of container ${r.container}`;
+    const kinds = probes.get(key);
+    if (kinds === undefined) {
+      probes.set(key, [r.probe]);
+      out.push(key);
+    } else if (!kinds.includes(r.probe)) kinds.push(r.probe);
+  }
+  return [...new Set(out.map((t) => (probes.has(t) ? `${probes.get(t)!.join(', ')} ${t}` : t)))].join(', ');
+}
+
+function reasonText(r: Exclude<ListenerReason, { kind: 'probe' }>): string {
   switch (r.kind) {
     case 'containerPort':
       return `containerPort of container ${r.container}`;
-    case 'probe':
-      return `${r.probe} ${r.action} of container ${r.container}`;
     case 'service':
       return `targetPort of Service ${r.service}`;
     case 'annotation':
