@@ -1,8 +1,9 @@
 /**
- * The servers podnet runs where a pod listens (PodModel.listeners) and on an external host's ports, behaving like the kernel oracle's socat servers:
- * TCP writes one line `<name> <peer-ip> <peer-port>\n` right after accept and closes first;
- * UDP answers every datagram with the same line. The line tells the client which endpoint
- * answered and what source address that endpoint saw.
+ * The servers podnet runs where a pod listens (PodModel.listeners) and on an external host's ports,
+ * behaving like the kernel oracle's socat servers: TCP writes one line
+ * `<name> <peer-ip> <peer-port>\n` right after accept and closes first; UDP answers every datagram
+ * with the same line. The line tells the client which endpoint answered and what source address
+ * that endpoint saw.
  */
 import { formatIpv4 } from '../wire/addr.js';
 import type { Ipv4Addr } from '../wire/addr.js';

@@ -170,8 +170,10 @@ function serviceTargetPorts(
   return out;
 }
 
+/** What to do about undeclared listeners (`count` of them). */
 function hint(count: number): string {
-  return `; declare ${count === 1 ? 'it as a containerPort' : 'them as containerPorts'}, or state the pod's listeners in its podnet.dev/listen annotation`;
+  const declare = count === 1 ? 'it as a containerPort' : 'them as containerPorts';
+  return `; declare ${declare}, or state the pod's listeners in its podnet.dev/listen annotation`;
 }
 
 /** `listens on ports …` for the listeners no container declares (and how many); undefined when there are none. */
@@ -192,7 +194,7 @@ function undeclaredText(
   return { text, count: parts.length };
 }
 
-/** The reasons, a container's probes of one kind of action joined: `livenessProbe, readinessProbe httpGet of container c`. */
+/** The reasons, a container's probes of one action joined: `livenessProbe, readinessProbe httpGet of container c`. */
 function reasonsText(reasons: readonly ListenerReason[]): string {
   const probes = new Map<string, string[]>();
   const out: string[] = [];
