@@ -127,6 +127,41 @@ describe('probe ports as the API server validates and the kubelet resolves them'
   });
 });
 
+describe('ports declared twice, as the API server accepts them', () => {
+  test('two containers may each name a port metrics; 80/TCP declared twice is a notice and listens once', () => {
+    const text = [
+      'apiVersion: podnet.dev/v1alpha1',
+      'kind: Cluster',
+      'spec: { addons: none }',
+      '---',
+      'apiVersion: v1',
+      'kind: Pod',
+      'metadata: { name: p }',
+      'spec:',
+      '  containers:',
+      '    - { name: a, ports: [{ name: metrics, containerPort: 80 }] }',
+      '    - { name: b, ports: [{ name: metrics, containerPort: 80 }, { name: http, containerPort: 80, protocol: UDP }] }',
+      '---',
+      'apiVersion: v1',
+      'kind: Pod',
+      'metadata: { name: client }',
+      'spec: { containers: [{ name: c }] }',
+      '',
+    ].join('\n');
+    const r = loadTopologyText(text, 't.yaml');
+    expect(r.diagnostics.map(formatDiagnostic)).toEqual([
+      't.yaml:11:58: notice: Pod default/p: spec.containers[1].ports[0].containerPort: port 80/TCP is declared twice (also spec.containers[0].ports[0]): a duplicate port definition, which the API server accepts with a warning; the pod listens on it once',
+    ]);
+    const p = pod(r.model!, 'p');
+    expect(served(p)).toEqual(['80/TCP', '80/UDP']);
+    expect(p.listeners?.[0]?.reasons).toEqual([
+      { kind: 'containerPort', container: 'a' },
+      { kind: 'containerPort', container: 'b' },
+    ]);
+    expect(new Simulation(r.model!, { seed: 1 }).probe('client', 'pod/p:80', 'tcp').replies).toBe(1);
+  });
+});
+
 describe('an exported kubeadm control plane: static pods declare no ports, their probes tell', () => {
   const file = fixture('kubeadm-control-plane-export.yaml');
   const { model, notices } = load(file);

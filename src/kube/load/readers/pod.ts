@@ -235,7 +235,7 @@ function parseContainers(
 ): { containers: ContainerModel[] | undefined; probePorts: readonly ProbePort[] } | undefined {
   const items = spec.list('containers', { required: true, itemName: 'container', nonEmpty: true });
   if (items === undefined) return undefined;
-  const scope = new PortScope();
+  const scope = new PortScope('pod');
   const names = new Map<string, string>();
   const out: ContainerModel[] = [];
   const probePorts: ProbePort[] = [];
@@ -254,6 +254,7 @@ function parseContainers(
         ok = false;
       } else names.set(name, c.path);
     }
+    scope.nextContainer();
     const ports = parsePorts(c, 'ports', scope);
     if (name === undefined || ports === undefined) {
       ok = false;
