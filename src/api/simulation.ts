@@ -9,7 +9,7 @@ import type { Nanos } from '../sim/time.js';
 import type { CaptureSink, FlowRecord, HopSink } from '../events/tracer.js';
 import type { NetNs } from '../net/netns.js';
 import type { ClusterModel, ProbeModel, ProbeProtocol } from '../kube/model.js';
-import { podDisplayName } from '../kube/model.js';
+import { podDisplayName, podListeners } from '../kube/model.js';
 import { buildNetwork } from '../kube/network.js';
 import type { BuildOptions, BuiltPod, Network } from '../kube/network.js';
 import { startServers } from '../apps/servers.js';
@@ -124,7 +124,8 @@ export class Simulation {
         this.serverWarnings.push(`underlay gateway: cannot serve DNS on ${f}`);
     }
     for (const ext of this.network.externals.values()) {
-      const failed = startServers(ext.ns, ext.model.name, ext.model.ports, observe);
+      const ports = ext.model.ports.map((p) => ({ port: p.containerPort, protocol: p.protocol }));
+      const failed = startServers(ext.ns, ext.model.name, ports, observe);
       for (const f of failed) this.serverWarnings.push(`external host ${ext.model.name}: cannot serve ${f}`);
     }
   }
@@ -132,10 +133,10 @@ export class Simulation {
   private readonly observe: (o: ServerObservation) => void;
   private readonly logDns: (e: DnsServerLogEntry) => void;
 
-  /** Starts a pod's servers: CoreDNS on a CoreDNS pod, the banner server on every declared port. */
+  /** Starts a pod's servers: CoreDNS on a CoreDNS pod, the banner server wherever the pod listens. */
   private startPod(pod: BuiltPod): void {
     const model = this.model;
-    let ports = pod.model.containers.flatMap((c) => c.ports);
+    let ports = podListeners(pod.model);
     if (isCoreDnsPod(pod.model)) {
       // CoreDNS serves port 53 over UDP and TCP whatever the pod declares; other ports get the banner server
       ports = coreDnsOtherPorts(ports);

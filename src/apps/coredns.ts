@@ -1252,10 +1252,10 @@ export class CoreDnsServer implements CoreDnsHost {
  * The ports a CoreDNS pod serves with the banner server: all it declares but 53/UDP and 53/TCP, which CoreDNS serves
  * itself.
  */
-export function coreDnsOtherPorts<P extends { readonly containerPort: number; readonly protocol: string }>(
+export function coreDnsOtherPorts<P extends { readonly port: number; readonly protocol: string }>(
   ports: readonly P[],
 ): P[] {
-  return ports.filter((p) => p.containerPort !== 53 || (p.protocol !== 'UDP' && p.protocol !== 'TCP'));
+  return ports.filter((p) => p.port !== 53 || (p.protocol !== 'UDP' && p.protocol !== 'TCP'));
 }
 
 /**

@@ -1,14 +1,14 @@
 /**
- * The servers podnet runs on declared ports, behaving like the kernel oracle's socat servers:
- * TCP writes one line `<name> <peer-ip> <peer-port>\n` right after accept and closes first;
- * UDP answers every datagram with the same line. The line tells the client which endpoint
- * answered and what source address that endpoint saw.
+ * The servers podnet runs where a pod listens (PodModel.listeners) and on an external host's ports,
+ * behaving like the kernel oracle's socat servers: TCP writes one line
+ * `<name> <peer-ip> <peer-port>\n` right after accept and closes first; UDP answers every datagram
+ * with the same line. The line tells the client which endpoint answered and what source address
+ * that endpoint saw.
  */
 import { formatIpv4 } from '../wire/addr.js';
 import type { Ipv4Addr } from '../wire/addr.js';
 import type { NetNs } from '../net/netns.js';
 import type { TcpSocket } from '../net/tcp.js';
-import type { ContainerPortModel } from '../kube/model.js';
 
 /** What a server saw for one request: which endpoint, which peer. */
 export interface ServerObservation {
@@ -35,22 +35,30 @@ export function parseBanner(text: string): { server: string; peer: string; peerP
 
 const encoder = new TextEncoder();
 
+/** A port to serve: on every address, or on `address` only (a loopback-only listener). */
+export interface ServedPort {
+  readonly port: number;
+  readonly protocol: 'TCP' | 'UDP' | 'SCTP';
+  readonly address?: Ipv4Addr | undefined;
+}
+
 /** Starts servers for `ports` in `ns`; returns the ports that could not be bound (already in use). */
 export function startServers(
   ns: NetNs,
   name: string,
-  ports: readonly ContainerPortModel[],
+  ports: readonly ServedPort[],
   observe: (o: ServerObservation) => void,
 ): string[] {
   const failed: string[] = [];
   for (const p of ports) {
+    const at = p.address !== undefined ? `${formatIpv4(p.address)}:` : '';
     if (p.protocol === 'TCP') {
-      const l = ns.sockets.tcp.listen(0, p.containerPort, (s: TcpSocket) => {
+      const l = ns.sockets.tcp.listen(p.address ?? 0, p.port, (s: TcpSocket) => {
         observe({
           t: ns.world.now,
           server: name,
           protocol: 'tcp',
-          port: p.containerPort,
+          port: p.port,
           peer: s.remoteAddr,
           peerPort: s.remotePort,
           flow: s.flow,
@@ -58,11 +66,11 @@ export function startServers(
         s.write(encoder.encode(bannerLine(name, s.remoteAddr, s.remotePort)));
         s.close();
       });
-      if ('errno' in l) failed.push(`${p.containerPort}/TCP: ${l.message}`);
+      if ('errno' in l) failed.push(`${at}${p.port}/TCP: ${l.message}`);
     } else if (p.protocol === 'UDP') {
-      const s = ns.sockets.openUdp(0, p.containerPort);
+      const s = ns.sockets.openUdp(p.address ?? 0, p.port);
       if ('errno' in s) {
-        failed.push(`${p.containerPort}/UDP: ${s.message}`);
+        failed.push(`${at}${p.port}/UDP: ${s.message}`);
         continue;
       }
       s.onMessage = (_data, info) => {
@@ -70,7 +78,7 @@ export function startServers(
           t: ns.world.now,
           server: name,
           protocol: 'udp',
-          port: p.containerPort,
+          port: p.port,
           peer: info.from,
           peerPort: info.fromPort,
           flow: info.flow,
@@ -79,7 +87,7 @@ export function startServers(
         s.sendTo(info.from, info.fromPort, encoder.encode(bannerLine(name, info.from, info.fromPort)));
       };
     } else {
-      failed.push(`${p.containerPort}/${p.protocol}: protocol not emulated`);
+      failed.push(`${at}${p.port}/${p.protocol}: protocol not emulated`);
     }
   }
   return failed;

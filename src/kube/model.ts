@@ -84,10 +84,42 @@ export interface ContainerPortModel {
   readonly protocol: 'TCP' | 'UDP' | 'SCTP';
 }
 
-/** A container; podnet runs a small echo server on each declared port. */
+/** A container and the ports it declares (what listens is the pod's `listeners`). */
 export interface ContainerModel {
   readonly name: string;
   readonly ports: readonly ContainerPortModel[];
+}
+
+/** The kubelet probes a container can have. */
+export type ProbeKind = 'livenessProbe' | 'readinessProbe' | 'startupProbe';
+
+/** Why podnet has a pod listen on a port (see src/kube/load/listeners.ts). */
+export type ListenerReason =
+  /** Declared in `spec.containers[].ports`. */
+  | { readonly kind: 'containerPort'; readonly container: string }
+  /** A kubelet probe of the container connects to it (`httpGet`, `tcpSocket` or `grpc`). */
+  | {
+      readonly kind: 'probe';
+      readonly container: string;
+      readonly probe: ProbeKind;
+      readonly action: 'httpGet' | 'tcpSocket' | 'grpc';
+    }
+  /** The numeric `targetPort` of a Service (`namespace/name`) that selects the pod. */
+  | { readonly kind: 'service'; readonly service: string }
+  /** Listed in the pod's `podnet.dev/listen` annotation. */
+  | { readonly kind: 'annotation' };
+
+/** A port a pod serves (podnet runs its echo server there), with every reason it does. */
+export interface ListenerModel {
+  readonly port: number;
+  readonly protocol: 'TCP' | 'UDP' | 'SCTP';
+  /**
+   * The local address bound: undefined for every address (0.0.0.0); a loopback address when every
+   * reason is a probe whose `host` is that address (kubeadm's controller-manager and scheduler
+   * listen on 127.0.0.1 only, and their probes say so).
+   */
+  readonly address?: Ipv4Addr | undefined;
+  readonly reasons: readonly ListenerReason[];
 }
 
 /** A pod with its node and address fixed. */
@@ -98,6 +130,12 @@ export interface PodModel {
   readonly ip: Ipv4Addr;
   readonly labels: Readonly<Record<string, string>>;
   readonly containers: readonly ContainerModel[];
+  /**
+   * The ports its containers listen on: declared, probed by the kubelet, or a selecting Service's
+   * numeric targetPort; or exactly what its `podnet.dev/listen` annotation lists. Always set by the
+   * loader; absent in a hand-built model means the declared container ports (see podListeners).
+   */
+  readonly listeners?: readonly ListenerModel[] | undefined;
   readonly hostNetwork: boolean;
   readonly ready: boolean;
   /** `spec.hostname` (defaults to the pod name) and `spec.subdomain`, used by DNS. */
@@ -385,6 +423,23 @@ export const MAC_PREFIX = {
 /** Formats a Cidr as `a.b.c.d/len`. */
 export function formatCidr(c: Cidr): string {
   return `${(c.addr >>> 24) & 255}.${(c.addr >>> 16) & 255}.${(c.addr >>> 8) & 255}.${c.addr & 255}/${c.len}`;
+}
+
+/** The ports a pod listens on: its `listeners`, or (a hand-built model without them) its declared container ports. */
+export function podListeners(pod: Pick<PodModel, 'listeners' | 'containers'>): readonly ListenerModel[] {
+  if (pod.listeners !== undefined) return pod.listeners;
+  const out: ListenerModel[] = [];
+  for (const c of pod.containers) {
+    for (const p of c.ports) {
+      if (out.some((l) => l.port === p.containerPort && l.protocol === p.protocol)) continue;
+      out.push({
+        port: p.containerPort,
+        protocol: p.protocol,
+        reasons: [{ kind: 'containerPort', container: c.name }],
+      });
+    }
+  }
+  return out;
 }
 
 /** A pod's display name: `name` in the default namespace, `ns/name` elsewhere. */

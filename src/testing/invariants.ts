@@ -6,6 +6,7 @@
  * generated — so a broken rule shows up as a difference.
  */
 import type { EndpointModel, ServiceModel, ServicePortModel } from '../kube/model.js';
+import { podListeners } from '../kube/model.js';
 import { formatIpv4 } from '../wire/addr.js';
 import type { FlowResult, FlowDestination, AttemptResult, PacketRecord } from '../api/results.js';
 import { innermostIp } from '../api/results.js';
@@ -88,8 +89,9 @@ export function allowedEndpoints(flow: FlowResult): AllowedEndpoints {
   const proto = flow.probe.protocol.toUpperCase();
   const all = (svc: ServiceModel, sp: ServicePortModel): AllowedEndpoint[] =>
     serviceEndpoints(flow, svc, sp).map((e) => endpointRef(flow, e));
-  const serves = (ports: ReadonlyArray<{ containerPort: number; protocol: string }>): boolean =>
-    flow.probe.protocol === 'icmp' || ports.some((p) => p.containerPort === d.port && p.protocol === proto);
+  const serves = (ports: ReadonlyArray<{ port: number; protocol: string; address?: number | undefined }>): boolean =>
+    flow.probe.protocol === 'icmp' ||
+    ports.some((p) => p.port === d.port && p.protocol === proto && p.address === undefined);
   switch (d.kind) {
     case 'service': {
       const { service: svc, servicePort: sp } = d;
@@ -156,7 +158,7 @@ export function allowedEndpoints(flow: FlowResult): AllowedEndpoints {
         name: p.namespace === 'default' ? p.name : `${p.namespace}/${p.name}`,
         node: p.nodeName,
       };
-      const ok = serves(p.containers.flatMap((c) => c.ports));
+      const ok = serves(podListeners(p));
       return {
         applies: true,
         endpoints: ok ? [ref] : [],
@@ -164,7 +166,7 @@ export function allowedEndpoints(flow: FlowResult): AllowedEndpoints {
       };
     }
     case 'external': {
-      const ok = serves(d.host.ports);
+      const ok = serves(d.host.ports.map((p) => ({ port: p.containerPort, protocol: p.protocol })));
       const ref: AllowedEndpoint = { ip: d.ip, name: d.host.name, node: undefined };
       return {
         applies: true,

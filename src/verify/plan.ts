@@ -16,6 +16,7 @@ import { VxlanDevice } from '../net/vxlan.js';
 import { VethDevice } from '../net/veth.js';
 import { formatRoute } from '../net/route.js';
 import { formatIpv4, formatMac } from '../wire/addr.js';
+import { podListeners, type ListenerModel } from '../kube/model.js';
 import { clusterDnsView, coreDnsOtherPorts, coreDnsUpstreams, dnsViewToJson, isCoreDnsPod } from '../apps/coredns.js';
 import { formatResolvConf } from '../apps/resolver.js';
 import type { ResolverSetup } from '../apps/resolver.js';
@@ -61,8 +62,9 @@ export interface ServerPlan {
   readonly ns: string;
   /** The name the server writes in its banner line (podnet's pod display name or host name). */
   readonly name: string;
-  readonly tcp: readonly number[];
-  readonly udp: readonly number[];
+  /** Ports served on every address, or `address:port` for a listener bound to one address (127.0.0.1:10257). */
+  readonly tcp: ReadonlyArray<number | string>;
+  readonly udp: ReadonlyArray<number | string>;
 }
 
 /** A DNS server to run: podnet's CoreDNS chain in a CoreDNS pod, or the underlay gateway's upstream resolver. */
@@ -401,12 +403,12 @@ export function planKernelTopology(net: Network, opts: PlanOptions): KernelPlan 
     }
   }
 
-  // servers on declared ports, as podnet's Simulation starts them: CoreDNS serves port 53 itself
+  // servers where pods listen, as podnet's Simulation starts them: CoreDNS serves port 53 itself
   const model = net.model;
   const servers: ServerPlan[] = [];
   const dnsServers: DnsServerPlan[] = [];
   for (const pod of net.pods.values()) {
-    let portsOf = pod.model.containers.flatMap((c) => c.ports);
+    let portsOf = podListeners(pod.model);
     if (isCoreDnsPod(pod.model)) {
       portsOf = coreDnsOtherPorts(portsOf);
       const view = dnsViewToJson(clusterDnsView(model, [pod.model.ip]));
@@ -422,8 +424,10 @@ export function planKernelTopology(net: Network, opts: PlanOptions): KernelPlan 
         },
       });
     }
-    const tcp = portsOf.filter((p) => p.protocol === 'TCP').map((p) => p.containerPort);
-    const udp = portsOf.filter((p) => p.protocol === 'UDP').map((p) => p.containerPort);
+    const at = (p: ListenerModel): number | string =>
+      p.address === undefined ? p.port : `${formatIpv4(p.address)}:${p.port}`;
+    const tcp = portsOf.filter((p) => p.protocol === 'TCP').map(at);
+    const udp = portsOf.filter((p) => p.protocol === 'UDP').map(at);
     if (tcp.length + udp.length > 0) servers.push({ ns: k(pod.ns), name: pod.display, tcp, udp });
   }
   for (const ext of net.externals.values()) {

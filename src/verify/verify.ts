@@ -18,6 +18,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterModel, ProbeModel } from '../kube/model.js';
+import { podListeners } from '../kube/model.js';
 import type { Simulation } from '../api/simulation.js';
 import type { BuiltNode } from '../kube/network.js';
 import type { HopJson } from '../trace/format.js';
@@ -272,8 +273,9 @@ export function decodeContextFor(model: ClusterModel): DecodeContext {
     nodeAddrs.set(n.name, addrs);
   }
   const nodeIps = model.nodes.map((n) => formatIpv4(n.ip));
+  // a loopback-only listener (a probe to 127.0.0.1) is no endpoint anyone outside the pod reaches
   for (const p of model.pods)
-    for (const c of p.containers) for (const port of c.ports) at([formatIpv4(p.ip)], port.containerPort);
+    for (const l of podListeners(p)) if (l.address === undefined) at([formatIpv4(p.ip)], l.port);
   for (const e of model.externalHosts) for (const port of e.ports) at([formatIpv4(e.ip)], port.containerPort);
   // the underlay gateway's resolver (the nodes' nameserver, where CoreDNS forwards)
   if (model.underlay.gateway !== undefined) at([formatIpv4(model.underlay.gateway)], 53);

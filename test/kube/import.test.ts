@@ -36,6 +36,8 @@ describe('a kubeadm + flannel cluster exported with kubectl', () => {
     expect(r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic)).toEqual([]);
     expect(r.diagnostics.map((d) => d.message)).toEqual([
       'namespace "kube-flannel" created (referenced by Pod kube-flannel/kube-flannel-ds-4zq7r, not declared)',
+      // the static pod declares no port; its liveness probe shows where the apiserver listens
+      "listens on a port no container declares: 6443/TCP (livenessProbe httpGet of container kube-apiserver); declare it as a containerPort, or state the pod's listeners in its podnet.dev/listen annotation",
       "underlay 192.168.56.0/24 derived from the Node addresses (192.168.56.10 is outside the default 172.18.0.0/24; set the Cluster's spec.underlay.cidr to choose it), gateway 192.168.56.1",
     ]);
   });

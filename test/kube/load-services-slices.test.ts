@@ -324,6 +324,8 @@ describe('EndpointSlices', () => {
     const r = load(pod('db-0', { labels: { app: 'db' } }) + svc + ENDPOINTS);
     expect(slicesOf(r.model!, 'default/db')).toHaveLength(2);
     expect(r.diagnostics.map(formatDiagnostic)).toEqual([
+      // db-0 declares no port: the selecting Service's targetPorts are where it listens
+      "test.yaml:8:15: notice: Pod default/db-0: spec.containers: listens on ports no container declares: 5432/TCP (targetPort of Service default/db), 9187/TCP (targetPort of Service default/db); declare them as containerPorts, or state the pod's listeners in its podnet.dev/listen annotation",
       'test.yaml:15:13: notice: Service default/db: has a selector and hand-written endpoints (Endpoints default/db); the hand-written ones win, the selector is not used',
     ]);
     const withExport = model(

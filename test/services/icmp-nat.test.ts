@@ -12,7 +12,8 @@ spec: { nodeName: node1, containers: [{ name: c }] }
 ---
 apiVersion: v1
 kind: Pod
-metadata: { name: backend, labels: { app: b } }
+# it serves 7000 only: the annotation says so outright (else the Service's targetPort 7999 would listen too)
+metadata: { name: backend, labels: { app: b }, annotations: { podnet.dev/listen: 7000/UDP } }
 spec: { nodeName: node2, containers: [{ name: b, ports: [{ containerPort: 7000, protocol: UDP }] }] }
 ---
 apiVersion: v1

@@ -13,7 +13,9 @@
  *   7. the EndpointSlices and Endpoints of the input are checked against the nodes;
  *   8. the Service allocators (ClusterIP, NodePort, load-balancer IP), then the EndpointSlice
  *      mirroring controller and the EndpointSlice controller;
- *   9. the scenario's references are checked;
+ *   9. what listens in each pod: declared ports, kubelet probes, selecting Services' targetPorts,
+ *      or the podnet.dev/listen annotation (listeners.ts);
+ *  10. the scenario's references are checked;
  * and the model is assembled when nothing failed.
  */
 import type { ClusterModel, EndpointSliceModel, NodeModel, ObjectOrigin, PodModel, ServiceModel } from '../model.js';
@@ -35,6 +37,7 @@ import { allocateClusterIPs } from './controllers/service-ip-allocator.js';
 import { runStatefulSet } from './controllers/statefulset.js';
 import { generatedPodDraft, type PodStore } from './controllers/workload-pods.js';
 import { DiagnosticSink, type TopologyDiagnostic } from './diagnostics.js';
+import { withListeners } from './listeners.js';
 import { parseText, type KubeObject } from './documents.js';
 import { resolveCluster, type ClusterDraft } from './readers/cluster.js';
 import type { CronJobDraft } from './readers/cronjob.js';
@@ -113,7 +116,7 @@ export function loadSources(
   }
 }
 
-/** Steps 2–9 of the pipeline (see the header). */
+/** Steps 2–10 of the pipeline (see the header). */
 function runControllers(state: LoadState): Derived {
   // 2. The cluster and its nodes.
   const cluster = resolveCluster(state);
@@ -131,9 +134,11 @@ function runControllers(state: LoadState): Derived {
   checkEndpointsNodes(state);
   // 8. Service allocators, EndpointSlice mirroring and EndpointSlice controllers.
   const { services, endpointSlices } = runServiceControllers(state, cluster, pods);
-  // 9. The scenario.
+  // 9. What listens.
+  const listening = withListeners(pods, services, (p) => findPod(state, p.namespace, p.name));
+  // 10. The scenario.
   checkScenarioReferences(state);
-  return { cluster, pods, services, endpointSlices };
+  return { cluster, pods: listening, services, endpointSlices };
 }
 
 function internalError(sink: DiagnosticSink, file: string, message: string): void {

@@ -1,6 +1,11 @@
 /**
  * Container-style port lists (`{name, containerPort, protocol}`), shared by Pod containers and
  * the Cluster's external hosts, with uniqueness of names and of port/protocol pairs.
+ *
+ * For a pod, as the API server validates it (validateContainerPorts): a port name is unique
+ * within its container (two containers may each name a port `metrics`), and a port/protocol pair
+ * declared twice in the pod is only a warning ("duplicate port definition", pkg/api/pod's
+ * warnings), here a notice: the pod listens on it once. An external host's are both errors.
  */
 import type { ContainerPortModel } from '../model.js';
 import type { Field } from './field.js';
@@ -12,6 +17,14 @@ const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
 export class PortScope {
   private readonly names = new Map<string, string>();
   private readonly ports = new Map<string, string>();
+
+  /** `pod`: names unique per container (see nextContainer), a repeated port a notice; `host`: both errors. */
+  constructor(private readonly kind: 'pod' | 'host' = 'host') {}
+
+  /** Starts the next container of a pod: its port names may repeat another container's. */
+  nextContainer(): void {
+    this.names.clear();
+  }
 
   /** Checks a port against those seen so far; reports duplicates at `f`. */
   claim(f: Field, port: ContainerPortModel, owner: string): boolean {
@@ -27,7 +40,11 @@ export class PortScope {
     }
     const key = `${port.containerPort}/${port.protocol}`;
     const prev = this.ports.get(key);
-    if (prev !== undefined) {
+    if (prev !== undefined && this.kind === 'pod') {
+      f.child('containerPort').notice(
+        `port ${key} is declared twice (also ${prev}): a duplicate port definition, which the API server accepts with a warning; the pod listens on it once`,
+      );
+    } else if (prev !== undefined) {
       f.child('containerPort').error(
         `port ${key} is declared twice (also ${prev}); podnet runs one echo server per port`,
       );

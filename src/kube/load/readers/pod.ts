@@ -25,6 +25,13 @@ import { parseNodeAffinity, type NodeSelectorTerm } from '../selector.js';
 import { StateKey, addUnique, type KindReader, type LoadState, type ObjectInput } from '../state.js';
 import { dnsLabel, dnsSubdomain, labelKey, labelValue, quote } from '../values.js';
 import { parsePodDns, type PodDnsSettings } from './dns.js';
+import {
+  LISTEN_ANNOTATION,
+  parseListenAnnotation,
+  parseProbePorts,
+  type ListenEntry,
+  type ProbePort,
+} from './listen.js';
 import { parseTolerations, type Toleration } from './taints.js';
 
 /** The `spec` of a pod or of a pod template, as read. */
@@ -38,6 +45,13 @@ export interface PodSpecDraft {
   readonly subdomain: string | undefined;
   /** undefined when the containers could not be read (reported). */
   readonly containers: readonly ContainerModel[] | undefined;
+  /** The ports the containers' kubelet probes connect to (see listen.ts); absent: none. */
+  readonly probePorts?: readonly ProbePort[] | undefined;
+  /**
+   * The `podnet.dev/listen` annotation of the pod or template (read with the spec so a workload's
+   * pods carry it): the listeners stated outright; undefined when absent (or malformed, reported).
+   */
+  readonly listen?: readonly ListenEntry[] | undefined;
   readonly tolerations: readonly Toleration[];
   readonly nodeSelector: Readonly<Record<string, string>>;
   /** Required node affinity terms (none: no constraint); undefined when invalid (reported). */
@@ -141,13 +155,17 @@ export const podKind: KindReader = {
   },
 };
 
-/** Reads the `spec` of a Pod or of a pod template. */
-export function parsePodSpec(specF: Field, spec: Field | undefined): PodSpecDraft {
+/**
+ * Reads the `spec` of a Pod or of a pod template; `listenAnnotation` is the `podnet.dev/listen`
+ * annotation of its metadata, when there is one.
+ */
+export function parsePodSpec(specF: Field, spec: Field | undefined, listenAnnotation?: Field): PodSpecDraft {
   const nodeName = specF.str('nodeName', { check: dnsSubdomain });
   const hostNetwork = specF.bool('hostNetwork', { default: false }) ?? false;
   const hostname = specF.str('hostname', { check: dnsLabel });
   const subdomain = specF.str('subdomain', { check: dnsLabel });
-  const containers = spec !== undefined ? parseContainers(spec) : undefined;
+  const read = spec !== undefined ? parseContainers(spec) : undefined;
+  const containers = read?.containers;
   const tolerations = parseTolerations(specF);
   const nodeSelector = specF.stringMap('nodeSelector', labelKey, labelValue) ?? {};
   const affinity = parseNodeAffinity(specF);
@@ -161,6 +179,8 @@ export function parsePodSpec(specF: Field, spec: Field | undefined): PodSpecDraf
     hostname,
     subdomain,
     containers,
+    probePorts: read?.probePorts ?? [],
+    listen: listenAnnotation !== undefined ? parseListenAnnotation(listenAnnotation) : undefined,
     tolerations,
     nodeSelector,
     affinity,
@@ -182,7 +202,7 @@ function readPod(obj: ObjectInput, state: LoadState): PodDraft | undefined {
 
   const spec = root.map('spec', { required: true, expected: 'the pod spec (a mapping with containers)' });
   const specF = spec ?? root.child('spec');
-  const podSpec = parsePodSpec(specF, spec);
+  const podSpec = parsePodSpec(specF, spec, meta.annotation(LISTEN_ANNOTATION));
 
   const podIPField = root.child('status').child('podIP');
   const podIP = root.ipv4('status.podIP');
@@ -220,12 +240,15 @@ function readPod(obj: ObjectInput, state: LoadState): PodDraft | undefined {
   };
 }
 
-function parseContainers(spec: Field): ContainerModel[] | undefined {
+function parseContainers(
+  spec: Field,
+): { containers: ContainerModel[] | undefined; probePorts: readonly ProbePort[] } | undefined {
   const items = spec.list('containers', { required: true, itemName: 'container', nonEmpty: true });
   if (items === undefined) return undefined;
-  const scope = new PortScope();
+  const scope = new PortScope('pod');
   const names = new Map<string, string>();
   const out: ContainerModel[] = [];
+  const probePorts: ProbePort[] = [];
   let ok = true;
   for (const c of items) {
     if (!c.isMap) {
@@ -241,14 +264,18 @@ function parseContainers(spec: Field): ContainerModel[] | undefined {
         ok = false;
       } else names.set(name, c.path);
     }
+    scope.nextContainer();
     const ports = parsePorts(c, 'ports', scope);
     if (name === undefined || ports === undefined) {
       ok = false;
       continue;
     }
+    const probes = parseProbePorts(c, name, ports);
+    if (probes === undefined) ok = false;
+    else probePorts.push(...probes);
     out.push({ name, ports });
   }
-  return ok ? out : undefined;
+  return { containers: ok ? out : undefined, probePorts };
 }
 
 /**

@@ -18,6 +18,7 @@ import { controllerOf, readMetadata, readTemplateMetadata, type ObjectMeta, type
 import { parseLabelSelector, selectorIsEmpty, selectorMatches, selectorText, type LabelSelector } from '../selector.js';
 import { StateKey, addUnique, type LoadState, type ObjectInput } from '../state.js';
 import { dnsSubdomain } from '../values.js';
+import { LISTEN_ANNOTATION } from './listen.js';
 import { parsePodSpec, type PodSpecDraft } from './pod.js';
 
 /** The workload kinds podnet expands into pods. */
@@ -147,7 +148,7 @@ export function readTemplate(f: Field, kind: WorkloadKind): TemplateDraft | unde
   if (!f.isMap) return f.typeError('a pod template (a mapping with metadata.labels and spec)');
   const meta = readTemplateMetadata(f);
   const spec = f.map('spec', { required: true, expected: 'the pod spec (a mapping with containers)' });
-  const podSpec = parsePodSpec(spec ?? f.child('spec'), spec);
+  const podSpec = parsePodSpec(spec ?? f.child('spec'), spec, meta.annotation(LISTEN_ANNOTATION));
   const runTime = runTimeOf(meta);
   if (kind === 'Job' || kind === 'CronJob') {
     const rp = spec?.child('restartPolicy');
