@@ -36,6 +36,7 @@ import { generatedPodDraft, type PodStore } from './controllers/workload-pods.js
 import { DiagnosticSink, type TopologyDiagnostic } from './diagnostics.js';
 import { parseText, type KubeObject } from './documents.js';
 import { resolveCluster, type ClusterDraft } from './readers/cluster.js';
+import { nodeExtraIPs } from './readers/node.js';
 import type { CronJobDraft } from './readers/cronjob.js';
 import type { DaemonSetDraft } from './readers/daemonset.js';
 import type { DeploymentDraft } from './readers/deployment.js';
@@ -72,6 +73,8 @@ interface Derived {
   readonly pods: readonly PodModel[];
   readonly services: readonly ServiceModel[];
   readonly endpointSlices: readonly EndpointSliceModel[];
+  /** Further addresses of the nodes (Node status.addresses), by node name. */
+  readonly nodeExtra: ReadonlyMap<string, readonly number[]>;
 }
 
 /** Loads already-read sources; `modelFiles` is what `ClusterModel.files` reports. */
@@ -108,6 +111,15 @@ function runControllers(state: LoadState): Derived {
   // 2. The cluster and its nodes.
   const cluster = resolveCluster(state);
   assignDefaultPodCIDRs(cluster);
+  const nodeExtra = nodeExtraIPs(state, {
+    ...cluster,
+    gateway: cluster.underlay?.gateway,
+    underlay: cluster.underlay?.cidr,
+    ranges: [
+      { name: 'clusterCIDR', cidr: cluster.clusterCIDR },
+      { name: 'serviceCIDR', cidr: cluster.serviceCIDR },
+    ],
+  });
   // 3. kubeadm's addons.
   readAddons(state, cluster);
   // 4. Namespaces.
@@ -123,7 +135,7 @@ function runControllers(state: LoadState): Derived {
   const { services, endpointSlices } = runServiceControllers(state, cluster, pods);
   // 9. The scenario.
   checkScenarioReferences(state);
-  return { cluster, pods, services, endpointSlices };
+  return { cluster, pods, services, endpointSlices, nodeExtra };
 }
 
 function internalError(sink: DiagnosticSink, file: string, message: string): void {
@@ -457,6 +469,7 @@ function assemble(state: LoadState, derived: Derived, files: readonly string[]):
       name: n.name,
       index: n.index,
       ip: n.ip,
+      ...(derived.nodeExtra.has(n.name) ? { extraIPs: derived.nodeExtra.get(n.name) } : {}),
       podCIDR: n.podCIDR,
       labels: n.labels,
       taints: n.taints,
@@ -481,6 +494,8 @@ function assemble(state: LoadState, derived: Derived, files: readonly string[]):
     nodePortRange,
     loadBalancerPool: c.loadBalancerPool,
     dns: c.dns,
+    // undefined only when spec.kubeProxy is invalid (reported, so the load fails anyway)
+    kubeProxy: c.kubeProxy,
     scenario: scenarioModel(state),
     addons,
     seed: state.seed,

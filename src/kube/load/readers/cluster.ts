@@ -44,6 +44,7 @@ import type {
   ClusterDnsModel,
   CniModel,
   ExternalHostModel,
+  KubeProxyModel,
   LinkDelays,
   PortRangeModel,
   RouteModel,
@@ -59,6 +60,7 @@ import { readName } from '../metadata.js';
 import { StateKey, whereText, type KindReader, type LoadState, type ObjectInput } from '../state.js';
 import { nodeObjects, nodeObjectsIncomplete, type NodeObjectDraft } from './node.js';
 import { parseClusterDns } from './dns.js';
+import { parseKubeProxy } from './kube-proxy-config.js';
 import { CONTROL_PLANE_LABEL, CONTROL_PLANE_TAINT, LEGACY_MASTER_LABEL, parseTaints, taintText } from './taints.js';
 import {
   broadcastOf,
@@ -153,6 +155,8 @@ export interface ClusterDraft {
   readonly loadBalancerPoolOk: boolean;
   /** spec.dns (cluster domain, upstream table; see dns.ts); undefined when invalid (reported). */
   readonly dns?: ClusterDnsModel | undefined;
+  /** spec.kubeProxy and spec.iptables (kube-proxy-config.ts); undefined when invalid (reported). */
+  readonly kubeProxy?: KubeProxyModel | undefined;
   /** undefined when `spec.addons` is invalid (reported). */
   readonly addons: AddonsModel | undefined;
 }
@@ -397,6 +401,7 @@ export function parseCluster(root: Field, objects: readonly NodeObjectDraft[] = 
     loadBalancerPool: pool,
     loadBalancerPoolOk: pool !== undefined || !spec.child('loadBalancerPool').present,
     dns: parseClusterDns(spec),
+    kubeProxy: parseKubeProxy(spec, clusterCIDR),
     addons,
   };
 }
