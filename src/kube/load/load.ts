@@ -37,6 +37,7 @@ import { DiagnosticSink, type TopologyDiagnostic } from './diagnostics.js';
 import { parseText, type KubeObject } from './documents.js';
 import { resolveCluster, type ClusterDraft } from './readers/cluster.js';
 import { nodeExtraIPs } from './readers/node.js';
+import { withKubeProxyConfigMap } from './readers/kube-proxy-config.js';
 import type { CronJobDraft } from './readers/cronjob.js';
 import type { DaemonSetDraft } from './readers/daemonset.js';
 import type { DeploymentDraft } from './readers/deployment.js';
@@ -109,7 +110,7 @@ export function loadSources(
 /** Steps 2–9 of the pipeline (see the header). */
 function runControllers(state: LoadState): Derived {
   // 2. The cluster and its nodes.
-  const cluster = resolveCluster(state);
+  const cluster = withKubeProxyConfigMap(state, resolveCluster(state));
   assignDefaultPodCIDRs(cluster);
   const nodeExtra = nodeExtraIPs(state, {
     ...cluster,

@@ -343,3 +343,63 @@ describe('bad settings', () => {
     );
   });
 });
+
+describe("an export's kube-system/kube-proxy ConfigMap", () => {
+  const configMap = (conf: string): string => `---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: kube-proxy, namespace: kube-system }
+data:
+  kubeconfig.conf: "apiVersion: v1"
+  config.conf: |-
+    apiVersion: kubeproxy.config.k8s.io/v1alpha1
+    kind: KubeProxyConfiguration
+${conf}
+`;
+
+  it('its config.conf gives the settings when the Cluster has no spec.kubeProxy, with one notice', () => {
+    const yaml = cluster() + configMap('    iptables:\n      masqueradeAll: true');
+    const r = loadTopologyText(yaml, 'e.yaml');
+    const n = cluster().split('\n').length;
+    expect(r.diagnostics.map(formatDiagnostic)).toEqual([
+      `e.yaml:${n + 6}:16: notice: ConfigMap kube-system/kube-proxy: data["config.conf"]: kube-proxy's settings are read from this KubeProxyConfiguration`,
+    ]);
+    expect(chain(nodeRules(r.model!, 'node1'), SOLO_SVC)[0]).not.toContain('-s 10.244.0.0/16');
+  });
+
+  it('an error inside config.conf is reported at its line and column in the file', () => {
+    const yaml = cluster() + configMap('    iptables:\n      masqueradeBit: 40');
+    const n = cluster().split('\n').length;
+    expect(loadTopologyText(yaml, 'e.yaml').diagnostics.map(formatDiagnostic)).toEqual([
+      `e.yaml:${n + 10}:22: error: ConfigMap kube-system/kube-proxy: iptables.masqueradeBit: expected an integer 0–31, got 40`,
+    ]);
+  });
+
+  it('a config.conf written as one quoted string (as JSON exports hold it) is read; its errors point at the string', () => {
+    const cm = (conf: string): string =>
+      `---\n{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kube-proxy", "namespace": "kube-system"}, "data": {"config.conf": ${JSON.stringify(conf)}}}\n`;
+    const good = loadTopologyText(cluster() + cm('iptables:\n  masqueradeAll: true\n'), 'j.yaml');
+    expect(chain(nodeRules(good.model!, 'node1'), SOLO_SVC)[0]).not.toContain('-s 10.244.0.0/16');
+    const n = cluster().split('\n').length;
+    expect(
+      loadTopologyText(cluster() + cm('iptables:\n  masqueradeBit: 40\n'), 'j.yaml').diagnostics.map(formatDiagnostic),
+    ).toEqual([
+      `j.yaml:${n + 1}:131: error: ConfigMap kube-system/kube-proxy: iptables.masqueradeBit: expected an integer 0–31, got 40`,
+    ]);
+  });
+
+  it("the Cluster's spec.kubeProxy wins, and other ConfigMaps stay ignored", () => {
+    const yaml = `${cluster('  kubeProxy: { clusterCIDR: "" }') + configMap('    clusterCIDR: 10.244.0.0/16')}---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: coredns, namespace: kube-system }
+data: { Corefile: "." }
+`;
+    const r = loadTopologyText(yaml, 'e.yaml');
+    expect(r.diagnostics.map((d) => d.message)).toEqual([
+      "not read: the Cluster's spec.kubeProxy sets kube-proxy's settings",
+      'ignored: ConfigMap kube-system/coredns (not part of the data path)',
+    ]);
+    expect(chain(nodeRules(r.model!, 'node1'), SOLO_SVC).some((l) => l.includes('KUBE-MARK-MASQ'))).toBe(false);
+  });
+});

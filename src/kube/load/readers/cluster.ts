@@ -157,6 +157,8 @@ export interface ClusterDraft {
   readonly dns?: ClusterDnsModel | undefined;
   /** spec.kubeProxy and spec.iptables (kube-proxy-config.ts); undefined when invalid (reported). */
   readonly kubeProxy?: KubeProxyModel | undefined;
+  /** The Cluster has `spec.kubeProxy` (a kube-proxy ConfigMap in the input is then not read). */
+  readonly kubeProxyGiven?: boolean | undefined;
   /** undefined when `spec.addons` is invalid (reported). */
   readonly addons: AddonsModel | undefined;
 }
@@ -402,6 +404,7 @@ export function parseCluster(root: Field, objects: readonly NodeObjectDraft[] = 
     loadBalancerPoolOk: pool !== undefined || !spec.child('loadBalancerPool').present,
     dns: parseClusterDns(spec),
     kubeProxy: parseKubeProxy(spec, clusterCIDR),
+    kubeProxyGiven: spec.child('kubeProxy').present,
     addons,
   };
 }

@@ -20,7 +20,9 @@
  * it does not have gets a notice, since kube-proxy decodes its file leniently and ignores it too.
  */
 import type { Cidr, KubeProxyModel, LocalDetectorModel } from '../../model.js';
-import type { Field } from '../field.js';
+import { isScalar, LineCounter, parseDocument, type Scalar } from 'yaml';
+import { Field } from '../field.js';
+import { StateKey, type KindReader, type LoadState } from '../state.js';
 import { cidrOf, parseIpv4, quote } from '../values.js';
 
 /** kubeadm's kube-proxy: what the rules are without `spec.kubeProxy`. */
@@ -204,6 +206,19 @@ export function parseKubeProxy(spec: Field, clusterCIDR: Cidr | undefined): Kube
       detectLocal: { mode: 'ClusterCIDR', cidr: clusterCIDR },
     };
   }
+  const config = readKubeProxyConfiguration(f, clusterCIDR);
+  return ok && config !== undefined ? { ...config, randomFully: randomFully! } : undefined;
+}
+
+/**
+ * Reads a KubeProxyConfiguration mapping (`spec.kubeProxy`, or a kube-proxy ConfigMap's `config.conf`) with the
+ * Cluster's clusterCIDR; undefined when something is invalid (reported at the field).
+ */
+function readKubeProxyConfiguration(
+  f: Field,
+  clusterCIDR: Cidr | undefined,
+): Omit<KubeProxyModel, 'randomFully'> | undefined {
+  let ok = true;
   noticeUnknown(f, [...READ_TOP, ...IGNORED_TOP], KIND);
   if (
     f.child('apiVersion').present &&
@@ -298,6 +313,124 @@ export function parseKubeProxy(spec: Field, clusterCIDR: Cidr | undefined): Kube
     nodePortAddresses,
     detectLocal,
     conntrackTCPBeLiberal: tcpBeLiberal,
-    randomFully: randomFully!,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The kube-proxy ConfigMap of an export
+// ---------------------------------------------------------------------------------------------
+
+/** The `kube-system/kube-proxy` ConfigMap's `data["config.conf"]`, as found (the first one). */
+const KUBE_PROXY_CONFIGMAP = new StateKey<{ found: { value: Field; label: string } | undefined }>(
+  'kubeProxyConfigMap',
+  () => ({ found: undefined }),
+);
+
+/**
+ * Reads ConfigMaps: kubeadm's `kube-system/kube-proxy` (its `config.conf` holds kube-proxy's
+ * KubeProxyConfiguration) is kept for {@link withKubeProxyConfigMap}; every other ConfigMap is
+ * listed as ignored, as kinds without a reader are.
+ */
+export const configMapKind: KindReader = {
+  kind: 'ConfigMap',
+  apiVersions: undefined,
+  namespaced: true,
+  read(obj, state) {
+    const s = state.get(KUBE_PROXY_CONFIGMAP);
+    const value = obj.root.child('data').child('config.conf');
+    const isKubeProxy = obj.effectiveNamespace === 'kube-system' && obj.name === 'kube-proxy';
+    if (isKubeProxy && s.found === undefined && typeof value.raw() === 'string') {
+      s.found = { value, label: obj.label };
+      return;
+    }
+    const p = obj.root.position();
+    state.sink.add({
+      severity: 'notice',
+      file: obj.source.file,
+      line: p.line,
+      col: p.col,
+      object: undefined,
+      path: undefined,
+      message: `ignored: ${obj.label} (not part of the data path)`,
+    });
+  },
+};
+
+/**
+ * Maps offsets in a block scalar's text to the file: the value's line k is the source's line k,
+ * shifted by the block's indentation (a quoted string, as JSON writes it, maps to its start).
+ */
+class EmbeddedLines extends LineCounter {
+  constructor(outer: LineCounter, inner: LineCounter, scalar: Scalar) {
+    super();
+    for (const l of inner.lineStarts) this.lineStarts.push(l);
+    const tok = scalar.srcToken;
+    let rawStarts: number[] | undefined;
+    let indent = 0;
+    if (tok !== undefined && tok.type === 'block-scalar') {
+      const nl = tok.props.find((t) => t.type === 'newline');
+      if (nl !== undefined) {
+        const base = nl.offset + 1;
+        rawStarts = [base];
+        for (let i = 0; i < tok.source.length; i++) if (tok.source[i] === '\n') rawStarts.push(base + i + 1);
+        indent = /^ */.exec(tok.source.split('\n').find((l) => l.trim() !== '') ?? '')![0].length;
+      }
+    }
+    const start = scalar.range?.[0] ?? 0;
+    this.linePos = (offset: number): { line: number; col: number } => {
+      if (rawStarts === undefined) return outer.linePos(start);
+      const p = inner.linePos(offset);
+      const lineStart = rawStarts[Math.max(0, p.line - 1)] ?? rawStarts[rawStarts.length - 1]!;
+      return outer.linePos(lineStart + indent + Math.max(0, p.col - 1));
+    };
+  }
+}
+
+/** The KubeProxyConfiguration of a ConfigMap value, as a field positioned in the file; undefined when broken. */
+function embeddedConfig(value: Field, label: string): Field | undefined {
+  const node = value.node;
+  if (node === undefined || !isScalar(node) || typeof node.value !== 'string') return undefined;
+  const inner = new LineCounter();
+  const doc = parseDocument(node.value, {
+    lineCounter: inner,
+    prettyErrors: false,
+    uniqueKeys: true,
+    strict: true,
+  });
+  const lines = new EmbeddedLines(value.ctx.lines, inner, node);
+  const root = Field.root({ file: value.ctx.file, lines, doc, sink: value.ctx.sink }, doc.contents, label);
+  for (const e of doc.errors) root.error(`config.conf: ${e.message.split('\n')[0]}`, e.pos[0]);
+  if (doc.errors.length > 0) return undefined;
+  if (!root.isMap) {
+    root.typeError('a KubeProxyConfiguration (a mapping) in data["config.conf"]');
+    return undefined;
+  }
+  return root;
+}
+
+/**
+ * The Cluster with kube-proxy's settings from the input's `kube-system/kube-proxy` ConfigMap
+ * (`data["config.conf"]`, as kubeadm writes it) when the Cluster document does not set
+ * `spec.kubeProxy`; one notice says which settings were used.
+ */
+export function withKubeProxyConfigMap<D extends ClusterKubeProxy>(state: LoadState, draft: D): D {
+  const found = state.get(KUBE_PROXY_CONFIGMAP).found;
+  if (found === undefined) return draft;
+  if (draft.kubeProxyGiven === true) {
+    found.value.notice(`not read: the Cluster's spec.kubeProxy sets kube-proxy's settings`);
+    return draft;
+  }
+  const root = embeddedConfig(found.value, found.label);
+  const config = root === undefined ? undefined : readKubeProxyConfiguration(root, draft.clusterCIDR);
+  if (config === undefined || draft.kubeProxy === undefined) return { ...draft, kubeProxy: undefined };
+  found.value.notice(`kube-proxy's settings are read from this KubeProxyConfiguration`);
+  return { ...draft, kubeProxy: { ...config, randomFully: draft.kubeProxy.randomFully } };
+}
+
+/** What {@link withKubeProxyConfigMap} needs of a Cluster draft. */
+export interface ClusterKubeProxy {
+  readonly clusterCIDR: Cidr | undefined;
+  readonly kubeProxy?: KubeProxyModel | undefined;
+  /** The Cluster document has `spec.kubeProxy`. */
+  readonly kubeProxyGiven?: boolean | undefined;
 }
