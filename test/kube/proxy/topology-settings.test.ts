@@ -138,6 +138,17 @@ describe('iptables.masqueradeAll', () => {
   it('an explicit library option overrides the topology', () => {
     expect(chain(nodeRules(model(yaml), 'node1', { masqueradeAll: false }), SOLO_SVC)[0]).toBe(SVC_MASQ_CLUSTER_CIDR);
   });
+
+  it('the library takes a detector too, checked like the other options', () => {
+    const m = model(cluster());
+    expect(chain(nodeRules(m, 'node1', { detectLocal: { mode: 'NoOp' } }), SOLO_SVC)[0]).toContain('-j KUBE-SEP-');
+    expect(
+      chain(nodeRules(m, 'node1', { detectLocal: { mode: 'ClusterCIDR', cidr: '10.244.1.0/24' } }), SOLO_SVC)[0],
+    ).toBe(SVC_MASQ_CLUSTER_CIDR.replace('10.244.0.0/16', '10.244.1.0/24'));
+    expect(() => nodeRules(m, 'node1', { detectLocal: { mode: 'Bridge' } as never })).toThrow(
+      /proxy\.detectLocal\.mode: expected one of/,
+    );
+  });
 });
 
 describe('detectLocalMode', () => {
