@@ -171,7 +171,7 @@ function readClusterCIDR(f: Field): Cidr | 'none' | undefined | null {
 function readIfName(dl: Field, key: string, modeF: Field, mode: string, extra: number): string | undefined {
   const f = dl.child(key);
   const v = f.present ? f.raw() : '';
-  if (typeof v !== 'string') return f.typeError('an interface name');
+  if (typeof v !== 'string') return undefined; // reported with the other detectLocal fields
   if (v === '') {
     (f.present ? f : modeF).error(`detectLocalMode ${mode} needs a non-empty detectLocal.${key}`);
     return undefined;
