@@ -4,7 +4,7 @@
  * different rule (a kube-proxy variant, a hand edit, a real node's dump) and to replay it with
  * `podnet trace --iptables-save <file> --node <name>`.
  */
-import type { ClusterModel } from '../kube/model.js';
+import type { ClusterModel, LocalDetectorModel } from '../kube/model.js';
 import { buildClusterRules } from '../kube/agents/node-rules.js';
 import type { KubeProxyOptions } from '../kube/agents/node-rules.js';
 import { formatIptablesSave, formatParseError, parseIptablesSave } from '../netfilter/iptables-save.js';
@@ -16,7 +16,9 @@ import {
   checkCidr,
   checkOptBoolean,
   checkOptInteger,
+  checkOptChoice,
   checkOptions,
+  checkRecord,
   checkString,
   fail,
   isRecord,
@@ -27,12 +29,47 @@ import { isClusterModel } from './topology.js';
  * kube-proxy's settings for the generated rules (iptables mode), as a caller gives them: the
  * NodePort addresses as CIDR text (`'172.18.0.0/24'`) or `{ addr, len }`.
  */
-export interface KubeProxySettings extends Omit<KubeProxyOptions, 'nodePortAddresses'> {
+export interface KubeProxySettings extends Omit<KubeProxyOptions, 'nodePortAddresses' | 'detectLocal'> {
   /**
    * `--nodeport-addresses`: CIDRs of node addresses NodePorts listen on (`['172.18.0.0/24']`),
-   * or `primary` (the node's InternalIP). Default: every local address.
+   * or `primary` (the node's InternalIP). Default: the topology's (Cluster `spec.kubeProxy`), else every local address.
    */
   readonly nodePortAddresses?: readonly (string | Cidr)[] | 'primary';
+  /**
+   * The local-traffic detector (`--detect-local-mode`): `{ mode: 'ClusterCIDR', cidr: '10.244.0.0/16' }`,
+   * `{ mode: 'NodeCIDR' }`, `{ mode: 'BridgeInterface', bridgeInterface: 'cni0' }`,
+   * `{ mode: 'InterfaceNamePrefix', interfaceNamePrefix: 'veth' }` or `{ mode: 'NoOp' }` (no detector).
+   * Default: the topology's.
+   */
+  readonly detectLocal?:
+    | Exclude<LocalDetectorModel, { readonly mode: 'ClusterCIDR' }>
+    | { readonly mode: 'ClusterCIDR'; readonly cidr: string | Cidr };
+}
+
+const DETECT_MODES = ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix', 'NoOp'] as const;
+
+/** Checks a detector setting, writing a CIDR text out as `{ addr, len }`. */
+function checkDetectLocal(v: unknown, argument: string): LocalDetectorModel {
+  const o = checkRecord(v, argument, `an object with mode (${DETECT_MODES.join(', ')})`);
+  const mode = checkOptChoice(o['mode'], `${argument}.mode`, DETECT_MODES);
+  const name = (key: string): string => {
+    const n = checkString(o[key], `${argument}.${key}`);
+    if (n === '' || n.length > 15) fail(`${argument}.${key}`, 'an interface name of 1–15 characters', n);
+    return n;
+  };
+  switch (mode) {
+    case 'ClusterCIDR':
+      return { mode, cidr: checkCidr(o['cidr'], `${argument}.cidr`) };
+    case 'BridgeInterface':
+      return { mode, bridgeInterface: name('bridgeInterface') };
+    case 'InterfaceNamePrefix':
+      return { mode, interfaceNamePrefix: name('interfaceNamePrefix') };
+    case 'NodeCIDR':
+    case 'NoOp':
+      return { mode };
+    case undefined:
+      return fail(`${argument}.mode`, DETECT_MODES.map((m) => JSON.stringify(m)).join(', '), undefined);
+  }
 }
 
 const PROXY_FLAGS = [
@@ -53,13 +90,17 @@ export function checkKubeProxy(v: unknown, argument: string): KubeProxyOptions {
   const o = checkOptions(v, argument);
   for (const f of PROXY_FLAGS) checkOptBoolean(o[f], `${argument}.${f}`);
   checkOptInteger(o['masqueradeBit'], `${argument}.masqueradeBit`, 0, 31);
+  const detect =
+    o['detectLocal'] === undefined
+      ? {}
+      : { detectLocal: checkDetectLocal(o['detectLocal'], `${argument}.detectLocal`) };
   const npa = o['nodePortAddresses'];
-  if (npa === undefined || npa === 'primary') return o as KubeProxyOptions;
+  if (npa === undefined || npa === 'primary') return { ...(o as KubeProxyOptions), ...detect };
   const what = 'an array of CIDRs ("172.18.0.0/24" or { addr, len }) or "primary"';
   const cidrs = checkArray(npa, `${argument}.nodePortAddresses`, what).map((c, i) =>
     checkCidr(c, `${argument}.nodePortAddresses[${i}]`),
   );
-  return { ...(o as KubeProxyOptions), nodePortAddresses: cidrs };
+  return { ...(o as KubeProxyOptions), ...detect, nodePortAddresses: cidrs };
 }
 
 /** A loaded cluster model. */

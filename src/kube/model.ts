@@ -68,6 +68,11 @@ export interface NodeModel {
   /** Index in registration order (0-based); decides the default podCIDR and MAC scheme. */
   readonly index: number;
   readonly ip: Ipv4Addr;
+  /**
+   * The node's other IPv4 addresses from `status.addresses` (further InternalIPs, ExternalIPs), in order, without
+   * `ip`: secondary addresses on its uplink. Absent means none.
+   */
+  readonly extraIPs?: readonly Ipv4Addr[] | undefined;
   readonly podCIDR: Cidr;
   readonly labels: Readonly<Record<string, string>>;
   readonly taints: readonly TaintModel[];
@@ -365,6 +370,35 @@ export interface AddonsModel {
   readonly flannel: boolean;
 }
 
+/**
+ * kube-proxy's local-traffic detector (KubeProxyConfiguration `detectLocalMode`): how its rules tell
+ * traffic from the node's pods. `NoOp` is no detector (ClusterCIDR mode with an empty clusterCIDR):
+ * no rule tests the source.
+ */
+export type LocalDetectorModel =
+  | { readonly mode: 'ClusterCIDR'; readonly cidr: Cidr }
+  | { readonly mode: 'NodeCIDR' }
+  | { readonly mode: 'BridgeInterface'; readonly bridgeInterface: string }
+  | { readonly mode: 'InterfaceNamePrefix'; readonly interfaceNamePrefix: string }
+  | { readonly mode: 'NoOp' };
+
+/** kube-proxy's settings (Cluster `spec.kubeProxy`, a KubeProxyConfiguration, and the nodes' iptables). */
+export interface KubeProxyModel {
+  /** `iptables.masqueradeAll`: SNAT all ClusterIP traffic. */
+  readonly masqueradeAll: boolean;
+  /** `iptables.masqueradeBit` (the mark is 1 << bit). */
+  readonly masqueradeBit: number;
+  /** `iptables.localhostNodePorts`: NodePorts answer on 127.0.0.0/8. */
+  readonly localhostNodePorts: boolean;
+  /** `nodePortAddresses`: CIDRs, `primary`, or undefined for every local address. */
+  readonly nodePortAddresses: readonly Cidr[] | 'primary' | undefined;
+  readonly detectLocal: LocalDetectorModel;
+  /** `conntrack.tcpBeLiberal`: nf_conntrack_tcp_be_liberal=1, so no INVALID drop rule. */
+  readonly conntrackTCPBeLiberal: boolean;
+  /** The nodes' iptables supports `--random-fully` (Cluster `spec.iptables.randomFully`). */
+  readonly randomFully: boolean;
+}
+
 /** Everything a run needs, after loading and allocation. */
 export interface ClusterModel {
   readonly name: string;
@@ -402,6 +436,11 @@ export interface ClusterModel {
   readonly seed?: number | undefined;
   /** Cluster DNS (Cluster `spec.dns`); absent means cluster.local and an empty upstream table. */
   readonly dns?: ClusterDnsModel | undefined;
+  /**
+   * kube-proxy's settings (Cluster `spec.kubeProxy`; always set by the loader). Absent in a hand-built model means
+   * kubeadm's: no masquerade-all, localhost NodePorts, every local address, a ClusterCIDR detector on clusterCIDR.
+   */
+  readonly kubeProxy?: KubeProxyModel | undefined;
   /** Files the model was loaded from (empty for the built-in default). */
   readonly files: readonly string[];
 }

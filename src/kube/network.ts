@@ -269,6 +269,12 @@ export function buildNetwork(model: ClusterModel, seed: number, opts: BuildOptio
       `port${portIndex++}`,
       `${n.name} uplink`,
     );
+    // the node's further addresses (Node status.addresses) are secondary addresses of its uplink;
+    // one outside the underlay is a /32 (reachable only through a route to it)
+    for (const extra of n.extraIPs ?? []) {
+      const onUnderlay = ((extra ^ model.underlay.cidr.addr) & mask(underlayLen)) === 0;
+      ns.addAddress(eth0, extra, onUnderlay ? underlayLen : 32);
+    }
     if (model.underlay.gateway !== undefined) {
       ns.fib.main.add(makeRoute({ dst: 0, len: 0, gateway: model.underlay.gateway, dev: eth0 }));
     }

@@ -120,6 +120,9 @@ export class NetNs {
   addAddress(dev: NetDevice, addr: Ipv4Addr, len: number, scope: RouteScope = 'universe'): void {
     const mask = prefixMask(len);
     const broadcast = len >= 31 ? 0 : ((addr & mask) | ~mask) >>> 0;
+    // a second address in a prefix the device already has is secondary: only its local route is
+    // added (fib_add_ifaddr), the prefix and broadcast routes keep the primary's prefsrc
+    const secondary = this.addrs.some((a) => a.dev === dev && a.len === len && ((a.addr ^ addr) & mask) === 0);
     this.addrs.push({ dev, addr, len, scope, broadcast });
     this.fib.local.add(
       makeRoute({
@@ -149,6 +152,7 @@ export class NetNs {
       );
       return;
     }
+    if (secondary) return;
     if (broadcast) {
       this.fib.local.add(
         makeRoute({

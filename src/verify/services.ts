@@ -27,7 +27,7 @@
  * (`probe/attempt/syn`, all 0-based).
  */
 import type { Simulation } from '../api/simulation.js';
-import type { ProbeModel } from '../kube/model.js';
+import type { Cidr, ClusterModel, ProbeModel } from '../kube/model.js';
 import type { Network } from '../kube/network.js';
 import type { Chain, Table } from '../netfilter/rules.js';
 import type { ExploredPath, StatisticDecider } from '../netfilter/engine.js';
@@ -102,6 +102,30 @@ function listedIn(net: Network, node: string, chainName: string): ListedBackend[
 }
 
 /**
+ * Whether kube-proxy's local-traffic detector on `entry` counts the client as one of its pods
+ * (the "pod traffic" rule of a Local-policy KUBE-EXT chain): by source range, or for the interface
+ * detectors by arriving from a pod on that node's bridge (cni0; a veth name prefix never matches there).
+ */
+function detectedLocal(model: ClusterModel, entry: string, clientIp: number, podOnEntry: boolean): boolean {
+  const d = model.kubeProxy?.detectLocal ?? { mode: 'ClusterCIDR', cidr: model.clusterCIDR };
+  const inCidr = (c: Cidr): boolean => (c.len === 0 ? true : (clientIp ^ c.addr) >>> (32 - c.len) === 0);
+  switch (d.mode) {
+    case 'ClusterCIDR':
+      return inCidr(d.cidr);
+    case 'NodeCIDR': {
+      const n = model.nodes.find((x) => x.name === entry);
+      return n !== undefined && inCidr(n.podCIDR);
+    }
+    case 'BridgeInterface':
+      return podOnEntry && d.bridgeInterface === 'cni0';
+    case 'InterfaceNamePrefix':
+      return podOnEntry && 'cni0'.startsWith(d.interfaceNamePrefix);
+    case 'NoOp':
+      return false;
+  }
+}
+
+/**
  * The Scenario's probes that talk to a Service address: TCP/UDP to a ClusterIP:port from a pod
  * or node, or to a node address:NodePort from anywhere. `sim` is any Simulation of the model
  * (only its network is read).
@@ -141,7 +165,12 @@ export function serviceProbes(sim: Simulation, probes: readonly ProbeModel[]): S
       let chain: string | undefined;
       if (via === 'ClusterIP') chain = nsp.internalChain;
       else if (nsp.externalChain !== undefined && nsp.hasExternalEndpoints) {
-        const fromCluster = (clientIp ^ net.model.clusterCIDR.addr) >>> (32 - net.model.clusterCIDR.len) === 0;
+        const fromCluster = detectedLocal(
+          net.model,
+          entry,
+          clientIp,
+          pod !== undefined && pod.node.model.name === entry,
+        );
         chain = sp.externalPolicyLocal && !fromCluster ? sp.chains.svl : sp.chains.svc;
       }
       out.push({

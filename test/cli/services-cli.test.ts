@@ -32,6 +32,50 @@ describe.skipIf(!existsSync(CLI))('podnet rules / trace --all-paths / --iptables
     expect(podnet(['rules', 'topologies/clusterip.yaml', '--node', 'nosuch']).code).toBe(2);
   });
 
+  test("podnet rules follows the Cluster's spec.kubeProxy, and iptables-restore accepts the detector rules", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'podnet-kp-'));
+    try {
+      const file = join(dir, 'kp.yaml');
+      for (const [detect, want] of [
+        [
+          '{ detectLocalMode: BridgeInterface, detectLocal: { bridgeInterface: cni0 } }',
+          '-d 10.96.0.100/32 ! -i cni0 -p tcp',
+        ],
+        ['{ detectLocalMode: InterfaceNamePrefix, detectLocal: { interfaceNamePrefix: veth } }', '! -i veth+'],
+        ['{ detectLocalMode: NodeCIDR }', '! -s 10.244.1.0/24 -d 10.96.0.100/32'],
+      ] as const) {
+        writeFileSync(
+          file,
+          `apiVersion: podnet.dev/v1alpha1
+kind: Cluster
+spec:
+  kubeProxy: ${detect}
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: web, labels: { app: web } }
+spec: { containers: [{ name: web, ports: [{ containerPort: 8080 }] }] }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web }
+spec: { clusterIP: 10.96.0.100, selector: { app: web }, ports: [{ port: 80, targetPort: 8080 }] }
+`,
+        );
+        const r = podnet(['rules', file, '--node', 'node2']);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toContain(want);
+        if (noIptables === undefined) {
+          const t = spawnSync('iptables-restore', ['--test'], { input: r.stdout, encoding: 'utf8' });
+          expect(t.stderr, detect).toBe('');
+          expect(t.status, detect).toBe(0);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test.skipIf(noIptables !== undefined)('the real iptables-restore --test accepts what podnet rules prints', () => {
     for (const [topo, node] of [
       ['topologies/clusterip.yaml', 'node1'],

@@ -180,7 +180,27 @@ class NodeRules implements ClusterRules {
   }
 }
 
-/** Builds every node's kubelet, kube-proxy and flannel rules of a cluster (composed on demand per node). */
+/** kube-proxy's options as the cluster's topology sets them (Cluster `spec.kubeProxy`), or {} without them. */
+export function topologyProxyOptions(model: ClusterModel): KubeProxyOptions {
+  const k = model.kubeProxy;
+  if (k === undefined) return {};
+  return {
+    masqueradeAll: k.masqueradeAll,
+    masqueradeBit: k.masqueradeBit,
+    localhostNodePorts: k.localhostNodePorts,
+    ...(k.nodePortAddresses !== undefined ? { nodePortAddresses: k.nodePortAddresses } : {}),
+    detectLocal: k.detectLocal,
+    conntrackTCPLiberal: k.conntrackTCPBeLiberal,
+    randomFully: k.randomFully,
+  };
+}
+
+/**
+ * Builds every node's kubelet, kube-proxy and flannel rules of a cluster (composed on demand per node). The
+ * topology's kube-proxy settings are the defaults; each option given in `opts` overrides its field.
+ */
 export function buildClusterRules(model: ClusterModel, opts: KubeProxyOptions = {}): ClusterRules {
-  return new NodeRules(model, new KubeProxyIptables(model, opts), opts);
+  const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as KubeProxyOptions;
+  const merged: KubeProxyOptions = { ...topologyProxyOptions(model), ...given };
+  return new NodeRules(model, new KubeProxyIptables(model, merged), merged);
 }

@@ -40,6 +40,8 @@ import { DiagnosticSink, type TopologyDiagnostic } from './diagnostics.js';
 import { withListeners } from './listeners.js';
 import { parseText, type KubeObject } from './documents.js';
 import { resolveCluster, type ClusterDraft } from './readers/cluster.js';
+import { nodeExtraIPs } from './readers/node.js';
+import { withKubeProxyConfigMap } from './readers/kube-proxy-config.js';
 import type { CronJobDraft } from './readers/cronjob.js';
 import type { DaemonSetDraft } from './readers/daemonset.js';
 import type { DeploymentDraft } from './readers/deployment.js';
@@ -85,6 +87,8 @@ interface Derived {
   readonly pods: readonly PodModel[];
   readonly services: readonly ServiceModel[];
   readonly endpointSlices: readonly EndpointSliceModel[];
+  /** Further addresses of the nodes (Node status.addresses), by node name. */
+  readonly nodeExtra: ReadonlyMap<string, readonly number[]>;
 }
 
 /** Loads already-read sources; `modelFiles` is what `ClusterModel.files` reports. */
@@ -119,8 +123,17 @@ export function loadSources(
 /** Steps 2–10 of the pipeline (see the header). */
 function runControllers(state: LoadState): Derived {
   // 2. The cluster and its nodes.
-  const cluster = resolveCluster(state);
+  const cluster = withKubeProxyConfigMap(state, resolveCluster(state));
   assignDefaultPodCIDRs(cluster);
+  const nodeExtra = nodeExtraIPs(state, {
+    ...cluster,
+    gateway: cluster.underlay?.gateway,
+    underlay: cluster.underlay?.cidr,
+    ranges: [
+      { name: 'clusterCIDR', cidr: cluster.clusterCIDR },
+      { name: 'serviceCIDR', cidr: cluster.serviceCIDR },
+    ],
+  });
   // 3. kubeadm's addons.
   readAddons(state, cluster);
   // 4. Namespaces.
@@ -138,7 +151,7 @@ function runControllers(state: LoadState): Derived {
   const listening = withListeners(pods, services, (p) => findPod(state, p.namespace, p.name));
   // 10. The scenario.
   checkScenarioReferences(state);
-  return { cluster, pods: listening, services, endpointSlices };
+  return { cluster, pods: listening, services, endpointSlices, nodeExtra };
 }
 
 function internalError(sink: DiagnosticSink, file: string, message: string): void {
@@ -498,6 +511,7 @@ function assemble(state: LoadState, derived: Derived, files: readonly string[]):
       name: n.name,
       index: n.index,
       ip: n.ip,
+      ...(derived.nodeExtra.has(n.name) ? { extraIPs: derived.nodeExtra.get(n.name) } : {}),
       podCIDR: n.podCIDR,
       labels: n.labels,
       taints: n.taints,
@@ -523,6 +537,8 @@ function assemble(state: LoadState, derived: Derived, files: readonly string[]):
     nodePortRange,
     loadBalancerPool: c.loadBalancerPool,
     dns: c.dns,
+    // undefined only when spec.kubeProxy is invalid (reported, so the load fails anyway)
+    kubeProxy: c.kubeProxy,
     scenario: scenarioModel(state),
     addons,
     seed: state.seed,

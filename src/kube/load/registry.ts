@@ -11,6 +11,7 @@ import { deploymentKind } from './readers/deployment.js';
 import { endpointsKind } from './readers/endpoints.js';
 import { endpointSliceKind } from './readers/endpointslice.js';
 import { jobKind } from './readers/job.js';
+import { configMapKind } from './readers/kube-proxy-config.js';
 import { namespaceKind } from './readers/namespace.js';
 import { nodeKind } from './readers/node.js';
 import { podKind } from './readers/pod.js';
@@ -37,6 +38,7 @@ const READ: readonly KindReader[] = [
   endpointsKind,
   serviceKind,
   scenarioKind,
+  configMapKind,
 ];
 
 /** The reader of each kind podnet reads (deferred kinds included). */

@@ -20,13 +20,15 @@
  *   matching (each rule matches a distinct destination, the NodePort rule stays last).
  * - Topology hints (trafficDistribution / topology-aware routing) are not modelled (the cluster
  *   model has no zones or hints): CategorizeEndpoints runs with topology mode "".
- * - The local-traffic detector is always ClusterCIDR (kubeadm's default), from the model.
+ * - The local-traffic detector is the model's (Cluster `spec.kubeProxy`), ClusterCIDR on clusterCIDR by default;
+ *   with NodeCIDR the KUBE-SVC chains and the Local-policy KUBE-EXT chains differ per node, so they are node
+ *   chains rather than shared ones.
  * - Two endpoint entries with the same ip:port (across EndpointSlices) keep the first, unless
  *   only a later one is ready.
  * - The nfacct rules kube-proxy ≥1.29 adds when the kernel has nfnetlink_acct are left out unless
  *   `nfacct: true`.
  */
-import type { Cidr, ClusterModel, NodeModel } from '../../model.js';
+import type { Cidr, ClusterModel, LocalDetectorModel, NodeModel } from '../../model.js';
 import { inPrefix } from '../../../wire/addr.js';
 import { formatProbability, probabilityToStored } from '../../../netfilter/iptables-save.js';
 import { userChain, type Chain, type Match, type Rule, type Target } from '../../../netfilter/rules.js';
@@ -83,6 +85,8 @@ export interface KubeProxyIptablesOptions {
   readonly conntrackTCPLiberal?: boolean;
   /** The kernel has nfnetlink_acct, so kube-proxy ≥1.29 adds its `-m nfacct` counting rules (default false). */
   readonly nfacct?: boolean;
+  /** `detectLocalMode` and its settings (default: ClusterCIDR on the model's clusterCIDR). */
+  readonly detectLocal?: LocalDetectorModel;
 }
 
 /**
@@ -144,6 +148,7 @@ interface Resolved {
   readonly mark: number;
   readonly conntrackTCPLiberal: boolean;
   readonly nfacct: boolean;
+  readonly detectLocal: LocalDetectorModel;
 }
 
 const NFACCT_INVALID = 'ct_state_invalid_dropped_pkts';
@@ -197,6 +202,8 @@ export class KubeProxyIptables implements RulesWriter {
   private readonly firewallPorts: number[] = [];
   private readonly sepIndex = new Map<string, { sp: ServicePortInfo; ep: EndpointInfo }>();
   private readonly sharedKeys: { natServices: string; filterServices: string; external: string };
+  /** The detector depends on the node (NodeCIDR): KUBE-SVC and Local-policy KUBE-EXT chains are per node. */
+  private readonly perNodeDetector: boolean;
 
   constructor(
     readonly model: ClusterModel,
@@ -213,7 +220,9 @@ export class KubeProxyIptables implements RulesWriter {
       mark: (1 << (options.masqueradeBit ?? 14)) >>> 0,
       conntrackTCPLiberal: options.conntrackTCPLiberal ?? false,
       nfacct: options.nfacct ?? false,
+      detectLocal: options.detectLocal ?? { mode: 'ClusterCIDR', cidr: model.clusterCIDR },
     };
+    this.perNodeDetector = this.opt.detectLocal.mode === 'NodeCIDR';
     for (const n of model.nodes) this.nodes.set(n.name, n);
     this.servicePorts = collectServicePorts(model);
     let total = 0;
@@ -291,16 +300,42 @@ export class KubeProxyIptables implements RulesWriter {
     return this.largeClusterMode ? undefined : C(text);
   }
 
-  /** The ClusterIP masquerade rule written at the top of the internal chain. */
-  private internalMasq(sp: ServicePortInfo): Rule {
+  /**
+   * The detector's test for traffic from the node's pods (`invert`: from elsewhere), as
+   * pkg/proxy/util/localdetector.go writes it; undefined for no detector (NoOpLocalDetector).
+   */
+  private detector(node: NodeModel | undefined, invert: boolean): Match | undefined {
+    const d = this.opt.detectLocal;
+    switch (d.mode) {
+      case 'ClusterCIDR':
+        return S(d.cidr, invert);
+      case 'NodeCIDR':
+        if (node === undefined) throw new Error('internal: the NodeCIDR detector needs a node');
+        return S(node.podCIDR, invert);
+      case 'BridgeInterface':
+        return { kind: 'in', invert, name: d.bridgeInterface, prefix: d.bridgeInterface, wildcard: false };
+      case 'InterfaceNamePrefix':
+        return {
+          kind: 'in',
+          invert,
+          name: `${d.interfaceNamePrefix}+`,
+          prefix: d.interfaceNamePrefix,
+          wildcard: true,
+        };
+      case 'NoOp':
+        return undefined;
+    }
+  }
+
+  /**
+   * The ClusterIP masquerade rule written at the top of the internal chain: every packet with
+   * masqueradeAll, else those the detector says are not from a pod; none without a detector.
+   */
+  private internalMasq(sp: ServicePortInfo, node: NodeModel | undefined): Rule | undefined {
+    const m = this.opt.masqueradeAll ? undefined : this.detector(node, true);
+    if (!this.opt.masqueradeAll && m === undefined) return undefined;
     return R(
-      [
-        C(`${sp.name} cluster IP`),
-        L4(sp.protocol, sp.port),
-        P(sp.protoNum),
-        D(host(sp.clusterIP)),
-        !this.opt.masqueradeAll && S(this.model.clusterCIDR, true),
-      ],
+      [C(`${sp.name} cluster IP`), L4(sp.protocol, sp.port), P(sp.protoNum), D(host(sp.clusterIP)), m],
       J('KUBE-MARK-MASQ'),
     );
   }
@@ -339,16 +374,18 @@ export class KubeProxyIptables implements RulesWriter {
     return out;
   }
 
-  private svcChainObj(sp: ServicePortInfo): Chain {
+  private svcChainObj(sp: ServicePortInfo, node: NodeModel | undefined): Chain {
     const rules: Rule[] = [];
-    if (!sp.internalPolicyLocal && sp.hasEndpoints) rules.push(this.internalMasq(sp));
+    const masq = !sp.internalPolicyLocal && sp.hasEndpoints ? this.internalMasq(sp, node) : undefined;
+    if (masq !== undefined) rules.push(masq);
     rules.push(...this.endpointRules(sp, sp.clusterEndpoints));
     return userChain(sp.chains.svc, rules);
   }
 
-  private svlChainObj(sp: ServicePortInfo, local: readonly EndpointInfo[]): Chain {
+  private svlChainObj(sp: ServicePortInfo, local: readonly EndpointInfo[], node: NodeModel): Chain {
     const rules: Rule[] = [];
-    if (sp.internalPolicyLocal) rules.push(this.internalMasq(sp));
+    const masq = sp.internalPolicyLocal ? this.internalMasq(sp, node) : undefined;
+    if (masq !== undefined) rules.push(masq);
     rules.push(...this.endpointRules(sp, local));
     return userChain(sp.chains.svl, rules);
   }
@@ -391,15 +428,19 @@ export class KubeProxyIptables implements RulesWriter {
     return c;
   }
 
-  private extChainObj(sp: ServicePortInfo, hasExternalEndpoints: boolean): Chain {
-    const key = `ext\0${sp.index}\0${hasExternalEndpoints}`;
+  private extChainObj(sp: ServicePortInfo, hasExternalEndpoints: boolean, node: NodeModel | undefined): Chain {
+    const perNode = this.perNodeDetector && sp.externalPolicyLocal;
+    const key = `ext\0${sp.index}\0${hasExternalEndpoints}${perNode ? `\0${node?.name}` : ''}`;
     return this.cached(key, () => {
       const rules: Rule[] = [];
       const svc = sp.chains.svc;
       if (!sp.externalPolicyLocal) {
         rules.push(R([C(`masquerade traffic for ${sp.name} external destinations`)], J('KUBE-MARK-MASQ')));
       } else {
-        rules.push(R([C(`pod traffic for ${sp.name} external destinations`), S(this.model.clusterCIDR)], J(svc)));
+        // pod → external destination is sent on as if it had left the cluster and come back (only with a detector)
+        const fromPod = this.detector(perNode ? node : undefined, false);
+        if (fromPod !== undefined)
+          rules.push(R([C(`pod traffic for ${sp.name} external destinations`), fromPod], J(svc)));
         rules.push(
           R([C(`masquerade LOCAL traffic for ${sp.name} external destinations`), SRC_LOCAL], J('KUBE-MARK-MASQ')),
         );
@@ -541,7 +582,7 @@ export class KubeProxyIptables implements RulesWriter {
   private nodePortIPs(node: NodeModel): number[] {
     const npa = this.opt.nodePortAddresses;
     if (npa === 'primary') return [node.ip];
-    const ifAddrs = [0x7f00_0001, node.ip];
+    const ifAddrs = [0x7f00_0001, node.ip, ...(node.extraIPs ?? [])];
     if (this.model.cni.backend === 'vxlan') ifAddrs.push(node.podCIDR.addr >>> 0);
     ifAddrs.push((node.podCIDR.addr + 1) >>> 0);
     const out: number[] = [];
@@ -635,9 +676,12 @@ export class KubeProxyIptables implements RulesWriter {
     );
     for (const sp of this.servicePorts) {
       if (!sp.hasEndpoints) continue;
-      if (sp.clusterEndpoints.length > 0 && sp.usesClusterEndpoints) nat.push(this.svcChainObj(sp));
+      // with a per-node detector the KUBE-SVC and Local-policy KUBE-EXT chains are node chains (nodeChains)
+      if (sp.clusterEndpoints.length > 0 && sp.usesClusterEndpoints && !this.perNodeDetector)
+        nat.push(this.svcChainObj(sp, undefined));
       if (sp.usesClusterEndpoints) for (const ep of sp.clusterEndpoints) nat.push(this.sepChainObj(sp, ep));
-      if (sp.externallyAccessible) nat.push(this.extChainObj(sp, !sp.externalPolicyLocal));
+      if (sp.externallyAccessible && !(this.perNodeDetector && sp.externalPolicyLocal))
+        nat.push(this.extChainObj(sp, !sp.externalPolicyLocal, undefined));
       if (sp.usesFirewallChain) nat.push(this.fwChainObj(sp, false));
     }
 
@@ -706,10 +750,18 @@ export class KubeProxyIptables implements RulesWriter {
       if (local === undefined) continue;
       localAny.add(i);
       if (sp.internalPolicyLocal && sp.hasEndpoints) localItp.add(i);
-      nat(this.svlChainObj(sp, local));
+      nat(this.svlChainObj(sp, local, node));
       const clusterKeys = sp.usesClusterEndpoints ? new Set(sp.clusterEndpoints.map((e) => e.key)) : new Set<string>();
       for (const ep of local) if (!clusterKeys.has(ep.key)) nat(this.sepChainObj(sp, ep));
-      if (sp.externalPolicyLocal && sp.hasEndpoints && sp.externallyAccessible) nat(this.extChainObj(sp, true));
+      if (sp.externalPolicyLocal && sp.hasEndpoints && sp.externallyAccessible) nat(this.extChainObj(sp, true, node));
+    }
+    if (this.perNodeDetector) {
+      for (const sp of this.servicePorts) {
+        if (!sp.hasEndpoints) continue;
+        if (sp.clusterEndpoints.length > 0 && sp.usesClusterEndpoints) nat(this.svcChainObj(sp, node));
+        if (sp.externallyAccessible && sp.externalPolicyLocal && !localAny.has(sp.index))
+          nat(this.extChainObj(sp, false, node));
+      }
     }
     for (const i of this.firewallPorts) {
       const sp = this.servicePorts[i]!;

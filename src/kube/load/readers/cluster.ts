@@ -48,6 +48,7 @@ import type {
   ClusterDnsModel,
   CniModel,
   ExternalHostModel,
+  KubeProxyModel,
   LinkDelays,
   PortRangeModel,
   RouteModel,
@@ -65,6 +66,7 @@ import { nodeObjects, nodeObjectsIncomplete, type NodeObjectDraft } from './node
 import { cniNotice, inferAddressPlan, nodesFromPods, type InferredPlan } from './export-inference.js';
 import { kubeletLabels } from './node.js';
 import { parseClusterDns } from './dns.js';
+import { parseKubeProxy } from './kube-proxy-config.js';
 import { CONTROL_PLANE_LABEL, CONTROL_PLANE_TAINT, LEGACY_MASTER_LABEL, parseTaints, taintText } from './taints.js';
 import {
   broadcastOf,
@@ -160,6 +162,10 @@ export interface ClusterDraft {
   readonly loadBalancerPoolOk: boolean;
   /** spec.dns (cluster domain, upstream table; see dns.ts); undefined when invalid (reported). */
   readonly dns?: ClusterDnsModel | undefined;
+  /** spec.kubeProxy and spec.iptables (kube-proxy-config.ts); undefined when invalid (reported). */
+  readonly kubeProxy?: KubeProxyModel | undefined;
+  /** The Cluster has `spec.kubeProxy` (a kube-proxy ConfigMap in the input is then not read). */
+  readonly kubeProxyGiven?: boolean | undefined;
   /** undefined when `spec.addons` is invalid (reported). */
   readonly addons: AddonsModel | undefined;
 }
@@ -436,6 +442,8 @@ export function parseCluster(
     loadBalancerPool: pool,
     loadBalancerPoolOk: pool !== undefined || !spec.child('loadBalancerPool').present,
     dns: parseClusterDns(spec),
+    kubeProxy: parseKubeProxy(spec, clusterCIDR),
+    kubeProxyGiven: spec.child('kubeProxy').present,
     addons,
   };
 }

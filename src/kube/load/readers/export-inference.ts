@@ -279,6 +279,7 @@ export function nodesFromPods(
       nameField: first.obj.root.at('spec.nodeName'),
       ip,
       ipField,
+      extraIPs: [],
       podCIDR,
       podCIDRField,
       labels: controlPlane ? { [CONTROL_PLANE_LABEL]: '' } : {},

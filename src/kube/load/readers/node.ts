@@ -7,14 +7,16 @@
  * `spec.podCIDRs` (the first entry must equal podCIDR when both are set; IPv6 entries are refused,
  * podnet is IPv4-only), `spec.taints[]` {key, value, effect} (`timeAdded` ignored),
  * `spec.unschedulable`; `status.addresses[]` {type, address}: the first IPv4 `InternalIP` is the
- * node's underlay address (IPv6 ones are skipped, as in a dual-stack node's list). Everything else
+ * node's underlay address (IPv6 ones are skipped, as in a dual-stack node's list); its other IPv4
+ * InternalIPs and ExternalIPs are further addresses of its uplink (secondary addresses on eth0,
+ * where NodePorts answer too, as kube-proxy's nodePortAddresses allows). Everything else
  * (conditions, capacity, nodeInfo, images, annotations, managedFields) is ignored.
  */
 import type { Cidr, SourceRef, TaintModel } from '../../model.js';
 import type { Field } from '../field.js';
 import { readMetadata } from '../metadata.js';
 import { StateKey, addUnique, type KindReader, type LoadState, type ObjectInput } from '../state.js';
-import { cidrText, dnsSubdomain, looksIpv6, parseIpv4, quote } from '../values.js';
+import { cidrContains, cidrText, dnsSubdomain, formatIpv4, looksIpv6, parseIpv4, quote } from '../values.js';
 import { ipv6Refusal } from './endpoint-fields.js';
 import { parseTaints } from './taints.js';
 
@@ -44,6 +46,8 @@ export interface NodeObjectDraft {
   readonly ip: number | undefined;
   /** The `status.addresses[i].address` field the address came from. */
   readonly ipField: Field | undefined;
+  /** The other IPv4 InternalIPs and ExternalIPs, in order, without `ip` and repeats. */
+  readonly extraIPs: ReadonlyArray<{ readonly ip: number; readonly field: Field }>;
   readonly podCIDR: Cidr | undefined;
   readonly podCIDRField: Field | undefined;
   readonly labels: Readonly<Record<string, string>>;
@@ -107,7 +111,7 @@ function readNode(obj: ObjectInput, state: LoadState): NodeObjectDraft | undefin
   const taints = parseTaints(spec);
   const unschedulableField = spec.child('unschedulable');
   const unschedulable = spec.bool('unschedulable');
-  const address = internalIP(root);
+  const { primary: address, extra: extraIPs } = nodeAddresses(root);
   if (name === undefined) return undefined;
   return {
     name,
@@ -116,6 +120,7 @@ function readNode(obj: ObjectInput, state: LoadState): NodeObjectDraft | undefin
     nameField: meta.nameField,
     ip: address?.ip,
     ipField: address?.field,
+    extraIPs,
     podCIDR: podCIDR?.cidr,
     podCIDRField: podCIDR?.field,
     labels: meta.labels ?? {},
@@ -150,9 +155,12 @@ function parsePodCIDRs(spec: Field): { cidr: Cidr; field: Field } | undefined {
   return first;
 }
 
-/** The first IPv4 InternalIP of `status.addresses`. */
-function internalIP(root: Field): { ip: number; field: Field } | undefined {
-  let found: { ip: number; field: Field } | undefined;
+type AddressOf = { readonly ip: number; readonly field: Field };
+
+/** The first IPv4 InternalIP of `status.addresses`, and the node's other IPv4 InternalIPs and ExternalIPs. */
+function nodeAddresses(root: Field): { primary: AddressOf | undefined; extra: AddressOf[] } {
+  let primary: AddressOf | undefined;
+  const all: AddressOf[] = [];
   for (const a of root.list('status.addresses', { itemName: 'address', plural: 'addresses' }) ?? []) {
     if (!a.isMap) {
       a.typeError('a mapping with type and address');
@@ -161,13 +169,63 @@ function internalIP(root: Field): { ip: number; field: Field } | undefined {
     const type = a.str('type', { required: true });
     const af = a.child('address');
     const v = a.str('address', { required: true });
-    if (type !== 'InternalIP' || v === undefined) continue;
+    if ((type !== 'InternalIP' && type !== 'ExternalIP') || v === undefined) continue;
     const ip = parseIpv4(v);
     if (ip === undefined) {
       if (!looksIpv6(v)) af.typeError('an IPv4 address like 172.18.0.2');
       continue; // a dual-stack node lists its IPv6 address too
     }
-    found ??= { ip, field: af };
+    if (type === 'InternalIP') primary ??= { ip, field: af };
+    all.push({ ip, field: af });
   }
-  return found;
+  const extra: AddressOf[] = [];
+  // further addresses of a node whose primary one is known (an ExternalIP alone is not read as the node's address)
+  if (primary !== undefined)
+    for (const a of all) if (a.ip !== primary.ip && !extra.some((e) => e.ip === a.ip)) extra.push(a);
+  return { primary, extra };
+}
+
+/** What a node's further address must not collide with. */
+export interface AddressPlan {
+  readonly nodes: ReadonlyArray<{ readonly name: string; readonly ip: number | undefined }>;
+  readonly externalHosts: ReadonlyArray<{ readonly name: string; readonly ip: number }>;
+  readonly gateway: number | undefined;
+  readonly underlay: Cidr | undefined;
+  readonly ranges: ReadonlyArray<{ readonly name: string; readonly cidr: Cidr | undefined }>;
+}
+
+/**
+ * The further addresses of each node with a Node object (by node name), checked against the
+ * address plan: another node's, an external host's or the gateway's address, or one in the pod or
+ * service range, is an error; one outside the underlay is added to the uplink as a /32 (reachable
+ * only through a route to it), with a notice.
+ */
+export function nodeExtraIPs(state: LoadState, plan: AddressPlan): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  const owner = new Map<number, string>();
+  for (const n of plan.nodes) if (n.ip !== undefined) owner.set(n.ip, `node ${n.name}`);
+  for (const h of plan.externalHosts) owner.set(h.ip, `external host ${h.name}`);
+  if (plan.gateway !== undefined) owner.set(plan.gateway, 'the underlay gateway');
+  const known = new Set(plan.nodes.map((n) => n.name));
+  for (const d of nodeObjects(state)) {
+    if (!known.has(d.name) || d.extraIPs.length === 0) continue;
+    const ips: number[] = [];
+    for (const { ip, field } of d.extraIPs) {
+      const text = formatIpv4(ip);
+      const other = owner.get(ip);
+      const range = plan.ranges.find((r) => r.cidr !== undefined && cidrContains(r.cidr, ip));
+      if (other !== undefined) field.error(`address ${text} of node ${d.name} is already used by ${other}`);
+      else if (range !== undefined) field.error(`address ${text} of node ${d.name} is inside the ${range.name}`);
+      else {
+        if (plan.underlay !== undefined && !cidrContains(plan.underlay, ip))
+          field.notice(
+            `${text} is outside the underlay ${cidrText(plan.underlay)}: it is added to ${d.name}'s eth0 as ${text}/32, reachable only through a route to it (an external host's routes)`,
+          );
+        owner.set(ip, `node ${d.name}`);
+        ips.push(ip);
+      }
+    }
+    if (ips.length > 0) out.set(d.name, ips);
+  }
+  return out;
 }
