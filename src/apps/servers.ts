@@ -43,7 +43,12 @@ export function startServers(
   observe: (o: ServerObservation) => void,
 ): string[] {
   const failed: string[] = [];
+  const started = new Set<string>();
   for (const p of ports) {
+    // a port declared twice (the API server accepts it) is one socket, not a bind conflict
+    const key = `${p.containerPort}/${p.protocol}`;
+    if (started.has(key)) continue;
+    started.add(key);
     if (p.protocol === 'TCP') {
       const l = ns.sockets.tcp.listen(0, p.containerPort, (s: TcpSocket) => {
         observe({

@@ -1,6 +1,7 @@
 /**
  * Container-style port lists (`{name, containerPort, protocol}`), shared by Pod containers and
- * the Cluster's external hosts, with uniqueness of names and of port/protocol pairs.
+ * the Cluster's external hosts: names are unique (as the API server requires); a port/protocol pair
+ * declared twice is accepted with a notice, as the API server accepts it with a warning.
  */
 import type { ContainerPortModel } from '../model.js';
 import type { Field } from './field.js';
@@ -13,7 +14,7 @@ export class PortScope {
   private readonly names = new Map<string, string>();
   private readonly ports = new Map<string, string>();
 
-  /** Checks a port against those seen so far; reports duplicates at `f`. */
+  /** Checks a port against those seen so far; reports duplicate names (error) and ports (notice) at `f`. */
   claim(f: Field, port: ContainerPortModel, owner: string): boolean {
     let ok = true;
     if (port.name !== undefined) {
@@ -28,10 +29,10 @@ export class PortScope {
     const key = `${port.containerPort}/${port.protocol}`;
     const prev = this.ports.get(key);
     if (prev !== undefined) {
-      f.child('containerPort').error(
-        `port ${key} is declared twice (also ${prev}); podnet runs one echo server per port`,
+      // The API server accepts it with a warning (pkg/api/pod/warnings.go); one socket can hold the port.
+      f.child('containerPort').notice(
+        `duplicate port definition with ${prev} (the API server accepts it with a warning); one server listens on ${key}`,
       );
-      ok = false;
     } else {
       this.ports.set(key, `${owner}${f.path}`);
     }

@@ -14,7 +14,7 @@ import type { Cidr, SourceRef, TaintModel } from '../../model.js';
 import type { Field } from '../field.js';
 import { readMetadata } from '../metadata.js';
 import { StateKey, addUnique, type KindReader, type LoadState, type ObjectInput } from '../state.js';
-import { cidrText, dnsSubdomain, looksIpv6, parseIpv4, quote } from '../values.js';
+import { cidrText, dnsSubdomain, looksIpv6, parseCidrSloppy, parseIpv4, quote } from '../values.js';
 import { ipv6Refusal } from './endpoint-fields.js';
 import { parseTaints } from './taints.js';
 
@@ -118,7 +118,15 @@ function parsePodCIDRs(spec: Field): { cidr: Cidr; field: Field } | undefined {
   const readOne = (f: Field): Cidr | undefined => {
     const v = f.raw();
     if (typeof v === 'string' && looksIpv6(v)) return ipv6Refusal(f, v);
-    return f.cidr('');
+    // A legacy CIDR field (KEP-4858): leading zeros and host bits are accepted, as ParseCIDRSloppy reads them.
+    const r = typeof v === 'string' ? parseCidrSloppy(v) : undefined;
+    if (r === undefined || (!r.hostBits && !r.leadingZeros)) return f.cidr('');
+    f.notice(
+      `non-standard CIDR ${quote(v as string)} read as ${cidrText(r.cidr)}, as the network plugin and kube-proxy ` +
+        'read it (ParseCIDRSloppy); the API server keeps such values only in objects written before it tightened ' +
+        'IP validation (KEP-4858)',
+    );
+    return r.cidr;
   };
   const one = oneF.present ? readOne(oneF) : undefined;
   let first: { cidr: Cidr; field: Field } | undefined;

@@ -20,6 +20,7 @@ import { parseNodeAffinity, type NodeSelectorTerm } from '../selector.js';
 import { StateKey, addUnique, type KindReader, type LoadState, type ObjectInput } from '../state.js';
 import { dnsLabel, dnsSubdomain, labelKey, labelValue, quote } from '../values.js';
 import { parsePodDns, type PodDnsSettings } from './dns.js';
+import { ipv4Only } from './endpoint-fields.js';
 import { parseTolerations, type Toleration } from './taints.js';
 
 /** The `spec` of a pod or of a pod template, as read. */
@@ -178,7 +179,8 @@ function readPod(obj: ObjectInput, state: LoadState): PodDraft | undefined {
   const podSpec = parsePodSpec(specF, spec);
 
   const podIPField = root.child('status').child('podIP');
-  const podIP = root.ipv4('status.podIP');
+  // a legacy IP field: non-standard forms are read as kube-proxy reads them, with a notice
+  const podIP = podIPField.present ? ipv4Only(podIPField) : undefined;
   const ready = readiness(root);
 
   if (rawName === undefined) return undefined;

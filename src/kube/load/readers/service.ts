@@ -14,6 +14,10 @@
  *     ExternalName Service has none. A second clusterIPs entry is the other IP family: IPv6
  *     values anywhere (clusterIPs, externalIPs, ingress IPs, ranges) are refused, podnet is
  *     IPv4-only. Given IPs must be host addresses of the Cluster's serviceCIDR, and unique.
+ *     clusterIP(s), externalIPs and ingress IPs are legacy IP fields: `172.30.0.041` and
+ *     `::ffff:172.30.0.41` are read as kube-proxy reads them (172.30.0.41), with a notice.
+ *   - loadBalancerSourceRanges entries are trimmed (the API server and kube-proxy trim them) and
+ *     read with ParseCIDRSloppy: leading zeros and host bits set (cleared) are accepted, with a notice.
  *   - ports are required unless the Service is headless or ExternalName; a port name (a DNS-1123
  *     label, as the apiserver checks Service port names) is required when there are several and
  *     unique; port/protocol pairs are unique; protocol defaults to TCP; targetPort is a number
@@ -41,6 +45,7 @@ import type { Field } from '../field.js';
 import { readMetadata } from '../metadata.js';
 import { StateKey, addUnique, type KindReader, type LoadState, type ObjectInput } from '../state.js';
 import {
+  cidrText,
   dns1035Label,
   dnsLabel,
   dnsSubdomain,
@@ -49,11 +54,11 @@ import {
   labelKey,
   labelValue,
   looksIpv6,
-  parseCidr,
-  parseIpv4,
+  parseCidrSloppy,
+  parseIpv4Sloppy,
   quote,
 } from '../values.js';
-import { ipv4Only, ipv6Refusal, PROTOCOLS, type Protocol } from './endpoint-fields.js';
+import { ipv4Only, ipv6Refusal, legacyIpNotice, PROTOCOLS, type Protocol } from './endpoint-fields.js';
 
 type ServiceType = ServiceModel['type'];
 const TYPES: readonly ServiceType[] = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];
@@ -153,8 +158,12 @@ function readClusterIP(f: Field): IpChoice | undefined {
   if (typeof v !== 'string') return f.typeError(CLUSTER_IP_EXPECTED);
   if (v === '') return { kind: 'unset' };
   if (v === 'None') return { kind: 'none' };
-  const ip = parseIpv4(v);
-  if (ip !== undefined) return { kind: 'ip', ip };
+  // a legacy IP field: non-standard forms (172.30.0.041) are read as kube-proxy reads them
+  const r = parseIpv4Sloppy(v);
+  if (r !== undefined) {
+    legacyIpNotice(f, v, r);
+    return { kind: 'ip', ip: r.ip };
+  }
   if (looksIpv6(v)) return ipv6Refusal(f, v);
   return f.typeError(CLUSTER_IP_EXPECTED);
 }
@@ -319,21 +328,42 @@ function parseIpList(spec: Field, path: string, example: string): { ips: number[
   return { ips, ok };
 }
 
+const SOURCE_RANGE_EXPECTED = 'a CIDR like 203.0.113.0/24';
+
 function parseSourceRanges(spec: Field): { ranges: Cidr[]; ok: boolean } {
   const items = spec.list('loadBalancerSourceRanges', { itemName: 'CIDR' });
   if (items === undefined) return { ranges: [], ok: !spec.child('loadBalancerSourceRanges').present };
   const ranges: Cidr[] = [];
   let ok = true;
   for (const item of items) {
-    const v = item.raw();
-    if (typeof v === 'string' && looksIpv6(v) && !parseCidr(v).ok) {
-      ipv6Refusal(item, v);
+    const raw = item.raw();
+    if (typeof raw !== 'string') {
+      item.typeError(SOURCE_RANGE_EXPECTED);
       ok = false;
       continue;
     }
-    const c = item.cidr('');
-    if (c === undefined) ok = false;
-    else ranges.push(c);
+    // The API server trims each entry (a leftover of the comma-separated annotation this field
+    // replaced), and so does kube-proxy (MapCIDRsByIPFamily): " 10.0.0.0/8 " is 10.0.0.0/8.
+    const v = raw.trim();
+    const r = parseCidrSloppy(v);
+    if (r === undefined) {
+      if (looksIpv6(v)) ipv6Refusal(item, v);
+      else item.typeError(SOURCE_RANGE_EXPECTED);
+      ok = false;
+      continue;
+    }
+    // A legacy CIDR field: the API server accepts (and warns about) these forms; kube-proxy
+    // parses them with ParseCIDRSloppy, which reads leading zeros as decimal and clears host bits.
+    if (r.hostBits || r.leadingZeros) {
+      const what = r.hostBits
+        ? `has bits set beyond the prefix length, read as ${cidrText(r.cidr)}`
+        : `has leading zeros, read as ${cidrText(r.cidr)} (decimal, not octal)`;
+      item.notice(
+        `non-standard CIDR ${quote(v)} ${what}, as kube-proxy reads it (ParseCIDRSloppy); ` +
+          'the API server accepts it in this legacy field with a warning',
+      );
+    }
+    ranges.push(r.cidr);
   }
   return { ranges, ok };
 }

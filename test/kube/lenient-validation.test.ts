@@ -1,0 +1,194 @@
+/**
+ * The loader accepts what the API server accepts (issue 14, "Validation exactly as lenient as the
+ * API server"), and the cluster then behaves as kube-proxy makes it behave. Fixture:
+ * fixtures/lenient-export.yaml, each part of which the loader refused before.
+ */
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import { Simulation } from '../../src/api/simulation.js';
+import { buildClusterRules } from '../../src/kube/agents/node-rules.js';
+import { formatDiagnostic, loadTopologyPath, type LoadResult } from '../../src/kube/load/index.js';
+import { formatCidr, type ClusterModel } from '../../src/kube/model.js';
+import { formatIptablesSave } from '../../src/netfilter/iptables-save.js';
+import { errors, fmt, model, notices, svc } from './services-helpers.js';
+
+const FILE = fileURLToPath(new URL('./fixtures/lenient-export.yaml', import.meta.url));
+const result: LoadResult = loadTopologyPath(FILE, 1);
+const shown = result.diagnostics.map(formatDiagnostic);
+const noticesOf = (re: RegExp): string[] => shown.filter((d) => d.includes(': notice: ') && re.test(d));
+
+function loaded(): ClusterModel {
+  if (result.model === undefined) throw new Error(shown.join('\n'));
+  return result.model;
+}
+
+describe('an export with what the API server accepts loads', () => {
+  test('no errors', () => {
+    expect(shown.filter((d) => d.includes(': error: '))).toEqual([]);
+    expect(result.model).toBeDefined();
+  });
+});
+
+describe('loadBalancerSourceRanges', () => {
+  test('entries padded with spaces are trimmed, host bits are cleared as ParseCIDRSloppy clears them', () => {
+    const lb = svc(loaded(), 'default/web-lb');
+    expect(lb.loadBalancerSourceRanges.map(formatCidr)).toEqual(['172.18.0.100/32', '10.244.0.0/16']);
+    expect(noticesOf(/loadBalancerSourceRanges/)).toEqual([
+      expect.stringContaining(
+        'loadBalancerSourceRanges[1]: non-standard CIDR "10.244.1.7/16" has bits set beyond the prefix length, read as 10.244.0.0/16',
+      ),
+    ]);
+  });
+
+  test("kube-proxy's firewall chain allows the trimmed range: ext is let in, another host is dropped", () => {
+    const nat = formatIptablesSave(buildClusterRules(loaded()).rulesForNode('node1'), { tables: ['nat'] });
+    expect(nat).toMatch(/-A KUBE-FW-\S+ -s 172\.18\.0\.100\/32 /);
+    expect(nat).toMatch(/-A KUBE-FW-\S+ -s 10\.244\.0\.0\/16 /);
+    const sim = new Simulation(loaded(), { seed: 1 });
+    expect(sim.probe('ext/ext', '172.18.0.241:80', 'tcp').replies).toBe(1);
+    expect(sim.probe('ext/other', '172.18.0.241:80', 'tcp').replies).toBe(0);
+  });
+});
+
+describe('endpoints on a node that is not in the topology', () => {
+  test('are kept, with one notice per node name and object', () => {
+    const m = loaded();
+    const eps = m.endpointSlices
+      .filter((s) => s.serviceName === 'db' || s.serviceName === 'db-local')
+      .flatMap((s) => s.endpoints.map((e) => `${s.serviceName} ${fmt(e.ip)} ${e.nodeName}`));
+    expect(eps).toEqual(['db 10.244.2.5 gone-node', 'db-local 10.244.2.5 gone-node', 'db-local 10.244.2.5 gone-node']);
+    expect(noticesOf(/gone-node/).map((d) => d.replace(/^.*?: notice: /, ''))).toEqual([
+      expect.stringMatching(
+        /^Endpoints default\/db: subsets\[0\]\.addresses\[0\]\.nodeName: node "gone-node" is no node/,
+      ),
+      expect.stringMatching(
+        /^EndpointSlice default\/db-local-x1: endpoints\[0\]\.nodeName: node "gone-node" is no node/,
+      ),
+    ]);
+  });
+
+  test('serve Cluster-policy traffic, and are local to no node for internalTrafficPolicy Local', () => {
+    const sim = new Simulation(loaded(), { seed: 1 });
+    const cluster = sim.probe('client', '10.96.0.60:5432', 'tcp');
+    expect(cluster.replies).toBe(1);
+    expect(cluster.attempts[0]?.answeredBy).toBe('db-0');
+    // the endpoint is db-0 on node2, but its nodeName is no node: not local even there
+    expect(sim.probe('client', '10.96.0.61:5432', 'tcp').replies).toBe(0);
+    const rules = buildClusterRules(loaded());
+    for (const node of ['node1', 'node2']) {
+      const nat = formatIptablesSave(rules.rulesForNode(node), { tables: ['nat', 'filter'] });
+      expect(nat, node).toContain('default/db-local has no local endpoints');
+    }
+  });
+});
+
+describe('legacy IPv4 spellings (leading zeros), read as kube-proxy reads them', () => {
+  test('clusterIP(s), externalIPs, ingress IPs, Endpoints addresses and podIP: leading zeros are decimal', () => {
+    const m = loaded();
+    const web = svc(m, 'default/web');
+    expect(web.clusterIPs.map(fmt)).toEqual(['10.96.0.50']);
+    expect(web.externalIPs.map(fmt)).toEqual(['172.18.0.200']);
+    expect(svc(m, 'default/web-lb').loadBalancerIPs.map(fmt)).toEqual(['172.18.0.241']);
+    expect(fmt(m.pods.find((p) => p.name === 'web-0')?.ip ?? 0)).toBe('10.244.1.10');
+    const legacy = noticesOf(/non-standard IP address/).map((d) => d.replace(/^.*?: notice: /, ''));
+    expect(legacy).toEqual([
+      expect.stringMatching(
+        /^Pod default\/web-0: status\.podIP: non-standard IP address "10\.244\.1\.010" read as 10\.244\.1\.10, as kube-proxy reads it \(ParseIPSloppy: leading zeros are decimal, not octal\)/,
+      ),
+      expect.stringMatching(
+        /^Service default\/web: spec\.clusterIP: non-standard IP address "10\.96\.0\.050" read as 10\.96\.0\.50/,
+      ),
+      expect.stringMatching(/^Service default\/web: spec\.clusterIPs\[0\]: non-standard IP address "10\.96\.0\.050"/),
+      expect.stringMatching(
+        /^Service default\/web: spec\.externalIPs\[0\]: non-standard IP address "172\.18\.0\.0200" read as 172\.18\.0\.200/,
+      ),
+      expect.stringMatching(
+        /^Service default\/web-lb: status\.loadBalancer\.ingress\[0\]\.ip: .* read as 172\.18\.0\.241/,
+      ),
+      expect.stringMatching(
+        /^Endpoints default\/db: subsets\[0\]\.addresses\[0\]\.ip: .*"10\.244\.2\.005" read as 10\.244\.2\.5/,
+      ),
+    ]);
+  });
+
+  test('the ClusterIP written with leading zeros answers at its decimal reading', () => {
+    const sim = new Simulation(loaded(), { seed: 1 });
+    const rep = sim.probe('client', '10.96.0.50:80', 'tcp');
+    expect(rep.replies).toBe(1);
+    expect(rep.attempts[0]?.answeredBy).toBe('web-0');
+  });
+
+  test('an IPv4-mapped IPv6 address in a legacy field is its IPv4 address', () => {
+    const text = `apiVersion: v1
+kind: Service
+metadata: { name: m }
+spec:
+  clusterIP: '::ffff:10.96.0.77'
+  ports: [{ port: 80 }]
+`;
+    expect(errors(text)).toEqual([]);
+    expect(notices(text).filter((n) => n.includes('IPv4-mapped'))).toEqual([
+      expect.stringContaining('spec.clusterIP: non-standard IP address "::ffff:10.96.0.77" read as 10.96.0.77'),
+    ]);
+  });
+
+  test("dnsConfig nameservers are read as the pod's resolver reads them: octal, or skipped", () => {
+    const text = `apiVersion: v1
+kind: Pod
+metadata: { name: p }
+spec:
+  dnsPolicy: None
+  dnsConfig: { nameservers: [10.96.0.010, 010.096.0.10, 10.96.0.10] }
+  containers: [{ name: c }]
+`;
+    expect(errors(text)).toEqual([]);
+    const ns = notices(text).filter((n) => n.includes('nameservers'));
+    expect(ns).toEqual([
+      expect.stringContaining('nameservers[0]: non-standard IP address "10.96.0.010" read as 10.96.0.8'),
+      expect.stringContaining('nameservers[1]: non-standard IP address "010.096.0.10": the pod\'s resolver'),
+    ]);
+  });
+
+  test('a Node podCIDR with leading zeros or host bits is the network ParseCIDRSloppy returns', () => {
+    const text = `apiVersion: v1
+kind: Node
+metadata: { name: n1 }
+spec: { podCIDR: 10.244.001.0/24 }
+status: { addresses: [{ type: InternalIP, address: 172.18.0.2 }] }
+---
+apiVersion: v1
+kind: Node
+metadata: { name: n2 }
+spec: { podCIDR: 10.244.2.1/24, podCIDRs: [10.244.2.1/24] }
+status: { addresses: [{ type: InternalIP, address: 172.18.0.3 }] }
+`;
+    expect(errors(text)).toEqual([]);
+    expect(model(text).nodes.map((n) => `${n.name} ${formatCidr(n.podCIDR)}`)).toEqual([
+      'n1 10.244.1.0/24',
+      'n2 10.244.2.0/24',
+    ]);
+  });
+});
+
+describe('EndpointSlices kube-proxy ignores are ignored, not refused', () => {
+  test('IPv6 and FQDN slices, and a slice without its Service label: one notice each, no endpoints', () => {
+    const m = loaded();
+    const names = m.endpointSlices.map((s) => s.name);
+    for (const n of ['web-v6', 'web-fqdn', 'stray']) expect(names).not.toContain(n);
+    expect(noticesOf(/addressType: an IPv6 slice: ignored/)).toHaveLength(1);
+    expect(noticesOf(/addressType: an FQDN slice \(deprecated\): ignored/)).toHaveLength(1);
+    expect(noticesOf(/EndpointSlice default\/stray: .*no label kubernetes\.io\/service-name/)).toHaveLength(1);
+  });
+});
+
+describe('a container port declared twice', () => {
+  test('loads with the API server warning as a notice, and one server answers on it by either name', () => {
+    expect(noticesOf(/duplicate port definition/)).toEqual([
+      expect.stringContaining(
+        'Pod default/web-0: spec.containers[0].ports[1].containerPort: duplicate port definition with spec.containers[0].ports[0]',
+      ),
+    ]);
+    const sim = new Simulation(loaded(), { seed: 1 });
+    expect(sim.probe('client', '10.244.1.10:8080', 'tcp').replies).toBe(1);
+  });
+});
