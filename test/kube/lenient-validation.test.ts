@@ -192,3 +192,85 @@ describe('a container port declared twice', () => {
     expect(sim.probe('client', '10.244.1.10:8080', 'tcp').replies).toBe(1);
   });
 });
+
+describe('pod specs: what the API server accepts', () => {
+  test('two containers may each name a port "metrics" (names are unique per container); a Service picks the first', () => {
+    const text = `apiVersion: v1
+kind: Pod
+metadata: { name: p, labels: { app: p } }
+spec:
+  containers:
+    - { name: app, ports: [{ name: metrics, containerPort: 9090 }] }
+    - { name: sidecar, ports: [{ name: metrics, containerPort: 15090 }] }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: p }
+spec:
+  selector: { app: p }
+  ports: [{ port: 80, targetPort: metrics }]
+`;
+    expect(errors(text)).toEqual([]);
+    const m = model(text);
+    const slice = m.endpointSlices.find((s) => s.serviceName === 'p');
+    expect(slice?.ports.map((p) => p.port)).toEqual([9090]);
+    // within one container the name is still unique
+    const twice = text.replace(
+      'containerPort: 15090 }]',
+      'containerPort: 15090 }, { name: metrics, containerPort: 1 }]',
+    );
+    expect(errors(twice)).toEqual([expect.stringContaining('duplicate port name "metrics"')]);
+  });
+
+  test('node affinity Gt with a value that is no integer loads, and that term matches no node', () => {
+    const text = `apiVersion: v1
+kind: Pod
+metadata: { name: p }
+spec:
+  affinity:
+    nodeAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+        nodeSelectorTerms:
+          - matchExpressions: [{ key: gpu-count, operator: Gt, values: [many] }]
+  containers: [{ name: c }]
+`;
+    expect(notices(text).filter((n) => n.includes('compares integers'))).toEqual([
+      expect.stringContaining('operator Gt compares integers; "many" is none, so this requirement matches no node'),
+    ]);
+    // the pod is then unschedulable, as kube-scheduler leaves it
+    expect(errors(text)).toEqual([expect.stringContaining('no node can run this pod')]);
+  });
+
+  test('matchFields takes exactly one node name for In (the API server refuses two)', () => {
+    const text = `apiVersion: v1
+kind: Pod
+metadata: { name: p }
+spec:
+  affinity:
+    nodeAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+        nodeSelectorTerms:
+          - matchFields: [{ key: metadata.name, operator: In, values: [node1, node2] }]
+  containers: [{ name: c }]
+`;
+    expect(errors(text)).toEqual([
+      expect.stringContaining('operator In on a node field needs exactly one value (a node name), got 2'),
+    ]);
+  });
+
+  test('a CronJob on "@every 30m" loads and runs every 30 minutes from its creation', () => {
+    const text = `apiVersion: batch/v1
+kind: CronJob
+metadata: { name: tick }
+spec:
+  schedule: '@every 30m'
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{ name: c }]
+`;
+    expect(errors(text)).toEqual([]);
+  });
+});

@@ -1,7 +1,7 @@
 /**
  * Container-style port lists (`{name, containerPort, protocol}`), shared by Pod containers and
- * the Cluster's external hosts: names are unique (as the API server requires); a port/protocol pair
- * declared twice is accepted with a notice, as the API server accepts it with a warning.
+ * the Cluster's external hosts: names are unique within a list (as the API server requires); a
+ * port/protocol pair declared twice is accepted with a notice, as the API server only warns.
  */
 import type { ContainerPortModel } from '../model.js';
 import type { Field } from './field.js';
@@ -14,16 +14,22 @@ export class PortScope {
   private readonly names = new Map<string, string>();
   private readonly ports = new Map<string, string>();
 
-  /** Checks a port against those seen so far; reports duplicate names (error) and ports (notice) at `f`. */
-  claim(f: Field, port: ContainerPortModel, owner: string): boolean {
+  /**
+   * Checks a port against those seen so far; reports duplicate names (error) and ports (notice) at
+   * `f`. Names are unique within one port list (`list`: one container's), as the API server checks
+   * them (validateContainerPorts): two containers may each name a port `metrics`, and a Service's
+   * named targetPort then picks the first container's, as the endpoints controller does.
+   */
+  claim(f: Field, port: ContainerPortModel, owner: string, list = ''): boolean {
     let ok = true;
     if (port.name !== undefined) {
-      const prev = this.names.get(port.name);
+      const nameKey = `${list}\u0000${port.name}`;
+      const prev = this.names.get(nameKey);
       if (prev !== undefined) {
         f.child('name').error(`duplicate port name ${quote(port.name)} (also ${prev})`);
         ok = false;
       } else {
-        this.names.set(port.name, `${owner}${f.path}`);
+        this.names.set(nameKey, `${owner}${f.path}`);
       }
     }
     const key = `${port.containerPort}/${port.protocol}`;
@@ -69,7 +75,7 @@ export function parsePorts(
       continue;
     }
     const port: ContainerPortModel = { name, containerPort, protocol };
-    if (!scope.claim(item, port, owner)) ok = false;
+    if (!scope.claim(item, port, owner, `${owner}${parent.path}`)) ok = false;
     out.push(port);
   }
   return ok ? out : undefined;
