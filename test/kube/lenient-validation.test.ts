@@ -274,3 +274,38 @@ spec:
     expect(errors(text)).toEqual([]);
   });
 });
+
+describe("a dual-stack cluster's objects: podnet runs their IPv4 half", () => {
+  const text = `apiVersion: v1
+kind: Node
+metadata: { name: n1 }
+spec: { podCIDR: 10.244.1.0/24, podCIDRs: [10.244.1.0/24, 'fd00:10:244:1::/64'] }
+status: { addresses: [{ type: InternalIP, address: 172.18.0.2 }, { type: InternalIP, address: 'fc00:f853::2' }] }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web }
+spec:
+  ipFamilyPolicy: PreferDualStack
+  ipFamilies: [IPv4, IPv6]
+  clusterIP: 10.96.0.50
+  clusterIPs: [10.96.0.50, 'fd00:10:96::50']
+  externalIPs: ['2001:db8::7', 172.18.0.200]
+  selector: { app: web }
+  ports: [{ port: 80 }]
+`;
+
+  test('loads: the IPv6 ClusterIP, family, external IP and podCIDR are ignored with a notice each', () => {
+    expect(errors(text)).toEqual([]);
+    const m = model(text);
+    const web = svc(m, 'default/web');
+    expect(web.clusterIPs.map(fmt)).toEqual(['10.96.0.50']);
+    expect(web.externalIPs.map(fmt)).toEqual(['172.18.0.200']);
+    expect(m.nodes.map((n) => formatCidr(n.podCIDR))).toEqual(['10.244.1.0/24']);
+    expect(
+      notices(text)
+        .filter((n) => n.includes('IPv6') || n.includes('IPv4 half'))
+        .map((n) => n.split(': ')[3]),
+    ).toEqual(['spec.podCIDRs[1]', 'spec.ipFamilies[1]', 'spec.clusterIPs[1]', 'spec.externalIPs[0]']);
+  });
+});

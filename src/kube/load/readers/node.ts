@@ -4,9 +4,9 @@
  * see cluster.ts, which turns them into nodes).
  *
  * Fields read: `metadata.name` (a DNS-1123 subdomain), `metadata.labels`; `spec.podCIDR` and
- * `spec.podCIDRs` (the first entry must equal podCIDR when both are set; IPv6 entries are refused,
- * podnet is IPv4-only), `spec.taints[]` {key, value, effect} (`timeAdded` ignored),
- * `spec.unschedulable`; `status.addresses[]` {type, address}: the first IPv4 `InternalIP` is the
+ * `spec.podCIDRs` (the first entry must equal podCIDR when both are set; an IPv6 first entry is
+ * refused, podnet is IPv4-only; a dual-stack node's IPv6 second entry is ignored with a notice),
+ * `spec.taints[]` {key, value, effect} (`timeAdded` ignored), `spec.unschedulable`; `status.addresses[]` {type, address}: the first IPv4 `InternalIP` is the
  * node's underlay address (IPv6 ones are skipped, as in a dual-stack node's list). Everything else
  * (conditions, capacity, nodeInfo, images, annotations, managedFields) is ignored.
  */
@@ -131,6 +131,14 @@ function parsePodCIDRs(spec: Field): { cidr: Cidr; field: Field } | undefined {
   const one = oneF.present ? readOne(oneF) : undefined;
   let first: { cidr: Cidr; field: Field } | undefined;
   (spec.list('podCIDRs', { itemName: 'CIDR' }) ?? []).forEach((item, i) => {
+    const raw = item.raw();
+    if (i > 0 && typeof raw === 'string' && looksIpv6(raw)) {
+      // a dual-stack node's second podCIDR: the API server accepts it; podnet runs the IPv4 half
+      item.notice(
+        `${quote(raw)} is the node's IPv6 podCIDR: ignored (podnet runs the IPv4 half of a dual-stack cluster)`,
+      );
+      return;
+    }
     const c = readOne(item);
     if (c !== undefined && i === 0) first = { cidr: c, field: item };
   });

@@ -7,13 +7,16 @@
  * spec.loadBalancerSourceRanges, spec.externalTrafficPolicy, spec.internalTrafficPolicy,
  * spec.sessionAffinity, spec.sessionAffinityConfig.clientIP.timeoutSeconds,
  * spec.healthCheckNodePort, spec.allocateLoadBalancerNodePorts, spec.externalName,
- * spec.publishNotReadyAddresses, spec.ipFamilies / spec.ipFamilyPolicy (IPv6 refused), and
+ * spec.publishNotReadyAddresses, spec.ipFamilies / spec.ipFamilyPolicy (IPv4 first; the IPv6
+ * half of a dual-stack Service is ignored with a notice, as kube-proxy's IPv4 proxier ignores it), and
  * status.loadBalancer.ingress[].ip. Validation follows the apiserver's:
  *   - clusterIP and clusterIPs[0] agree when both are set; `None` makes the Service headless
  *     (not allowed for NodePort and LoadBalancer); "" or absent means "allocate one"; an
  *     ExternalName Service has none. A second clusterIPs entry is the other IP family: IPv6
- *     values anywhere (clusterIPs, externalIPs, ingress IPs, ranges) are refused, podnet is
- *     IPv4-only. Given IPs must be host addresses of the Cluster's serviceCIDR, and unique.
+ *     values in a second ClusterIP, externalIPs, ingress IPs and source ranges are the IPv6 half
+ *     of a dual-stack Service, ignored with a notice (kube-proxy's IPv4 proxier never sees them);
+ *     an IPv6 clusterIP (an IPv6-primary Service) is refused, podnet is IPv4-only. Given IPs
+ *     must be host addresses of the Cluster's serviceCIDR, and unique.
  *     clusterIP(s), externalIPs and ingress IPs are legacy IP fields: `172.30.0.041` and
  *     `::ffff:172.30.0.41` are read as kube-proxy reads them (172.30.0.41), with a notice.
  *   - loadBalancerSourceRanges entries are trimmed (the API server and kube-proxy trim them) and
@@ -168,6 +171,23 @@ function readClusterIP(f: Field): IpChoice | undefined {
   return f.typeError(CLUSTER_IP_EXPECTED);
 }
 
+/** An IPv6 address or prefix (and not an IPv4-mapped one, which is IPv4). */
+function isIpv6Text(v: unknown): v is string {
+  return typeof v === 'string' && looksIpv6(v.trim()) && parseIpv4Sloppy(v.trim()) === undefined;
+}
+
+/**
+ * The IPv6 half of a dual-stack Service (a second ClusterIP, an IPv6 external or ingress IP or
+ * source range): the API server accepts it; kube-proxy's IPv4 proxier, whose data path podnet
+ * runs, never sees it. Ignored with a notice.
+ */
+function ipv6Half(f: Field, text: string): void {
+  f.notice(
+    `${quote(text)} is IPv6: ignored, as kube-proxy's IPv4 proxier ignores it (podnet runs the IPv4 half of a ` +
+      'dual-stack cluster)',
+  );
+}
+
 function sameChoice(a: IpChoice, b: IpChoice): boolean {
   return a.kind === b.kind && (a.kind !== 'ip' || (b.kind === 'ip' && a.ip === b.ip));
 }
@@ -191,6 +211,11 @@ function parseClusterIPs(spec: Field): { choice: IpChoice; field: Field; ok: boo
   const items = spec.list('clusterIPs');
   if (items === undefined && spec.child('clusterIPs').present) ok = false;
   (items ?? []).forEach((item, i) => {
+    const raw = item.raw();
+    if (i > 0 && isIpv6Text(raw)) {
+      ipv6Half(item, raw);
+      return;
+    }
     const r = readClusterIP(item);
     if (r === undefined) {
       ok = false;
@@ -321,6 +346,11 @@ function parseIpList(spec: Field, path: string, example: string): { ips: number[
   const ips: number[] = [];
   let ok = true;
   for (const item of items) {
+    const raw = item.raw();
+    if (isIpv6Text(raw)) {
+      ipv6Half(item, raw);
+      continue;
+    }
     const ip = ipv4Only(item, example);
     if (ip === undefined) ok = false;
     else ips.push(ip);
@@ -345,10 +375,13 @@ function parseSourceRanges(spec: Field): { ranges: Cidr[]; ok: boolean } {
     // The API server trims each entry (a leftover of the comma-separated annotation this field
     // replaced), and so does kube-proxy (MapCIDRsByIPFamily): " 10.0.0.0/8 " is 10.0.0.0/8.
     const v = raw.trim();
+    if (isIpv6Text(v)) {
+      ipv6Half(item, v);
+      continue;
+    }
     const r = parseCidrSloppy(v);
     if (r === undefined) {
-      if (looksIpv6(v)) ipv6Refusal(item, v);
-      else item.typeError(SOURCE_RANGE_EXPECTED);
+      item.typeError(SOURCE_RANGE_EXPECTED);
       ok = false;
       continue;
     }
@@ -382,6 +415,11 @@ function parseStatusIPs(root: Field): { ips: number[]; ok: boolean } {
     const ipF = item.child('ip');
     item.str('hostname'); // hostname-only entries (cloud load balancers) carry no address kube-proxy can use
     if (!ipF.present) continue;
+    const rawIp = ipF.raw();
+    if (isIpv6Text(rawIp)) {
+      ipv6Half(ipF, rawIp);
+      continue;
+    }
     const ip = ipv4Only(ipF, '192.0.2.10');
     if (ip === undefined) ok = false;
     else ips.push(ip);
@@ -425,26 +463,25 @@ function readService(obj: ObjectInput, state: LoadState): ServiceDraft | undefin
   }
   const givenIP = cip.choice.kind === 'ip' ? cip.choice.ip : undefined;
 
-  // IP families: IPv4 only.
-  for (const item of spec.list('ipFamilies') ?? []) {
+  // IP families: IPv4 first; a second family (IPv6) is the dual-stack half podnet does not run.
+  (spec.list('ipFamilies') ?? []).forEach((item, i) => {
     const v = item.raw();
-    if (v === 'IPv6') {
-      item.error('expected "IPv4", got "IPv6": podnet is IPv4-only');
+    if (v === 'IPv6' && i > 0) {
+      item.notice("the IPv6 family is ignored, as kube-proxy's IPv4 proxier ignores it (podnet runs the IPv4 half)");
+    } else if (v === 'IPv6') {
+      item.error('expected "IPv4", got "IPv6": podnet is IPv4-only (an IPv6-primary Service cannot be modelled)');
       valid = false;
     } else if (v !== 'IPv4') {
       item.typeError('"IPv4" (podnet is IPv4-only)');
       valid = false;
     }
-  }
+  });
   if (spec.child('ipFamilies').present && !spec.child('ipFamilies').isList) valid = false;
   const policyF = spec.child('ipFamilyPolicy');
   const policy = spec.oneOf('ipFamilyPolicy', ['SingleStack', 'PreferDualStack', 'RequireDualStack'] as const);
   if (policyF.present && policy === undefined) valid = false;
   if (policy === 'RequireDualStack') {
-    policyF.error(
-      'RequireDualStack needs an IPv6 address too: podnet is IPv4-only (use SingleStack or PreferDualStack)',
-    );
-    valid = false;
+    policyF.notice('RequireDualStack: podnet runs the IPv4 half of the Service (its IPv6 half is not modelled)');
   }
 
   const ports = parsePorts(spec, knownType, headless);
