@@ -309,3 +309,56 @@ spec:
     ).toEqual(['spec.podCIDRs[1]', 'spec.ipFamilies[1]', 'spec.clusterIPs[1]', 'spec.externalIPs[0]']);
   });
 });
+
+describe('Service and Endpoints details the API server decides', () => {
+  test('targetPort 0 or "" is the port (the API server defaults it), not an error', () => {
+    const text = `apiVersion: v1
+kind: Pod
+metadata: { name: p, labels: { app: p } }
+spec:
+  containers: [{ name: c, ports: [{ containerPort: 80 }, { containerPort: 81 }] }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: p }
+spec:
+  selector: { app: p }
+  ports: [{ name: a, port: 80, targetPort: 0 }, { name: b, port: 81, targetPort: '' }]
+`;
+    expect(errors(text)).toEqual([]);
+    const slice = model(text).endpointSlices.find((s) => s.serviceName === 'p');
+    expect(slice?.ports.map((p) => `${p.name}:${p.port}`)).toEqual(['a:80', 'b:81']);
+  });
+
+  // podnet was more lenient here: the API server refuses these (validateNonSpecialIP, validateEndpointSubsets)
+  test('loopback, link-local and unspecified endpoint and external IPs are refused, as the API server refuses them', () => {
+    const text = `apiVersion: v1
+kind: Service
+metadata: { name: s }
+spec:
+  externalIPs: [127.0.0.1]
+  ports: [{ port: 80 }]
+---
+apiVersion: v1
+kind: Endpoints
+metadata: { name: s }
+subsets:
+  - addresses: [{ ip: 169.254.169.254 }]
+    ports: [{ port: 80 }]
+  - ports: [{ port: 80 }]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: s-1, labels: { kubernetes.io/service-name: s } }
+addressType: IPv4
+endpoints: [{ addresses: [0.0.0.0] }]
+ports: [{ port: 80 }]
+`;
+    expect(errors(text).map((e) => e.replace(/^test\.yaml:\d+:\d+: error: /, ''))).toEqual([
+      'Service default/s: spec.externalIPs[0]: 127.0.0.1 may not be in the loopback range (127.0.0.0/8)',
+      'Endpoints default/s: subsets[0].addresses[0].ip: 169.254.169.254 may not be in the link-local range (169.254.0.0/16)',
+      'Endpoints default/s: subsets[1]: must specify `addresses` or `notReadyAddresses`',
+      'EndpointSlice default/s-1: endpoints[0].addresses[0]: 0.0.0.0 may not be unspecified (0.0.0.0)',
+    ]);
+  });
+});

@@ -68,6 +68,29 @@ export function ipv4Only(f: Field, example = '10.244.1.7'): number | undefined {
   return f.typeError(`an IPv4 address like ${example}`);
 }
 
+/**
+ * The API server's validateNonSpecialIP, for endpoint addresses and externalIPs: the unspecified
+ * address, loopback, link-local and link-local multicast are refused. The "may not be …" phrase,
+ * or undefined.
+ */
+export function specialIpProblem(ip: number): string | undefined {
+  if (ip === 0) return 'may not be unspecified (0.0.0.0)';
+  if (ip >>> 24 === 127) return 'may not be in the loopback range (127.0.0.0/8)';
+  if (ip >>> 16 === 0xa9fe) return 'may not be in the link-local range (169.254.0.0/16)';
+  if (ip >>> 8 === 0xe00000) return 'may not be in the link-local multicast range (224.0.0.0/24)';
+  return undefined;
+}
+
+/** `ipv4Only`, then refused (reported) when `specialIpProblem` finds a problem. */
+export function nonSpecialIpv4(f: Field, example?: string): number | undefined {
+  const ip = ipv4Only(f, example);
+  if (ip === undefined) return undefined;
+  const bad = specialIpProblem(ip);
+  if (bad === undefined) return ip;
+  f.error(`${formatIpv4(ip)} ${bad}`);
+  return undefined;
+}
+
 /** An endpoint as read, its node still to be checked against the cluster. */
 export interface EndpointDraft {
   readonly ip: number;

@@ -21,7 +21,7 @@ import { StateKey, addUnique, type KindReader, type LoadState, type ObjectInput 
 import { dnsSubdomain } from '../values.js';
 import {
   endpointRefs,
-  ipv4Only,
+  nonSpecialIpv4,
   parseEndpointPorts,
   resolveEndpoints,
   SKIP_MIRROR_LABEL,
@@ -165,6 +165,13 @@ function parseSubsets(root: Field, namespace: string): SubsetDraft[] | undefined
       ok = false;
       continue;
     }
+    if (ready.length === 0 && notReady.length === 0) {
+      // as the API server requires (validateEndpointSubsets)
+      const at = sub.child('addresses');
+      (at.present ? at : sub).error('must specify `addresses` or `notReadyAddresses`');
+      ok = false;
+      continue;
+    }
     out.push({ ports, endpoints: [...ready, ...notReady], field: sub });
   }
   return ok ? out : undefined;
@@ -182,8 +189,8 @@ function parseAddresses(sub: Field, path: string, namespace: string, ready: bool
       continue;
     }
     const ipF = a.child('ip');
-    let ip: ReturnType<typeof ipv4Only> | undefined;
-    if (ipF.present) ip = ipv4Only(ipF, '203.0.113.7');
+    let ip: number | undefined;
+    if (ipF.present) ip = nonSpecialIpv4(ipF, '203.0.113.7');
     else ipF.missing('an IPv4 address like 203.0.113.7');
     const refs = endpointRefs(a, namespace);
     if (ip === undefined || !refs.ok) {

@@ -25,8 +25,8 @@ import { StateKey, addUnique, type KindReader, type LoadState, type ObjectInput 
 import { dnsSubdomain } from '../values.js';
 import {
   endpointRefs,
-  ipv4Only,
   MANAGED_BY_LABEL,
+  nonSpecialIpv4,
   parseEndpointPorts,
   resolveEndpoints,
   SERVICE_NAME_LABEL,
@@ -206,7 +206,7 @@ function parseSliceEndpoints(root: Field, namespace: string): EndpointDraft[] | 
     let ip: number | undefined;
     if (addrs !== undefined) {
       addrs.forEach((a, i) => {
-        const v = ipv4Only(a);
+        const v = nonSpecialIpv4(a);
         if (v === undefined) ok = false;
         else if (i === 0) ip = v;
       });

@@ -24,7 +24,8 @@
  *   - ports are required unless the Service is headless or ExternalName; a port name (a DNS-1123
  *     label, as the apiserver checks Service port names) is required when there are several and
  *     unique; port/protocol pairs are unique; protocol defaults to TCP; targetPort is a number
- *     1–65535 or a container port name (IANA_SVC_NAME), default the port; nodePort only for
+ *     1–65535 or a container port name (IANA_SVC_NAME), default the port (also for 0 and "", as
+ *     the API server defaults them); nodePort only for
  *     NodePort and LoadBalancer, inside the Cluster's nodePortRange, unique per protocol within
  *     the Service (ports with the same port number share one nodePort, as the apiserver
  *     allocates them) and unique across Services.
@@ -61,7 +62,7 @@ import {
   parseIpv4Sloppy,
   quote,
 } from '../values.js';
-import { ipv4Only, ipv6Refusal, legacyIpNotice, PROTOCOLS, type Protocol } from './endpoint-fields.js';
+import { ipv4Only, ipv6Refusal, legacyIpNotice, nonSpecialIpv4, PROTOCOLS, type Protocol } from './endpoint-fields.js';
 
 type ServiceType = ServiceModel['type'];
 const TYPES: readonly ServiceType[] = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];
@@ -244,6 +245,8 @@ function parseTargetPort(item: Field, port: number | undefined): { value: number
   const f = item.child('targetPort');
   if (!f.present) return { value: port, ok: true };
   const v = f.raw();
+  // 0 and "" are defaulted to the port by the API server (SetDefaults_Service), not refused
+  if (v === 0 || v === '') return { value: port, ok: true };
   if (typeof v === 'number') {
     if (Number.isInteger(v) && v >= 1 && v <= 65535) return { value: v, ok: true };
     f.typeError('a port number 1–65535 or a container port name');
@@ -351,7 +354,8 @@ function parseIpList(spec: Field, path: string, example: string): { ips: number[
       ipv6Half(item, raw);
       continue;
     }
-    const ip = ipv4Only(item, example);
+    // externalIPs: validateNonSpecialIP, as the API server checks them
+    const ip = nonSpecialIpv4(item, example);
     if (ip === undefined) ok = false;
     else ips.push(ip);
   }
