@@ -362,3 +362,35 @@ ports: [{ port: 80 }]
     ]);
   });
 });
+
+// podnet was more lenient here: the API server refuses these (ValidateTolerations, validateNodeTaints)
+describe('tolerations and taints are checked as the API server checks them', () => {
+  test('an empty key needs Exists, Exists takes no value, tolerationSeconds needs NoExecute; taints unique', () => {
+    const text = `apiVersion: v1
+kind: Node
+metadata: { name: n1 }
+spec:
+  taints: [{ key: a, effect: NoSchedule }, { key: a, value: x, effect: NoSchedule }]
+status: { addresses: [{ type: InternalIP, address: 172.18.0.2 }] }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: p }
+spec:
+  nodeName: n1
+  tolerations:
+    - { operator: Equal, value: x }
+    - { key: a, operator: Exists, value: x }
+    - { key: a, effect: NoSchedule, tolerationSeconds: 30 }
+    - { key: 'bad key!', operator: Exists }
+  containers: [{ name: c }]
+`;
+    expect(errors(text).map((e) => e.replace(/^test\.yaml:\d+:\d+: error: /, ''))).toEqual([
+      'Node n1: spec.taints[1]: taints must be unique by key and effect pair: a:NoSchedule is there twice',
+      'Pod default/p: spec.tolerations[0].operator: operator must be Exists when `key` is empty, which means "match all values and all keys"',
+      "Pod default/p: spec.tolerations[1].value: value must be empty when `operator` is 'Exists'",
+      "Pod default/p: spec.tolerations[2].tolerationSeconds: effect must be 'NoExecute' when `tolerationSeconds` is set",
+      expect.stringContaining('Pod default/p: spec.tolerations[3].key: expected a label key'),
+    ]);
+  });
+});
