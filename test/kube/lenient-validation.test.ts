@@ -363,6 +363,30 @@ ports: [{ port: 80 }]
   });
 });
 
+// podnet was more lenient here: it did not look at appProtocol, which the API server checks (a qualified name)
+describe('appProtocol', () => {
+  test('a qualified name is accepted on Service, Endpoints and EndpointSlice ports; anything else refused', () => {
+    const ok = `apiVersion: v1
+kind: Service
+metadata: { name: s }
+spec:
+  ports: [{ port: 80, appProtocol: kubernetes.io/h2c }]
+---
+apiVersion: v1
+kind: Endpoints
+metadata: { name: s }
+subsets: [{ addresses: [{ ip: 10.244.1.7 }], ports: [{ port: 80, appProtocol: http }] }]
+`;
+    expect(errors(ok)).toEqual([]);
+    expect(
+      errors(ok.replace('kubernetes.io/h2c', 'h2c please').replace('appProtocol: http', 'appProtocol: "a b"')),
+    ).toEqual([
+      expect.stringContaining('Service default/s: spec.ports[0].appProtocol: expected a qualified name'),
+      expect.stringContaining('Endpoints default/s: subsets[0].ports[0].appProtocol: expected a qualified name'),
+    ]);
+  });
+});
+
 // podnet was more lenient here: the API server refuses these (ValidateTolerations, validateNodeTaints)
 describe('tolerations and taints are checked as the API server checks them', () => {
   test('an empty key needs Exists, Exists takes no value, tolerationSeconds needs NoExecute; taints unique', () => {

@@ -218,6 +218,12 @@ export const labelKey: Check = (s) => {
     : 'a label key ([prefix/]name: name at most 63 characters of letters, digits, "-", "_" and ".", prefix a DNS subdomain)';
 };
 
+/** A qualified name (appProtocol): the syntax of a label key, named as the API server names it. */
+export const qualifiedName: Check = (s) =>
+  labelKey(s) === undefined
+    ? undefined
+    : 'a qualified name ([prefix/]name: name at most 63 characters of letters, digits, "-", "_" and ".", prefix a DNS subdomain)';
+
 /** A label value: empty, or ≤63 chars of [A-Za-z0-9-_.] starting and ending alphanumeric. */
 export const labelValue: Check = (s) =>
   s === '' || (s.length <= 63 && QUALIFIED_NAME_RE.test(s))

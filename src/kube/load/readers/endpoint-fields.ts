@@ -6,7 +6,16 @@
 import type { EndpointModel, EndpointSliceModel } from '../../model.js';
 import type { Field } from '../field.js';
 import type { LoadState } from '../state.js';
-import { dnsLabel, dnsSubdomain, formatIpv4, looksIpv6, parseIpv4Sloppy, quote, type SloppyIpv4 } from '../values.js';
+import {
+  dnsLabel,
+  dnsSubdomain,
+  formatIpv4,
+  looksIpv6,
+  parseIpv4Sloppy,
+  qualifiedName,
+  quote,
+  type SloppyIpv4,
+} from '../values.js';
 import { clusterDraft } from './cluster.js';
 
 /** Protocols of Service and endpoint ports. */
@@ -172,6 +181,9 @@ export function parseEndpointPorts(parent: Field, path: string, strict: boolean)
       } else names.set(key, item.path);
     }
     const port = item.int('port', 1, 65535, { required: strict });
+    // appProtocol is not modelled, but checked as the API server checks it (a qualified name)
+    if (item.child('appProtocol').present && item.str('appProtocol', { check: qualifiedName }) === undefined)
+      itemOk = false;
     const protocol = item.oneOf('protocol', PROTOCOLS, { default: 'TCP' });
     if (!itemOk || (port === undefined && (strict || item.child('port').present)) || protocol === undefined) {
       ok = false;

@@ -60,6 +60,7 @@ import {
   looksIpv6,
   parseCidrSloppy,
   parseIpv4Sloppy,
+  qualifiedName,
   quote,
 } from '../values.js';
 import { ipv4Only, ipv6Refusal, legacyIpNotice, nonSpecialIpv4, PROTOCOLS, type Protocol } from './endpoint-fields.js';
@@ -314,6 +315,9 @@ function parsePorts(
       } else pairs.set(key, item.path);
     }
     const target = parseTargetPort(item, port);
+    // appProtocol is not modelled, but checked as the API server checks it (a qualified name)
+    const apF = item.child('appProtocol');
+    if (apF.present && item.str('appProtocol', { check: qualifiedName }) === undefined) itemOk = false;
     const npF = item.child('nodePort');
     // nodePort 0 means "allocate one", as the apiserver reads it.
     const np = item.int('nodePort', 0, 65535);
