@@ -4,14 +4,14 @@
  *
  * Supported: five fields `minute hour day-of-month month day-of-week` (0–59, 0–23, 1–31, 1–12 or
  * JAN–DEC, 0–6 or SUN–SAT, names case-insensitive); in each field `*`, a value, a range `a-b`,
- * a step `*\/n`, `a-b/n` or `a/n` (= a-max/n), and comma-separated lists of these; `?` as `*` in
- * the day fields; the macros @yearly (@annually), @monthly, @weekly, @daily (@midnight) and
- * @hourly (case-sensitive, as robfig reads them). When both day fields are restricted a day matches if either matches (cron's rule);
- * when one of them is `*` or `?` both must. Not supported, as in Kubernetes: seconds, `L`, `W`,
- * `#` and TZ=/CRON_TZ= prefixes (use spec.timeZone). `@every <Go duration>` (robfig's
- * ConstantDelaySchedule, which ParseStandard accepts and the API server with it) fires every
- * duration (whole seconds, at least 1 s) after the CronJob's creation at time 0; `?` is `*` in any
- * field, as robfig reads it.
+ * a step `*\/n`, `a-b/n` or `a/n` (= a-max/n), and comma-separated lists of these; `?` as `*`
+ * in any field (as robfig reads it); the macros @yearly (@annually), @monthly, @weekly, @daily
+ * (@midnight) and @hourly, case-sensitive as robfig reads them. When both day fields are
+ * restricted a day matches if either matches (cron's rule); when one of them is `*` or `?` both
+ * must. Not supported, as in Kubernetes: seconds, `L`, `W`, `#` and TZ=/CRON_TZ= prefixes (use
+ * spec.timeZone). `@every <Go duration>` (robfig's ConstantDelaySchedule, which ParseStandard
+ * accepts and the API server with it) fires every duration (whole seconds, at least 1 s) after
+ * the CronJob's creation at time 0.
  *
  * Time 0 of a scenario is CRON_EPOCH, 2024-01-01T00:00:00Z (a Monday, midnight), so `0 * * * *`
  * first fires at 0 s and `30 2 * * *` at 2 h 30 min.

@@ -6,9 +6,10 @@
  * Fields read: `metadata.name` (a DNS-1123 subdomain), `metadata.labels`; `spec.podCIDR` and
  * `spec.podCIDRs` (the first entry must equal podCIDR when both are set; an IPv6 first entry is
  * refused, podnet is IPv4-only; a dual-stack node's IPv6 second entry is ignored with a notice),
- * `spec.taints[]` {key, value, effect} (`timeAdded` ignored), `spec.unschedulable`; `status.addresses[]` {type, address}: the first IPv4 `InternalIP` is the
- * node's underlay address (IPv6 ones are skipped, as in a dual-stack node's list). Everything else
- * (conditions, capacity, nodeInfo, images, annotations, managedFields) is ignored.
+ * `spec.taints[]` {key, value, effect} (`timeAdded` ignored), `spec.unschedulable`;
+ * `status.addresses[]` {type, address}: the first IPv4 `InternalIP` is the node's underlay address
+ * (IPv6 ones are skipped, as in a dual-stack node's list). Everything else (conditions, capacity,
+ * nodeInfo, images, annotations, managedFields) is ignored.
  */
 import type { Cidr, SourceRef, TaintModel } from '../../model.js';
 import type { Field } from '../field.js';
