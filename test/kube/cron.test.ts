@@ -66,10 +66,20 @@ describe('cron schedules', () => {
     expect(why('* * * * 7')).toBe('day of week "7" is outside 0–6');
     expect(why('*/0 * * * *')).toBe('minute step "0" is not a positive number');
     expect(why('5-1 * * * *')).toBe('minute range "5-1" ends before it starts');
-    expect(why('? * * * *')).toBe('"?" is only allowed in the day fields, not in minute');
     expect(why('* * * JANUARY *')).toBe('month "JANUARY" is not a number or name');
     expect(why('CRON_TZ=UTC * * * * *')).toContain('use spec.timeZone');
-    expect(why('@every 1h')).toContain('unknown macro');
+    expect(why('@every soon')).toBe('@every needs a duration such as 1h30m or 90s, got "soon"');
+    // robfig's descriptors are case-sensitive: the API server refuses @Daily
+    expect(why('@Daily')).toContain('unknown macro');
+  });
+
+  test('what robfig ParseStandard (and so the API server) accepts: @every <duration>, "?" in any field', () => {
+    // @every fires every duration after the CronJob's creation (time 0), not at 0
+    expect(times('@every 1h30m', 400)).toEqual([90, 180, 270, 360]);
+    expect(times('@every 90s', 5)).toEqual([1.5, 3, 4.5]);
+    // whole seconds, at least one; runs named by minute: one Job per minute
+    expect(times('@every 20s', 2)).toEqual([20 / 60, 1]);
+    expect(times('? * * * *', 3)).toEqual([0, 1, 2]);
   });
 
   test('a run limit and Job names in Unix minutes', () => {

@@ -359,8 +359,8 @@ ports: [{ name: pg, port: 5432 }]
       `${CLUSTER('nodes: 1')}---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
-metadata: { name: s1 }
-addressType: FQDN
+metadata: { name: s1, labels: { kubernetes.io/service-name: s1 } }
+addressType: IPv4
 endpoints:
   - addresses: []
   - addresses: [10.0.0.1]
@@ -382,8 +382,6 @@ subsets:
 `,
     );
     expect(errs).toEqual([
-      'test.yaml:9:11: error: EndpointSlice default/s1: metadata: missing label kubernetes.io/service-name: an EndpointSlice names its Service in metadata.labels["kubernetes.io/service-name"]',
-      'test.yaml:10:14: error: EndpointSlice default/s1: addressType: expected "IPv4", got "FQDN" (deprecated, and kube-proxy ignores FQDN slices): podnet is IPv4-only',
       'test.yaml:12:16: error: EndpointSlice default/s1: endpoints[0].addresses: expected at least one address, got an empty list',
       'test.yaml:14:28: error: EndpointSlice default/s1: endpoints[1].conditions.serving: expected a boolean (true or false), got 1',
       'test.yaml:16:24: error: EndpointSlice default/s1: endpoints[1].targetRef.kind: expected a string, got 5',

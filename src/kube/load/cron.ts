@@ -4,11 +4,14 @@
  *
  * Supported: five fields `minute hour day-of-month month day-of-week` (0–59, 0–23, 1–31, 1–12 or
  * JAN–DEC, 0–6 or SUN–SAT, names case-insensitive); in each field `*`, a value, a range `a-b`,
- * a step `*\/n`, `a-b/n` or `a/n` (= a-max/n), and comma-separated lists of these; `?` as `*` in
- * the day fields; the macros @yearly (@annually), @monthly, @weekly, @daily (@midnight) and
- * @hourly. When both day fields are restricted a day matches if either matches (cron's rule);
- * when one of them is `*` or `?` both must. Not supported, as in Kubernetes: seconds, `L`, `W`,
- * `#`, @every, and TZ=/CRON_TZ= prefixes (use spec.timeZone).
+ * a step `*\/n`, `a-b/n` or `a/n` (= a-max/n), and comma-separated lists of these; `?` as `*`
+ * in any field (as robfig reads it); the macros @yearly (@annually), @monthly, @weekly, @daily
+ * (@midnight) and @hourly, case-sensitive as robfig reads them. When both day fields are
+ * restricted a day matches if either matches (cron's rule); when one of them is `*` or `?` both
+ * must. Not supported, as in Kubernetes: seconds, `L`, `W`, `#` and TZ=/CRON_TZ= prefixes (use
+ * spec.timeZone). `@every <Go duration>` (robfig's ConstantDelaySchedule, which ParseStandard
+ * accepts and the API server with it) fires every duration (whole seconds, at least 1 s) after
+ * the CronJob's creation at time 0.
  *
  * Time 0 of a scenario is CRON_EPOCH, 2024-01-01T00:00:00Z (a Monday, midnight), so `0 * * * *`
  * first fires at 0 s and `30 2 * * *` at 2 h 30 min.
@@ -58,6 +61,8 @@ export interface CronSchedule {
   readonly sets: readonly ReadonlySet<number>[];
   readonly domStar: boolean;
   readonly dowStar: boolean;
+  /** `@every`: the constant delay (ns) between runs; the sets are then unused. */
+  readonly every?: Nanos | undefined;
 }
 
 export type CronParse =
@@ -83,8 +88,6 @@ function parseField(text: string, f: FieldSpec): { set: Set<number>; star: boole
     let high: number;
     let isStar = false;
     if (lowText === '*' || lowText === '?') {
-      if (lowText === '?' && f.name !== 'day of month' && f.name !== 'day of week')
-        return `"?" is only allowed in the day fields, not in ${f.name}`;
       if (highText !== undefined) return `${f.name} ${JSON.stringify(part)}: "*" cannot start a range`;
       low = f.min;
       high = f.max;
@@ -115,17 +118,54 @@ function parseField(text: string, f: FieldSpec): { set: Set<number>; star: boole
   return { set, star };
 }
 
+const GO_UNITS: Readonly<Record<string, number>> = {
+  ns: 1,
+  us: 1e3,
+  µs: 1e3,
+  μs: 1e3,
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
+
+/** A Go duration (time.ParseDuration: `1h30m`, `90s`, `1.5h`) in ns; undefined when malformed or negative. */
+function goDuration(text: string): Nanos | undefined {
+  if (text === '0') return 0;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gy;
+  let total = 0;
+  let at = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    total += Number(m[1]) * (GO_UNITS[m[2] ?? ''] ?? Number.NaN);
+    at = re.lastIndex;
+  }
+  if (at === 0 || at !== text.length || !Number.isFinite(total)) return undefined;
+  return Math.round(total);
+}
+
 /** Parses a schedule; `why` says what is wrong otherwise. */
 export function parseCron(text: string): CronParse {
   const trimmed = text.trim();
   if (/^(CRON_)?TZ=/.test(trimmed))
     return { ok: false, why: 'a TZ= or CRON_TZ= prefix is not allowed in a CronJob schedule; use spec.timeZone' };
+  // robfig's descriptors are case-sensitive, "@every " with one space, then time.ParseDuration
+  if (trimmed.startsWith('@every ')) {
+    const d = goDuration(trimmed.slice(7));
+    if (d === undefined)
+      return {
+        ok: false,
+        why: `@every needs a duration such as 1h30m or 90s, got ${JSON.stringify(trimmed.slice(7))}`,
+      };
+    // robfig's Every: whole seconds, at least one
+    const every = Math.max(NS_PER_S, d - (d % NS_PER_S));
+    return { ok: true, schedule: { text: trimmed, sets: [], domStar: true, dowStar: true, every } };
+  }
   if (trimmed.startsWith('@')) {
-    const m = MACROS[trimmed.toLowerCase()];
+    const m = MACROS[trimmed];
     if (m === undefined)
       return {
         ok: false,
-        why: `unknown macro ${JSON.stringify(trimmed)} (supported: ${Object.keys(MACROS).join(', ')})`,
+        why: `unknown macro ${JSON.stringify(trimmed)} (supported: ${Object.keys(MACROS).join(', ')}, @every <duration>)`,
       };
     return parseCron(m);
   }
@@ -193,6 +233,18 @@ function firesAt(s: CronSchedule, unixMinute: number): boolean {
  */
 export function cronTimes(s: CronSchedule, end: Nanos, limit: number): Nanos[] {
   const out: Nanos[] = [];
+  if (s.every !== undefined) {
+    // Runs are named by their minute (cronJobName): a second run in one minute finds its Job
+    // already there and makes none, as the controller's create fails with AlreadyExists.
+    let lastMinute = -1;
+    for (let t = s.every; t < end && t <= Number.MAX_SAFE_INTEGER && out.length < limit; t += s.every) {
+      const minute = Math.floor(t / NS_PER_MIN);
+      if (minute === lastMinute) continue;
+      lastMinute = minute;
+      out.push(t);
+    }
+    return out;
+  }
   // Virtual time is exact to 2^53 ns (about 104 days); schedules are not followed further.
   const minutes = Math.min(MAX_MINUTES, Math.max(1, Math.ceil(end / NS_PER_MIN)));
   for (let m = 0; m < minutes && out.length < limit; m++) {

@@ -5,7 +5,7 @@
  * take Gt and Lt, and matchFields on metadata.name), validated as the apiserver does.
  */
 import type { Field } from './field.js';
-import { labelKey, labelValue, quote } from './values.js';
+import { dnsSubdomain, labelKey, labelValue, quote } from './values.js';
 
 export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt';
 
@@ -94,6 +94,8 @@ function parseRequirements(
   path: string,
   operators: readonly SelectorOperator[],
   keyCheck: (s: string) => string | undefined,
+  /** matchFields: each value a node name, exactly one for In and NotIn (validateNodeFieldSelectorRequirement). */
+  nodeField = false,
 ): Requirement[] | undefined {
   const items = parent.list(path, { itemName: 'requirement' });
   if (items === undefined) return parent.child(path).present ? undefined : [];
@@ -119,8 +121,10 @@ function parseRequirements(
         itemOk = false;
         continue;
       }
-      const bad = labelValue(s);
-      if (bad !== undefined && operator !== 'Gt' && operator !== 'Lt') {
+      // The API server checks every value as a label value (node affinity too, since v1.30), and
+      // a matchFields value as a node name.
+      const bad = nodeField ? dnsSubdomain(s) : labelValue(s);
+      if (bad !== undefined) {
         v.typeError(bad);
         itemOk = false;
         continue;
@@ -128,20 +132,29 @@ function parseRequirements(
       values.push(s);
     }
     if (operator !== undefined && itemOk) {
-      if ((operator === 'In' || operator === 'NotIn') && values.length === 0) {
+      if (nodeField && (operator === 'In' || operator === 'NotIn') && values.length !== 1) {
+        (valuesF.present ? valuesF : item).error(
+          `operator ${operator} on a node field needs exactly one value (a node name), got ${values.length}`,
+        );
+        itemOk = false;
+      } else if ((operator === 'In' || operator === 'NotIn') && values.length === 0) {
         (valuesF.present ? valuesF : item).error(`operator ${operator} needs at least one value`);
         itemOk = false;
       } else if ((operator === 'Exists' || operator === 'DoesNotExist') && values.length > 0) {
         valuesF.error(`operator ${operator} takes no values, got ${values.length}`);
         itemOk = false;
-      } else if (
-        (operator === 'Gt' || operator === 'Lt') &&
-        (values.length !== 1 || !/^-?\d+$/.test(values[0] ?? ''))
-      ) {
+      } else if ((operator === 'Gt' || operator === 'Lt') && values.length !== 1) {
         (valuesF.present ? valuesF : item).error(
           `operator ${operator} needs exactly one integer value, got ${values.length === 0 ? 'none' : values.map((x) => quote(x)).join(', ')}`,
         );
         itemOk = false;
+      } else if ((operator === 'Gt' || operator === 'Lt') && !/^\d+$/.test(values[0] ?? '')) {
+        // The API server checks only that there is one value; the scheduler cannot parse it as an
+        // integer, so the requirement holds on no node.
+        valuesF.notice(
+          `operator ${operator} compares integers; ${quote(values[0] ?? '')} is none, so this requirement matches no node ` +
+            '(the API server accepts it; the scheduler cannot parse it)',
+        );
       }
     }
     if (!itemOk || key === undefined || operator === undefined) {
@@ -187,8 +200,12 @@ export function parseNodeAffinity(spec: Field): NodeSelectorTerm[] | undefined {
       continue;
     }
     const matchExpressions = parseRequirements(t, 'matchExpressions', NODE_OPERATORS, labelKey);
-    const matchFields = parseRequirements(t, 'matchFields', ['In', 'NotIn'], (k) =>
-      k === 'metadata.name' ? undefined : '"metadata.name" (the only field nodes can be selected by)',
+    const matchFields = parseRequirements(
+      t,
+      'matchFields',
+      ['In', 'NotIn'],
+      (k) => (k === 'metadata.name' ? undefined : '"metadata.name" (the only field nodes can be selected by)'),
+      true,
     );
     if (matchExpressions === undefined || matchFields === undefined) {
       ok = false;

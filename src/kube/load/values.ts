@@ -16,6 +16,104 @@ export function parseIpv4(text: string): number | undefined {
   return ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
 }
 
+/** An IPv4 address read the way Kubernetes' legacy IP fields are (k8s.io/utils/net ParseIPSloppy). */
+export interface SloppyIpv4 {
+  readonly ip: number;
+  /** Why the text is not canonical dotted-quad (leading zeros, IPv4-mapped IPv6); undefined when it is. */
+  readonly nonStandard: 'leading zeros' | 'IPv4-mapped IPv6' | undefined;
+}
+
+const SLOPPY_DOTTED = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/;
+// "::ffff:a.b.c.d" and its spelled-out forms ("0:0:0:0:0:ffff:…", "::0:ffff:…"); the tail dotted or two hex groups.
+const MAPPED = /^(?:::(?:0{1,4}:){0,4}|(?:0{1,4}:){1,4}:|(?:0{1,4}:){5})ffff:(.+)$/i;
+const HEX_TAIL = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i;
+
+function sloppyDotted(text: string): number | undefined {
+  const m = SLOPPY_DOTTED.exec(text);
+  if (!m) return undefined;
+  const parts = [m[1], m[2], m[3], m[4]].map((x) => {
+    // Go's pre-1.17 parser: decimal digits, leading zeros ignored (not octal), at most 255.
+    const t = (x ?? '').replace(/^0+(?=\d)/, '');
+    return t.length > 3 ? 256 : Number(t);
+  });
+  if (parts.some((n) => n > 255)) return undefined;
+  const [a = 0, b = 0, c = 0, d = 0] = parts;
+  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+}
+
+/**
+ * Parses IPv4 as kube-proxy and the API server's legacy-field validation do (ParseIPSloppy, the
+ * Go 1.16 net.ParseIP): octets may have leading zeros, read as DECIMAL (`041` is 41), and an
+ * IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) is that IPv4 address. undefined when malformed.
+ */
+export function parseIpv4Sloppy(text: string): SloppyIpv4 | undefined {
+  const strict = parseIpv4(text);
+  if (strict !== undefined) return { ip: strict, nonStandard: undefined };
+  const dotted = sloppyDotted(text);
+  if (dotted !== undefined) return { ip: dotted, nonStandard: 'leading zeros' };
+  const mapped = MAPPED.exec(text);
+  if (!mapped) return undefined;
+  const tail = mapped[1] ?? '';
+  const hex = HEX_TAIL.exec(tail);
+  const ip = hex
+    ? ((Number.parseInt(hex[1] ?? '', 16) << 16) | Number.parseInt(hex[2] ?? '', 16)) >>> 0
+    : sloppyDotted(tail);
+  return ip === undefined ? undefined : { ip, nonStandard: 'IPv4-mapped IPv6' };
+}
+
+/**
+ * Parses dotted-quad IPv4 as glibc's inet_aton does for four parts: an octet with a leading zero is
+ * OCTAL (`010` is 8), `0x` is hex. This is how a pod's resolver reads a `nameserver` line kubelet
+ * copied verbatim from dnsConfig. undefined when inet_aton refuses it (`096` is no octal number).
+ */
+export function parseIpv4Inet(text: string): number | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  const nums = parts.map((p) => {
+    if (/^0x[0-9a-f]+$/i.test(p)) return Number.parseInt(p.slice(2), 16);
+    if (/^0[0-7]*$/.test(p)) return Number.parseInt(p, 8);
+    if (/^[1-9]\d*$/.test(p)) return Number(p);
+    return Number.NaN;
+  });
+  if (nums.some((n) => !(n >= 0 && n <= 255))) return undefined;
+  const [a = 0, b = 0, c = 0, d = 0] = nums;
+  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+}
+
+/** A CIDR read the way Kubernetes' legacy CIDR fields are (k8s.io/utils/net ParseCIDRSloppy). */
+export interface SloppyCidr {
+  /** The prefix, host bits cleared (ParseCIDRSloppy's network). */
+  readonly cidr: Cidr;
+  /** Leading zeros in the address or the prefix length. */
+  readonly leadingZeros: boolean;
+  /** The address had bits set beyond the prefix length (an "interface address"), cleared here. */
+  readonly hostBits: boolean;
+}
+
+/**
+ * Parses `a.b.c.d/len` as ParseCIDRSloppy does: leading zeros allowed (decimal) in the address and
+ * the length, and host bits set are cleared (the API server's legacy validation accepts both and
+ * only warns; kube-proxy uses the masked network). undefined when malformed.
+ */
+export function parseCidrSloppy(text: string): SloppyCidr | undefined {
+  const slash = text.indexOf('/');
+  if (slash < 0) return undefined;
+  const lenText = text.slice(slash + 1);
+  if (!/^\d+$/.test(lenText)) return undefined;
+  const len = Number(lenText.replace(/^0+(?=\d)/, '').slice(0, 3));
+  if (lenText.replace(/^0+(?=\d)/, '').length > 2 || len > 32) return undefined;
+  const ipText = text.slice(0, slash);
+  const strictIp = parseIpv4(ipText);
+  const ip = strictIp ?? sloppyDotted(ipText);
+  if (ip === undefined) return undefined;
+  const cidr = cidrOf(ip, len);
+  return {
+    cidr,
+    leadingZeros: strictIp === undefined || lenText !== String(len),
+    hostBits: cidr.addr !== ip,
+  };
+}
+
 export function formatIpv4(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
@@ -119,6 +217,12 @@ export const labelKey: Check = (s) => {
     ? undefined
     : 'a label key ([prefix/]name: name at most 63 characters of letters, digits, "-", "_" and ".", prefix a DNS subdomain)';
 };
+
+/** A qualified name (appProtocol): the syntax of a label key, named as the API server names it. */
+export const qualifiedName: Check = (s) =>
+  labelKey(s) === undefined
+    ? undefined
+    : 'a qualified name ([prefix/]name: name at most 63 characters of letters, digits, "-", "_" and ".", prefix a DNS subdomain)';
 
 /** A label value: empty, or ≤63 chars of [A-Za-z0-9-_.] starting and ending alphanumeric. */
 export const labelValue: Check = (s) =>

@@ -89,7 +89,7 @@ describe('host-local IPAM', () => {
     ]);
     const where = "node node1's podCIDR 10.244.0.0/24";
     expect(rec.log).toEqual([
-      `outside podIP: error: 10.244.1.5 is outside ${where}`,
+      `outside podIP: error: 10.244.1.5 is outside ${where} (podnet routes a node's pods by its podCIDR, as flannel does)`,
       `network podIP: error: 10.244.0.0 is the network address of ${where}`,
       `gateway podIP: error: 10.244.0.1 is the gateway (cni0) address of ${where}`,
       `broadcast podIP: error: 10.244.0.255 is the broadcast address of ${where}`,

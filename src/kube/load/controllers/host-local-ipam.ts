@@ -70,7 +70,9 @@ export function assignPodIPs<P extends IpamPod, N extends IpamNode>(
     if (cidr === undefined) continue;
     const where = `node ${node.name}'s podCIDR ${cidrText(cidr)}`;
     let problem: string | undefined;
-    if (!cidrContains(cidr, pod.podIP)) problem = `${ipText} is outside ${where}`;
+    // (the API server does not check this; podnet's data path routes a node's pods by its podCIDR, as flannel does)
+    if (!cidrContains(cidr, pod.podIP))
+      problem = `${ipText} is outside ${where} (podnet routes a node's pods by its podCIDR, as flannel does)`;
     else if (pod.podIP === cidr.addr) problem = `${ipText} is the network address of ${where}`;
     else if (pod.podIP === cidr.addr + 1) problem = `${ipText} is the gateway (cni0) address of ${where}`;
     else if (pod.podIP === broadcastOf(cidr)) problem = `${ipText} is the broadcast address of ${where}`;

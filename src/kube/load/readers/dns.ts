@@ -15,7 +15,7 @@
  */
 import type { ClusterDnsModel, DnsPolicy, HostAliasModel, PodDnsConfigModel, UpstreamDnsEntry } from '../../model.js';
 import type { Field } from '../field.js';
-import { dnsSubdomain, looksIpv6, parseIpv4, quote } from '../values.js';
+import { dnsSubdomain, formatIpv4, looksIpv6, parseIpv4, parseIpv4Inet, parseIpv4Sloppy, quote } from '../values.js';
 
 /** Default cluster domain (kubelet --cluster-domain, kubeadm's networking.dnsDomain). */
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
@@ -107,6 +107,36 @@ export interface PodDnsSettings {
   readonly hostAliases: readonly HostAliasModel[];
 }
 
+/**
+ * One `dnsConfig.nameservers` entry. A legacy IP field (KEP-4858): the API server keeps
+ * `010.096.000.010` in objects written before it tightened IP validation, kubelet copies the text
+ * into resolv.conf as is, and the pod's resolver (glibc inet_aton) reads leading-zero octets as
+ * octal, or skips the line when they are no octal number. Both are reported in a notice.
+ */
+function nameserver(it: Field, raw: string | undefined): number | undefined {
+  const sloppy = raw === undefined || parseIpv4(raw) !== undefined ? undefined : parseIpv4Sloppy(raw);
+  if (raw === undefined || sloppy === undefined) return it.ipv4('');
+  if (sloppy.nonStandard === 'IPv4-mapped IPv6') {
+    it.notice(
+      `non-standard IP address ${quote(raw)} read as ${formatIpv4(sloppy.ip)}: an IPv4-mapped IPv6 nameserver is ` +
+        'that IPv4 address; the API server keeps such values only in objects written before it tightened IP ' +
+        'validation (KEP-4858)',
+    );
+    return sloppy.ip;
+  }
+  const inet = parseIpv4Inet(raw);
+  it.notice(
+    inet === undefined
+      ? `non-standard IP address ${quote(raw)}: the pod's resolver (glibc inet_aton, octal for leading zeros) ` +
+          'cannot read it and skips this nameserver; the API server keeps such values only in objects written ' +
+          'before it tightened IP validation (KEP-4858)'
+      : `non-standard IP address ${quote(raw)} read as ${formatIpv4(inet)}, as the pod's resolver reads the line ` +
+          'kubelet copies into resolv.conf (glibc inet_aton: leading zeros are octal); the API server keeps such ' +
+          'values only in objects written before it tightened IP validation (KEP-4858)',
+  );
+  return inet;
+}
+
 /** `spec.dnsPolicy` and `spec.dnsConfig` of a pod spec (problems are reported). */
 export function parsePodDns(spec: Field): PodDnsSettings {
   const dnsPolicy = spec.oneOf('dnsPolicy', POLICIES);
@@ -117,11 +147,11 @@ export function parsePodDns(spec: Field): PodDnsSettings {
     const nsItems = cf.list('nameservers') ?? [];
     for (const it of nsItems) {
       const raw = it.rawStr();
-      if (raw !== undefined && looksIpv6(raw)) {
+      if (raw !== undefined && looksIpv6(raw) && parseIpv4Sloppy(raw) === undefined) {
         it.error(`${quote(raw)} is an IPv6 address; podnet emulates IPv4 only`);
         continue;
       }
-      const a = it.ipv4('');
+      const a = nameserver(it, raw);
       if (a !== undefined && !nameservers.includes(a)) nameservers.push(a);
     }
     if (nsItems.length > 3)

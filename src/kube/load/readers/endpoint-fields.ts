@@ -6,7 +6,16 @@
 import type { EndpointModel, EndpointSliceModel } from '../../model.js';
 import type { Field } from '../field.js';
 import type { LoadState } from '../state.js';
-import { dnsLabel, dnsSubdomain, looksIpv6, parseIpv4, quote } from '../values.js';
+import {
+  dnsLabel,
+  dnsSubdomain,
+  formatIpv4,
+  looksIpv6,
+  parseIpv4Sloppy,
+  qualifiedName,
+  quote,
+  type SloppyIpv4,
+} from '../values.js';
 import { clusterDraft } from './cluster.js';
 
 /** Protocols of Service and endpoint ports. */
@@ -32,15 +41,63 @@ export function ipv6Refusal(f: Field, text: string): undefined {
   return undefined;
 }
 
-/** An IPv4 address at `f` (present), refusing IPv6 with "podnet is IPv4-only". */
+/**
+ * The notice for a legacy IP field holding a non-standard IPv4 address (`172.30.0.041`,
+ * `::ffff:10.0.0.1`): the API server keeps such values in objects created before it tightened IP
+ * validation (KEP-4858), and kube-proxy reads them with ParseIPSloppy.
+ */
+export function legacyIpNotice(f: Field, text: string, r: SloppyIpv4): void {
+  if (r.nonStandard === undefined) return;
+  const how =
+    r.nonStandard === 'leading zeros'
+      ? 'leading zeros are decimal, not octal'
+      : 'an IPv4-mapped IPv6 address is its IPv4 address';
+  f.notice(
+    `non-standard IP address ${quote(text)} read as ${formatIpv4(r.ip)}, as kube-proxy reads it (ParseIPSloppy: ${how}); ` +
+      'the API server keeps such values only in objects written before it tightened IP validation (KEP-4858)',
+  );
+}
+
+/**
+ * An IPv4 address at `f` (present) in one of the API's legacy IP fields (Service clusterIP(s),
+ * externalIPs and ingress IPs, Endpoints and EndpointSlice addresses, pod IPs, dnsConfig
+ * nameservers): non-standard forms are read as kube-proxy reads them, with a notice; IPv6 is
+ * refused with "podnet is IPv4-only".
+ */
 export function ipv4Only(f: Field, example = '10.244.1.7'): number | undefined {
   const v = f.raw();
   if (typeof v === 'string') {
-    const ip = parseIpv4(v);
-    if (ip !== undefined) return ip;
+    const r = parseIpv4Sloppy(v);
+    if (r !== undefined) {
+      legacyIpNotice(f, v, r);
+      return r.ip;
+    }
     if (looksIpv6(v)) return ipv6Refusal(f, v);
   }
   return f.typeError(`an IPv4 address like ${example}`);
+}
+
+/**
+ * The API server's validateNonSpecialIP, for endpoint addresses and externalIPs: the unspecified
+ * address, loopback, link-local and link-local multicast are refused. The "may not be …" phrase,
+ * or undefined.
+ */
+export function specialIpProblem(ip: number): string | undefined {
+  if (ip === 0) return 'may not be unspecified (0.0.0.0)';
+  if (ip >>> 24 === 127) return 'may not be in the loopback range (127.0.0.0/8)';
+  if (ip >>> 16 === 0xa9fe) return 'may not be in the link-local range (169.254.0.0/16)';
+  if (ip >>> 8 === 0xe00000) return 'may not be in the link-local multicast range (224.0.0.0/24)';
+  return undefined;
+}
+
+/** `ipv4Only`, then refused (reported) when `specialIpProblem` finds a problem. */
+export function nonSpecialIpv4(f: Field, example?: string): number | undefined {
+  const ip = ipv4Only(f, example);
+  if (ip === undefined) return undefined;
+  const bad = specialIpProblem(ip);
+  if (bad === undefined) return ip;
+  f.error(`${formatIpv4(ip)} ${bad}`);
+  return undefined;
 }
 
 /** An endpoint as read, its node still to be checked against the cluster. */
@@ -124,6 +181,9 @@ export function parseEndpointPorts(parent: Field, path: string, strict: boolean)
       } else names.set(key, item.path);
     }
     const port = item.int('port', 1, 65535, { required: strict });
+    // appProtocol is not modelled, but checked as the API server checks it (a qualified name)
+    if (item.child('appProtocol').present && item.str('appProtocol', { check: qualifiedName }) === undefined)
+      itemOk = false;
     const protocol = item.oneOf('protocol', PROTOCOLS, { default: 'TCP' });
     if (!itemOk || (port === undefined && (strict || item.child('port').present)) || protocol === undefined) {
       ok = false;
@@ -135,17 +195,27 @@ export function parseEndpointPorts(parent: Field, path: string, strict: boolean)
   return ok ? out : undefined;
 }
 
-/** Checks the endpoints' node names against the cluster's nodes; undefined when one is unknown (reported). */
-export function resolveEndpoints(state: LoadState, drafts: readonly EndpointDraft[]): EndpointModel[] | undefined {
+/**
+ * The endpoints as models, their node names checked against the cluster's nodes. A node name
+ * that is no node of the topology is kept (the API server checks only its syntax, for Endpoints
+ * and EndpointSlices alike), with one notice per name in the object: such an endpoint is local to
+ * no node, so kube-proxy's Local traffic policies never choose it.
+ */
+export function resolveEndpoints(state: LoadState, drafts: readonly EndpointDraft[]): EndpointModel[] {
   const cluster = clusterDraft(state);
   const nodes = cluster?.nodesKnown === true ? cluster.nodes : undefined;
-  let ok = true;
+  const told = new Set<string>();
   const out: EndpointModel[] = [];
   for (const d of drafts) {
     if (d.nodeName !== undefined && nodes !== undefined && !nodes.some((n) => n.name === d.nodeName)) {
-      d.nodeField.error(`node ${quote(d.nodeName)} does not exist (nodes: ${nodes.map((n) => n.name).join(', ')})`);
-      ok = false;
-      continue;
+      if (!told.has(d.nodeName)) {
+        told.add(d.nodeName);
+        d.nodeField.notice(
+          `node ${quote(d.nodeName)} is no node of this topology (nodes: ${nodes.map((n) => n.name).join(', ')}); ` +
+            'the endpoint is kept, as the API server keeps it, and is local to no node ' +
+            '(Local traffic policies never choose it)',
+        );
+      }
     }
     out.push({
       ip: d.ip,
@@ -157,5 +227,5 @@ export function resolveEndpoints(state: LoadState, drafts: readonly EndpointDraf
       targetPod: d.targetPod,
     });
   }
-  return ok ? out : undefined;
+  return out;
 }

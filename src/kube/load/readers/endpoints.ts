@@ -3,8 +3,9 @@
  * without a selector (an external database, an apiserver). Its name is the Service's name.
  *
  * Fields read: metadata.name/namespace/labels, `subsets[]` with `addresses[]` and
- * `notReadyAddresses[]` (`ip` required, IPv4 only; `nodeName`, which must be a node of the
- * cluster; `hostname`; `targetRef`, a Pod reference becoming `targetPod` `ns/name`) and `ports[]`
+ * `notReadyAddresses[]` (`ip` required, IPv4 only, legacy forms read as kube-proxy reads them;
+ * `nodeName`, a DNS-1123 subdomain: one that is no node of the topology is kept, local to no node;
+ * `hostname`; `targetRef`, a Pod reference becoming `targetPod` `ns/name`) and `ports[]`
  * (`name`, a DNS-1123 label, required and unique when there are several; `port` 1–65535,
  * required; `protocol` TCP, UDP or SCTP, default TCP). The addresses need not be pods or even
  * on the underlay (`203.0.113.7`).
@@ -20,7 +21,7 @@ import { StateKey, addUnique, type KindReader, type LoadState, type ObjectInput 
 import { dnsSubdomain } from '../values.js';
 import {
   endpointRefs,
-  ipv4Only,
+  nonSpecialIpv4,
   parseEndpointPorts,
   resolveEndpoints,
   SKIP_MIRROR_LABEL,
@@ -111,16 +112,10 @@ export function checkEndpointsNodes(state: LoadState): void {
   for (const d of s.drafts) {
     if (!d.valid || d.subsets === undefined) continue;
     const subsets: GivenSubset[] = [];
-    let ok = true;
     for (const sub of d.subsets) {
       const endpoints = resolveEndpoints(state, sub.endpoints);
-      if (endpoints === undefined) {
-        ok = false;
-        continue;
-      }
       subsets.push({ ports: sub.ports, endpoints, source: sub.field.source() });
     }
-    if (!ok) continue;
     const { namespace, name, label, nameField: anchor, skipMirror, fromController } = d;
     s.given.push({ namespace, name, label, anchor, skipMirror, fromController, subsets });
   }
@@ -170,6 +165,13 @@ function parseSubsets(root: Field, namespace: string): SubsetDraft[] | undefined
       ok = false;
       continue;
     }
+    if (ready.length === 0 && notReady.length === 0) {
+      // as the API server requires (validateEndpointSubsets)
+      const at = sub.child('addresses');
+      (at.present ? at : sub).error('must specify `addresses` or `notReadyAddresses`');
+      ok = false;
+      continue;
+    }
     out.push({ ports, endpoints: [...ready, ...notReady], field: sub });
   }
   return ok ? out : undefined;
@@ -187,8 +189,8 @@ function parseAddresses(sub: Field, path: string, namespace: string, ready: bool
       continue;
     }
     const ipF = a.child('ip');
-    let ip: ReturnType<typeof ipv4Only> | undefined;
-    if (ipF.present) ip = ipv4Only(ipF, '203.0.113.7');
+    let ip: number | undefined;
+    if (ipF.present) ip = nonSpecialIpv4(ipF, '203.0.113.7');
     else ipF.missing('an IPv4 address like 203.0.113.7');
     const refs = endpointRefs(a, namespace);
     if (ip === undefined || !refs.ok) {

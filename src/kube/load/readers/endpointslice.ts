@@ -2,13 +2,15 @@
  * Kubernetes `EndpointSlice` (discovery.k8s.io/v1), as written by hand or as `kubectl get
  * endpointslices -o yaml` prints the controllers' output.
  *
- * Fields read: metadata.name/namespace/labels, the label `kubernetes.io/service-name` (required:
- * the Service the slice belongs to), `addressType` (required; only IPv4: IPv6 slices are refused
- * with "podnet is IPv4-only", FQDN ones too), `endpoints[]` and `ports[]`.
+ * Fields read: metadata.name/namespace/labels, the label `kubernetes.io/service-name` (the
+ * Service the slice belongs to; a slice without it is ignored with a notice, as kube-proxy ignores
+ * it), `addressType` (required; IPv4 slices are read, IPv6 and FQDN ones ignored with a notice, as
+ * kube-proxy's IPv4 proxier ignores them), `endpoints[]` and `ports[]`.
  *
  * Per endpoint: `addresses` (at least one IPv4 address; kube-proxy uses only the first),
  * `conditions` — `ready` nil is true (as kube-proxy treats it), `serving` nil defers to ready,
- * `terminating` nil is false — `nodeName` (must be a node of the cluster), `hostname`, and
+ * `terminating` nil is false — `nodeName` (a DNS-1123 subdomain; one that is no node of the
+ * topology is kept, with a notice, and is local to no node), `hostname`, and
  * `targetRef` (a Pod reference becomes `targetPod` `ns/name`). Ports: `name` (a DNS-1123 label;
  * empty or absent is unnamed; unique), `port` (1–65535; a port without one is skipped, as
  * kube-proxy skips it), `protocol` (TCP, UDP or SCTP; default TCP).
@@ -23,8 +25,8 @@ import { StateKey, addUnique, type KindReader, type LoadState, type ObjectInput 
 import { dnsSubdomain } from '../values.js';
 import {
   endpointRefs,
-  ipv4Only,
   MANAGED_BY_LABEL,
+  nonSpecialIpv4,
   parseEndpointPorts,
   resolveEndpoints,
   SERVICE_NAME_LABEL,
@@ -107,7 +109,6 @@ export function checkEndpointSliceNodes(state: LoadState): void {
   for (const d of s.drafts) {
     if (!d.valid || d.serviceName === undefined || d.ports === undefined || d.endpoints === undefined) continue;
     const endpoints = resolveEndpoints(state, d.endpoints);
-    if (endpoints === undefined) continue;
     s.given.push({
       model: {
         namespace: d.namespace,
@@ -143,37 +144,44 @@ function readSlice(obj: ObjectInput, state: LoadState): SliceDraft | undefined {
     const labelsF = metadataF.isMap ? meta.labelsField : metadataF.silenced();
     const at = labelsF.isMap ? labelsF : metadataF.isMap ? metadataF : root;
     // (a metadata or labels value of the wrong type is reported already)
+    // The API server accepts a slice without it; kube-proxy skips such a slice (it belongs to no Service).
     if ((!metadataF.present || metadataF.isMap) && (!labelsF.present || labelsF.isMap)) {
-      at.error(
-        `missing label ${SERVICE_NAME_LABEL}: an EndpointSlice names its Service in metadata.labels["${SERVICE_NAME_LABEL}"]`,
+      at.notice(
+        `no label ${SERVICE_NAME_LABEL}: the slice belongs to no Service and kube-proxy ignores it, as podnet does ` +
+          `(an EndpointSlice names its Service in metadata.labels["${SERVICE_NAME_LABEL}"])`,
       );
     }
-    valid = false;
   }
 
-  // addressType: IPv4 only.
+  // addressType: the API server accepts IPv4, IPv6 and FQDN; podnet (IPv4-only) reads IPv4 slices and,
+  // as kube-proxy's IPv4 proxier does, ignores the others (FQDN slices are ignored by kube-proxy altogether).
   const atF = root.child('addressType');
   const at = atF.raw();
+  let ignored = false;
   if (!atF.present) {
     atF.missing('"IPv4" (the addressType of the slice)');
     valid = false;
+  } else if (at === 'IPv6' || at === 'FQDN') {
+    atF.notice(
+      at === 'IPv6'
+        ? "an IPv6 slice: ignored, as kube-proxy's IPv4 proxier ignores it (podnet is IPv4-only)"
+        : 'an FQDN slice (deprecated): ignored, as kube-proxy ignores FQDN slices',
+    );
+    ignored = true;
   } else if (at !== 'IPv4') {
-    if (at === 'IPv6') atF.error('expected "IPv4", got "IPv6": podnet is IPv4-only');
-    else if (at === 'FQDN')
-      atF.error('expected "IPv4", got "FQDN" (deprecated, and kube-proxy ignores FQDN slices): podnet is IPv4-only');
-    else atF.typeError('"IPv4" (podnet is IPv4-only)');
+    atF.typeError('one of "IPv4", "IPv6", "FQDN"');
     valid = false;
   }
 
-  const ports = parseEndpointPorts(root, 'ports', false);
-  const endpoints = parseSliceEndpoints(root, namespace);
+  const ports = ignored ? [] : parseEndpointPorts(root, 'ports', false);
+  const endpoints = ignored ? [] : parseSliceEndpoints(root, namespace);
   if (meta.name === undefined) return undefined;
   return {
     namespace,
     name: meta.name,
     label: obj.label,
     nameField: meta.nameField,
-    serviceName: serviceName === '' ? undefined : serviceName,
+    serviceName: serviceName === '' || ignored ? undefined : serviceName,
     managedBy: labels?.[MANAGED_BY_LABEL] ?? labelOf(root, MANAGED_BY_LABEL),
     ports,
     endpoints,
@@ -198,7 +206,7 @@ function parseSliceEndpoints(root: Field, namespace: string): EndpointDraft[] | 
     let ip: number | undefined;
     if (addrs !== undefined) {
       addrs.forEach((a, i) => {
-        const v = ipv4Only(a);
+        const v = nonSpecialIpv4(a);
         if (v === undefined) ok = false;
         else if (i === 0) ip = v;
       });

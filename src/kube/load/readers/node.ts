@@ -4,19 +4,29 @@
  * see cluster.ts, which turns them into nodes).
  *
  * Fields read: `metadata.name` (a DNS-1123 subdomain), `metadata.labels`; `spec.podCIDR` and
- * `spec.podCIDRs` (the first entry must equal podCIDR when both are set; IPv6 entries are refused,
- * podnet is IPv4-only), `spec.taints[]` {key, value, effect} (`timeAdded` ignored),
- * `spec.unschedulable`; `status.addresses[]` {type, address}: the first IPv4 `InternalIP` is the
- * node's underlay address (IPv6 ones are skipped, as in a dual-stack node's list); its other IPv4
- * InternalIPs and ExternalIPs are further addresses of its uplink (secondary addresses on eth0,
- * where NodePorts answer too, as kube-proxy's nodePortAddresses allows). Everything else
- * (conditions, capacity, nodeInfo, images, annotations, managedFields) is ignored.
+ * `spec.podCIDRs` (the first entry must equal podCIDR when both are set; an IPv6 first entry is
+ * refused, podnet is IPv4-only; a dual-stack node's IPv6 second entry is ignored with a notice),
+ * `spec.taints[]` {key, value, effect} (`timeAdded` ignored), `spec.unschedulable`;
+ * `status.addresses[]` {type, address}: the first IPv4 `InternalIP` is the node's underlay address
+ * (IPv6 ones are skipped, as in a dual-stack node's list); its other IPv4 InternalIPs and
+ * ExternalIPs are further addresses of its uplink (secondary addresses on eth0, where NodePorts
+ * answer too, as kube-proxy's nodePortAddresses allows). Everything else (conditions, capacity,
+ * nodeInfo, images, annotations, managedFields) is ignored.
  */
 import type { Cidr, SourceRef, TaintModel } from '../../model.js';
 import type { Field } from '../field.js';
 import { readMetadata } from '../metadata.js';
 import { StateKey, addUnique, type KindReader, type LoadState, type ObjectInput } from '../state.js';
-import { cidrContains, cidrText, dnsSubdomain, formatIpv4, looksIpv6, parseIpv4, quote } from '../values.js';
+import {
+  cidrContains,
+  cidrText,
+  dnsSubdomain,
+  formatIpv4,
+  looksIpv6,
+  parseCidrSloppy,
+  parseIpv4,
+  quote,
+} from '../values.js';
 import { ipv6Refusal } from './endpoint-fields.js';
 import { parseTaints } from './taints.js';
 
@@ -139,11 +149,27 @@ function parsePodCIDRs(spec: Field): { cidr: Cidr; field: Field } | undefined {
   const readOne = (f: Field): Cidr | undefined => {
     const v = f.raw();
     if (typeof v === 'string' && looksIpv6(v)) return ipv6Refusal(f, v);
-    return f.cidr('');
+    // A legacy CIDR field (KEP-4858): leading zeros and host bits are accepted, as ParseCIDRSloppy reads them.
+    const r = typeof v === 'string' ? parseCidrSloppy(v) : undefined;
+    if (r === undefined || (!r.hostBits && !r.leadingZeros)) return f.cidr('');
+    f.notice(
+      `non-standard CIDR ${quote(v as string)} read as ${cidrText(r.cidr)}, as the network plugin and kube-proxy ` +
+        'read it (ParseCIDRSloppy); the API server keeps such values only in objects written before it tightened ' +
+        'IP validation (KEP-4858)',
+    );
+    return r.cidr;
   };
   const one = oneF.present ? readOne(oneF) : undefined;
   let first: { cidr: Cidr; field: Field } | undefined;
   (spec.list('podCIDRs', { itemName: 'CIDR' }) ?? []).forEach((item, i) => {
+    const raw = item.raw();
+    if (i > 0 && typeof raw === 'string' && looksIpv6(raw)) {
+      // a dual-stack node's second podCIDR: the API server accepts it; podnet runs the IPv4 half
+      item.notice(
+        `${quote(raw)} is the node's IPv6 podCIDR: ignored (podnet runs the IPv4 half of a dual-stack cluster)`,
+      );
+      return;
+    }
     const c = readOne(item);
     if (c !== undefined && i === 0) first = { cidr: c, field: item };
   });

@@ -32,6 +32,7 @@ import {
   type ListenEntry,
   type ProbePort,
 } from './listen.js';
+import { ipv4Only } from './endpoint-fields.js';
 import { parseTolerations, type Toleration } from './taints.js';
 
 /** The `spec` of a pod or of a pod template, as read. */
@@ -205,7 +206,8 @@ function readPod(obj: ObjectInput, state: LoadState): PodDraft | undefined {
   const podSpec = parsePodSpec(specF, spec, meta.annotation(LISTEN_ANNOTATION));
 
   const podIPField = root.child('status').child('podIP');
-  const podIP = root.ipv4('status.podIP');
+  // a legacy IP field: non-standard forms are read as kube-proxy reads them, with a notice
+  const podIP = podIPField.present ? ipv4Only(podIPField) : undefined;
   const ready = readiness(root);
   // Read leniently: the API server does not validate the phase a status holds.
   const phase = root.at('status.phase').rawStr();

@@ -7,17 +7,25 @@
  * spec.loadBalancerSourceRanges, spec.externalTrafficPolicy, spec.internalTrafficPolicy,
  * spec.sessionAffinity, spec.sessionAffinityConfig.clientIP.timeoutSeconds,
  * spec.healthCheckNodePort, spec.allocateLoadBalancerNodePorts, spec.externalName,
- * spec.publishNotReadyAddresses, spec.ipFamilies / spec.ipFamilyPolicy (IPv6 refused), and
+ * spec.publishNotReadyAddresses, spec.ipFamilies / spec.ipFamilyPolicy (IPv4 first; the IPv6
+ * half of a dual-stack Service is ignored with a notice, as kube-proxy's IPv4 proxier ignores it), and
  * status.loadBalancer.ingress[].ip. Validation follows the apiserver's:
  *   - clusterIP and clusterIPs[0] agree when both are set; `None` makes the Service headless
  *     (not allowed for NodePort and LoadBalancer); "" or absent means "allocate one"; an
  *     ExternalName Service has none. A second clusterIPs entry is the other IP family: IPv6
- *     values anywhere (clusterIPs, externalIPs, ingress IPs, ranges) are refused, podnet is
- *     IPv4-only. Given IPs must be host addresses of the Cluster's serviceCIDR, and unique.
+ *     values in a second ClusterIP, externalIPs, ingress IPs and source ranges are the IPv6 half
+ *     of a dual-stack Service, ignored with a notice (kube-proxy's IPv4 proxier never sees them);
+ *     an IPv6 clusterIP (an IPv6-primary Service) is refused, podnet is IPv4-only. Given IPs
+ *     must be host addresses of the Cluster's serviceCIDR, and unique.
+ *     clusterIP(s), externalIPs and ingress IPs are legacy IP fields: `172.30.0.041` and
+ *     `::ffff:172.30.0.41` are read as kube-proxy reads them (172.30.0.41), with a notice.
+ *   - loadBalancerSourceRanges entries are trimmed (the API server and kube-proxy trim them) and
+ *     read with ParseCIDRSloppy: leading zeros and host bits set (cleared) are accepted, with a notice.
  *   - ports are required unless the Service is headless or ExternalName; a port name (a DNS-1123
  *     label, as the apiserver checks Service port names) is required when there are several and
  *     unique; port/protocol pairs are unique; protocol defaults to TCP; targetPort is a number
- *     1–65535 or a container port name (IANA_SVC_NAME), default the port; nodePort only for
+ *     1–65535 or a container port name (IANA_SVC_NAME), default the port (also for 0 and "", as
+ *     the API server defaults them); nodePort only for
  *     NodePort and LoadBalancer, inside the Cluster's nodePortRange, unique per protocol within
  *     the Service (ports with the same port number share one nodePort, as the apiserver
  *     allocates them) and unique across Services.
@@ -41,6 +49,7 @@ import type { Field } from '../field.js';
 import { readMetadata } from '../metadata.js';
 import { StateKey, addUnique, type KindReader, type LoadState, type ObjectInput } from '../state.js';
 import {
+  cidrText,
   dns1035Label,
   dnsLabel,
   dnsSubdomain,
@@ -49,11 +58,12 @@ import {
   labelKey,
   labelValue,
   looksIpv6,
-  parseCidr,
-  parseIpv4,
+  parseCidrSloppy,
+  parseIpv4Sloppy,
+  qualifiedName,
   quote,
 } from '../values.js';
-import { ipv4Only, ipv6Refusal, PROTOCOLS, type Protocol } from './endpoint-fields.js';
+import { ipv4Only, ipv6Refusal, legacyIpNotice, nonSpecialIpv4, PROTOCOLS, type Protocol } from './endpoint-fields.js';
 
 type ServiceType = ServiceModel['type'];
 const TYPES: readonly ServiceType[] = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];
@@ -153,10 +163,31 @@ function readClusterIP(f: Field): IpChoice | undefined {
   if (typeof v !== 'string') return f.typeError(CLUSTER_IP_EXPECTED);
   if (v === '') return { kind: 'unset' };
   if (v === 'None') return { kind: 'none' };
-  const ip = parseIpv4(v);
-  if (ip !== undefined) return { kind: 'ip', ip };
+  // a legacy IP field: non-standard forms (172.30.0.041) are read as kube-proxy reads them
+  const r = parseIpv4Sloppy(v);
+  if (r !== undefined) {
+    legacyIpNotice(f, v, r);
+    return { kind: 'ip', ip: r.ip };
+  }
   if (looksIpv6(v)) return ipv6Refusal(f, v);
   return f.typeError(CLUSTER_IP_EXPECTED);
+}
+
+/** An IPv6 address or prefix (and not an IPv4-mapped one, which is IPv4). */
+function isIpv6Text(v: unknown): v is string {
+  return typeof v === 'string' && looksIpv6(v.trim()) && parseIpv4Sloppy(v.trim()) === undefined;
+}
+
+/**
+ * The IPv6 half of a dual-stack Service (a second ClusterIP, an IPv6 external or ingress IP or
+ * source range): the API server accepts it; kube-proxy's IPv4 proxier, whose data path podnet
+ * runs, never sees it. Ignored with a notice.
+ */
+function ipv6Half(f: Field, text: string): void {
+  f.notice(
+    `${quote(text)} is IPv6: ignored, as kube-proxy's IPv4 proxier ignores it (podnet runs the IPv4 half of a ` +
+      'dual-stack cluster)',
+  );
 }
 
 function sameChoice(a: IpChoice, b: IpChoice): boolean {
@@ -182,6 +213,11 @@ function parseClusterIPs(spec: Field): { choice: IpChoice; field: Field; ok: boo
   const items = spec.list('clusterIPs');
   if (items === undefined && spec.child('clusterIPs').present) ok = false;
   (items ?? []).forEach((item, i) => {
+    const raw = item.raw();
+    if (i > 0 && isIpv6Text(raw)) {
+      ipv6Half(item, raw);
+      return;
+    }
     const r = readClusterIP(item);
     if (r === undefined) {
       ok = false;
@@ -210,6 +246,8 @@ function parseTargetPort(item: Field, port: number | undefined): { value: number
   const f = item.child('targetPort');
   if (!f.present) return { value: port, ok: true };
   const v = f.raw();
+  // 0 and "" are defaulted to the port by the API server (SetDefaults_Service), not refused
+  if (v === 0 || v === '') return { value: port, ok: true };
   if (typeof v === 'number') {
     if (Number.isInteger(v) && v >= 1 && v <= 65535) return { value: v, ok: true };
     f.typeError('a port number 1–65535 or a container port name');
@@ -277,6 +315,9 @@ function parsePorts(
       } else pairs.set(key, item.path);
     }
     const target = parseTargetPort(item, port);
+    // appProtocol is not modelled, but checked as the API server checks it (a qualified name)
+    const apF = item.child('appProtocol');
+    if (apF.present && item.str('appProtocol', { check: qualifiedName }) === undefined) itemOk = false;
     const npF = item.child('nodePort');
     // nodePort 0 means "allocate one", as the apiserver reads it.
     const np = item.int('nodePort', 0, 65535);
@@ -312,12 +353,20 @@ function parseIpList(spec: Field, path: string, example: string): { ips: number[
   const ips: number[] = [];
   let ok = true;
   for (const item of items) {
-    const ip = ipv4Only(item, example);
+    const raw = item.raw();
+    if (isIpv6Text(raw)) {
+      ipv6Half(item, raw);
+      continue;
+    }
+    // externalIPs: validateNonSpecialIP, as the API server checks them
+    const ip = nonSpecialIpv4(item, example);
     if (ip === undefined) ok = false;
     else ips.push(ip);
   }
   return { ips, ok };
 }
+
+const SOURCE_RANGE_EXPECTED = 'a CIDR like 203.0.113.0/24';
 
 function parseSourceRanges(spec: Field): { ranges: Cidr[]; ok: boolean } {
   const items = spec.list('loadBalancerSourceRanges', { itemName: 'CIDR' });
@@ -325,15 +374,37 @@ function parseSourceRanges(spec: Field): { ranges: Cidr[]; ok: boolean } {
   const ranges: Cidr[] = [];
   let ok = true;
   for (const item of items) {
-    const v = item.raw();
-    if (typeof v === 'string' && looksIpv6(v) && !parseCidr(v).ok) {
-      ipv6Refusal(item, v);
+    const raw = item.raw();
+    if (typeof raw !== 'string') {
+      item.typeError(SOURCE_RANGE_EXPECTED);
       ok = false;
       continue;
     }
-    const c = item.cidr('');
-    if (c === undefined) ok = false;
-    else ranges.push(c);
+    // The API server trims each entry (a leftover of the comma-separated annotation this field
+    // replaced), and so does kube-proxy (MapCIDRsByIPFamily): " 10.0.0.0/8 " is 10.0.0.0/8.
+    const v = raw.trim();
+    if (isIpv6Text(v)) {
+      ipv6Half(item, v);
+      continue;
+    }
+    const r = parseCidrSloppy(v);
+    if (r === undefined) {
+      item.typeError(SOURCE_RANGE_EXPECTED);
+      ok = false;
+      continue;
+    }
+    // A legacy CIDR field: the API server accepts (and warns about) these forms; kube-proxy
+    // parses them with ParseCIDRSloppy, which reads leading zeros as decimal and clears host bits.
+    if (r.hostBits || r.leadingZeros) {
+      const what = r.hostBits
+        ? `has bits set beyond the prefix length, read as ${cidrText(r.cidr)}`
+        : `has leading zeros, read as ${cidrText(r.cidr)} (decimal, not octal)`;
+      item.notice(
+        `non-standard CIDR ${quote(v)} ${what}, as kube-proxy reads it (ParseCIDRSloppy); ` +
+          'the API server accepts it in this legacy field with a warning',
+      );
+    }
+    ranges.push(r.cidr);
   }
   return { ranges, ok };
 }
@@ -352,6 +423,11 @@ function parseStatusIPs(root: Field): { ips: number[]; ok: boolean } {
     const ipF = item.child('ip');
     item.str('hostname'); // hostname-only entries (cloud load balancers) carry no address kube-proxy can use
     if (!ipF.present) continue;
+    const rawIp = ipF.raw();
+    if (isIpv6Text(rawIp)) {
+      ipv6Half(ipF, rawIp);
+      continue;
+    }
     const ip = ipv4Only(ipF, '192.0.2.10');
     if (ip === undefined) ok = false;
     else ips.push(ip);
@@ -395,26 +471,25 @@ function readService(obj: ObjectInput, state: LoadState): ServiceDraft | undefin
   }
   const givenIP = cip.choice.kind === 'ip' ? cip.choice.ip : undefined;
 
-  // IP families: IPv4 only.
-  for (const item of spec.list('ipFamilies') ?? []) {
+  // IP families: IPv4 first; a second family (IPv6) is the dual-stack half podnet does not run.
+  (spec.list('ipFamilies') ?? []).forEach((item, i) => {
     const v = item.raw();
-    if (v === 'IPv6') {
-      item.error('expected "IPv4", got "IPv6": podnet is IPv4-only');
+    if (v === 'IPv6' && i > 0) {
+      item.notice("the IPv6 family is ignored, as kube-proxy's IPv4 proxier ignores it (podnet runs the IPv4 half)");
+    } else if (v === 'IPv6') {
+      item.error('expected "IPv4", got "IPv6": podnet is IPv4-only (an IPv6-primary Service cannot be modelled)');
       valid = false;
     } else if (v !== 'IPv4') {
       item.typeError('"IPv4" (podnet is IPv4-only)');
       valid = false;
     }
-  }
+  });
   if (spec.child('ipFamilies').present && !spec.child('ipFamilies').isList) valid = false;
   const policyF = spec.child('ipFamilyPolicy');
   const policy = spec.oneOf('ipFamilyPolicy', ['SingleStack', 'PreferDualStack', 'RequireDualStack'] as const);
   if (policyF.present && policy === undefined) valid = false;
   if (policy === 'RequireDualStack') {
-    policyF.error(
-      'RequireDualStack needs an IPv6 address too: podnet is IPv4-only (use SingleStack or PreferDualStack)',
-    );
-    valid = false;
+    policyF.notice('RequireDualStack: podnet runs the IPv4 half of the Service (its IPv6 half is not modelled)');
   }
 
   const ports = parsePorts(spec, knownType, headless);

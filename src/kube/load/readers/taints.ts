@@ -29,7 +29,13 @@ export function parseTaints(node: Field): TaintModel[] {
     const key = t.str('key', { required: true, check: labelKey });
     const value = t.str('value', { default: '', check: labelValue });
     const effect = t.oneOf('effect', TAINT_EFFECTS, { required: true });
-    if (key !== undefined && value !== undefined && effect !== undefined) out.push({ key, value, effect });
+    if (key === undefined || value === undefined || effect === undefined) continue;
+    // as the API server requires (validateNodeTaints)
+    if (out.some((o) => o.key === key && o.effect === effect)) {
+      t.error(`taints must be unique by key and effect pair: ${key}:${effect} is there twice`);
+      continue;
+    }
+    out.push({ key, value, effect });
   }
   return out;
 }
@@ -43,11 +49,30 @@ export function parseTolerations(spec: Field): Toleration[] {
       t.typeError('a mapping with key, operator, value and effect');
       continue;
     }
-    const key = t.str('key', { default: '' });
+    // As the API server checks them (ValidateTolerations): a key is a label key; an empty key
+    // needs Exists (match every taint); Exists takes no value, Equal a label value;
+    // tolerationSeconds only with NoExecute.
+    const key = t.str('key', { default: '', check: (k) => (k === '' ? undefined : labelKey(k)) });
     const operator = t.oneOf('operator', ['Exists', 'Equal'] as const, { default: 'Equal' });
-    const value = t.str('value', { default: '' });
+    const value = t.str('value', { default: '', check: (v) => (operator === 'Exists' ? undefined : labelValue(v)) });
     const effect = t.oneOf('effect', TAINT_EFFECTS);
+    let ok = true;
+    if (key === '' && operator === 'Equal') {
+      (t.child('operator').present ? t.child('operator') : t).error(
+        'operator must be Exists when `key` is empty, which means "match all values and all keys"',
+      );
+      ok = false;
+    }
+    if (operator === 'Exists' && value !== undefined && value !== '') {
+      t.child('value').error("value must be empty when `operator` is 'Exists'");
+      ok = false;
+    }
+    if (t.child('tolerationSeconds').present && effect !== 'NoExecute') {
+      t.child('tolerationSeconds').error("effect must be 'NoExecute' when `tolerationSeconds` is set");
+      ok = false;
+    }
     if (
+      !ok ||
       key === undefined ||
       operator === undefined ||
       value === undefined ||
