@@ -185,7 +185,7 @@ describe('a container port declared twice', () => {
   test('loads with the API server warning as a notice, and one server answers on it by either name', () => {
     expect(noticesOf(/duplicate port definition/)).toEqual([
       expect.stringContaining(
-        'Pod default/web-0: spec.containers[0].ports[1].containerPort: duplicate port definition with spec.containers[0].ports[0]',
+        'Pod default/web-0: spec.containers[0].ports[1].containerPort: port 8080/TCP is declared twice (also ',
       ),
     ]);
     const sim = new Simulation(loaded(), { seed: 1 });
