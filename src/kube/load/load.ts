@@ -66,7 +66,7 @@ import type { StatefulSetDraft } from './readers/statefulset.js';
 import { workloadObjects } from './readers/workload.js';
 import { CLUSTER_SCOPED_KINDS, READERS } from './registry.js';
 import type { Source } from './sources.js';
-import { LoadState, objectLabel, type DeferredObject, type LoadOptions } from './state.js';
+import { LoadState, noticeIgnored, objectLabel, type DeferredObject, type LoadOptions } from './state.js';
 import { quote } from './values.js';
 
 export { readSources, type Source } from './sources.js';
@@ -176,16 +176,7 @@ function dispatch(obj: KubeObject, state: LoadState, origin: ObjectOrigin, seq: 
       return;
     }
     const namespaced = !CLUSTER_SCOPED_KINDS.has(obj.kind);
-    const p = obj.root.position();
-    state.sink.add({
-      severity: 'notice',
-      file: obj.source.file,
-      line: p.line,
-      col: p.col,
-      object: undefined,
-      path: undefined,
-      message: `ignored: ${objectLabel(obj.kind, namespaced, obj.namespace, obj.name)} (not part of the data path)`,
-    });
+    noticeIgnored(state.sink, obj, objectLabel(obj.kind, namespaced, obj.namespace, obj.name));
     return;
   }
   const label = objectLabel(reader.kind, reader.namespaced, obj.namespace, obj.name);

@@ -103,6 +103,20 @@ export interface KindReader {
   read(obj: ObjectInput, state: LoadState): void;
 }
 
+/** The notice for an object podnet reads no further ("ignored: <label> (not part of the data path)"). */
+export function noticeIgnored(sink: DiagnosticSink, obj: Pick<KubeObject, 'source' | 'root'>, label: string): void {
+  const p = obj.root.position();
+  sink.add({
+    severity: 'notice',
+    file: obj.source.file,
+    line: p.line,
+    col: p.col,
+    object: undefined,
+    path: undefined,
+    message: `ignored: ${label} (not part of the data path)`,
+  });
+}
+
 /** `Pod default/web`, `Cluster demo`, `Cluster (unnamed)`. */
 export function objectLabel(
   kind: string,

@@ -22,7 +22,7 @@
 import type { Cidr, KubeProxyModel, LocalDetectorModel } from '../../model.js';
 import { isScalar, LineCounter, parseDocument, type Scalar } from 'yaml';
 import { Field } from '../field.js';
-import { StateKey, type KindReader, type LoadState } from '../state.js';
+import { noticeIgnored, StateKey, type KindReader, type LoadState } from '../state.js';
 import { cidrOf, parseIpv4, quote } from '../values.js';
 
 /** kubeadm's kube-proxy: what the rules are without `spec.kubeProxy`. */
@@ -343,16 +343,7 @@ export const configMapKind: KindReader = {
       s.found = { value, label: obj.label };
       return;
     }
-    const p = obj.root.position();
-    state.sink.add({
-      severity: 'notice',
-      file: obj.source.file,
-      line: p.line,
-      col: p.col,
-      object: undefined,
-      path: undefined,
-      message: `ignored: ${obj.label} (not part of the data path)`,
-    });
+    noticeIgnored(state.sink, obj, obj.label);
   },
 };
 
