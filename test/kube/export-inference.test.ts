@@ -242,3 +242,48 @@ describe('a folder of .json Lists, as kubectl cluster-info dump writes it', () =
     expect(notices(r)).toContain('ignored: Event default/web.17d5 (not part of the data path)');
   });
 });
+
+describe("an export's NodePorts outside the default range", () => {
+  const kind = readFileSync(KIND, 'utf8');
+  // The web Service of the kind export as a NodePort Service with the given nodePort.
+  const withNodePort = (text: string, nodePort: number): string =>
+    text.replace(
+      '    - port: 80\n      protocol: TCP\n      targetPort: 80\n    selector:\n      app: web\n    sessionAffinity: None\n    type: ClusterIP',
+      `    - port: 80\n      protocol: TCP\n      targetPort: 80\n      nodePort: ${nodePort}\n    selector:\n      app: web\n    sessionAffinity: None\n    type: NodePort`,
+    );
+
+  test("kube-apiserver's --service-node-port-range in its exported static pod is the range, with one notice", () => {
+    const text = withNodePort(
+      kind.replace(
+        '      - --secure-port=6443\n',
+        '      - --secure-port=6443\n      - --service-node-port-range=20000-22767\n',
+      ),
+      20080,
+    );
+    expect(text).toContain('nodePort: 20080');
+    const r = loadTopologyText(text, 'kind.yaml');
+    expect(errors(r)).toEqual([]);
+    expect(r.model!.nodePortRange).toEqual({ min: 20000, max: 22767 });
+    expect(notices(r).filter((n) => n.includes('nodePortRange'))).toEqual([
+      "nodePortRange 20000-22767 read from kube-apiserver's --service-node-port-range of this pod; set the Cluster's spec.nodePortRange to choose it",
+    ]);
+    // The NodePort answers on a node address.
+    const sim = new Simulation(r.model!, { seed: 1 });
+    const node = r.model!.nodes[1]!;
+    expect(sim.probe('client', `${fmt(node.ip)}:20080`, 'tcp').replies).toBe(1);
+  });
+
+  test('without the flag, the default range widens to hold the nodePorts kube-apiserver accepted; a hand-written topology still refuses them', () => {
+    const r = loadTopologyText(withNodePort(kind, 8080), 'kind.yaml');
+    expect(errors(r)).toEqual([]);
+    expect(r.model!.nodePortRange).toEqual({ min: 8080, max: 32767 });
+    expect(notices(r).filter((n) => n.includes('nodePortRange'))).toEqual([
+      "nodePortRange 8080-32767 inferred: the input's nodePorts lie outside the default 30000-32767 (kube-apiserver's --service-node-port-range held them); set the Cluster's spec.nodePortRange to choose it",
+    ]);
+    const handWritten = loadTopologyText(
+      'apiVersion: v1\nkind: Service\nmetadata: { name: s }\nspec: { type: NodePort, selector: { a: b }, ports: [{ port: 80, nodePort: 8080 }] }\n',
+      'h.yaml',
+    );
+    expect(errors(handWritten).join('\n')).toMatch(/nodePort.*8080/);
+  });
+});

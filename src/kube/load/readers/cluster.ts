@@ -419,7 +419,7 @@ export function parseCluster(
     objects,
   );
   const ext = parseExternalHosts(spec, underlayCidr, underlayMtu, gateway, nodes);
-  const nodePortRange = parseNodePortRange(spec);
+  const nodePortRange = parseNodePortRange(spec, inferred.nodePortRange);
   const pool = parseLoadBalancerPool(spec, { clusterCIDR, serviceCIDR, gateway, nodes, hosts: ext.hosts });
   const addons = parseAddons(spec);
 
@@ -503,9 +503,9 @@ function deriveUnderlay(
 const PORT_RANGE_EXPECTED = 'a port range "min-max" such as "30000-32767" (1 ≤ min ≤ max ≤ 65535)';
 
 /** `spec.nodePortRange`: "min-max", inclusive, as kube-apiserver's --service-node-port-range. */
-function parseNodePortRange(spec: Field): PortRangeModel | undefined {
+function parseNodePortRange(spec: Field, inferred: PortRangeModel | undefined): PortRangeModel | undefined {
   const f = spec.child('nodePortRange');
-  if (!f.present) return CLUSTER_DEFAULTS.nodePortRange;
+  if (!f.present) return inferred ?? CLUSTER_DEFAULTS.nodePortRange;
   const v = f.raw();
   const m = typeof v === 'string' ? /^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$/.exec(v) : null;
   const min = Number(m?.[1]);

@@ -1,6 +1,6 @@
 /**
  * What an export of a real cluster says about that cluster beyond its objects: the address plan
- * (clusterCIDR, serviceCIDR, nodeCIDRMaskSize), its nodes when it has no Node objects, and the CNI
+ * (clusterCIDR, serviceCIDR, nodeCIDRMaskSize, nodePortRange), its nodes when it has no Node objects, and the CNI
  * it ran. Used by cluster.ts while it resolves the Cluster; each inferred value gets one notice.
  *
  * Only fields the Cluster document (if any) leaves out are inferred; a given field wins (and is
@@ -27,6 +27,9 @@
  *   An export that holds the control plane's static pods says it outright: kube-controller-manager's
  *     --cluster-cidr and --node-cidr-mask-size(-ipv4), kube-apiserver's --service-cluster-ip-range
  *     (the first IPv4 entry) are taken as they are, before anything is inferred from addresses.
+ *   nodePortRange: kube-apiserver's --service-node-port-range when its static pod is exported;
+ *     else the default (30000-32767) widened to hold the input's nodePorts and healthCheckNodePorts
+ *     that lie outside it (kube-apiserver accepted each, so its range held them).
  *   nodes: when the input has no Node objects and the Cluster document no spec.nodes, but its pods
  *     were running (a pod with spec.nodeName has status.hostIP), as in `kubectl get all -A -o
  *     yaml`: the nodes are the names pods' spec.nodeName give, in name order (as `kubectl get
@@ -40,7 +43,7 @@
  *     Node objects (or a spec.nodes list) are still errors: such an input says what its nodes are.
  *   CNI: see detectCni.
  */
-import type { Cidr } from '../../model.js';
+import type { Cidr, PortRangeModel } from '../../model.js';
 import { Field } from '../field.js';
 import { labelOf } from '../metadata.js';
 import { StateKey, type LoadState, type ObjectInput } from '../state.js';
@@ -62,6 +65,7 @@ export interface InferredPlan {
   readonly clusterCIDR?: Cidr | undefined;
   readonly serviceCIDR?: Cidr | undefined;
   readonly nodeCIDRMaskSize?: number | undefined;
+  readonly nodePortRange?: PortRangeModel | undefined;
   readonly cniBackend?: 'vxlan' | 'host-gw' | undefined;
 }
 
@@ -70,6 +74,7 @@ export interface PlanDefaults {
   readonly clusterCIDR: Cidr;
   readonly serviceCIDR: Cidr;
   readonly nodeCIDRMaskSize: number;
+  readonly nodePortRange: PortRangeModel;
 }
 
 /** The /16 kube-controller-manager's --cluster-cidr has in kubeadm, kind, k3s and flannel's manifests. */
@@ -455,7 +460,66 @@ export function inferAddressPlan(
       );
     }
   }
+  if (!given('nodePortRange')) {
+    const range = inferNodePortRange(state, defaults.nodePortRange);
+    if (range !== undefined) out.nodePortRange = range;
+  }
   return out;
+}
+
+/**
+ * kube-apiserver's --service-node-port-range when an exported static pod shows it ("min-max",
+ * "base+size" or one port, as utilnet.ParsePortRange reads it); else, when the input's nodePorts
+ * and healthCheckNodePorts fall outside the default range, the default widened to hold them (the
+ * real range holds them all, since kube-apiserver allocated or accepted each). With one notice.
+ */
+function inferNodePortRange(state: LoadState, defaultRange: PortRangeModel): PortRangeModel | undefined {
+  const same = (r: PortRangeModel): boolean => r.min === defaultRange.min && r.max === defaultRange.max;
+  const flag = controlPlaneFlag(state, 'kube-apiserver', ['service-node-port-range']);
+  const fromFlag = flag !== undefined ? parsePortRangeFlag(flag.value) : undefined;
+  if (flag !== undefined && fromFlag !== undefined) {
+    if (same(fromFlag)) return undefined;
+    flag.field.objectNotice(
+      `nodePortRange ${fromFlag.min}-${fromFlag.max} read from kube-apiserver's --service-node-port-range of this pod; set the Cluster's spec.nodePortRange to choose it`,
+    );
+    return fromFlag;
+  }
+  let lo = defaultRange.min;
+  let hi = defaultRange.max;
+  let first: Field | undefined;
+  const take = (f: Field): void => {
+    const v = f.raw();
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) return;
+    if (v >= defaultRange.min && v <= defaultRange.max) return;
+    first ??= f;
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  };
+  for (const o of state.objects) {
+    if (o.origin !== 'user' || o.kind !== 'Service') continue;
+    const spec = mapAt(o.root, 'spec');
+    if (spec === undefined) continue;
+    take(spec.child('healthCheckNodePort'));
+    const ports = spec.child('ports');
+    if (!ports.isList) continue;
+    for (const p of ports.list('') ?? []) if (p.isMap) take(p.child('nodePort'));
+  }
+  if (first === undefined) return undefined;
+  const range = { min: lo, max: hi };
+  first.objectNotice(
+    `nodePortRange ${lo}-${hi} inferred: the input's nodePorts lie outside the default ${defaultRange.min}-` +
+      `${defaultRange.max} (kube-apiserver's --service-node-port-range held them); set the Cluster's spec.nodePortRange to choose it`,
+  );
+  return range;
+}
+
+/** A port range as kube-apiserver's flag takes it: "min-max", "base+size" (size ports from base) or "port". */
+function parsePortRangeFlag(text: string): PortRangeModel | undefined {
+  const m = /^\s*(\d{1,5})\s*(?:([-+])\s*(\d{1,5}))?\s*$/.exec(text);
+  if (m === null) return undefined;
+  const a = Number(m[1]);
+  const b = m[3] === undefined ? a : m[2] === '+' ? a + Number(m[3]) : Number(m[3]);
+  return a >= 1 && a <= b && b <= 65535 ? { min: a, max: b } : undefined;
 }
 
 /**
