@@ -41,7 +41,7 @@ import { withListeners } from './listeners.js';
 import { parseText, type KubeObject } from './documents.js';
 import { resolveCluster, type ClusterDraft } from './readers/cluster.js';
 import { nodeExtraIPs } from './readers/node.js';
-import { withKubeProxyConfigMap } from './readers/kube-proxy-config.js';
+import { withKubeProxySettings } from './readers/kube-proxy-flags.js';
 import type { CronJobDraft } from './readers/cronjob.js';
 import type { DaemonSetDraft } from './readers/daemonset.js';
 import type { DeploymentDraft } from './readers/deployment.js';
@@ -123,7 +123,7 @@ export function loadSources(
 /** Steps 2–10 of the pipeline (see the header). */
 function runControllers(state: LoadState): Derived {
   // 2. The cluster and its nodes.
-  const cluster = withKubeProxyConfigMap(state, resolveCluster(state));
+  const cluster = withKubeProxySettings(state, resolveCluster(state));
   assignDefaultPodCIDRs(cluster);
   const nodeExtra = nodeExtraIPs(state, {
     ...cluster,

@@ -38,7 +38,7 @@ const API_VERSION = 'kubeproxy.config.k8s.io/v1alpha1';
 const KIND = 'KubeProxyConfiguration';
 const MODES = ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix'] as const;
 /** Linux IFNAMSIZ − 1: iptables-restore refuses longer interface names. */
-const MAX_IFNAME = 15;
+export const MAX_IFNAME = 15;
 
 /** KubeProxyConfiguration v1alpha1's fields that do not change the iptables rules (accepted, not read). */
 const IGNORED_TOP = [
@@ -92,7 +92,7 @@ function noticeUnknown(f: Field, known: readonly string[], what: string): void {
 }
 
 /** An IPv4 CIDR as Go's net.ParseCIDR takes it (host bits allowed, cleared); 'v6' for an IPv6 one. */
-function parseSloppyCidr(text: string): Cidr | 'v6' | undefined {
+export function parseSloppyCidr(text: string): Cidr | 'v6' | undefined {
   const slash = text.indexOf('/');
   if (slash < 0) return undefined;
   const addr = text.slice(0, slash);
@@ -105,7 +105,8 @@ function parseSloppyCidr(text: string): Cidr | 'v6' | undefined {
   return cidrOf(ip, len);
 }
 
-const CIDR_EXPECTED = 'a CIDR like 172.18.0.0/24';
+/** What a CIDR value should look like, for messages. */
+export const CIDR_EXPECTED = 'a CIDR like 172.18.0.0/24';
 
 /** `nodePortAddresses`: undefined (every local address), `primary`, or the IPv4 CIDRs; null when invalid. */
 function readNodePortAddresses(f: Field): readonly Cidr[] | 'primary' | undefined | null {
@@ -346,6 +347,11 @@ export const configMapKind: KindReader = {
     noticeIgnored(state.sink, obj, obj.label);
   },
 };
+
+/** The `kube-system/kube-proxy` ConfigMap's `data["config.conf"]` field, when the input has one. */
+export function kubeProxyConfigMapValue(state: LoadState): Field | undefined {
+  return state.get(KUBE_PROXY_CONFIGMAP).found?.value;
+}
 
 /**
  * Maps offsets in a block scalar's text to the file: the value's line k is the source's line k,
