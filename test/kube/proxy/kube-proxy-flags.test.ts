@@ -178,7 +178,7 @@ describe('flags next to a ConfigMap (kube-proxy: --config replaces what the flag
       ) + configMap('    clusterCIDR: 10.244.1.0/24');
     expect(soloRule(yaml)).toBe(`-A ${SOLO_SVC} ! -s 10.244.1.0/24 ${MASQ_TAIL}`);
     expect(load(yaml).notices).toEqual([
-      'ignored: --masquerade-all, --cluster-cidr (kube-proxy reads its settings from --config and ignores these flags then)',
+      'ignored beside --config: --masquerade-all, --cluster-cidr (kube-proxy reads the file only)',
       "kube-proxy's settings are read from this KubeProxyConfiguration",
     ]);
   });
@@ -211,7 +211,8 @@ describe('malformed flags', () => {
     const { r, diags } = load(yaml);
     expect(r.model).toBeUndefined();
     expect(diags).toEqual([
-      `e.yaml:${lineOf(yaml, 'masquerade-bit')}:15: error: DaemonSet kube-system/kube-proxy: spec.template.spec.containers[0].command[1]: --iptables-masquerade-bit: expected an integer 0–31, got "40"`,
+      `e.yaml:${lineOf(yaml, 'masquerade-bit')}:15: error: DaemonSet kube-system/kube-proxy: ` +
+        'spec.template.spec.containers[0].command[1]: --iptables-masquerade-bit: expected an integer 0–31, got "40"',
     ]);
   });
 

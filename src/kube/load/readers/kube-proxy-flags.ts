@@ -363,6 +363,11 @@ function readNodePortAddresses(values: readonly FlagValue[]): readonly Cidr[] | 
   return items.length === 1 && items[0]!.text === 'primary' ? 'primary' : out;
 }
 
+/** The command line has a non-empty --config (read without reporting: the flags are not used). */
+function hasConfig(args: readonly Arg[]): boolean {
+  return args.some((a, i) => /^--config=./.test(a.text) || (a.text === '--config' && (args[i + 1]?.text ?? '') !== ''));
+}
+
 /** The flags that change the rules, for the notice that says they are ignored beside --config. */
 const RULE_FLAGS = [...BOOL_READ, ...VALUE_READ.filter((f) => f !== 'config')];
 
@@ -374,18 +379,14 @@ const RULE_FLAGS = [...BOOL_READ, ...VALUE_READ.filter((f) => f !== 'config')];
 export function withKubeProxySettings<D extends ClusterKubeProxy>(state: LoadState, draft: D): D {
   const cmd = findCommandLine(state);
   if (cmd === undefined) return withKubeProxyConfigMap(state, draft);
-  const configF = cmd.args.find((a) => /^--config(=|$)/.test(a.text));
-  const flags = draft.kubeProxyGiven === true ? undefined : parseFlags(cmd.args);
-  const configFile = flags?.get('config')?.at(-1)?.value;
   // kube-proxy loads --config when it is non-empty; a command line without it is the flags alone.
-  if (draft.kubeProxyGiven === true ? configF !== undefined : configFile !== undefined && configFile !== '') {
+  const flags = draft.kubeProxyGiven === true ? undefined : parseFlags(cmd.args);
+  if (draft.kubeProxyGiven === true ? hasConfig(cmd.args) : (flags?.get('config')?.at(-1)?.value ?? '') !== '') {
     const beside = RULE_FLAGS.filter((f) => flags?.has(f) === true);
-    if (beside.length > 0)
-      flags!
-        .get(beside[0]!)![0]!
-        .field.notice(
-          `ignored: ${beside.map((f) => `--${f}`).join(', ')} (kube-proxy reads its settings from --config and ignores these flags then)`,
-        );
+    const first = beside[0] === undefined ? undefined : flags?.get(beside[0])?.[0];
+    first?.field.notice(
+      `ignored beside --config: ${beside.map((f) => `--${f}`).join(', ')} (kube-proxy reads the file only)`,
+    );
     return withKubeProxyConfigMap(state, draft);
   }
   if (draft.kubeProxyGiven === true) {
