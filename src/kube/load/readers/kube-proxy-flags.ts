@@ -138,10 +138,8 @@ function kubeProxyArgs(c: Field): Arg[] | undefined {
   }
   // The binary named in the list (kubeadm's `command: [/usr/local/bin/kube-proxy, …]`, or after a
   // wrapper such as kops' go-runner): what follows it is kube-proxy's.
-  let start = -1;
-  all.forEach((a, i) => {
-    if (isKubeProxyBinary(a.text)) start = i;
-  });
+  // The first such word: a later one would be a flag's value (a path ending in kube-proxy).
+  const start = all.findIndex((a) => isKubeProxyBinary(a.text));
   if (start >= 0) return all.slice(start + 1);
   // `sh -c "… exec /usr/local/bin/kube-proxy --flag … > log"`: the words after it, up to shell syntax.
   for (const a of all) {
