@@ -658,37 +658,60 @@ export function detectCni(state: LoadState): DetectedCni | undefined {
   const user = state.objects
     .filter((o) => o.origin === 'user')
     .sort((a, b) => Number(b.kind === 'DaemonSet') - Number(a.kind === 'DaemonSet'));
-  // Each object's container images, read once (an export may hold 100,000 pods).
-  const images = new Map<ObjectInput, string[]>();
-  const imagesOf = (o: ObjectInput): string[] => {
-    let list = images.get(o);
-    if (list === undefined) {
-      const specPath = o.kind === 'Pod' ? 'spec' : o.kind === 'DaemonSet' ? 'spec.template.spec' : undefined;
-      list = specPath !== undefined ? containerImages(o.root, specPath) : [];
-      images.set(o, list);
+  // One pass over the candidates (an export may hold 100,000 pods): each candidate is checked
+  // against the signatures ranked before the best match so far, so the result is the first
+  // signature (in CNI_SIGNATURES order) any candidate shows, and its first candidate.
+  const byDaemonSet = new Map<string, number>();
+  CNI_SIGNATURES.forEach((sig, i) => {
+    for (const d of sig.daemonSets) if (!byDaemonSet.has(d)) byDaemonSet.set(d, i);
+  });
+  // Pods share few images: each repository's signature is worked out once.
+  const byRepository = new Map<string, number>();
+  const imageRank = (repository: string): number => {
+    let rank = byRepository.get(repository);
+    if (rank === undefined) {
+      rank = CNI_SIGNATURES.findIndex((sig) => sig.images.some((re) => re.test(repository)));
+      if (rank < 0) rank = CNI_SIGNATURES.length;
+      byRepository.set(repository, rank);
     }
-    return list;
+    return rank;
   };
-  const candidates = user.filter((o) => o.kind === 'Pod' || o.kind === 'DaemonSet');
-  for (const sig of CNI_SIGNATURES) {
-    for (const o of candidates) {
-      const name = o.name ?? '';
-      const byName =
-        (o.kind === 'DaemonSet' && sig.daemonSets.includes(name)) ||
-        (o.kind === 'Pod' && sig.daemonSets.some((d) => name.startsWith(`${d}-`) && name.length === d.length + 6));
-      const byImage = !byName && sig.images.length > 0 && imagesOf(o).some((r) => sig.images.some((re) => re.test(r)));
-      if (byName || byImage) {
-        s.cni = {
-          name: sig.name,
-          emulated: sig.emulated,
-          evidence: byImage ? 'by its image' : o.kind === 'DaemonSet' ? 'by its DaemonSet' : 'by its pod',
-          backend: sig.backend,
-          at: o.root,
-          outsidePods: false,
-        };
-        return s.cni;
+  let best: { rank: number; o: ObjectInput; byImage: boolean } | undefined;
+  for (const o of user) {
+    if (o.kind !== 'Pod' && o.kind !== 'DaemonSet') continue;
+    const name = o.name ?? '';
+    // a DaemonSet's pods are `<daemonset>-xxxxx`
+    const nameRank =
+      (o.kind === 'DaemonSet'
+        ? byDaemonSet.get(name)
+        : name.length > 6 && name[name.length - 6] === '-'
+          ? byDaemonSet.get(name.slice(0, -6))
+          : undefined) ?? CNI_SIGNATURES.length;
+    const specPath = o.kind === 'Pod' ? 'spec' : 'spec.template.spec';
+    let rank = nameRank;
+    let byImage = false;
+    for (const repository of containerImages(o.root, specPath)) {
+      const r = imageRank(repository);
+      if (r < rank) {
+        rank = r;
+        byImage = true;
       }
     }
+    if (rank < (best?.rank ?? CNI_SIGNATURES.length)) best = { rank, o, byImage };
+    if (best?.rank === 0) break;
+  }
+  if (best !== undefined) {
+    const sig = CNI_SIGNATURES[best.rank] as CniSignature;
+    const o = best.o;
+    s.cni = {
+      name: sig.name,
+      emulated: sig.emulated,
+      evidence: best.byImage ? 'by its image' : o.kind === 'DaemonSet' ? 'by its DaemonSet' : 'by its pod',
+      backend: sig.backend,
+      at: o.root,
+      outsidePods: false,
+    };
+    return s.cni;
   }
   // No CNI pods, but flannel's Node annotations: flannel runs outside Kubernetes (k3s embeds it).
   for (const o of user) {
