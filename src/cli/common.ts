@@ -4,6 +4,7 @@
  */
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { BufferedLineWriter } from '../trace/line-writer.js';
+import { safeLine } from '../wire/text.js';
 import { formatDiagnostic, loadDefaultTopology, loadTopologyPath } from '../kube/load/index.js';
 import type { LoadResult } from '../kube/load/index.js';
 import type { ClusterModel } from '../kube/model.js';
@@ -64,10 +65,13 @@ export function flushOut(): void {
   if (!stdoutClosed) stdoutLines?.flush();
 }
 
-/** Writes a line to stderr (after the stdout lines before it, so `2>&1` keeps their order). */
+/**
+ * Writes a line to stderr (after the stdout lines before it, so `2>&1` keeps their order). Names
+ * from input reach these messages: control characters are escaped and a runaway line is cut.
+ */
 export function err(line: string): void {
   flushOut();
-  process.stderr.write(`${line}\n`);
+  process.stderr.write(`${safeLine(line)}\n`);
 }
 
 /**

@@ -6,6 +6,9 @@ import type { ResolverQuery } from '../apps/resolver.js';
 import { parseIpv4 } from '../wire/addr.js';
 import { DnsType, dnsRcodeName, dnsTypeCode, dnsTypeName, ednsOf, encodeDns, formatDnsFlags } from '../wire/dns.js';
 import { formatQuestion, formatRecord, fqdn, isOpt, reverseName, type DnsMessage } from '../wire/dns.js';
+import { nameToLabels } from '../wire/dns.js';
+import { isWireError } from '../wire/errors.js';
+import { displayText } from '../wire/text.js';
 import { TextHopSink } from '../trace/format.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { CaptureSink, HopSink } from '../events/tracer.js';
@@ -94,7 +97,31 @@ export function digCommand(setCode: (c: number) => void): CommandModule<object, 
   };
 }
 
+/**
+ * Refuses a name dig refuses, in dig's words (`'a..b' is not a legal name (empty label)`), before
+ * the topology loads: an empty label, a label over 63 bytes, a name over 255 bytes on the wire.
+ */
+export function digNameProblem(name: string): string | undefined {
+  try {
+    nameToLabels(name);
+    return undefined;
+  } catch (e) {
+    if (!isWireError(e)) throw e;
+    const m = e.message;
+    const why = /empty label/.test(m)
+      ? 'empty label'
+      : /label of (\d+) bytes/.test(m)
+        ? `label too long: ${/label of (\d+) bytes/.exec(m)?.[1]} bytes, at most 63`
+        : /name of (\d+) bytes/.test(m)
+          ? `name too long: ${/name of (\d+) bytes/.exec(m)?.[1]} bytes on the wire, at most 255`
+          : m.replace(/ in name .*$/s, '').replace(/^dns: /, '');
+    return `'${displayText(name)}' is not a legal name (${why})`;
+  }
+}
+
 function runDig(args: DigArgs): number {
+  const nameProblem = digNameProblem(args.name);
+  if (nameProblem !== undefined) throw new UsageError(nameProblem);
   const seed = parseSeed(args.seed);
   const { model, name: topoName } = loadModel(args.topology, args.json, seed);
   const qtype = dnsTypeCode(args.type);
@@ -105,7 +132,7 @@ function runDig(args: DigArgs): number {
   }
   const asIp = parseIpv4(args.name);
   const qname = qtype === DnsType.PTR && asIp !== undefined ? reverseName(asIp) : args.name;
-  if (qname.length === 0 || qname.length > 254) throw new UsageError(`"${args.name}" is not a DNS name`);
+  if (qname.length === 0 || qname.length > 254) throw new UsageError(`"${displayText(args.name)}" is not a DNS name`);
 
   const hopSinks: HopSink[] = args.trace && !args.json ? [new TextHopSink(out, undefined, false)] : [];
   const captureSinks: CaptureSink[] = [];
@@ -202,7 +229,7 @@ export function formatDig(
   now: number,
 ): string[] {
   const lines = [
-    `; <<>> podnet dig <<>> ${asked}${qtype !== DnsType.A ? ` ${dnsTypeName(qtype)}` : ''} (from ${from})`,
+    `; <<>> podnet dig <<>> ${displayText(asked)}${qtype !== DnsType.A ? ` ${dnsTypeName(qtype)}` : ''} (from ${from})`,
     ';; global options: +cmd',
   ];
   if (log.some((q) => q.tc === true)) lines.push(';; Truncated, retrying in TCP mode.');

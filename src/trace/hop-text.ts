@@ -28,6 +28,7 @@ import type {
 import type { PacketNotes } from '../events/tracer.js';
 import { summarizeFrame } from './frame-summary.js';
 import { fqdn } from '../wire/dns.js';
+import { displayText } from '../wire/text.js';
 
 /** The description of a hop event (without time and place). */
 export function hopText(ev: HopEvent): string {
@@ -447,7 +448,9 @@ function appText(ev: AppEvent): string {
 }
 
 function resolveFailure(ev: Extract<AppEvent, { app: 'probe' }>): string {
-  return ev.protocol === 'icmp' ? `ping: ${ev.name}: ${ev.error}` : `Could not resolve host: ${ev.name} (${ev.error})`;
+  // the name is what the probe or `podnet dig` was given, unchecked: shown escaped
+  const name = displayText(ev.name);
+  return ev.protocol === 'icmp' ? `ping: ${name}: ${ev.error}` : `Could not resolve host: ${name} (${ev.error})`;
 }
 
 function tcpSocketText(ev: Extract<AppEvent, { app: 'tcp' }>): string {
@@ -490,11 +493,11 @@ function tcpSocketText(ev: Extract<AppEvent, { app: 'tcp' }>): string {
 function resolverText(ev: Extract<AppEvent, { app: 'resolver' }>): string {
   switch (ev.what) {
     case 'start':
-      return `getaddrinfo("${ev.name}"): ${ev.dots} dot${ev.dots === 1 ? '' : 's'}, ndots:${ev.ndots}${ev.trailingDot ? ', trailing dot: no search list' : ''}, nameserver ${ev.nameservers.join(' ') || '(none: 127.0.0.1)'}`;
+      return `getaddrinfo("${displayText(ev.name)}"): ${ev.dots} dot${ev.dots === 1 ? '' : 's'}, ndots:${ev.ndots}${ev.trailingDot ? ', trailing dot: no search list' : ''}, nameserver ${ev.nameservers.join(' ') || '(none: 127.0.0.1)'}`;
     case 'result':
-      return `getaddrinfo("${ev.name}") = ${ev.addresses.join(', ')}${ev.source === 'hosts' ? ' (/etc/hosts)' : ''}`;
+      return `getaddrinfo("${displayText(ev.name)}") = ${ev.addresses.join(', ')}${ev.source === 'hosts' ? ' (/etc/hosts)' : ''}`;
     case 'failed':
-      return `getaddrinfo("${ev.name}") failed: ${ev.error}`;
+      return `getaddrinfo("${displayText(ev.name)}") failed: ${ev.error}`;
     case 'query':
       return `query ${ev.type} ${fqdn(ev.name)} → ${ev.server}:53 ${ev.proto} from :${ev.sourcePort}, id ${ev.id}`;
     case 'answer':

@@ -2,6 +2,7 @@
  * Diagnostics produced while loading a topology: every problem is a value (never an exception),
  * positioned at file:line:col and naming the object and field it concerns.
  */
+import { displayText } from '../../wire/text.js';
 
 /** One problem (or informational notice) found in the input. */
 export interface TopologyDiagnostic {
@@ -24,11 +25,13 @@ export interface TopologyDiagnostic {
  * Line 0 (whole-file problems) prints as `file: error: …`.
  */
 export function formatDiagnostic(d: TopologyDiagnostic): string {
-  const where = d.line > 0 ? `${d.file}:${d.line}:${d.col}` : d.file;
+  // every part may carry input (a name with escape sequences, a 50 MB name): escaped and shortened
+  const file = displayText(d.file, 1000);
+  const where = d.line > 0 ? `${file}:${d.line}:${d.col}` : file;
   const parts = [where, ` ${d.severity}`];
-  if (d.object !== undefined) parts.push(` ${d.object}`);
-  if (d.path !== undefined && d.path !== '') parts.push(` ${d.path}`);
-  return `${parts.join(':')}: ${d.message}`;
+  if (d.object !== undefined) parts.push(` ${displayText(d.object)}`);
+  if (d.path !== undefined && d.path !== '') parts.push(` ${displayText(d.path)}`);
+  return `${parts.join(':')}: ${displayText(d.message, 4000)}`;
 }
 
 /** Collects diagnostics, dropping exact duplicates, and orders them by file and position. */

@@ -5,6 +5,7 @@
  */
 import { Validator } from 'ip-num';
 import type { Cidr } from '../model.js';
+import { escapeControls } from '../../wire/text.js';
 
 const DOTTED = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
@@ -230,11 +231,12 @@ export const labelValue: Check = (s) =>
     ? undefined
     : 'a label value (at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit)';
 
-/** Quotes a string for messages, truncating long ones. */
+/** Quotes a string for messages, truncating long ones, with no control character left raw. */
 export function quote(s: string): string {
   const max = 60;
   const t = s.length > max ? `${s.slice(0, max)}…` : s;
-  return JSON.stringify(t);
+  // JSON escapes C0; DEL, C1 and the bidi overrides are escaped as well
+  return escapeControls(JSON.stringify(t), false);
 }
 
 /** Ordinal for messages: 1st, 2nd, 3rd, 4th, 11th, 21st. */
