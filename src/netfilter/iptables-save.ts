@@ -571,6 +571,15 @@ export function parseIptablesSave(text: string, fileName: string): ParseResult {
         } else err(j.line, j.tok.col, `jump to undeclared chain "${j.tok.text}" in table ${tb.name}`);
       } else if (c.builtin) err(j.line, j.tok.col, `cannot jump to built-in chain ${j.tok.text}`);
     }
+    const loop = findJumpLoop(tb);
+    if (loop !== undefined) {
+      const path = loop.path.join(' → ');
+      err(
+        loop.jump.line,
+        loop.jump.tok.col,
+        `jumps loop: ${path} (iptables-restore refuses this table: "Too many links")`,
+      );
+    }
     const built = new Map<string, Chain>();
     for (const cb of tb.chains.values()) {
       const ch = cb.builtin ? builtinChain(cb.name, cb.policy ?? 'ACCEPT', cb.rules) : userChain(cb.name, cb.rules);
@@ -712,6 +721,55 @@ export function parseIptablesSave(text: string, fileName: string): ParseResult {
   if (errors.length > 0) return { errors: errors.sort((a, b) => a.line - b.line || a.col - b.col) };
   for (const p of pendingCounters) counters.set(p.chain(), p.index, p.packets, p.bytes);
   return { ruleset: makeRuleset(TABLE_ORDER.filter((t) => done.has(t)).map((t) => done.get(t)!)), counters };
+}
+
+/**
+ * A loop of jumps or gotos reachable from a built-in chain, as the kernel finds it when the table
+ * is loaded (x_tables' mark_source_chains walks from each hook's chain and fails with ELOOP, "Too
+ * many links"; nf_tables validates from its base chains the same way): the jump that closes the
+ * loop, and the chains from the built-in chain to it. A loop no built-in chain reaches is loaded,
+ * as it is by the kernel, and never runs. Iterative, as a dump may chain thousands of chains.
+ */
+function findJumpLoop(
+  tb: TableBuild,
+): { readonly jump: TableBuild['jumps'][number]; readonly path: readonly string[] } | undefined {
+  const out = new Map<string, TableBuild['jumps'][number][]>();
+  for (const j of tb.jumps) {
+    const to = tb.chains.get(j.tok.text);
+    if (to === undefined || to.builtin) continue; // reported above
+    const list = out.get(j.chain);
+    if (list === undefined) out.set(j.chain, [j]);
+    else list.push(j);
+  }
+  const done = new Set<string>();
+  for (const start of tb.chains.values()) {
+    if (!start.builtin) continue;
+    const stack: { chain: string; next: number }[] = [{ chain: start.name, next: 0 }];
+    const onStack = new Set<string>([start.name]);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const edges = out.get(top.chain) ?? [];
+      const j = edges[top.next++];
+      if (j === undefined) {
+        stack.pop();
+        onStack.delete(top.chain);
+        done.add(top.chain);
+        continue;
+      }
+      const to = j.tok.text;
+      if (onStack.has(to)) {
+        // the built-in chain it is reached from, then the loop itself
+        const chains = stack.map((f) => f.chain);
+        const from = chains.indexOf(to);
+        const path = [...(from > 1 ? [chains[0]!, '…'] : chains.slice(0, from)), ...chains.slice(from), to];
+        return { jump: j, path };
+      }
+      if (done.has(to)) continue;
+      stack.push({ chain: to, next: 0 });
+      onStack.add(to);
+    }
+  }
+  return undefined;
 }
 
 function checkChainName(t: Tok, table: TableName): void {
