@@ -13,7 +13,7 @@ import { formatProbeOutcome } from './report.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { HopSink, CaptureSink } from '../events/tracer.js';
 import { EXIT, UsageError, loadModel, out, outputLocation, parseSeed } from './common.js';
-import { readFileSync } from 'node:fs';
+import { readInputText } from '../kube/load/index.js';
 import { formatParseError, parseIptablesSave } from '../netfilter/iptables-save.js';
 import type { Ruleset } from '../netfilter/rules.js';
 import type { Resolution } from '../apps/resolver.js';
@@ -259,7 +259,8 @@ function runTrace(args: TraceArgs): number {
     const file = args['iptables-save'];
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      // a device or pipe (/dev/zero) is read up to the input limit, not until memory runs out
+      text = readInputText(file);
     } catch (e) {
       throw new UsageError(`--iptables-save: cannot read ${file}: ${(e as Error).message}`);
     }

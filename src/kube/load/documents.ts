@@ -56,6 +56,27 @@ function yamlMessage(e: YAMLError, text: string): string {
   }
 }
 
+/**
+ * The longest line the YAML parser is given: 3 MiB, the API server's limit on a whole request
+ * (MaxRequestBodyBytes), so no field of a real object is longer. The YAML parser needs about 45
+ * bytes of memory per byte of a long quoted string; past this a file is refused before parsing.
+ */
+export const MAX_YAML_LINE = 3 * 1024 * 1024;
+
+/** The 1-based number of the first line longer than `max` characters, if any. */
+function longLine(text: string, max: number): number | undefined {
+  if (text.length <= max) return undefined;
+  let start = 0;
+  for (let n = 1; start <= text.length; n++) {
+    const nl = text.indexOf('\n', start);
+    const end = nl < 0 ? text.length : nl;
+    if (end - start > max) return n;
+    if (nl < 0) return undefined;
+    start = nl + 1;
+  }
+  return undefined;
+}
+
 /** Parses one file's text. Syntax errors go to the sink; broken documents are skipped. */
 export function parseText(
   text: string,
@@ -69,6 +90,21 @@ export function parseText(
   sink.addFile(file);
   // JSON (kubectl get -o json) takes the fast path; anything else, or JSON it rejects, is YAML
   const fast = opts.fastJson !== false && looksLikeJson(body) ? parseJsonFast(body) : undefined;
+  if (fast === undefined) {
+    const long = longLine(body, MAX_YAML_LINE);
+    if (long !== undefined) {
+      sink.add({
+        severity: 'error',
+        file,
+        line: long,
+        col: 1,
+        object: undefined,
+        path: undefined,
+        message: `YAML: a line longer than ${MAX_YAML_LINE / (1024 * 1024)} MiB, the most podnet's YAML reader takes (the API server takes no object over 3 MiB; README "Limits")`,
+      });
+      return { objects, broken };
+    }
+  }
   const lines = fast?.lines ?? new LineCounter();
   const docs =
     fast !== undefined

@@ -13,6 +13,7 @@ import { loadSources, readSources, type LoadResult } from './load.js';
 export type { TopologyDiagnostic } from './diagnostics.js';
 export { formatDiagnostic } from './diagnostics.js';
 export type { LoadResult } from './load.js';
+export { readInputText, InputLimitError, MAX_INPUT_BYTES } from './sources.js';
 export type { DeferredObject } from './state.js';
 export { CLUSTER_DEFAULTS, CLUSTER_API_VERSION } from './readers/cluster.js';
 

@@ -94,6 +94,9 @@ export function checkScenarioReferences(state: LoadState): void {
   if (s.draft !== undefined) s.model = resolveScenario(state, s.draft);
 }
 
+/** The most packets a Scenario's probes may send in all (their counts added up): about 2 GiB of results. */
+export const MAX_PROBE_PACKETS = 1_000_000;
+
 function parseScenario(root: Field, source: SourceRef): ScenarioDraft {
   const name = readName(root, { check: dnsSubdomain }) ?? SCENARIO_DEFAULT_NAME;
   const spec = root.child('spec');
@@ -122,6 +125,14 @@ function parseScenario(root: Field, source: SourceRef): ScenarioDraft {
       }
       probes?.push(p);
     });
+    // memory follows the packets a run sends (about 2 KiB each, results kept): the run's total is bounded
+    const packets = (probes ?? []).reduce((n, p) => n + (p.fields?.count ?? 0), 0);
+    if (packets > MAX_PROBE_PACKETS)
+      spec
+        .child('probes')
+        .error(
+          `${packets.toLocaleString('en-US')} probe packets in all (the probes' counts added up), more than the limit of ${MAX_PROBE_PACKETS.toLocaleString('en-US')} per run`,
+        );
   }
   return {
     name,
