@@ -761,7 +761,10 @@ function findJumpLoop(
         // the built-in chain it is reached from, then the loop itself
         const chains = stack.map((f) => f.chain);
         const from = chains.indexOf(to);
-        const path = [...(from > 1 ? [chains[0]!, '…'] : chains.slice(0, from)), ...chains.slice(from), to];
+        const loop = chains.slice(from);
+        // a loop through thousands of chains is named by its ends
+        const shown = loop.length > 8 ? [...loop.slice(0, 4), `… (${loop.length - 7} more)`, ...loop.slice(-3)] : loop;
+        const path = [...(from > 1 ? [chains[0]!, '…'] : chains.slice(0, from)), ...shown, to];
         return { jump: j, path };
       }
       if (done.has(to)) continue;
