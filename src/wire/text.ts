@@ -11,8 +11,11 @@ export const DISPLAY_MAX = 200;
 
 // C0 (but tab and newline, handled by the caller's choice), DEL, C1, and the Unicode line and
 // paragraph separators and bidi overrides that reorder what a terminal shows
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is escaped
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is escaped
 const CONTROL_ALL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is escaped
 const CONTROL_WITH_LINES = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 function escapeOne(c: string): string {

@@ -82,6 +82,7 @@ describe('names from input in messages', () => {
     const [msg] = errors(r);
     expect(msg).toBeDefined();
     // no C0, DEL or C1 character reaches the terminal
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what must not appear
     expect(msg).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
     expect(msg).toContain('Pod default/a\\x1b]0;pwned\\x07\\x1b[2Jb\\u009b31m\\x7f: metadata.name:');
   });

