@@ -35,6 +35,17 @@ export interface DocContext {
 
 type Resolved = Scalar | YAMLMap | YAMLSeq;
 
+/** "one of "a", "b"" for each list of values, made once (the lists are mostly constants, read for every object). */
+const ONE_OF_TEXT = new WeakMap<readonly string[], string>();
+function oneOfText(values: readonly string[]): string {
+  let t = ONE_OF_TEXT.get(values);
+  if (t === undefined) {
+    t = `one of ${values.map((v) => quote(v)).join(', ')}`;
+    ONE_OF_TEXT.set(values, t);
+  }
+  return t;
+}
+
 /** Options common to the accessors: a missing required field is an error; else `default` is returned. */
 export interface Opt<T> {
   readonly required?: boolean;
@@ -342,7 +353,7 @@ export class Field {
     values: readonly T[],
     opt?: Opt<T> & { readonly ignoreCase?: boolean },
   ): T | undefined {
-    const expected = `one of ${values.map((v) => quote(v)).join(', ')}`;
+    const expected = oneOfText(values);
     return this.take(path, opt, expected, (f) => {
       const v = f.raw();
       if (typeof v !== 'string') return f.typeError(expected);
