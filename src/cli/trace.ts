@@ -73,9 +73,10 @@ interface TraceArgs {
   node: string | undefined;
 }
 
-const TRACE_EPILOG = `Durations take a unit: ns, us (µs), ms, s, m, h (200ms, 1.5s, 2m, 1h30m); a bare number is refused.
-Exit codes (as ping and curl): 0 something answered, 1 nothing answered (refused, timed out, dropped,
-unresolved), 2 bad input (topology, flags), 70 internal error.`;
+const TRACE_EPILOG = [
+  'Durations take a unit: ns, us (µs), ms, s, m, h (200ms, 1.5s, 2m, 1h30m); a bare number is refused.',
+  'Exit codes (as ping and curl): 0 something answered, 1 nothing answered (refused, timed out, dropped, unresolved), 2 bad input (topology, flags), 70 internal error.',
+].join('\n');
 
 /** The trace command definition. */
 export function traceCommand(setCode: (c: number) => void): CommandModule<object, TraceArgs> {
