@@ -79,3 +79,12 @@ describe('library durations', () => {
     expect(() => resolveFlow(m, { from: 'client', to: 'pod/web-1:8080', interval: 1e17 })).toThrow(/104 days/);
   });
 });
+
+describe('a probe that ends past the limit', () => {
+  test('is an error in YAML naming the limit (each duration alone fits)', () => {
+    const r = loadTopologyText(scenario('count: 3, interval: 2400h'), 'd.yaml');
+    const errs = r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
+    expect(errs).toHaveLength(1);
+    expect(errs[0]).toMatch(/interval.*ends past the limit of virtual time, 2501h \(about 104 days\)/);
+  });
+});
