@@ -268,6 +268,8 @@ function checkProtocolFlags(args: TraceArgs, f: FlowSpec): FlowSpec {
     throw new UsageError('--port: ICMP has no ports (use --protocol tcp or udp)');
   if (protocol === 'icmp' && args.sport !== undefined)
     throw new UsageError('--sport: ICMP has no ports (use --protocol tcp or udp)');
+  if (protocol !== 'icmp' && f.port === undefined && !portInTo)
+    throw new UsageError(`--protocol ${protocol} needs a port: --port N or --to <ip>:<port>`);
   if (protocol === 'tcp' && args.size !== undefined)
     throw new UsageError("--size applies to icmp and udp (podnet's TCP servers send one line on accept and close)");
   return f;

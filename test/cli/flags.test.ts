@@ -83,6 +83,7 @@ describe.skipIf(!existsSync(CLI))('podnet flags', () => {
     usage(['trace', topo, '--probe', 'ping', '--port', '80'], '--port', 'ICMP has no ports');
     usage(['trace', topo, '--probe', 'ping', '--sport', '4000'], '--sport');
     usage(['trace', topo, '--probe', 'web', '--size', '100'], '--size');
+    usage(['trace', topo, '--probe', 'ping', '--protocol', 'udp'], '--protocol udp needs a port');
     usage(['trace', topo, '--probe', 'web', '--df', '--pmtudisc', 'want'], '--df', '--pmtudisc');
     usage(['trace', topo, '--probe', 'web', '--pcap-format', 'pcap'], '--pcap-format', '--pcap');
     usage(['trace', topo, '--probe', 'web', '--capture', 'node1/*'], '--capture', '--pcap');
