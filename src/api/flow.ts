@@ -6,7 +6,7 @@
  */
 import type { ClusterModel, ProbeModel, ProbeProtocol, ServiceModel, ServicePortModel } from '../kube/model.js';
 import { formatIpv4 } from '../wire/addr.js';
-import { NS_PER_MS, NS_PER_S, NS_PER_US, parseDuration } from '../sim/time.js';
+import { NS_PER_MS, NS_PER_S, NS_PER_US, durationValue } from '../sim/time.js';
 import type { Nanos } from '../sim/time.js';
 import { FlowError } from './errors.js';
 import {
@@ -20,7 +20,10 @@ import {
   isRecord,
 } from './check.js';
 
-/** A duration: nanoseconds, or text such as `10ms`, `2s`, `500us`. */
+/**
+ * A duration: text with a unit (`10ms`, `2s`, `500us`, `2m`, `1h30m`; a bare `"10"` is refused), or a number,
+ * which the library reads as nanoseconds (the YAML loader and the CLI refuse bare numbers).
+ */
 export type Duration = number | string;
 
 /** How a flow reaches a Service. */
@@ -107,10 +110,9 @@ export function checkFlowSpec(v: unknown, argument: string): FlowSpec {
 
 function duration(v: Duration | undefined, dflt: Nanos, what: string): Nanos {
   if (v === undefined) return dflt;
-  const ns = parseDuration(v);
-  if (ns === undefined)
-    throw new FlowError(`${what}: expected a duration such as 200ms or 1s, got ${JSON.stringify(v)}`);
-  return ns;
+  const d = durationValue(v);
+  if (!d.ok) throw new FlowError(`${what}: ${d.error}`);
+  return d.ns;
 }
 
 /** Finds a Service by `name` or `namespace/name`. */

@@ -10,7 +10,7 @@ import type { LoadResult } from '../kube/load/index.js';
 import type { ClusterModel } from '../kube/model.js';
 import { DEFAULT_TOPOLOGY_NAME } from '../kube/default-topology.js';
 
-/** Exit codes: 0 ok, 1 a check failed, 2 bad input (topology, flags, references), 70 internal error. */
+/** Exit codes: 0 ok, 1 a check failed or nothing answered, 2 bad input (topology, flags, references), 70 a bug. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
 
 /** An error the user can fix; printed without a stack trace, exit code 2. */

@@ -90,7 +90,10 @@ export function digCommand(setCode: (c: number) => void): CommandModule<object, 
           '$0 dig _http._tcp.nginx.default.svc.cluster.local --type SRV --from client topologies/dns.yaml',
           'SRV records of a headless Service, A records in the additional section',
         )
-        .example('$0 dig 10.96.0.10 --type PTR --from client topologies/dns.yaml', 'Reverse lookup of a ClusterIP'),
+        .example('$0 dig 10.96.0.10 --type PTR --from client topologies/dns.yaml', 'Reverse lookup of a ClusterIP')
+        .epilog(
+          'Exit codes (as dig): 0 a response came (NXDOMAIN and SERVFAIL are responses), 1 no response (timed out, unreachable), 2 bad input (topology, flags), 70 internal error.',
+        ),
     handler: (args) => {
       setCode(runDig(args));
     },

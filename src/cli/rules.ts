@@ -30,7 +30,8 @@ export function rulesCommand(setCode: (c: number) => void): CommandModule<object
           describe: 'Only these tables',
         })
         .example('$0 rules topologies/services.yaml --node node2', "node2's rules")
-        .example('$0 rules --table nat | grep KUBE-SVC', 'The Service chains of the nat table'),
+        .example('$0 rules --table nat | grep KUBE-SVC', 'The Service chains of the nat table')
+        .epilog('Exit codes: 0 printed, 2 bad input (topology, --node), 70 internal error.'),
     handler: (args) => {
       const { model } = loadModel(args.topology, true);
       const node = args.node ?? model.nodes[0]?.name;

@@ -16,8 +16,8 @@ interface RunArgs {
   json: boolean;
   trace: boolean;
   'pcap-dir': string | undefined;
-  'pcap-split': string;
-  'pcap-format': string;
+  'pcap-split': string | undefined;
+  'pcap-format': string | undefined;
   capture: string[] | undefined;
 }
 
@@ -39,25 +39,26 @@ export function runCommand(setCode: (c: number) => void): CommandModule<object, 
         .option('pcap-dir', { type: 'string', describe: 'Write captures into this folder (e.g. captures)' })
         .option('pcap-split', {
           type: 'string',
-          default: 'none',
           choices: ['none', 'node'],
-          describe: 'One pcapng for the run, or one per node',
+          describe: 'With --pcap-dir and pcapng: one file for the run (none, the default), or one per node',
         })
         .option('pcap-format', {
           type: 'string',
-          default: 'pcapng',
           choices: ['pcapng', 'pcap'],
-          describe: 'pcapng, or classic pcap (one file per interface)',
+          describe: 'With --pcap-dir: pcapng (the default), or classic pcap (one file per interface)',
         })
         .option('capture', {
           type: 'string',
           array: true,
-          describe: 'Only capture these interfaces (globs like node1/*)',
+          describe: 'With --pcap-dir: only capture these interfaces (globs like node1/*)',
         })
         .example('$0 run', 'Run the built-in scenario')
         .example(
           '$0 run topologies/mtu.yaml --pcap-dir captures',
           'Run the MTU cases and keep a pcapng of every interface',
+        )
+        .epilog(
+          'Exit codes: 0 every expectation held (a probe without expect: is reported, not judged), 1 an expectation did not hold, 2 bad input (topology, flags), 70 internal error.',
         ),
     handler: (args) => {
       setCode(runRun(args));
@@ -65,8 +66,19 @@ export function runCommand(setCode: (c: number) => void): CommandModule<object, 
   };
 }
 
+/** Capture flags without --pcap-dir (or that pcap's one file per interface cannot follow) are errors. */
+function checkCaptureFlags(args: RunArgs): void {
+  if (args['pcap-dir'] === undefined) {
+    for (const f of ['pcap-split', 'pcap-format', 'capture'] as const)
+      if (args[f] !== undefined) throw new UsageError(`--${f} applies to captures: give --pcap-dir too`);
+  }
+  if (args['pcap-split'] === 'node' && args['pcap-format'] === 'pcap')
+    throw new UsageError('--pcap-split node needs pcapng (--pcap-format pcap already writes one file per interface)');
+}
+
 function runRun(args: RunArgs): number {
   const seed = parseSeed(args.seed);
+  checkCaptureFlags(args);
   const { model, name } = loadModel(args.topology, args.json, seed);
   if (model.scenario === undefined || model.scenario.probes.length === 0) {
     throw new UsageError(
@@ -78,7 +90,7 @@ function runRun(args: RunArgs): number {
   const captureSinks: CaptureSink[] = [];
   let files: CaptureFiles | undefined;
   if (args['pcap-dir'] !== undefined) {
-    const fmt = args['pcap-format'];
+    const fmt = args['pcap-format'] ?? 'pcapng';
     const base = `${model.scenario.name}-seed${seed}.${fmt}`;
     files = new CaptureFiles(
       args['pcap-dir'],

@@ -4,9 +4,10 @@ import { simulate, type SimulationResult } from '../api/simulate.js';
 import { FlowError } from '../api/errors.js';
 import type { FlowSpec } from '../api/flow.js';
 import type { NatChoice } from '../api/results.js';
-import { defaultFlowName } from '../api/flow.js';
+import { defaultFlowName, formatDurationArg } from '../api/flow.js';
 import type { ProbeProtocol } from '../kube/model.js';
-import { parseDuration } from '../sim/time.js';
+import { MAX_DURATION, MAX_DURATION_TEXT, parseDuration, type Nanos } from '../sim/time.js';
+import type { ClusterModel } from '../kube/model.js';
 import { HOP_HEADER, HOP_SCHEMA, JsonHopSink, TextHopSink } from '../trace/format.js';
 import { ruleText } from '../trace/hop-text.js';
 import { formatProbeOutcome } from './report.js';
@@ -54,22 +55,28 @@ interface TraceArgs {
   protocol: string | undefined;
   port: number | undefined;
   sport: number | undefined;
-  count: number;
+  count: number | undefined;
   size: number | undefined;
   df: boolean | undefined;
   pmtudisc: string | undefined;
-  interval: string;
-  timeout: string;
+  interval: string | undefined;
+  timeout: string | undefined;
+  probe: string | undefined;
   seed: string | undefined;
   json: boolean;
   pcap: string | undefined;
-  'pcap-format': string;
+  'pcap-format': string | undefined;
   capture: string[] | undefined;
   'all-paths': boolean;
   verbose: boolean;
   'iptables-save': string | undefined;
   node: string | undefined;
 }
+
+const TRACE_EPILOG = [
+  'Durations take a unit: ns, us (µs), ms, s, m, h (200ms, 1.5s, 2m, 1h30m); a bare number is refused.',
+  'Exit codes (as ping and curl): 0 something answered, 1 nothing answered (refused, timed out, dropped, unresolved), 2 bad input (topology, flags), 70 internal error.',
+].join('\n');
 
 /** The trace command definition. */
 export function traceCommand(setCode: (c: number) => void): CommandModule<object, TraceArgs> {
@@ -102,8 +109,7 @@ export function traceCommand(setCode: (c: number) => void): CommandModule<object
         .option('count', {
           alias: 'c',
           type: 'number',
-          default: 1,
-          describe: 'Echo requests / connections / datagrams to send',
+          describe: "Echo requests / connections / datagrams to send, 1–100000 (default 1, or the probe's)",
         })
         .option('size', {
           alias: 's',
@@ -119,8 +125,18 @@ export function traceCommand(setCode: (c: number) => void): CommandModule<object
           choices: ['do', 'want', 'dont'],
           describe: 'PMTU discovery mode (default want, as Linux)',
         })
-        .option('interval', { type: 'string', default: '1s', describe: 'Time between attempts (e.g. 200ms)' })
-        .option('timeout', { type: 'string', default: '2s', describe: 'How long to wait for each reply / connection' })
+        .option('interval', {
+          type: 'string',
+          describe: "Time between attempts: a number with a unit, ns us ms s m h (default 1s, or the probe's)",
+        })
+        .option('timeout', {
+          type: 'string',
+          describe: "How long to wait for each reply / connection, e.g. 500ms or 2s (default 2s, or the probe's)",
+        })
+        .option('probe', {
+          type: 'string',
+          describe: "Trace this Scenario probe (by name) instead of --from/--to; other flags override the probe's",
+        })
         .option('seed', {
           type: 'string',
           describe: 'RNG seed: an integer or "random" (default 1); same seed, same bytes',
@@ -132,14 +148,14 @@ export function traceCommand(setCode: (c: number) => void): CommandModule<object
         })
         .option('pcap-format', {
           type: 'string',
-          default: 'pcapng',
           choices: ['pcapng', 'pcap'],
-          describe: 'pcapng (all interfaces, comments) or classic pcap (one file per interface)',
+          describe:
+            'With --pcap: pcapng (all interfaces, comments; the default) or classic pcap (one file per interface)',
         })
         .option('capture', {
           type: 'string',
           array: true,
-          describe: 'Only capture these interfaces (globs like node1/* or pod:client/eth0)',
+          describe: 'With --pcap: only capture these interfaces (globs like node1/* or pod:client/eth0)',
         })
         .option('verbose', {
           alias: 'v',
@@ -156,8 +172,12 @@ export function traceCommand(setCode: (c: number) => void): CommandModule<object
           type: 'string',
           describe: "Use this iptables-save dump (from a real node) instead of the node's generated rules",
         })
-        .option('node', { type: 'string', describe: 'The node whose rules --iptables-save replaces' })
+        .option('node', {
+          type: 'string',
+          describe: 'With --iptables-save: the node whose rules it replaces (default: the only node)',
+        })
         .example('$0 trace', "Trace the built-in topology's first probe")
+        .example('$0 trace --probe tcp-cross-node --count 3', 'Trace one Scenario probe by name, three times')
         .example('$0 trace --from client --to pod/web-1:8080', 'A TCP connection across nodes through VXLAN')
         .example(
           '$0 trace topologies/mtu.yaml --from client --to pod/web-1 --size 1472 --df',
@@ -178,7 +198,8 @@ export function traceCommand(setCode: (c: number) => void): CommandModule<object
         .example(
           '$0 trace my.yaml --from client --to 10.96.0.10:53 -p udp --iptables-save node1.txt --node node1',
           "Trace through a real node's rules",
-        ),
+        )
+        .epilog(TRACE_EPILOG),
     handler: (args) => {
       setCode(runTrace(args));
     },
@@ -190,52 +211,110 @@ function allPathsJson(a: NatChoice): unknown {
   return { node: a.node, hook: a.hook, flow: a.packet, paths: a.paths.map((p) => ({ ...p, nat: p.nat ?? null })) };
 }
 
+/** A duration flag: undefined when not given; UsageError naming the flag and the units when malformed. */
+function durationFlag(flag: string, v: string | undefined, positive = false): Nanos | undefined {
+  if (v === undefined) return undefined;
+  const d = parseDuration(v);
+  if (!d.ok) throw new UsageError(`--${flag}: ${d.error}`);
+  if (positive && d.ns === 0) throw new UsageError(`--${flag}: expected a positive duration such as 2s, got "${v}"`);
+  return d.ns;
+}
+
+function intFlag(flag: string, v: number | undefined, min: number, max: number): number | undefined {
+  if (v !== undefined && !(Number.isInteger(v) && v >= min && v <= max))
+    throw new UsageError(`--${flag}: expected an integer ${min}–${max}, got ${Number.isNaN(v) ? 'not a number' : v}`);
+  return v;
+}
+
+/** The flow the flags describe: --from/--to, or a Scenario probe (--probe, else the first) with the flags applied. */
+function flowOf(args: TraceArgs, model: ClusterModel): FlowSpec {
+  const interval = durationFlag('interval', args.interval);
+  const timeout = durationFlag('timeout', args.timeout, true);
+  const count = intFlag('count', args.count, 1, 100000);
+  const size = intFlag('size', args.size, 0, 65507);
+  const sport = intFlag('sport', args.sport, 1, 65535);
+  const port = intFlag('port', args.port, 1, 65535);
+  if (args.df !== undefined && args.pmtudisc !== undefined)
+    throw new UsageError(
+      'give either --df or --pmtudisc, not both (--df is --pmtudisc do, --no-df is --pmtudisc dont)',
+    );
+  const pmtudisc = (args.pmtudisc ?? (args.df === true ? 'do' : args.df === false ? 'dont' : undefined)) as
+    | FlowSpec['pmtudisc']
+    | undefined;
+  const protocol = args.protocol as ProbeProtocol | undefined;
+  const tuning = {
+    ...(count !== undefined ? { count } : {}),
+    ...(size !== undefined ? { size } : {}),
+    ...(sport !== undefined ? { sourcePort: sport } : {}),
+    ...(pmtudisc !== undefined ? { pmtudisc } : {}),
+    ...(interval !== undefined ? { interval } : {}),
+    ...(timeout !== undefined ? { timeout } : {}),
+  };
+  if (args.from !== undefined || args.to !== undefined) {
+    if (args.probe !== undefined)
+      throw new UsageError('give either --probe (a Scenario probe) or --from and --to, not both');
+    if (args.from === undefined || args.to === undefined)
+      throw new UsageError('give both --from and --to (or neither, to trace a Scenario probe: --probe NAME)');
+    return checkProtocolFlags(args, { from: args.from, to: args.to, protocol, port, ...tuning });
+  }
+  return checkProtocolFlags(args, fromProbe(args, model, protocol, port, tuning));
+}
+
+/** Flags the flow's protocol has no use for are errors, as the loader refuses them in a probe. */
+function checkProtocolFlags(args: TraceArgs, f: FlowSpec): FlowSpec {
+  const portInTo = typeof f.to === 'string' && /:\d+$/.test(f.to);
+  const protocol = f.protocol ?? (f.port !== undefined || portInTo ? 'tcp' : 'icmp');
+  if (protocol === 'icmp' && args.port !== undefined)
+    throw new UsageError('--port: ICMP has no ports (use --protocol tcp or udp)');
+  if (protocol === 'icmp' && args.sport !== undefined)
+    throw new UsageError('--sport: ICMP has no ports (use --protocol tcp or udp)');
+  if (protocol !== 'icmp' && f.port === undefined && !portInTo)
+    throw new UsageError(`--protocol ${protocol} needs a port: --port N or --to <ip>:<port>`);
+  if (protocol === 'tcp' && args.size !== undefined)
+    throw new UsageError("--size applies to icmp and udp (podnet's TCP servers send one line on accept and close)");
+  return f;
+}
+
+function fromProbe(
+  args: TraceArgs,
+  model: ClusterModel,
+  protocol: ProbeProtocol | undefined,
+  port: number | undefined,
+  tuning: Partial<FlowSpec>,
+): FlowSpec {
+  const probes = model.scenario?.probes ?? [];
+  if (probes.length === 0)
+    throw new UsageError('nothing to trace: give --from and --to (the topology has no Scenario probes)');
+  const probe = args.probe === undefined ? probes[0]! : probes.find((p) => p.name === args.probe);
+  if (probe === undefined)
+    throw new UsageError(`--probe: no probe named "${args.probe}" (probes: ${probes.map((p) => p.name).join(', ')})`);
+  // the flags override the probe's own fields; a new protocol takes that protocol's default size
+  const { expect: _expect, source: _source, ...fields } = probe;
+  const base: FlowSpec =
+    protocol !== undefined && protocol !== probe.protocol ? { ...fields, size: undefined } : fields;
+  // --port replaces a port written in the probe's destination (pod/web:8080)
+  const to = port !== undefined && typeof base.to === 'string' ? base.to.replace(/:\d+$/, '') : base.to;
+  return {
+    ...base,
+    to,
+    ...(protocol !== undefined ? { protocol } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...tuning,
+  };
+}
+
 function runTrace(args: TraceArgs): number {
   const seed = parseSeed(args.seed);
+  if (args.pcap === undefined && args['pcap-format'] !== undefined)
+    throw new UsageError('--pcap-format applies to a capture: give --pcap too');
+  if (args.pcap === undefined && args.capture !== undefined)
+    throw new UsageError('--capture chooses what --pcap captures: give --pcap too');
+  if (args.node !== undefined && args['iptables-save'] === undefined)
+    throw new UsageError('--node names the node whose rules --iptables-save replaces: give --iptables-save too');
   const { model, name } = loadModel(args.topology, args.json, seed);
-  let flow: FlowSpec;
-  if (args.from === undefined && args.to === undefined) {
-    const first = model.scenario?.probes[0];
-    if (first === undefined)
-      throw new UsageError('nothing to trace: give --from and --to (the topology has no Scenario probes)');
-    // a ProbeModel is a FlowSpec with every default applied
-    flow = first;
-  } else {
-    if (args.from === undefined || args.to === undefined)
-      throw new UsageError("give both --from and --to (or neither, to trace the Scenario's first probe)");
-    const interval = parseDuration(args.interval);
-    const timeout = parseDuration(args.timeout);
-    if (interval === undefined)
-      throw new UsageError(`--interval: expected a duration like 200ms or 1s, got "${args.interval}"`);
-    if (timeout === undefined || timeout === 0)
-      throw new UsageError(`--timeout: expected a positive duration like 2s, got "${args.timeout}"`);
-    const portInTo = /:(\d+)$/.exec(args.to);
-    const port = args.port ?? (portInTo ? Number(portInTo[1]) : undefined);
-    const protocol = (args.protocol ?? (port !== undefined ? 'tcp' : 'icmp')) as ProbeProtocol;
-    if (protocol !== 'icmp' && port === undefined)
-      throw new UsageError(`--protocol ${protocol} needs a port: --port N or --to <ip>:<port>`);
-    if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535))
-      throw new UsageError(`--port: expected 1–65535, got ${port}`);
-    if (!(Number.isInteger(args.count) && args.count >= 1 && args.count <= 100000))
-      throw new UsageError(`--count: expected 1–100000, got ${args.count}`);
-    if (args.size !== undefined && !(Number.isInteger(args.size) && args.size >= 0 && args.size <= 65507))
-      throw new UsageError(`--size: expected 0–65507, got ${args.size}`);
-    if (args.sport !== undefined && !(Number.isInteger(args.sport) && args.sport >= 1 && args.sport <= 65535))
-      throw new UsageError(`--sport: expected 1–65535, got ${args.sport}`);
-    const pmtudisc = args.pmtudisc ?? (args.df === true ? 'do' : args.df === false ? 'dont' : 'want');
-    flow = {
-      from: args.from,
-      to: args.to,
-      protocol,
-      port,
-      sourcePort: args.sport,
-      count: args.count,
-      size: args.size,
-      pmtudisc: pmtudisc as FlowSpec['pmtudisc'],
-      interval,
-      timeout,
-    };
-  }
+  const flow = flowOf(args, model);
+  const flowEnd = schedulePastLimit(flow);
+  if (flowEnd !== undefined) throw new UsageError(flowEnd);
 
   const hopSinks: HopSink[] = [];
   const json = new JsonHopSink();
@@ -244,11 +323,13 @@ function runTrace(args: TraceArgs): number {
   const captureSinks: CaptureSink[] = [];
   let files: CaptureFiles | undefined;
   if (args.pcap !== undefined) {
-    const fmt = args['pcap-format'];
+    const fmt = args['pcap-format'] ?? 'pcapng';
     const fileArg = args.pcap === '' ? `trace-seed${seed}.${fmt}` : args.pcap;
     const { dir, name: fileName } = outputLocation(fileArg, 'captures');
     // the capture sink exists before the network is built, so it names the probe as the library will
-    const probeName = flow.name ?? defaultFlowName(flow.protocol ?? 'icmp', flow.from, flow.to as string);
+    const probeName =
+      flow.name ??
+      defaultFlowName(flow.protocol ?? (flow.port !== undefined ? 'tcp' : 'icmp'), flow.from, flow.to as string);
     const comment = `podnet trace ${probeName}, seed ${seed}`;
     const split = fmt === 'pcap' ? 'point' : 'single';
     files = new CaptureFiles(dir, fileName, split, new PointFilter(args.capture ?? []), comment);
@@ -343,9 +424,22 @@ function runTrace(args: TraceArgs): number {
       out(formatProbeOutcome(report));
       for (const w of written) out(`capture written: ${w}`);
     }
-    return EXIT.ok;
+    // as ping and curl: 0 when something answered, 1 when nothing did
+    return report.replies > 0 ? EXIT.ok : EXIT.failed;
   } catch (e) {
     files?.abort();
     throw e;
   }
+}
+
+/** Why the flow's attempts would run past the end of virtual time (about 104 days), or undefined. */
+function schedulePastLimit(f: FlowSpec): string | undefined {
+  const n = (v: FlowSpec['interval']): number => (typeof v === 'number' ? v : 0);
+  const count = f.count ?? 1;
+  const interval = f.interval === undefined ? 1e9 : n(f.interval);
+  const timeout = f.timeout === undefined ? 2e9 : n(f.timeout);
+  const end = n(f.start) + (count - 1) * interval + timeout;
+  if (end <= MAX_DURATION) return undefined;
+  const given = `count ${count}, interval ${formatDurationArg(interval)}, timeout ${formatDurationArg(timeout)}`;
+  return `the attempts (${given}) end past the limit of virtual time, ${MAX_DURATION_TEXT}`;
 }

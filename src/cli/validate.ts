@@ -22,7 +22,8 @@ export function validateCommand(setCode: (c: number) => void): CommandModule<obj
           describe: 'Topology files or folders',
         })
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print errors only' })
-        .example('$0 validate topologies/', 'Check every example topology'),
+        .example('$0 validate topologies/', 'Check every example topology')
+        .epilog('Exit codes: 0 every topology loads (notices allowed), 2 an error in any of them, 70 internal error.'),
     handler: (args) => {
       let failed = 0;
       for (const path of args.topology) {

@@ -102,7 +102,7 @@ describe('probe defaults', () => {
       size: 1000
       interval: 200ms
       start: 1.5s
-      timeout: 500000
+      timeout: 500us
 `,
       's.yaml',
     );

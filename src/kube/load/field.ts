@@ -20,7 +20,7 @@ import {
   type YAMLMap,
   type YAMLSeq,
 } from 'yaml';
-import { parseDuration, type Nanos } from '../../sim/time.js';
+import { DURATION_UNITS, parseDuration, type Nanos } from '../../sim/time.js';
 import type { Cidr, SourceRef } from '../model.js';
 import type { DiagnosticSink } from './diagnostics.js';
 import { cidrText, parseCidr, parseIpv4, quote, type Check } from './values.js';
@@ -387,15 +387,22 @@ export class Field {
     });
   }
 
-  /** A duration: `100us`, `2.5ms`, `1s`, or a bare number of nanoseconds. */
+  /** A duration with a unit: `100us`, `2.5ms`, `1s`, `2m`, `1h30m` (Go's syntax); `0` needs none. */
   duration(path: string, opt?: DurationOpt): Nanos | undefined {
-    const expected = `${opt?.positive === true ? 'a positive duration' : 'a duration'} such as 100us, 2.5ms or 1s (units ns, us, µs, ms, s; a bare number means nanoseconds)`;
+    const what = opt?.positive === true ? 'a positive duration' : 'a duration';
+    const expected = `${what} such as 100us, 2.5ms, 1s or 2m (units ${DURATION_UNITS})`;
     return this.take(path, opt, expected, (f) => {
       const v = f.raw();
-      const d = typeof v === 'string' || typeof v === 'number' ? parseDuration(v) : undefined;
-      if (d === undefined || !Number.isSafeInteger(d) || (opt?.positive === true && d === 0))
-        return f.typeError(expected);
-      return d;
+      // a YAML number is a bare number: refused like "10" (it meant nanoseconds once, silently)
+      const text = typeof v === 'number' ? String(v) : v;
+      if (typeof text !== 'string') return f.typeError(expected);
+      const d = parseDuration(text);
+      if (!d.ok) {
+        f.error(d.error);
+        return undefined;
+      }
+      if (opt?.positive === true && d.ns === 0) return f.typeError(expected);
+      return d.ns;
     });
   }
 

@@ -15,7 +15,7 @@
  * checking syntax and references.
  */
 import type { Nanos } from '../../../sim/time.js';
-import { NS_PER_S } from '../../../sim/time.js';
+import { MAX_DURATION, MAX_DURATION_TEXT, NS_PER_S } from '../../../sim/time.js';
 import type { ProbeExpectation, ProbeModel, ProbeProtocol, ScenarioModel, SourceRef } from '../../model.js';
 import type { Field } from '../field.js';
 import { readName } from '../metadata.js';
@@ -299,6 +299,16 @@ function parseProbe(p: Field, index: number): ProbeDraft {
   const interval = p.duration('interval', { default: NS_PER_S });
   const start = p.duration('start', { default: 0 });
   const timeout = p.duration('timeout', { default: 2 * NS_PER_S, positive: true });
+  let timesOk = true;
+  if (count !== undefined && interval !== undefined && start !== undefined && timeout !== undefined) {
+    // virtual time is exact to 2^53 ns: the probe's last wait must end before that, as each duration does
+    if (start + (count - 1) * interval + timeout > MAX_DURATION) {
+      p.child('interval').error(
+        `start + (count - 1) × interval + timeout ends past the limit of virtual time, ${MAX_DURATION_TEXT}`,
+      );
+      timesOk = false;
+    }
+  }
   const name = p.str('name', { check: dnsSubdomain, default: `${protocol ?? 'probe'}-${index}` });
   const expectField = p.child('expect');
   const expectation = expectField.present ? parseExpectation(expectField, count ?? 1) : undefined;
@@ -318,6 +328,7 @@ function parseProbe(p: Field, index: number): ProbeDraft {
     interval !== undefined &&
     start !== undefined &&
     timeout !== undefined &&
+    timesOk &&
     name !== undefined &&
     expectOk;
   return {
