@@ -64,10 +64,10 @@ import { checkScenarioReferences, scenarioEnd, scenarioModel } from './readers/s
 import { needsClusterIP, serviceDrafts, serviceExists, type ServiceDraft } from './readers/service.js';
 import type { StatefulSetDraft } from './readers/statefulset.js';
 import { workloadObjects } from './readers/workload.js';
-import { CLUSTER_SCOPED_KINDS, READERS } from './registry.js';
+import { CLUSTER_SCOPED_KINDS, KNOWN_KINDS, READERS } from './registry.js';
 import type { Source } from './sources.js';
 import { LoadState, noticeIgnored, objectLabel, type DeferredObject, type LoadOptions } from './state.js';
-import { quote } from './values.js';
+import { quote, suggest } from './values.js';
 
 export { readSources, type Source } from './sources.js';
 
@@ -173,6 +173,13 @@ function dispatch(obj: KubeObject, state: LoadState, origin: ObjectOrigin, seq: 
     const near = [...READERS.keys()].find((k) => k.toLowerCase() === obj.kind.toLowerCase());
     if (near !== undefined) {
       obj.root.child('kind').error(`unknown kind ${quote(obj.kind)}; kinds are case-sensitive: did you mean ${near}?`);
+      return;
+    }
+    // A kind one slip away from a Kubernetes or podnet kind, in a built-in API group (a custom resource's
+    // group has a dot and is not *.k8s.io): a typo, which the API server would refuse ("no matches for kind").
+    const typo = builtInGroup(obj.root.rawStr('apiVersion')) ? suggest(obj.kind, KNOWN_KINDS) : undefined;
+    if (typo !== undefined) {
+      obj.root.child('kind').error(`unknown kind ${quote(obj.kind)} (did you mean ${typo}?)`);
       return;
     }
     const namespaced = !CLUSTER_SCOPED_KINDS.has(obj.kind);
@@ -535,4 +542,13 @@ function assemble(state: LoadState, derived: Derived, files: readonly string[]):
     seed: state.seed,
     files,
   };
+}
+
+/** True for an apiVersion of a Kubernetes API group (core, `apps`, `*.k8s.io`) or podnet's own; absent counts too. */
+function builtInGroup(apiVersion: string | undefined): boolean {
+  if (apiVersion === undefined) return true;
+  const slash = apiVersion.indexOf('/');
+  if (slash < 0) return true;
+  const group = apiVersion.slice(0, slash);
+  return !group.includes('.') || group.endsWith('.k8s.io') || group === 'podnet.dev';
 }
