@@ -34,14 +34,18 @@ spec:
 `);
     expect(r.ok).toBe(false);
     expect(r.errors).toEqual([
-      expect.stringMatching(/t\.yaml:16:15: .*spec\.probes\[0\]\.expect: unknown field "answerdBy" \(did you mean answeredBy\?\)/),
+      expect.stringMatching(
+        /t\.yaml:16:15: .*spec\.probes\[0\]\.expect: unknown field "answerdBy" \(did you mean answeredBy\?\)/,
+      ),
       expect.stringMatching(/spec\.probes\[0\]\.expect: unknown field "ttll" \(did you mean ttl\?\)/),
     ]);
   });
 
   it('refuses a misspelt Cluster field with the one it is near', () => {
     const r = load(CLUSTER.replace('  nodes: 2', '  clusterCIRD: 10.244.0.0/16\n  nodes: 2'));
-    expect(r.errors).toEqual([expect.stringMatching(/spec: unknown field "clusterCIRD" \(did you mean clusterCIDR\?\)/)]);
+    expect(r.errors).toEqual([
+      expect.stringMatching(/spec: unknown field "clusterCIRD" \(did you mean clusterCIDR\?\)/),
+    ]);
   });
 
   it('checks nested Cluster mappings and list items', () => {
