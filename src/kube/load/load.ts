@@ -64,6 +64,8 @@ import { checkScenarioReferences, scenarioEnd, scenarioModel } from './readers/s
 import { needsClusterIP, serviceDrafts, serviceExists, type ServiceDraft } from './readers/service.js';
 import type { StatefulSetDraft } from './readers/statefulset.js';
 import { workloadObjects } from './readers/workload.js';
+import type { Field } from './field.js';
+import { checkKubernetesFields } from './k8s-schema.js';
 import { CLUSTER_SCOPED_KINDS, KNOWN_KINDS, READERS } from './registry.js';
 import type { Source } from './sources.js';
 import { LoadState, noticeIgnored, objectLabel, type DeferredObject, type LoadOptions } from './state.js';
@@ -183,11 +185,14 @@ function dispatch(obj: KubeObject, state: LoadState, origin: ObjectOrigin, seq: 
       return;
     }
     const namespaced = !CLUSTER_SCOPED_KINDS.has(obj.kind);
-    noticeIgnored(state.sink, obj, objectLabel(obj.kind, namespaced, obj.namespace, obj.name));
+    const ignoredLabel = objectLabel(obj.kind, namespaced, obj.namespace, obj.name);
+    if (origin === 'user') checkSchema(obj, obj.root.withObject(ignoredLabel), state);
+    noticeIgnored(state.sink, obj, ignoredLabel);
     return;
   }
   const label = objectLabel(reader.kind, reader.namespaced, obj.namespace, obj.name);
   const root = obj.root.withObject(label);
+  if (origin === 'user') checkSchema(obj, root, state);
   if (reader.apiVersions !== undefined) {
     const expected = reader.apiVersions.map((v) => quote(v)).join(' or ');
     const f = root.child('apiVersion');
@@ -551,4 +556,11 @@ function builtInGroup(apiVersion: string | undefined): boolean {
   if (slash < 0) return true;
   const group = apiVersion.slice(0, slash);
   return !group.includes('.') || group.endsWith('.k8s.io') || group === 'podnet.dev';
+}
+
+/** Unknown fields of a Kubernetes object, against the Kubernetes OpenAPI schema (podnet's own kinds are checked by their readers). */
+function checkSchema(obj: KubeObject, root: Field, state: LoadState): void {
+  const v = obj.apiVersion;
+  if (typeof v !== 'string' || v.startsWith('podnet.dev/')) return;
+  checkKubernetesFields(root, v, obj.kind, state.validate);
 }
