@@ -10,6 +10,7 @@ import { TextHopSink } from '../trace/format.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { CaptureSink, HopSink } from '../events/tracer.js';
 import { EXIT, UsageError, loadModel, out, outputLocation, parseSeed } from './common.js';
+import { VALIDATE_OPTION, validateMode } from './common.js';
 
 interface DigArgs {
   name: string;
@@ -22,6 +23,7 @@ interface DigArgs {
   json: boolean;
   trace: boolean;
   seed: string | undefined;
+  validate: string;
   pcap: string | undefined;
 }
 
@@ -76,6 +78,7 @@ export function digCommand(setCode: (c: number) => void): CommandModule<object, 
           default: false,
           describe: 'Also print every hop of the packets (as podnet trace does)',
         })
+        .option('validate', VALIDATE_OPTION)
         .option('seed', { type: 'string', describe: 'RNG seed: an integer or "random" (default 1)' })
         .option('pcap', {
           type: 'string',
@@ -96,7 +99,7 @@ export function digCommand(setCode: (c: number) => void): CommandModule<object, 
 
 function runDig(args: DigArgs): number {
   const seed = parseSeed(args.seed);
-  const { model, name: topoName } = loadModel(args.topology, args.json, seed);
+  const { model, name: topoName } = loadModel(args.topology, args.json, seed, validateMode(args.validate));
   const qtype = dnsTypeCode(args.type);
   if (qtype === undefined)
     throw new UsageError(`--type: expected one of ${TYPES.join(', ')} or TYPE<n>, got "${args.type}"`);

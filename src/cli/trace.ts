@@ -13,6 +13,7 @@ import { formatProbeOutcome } from './report.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { HopSink, CaptureSink } from '../events/tracer.js';
 import { EXIT, UsageError, loadModel, out, outputLocation, parseSeed } from './common.js';
+import { VALIDATE_OPTION, validateMode } from './common.js';
 import { readFileSync } from 'node:fs';
 import { formatParseError, parseIptablesSave } from '../netfilter/iptables-save.js';
 import type { Ruleset } from '../netfilter/rules.js';
@@ -61,6 +62,7 @@ interface TraceArgs {
   interval: string;
   timeout: string;
   seed: string | undefined;
+  validate: string;
   json: boolean;
   pcap: string | undefined;
   'pcap-format': string;
@@ -121,6 +123,7 @@ export function traceCommand(setCode: (c: number) => void): CommandModule<object
         })
         .option('interval', { type: 'string', default: '1s', describe: 'Time between attempts (e.g. 200ms)' })
         .option('timeout', { type: 'string', default: '2s', describe: 'How long to wait for each reply / connection' })
+        .option('validate', VALIDATE_OPTION)
         .option('seed', {
           type: 'string',
           describe: 'RNG seed: an integer or "random" (default 1); same seed, same bytes',
@@ -192,7 +195,7 @@ function allPathsJson(a: NatChoice): unknown {
 
 function runTrace(args: TraceArgs): number {
   const seed = parseSeed(args.seed);
-  const { model, name } = loadModel(args.topology, args.json, seed);
+  const { model, name } = loadModel(args.topology, args.json, seed, validateMode(args.validate));
   let flow: FlowSpec;
   if (args.from === undefined && args.to === undefined) {
     const first = model.scenario?.probes[0];
