@@ -150,3 +150,80 @@ metadata: {name: s}
     expect(r.notices).toHaveLength(3);
   });
 });
+
+describe('unknown fields of Kubernetes kinds, against the Kubernetes OpenAPI schema', () => {
+  const WORKLOADS = `${CLUSTER}---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx
+        ports: [{containerPort: 80, protocl: TCP}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selectr: {app: web}
+  ports: [{port: 80, targetPort: 80}]
+`;
+
+  it('reports each as kubectl apply --validate=strict does: the full field path, as an error', () => {
+    const r = loadTopologyText(WORKLOADS, 't.yaml');
+    const errors = r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
+    expect(r.model).toBeUndefined();
+    expect(errors).toEqual([
+      't.yaml:19:37: error: Deployment default/web: unknown field "spec.template.spec.containers[0].ports[0].protocl" (did you mean protocol?)',
+      't.yaml:25:3: error: Service default/web: unknown field "spec.selectr" (did you mean selector?)',
+    ]);
+  });
+
+  it('makes them notices with warn, and says nothing with ignore', () => {
+    const warn = loadTopologyText(WORKLOADS, 't.yaml', 1, 'warn');
+    expect(warn.model).toBeDefined();
+    expect(warn.diagnostics.filter((d) => d.message.startsWith('unknown field')).map((d) => d.severity)).toEqual([
+      'notice',
+      'notice',
+    ]);
+    const ignore = loadTopologyText(WORKLOADS, 't.yaml', 1, 'ignore');
+    expect(ignore.model).toBeDefined();
+    expect(ignore.diagnostics.some((d) => d.message.includes('unknown field'))).toBe(false);
+  });
+
+  it('accepts what an export carries (status, managedFields, annotations) and follows YAML merge keys', () => {
+    const r = load(`${CLUSTER}---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  annotations: {a: b}
+  managedFields: [{manager: kubectl, operation: Update, fieldsType: FieldsV1, fieldsV1: {f:spec: {}}}]
+spec:
+  nodeName: node1
+  containers:
+  - &c {name: web, image: nginx, resources: {limits: {cpu: "1"}}}
+  - {<<: *c, name: side, imagePullPolcy: Always}
+status: {phase: Running, podIP: 10.244.0.9, conditions: [{type: Ready, status: "True"}]}
+`);
+    expect(r.errors).toEqual([
+      expect.stringMatching(/unknown field "spec\.containers\[1\]\.imagePullPolcy" \(did you mean imagePullPolicy\?\)/),
+    ]);
+  });
+
+  it('leaves custom resources alone', () => {
+    const r = load(`${CLUSTER}---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: m}
+spec: {anything: [1, 2]}
+`);
+    expect(r.errors).toEqual([]);
+  });
+});

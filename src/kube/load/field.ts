@@ -307,25 +307,6 @@ export class Field {
     }
   }
 
-  /** The string keys of this mapping with their fields (merge keys expanded), never reporting; [] if not a mapping. */
-  quietEntries(): Array<[string, Field, number | undefined]> {
-    const n = this.node;
-    if (n === undefined || !isMap(n)) return [];
-    const seen = new Set<string>();
-    const out: Array<[string, Field, number | undefined]> = [];
-    for (const { key, offset } of mapKeys(n, this.ctx.doc, 0)) {
-      if (seen.has(key)) continue;
-      seen.add(key);
-      out.push([key, this.child(key), offset]);
-    }
-    return out;
-  }
-
-  /** The items of this list as fields, never reporting; [] if not a list. */
-  quietItems(): Field[] {
-    return this.isList ? (this.list('') ?? []) : [];
-  }
-
   /** Reports `message` about this object (no field path) at `offset` with the given severity. */
   objectReport(severity: 'error' | 'notice', message: string, offset?: number): void {
     const p = this.position(offset ?? this.offset);

@@ -6,6 +6,7 @@
  * podnet says the same, at the field's position, with the nearest known field as a suggestion.
  */
 import * as models from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
+import { isAlias, isMap, isScalar, isSeq, type Document, type YAMLMap } from 'yaml';
 import type { Field } from './field.js';
 import type { ValidationMode } from './state.js';
 import { suggest } from './values.js';
@@ -61,7 +62,7 @@ export function checkKubernetesFields(root: Field, apiVersion: string, kind: str
   const type = rootType(apiVersion, kind);
   if (type === undefined) return;
   const severity = mode === 'strict' ? 'error' : 'notice';
-  walk(root, type, '', (path, key, offset, known) => {
+  walk(root.node, root.ctx.doc, type, '', (path, key, offset, known) => {
     const near = suggest(key, known);
     const tail = near === undefined ? '' : ` (did you mean ${near}?)`;
     root.objectReport(severity, `unknown field ${JSON.stringify(path)}${tail}`, offset);
@@ -74,26 +75,66 @@ function joinPath(base: string, key: string): string {
   return base === '' ? key : `${base}.${key}`;
 }
 
-function walk(f: Field, type: string, path: string, report: Report): void {
+/** Follows aliases (bounded: an alias cycle ends the walk there). */
+function resolve(n: unknown, doc: Document): unknown {
+  let cur = n;
+  for (let i = 0; i < 32 && isAlias(cur); i++) {
+    try {
+      cur = cur.resolve(doc);
+    } catch {
+      return undefined;
+    }
+  }
+  return cur;
+}
+
+/** Calls `visit` for each string key of a mapping (merge keys expanded) with its value and the key's offset. */
+function eachPair(
+  map: YAMLMap,
+  doc: Document,
+  depth: number,
+  visit: (key: string, value: unknown, offset: number | undefined) => void,
+): void {
+  for (const pair of map.items) {
+    const k = resolve(pair.key, doc);
+    if (!isScalar(k)) continue;
+    const v: unknown = k.value;
+    if (typeof v === 'symbol' && v.description === '<<') {
+      if (depth > 8) continue;
+      const m = resolve(pair.value, doc);
+      const sources = isSeq(m) ? m.items.map((i) => resolve(i, doc)) : [m];
+      for (const src of sources) if (isMap(src)) eachPair(src, doc, depth + 1, visit);
+      continue;
+    }
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') continue;
+    visit(String(v), pair.value, (pair.key as { range?: [number, number, number] } | null)?.range?.[0]);
+  }
+}
+
+// The walk reads the YAML nodes directly rather than through Field: it visits every field of every object,
+// which on a 20,000-pod export is millions of fields.
+function walk(node: unknown, doc: Document, type: string, path: string, report: Report): void {
+  const n = resolve(node, doc);
   const arr = ARRAY.exec(type);
   if (arr !== null) {
     const inner = arr[1] ?? 'any';
-    f.quietItems().forEach((item, i) => walk(item, inner, `${path}[${i}]`, report));
+    if (isSeq(n)) n.items.forEach((item, i) => walk(item, doc, inner, `${path}[${i}]`, report));
     return;
   }
+  if (!isMap(n)) return;
   const map = MAP.exec(type);
   if (map !== null) {
     const inner = map[1] ?? 'any';
-    for (const [key, child] of f.quietEntries()) walk(child, inner, joinPath(path, key), report);
+    if (fieldsOf(inner) !== undefined || ARRAY.test(inner) || MAP.test(inner))
+      eachPair(n, doc, 0, (key, value) => walk(value, doc, inner, joinPath(path, key), report));
     return;
   }
   const fields = fieldsOf(type);
   // string, number, boolean, Date, IntOrString, any, object: leaves.
   if (fields === undefined) return;
-  const known = [...fields.keys()];
-  for (const [key, child, offset] of f.quietEntries()) {
+  eachPair(n, doc, 0, (key, value, offset) => {
     const t = fields.get(key);
-    if (t === undefined) report(joinPath(path, key), key, offset, known);
-    else walk(child, t, joinPath(path, key), report);
-  }
+    if (t === undefined) report(joinPath(path, key), key, offset, [...fields.keys()]);
+    else walk(value, doc, t, joinPath(path, key), report);
+  });
 }
