@@ -118,7 +118,7 @@ function walk(node: unknown, doc: Document, type: string, path: string, report: 
   const arr = ARRAY.exec(type);
   if (arr !== null) {
     const inner = arr[1] ?? 'any';
-    if (isSeq(n)) n.items.forEach((item, i) => walk(item, doc, inner, `${path}[${i}]`, report));
+    if (isSeq(n)) for (const [i, item] of n.items.entries()) walk(item, doc, inner, `${path}[${i}]`, report);
     return;
   }
   if (!isMap(n)) return;
