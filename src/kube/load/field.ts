@@ -6,7 +6,8 @@
  * (`Pod default/web`) and the file. Accessors such as `str`, `int`, `cidr`, `list` return the
  * value, or `undefined` after recording a diagnostic at the exact position, so a reader reads
  * a whole object in one pass and reports every problem. Absent (or `null`) optional fields
- * return their default; unknown fields are never looked at, so they are ignored, as kubectl does.
+ * return their default. Accessors never look at unknown fields: `knownKeys` reports them in podnet's own
+ * kinds, and k8s-schema.ts in Kubernetes kinds.
  */
 import {
   isAlias,

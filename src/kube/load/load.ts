@@ -558,7 +558,7 @@ function builtInGroup(apiVersion: string | undefined): boolean {
   return !group.includes('.') || group.endsWith('.k8s.io') || group === 'podnet.dev';
 }
 
-/** Unknown fields of a Kubernetes object, against the Kubernetes OpenAPI schema (podnet's own kinds are checked by their readers). */
+/** Unknown fields of a Kubernetes object, against its OpenAPI schema (podnet's own kinds: their readers check). */
 function checkSchema(obj: KubeObject, root: Field, state: LoadState): void {
   const v = obj.apiVersion;
   if (typeof v !== 'string' || v.startsWith('podnet.dev/')) return;

@@ -7,7 +7,7 @@
  */
 import type { Field } from '../field.js';
 
-/** ObjectMeta's fields (k8s.io/apimachinery/pkg/apis/meta/v1 ObjectMeta), accepted in the metadata of podnet's kinds. */
+/** ObjectMeta's fields (k8s.io/apimachinery/pkg/apis/meta/v1), accepted in the metadata of podnet's kinds. */
 const OBJECT_META = [
   'name',
   'generateName',
