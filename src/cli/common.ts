@@ -6,7 +6,7 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import { BufferedLineWriter } from '../trace/line-writer.js';
 import { safeLine } from '../wire/text.js';
 import { formatDiagnostic, loadDefaultTopology, loadTopologyPath } from '../kube/load/index.js';
-import type { LoadResult } from '../kube/load/index.js';
+import type { LoadResult, ValidationMode } from '../kube/load/index.js';
 import type { ClusterModel } from '../kube/model.js';
 import { DEFAULT_TOPOLOGY_NAME } from '../kube/default-topology.js';
 
@@ -82,8 +82,9 @@ export function loadModel(
   path: string | undefined,
   quiet = false,
   seed = 1,
+  validate?: ValidationMode,
 ): { model: ClusterModel; result: LoadResult; name: string } {
-  const result = path === undefined ? loadDefaultTopology(seed) : loadTopologyPath(path, seed);
+  const result = path === undefined ? loadDefaultTopology(seed, validate) : loadTopologyPath(path, seed, validate);
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   if (!quiet) for (const d of result.diagnostics.filter((x) => x.severity === 'notice')) err(formatDiagnostic(d));
   if (result.model === undefined || errors.length > 0) {
@@ -102,6 +103,24 @@ export function loadModel(
 export function outputLocation(arg: string, defaultDir: string): { dir: string; name: string } {
   if (arg.includes('/') || isAbsolute(arg)) return { dir: dirname(arg), name: basename(arg) };
   return { dir: join(defaultDir), name: arg };
+}
+
+/**
+ * The --validate option of every command that loads a topology, as kubectl apply offers it: unknown fields of
+ * Kubernetes kinds are errors (strict, the default; kubectl's `true`), notices (warn) or not looked for
+ * (ignore; kubectl's `false`). podnet's own kinds are always strict.
+ */
+export const VALIDATE_OPTION = {
+  type: 'string',
+  choices: ['strict', 'warn', 'ignore', 'true', 'false'],
+  default: 'strict',
+  describe: 'Unknown fields of Kubernetes kinds: strict (error), warn (notice) or ignore, as kubectl apply --validate',
+} as const;
+
+/** The load mode of a --validate value (kubectl's `true` and `false` are strict and ignore). */
+export function validateMode(v: string | undefined): ValidationMode {
+  if (v === 'warn' || v === 'ignore') return v;
+  return v === 'false' ? 'ignore' : 'strict';
 }
 
 /** Parses a seed flag: an unsigned 32-bit integer, or `random` (drawn here, at the CLI's edge). */

@@ -13,6 +13,7 @@ import { TextHopSink } from '../trace/format.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { CaptureSink, HopSink } from '../events/tracer.js';
 import { EXIT, UsageError, loadModel, out, outputLocation, parseSeed } from './common.js';
+import { VALIDATE_OPTION, validateMode } from './common.js';
 
 interface DigArgs {
   name: string;
@@ -25,6 +26,7 @@ interface DigArgs {
   json: boolean;
   trace: boolean;
   seed: string | undefined;
+  validate: string;
   pcap: string | undefined;
 }
 
@@ -79,6 +81,7 @@ export function digCommand(setCode: (c: number) => void): CommandModule<object, 
           default: false,
           describe: 'Also print every hop of the packets (as podnet trace does)',
         })
+        .option('validate', VALIDATE_OPTION)
         .option('seed', { type: 'string', describe: 'RNG seed: an integer or "random" (default 1)' })
         .option('pcap', {
           type: 'string',
@@ -126,7 +129,7 @@ function runDig(args: DigArgs): number {
   const nameProblem = digNameProblem(args.name);
   if (nameProblem !== undefined) throw new UsageError(nameProblem);
   const seed = parseSeed(args.seed);
-  const { model, name: topoName } = loadModel(args.topology, args.json, seed);
+  const { model, name: topoName } = loadModel(args.topology, args.json, seed, validateMode(args.validate));
   const qtype = dnsTypeCode(args.type);
   if (qtype === undefined)
     throw new UsageError(`--type: expected one of ${TYPES.join(', ')} or TYPE<n>, got "${args.type}"`);

@@ -8,11 +8,13 @@ import { checkExpectation } from '../api/expect.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { CaptureSink, HopSink } from '../events/tracer.js';
 import { EXIT, UsageError, loadModel, out, parseSeed } from './common.js';
+import { VALIDATE_OPTION, validateMode } from './common.js';
 import { plannedLength, startProgress, wantsProgress } from './progress.js';
 
 interface RunArgs {
   topology: string | undefined;
   seed: string | undefined;
+  validate: string;
   json: boolean;
   trace: boolean;
   'pcap-dir': string | undefined;
@@ -33,6 +35,7 @@ export function runCommand(setCode: (c: number) => void): CommandModule<object, 
           type: 'string',
           describe: 'Topology file or folder (default: the built-in two-node cluster)',
         })
+        .option('validate', VALIDATE_OPTION)
         .option('seed', { type: 'string', describe: 'RNG seed: an integer or "random" (default 1)' })
         .option('json', { type: 'boolean', default: false, describe: 'Print results as JSON (schema in the README)' })
         .option('trace', { type: 'boolean', default: false, describe: 'Also print every hop (text mode)' })
@@ -79,7 +82,7 @@ function checkCaptureFlags(args: RunArgs): void {
 function runRun(args: RunArgs): number {
   const seed = parseSeed(args.seed);
   checkCaptureFlags(args);
-  const { model, name } = loadModel(args.topology, args.json, seed);
+  const { model, name } = loadModel(args.topology, args.json, seed, validateMode(args.validate));
   if (model.scenario === undefined || model.scenario.probes.length === 0) {
     throw new UsageError(
       `${name} has no Scenario probes to run (add a podnet Scenario document, or use podnet trace --from --to)`,

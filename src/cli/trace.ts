@@ -15,6 +15,7 @@ import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { HopSink, CaptureSink } from '../events/tracer.js';
 import { EXIT, UsageError, loadModel, out, outputLocation, parseSeed } from './common.js';
 import { readInputText } from '../kube/load/index.js';
+import { VALIDATE_OPTION, validateMode } from './common.js';
 import { formatParseError, parseIptablesSave } from '../netfilter/iptables-save.js';
 import type { Ruleset } from '../netfilter/rules.js';
 import type { Resolution } from '../apps/resolver.js';
@@ -63,6 +64,7 @@ interface TraceArgs {
   timeout: string | undefined;
   probe: string | undefined;
   seed: string | undefined;
+  validate: string;
   json: boolean;
   pcap: string | undefined;
   'pcap-format': string | undefined;
@@ -137,6 +139,7 @@ export function traceCommand(setCode: (c: number) => void): CommandModule<object
           type: 'string',
           describe: "Trace this Scenario probe (by name) instead of --from/--to; other flags override the probe's",
         })
+        .option('validate', VALIDATE_OPTION)
         .option('seed', {
           type: 'string',
           describe: 'RNG seed: an integer or "random" (default 1); same seed, same bytes',
@@ -311,7 +314,7 @@ function runTrace(args: TraceArgs): number {
     throw new UsageError('--capture chooses what --pcap captures: give --pcap too');
   if (args.node !== undefined && args['iptables-save'] === undefined)
     throw new UsageError('--node names the node whose rules --iptables-save replaces: give --iptables-save too');
-  const { model, name } = loadModel(args.topology, args.json, seed);
+  const { model, name } = loadModel(args.topology, args.json, seed, validateMode(args.validate));
   const flow = flowOf(args, model);
   const flowEnd = schedulePastLimit(flow);
   if (flowEnd !== undefined) throw new UsageError(flowEnd);

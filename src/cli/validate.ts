@@ -2,10 +2,12 @@
 import type { CommandModule } from 'yargs';
 import { formatDiagnostic, loadTopologyPath } from '../kube/load/index.js';
 import { EXIT, err, out } from './common.js';
+import { VALIDATE_OPTION, validateMode } from './common.js';
 
 interface ValidateArgs {
   topology: string[];
   quiet: boolean;
+  validate: string;
 }
 
 /** The validate command definition. */
@@ -21,13 +23,14 @@ export function validateCommand(setCode: (c: number) => void): CommandModule<obj
           demandOption: true,
           describe: 'Topology files or folders',
         })
+        .option('validate', VALIDATE_OPTION)
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print errors only' })
         .example('$0 validate topologies/', 'Check every example topology')
         .epilog('Exit codes: 0 every topology loads (notices allowed), 2 an error in any of them, 70 internal error.'),
     handler: (args) => {
       let failed = 0;
       for (const path of args.topology) {
-        const r = loadTopologyPath(path);
+        const r = loadTopologyPath(path, 1, validateMode(args.validate));
         const errors = r.diagnostics.filter((d) => d.severity === 'error');
         for (const d of r.diagnostics) {
           if (d.severity === 'error') err(formatDiagnostic(d));

@@ -4,6 +4,7 @@
 import type { CommandModule } from 'yargs';
 import { join } from 'node:path';
 import { EXIT, UsageError, err, loadModel, out, parseSeed } from './common.js';
+import { VALIDATE_OPTION, validateMode } from './common.js';
 import { KernelUnavailableError, StaleNamespacesError, verifyKernel } from '../verify/verify.js';
 import { KernelCommandError } from '../verify/host.js';
 import { formatVerifyText, verifyJson } from '../verify/report.js';
@@ -23,6 +24,7 @@ interface VerifyArgs {
   preclean: boolean;
   netfilter: boolean;
   seed: string | undefined;
+  validate: string;
 }
 
 /** The verify command definition. */
@@ -67,6 +69,7 @@ export function verifyCommand(setCode: (c: number) => void): CommandModule<objec
           describe:
             "Give each kernel node podnet's own iptables rules for it (iptables-restore of podnet's iptables-save); --no-netfilter runs podnet without netfilter and the kernel without rules",
         })
+        .option('validate', VALIDATE_OPTION)
         .option('seed', { type: 'string', describe: 'podnet RNG seed: an integer or "random" (default 1)' })
         .example(
           'sudo $0 verify test/kernel/scenarios/b-cross-node-ping.yaml --kernel',
@@ -96,7 +99,7 @@ async function runVerify(args: VerifyArgs): Promise<number> {
       'podnet verify needs --kernel (the Linux kernel in network namespaces is the only reference so far)',
     );
   const seed = parseSeed(args.seed);
-  const { model, name } = loadModel(args.topology, args.json, seed);
+  const { model, name } = loadModel(args.topology, args.json, seed, validateMode(args.validate));
   const scenario = model.scenario;
   if (scenario === undefined || scenario.probes.length === 0)
     throw new UsageError(`${name} has no Scenario probes to verify (add a podnet Scenario document)`);

@@ -6,7 +6,8 @@
  * (`Pod default/web`) and the file. Accessors such as `str`, `int`, `cidr`, `list` return the
  * value, or `undefined` after recording a diagnostic at the exact position, so a reader reads
  * a whole object in one pass and reports every problem. Absent (or `null`) optional fields
- * return their default; unknown fields are never looked at, so they are ignored, as kubectl does.
+ * return their default. Accessors never look at unknown fields: `knownKeys` reports them in podnet's own
+ * kinds, and k8s-schema.ts in Kubernetes kinds.
  */
 import {
   isAlias,
@@ -23,7 +24,7 @@ import {
 import { DURATION_UNITS, parseDuration, type Nanos } from '../../sim/time.js';
 import type { Cidr, SourceRef } from '../model.js';
 import type { DiagnosticSink } from './diagnostics.js';
-import { cidrText, parseCidr, parseIpv4, quote, type Check } from './values.js';
+import { cidrText, parseCidr, parseIpv4, quote, suggest, type Check } from './values.js';
 
 /** Per-document context shared by all fields of one document. */
 export interface DocContext {
@@ -296,6 +297,40 @@ export class Field {
     };
     visit(f.node, 0);
     return out;
+  }
+
+  /**
+   * Reports every key of this mapping (merge keys expanded) that is not in `known` as an error, with the
+   * nearest known key as a suggestion: podnet's own kinds are strict, so a misspelt field is never silently
+   * ignored. Quiet when this is absent or not a mapping (that is the reader's to report).
+   */
+  knownKeys(known: readonly string[], severity: 'error' | 'notice' = 'error'): void {
+    const n = this.node;
+    if (n === undefined || !isMap(n)) return;
+    const set = new Set(known);
+    for (const { key, offset } of mapKeys(n, this.ctx.doc, 0)) {
+      if (set.has(key)) continue;
+      const near = suggest(key, known);
+      this.report(
+        severity,
+        `unknown field ${quote(key)}${near === undefined ? '' : ` (did you mean ${near}?)`}`,
+        offset,
+      );
+    }
+  }
+
+  /** Reports `message` about this object (no field path) at `offset` with the given severity. */
+  objectReport(severity: 'error' | 'notice', message: string, offset?: number): void {
+    const p = this.position(offset ?? this.offset);
+    this.ctx.sink.add({
+      severity,
+      file: this.ctx.file,
+      line: p.line,
+      col: p.col,
+      object: this.object,
+      path: undefined,
+      message,
+    });
   }
 
   // ---------------------------------------------------------------- typed values
@@ -595,4 +630,25 @@ function findPair(
     }
   }
   return undefined;
+}
+
+/** The string keys of a mapping and their offsets, merge keys expanded (bounded depth); others are skipped. */
+function mapKeys(map: YAMLMap, doc: Document, depth: number): Array<{ key: string; offset: number | undefined }> {
+  const out: Array<{ key: string; offset: number | undefined }> = [];
+  for (const pair of map.items) {
+    const k = pair.key as unknown;
+    if (isMergeKey(k)) {
+      if (depth > 8) continue;
+      const v = resolveNode(pair.value, doc);
+      const sources = v !== undefined && isSeq(v) ? v.items.map((i) => resolveNode(i, doc)) : [v];
+      for (const s of sources) if (s !== undefined && isMap(s)) out.push(...mapKeys(s, doc, depth + 1));
+      continue;
+    }
+    const r = resolveNode(k, doc);
+    if (r === undefined || !isScalar(r)) continue;
+    const v: unknown = r.value;
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') continue;
+    out.push({ key: String(v), offset: startOf(k as YamlNode) });
+  }
+  return out;
 }

@@ -9,12 +9,13 @@ import type { ClusterModel } from '../model.js';
 import { DEFAULT_TOPOLOGY_NAME, DEFAULT_TOPOLOGY_YAML } from '../default-topology.js';
 import { DiagnosticSink, formatDiagnostic, type TopologyDiagnostic } from './diagnostics.js';
 import { loadSources, readSources, type LoadResult } from './load.js';
+import type { ValidationMode } from './state.js';
 
 export type { TopologyDiagnostic } from './diagnostics.js';
 export { formatDiagnostic } from './diagnostics.js';
 export type { LoadResult } from './load.js';
 export { readInputText, InputLimitError, MAX_INPUT_BYTES } from './sources.js';
-export type { DeferredObject } from './state.js';
+export type { DeferredObject, ValidationMode } from './state.js';
 export { CLUSTER_DEFAULTS, CLUSTER_API_VERSION } from './readers/cluster.js';
 
 /**
@@ -22,21 +23,22 @@ export { CLUSTER_DEFAULTS, CLUSTER_API_VERSION } from './readers/cluster.js';
  * `seed` (default 1) draws generated pod-name suffixes and breaks scheduling ties; the CLI passes
  * its --seed.
  */
-export function loadTopologyPath(path: string, seed = 1): LoadResult {
+export function loadTopologyPath(path: string, seed = 1, validate?: ValidationMode): LoadResult {
   const sink = new DiagnosticSink();
   const { sources, files } = readSources(path, sink);
-  return loadSources(sources, files, sink, { seed });
+  return loadSources(sources, files, sink, { seed, validate });
 }
 
 /** Loads YAML text; `fileName` is used in diagnostics and `ClusterModel.files`. */
-export function loadTopologyText(text: string, fileName: string, seed = 1): LoadResult {
-  return loadSources([{ file: fileName, text }], [fileName], new DiagnosticSink(), { seed });
+export function loadTopologyText(text: string, fileName: string, seed = 1, validate?: ValidationMode): LoadResult {
+  return loadSources([{ file: fileName, text }], [fileName], new DiagnosticSink(), { seed, validate });
 }
 
 /** Loads the built-in default topology (two nodes, three pods, four probes, and the kubeadm/flannel addons). */
-export function loadDefaultTopology(seed = 1): LoadResult {
+export function loadDefaultTopology(seed = 1, validate?: ValidationMode): LoadResult {
   return loadSources([{ file: DEFAULT_TOPOLOGY_NAME, text: DEFAULT_TOPOLOGY_YAML }], [], new DiagnosticSink(), {
     seed,
+    validate,
   });
 }
 

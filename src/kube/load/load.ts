@@ -64,10 +64,12 @@ import { checkScenarioReferences, scenarioEnd, scenarioModel } from './readers/s
 import { needsClusterIP, serviceDrafts, serviceExists, type ServiceDraft } from './readers/service.js';
 import type { StatefulSetDraft } from './readers/statefulset.js';
 import { workloadObjects } from './readers/workload.js';
-import { CLUSTER_SCOPED_KINDS, READERS } from './registry.js';
+import type { Field } from './field.js';
+import { checkKubernetesFields } from './k8s-schema.js';
+import { CLUSTER_SCOPED_KINDS, KNOWN_KINDS, READERS } from './registry.js';
 import type { Source } from './sources.js';
 import { LoadState, noticeIgnored, objectLabel, type DeferredObject, type LoadOptions } from './state.js';
-import { quote } from './values.js';
+import { quote, suggest } from './values.js';
 
 export { readSources, type Source } from './sources.js';
 
@@ -175,12 +177,22 @@ function dispatch(obj: KubeObject, state: LoadState, origin: ObjectOrigin, seq: 
       obj.root.child('kind').error(`unknown kind ${quote(obj.kind)}; kinds are case-sensitive: did you mean ${near}?`);
       return;
     }
+    // A kind one slip away from a Kubernetes or podnet kind, in a built-in API group (a custom resource's
+    // group has a dot and is not *.k8s.io): a typo, which the API server would refuse ("no matches for kind").
+    const typo = builtInGroup(obj.root.rawStr('apiVersion')) ? suggest(obj.kind, KNOWN_KINDS) : undefined;
+    if (typo !== undefined) {
+      obj.root.child('kind').error(`unknown kind ${quote(obj.kind)} (did you mean ${typo}?)`);
+      return;
+    }
     const namespaced = !CLUSTER_SCOPED_KINDS.has(obj.kind);
-    noticeIgnored(state.sink, obj, objectLabel(obj.kind, namespaced, obj.namespace, obj.name));
+    const ignoredLabel = objectLabel(obj.kind, namespaced, obj.namespace, obj.name);
+    if (origin === 'user') checkSchema(obj, obj.root.withObject(ignoredLabel), state);
+    noticeIgnored(state.sink, obj, ignoredLabel);
     return;
   }
   const label = objectLabel(reader.kind, reader.namespaced, obj.namespace, obj.name);
   const root = obj.root.withObject(label);
+  if (origin === 'user') checkSchema(obj, root, state);
   if (reader.apiVersions !== undefined) {
     const expected = reader.apiVersions.map((v) => quote(v)).join(' or ');
     const f = root.child('apiVersion');
@@ -535,4 +547,20 @@ function assemble(state: LoadState, derived: Derived, files: readonly string[]):
     seed: state.seed,
     files,
   };
+}
+
+/** True for an apiVersion of a Kubernetes API group (core, `apps`, `*.k8s.io`) or podnet's own; absent counts too. */
+function builtInGroup(apiVersion: string | undefined): boolean {
+  if (apiVersion === undefined) return true;
+  const slash = apiVersion.indexOf('/');
+  if (slash < 0) return true;
+  const group = apiVersion.slice(0, slash);
+  return !group.includes('.') || group.endsWith('.k8s.io') || group === 'podnet.dev';
+}
+
+/** Unknown fields of a Kubernetes object, against its OpenAPI schema (podnet's own kinds: their readers check). */
+function checkSchema(obj: KubeObject, root: Field, state: LoadState): void {
+  const v = obj.apiVersion;
+  if (typeof v !== 'string' || v.startsWith('podnet.dev/')) return;
+  checkKubernetesFields(root, v, obj.kind, state.validate);
 }

@@ -67,3 +67,38 @@ export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
   'ValidatingWebhookConfiguration',
   'VolumeAttachment',
 ]);
+
+/**
+ * Namespaced Kubernetes kinds podnet ignores (with a notice): with READERS and CLUSTER_SCOPED_KINDS, the kinds
+ * a misspelt `kind:` is compared against for a "did you mean" suggestion.
+ */
+export const IGNORED_NAMESPACED_KINDS: ReadonlySet<string> = new Set([
+  'Binding',
+  'ConfigMap',
+  'ControllerRevision',
+  'CSIStorageCapacity',
+  'Event',
+  'HorizontalPodAutoscaler',
+  'Ingress',
+  'Lease',
+  'LimitRange',
+  'LocalSubjectAccessReview',
+  'NetworkPolicy',
+  'PersistentVolumeClaim',
+  'PodDisruptionBudget',
+  'PodTemplate',
+  'ResourceQuota',
+  'Role',
+  'RoleBinding',
+  'Secret',
+  'ServiceAccount',
+]);
+
+/** Every kind name a misspelt `kind:` may be near: the kinds podnet reads and the Kubernetes kinds it ignores. */
+export const KNOWN_KINDS: readonly string[] = [
+  ...READERS.keys(),
+  ...CLUSTER_SCOPED_KINDS,
+  ...IGNORED_NAMESPACED_KINDS,
+  'Namespace',
+  'Node',
+];

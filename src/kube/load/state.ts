@@ -44,7 +44,15 @@ export interface LoadOptions {
   readonly seed?: number | undefined;
   /** Take the strict-JSON fast path for JSON text (default true; false only to check it against the YAML parser). */
   readonly fastJson?: boolean | undefined;
+  /**
+   * Unknown fields of Kubernetes kinds, checked against the Kubernetes OpenAPI schema as `kubectl apply
+   * --validate` does: `strict` (default) errors, `warn` notices, `ignore` nothing.
+   */
+  readonly validate?: ValidationMode | undefined;
 }
+
+/** How unknown fields of Kubernetes kinds are reported (kubectl's --validate). */
+export type ValidationMode = 'strict' | 'warn' | 'ignore';
 
 /** The state of one load, shared by the readers, the controllers and the pipeline. */
 export class LoadState {
@@ -53,6 +61,8 @@ export class LoadState {
   /** Every object dispatched to a kind's reader, in load order. */
   readonly objects: ObjectInput[] = [];
   readonly seed: number;
+  /** How unknown fields of Kubernetes kinds are reported. */
+  readonly validate: ValidationMode;
   private readonly broken: BrokenObject[] = [];
   private readonly slots = new Map<StateKey<unknown>, unknown>();
 
@@ -61,6 +71,7 @@ export class LoadState {
     opts: LoadOptions = {},
   ) {
     this.seed = opts.seed ?? 1;
+    this.validate = opts.validate ?? 'strict';
   }
 
   /** The value of a module's slot, created on first use. */

@@ -254,3 +254,48 @@ export function ordinal(n: number): string {
       return `${n}th`;
   }
 }
+
+/**
+ * Edit distance with adjacent transpositions (optimal string alignment), so `clusterCIRD` is one edit from
+ * `clusterCIDR`; stops early once every entry of a row exceeds `limit`.
+ */
+export function editDistance(a: string, b: string, limit = Number.POSITIVE_INFINITY): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let prev2: number[] = [];
+  let prev: number[] = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur: number[] = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, (prev2[j - 2] ?? 0) + 1);
+      cur.push(d);
+      if (d < rowMin) rowMin = d;
+    }
+    if (rowMin > limit) return limit + 1;
+    prev2 = prev;
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
+}
+
+/**
+ * The candidate closest to `word` when it is near enough to be a slip of the keyboard: the same but for
+ * letter case, or within one edit per four characters (at least one, at most three); undefined otherwise.
+ */
+export function suggest(word: string, candidates: Iterable<string>): string | undefined {
+  const lower = word.toLowerCase();
+  let best: string | undefined;
+  let bestD = Math.min(3, Math.max(1, Math.floor(word.length / 4)));
+  for (const c of candidates) {
+    if (c === word) continue;
+    if (c.toLowerCase() === lower) return c;
+    const d = editDistance(lower, c.toLowerCase(), bestD);
+    if (d < bestD || (d === bestD && best === undefined)) {
+      best = c;
+      bestD = d;
+    }
+  }
+  return best;
+}

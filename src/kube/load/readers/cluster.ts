@@ -83,6 +83,7 @@ import {
   parseIpv4,
   quote,
 } from '../values.js';
+import { checkClusterFields } from './own-fields.js';
 
 /** The apiVersion of podnet's Cluster kind. */
 export const CLUSTER_API_VERSION = 'podnet.dev/v1alpha1';
@@ -280,6 +281,7 @@ export function parseCluster(
   inferred: InferredPlan = {},
 ): ClusterDraft {
   const name = readName(root, { check: dnsLabel }) ?? CLUSTER_DEFAULTS.name;
+  checkClusterFields(root);
   const spec = root.child('spec');
 
   // Address plan.

@@ -24,6 +24,7 @@ import { dnsLabel, dnsSubdomain, parseIpv4, quote } from '../values.js';
 import { clusterDraft } from './cluster.js';
 import { isHostName } from './dns.js';
 import { findPod, namespacesWithPod, noNetworkReason } from './pod.js';
+import { checkScenarioFields } from './own-fields.js';
 
 /** The Scenario's name when it has none. */
 export const SCENARIO_DEFAULT_NAME = 'scenario';
@@ -84,6 +85,7 @@ export const scenarioKind: KindReader = {
       return;
     }
     s.first = obj;
+    checkScenarioFields(obj.root);
     s.draft = parseScenario(obj.root, obj.source);
   },
 };
