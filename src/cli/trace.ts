@@ -12,7 +12,8 @@ import { ruleText } from '../trace/hop-text.js';
 import { formatProbeOutcome } from './report.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { HopSink, CaptureSink } from '../events/tracer.js';
-import { EXIT, UsageError, loadModel, out, outputLocation, parseSeed } from './common.js';
+import { EXIT, UsageError, loadModel, out, parseSeed } from './common.js';
+import { checkCaptureFilter, planOutputFile } from './outputs.js';
 import { readFileSync } from 'node:fs';
 import { formatParseError, parseIptablesSave } from '../netfilter/iptables-save.js';
 import type { Ruleset } from '../netfilter/rules.js';
@@ -246,7 +247,7 @@ function runTrace(args: TraceArgs): number {
   if (args.pcap !== undefined) {
     const fmt = args['pcap-format'];
     const fileArg = args.pcap === '' ? `trace-seed${seed}.${fmt}` : args.pcap;
-    const { dir, name: fileName } = outputLocation(fileArg, 'captures');
+    const { dir, name: fileName } = planOutputFile('--pcap', fileArg);
     // the capture sink exists before the network is built, so it names the probe as the library will
     const probeName = flow.name ?? defaultFlowName(flow.protocol ?? 'icmp', flow.from, flow.to as string);
     const comment = `podnet trace ${probeName}, seed ${seed}`;
@@ -288,6 +289,7 @@ function runTrace(args: TraceArgs): number {
         ...(dump !== undefined ? { rules: { [args.node ?? model.nodes[0]!.name]: dump } } : {}),
         allPaths: args['all-paths'],
         onReady: ({ probes: [probe] }) => {
+          if (files !== undefined) checkCaptureFilter(files);
           if (!args.json) {
             out(`podnet trace: ${probe!.protocol} ${probe!.from} → ${probe!.to} (${name}, seed ${seed})`);
             out('');
