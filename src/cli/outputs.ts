@@ -76,7 +76,7 @@ function createOneFolder(flag: string, dir: string): void {
     fs.mkdirSync(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
+    if (code === 'ENOENT' && !fs.existsSync(path.dirname(dir))) {
       throw new UsageError(`${flag}: cannot create folder ${dir}: folder ${path.dirname(dir)} does not exist`);
     }
     if (code !== 'EEXIST') throw new UsageError(`${flag}: cannot create folder ${dir}: ${osReason(e)}`);
