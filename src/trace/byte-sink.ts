@@ -66,7 +66,7 @@ export function safeOutputPath(dir: string, name: string): string {
     // Keep the extension so a truncated "very-long….pcapng" still opens in Wireshark.
     const dot = safe.lastIndexOf('.');
     const ext = dot > 0 && safe.length - dot <= MAX_KEPT_EXTENSION ? safe.slice(dot) : '';
-    const tag = `~${createHash('sha256').update(name).digest('hex').slice(0, 10)}`;
+    const tag = `-${createHash('sha256').update(name).digest('hex').slice(0, 10)}`;
     safe = safe.slice(0, NAME_MAX - tag.length - ext.length) + tag + ext;
   }
   // After truncation, because joining head and extension can itself form "..".
