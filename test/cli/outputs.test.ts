@@ -25,7 +25,7 @@ function freshDir(): string {
 
 function podnet(args: string[], cwd = process.cwd()): { code: number; stdout: string; stderr: string } {
   // the timeout only stops a hang from blocking the suite; a killed run has no status and fails the test
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd, input: '', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd, input: '', timeout: 20_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -106,7 +106,10 @@ describe.skipIf(!fs.existsSync(CLI))('output locations are checked before the ru
     expect(r.code).toBe(0);
     expect(fs.statSync(join(d, 'captures', 'x.pcapng')).size).toBeGreaterThan(0);
     // --pcap-dir makes the folder it names (one level, as mkdir), never its parents
-    refusedBeforeRun(podnet(['run', '--pcap-dir', join(d, 'a', 'b')]), /cannot create folder .*a\/b: folder .*a does not exist/);
+    refusedBeforeRun(
+      podnet(['run', '--pcap-dir', join(d, 'a', 'b')]),
+      /cannot create folder .*a\/b: folder .*a does not exist/,
+    );
     expect(fs.existsSync(join(d, 'a'))).toBe(false);
   });
 });
@@ -184,9 +187,16 @@ describe.skipIf(!fs.existsSync(CLI))('errors while writing name the file: exit 2
   test('too many open files with --pcap-format pcap (one file per interface)', () => {
     const d = freshDir();
     // enough descriptors for node itself, too few for the built-in topology's 17 capture files
-    const r = spawnSync('sh', ['-c', `ulimit -n 28 && exec "${process.execPath}" "${CLI}" "$@"`, 'sh', 'trace'].concat(
-      ['--pcap', join(d, 'x.pcap'), '--pcap-format', 'pcap'],
-    ), { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(
+      'sh',
+      ['-c', `ulimit -n 28 && exec "${process.execPath}" "${CLI}" "$@"`, 'sh', 'trace'].concat([
+        '--pcap',
+        join(d, 'x.pcap'),
+        '--pcap-format',
+        'pcap',
+      ]),
+      { encoding: 'utf8', timeout: 20_000 },
+    );
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^podnet: cannot write .*: too many open files \(EMFILE\) with \d+ capture files open/);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
@@ -247,7 +257,10 @@ describe.skipIf(!fs.existsSync(CLI))('captures named from input', () => {
     const d = freshDir();
     const long = `s${'x'.repeat(249)}`;
     const topo = join(d, 'long-name.yaml');
-    fs.writeFileSync(topo, fs.readFileSync(TOPOLOGY, 'utf8').replace(/(kind: Scenario\nmetadata:\n  name: )\S+/, `$1${long}`));
+    fs.writeFileSync(
+      topo,
+      fs.readFileSync(TOPOLOGY, 'utf8').replace(/(kind: Scenario\nmetadata:\n {2}name: )\S+/, `$1${long}`),
+    );
     const caps = join(d, 'caps');
     const r = podnet(['run', topo, '--pcap-dir', caps, '--pcap-split', 'node']);
     expect(r.code).toBe(0);
