@@ -12,12 +12,13 @@ import {
   NAME_MAX,
   OutputPathError,
   TEMP_FILE_PATTERN,
+  isOpenAs,
   osReason,
   outputTarget,
   safeOutputPath,
 } from '../trace/byte-sink.js';
 import type { CaptureFiles } from '../trace/capture-sink.js';
-import { UsageError, outputLocation } from './common.js';
+import { UsageError, outputLocation, reportOnStderr } from './common.js';
 
 /** The folder a bare output file name goes to: the only folder podnet creates by itself. */
 export const DEFAULT_OUTPUT_DIR = 'captures';
@@ -40,8 +41,11 @@ export function planOutputFile(flag: string, arg: string): PlannedOutput {
   if (bytes > NAME_MAX)
     throw new UsageError(`${flag}: the file name is ${bytes} bytes, longer than the ${NAME_MAX} a file system allows`);
   if (dir === DEFAULT_OUTPUT_DIR) createOneFolder(flag, dir);
-  else checkFolder(flag, dir);
-  checkTarget(flag, safeOutputPath(dir, name));
+  const file = safeOutputPath(dir, name);
+  // a device or FIFO is written in place: its folder (/dev, /proc/self/fd) need not take new files
+  if (dir !== DEFAULT_OUTPUT_DIR && !checkTarget(flag, file)) checkFolder(flag, dir);
+  // the capture is the output (`--pcap /dev/stdout | tshark -r -`): the report must not mix into it
+  if (isOpenAs(file, 1)) reportOnStderr();
   return { dir, name };
 }
 
@@ -113,7 +117,8 @@ function checkFolder(flag: string, dir: string): void {
   guardTempFiles(dir);
 }
 
-function checkTarget(flag: string, file: string): void {
+/** Checks an existing target; true when it is written in place (its folder is not written). */
+function checkTarget(flag: string, file: string): boolean {
   let target: { mode: 'temp' | 'direct'; path: string };
   try {
     target = outputTarget(file);
@@ -126,10 +131,13 @@ function checkTarget(flag: string, file: string): void {
     } catch (e) {
       throw new UsageError(`${flag}: cannot write ${file}: ${osReason(e)}`);
     }
-  } else if (path.dirname(target.path) !== path.dirname(path.resolve(file))) {
+    return true;
+  }
+  if (path.dirname(target.path) !== path.dirname(path.resolve(file))) {
     // a symlink to a file elsewhere: that file is replaced in its own folder
     checkFolder(flag, path.dirname(target.path));
   }
+  return false;
 }
 
 /**

@@ -111,7 +111,10 @@ export function outputTarget(target: string): { mode: 'temp' | 'direct'; path: s
   try {
     st = fs.statSync(target);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new OutputPathError(`${target}: ${osReason(e)}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    // a missing or non-folder parent: opening the temp file beside it says so
+    if (code === 'ENOTDIR') return { mode: 'temp', path: target };
+    if (code !== 'ENOENT') throw new OutputPathError(`${target}: ${osReason(e)}`);
     let link: fs.Stats | undefined;
     try {
       link = fs.lstatSync(target);
@@ -123,6 +126,8 @@ export function outputTarget(target: string): { mode: 'temp' | 'direct'; path: s
     return { mode: 'temp', path: target };
   }
   if (st.isDirectory()) throw new OutputPathError(`${target} is a folder, not a file name`);
+  // this process's own stdout or stderr, whatever it is (a socket under spawn()), is written through its descriptor
+  if (!st.isFile() && isOwnOutput(st)) return { mode: 'direct', path: target };
   if (st.isSocket()) throw new OutputPathError(`${target} is a socket: podnet writes files, FIFOs and devices`);
   if (!st.isFile()) return { mode: 'direct', path: target };
   if (!fs.lstatSync(target).isSymbolicLink()) return { mode: 'temp', path: target };
@@ -131,6 +136,17 @@ export function outputTarget(target: string): { mode: 'temp' | 'direct'; path: s
   const real = fs.realpathSync(target);
   if (isOwnOutput(st)) return { mode: 'direct', path: target };
   return { mode: 'temp', path: real };
+}
+
+/** True when `file` is the file, pipe or terminal open as this process's descriptor `fd`. */
+export function isOpenAs(file: string, fd: number): boolean {
+  try {
+    const a = fs.statSync(file);
+    const b = fs.fstatSync(fd);
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
 }
 
 function isOwnOutput(st: fs.Stats): boolean {
@@ -196,6 +212,8 @@ export class AtomicFileSink implements ByteSink {
     /** The hidden file being written until commit() or abort() (finalPath itself when written in place). */
     readonly tempPath: string,
     fd: number,
+    /** The descriptor is the process's own (stdout): written, never closed. */
+    private readonly borrowed = false,
   ) {
     this.fd = fd;
   }
@@ -207,6 +225,8 @@ export class AtomicFileSink implements ByteSink {
     const { mode, path: target } = outputTarget(finalPath);
     if (mode === 'direct') {
       try {
+        // our stdout: written through fd 1 (a socket cannot be opened by name), left open
+        if (isOpenAs(target, 1)) return new AtomicFileSink(finalPath, finalPath, 1, true);
         return new AtomicFileSink(finalPath, finalPath, fs.openSync(target, 'w'));
       } catch (e) {
         throw new OutputPathError(`cannot write ${finalPath}: ${osReason(e)}`);
@@ -264,7 +284,7 @@ export class AtomicFileSink implements ByteSink {
         // (a pipe or a terminal cannot be synced, and needs not be).
         if (!this.inPlace) fs.fsyncSync(fd);
       } finally {
-        fs.closeSync(fd);
+        if (!this.borrowed) fs.closeSync(fd);
       }
       if (!this.inPlace) fs.renameSync(this.tempPath, this.finalPath);
     } catch (err) {
@@ -284,7 +304,7 @@ export class AtomicFileSink implements ByteSink {
     this.used = 0;
     const fd = this.fd;
     this.fd = undefined;
-    if (fd !== undefined) {
+    if (fd !== undefined && !this.borrowed) {
       try {
         fs.closeSync(fd);
       } catch {
@@ -312,7 +332,15 @@ export class AtomicFileSink implements ByteSink {
     if (fd === undefined) throw new Error('AtomicFileSink: file already closed');
     let off = 0;
     try {
-      while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
+      while (off < data.length) {
+        try {
+          off += fs.writeSync(fd, data, off, data.length - off);
+        } catch (e) {
+          // a non-blocking stdout (a socket from spawn()) that is full: wait for the reader
+          if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+        }
+      }
     } catch (e) {
       // ENOSPC, EIO, EPIPE: the file is incomplete, so it goes (the caller's abort() would too)
       this.abort();

@@ -163,6 +163,16 @@ describe.skipIf(!fs.existsSync(CLI))('outputs that are not regular files are wri
     }
   });
 
+  test('the capture on stdout (tcpdump -w -): pcapng bytes only, the report on stderr', () => {
+    // /proc/self/fd/1 rather than /dev/stdout: a build that renames over its target only fails here
+    const r = spawnSync(process.execPath, [CLI, 'trace', '--pcap', '/proc/self/fd/1'], { timeout: 20_000 });
+    expect(r.status).toBe(0);
+    expect([...r.stdout.subarray(0, 4)]).toEqual([0x0a, 0x0d, 0x0d, 0x0a]);
+    expect(r.stdout.includes(Buffer.from('podnet trace:'))).toBe(false);
+    expect(r.stderr.toString()).toMatch(/^podnet trace: tcp /);
+    expect(r.stderr.toString()).toContain('capture written: /proc/self/fd/1');
+  });
+
   test('a symlink to a regular file: the file gets the capture, the link stays', () => {
     const d = freshDir();
     fs.writeFileSync(join(d, 'real.pcapng'), 'old');
