@@ -150,7 +150,12 @@ export class CaptureFiles implements CaptureSink {
     let fileName: string;
     if (this.naming === 'single') fileName = this.baseName;
     else if (this.naming === 'node') fileName = `${stripExt(this.baseName)}-${point.group}.pcapng`;
-    else fileName = `${stripExt(this.baseName)}-${point.name.replace(/\//g, '_')}.pcap`;
+    else {
+      fileName = `${stripExt(this.baseName)}-${point.name.replace(/\//g, '_')}.pcap`;
+      // one classic pcap per point: a second point on the same name would mix into the first's file
+      if (this.files.has(fileName))
+        throw new OutputPathError(`capture points ${point.name} and another would both be written to ${fileName}`);
+    }
     const f = this.open(fileName, this.naming === 'point');
     const handle = f.capture.addPoint(point);
     this.handles.push({ capture: f.capture, handle });
