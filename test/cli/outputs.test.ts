@@ -126,6 +126,15 @@ describe.skipIf(!fs.existsSync(CLI))('no hang under /proc (Node 20 recursive mkd
   });
 });
 
+describe.skipIf(!fs.existsSync(CLI))('verify --out is checked before namespaces are made', () => {
+  test('verify --kernel --out /proc/nope is an error', { timeout: 60_000 }, () => {
+    refusedBeforeRun(
+      podnet(['verify', TOPOLOGY, '--kernel', '--out', '/proc/nope']),
+      /--out: cannot create folder \/proc\/nope/,
+    );
+  });
+});
+
 describe('findCounterexample with an outDir under /proc', () => {
   test('throws instead of spinning', { timeout: 60_000 }, () => {
     expect(() => findCounterexample(scenarioArb(), () => false, { outDir: '/proc/nope', numRuns: 1 })).toThrow(
