@@ -121,7 +121,8 @@ export class CaptureFiles implements CaptureSink {
       } catch (e) {
         if (e instanceof OutputPathError && /\((EMFILE|ENFILE)\)$/.test(e.message))
           throw new OutputPathError(
-            `${e.message} with ${this.files.size} capture files open: select fewer capture points, or write one pcapng file`,
+            `${e.message} with ${this.files.size} capture files open: ` +
+              'select fewer capture points, or write one pcapng file',
           );
         throw e;
       }
