@@ -42,8 +42,19 @@ process.on('exit', () => flushOut());
 
 let flushQueued = false;
 
-/** Writes a line to stdout (no-op after the reader went away). */
+let textOnStderr = false;
+
+/** Sends the text report to stderr from now on: stdout carries a capture (`--pcap /dev/stdout`, as tcpdump -w -). */
+export function reportOnStderr(): void {
+  textOnStderr = true;
+}
+
+/** Writes a line to stdout (no-op after the reader went away), or to stderr once stdout carries a capture. */
 export function out(line: string): void {
+  if (textOnStderr) {
+    process.stderr.write(`${line}\n`);
+    return;
+  }
   if (stdoutClosed) return;
   if (stdoutLines === null) {
     process.stdout.write(`${line}\n`);

@@ -12,8 +12,9 @@ import { displayText } from '../wire/text.js';
 import { TextHopSink } from '../trace/format.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { CaptureSink, HopSink } from '../events/tracer.js';
-import { EXIT, UsageError, loadModel, out, outputLocation, parseSeed } from './common.js';
+import { EXIT, UsageError, loadModel, out, parseSeed } from './common.js';
 import { VALIDATE_OPTION, validateMode } from './common.js';
+import { planOutputFile } from './outputs.js';
 
 interface DigArgs {
   name: string;
@@ -144,7 +145,7 @@ function runDig(args: DigArgs): number {
   const captureSinks: CaptureSink[] = [];
   let files: CaptureFiles | undefined;
   if (args.pcap !== undefined) {
-    const { dir, name: fileName } = outputLocation(args.pcap === '' ? `dig-seed${seed}.pcapng` : args.pcap, 'captures');
+    const { dir, name: fileName } = planOutputFile('--pcap', args.pcap === '' ? `dig-seed${seed}.pcapng` : args.pcap);
     files = new CaptureFiles(
       dir,
       fileName,

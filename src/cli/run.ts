@@ -9,6 +9,7 @@ import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { CaptureSink, HopSink } from '../events/tracer.js';
 import { EXIT, UsageError, loadModel, out, parseSeed } from './common.js';
 import { VALIDATE_OPTION, validateMode } from './common.js';
+import { checkCaptureFilter, planOutputDir } from './outputs.js';
 import { plannedLength, startProgress, wantsProgress } from './progress.js';
 
 interface RunArgs {
@@ -96,7 +97,7 @@ function runRun(args: RunArgs): number {
     const fmt = args['pcap-format'] ?? 'pcapng';
     const base = `${model.scenario.name}-seed${seed}.${fmt}`;
     files = new CaptureFiles(
-      args['pcap-dir'],
+      planOutputDir('--pcap-dir', args['pcap-dir']),
       base,
       fmt === 'pcap' ? 'point' : args['pcap-split'] === 'node' ? 'node' : 'single',
       new PointFilter(args.capture ?? []),
@@ -115,6 +116,7 @@ function runRun(args: RunArgs): number {
         hopSinks,
         captureSinks,
         onReady: ({ simulation }) => {
+          if (files !== undefined) checkCaptureFilter(files);
           if (!args.json) {
             const size = `${model.nodes.length} nodes, ${model.pods.length} pods`;
             out(`podnet run: ${name} — ${size}, scenario "${sc.name}" (${sc.probes.length} probes), seed ${seed}`);

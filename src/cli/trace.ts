@@ -13,9 +13,10 @@ import { ruleText } from '../trace/hop-text.js';
 import { formatProbeOutcome } from './report.js';
 import { CaptureFiles, PointFilter } from '../trace/capture-sink.js';
 import type { HopSink, CaptureSink } from '../events/tracer.js';
-import { EXIT, UsageError, loadModel, out, outputLocation, parseSeed } from './common.js';
+import { EXIT, UsageError, loadModel, out, parseSeed } from './common.js';
 import { readInputText } from '../kube/load/index.js';
 import { VALIDATE_OPTION, validateMode } from './common.js';
+import { checkCaptureFilter, planOutputFile } from './outputs.js';
 import { formatParseError, parseIptablesSave } from '../netfilter/iptables-save.js';
 import type { Ruleset } from '../netfilter/rules.js';
 import type { Resolution } from '../apps/resolver.js';
@@ -328,7 +329,7 @@ function runTrace(args: TraceArgs): number {
   if (args.pcap !== undefined) {
     const fmt = args['pcap-format'] ?? 'pcapng';
     const fileArg = args.pcap === '' ? `trace-seed${seed}.${fmt}` : args.pcap;
-    const { dir, name: fileName } = outputLocation(fileArg, 'captures');
+    const { dir, name: fileName } = planOutputFile('--pcap', fileArg);
     // the capture sink exists before the network is built, so it names the probe as the library will
     const probeName =
       flow.name ??
@@ -373,6 +374,7 @@ function runTrace(args: TraceArgs): number {
         ...(dump !== undefined ? { rules: { [args.node ?? model.nodes[0]!.name]: dump } } : {}),
         allPaths: args['all-paths'],
         onReady: ({ probes: [probe] }) => {
+          if (files !== undefined) checkCaptureFilter(files);
           if (!args.json) {
             out(`podnet trace: ${probe!.protocol} ${probe!.from} → ${probe!.to} (${name}, seed ${seed})`);
             out('');

@@ -5,6 +5,7 @@ import type { CommandModule } from 'yargs';
 import { join } from 'node:path';
 import { EXIT, UsageError, err, loadModel, out, parseSeed } from './common.js';
 import { VALIDATE_OPTION, validateMode } from './common.js';
+import { DEFAULT_OUTPUT_DIR, planOutputDir } from './outputs.js';
 import { KernelUnavailableError, StaleNamespacesError, verifyKernel } from '../verify/verify.js';
 import { KernelCommandError } from '../verify/host.js';
 import { formatVerifyText, verifyJson } from '../verify/report.js';
@@ -106,6 +107,12 @@ async function runVerify(args: VerifyArgs): Promise<number> {
   const keepDir =
     args.out ??
     (args.keep ? join('captures', `verify-${scenario.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-seed${seed}`) : undefined);
+  // checked before namespaces are made: --out names one folder to create, never its parents
+  if (args.out !== undefined) planOutputDir('--out', args.out);
+  else if (keepDir !== undefined) {
+    planOutputDir('--keep', DEFAULT_OUTPUT_DIR);
+    planOutputDir('--keep', keepDir);
+  }
   const log = args.json ? undefined : (l: string): void => err(`podnet verify: ${l}`);
   try {
     const result = await verifyKernel(model, {

@@ -69,7 +69,10 @@ export interface PropertyOptions extends RunScenarioOptions {
   readonly seed?: number;
   /** fast-check's replay path (with `seed`, re-runs a reported failure directly). */
   readonly path?: string;
-  /** Where to write the counterexample's files (default: a folder under the OS temp directory named by their hash). */
+  /**
+   * Where to write the counterexample's files (default: a folder under the OS temp directory named
+   * by their hash); made one level at a time if missing, so a folder that cannot exist is an error.
+   */
   readonly outDir?: string;
   /** How the replay command starts (default `npx podnet`). */
   readonly command?: string;

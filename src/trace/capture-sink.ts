@@ -5,7 +5,7 @@
 import type { CaptureSink, CapturePoint, PacketNotes } from '../events/tracer.js';
 import { captureComment } from './hop-text.js';
 import type { ByteSink } from './byte-sink.js';
-import { AtomicFileSink } from './byte-sink.js';
+import { AtomicFileSink, OutputPathError, safeOutputPath } from './byte-sink.js';
 import { PcapWriter, PcapngWriter } from './pcapng.js';
 
 /** Which capture points to keep: glob patterns on point names (`node1/*`, `pod:client/eth0`). */
@@ -19,6 +19,11 @@ export class PointFilter {
   /** True when no pattern was given or one matches. */
   accepts(name: string): boolean {
     return this.regexes.length === 0 || this.regexes.some((r) => r.test(name));
+  }
+
+  /** The patterns that match none of `names` (a typo in `--capture` selects nothing, silently, otherwise). */
+  unmatched(names: readonly string[]): string[] {
+    return this.patterns.filter((_, i) => !names.some((n) => this.regexes[i]!.test(n)));
   }
 }
 
@@ -83,6 +88,9 @@ export class CaptureFiles implements CaptureSink {
   private files = new Map<string, { sink: AtomicFileSink; capture: CaptureSink }>();
   private handles: Array<{ capture: CaptureSink; handle: number }> = [];
   private committed: string[] = [];
+  // final path → the file name that claimed it: two names that sanitise or truncate alike must not share a file
+  private readonly finalPaths = new Map<string, string>();
+  private readonly offered: string[] = [];
 
   /**
    * @param dir output folder (created if missing)
@@ -100,7 +108,24 @@ export class CaptureFiles implements CaptureSink {
   private open(fileName: string, classic: boolean): { sink: AtomicFileSink; capture: CaptureSink } {
     let f = this.files.get(fileName);
     if (f === undefined) {
-      const sink = AtomicFileSink.open(this.dir, fileName);
+      const finalPath = safeOutputPath(this.dir, fileName);
+      const other = this.finalPaths.get(finalPath);
+      if (other !== undefined)
+        throw new OutputPathError(
+          `captures ${JSON.stringify(other)} and ${JSON.stringify(fileName)} would both be written to ${finalPath}`,
+        );
+      this.finalPaths.set(finalPath, fileName);
+      let sink: AtomicFileSink;
+      try {
+        sink = AtomicFileSink.open(this.dir, fileName);
+      } catch (e) {
+        if (e instanceof OutputPathError && /\((EMFILE|ENFILE)\)$/.test(e.message))
+          throw new OutputPathError(
+            `${e.message} with ${this.files.size} capture files open: ` +
+              'select fewer capture points, or write one pcapng file',
+          );
+        throw e;
+      }
       const capture: CaptureSink = classic
         ? new ClassicPcapSink(sink)
         : new PcapngCaptureSink(sink, new PointFilter([]), this.comment);
@@ -110,12 +135,28 @@ export class CaptureFiles implements CaptureSink {
     return f;
   }
 
+  /** Every capture point offered so far, kept or not. */
+  get points(): readonly string[] {
+    return this.offered;
+  }
+
+  /** The filter's patterns that matched no capture point offered so far. */
+  unmatchedPatterns(): string[] {
+    return this.filter.unmatched(this.offered);
+  }
+
   addPoint(point: CapturePoint): number {
+    this.offered.push(point.name);
     if (!this.filter.accepts(point.name)) return -1;
     let fileName: string;
     if (this.naming === 'single') fileName = this.baseName;
     else if (this.naming === 'node') fileName = `${stripExt(this.baseName)}-${point.group}.pcapng`;
-    else fileName = `${stripExt(this.baseName)}-${point.name.replace(/\//g, '_')}.pcap`;
+    else {
+      fileName = `${stripExt(this.baseName)}-${point.name.replace(/\//g, '_')}.pcap`;
+      // one classic pcap per point: a second point on the same name would mix into the first's file
+      if (this.files.has(fileName))
+        throw new OutputPathError(`capture points ${point.name} and another would both be written to ${fileName}`);
+    }
     const f = this.open(fileName, this.naming === 'point');
     const handle = f.capture.addPoint(point);
     this.handles.push({ capture: f.capture, handle });

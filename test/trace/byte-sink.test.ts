@@ -204,7 +204,7 @@ describe('safeOutputPath', () => {
         expect(base).toMatch(SAFE_NAME);
         expect(base.includes('..')).toBe(false);
         expect(base.length).toBeGreaterThan(0);
-        expect(base.length).toBeLessThanOrEqual(200);
+        expect(base.length).toBeLessThanOrEqual(255); // NAME_MAX (the name is ASCII: chars are bytes)
       }),
       { numRuns: 1000 },
     );
@@ -216,9 +216,19 @@ describe('safeOutputPath', () => {
     expect(path.basename(safeOutputPath('d', '../../etc/passwd'))).toBe('____etc_passwd');
     expect(path.basename(safeOutputPath('d', '.bashrc'))).toBe('_bashrc');
     expect(path.basename(safeOutputPath('d', ''))).toBe('_');
-    const long = safeOutputPath('d', `${'a'.repeat(500)}.pcapng`);
-    expect(path.basename(long)).toBe(`${'a'.repeat(193)}.pcapng`);
-    expect(path.basename(safeOutputPath('d', 'x'.repeat(300)))).toBe('x'.repeat(200));
+    const long = path.basename(safeOutputPath('d', `${'a'.repeat(500)}.pcapng`));
+    expect(long).toMatch(/^a{237}-[0-9a-f]{10}\.pcapng$/);
+    expect(long).toHaveLength(255);
+    expect(path.basename(safeOutputPath('d', 'x'.repeat(300)))).toMatch(/^x{244}-[0-9a-f]{10}$/);
+    expect(path.basename(safeOutputPath('d', 'x'.repeat(255)))).toBe('x'.repeat(255));
+  });
+
+  it('gives names cut to NAME_MAX a hash of the whole name, so they stay distinct', () => {
+    const stem = 's'.repeat(300);
+    const a = safeOutputPath('d', `${stem}-node1.pcapng`);
+    const b = safeOutputPath('d', `${stem}-node2.pcapng`);
+    expect(a).not.toBe(b);
+    expect(path.basename(a).slice(0, 200)).toBe(path.basename(b).slice(0, 200));
   });
 
   it('reports refusals with OutputPathError, an Error subclass', () => {
