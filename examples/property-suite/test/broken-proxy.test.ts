@@ -3,7 +3,7 @@
  * (`-s <endpoint>/32 -j KUBE-MARK-MASQ`). The shipped invariants catch it, fast-check shrinks the
  * failure to one node and one pod reaching its own Service, and the printed command replays it.
  */
-import { execSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { hopToJson, loadTopology } from 'podnet';
@@ -43,7 +43,14 @@ describe('a kube-proxy that forgets the hairpin masquerade', () => {
     expect(readFileSync(cx!.rules!.path, 'utf8')).toBe(run.rules['node1']);
 
     // replay: the printed command, as a person would paste it, gives the same result and the same hops
-    const out = execSync(`${cx!.command} --json`, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    // podnet trace exits 1 when the connection was not answered, as ping and curl do: the bug replays
+    const replayed = spawnSync(`${cx!.command} --json`, {
+      shell: true,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    expect(replayed.status).toBe(1);
+    const out = replayed.stdout;
     const replay = JSON.parse(out) as { result: unknown; events: Array<{ text: string }> };
     expect(replay.result).toEqual(JSON.parse(JSON.stringify(run.flow.report)));
     expect(replay.events.map((e) => e.text)).toEqual(run.result.hops.map((h) => hopToJson(h).text));
