@@ -321,16 +321,7 @@ export class Field {
 
   /** Reports `message` about this object (no field path) at `offset` with the given severity. */
   objectReport(severity: 'error' | 'notice', message: string, offset?: number): void {
-    const p = this.position(offset ?? this.offset);
-    this.ctx.sink.add({
-      severity,
-      file: this.ctx.file,
-      line: p.line,
-      col: p.col,
-      object: this.object,
-      path: undefined,
-      message,
-    });
+    this.report(severity, message, offset, false);
   }
 
   // ---------------------------------------------------------------- typed values
@@ -537,7 +528,8 @@ export class Field {
     else this.error(`missing required field, expected ${expected}`);
   }
 
-  private report(severity: 'error' | 'notice', message: string, offset?: number): void {
+  /** Adds a diagnostic at `offset` (default: this field's), with this field's path unless `withPath` is false. */
+  private report(severity: 'error' | 'notice', message: string, offset?: number, withPath = true): void {
     const p = this.position(offset ?? this.offset);
     this.ctx.sink.add({
       severity,
@@ -545,7 +537,7 @@ export class Field {
       line: p.line,
       col: p.col,
       object: this.object,
-      path: this.path === '' ? undefined : this.path,
+      path: !withPath || this.path === '' ? undefined : this.path,
       message,
     });
   }
