@@ -11,6 +11,10 @@ export interface CapturedFrame {
   readonly dir: 'in' | 'out';
   readonly bytes: Uint8Array;
   readonly comment: string;
+  /** podnet's packet id (the hop events with this id are the packet's trace); undefined if unknown. */
+  readonly packetId: number | undefined;
+  /** The probe (flow) the packet belongs to, 0 for none. */
+  readonly flow: number;
 }
 
 /** Keeps every captured frame (copying the bytes as they were at that hop). */
@@ -42,7 +46,14 @@ export class MemoryCapture implements CaptureSink {
       dir,
       bytes: buf.slice(off, off + len),
       comment: captureComment(notes),
+      packetId: notes.pkt,
+      flow: notes.flow,
     });
+  }
+
+  /** The capture points' names, in the order they were added (a frame's handle indexes them). */
+  get pointNames(): readonly string[] {
+    return this.names;
   }
 
   /** Frames seen at one capture point, in order. */

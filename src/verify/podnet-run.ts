@@ -9,67 +9,23 @@ import { Simulation } from '../api/simulation.js';
 import type { BuildOptions } from '../kube/network.js';
 import type { ProbeReport } from '../apps/probe.js';
 import type { HopEvent } from '../events/hop.js';
-import type { CapturePoint, CaptureSink, HopSink, PacketNotes } from '../events/tracer.js';
-import { captureComment } from '../trace/hop-text.js';
+import type { CaptureSink, HopSink } from '../events/tracer.js';
+import { MemoryCapture, type CapturedFrame } from '../trace/memory-capture.js';
 import { hopToJson } from '../trace/format.js';
 import type { HopJson } from '../trace/format.js';
 import { CaptureFiles } from '../trace/capture-sink.js';
 import { NS_PER_MS } from '../sim/time.js';
 import type { Nanos } from '../sim/time.js';
 
-/** One frame podnet captured. */
-export interface PodnetFrame {
-  readonly point: string;
-  readonly t: Nanos;
-  readonly dir: 'in' | 'out';
-  readonly bytes: Uint8Array;
-  readonly comment: string;
-  /** podnet's packet id (hop events with this id are the packet's trace); undefined if unknown. */
-  readonly packetId: number | undefined;
-  /** The probe (flow) the packet belongs to, 0 for none. */
-  readonly flow: number;
-}
+/** One frame podnet captured (with its packet id and flow). */
+export type PodnetFrame = CapturedFrame;
 
-/** Records frames with their packet ids, and hop events. */
-export class VerifySink implements CaptureSink, HopSink {
-  readonly frames: PodnetFrame[] = [];
+/** Records frames with their packet ids (a MemoryCapture), and hop events. */
+export class VerifySink extends MemoryCapture implements HopSink {
   readonly events: HopJson[] = [];
-  readonly points: string[] = [];
 
   hop(ev: HopEvent): void {
     this.events.push(hopToJson(ev));
-  }
-
-  addPoint(point: CapturePoint): number {
-    this.points.push(point.name);
-    return this.points.length - 1;
-  }
-
-  packet(
-    handle: number,
-    t: number,
-    dir: 'in' | 'out',
-    buf: Uint8Array,
-    off: number,
-    len: number,
-    notes: PacketNotes,
-  ): void {
-    const point = this.points[handle]!;
-    const comment = captureComment(notes);
-    this.frames.push({
-      point,
-      t,
-      dir,
-      bytes: buf.slice(off, off + len),
-      comment,
-      packetId: notes.pkt,
-      flow: notes.flow,
-    });
-  }
-
-  /** Frames at one capture point, in order. */
-  at(point: string): PodnetFrame[] {
-    return this.frames.filter((f) => f.point === point);
   }
 }
 

@@ -148,7 +148,7 @@ export function runWatched(
 /** podnet's frames per capture point (as verify.ts's podnetFrames). */
 function framesOfRun(run: PodnetRun): Map<string, FrameInput[]> {
   const m = new Map<string, FrameInput[]>();
-  for (const p of run.sink.points) m.set(p, []);
+  for (const p of run.sink.pointNames) m.set(p, []);
   for (const f of run.sink.frames)
     m.get(f.point)?.push({
       t: f.t,

@@ -366,7 +366,7 @@ export function dnsChoiceNotes(model: ClusterModel, resolvers: ReadonlyMap<strin
 /** podnet's frames per capture point. */
 export function podnetFrames(run: PodnetRun): Map<string, FrameInput[]> {
   const m = new Map<string, FrameInput[]>();
-  for (const p of run.sink.points) m.set(p, []);
+  for (const p of run.sink.pointNames) m.set(p, []);
   for (const f of run.sink.frames)
     m.get(f.point)?.push({
       t: f.t,
