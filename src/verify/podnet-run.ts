@@ -11,6 +11,7 @@ import type { ProbeReport } from '../apps/probe.js';
 import type { HopEvent } from '../events/hop.js';
 import type { CaptureSink, HopSink } from '../events/tracer.js';
 import { MemoryCapture, type CapturedFrame } from '../trace/memory-capture.js';
+import type { FrameInput } from './records.js';
 import { hopToJson } from '../trace/format.js';
 import type { HopJson } from '../trace/format.js';
 import { CaptureFiles } from '../trace/capture-sink.js';
@@ -83,4 +84,12 @@ export function runPodnet(model: ClusterModel, seed: number, opts: PodnetRunOpti
     files?.abort();
     throw e;
   }
+}
+
+/** podnet's frames per capture point (every point, framed or not), as the comparer takes them. */
+export function podnetFrames(run: PodnetRun): Map<string, FrameInput[]> {
+  const m = new Map<string, FrameInput[]>();
+  for (const p of run.sink.pointNames) m.set(p, []);
+  for (const f of run.sink.frames) m.get(f.point)?.push(f);
+  return m;
 }

@@ -11,7 +11,7 @@ import { Simulation } from '../api/simulation.js';
 import type { BuildOptions } from '../kube/network.js';
 import { isMalformed } from '../wire/dissect.js';
 import type { FrameDissection } from '../wire/dissect.js';
-import { runPodnet } from './podnet-run.js';
+import { podnetFrames, runPodnet } from './podnet-run.js';
 import type { PodnetRun, PodnetRunOptions } from './podnet-run.js';
 import type { ConnLabeller, FrameInput, FrameRecord } from './records.js';
 import type { Nanos } from '../sim/time.js';
@@ -145,29 +145,13 @@ export function runWatched(
   return { run, probes, recorder };
 }
 
-/** podnet's frames per capture point (as verify.ts's podnetFrames). */
-function framesOfRun(run: PodnetRun): Map<string, FrameInput[]> {
-  const m = new Map<string, FrameInput[]>();
-  for (const p of run.sink.pointNames) m.set(p, []);
-  for (const f of run.sink.frames)
-    m.get(f.point)?.push({
-      t: f.t,
-      bytes: f.bytes,
-      dir: f.dir,
-      comment: f.comment,
-      packetId: f.packetId,
-      flow: f.flow,
-    });
-  return m;
-}
-
 /** What the choice extraction reads from a podnet run. */
 export function podnetSide(run: PodnetRun): ServiceSide {
   const net = run.sim.network;
   const recent = new Map<string, Map<string, RecentEntry[]>>();
   for (const name of net.nodes.keys()) recent.set(name, podnetRecentLists(net, name));
   return {
-    frames: framesOfRun(run),
+    frames: podnetFrames(run),
     localPort: (probe, attempt) => run.reports[probe]?.attempts[attempt]?.sourcePort,
     starts: (probe) => run.reports[probe]?.attempts[0]?.t,
     attempts: (probe) => run.reports[probe]?.attempts.length ?? 0,

@@ -39,7 +39,8 @@ import { runKernel } from './kernel-run.js';
 import type { KernelRun } from './kernel-run.js';
 import { readCaptureBytes } from './capture.js';
 import type { CaptureStats } from './capture.js';
-import type { PodnetRun } from './podnet-run.js';
+import { podnetFrames } from './podnet-run.js';
+
 import { scheduleFromPodnet } from './schedule.js';
 import type { FrameInput, DecodeContext } from './records.js';
 import { comparePoint } from './compare.js';
@@ -59,6 +60,9 @@ import { parseDnatCounters, parseXtRecent } from './services.js';
 import type { RecentEntry } from './services.js';
 import { EXPECTED_DIFFERENCES, applyExpected } from './expected.js';
 import type { ExpectedDifference } from './expected.js';
+
+/** Re-exported: the comparer's input from a podnet run (tests and verify's callers import it here). */
+export { podnetFrames };
 
 /** This machine cannot build network namespaces (exit 77). */
 export class KernelUnavailableError extends Error {
@@ -361,22 +365,6 @@ export function dnsChoiceNotes(model: ClusterModel, resolvers: ReadonlyMap<strin
     }
   }
   return notes;
-}
-
-/** podnet's frames per capture point. */
-export function podnetFrames(run: PodnetRun): Map<string, FrameInput[]> {
-  const m = new Map<string, FrameInput[]>();
-  for (const p of run.sink.pointNames) m.set(p, []);
-  for (const f of run.sink.frames)
-    m.get(f.point)?.push({
-      t: f.t,
-      bytes: f.bytes,
-      dir: f.dir,
-      comment: f.comment,
-      packetId: f.packetId,
-      flow: f.flow,
-    });
-  return m;
 }
 
 /** Compares every capture point. */
